@@ -1,0 +1,50 @@
+# The two commands a new user needs: `make run` and `make test`. Both create the
+# environment from uv.lock first; nothing is installed by hand.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+# uv must use the machine's Python and the lock as committed.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test lint format env clean airflow-ui
+
+env: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+## run: the nightly job on the embedded default (generates a synthetic bank if the landing area is empty)
+run: env
+	$(BIN)/bankdw run --simulate-if-empty
+
+## test: lint, then the whole test suite
+test: lint
+	$(BIN)/pytest
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros analyses
+
+format: env
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros analyses
+
+## airflow-ui: Airflow standalone (UI on http://localhost:8080) with this project's DAGs
+airflow-ui: env
+	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False $(BIN)/airflow standalone
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache dbt_project/target dbt_project/logs
