@@ -47,23 +47,17 @@ class Settings(BaseSettings):
         default="CN",
         description="Home country (ISO 3166 alpha-2) for phone numbers typed without a country code.",
     )
-    reporting_currency: str = Field(
-        default="CNY", description="ISO 4217 currency of every amount in the marts."
-    )
+    reporting_currency: str = Field(default="CNY", description="ISO 4217 currency of every amount in the marts.")
     manifest_wait_minutes: int = Field(
         default=240,
         ge=0,
         description="How long the nightly DAG waits for a system's manifest before building without it.",
     )
-    manifest_poke_seconds: int = Field(
-        default=300, ge=1, description="How often the nightly DAG looks for a manifest."
-    )
+    manifest_poke_seconds: int = Field(default=300, ge=1, description="How often the nightly DAG looks for a manifest.")
     simulate_customers: int = Field(
         default=3000, ge=10, description="Customers in the synthetic bank `make run` generates."
     )
-    simulate_days: int = Field(
-        default=90, ge=1, description="Business days of history in the synthetic bank."
-    )
+    simulate_days: int = Field(default=90, ge=1, description="Business days of history in the synthetic bank.")
     simulate_seed: int = Field(default=42, description="Seed of the synthetic bank.")
     dbt_threads: int = Field(default=2, ge=1, description="Threads dbt builds with.")
 

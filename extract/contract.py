@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,11 +37,13 @@ DUCKDB_TYPES: dict[str, str] = {
 LINEAGE_COLUMNS: dict[str, str] = {
     "_load_id": "VARCHAR",
     "_source_file": "VARCHAR",
+    "_source_row": "BIGINT",
     "_business_date": "DATE",
     "_loaded_at": "TIMESTAMPTZ",
 }
 """Columns the extract adds to every lake row: which load wrote it, from which landed
-file (path relative to the landing root), for which business date, and when."""
+file (path relative to the landing root) and data row (1-based), for which business
+date, and when."""
 
 
 class Column(BaseModel):
@@ -141,13 +143,11 @@ class FeedAgreement(BaseModel):
         return None
 
 
-def parse_agreement(raw: dict) -> FeedAgreement:  # type: ignore[type-arg]
+def parse_agreement(raw: dict[str, Any]) -> FeedAgreement:
     files = []
     for system, system_spec in raw["systems"].items():
         for name, spec in system_spec["files"].items():
-            columns = tuple(
-                Column(name=col_name, **col_spec) for col_name, col_spec in spec["columns"].items()
-            )
+            columns = tuple(Column(name=col_name, **col_spec) for col_name, col_spec in spec["columns"].items())
             files.append(
                 FeedFile(
                     system=system,

@@ -1,0 +1,148 @@
+"""`bankdw`: the command line of the warehouse (simulate, run, status, config)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from bankdw.config import Settings, load_settings
+from bankdw.report import format_run, format_status
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """An analytical warehouse for banks: three source feeds to a unified customer view and marts."""
+    _setup_logging(verbose)
+    try:
+        ctx.obj = load_settings()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
+
+
+def _default_start(settings: Settings, days: int) -> date:
+    """Histories end yesterday in the bank's time zone, so the demo warehouse is current."""
+    today = datetime.now(settings.tz).date()
+    return today - timedelta(days=days)
+
+
+def _simulate(settings: Settings, out: Path, customers: int, days: int, start: date, seed: int) -> None:
+    from bankdw.simulate import SimulationConfig, simulate
+
+    summary = simulate(
+        SimulationConfig(out=out, customers=customers, days=days, start=start, seed=seed, timezone=settings.timezone)
+    )
+    click.echo(f"Simulated {customers:,} customers over {days} days from {start} into {out} ({summary}).")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Landing root to write (default: the data dir's).")
+@click.option("--customers", type=int, help="Number of customers (default: simulate_customers).")
+@click.option("--days", type=int, help="Business days of history (default: simulate_days).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First business date (default: days ago).")
+@click.option("--seed", type=int, help="Random seed (default: simulate_seed): same seed, same bytes.")
+@click.pass_obj
+def simulate(
+    settings: Settings,
+    out: Path | None,
+    customers: int | None,
+    days: int | None,
+    start: datetime | None,
+    seed: int | None,
+) -> None:
+    """Write a synthetic bank's deliveries in the format of the feed agreement."""
+    days = days or settings.simulate_days
+    _simulate(
+        settings,
+        out or settings.landing_dir,
+        customers or settings.simulate_customers,
+        days,
+        start.date() if start else _default_start(settings, days),
+        settings.simulate_seed if seed is None else seed,
+    )
+
+
+@main.command()
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Load only this business date.")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First business date to load.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last business date to load.")
+@click.option(
+    "--simulate-if-empty",
+    is_flag=True,
+    help="If the landing area holds no deliveries, first generate a synthetic bank into it.",
+)
+@click.pass_obj
+def run(
+    settings: Settings,
+    on: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    simulate_if_empty: bool,
+) -> None:
+    """Load pending deliveries (all, one date, or a range), build and publish the warehouse."""
+    from bankdw.pipeline import DateSelection, GateFailed
+    from bankdw.pipeline import run as run_pipeline
+    from bankdw.warehouse import BuildFailed
+
+    if on and (first or last):
+        raise click.UsageError("use --date alone, or --from/--to")
+    if simulate_if_empty and not _has_deliveries(settings.landing_dir):
+        click.echo(f"The landing area {settings.landing_dir} is empty: generating a synthetic bank first.")
+        _simulate(
+            settings,
+            settings.landing_dir,
+            settings.simulate_customers,
+            settings.simulate_days,
+            _default_start(settings, settings.simulate_days),
+            settings.simulate_seed,
+        )
+    selection = DateSelection(
+        (on or first).date() if (on or first) else None,  # type: ignore[union-attr]
+        (on or last).date() if (on or last) else None,  # type: ignore[union-attr]
+    )
+    try:
+        report = run_pipeline(settings, selection)
+    except (GateFailed, BuildFailed) as exc:
+        from bankdw.pipeline import RunReport
+
+        latest = RunReport.latest(settings)
+        if latest is not None:
+            click.echo(format_run(latest, settings), err=True)
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_run(report, settings))
+
+
+def _has_deliveries(landing: Path) -> bool:
+    return landing.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in landing.iterdir())
+
+
+@main.command()
+@click.pass_obj
+def status(settings: Settings) -> None:
+    """What is loaded, what is pending or refused, and the last run's outcome."""
+    click.echo(format_status(settings))
+
+
+@main.command("config")
+@click.pass_obj
+def show_config(settings: Settings) -> None:
+    """The settings in force and where the data lives."""
+    for name, value in settings.model_dump().items():
+        click.echo(f"{name:24} {value}")
+    click.echo(f"{'landing':24} {settings.landing_dir}")
+    click.echo(f"{'lake':24} {settings.lake_dir}")
+    click.echo(f"{'warehouse':24} {settings.warehouse_path}")

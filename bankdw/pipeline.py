@@ -1,0 +1,275 @@
+"""The nightly job, as steps: stage → gate → commit → build → publish.
+
+Each step takes the settings and a run id and keeps what it learned in the run's report
+(`<data>/runs/<run_id>.json`), so the steps can run in one process (`bankdw run`) or as
+separate Airflow tasks that pass each other nothing but the run id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bankdw.config import Settings
+from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, publish, published_lake_version
+from extract.contract import FeedAgreement, load_agreement
+from extract.lake import Lake
+from extract.landing import Delivery
+from extract.load import DeliveryOutcome, audit_table, landing_state, new_load_id, stage
+
+log = logging.getLogger(__name__)
+
+
+class GateFailed(Exception):
+    """A blocking expectation failed: nothing of this run enters the lake or the warehouse."""
+
+
+@dataclass(frozen=True)
+class DateSelection:
+    """Which business dates a run loads (both ends inclusive; None: every pending date)."""
+
+    first: date | None = None
+    last: date | None = None
+
+    def covers(self, business_date: date) -> bool:
+        return (self.first is None or business_date >= self.first) and (self.last is None or business_date <= self.last)
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    started_at: str
+    outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, FAILED
+    step: str = "stage"
+    deliveries_loaded: list[str] = field(default_factory=list)
+    deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
+    deliveries_waiting: list[str] = field(default_factory=list)
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_warned: int = 0
+    checks_failed: int = 0
+    failures: list[str] = field(default_factory=list)
+    built: bool = False
+    published: str | None = None
+    seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def path(settings: Settings, run_id: str) -> Path:
+        return settings.runs_dir / f"{run_id}.json"
+
+    def save(self, settings: Settings) -> None:
+        path = self.path(settings, self.run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, settings: Settings, run_id: str) -> RunReport:
+        return cls(**json.loads(cls.path(settings, run_id).read_text(encoding="utf-8")))
+
+    @classmethod
+    def latest(cls, settings: Settings) -> RunReport | None:
+        reports = sorted(settings.runs_dir.glob("*.json")) if settings.runs_dir.is_dir() else []
+        return cls(**json.loads(reports[-1].read_text(encoding="utf-8"))) if reports else None
+
+    def record_outcomes(self, outcomes: list[DeliveryOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.refused:
+                self.deliveries_refused[outcome.delivery.label] = outcome.problems
+                continue
+            self.deliveries_loaded.append(outcome.delivery.label)
+            for f in outcome.files:
+                counts = self.rows.setdefault(f"{f.system}.{f.feed}", {"delivered": 0, "loaded": 0, "quarantined": 0})
+                counts["delivered"] += f.rows_delivered
+                counts["loaded"] += f.rows_loaded
+                counts["quarantined"] += f.rows_quarantined
+                if f.extra_columns:
+                    self.warnings.append(
+                        f"{f.source_file}: column(s) not in the agreement, kept: {', '.join(f.extra_columns)}"
+                    )
+
+
+class _Step:
+    """Times a step into the report and marks the run FAILED if the step raises."""
+
+    def __init__(self, settings: Settings, report: RunReport, name: str) -> None:
+        self.settings, self.report, self.name = settings, report, name
+
+    def __enter__(self) -> _Step:
+        self.t0 = time.monotonic()
+        self.report.step = self.name
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self.report.step_seconds[self.name] = round(time.monotonic() - self.t0, 2)
+        self.report.seconds = round(sum(self.report.step_seconds.values()), 2)
+        if exc is not None:
+            self.report.outcome = "FAILED"
+            if not self.report.failures:
+                self.report.failures.append(f"{self.name}: {exc}")
+        self.report.save(self.settings)
+
+
+def _lake(settings: Settings) -> Lake:
+    return Lake(settings.lake_dir)
+
+
+def stage_step(
+    settings: Settings,
+    selection: DateSelection | None = None,
+    agreement: FeedAgreement | None = None,
+    run_id: str | None = None,
+) -> RunReport:
+    """Find pending deliveries, verify them against their manifests and convert them to staging."""
+    agreement = agreement or load_agreement()
+    run_id = run_id or new_load_id()
+    report = RunReport(run_id=run_id, started_at=datetime.now(UTC).isoformat())
+    lake = _lake(settings)
+    with _Step(settings, report, "stage"):
+        for abandoned in lake.clean_abandoned(keep=run_id):
+            log.warning("removed the staging area of an interrupted run: %s", abandoned)
+        lake.ensure_schemas(agreement)
+        state = landing_state(settings.landing_dir, lake, agreement)
+        selection = selection or DateSelection()
+        pending = [d for d in state.pending if selection.covers(d.business_date)]
+        report.deliveries_waiting = [d.label for d in state.incomplete if selection.covers(d.business_date)]
+        log.info(
+            "%d deliveries pending, %d already loaded, %d refused earlier, %d waiting for a manifest",
+            len(pending),
+            len(state.loaded),
+            len(state.refused),
+            len(state.incomplete),
+        )
+        outcomes = stage(pending, settings.landing_dir, lake, agreement, run_id)
+        report.record_outcomes(outcomes)
+        if outcomes:
+            staging = lake.staging(run_id).root
+            staging.mkdir(parents=True, exist_ok=True)
+            from extract.lake import write_atomically
+
+            write_atomically(audit_table(run_id, outcomes), staging / "_audit.parquet")
+    return report
+
+
+def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) -> dict[str, Any]:
+    """The staged rows of each feed file, as pandas DataFrames for the gates."""
+    staging = _lake(settings).staging(run_id)
+    batches = {}
+    con = duckdb.connect()
+    try:
+        for feed in agreement.files:
+            if any(staging.feed_dir(feed).glob("*/*.parquet")):
+                batches[feed.qualified_name] = con.sql(
+                    f"select * from read_parquet('{staging.feed_glob(feed)}', union_by_name = true)"
+                ).df()
+    finally:
+        con.close()
+    return batches
+
+
+def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None = None) -> RunReport:
+    """Validate the staged batches with the Great Expectations suites; blocking failures stop the run."""
+    from expectations.gates import run_gates  # GX is slow to import: only when gating
+
+    agreement = agreement or load_agreement()
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "gate"):
+        batches = staged_batches(settings, run_id, agreement)
+        if not batches:
+            log.info("nothing staged: no gates to run")
+            return report
+        gates = run_gates(batches, report_dir=settings.runs_dir / run_id)
+        report.checks_passed += len(gates.passed)
+        report.checks_warned += len(gates.warnings)
+        report.checks_failed += len(gates.blocking_failures)
+        report.warnings += [line for line in gates.summary_lines() if line.startswith("WARNING")]
+        if gates.blocking_failures:
+            report.failures = [line for line in gates.summary_lines() if line.startswith("BLOCKING")]
+            _lake(settings).discard(run_id)
+            raise GateFailed(f"{len(gates.blocking_failures)} blocking expectation(s) failed")
+    return report
+
+
+def commit_step(settings: Settings, run_id: str) -> RunReport:
+    """Move the staged, gated partitions into the lake and record the load in the audit log."""
+    report = RunReport.load(settings, run_id)
+    lake = _lake(settings)
+    with _Step(settings, report, "commit"):
+        audit = lake.staging(run_id).root / "_audit.parquet"
+        if audit.exists():
+            import pyarrow.parquet as pq
+
+            lake.commit(run_id, pq.read_table(audit))
+    return report
+
+
+def lake_version(settings: Settings) -> str | None:
+    """The id of the latest committed load that loaded something: the lake's version."""
+    audit = _lake(settings).audit_records()
+    loaded = [
+        lid
+        for lid, out in zip(audit["load_id"].to_pylist(), audit["outcome"].to_pylist(), strict=True)
+        if out == "LOADED"
+    ]
+    return max(loaded) if loaded else None
+
+
+def build_step(settings: Settings, run_id: str) -> RunReport:
+    """Build and test a new warehouse file from the lake, when the lake has moved on."""
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "build"):
+        discard_builds(settings)
+        version = lake_version(settings)
+        if version is None:
+            log.info("the lake is empty: nothing to build")
+            return report
+        if published_lake_version(settings) == version:
+            log.info("the published warehouse is already built from lake version %s", version)
+            return report
+        try:
+            result = build(settings, run_id, version)
+        except BuildFailed as failed:
+            report.failures = failed.failures
+            raise
+        report.built = True
+        report.checks_passed += result.tests_passed
+        report.checks_warned += result.tests_warned
+        report.checks_failed += result.tests_failed
+    return report
+
+
+def publish_step(settings: Settings, run_id: str) -> RunReport:
+    """Swap the new warehouse in, if this run built one."""
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "publish"):
+        built = build_path(settings, run_id)
+        if report.built and built.exists():
+            report.published = str(publish(settings, built))
+        report.outcome = "SUCCESS" if (report.deliveries_loaded or report.built) else "NOTHING_TO_DO"
+    return report
+
+
+def run(settings: Settings, selection: DateSelection | None = None) -> RunReport:
+    """The whole nightly job in one process: every pending delivery in one pass and one build."""
+    agreement = load_agreement()
+    report = stage_step(settings, selection, agreement)
+    if report.deliveries_loaded:
+        gate_step(settings, report.run_id, agreement)
+    commit_step(settings, report.run_id)
+    build_step(settings, report.run_id)
+    return publish_step(settings, report.run_id)
+
+
+def pending_deliveries(settings: Settings) -> list[Delivery]:
+    agreement = load_agreement()
+    return landing_state(settings.landing_dir, _lake(settings), agreement).pending

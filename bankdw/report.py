@@ -1,0 +1,81 @@
+"""What a run and `bankdw status` tell the user, as text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from bankdw.config import Settings
+
+if TYPE_CHECKING:
+    from bankdw.pipeline import RunReport
+
+
+def query_hint(settings: Settings) -> list[str]:
+    path = settings.warehouse_path
+    return [
+        f"Warehouse: {path}",
+        f'Query it:  duckdb -readonly {path} "select * from marts.customer_360 limit 5"',
+        f"      or:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{path}', read_only=True)"
+        ".sql('select count(*) from marts.dim_customer'))\"",
+    ]
+
+
+def format_run(report: RunReport, settings: Settings) -> str:
+    lines = []
+    if report.outcome == "NOTHING_TO_DO":
+        lines.append(f"Nothing new to load (run {report.run_id}, {report.seconds:.1f}s): the warehouse is up to date.")
+    else:
+        lines.append(f"Run {report.run_id}: {report.outcome} in {report.seconds:.1f}s")
+    by_system = Counter(label.split("/")[0] for label in report.deliveries_loaded)
+    if report.deliveries_loaded:
+        per_system = ", ".join(f"{system} {n}" for system, n in by_system.items())
+        lines.append(f"Deliveries loaded: {len(report.deliveries_loaded)} ({per_system})")
+    for label, problems in report.deliveries_refused.items():
+        lines.append(f"Delivery REFUSED: {label}: {'; '.join(problems)}")
+    if report.deliveries_waiting:
+        lines.append(f"Waiting for a manifest: {', '.join(report.deliveries_waiting)}")
+    if report.rows:
+        lines.append("Rows per feed (loaded / quarantined):")
+        for feed, counts in sorted(report.rows.items()):
+            lines.append(f"  {feed:36} {counts['loaded']:>12,} / {counts['quarantined']:,}")
+    lines.append(
+        f"Checks: {report.checks_passed} passed, {report.checks_failed} failed, {report.checks_warned} warnings"
+    )
+    lines += [f"  {w}" for w in report.warnings[:20]]
+    if report.failures:
+        lines.append(f"FAILED at {report.step}:")
+        lines += [f"  {f}" for f in report.failures[:20]]
+        lines.append("The published warehouse was left as it was.")
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in report.step_seconds.items())
+    lines.append(f"Steps: {steps}")
+    if settings.warehouse_path.exists():
+        lines += query_hint(settings)
+    return "\n".join(lines)
+
+
+def format_status(settings: Settings) -> str:
+    from bankdw.pipeline import RunReport
+    from extract.contract import load_agreement
+    from extract.lake import Lake
+    from extract.load import landing_state
+
+    state = landing_state(settings.landing_dir, Lake(settings.lake_dir), load_agreement())
+    lines = [f"Landing area: {settings.landing_dir}"]
+    for system in load_agreement().systems:
+        dates = sorted(d.business_date for d in state.loaded if d.system == system)
+        span = f"{dates[0]} .. {dates[-1]}" if dates else "-"
+        pending = sum(1 for d in state.pending if d.system == system)
+        lines.append(f"  {system:16} loaded {len(dates):4} ({span}), pending {pending}")
+    for delivery, reason in state.refused:
+        lines.append(f"  REFUSED {delivery.label}: {reason}")
+    for delivery in state.incomplete:
+        lines.append(f"  waiting for a manifest: {delivery.label}")
+    latest = RunReport.latest(settings)
+    if latest is None:
+        lines.append("Last run: none")
+    else:
+        lines.append(f"Last run: {latest.run_id} {latest.outcome} (step {latest.step}, {latest.seconds:.1f}s)")
+        lines += [f"  {f}" for f in latest.failures[:10]]
+    lines += query_hint(settings) if settings.warehouse_path.exists() else ["Warehouse: not published yet"]
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""Convert one landed file into typed rows and quarantined rows, in DuckDB.
+
+Every file is first read as text (CSV fields, or JSON lines), so that nothing the source
+sent is lost to a reader's error handling; each value is then cast strictly to its type
+from the agreement. DuckDB's own casts are lenient where a bank cannot be (it rounds
+`1.23456` into DECIMAL(18,4) and `1.5` into BIGINT, and reads dates without their
+offset), so the casts below check the text's shape first. A row that has the wrong number
+of fields, is not valid JSON, or holds a value that does not read as its type goes to the
+quarantine with its row number, raw text and the reason; it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from extract.contract import DECIMAL_TYPE, Column, FeedFile
+
+QUARANTINE_SCHEMA = pa.schema([("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())])
+
+
+class FileRefused(Exception):
+    """The file cannot be loaded at all (e.g. a required column is missing)."""
+
+
+@dataclass
+class ConvertedFile:
+    """A landed file read into `con` as table `typed` (valid rows) plus its quarantine."""
+
+    feed: FeedFile
+    path: Path
+    rows_delivered: int
+    rows_loaded: int
+    quarantine: pa.Table
+    extra_columns: list[str] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantine.num_rows
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The single value a query returns (DuckDB 2 relations keep no result between calls)."""
+    return con.sql(query).fetchall()[0][0]
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_SHAPES = {
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "timestamp": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})",
+    "decimal": r"[+-]?\d{1,14}(\.\d{1,4})?",
+    "integer": r"[+-]?\d{1,18}",
+}
+
+
+def cast_expression(column: Column, source: str) -> str:
+    """SQL that casts text `source` to the column's type, or NULL when the text does not fit."""
+    if column.type in ("string", "enum"):
+        return source
+    if column.type == "boolean":
+        return f"case {source} when 'Y' then true when 'N' then false end"
+    target = column.duckdb_type
+    shape = _SHAPES[column.type]
+    return f"case when regexp_full_match({source}, {_literal(shape)}) then try_cast({source} as {target}) end"
+
+
+def _describe(column: Column) -> str:
+    return {
+        "decimal": f"a decimal with at most 4 decimals ({DECIMAL_TYPE})",
+        "date": "a date YYYY-MM-DD",
+        "timestamp": "an ISO 8601 timestamp with offset",
+        "integer": "an integer",
+        "boolean": "Y or N",
+    }.get(column.type, column.type)
+
+
+def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
+    """Select typed columns, `_source_row` and `_reason` (empty when the row is valid) from `raw`."""
+    casts, checks = [], []
+    for column in feed.columns:
+        src = f"nullif({_ident(column.name)}, '')"
+        expr = cast_expression(column, src)
+        casts.append(f"{expr} as {_ident(column.name)}")
+        if column.type not in ("string", "enum"):
+            message = f"{column.name}: cannot read "
+            checks.append(
+                f"case when {src} is not null and ({expr}) is null then "
+                f"{_literal(message)} || {src} || {_literal(' as ' + _describe(column))} end"
+            )
+    casts += [f"{_ident(name)}" for name in extra_columns]
+    reason = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
+    return f"select {', '.join(casts)}, _source_row, {reason} as _reason from raw"
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, rejected_rows: np.ndarray) -> None:
+    """Give `raw` its 1-based `_source_row`, skipping the rows the reader rejected.
+
+    DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of
+    `raw` is the k-th data row of the file that the reader did not reject.
+    """
+    n_valid = scalar(con, "select count(*) from raw")
+    all_rows = np.arange(1, n_valid + len(rejected_rows) + 1, dtype=np.int64)
+    numbers = np.setdiff1d(all_rows, rejected_rows, assume_unique=True)
+    row_map = pa.table({"_rowid": np.arange(n_valid, dtype=np.int64), "_source_row": numbers})
+    con.register("row_map", row_map)
+    con.execute(
+        "create or replace table raw as select raw.*, row_map._source_row "
+        "from raw join row_map on raw.rowid = row_map._rowid order by row_map._source_row"
+    )
+    con.unregister("row_map")
+
+
+def read_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tuple[list[str], pa.Table]:
+    header = read_header(path)
+    missing = [c for c in feed.column_names if c not in header]
+    if missing:
+        raise FileRefused(f"{path.name}: required column(s) missing from the header: {', '.join(missing)}")
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise FileRefused(f"{path.name}: column(s) appear twice in the header: {', '.join(duplicated)}")
+    extra = [c for c in header if c not in feed.column_names]
+    columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
+    con.execute(
+        f"""create table raw as select * from read_csv({_literal(str(path))}, columns = {columns},
+            header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
+            auto_detect = false, strict_mode = true, store_rejects = true,
+            rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
+    )
+    # The reader may log one error per field of a short line; report each line once.
+    rejects = con.sql(
+        f"select line - 1 as _source_row, any_value(csv_line) as raw, "
+        f"case when bool_or(error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS')) "
+        f"then 'wrong number of fields (the header has {len(header)})' "
+        f"else string_agg(distinct error_message, '; ') end as reason "
+        f"from rejects group by line order by line"
+    ).fetch_arrow_table()
+    return extra, rejects
+
+
+def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tuple[list[str], pa.Table]:
+    # One JSON object per line: read lines as text (record separator 0x1E never occurs
+    # unescaped in valid JSON), then parse each line in SQL.
+    con.execute(
+        f"""create table lines as select * from read_csv({_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
+            header = false, delim = chr(30), quote = '', escape = '', new_line = '\\n',
+            auto_detect = false, store_rejects = true, rejects_table = 'rejects',
+            rejects_scan = 'reject_scans')"""
+    )
+    unreadable = con.sql("select distinct line from rejects order by line").fetchall()
+    if unreadable:
+        lines = ", ".join(str(line) for (line,) in unreadable[:10])
+        raise FileRefused(f"{path.name}: unreadable line(s) (not UTF-8 text?) at line {lines}")
+    # Lines keep their file order in `lines`. JSON functions fail on malformed text even
+    # behind a filter, so valid objects are materialised before anything is extracted.
+    con.execute(
+        "create table numbered as select line, row_number() over (order by rowid) as _source_row, "
+        "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object "
+        "from lines"
+    )
+    con.execute("create table objects as select line, _source_row from numbered where is_object")
+    rejected = con.sql(
+        "select _source_row, line as raw, case when line is null then 'empty line' "
+        "else 'not a JSON object (invalid JSON)' end as reason from numbered where not is_object"
+    ).fetch_arrow_table()
+    fields = ", ".join(
+        f"json_extract_string(line, {_literal('$.' + c.name)}) as {_ident(c.name)}" for c in feed.columns
+    )
+    con.execute(f"create table raw as select {fields}, _source_row from objects order by _source_row")
+    known = ", ".join(_literal(c) for c in feed.column_names)
+    extra_keys = con.sql(
+        f"select distinct unnest(json_keys(line)) as k from objects except select unnest([{known}])"
+    ).fetchall()
+    return sorted(k for (k,) in extra_keys), rejected
+
+
+def convert_file(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> ConvertedFile:
+    """Read `path` into table `typed` of `con` (which must be fresh) and return what happened.
+
+    For JSON lines, keys outside the agreement are reported in `extra_columns` but not kept
+    (CSV extra columns are kept as text).
+    """
+    if feed.format == "csv":
+        extra, rejected = _load_csv(con, path, feed)
+        _number_rows(con, rejected["_source_row"].to_numpy(zero_copy_only=False))
+        kept_extra = extra
+    else:
+        extra, rejected = _load_jsonl(con, path, feed)
+        kept_extra = []
+    con.execute(f"create table checked as {_typed_select(feed, kept_extra)}")
+    con.execute("create table typed as select * exclude (_reason) from checked where _reason = '' order by _source_row")
+    raw_names = feed.column_names + kept_extra
+    as_json = "json_object(" + ", ".join(f"{_literal(c)}, r.{_ident(c)}" for c in raw_names) + ")"
+    bad_values = con.sql(
+        f"select c._source_row, {as_json} :: varchar as raw, c._reason as reason "
+        "from checked c join raw r using (_source_row) where c._reason <> ''"
+    ).fetch_arrow_table()
+    quarantine = pa.concat_tables([rejected.cast(QUARANTINE_SCHEMA), bad_values.cast(QUARANTINE_SCHEMA)])
+    quarantine = quarantine.sort_by("_source_row")
+    rows_loaded = scalar(con, "select count(*) from typed")
+    totals = {}
+    for column in feed.control_totals:
+        value = scalar(con, f"select coalesce(sum({_ident(column)}), 0) from typed")
+        totals[column] = Decimal(value)
+    return ConvertedFile(
+        feed=feed,
+        path=path,
+        rows_delivered=rows_loaded + quarantine.num_rows,
+        rows_loaded=rows_loaded,
+        quarantine=quarantine,
+        extra_columns=extra,
+        totals=totals,
+    )

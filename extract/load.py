@@ -1,0 +1,291 @@
+"""Loading deliveries: which are pending, staging them, and committing them to the lake.
+
+`stage` verifies each pending delivery against its manifest and converts its files into
+the load's staging area; a delivery that does not match is refused whole. The gates then
+validate what was staged, and `commit` moves it into the lake. The CLI runs the three in
+one process; the Airflow DAG runs them as separate tasks, passing only the load id.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.contract import FeedAgreement
+from extract.convert import ConvertedFile, FileRefused, convert_file
+from extract.lake import AUDIT_SCHEMA, Lake, partition_name
+from extract.landing import (
+    Delivery,
+    DeliveryRefused,
+    check_files_against_manifest,
+    find_deliveries,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileLoad:
+    """What one landed file contributed: the conservation law rows = loaded + quarantined."""
+
+    system: str
+    feed: str
+    source_file: str
+    business_date: date
+    rows_delivered: int
+    rows_loaded: int
+    rows_quarantined: int
+    sha256: str
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeliveryOutcome:
+    delivery: Delivery
+    manifest_sha256: str
+    started_at: datetime
+    ended_at: datetime
+    files: list[FileLoad] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclass
+class LandingState:
+    """Every delivery in the landing area, sorted by what the warehouse has done with it."""
+
+    pending: list[Delivery]
+    loaded: list[Delivery]
+    refused: list[tuple[Delivery, str]]
+    incomplete: list[Delivery]
+
+
+def landing_state(landing_dir: Path, lake: Lake, agreement: FeedAgreement) -> LandingState:
+    """Pending = complete (manifest present) and not yet loaded or refused with this very manifest.
+
+    A re-delivered date comes with a new manifest, so it is pending again and replaces the old load.
+    """
+    latest = _latest_outcomes(lake.audit_records())
+    state = LandingState([], [], [], [])
+    for delivery in find_deliveries(landing_dir, agreement):
+        if not delivery.is_complete:
+            state.incomplete.append(delivery)
+            continue
+        seen = latest.get((delivery.system, delivery.business_date))
+        if seen is None or seen[0] != delivery.manifest_sha256():
+            state.pending.append(delivery)
+        elif seen[1] == "REFUSED":
+            state.refused.append((delivery, seen[2]))
+        else:
+            state.loaded.append(delivery)
+    return state
+
+
+def _latest_outcomes(audit: pa.Table) -> dict[tuple[str, date], tuple[str, str, str]]:
+    """(system, date) → (manifest sha256, outcome, message) of the most recent load."""
+    latest: dict[tuple[str, date], tuple[str, str, str]] = {}
+    if audit.num_rows == 0:
+        return latest
+    per_delivery = audit.group_by(["system", "business_date", "load_id"]).aggregate(
+        [("manifest_sha256", "max"), ("outcome", "max"), ("message", "max")]
+    )
+    per_delivery = per_delivery.sort_by([("load_id", "ascending")])
+    for row in per_delivery.to_pylist():  # one row per delivery load: metadata, not data rows
+        latest[(row["system"], row["business_date"])] = (
+            row["manifest_sha256_max"],
+            row["outcome_max"],
+            row["message_max"] or "",
+        )
+    return latest
+
+
+def new_load_id(now: datetime | None = None) -> str:
+    """Sortable and unique: the UTC start time to the microsecond."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def stage(
+    deliveries: Iterable[Delivery], landing_dir: Path, lake: Lake, agreement: FeedAgreement, load_id: str
+) -> list[DeliveryOutcome]:
+    """Verify and convert each delivery into the load's staging area; refuse those that do not match."""
+    staging = lake.staging(load_id)
+    outcomes = []
+    deliveries = list(deliveries)
+    t0 = time.monotonic()
+    for number, delivery in enumerate(deliveries, start=1):
+        outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id)
+        outcomes.append(outcome)
+        rows = sum(f.rows_loaded for f in outcome.files)
+        status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
+        log.info("[%d/%d] %s %s (%.1fs)", number, len(deliveries), delivery.label, status, time.monotonic() - t0)
+    return outcomes
+
+
+def _stage_one(
+    delivery: Delivery, landing_dir: Path, staging: Lake, agreement: FeedAgreement, load_id: str
+) -> DeliveryOutcome:
+    started = datetime.now(UTC)
+    outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), started, started)
+    try:
+        manifest = delivery.read_manifest()
+    except DeliveryRefused as refused:
+        outcome.problems = refused.problems
+        outcome.ended_at = datetime.now(UTC)
+        return outcome
+    outcome.problems = check_files_against_manifest(delivery, manifest, agreement)
+    if not outcome.problems:
+        for name, expected in sorted(manifest.files.items()):
+            feed = agreement.feed_for(delivery.system, name)
+            assert feed is not None  # checked against the agreement above
+            path = delivery.path / name
+            con = duckdb.connect()
+            try:
+                converted = convert_file(con, path, feed)
+                problems = _compare_with_manifest(converted, expected.rows, expected.control_totals)
+                if problems:
+                    outcome.problems += problems
+                    continue
+                source_file = str(path.relative_to(landing_dir))
+                _write_staged(con, converted, staging, source_file, delivery.business_date, load_id, started)
+            except FileRefused as refused:
+                outcome.problems.append(str(refused))
+                continue
+            finally:
+                con.close()
+            outcome.files.append(
+                FileLoad(
+                    delivery.system,
+                    feed.name,
+                    source_file,
+                    delivery.business_date,
+                    converted.rows_delivered,
+                    converted.rows_loaded,
+                    converted.rows_quarantined,
+                    expected.sha256,
+                    converted.extra_columns,
+                )
+            )
+    if outcome.problems:
+        _unstage(staging, agreement, delivery)
+        outcome.files = []
+    else:
+        _stage_empty_partitions(staging, agreement, delivery)
+    outcome.ended_at = datetime.now(UTC)
+    return outcome
+
+
+def _compare_with_manifest(converted: ConvertedFile, rows: int, totals: dict[str, str]) -> list[str]:
+    name = converted.path.name
+    problems = []
+    if converted.rows_delivered != rows:
+        problems.append(f"{name}: {converted.rows_delivered} data rows, the manifest says {rows}")
+    for column in converted.feed.control_totals:
+        if column not in totals:
+            problems.append(f"{name}: the manifest has no control total for {column}")
+        elif converted.totals[column] != Decimal(totals[column]):
+            problems.append(
+                f"{name}: control total of {column} is {converted.totals[column]:f}, the manifest says "
+                f"{totals[column]} (rows that could not be read count for nothing)"
+            )
+    return problems
+
+
+def _write_staged(
+    con: duckdb.DuckDBPyConnection,
+    converted: ConvertedFile,
+    staging: Lake,
+    source_file: str,
+    business_date: date,
+    load_id: str,
+    loaded_at: datetime,
+) -> None:
+    feed = converted.feed
+    stem = converted.path.name.split(".")[0]
+    part = partition_name(business_date)
+    lineage = (
+        f"'{load_id}' as _load_id, '{source_file}' as _source_file, _source_row, "
+        f"date '{business_date}' as _business_date, timestamptz '{loaded_at.isoformat()}' as _loaded_at"
+    )
+    target = staging.feed_dir(feed) / part / f"{stem}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"copy (select * exclude (_source_row), {lineage} from typed order by _source_row) "
+        f"to '{target}' (format parquet, compression zstd)"
+    )
+    if converted.rows_quarantined:
+        con.register("quarantined", converted.quarantine)
+        target = staging.quarantine_dir(feed) / part / f"{stem}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy (select '{load_id}' as _load_id, '{source_file}' as _source_file, _source_row, raw, reason, "
+            f"date '{business_date}' as _business_date from quarantined) to '{target}' (format parquet)"
+        )
+        con.unregister("quarantined")
+
+
+def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
+    """Stage a partition for every feed of the system, empty if the delivery lacked the file,
+    so that committing replaces all of what the date loaded before (a re-delivery)."""
+    part = partition_name(delivery.business_date)
+    for feed in agreement.files_of(delivery.system):
+        (staging.feed_dir(feed) / part).mkdir(parents=True, exist_ok=True)
+        (staging.quarantine_dir(feed) / part).mkdir(parents=True, exist_ok=True)
+
+
+def _unstage(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
+    part = partition_name(delivery.business_date)
+    for feed in agreement.files_of(delivery.system):
+        shutil.rmtree(staging.feed_dir(feed) / part, ignore_errors=True)
+        shutil.rmtree(staging.quarantine_dir(feed) / part, ignore_errors=True)
+
+
+def audit_table(load_id: str, outcomes: list[DeliveryOutcome]) -> pa.Table:
+    """The audit rows of a load: one per landed file loaded, one per refused delivery."""
+    rows = []
+    for outcome in outcomes:
+        common = {
+            "load_id": load_id,
+            "system": outcome.delivery.system,
+            "business_date": outcome.delivery.business_date,
+            "manifest_sha256": outcome.manifest_sha256,
+            "started_at": outcome.started_at,
+            "ended_at": outcome.ended_at,
+        }
+        if outcome.refused:
+            rows.append(common | {"outcome": "REFUSED", "message": "; ".join(outcome.problems)})
+            continue
+        for f in outcome.files:
+            message = f"extra column(s) kept: {', '.join(f.extra_columns)}" if f.extra_columns else None
+            rows.append(
+                common
+                | {
+                    "feed": f.feed,
+                    "source_file": f.source_file,
+                    "rows_delivered": f.rows_delivered,
+                    "rows_loaded": f.rows_loaded,
+                    "rows_quarantined": f.rows_quarantined,
+                    "sha256": f.sha256,
+                    "outcome": "LOADED",
+                    "message": message,
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
+
+
+def loaded_dates(audit: pa.Table) -> list[date]:
+    loaded = audit.filter(pc.equal(audit["outcome"], "LOADED"))
+    return sorted(set(loaded["business_date"].to_pylist()))

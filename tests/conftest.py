@@ -1,0 +1,53 @@
+"""Shared fixtures: small landed deliveries written by the tests themselves or by the simulator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bankdw.config import Settings, load_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at an empty data dir of the test's own."""
+    return load_settings(data_dir=tmp_path / "data")
+
+
+def write_delivery(
+    landing: Path,
+    system: str,
+    business_date: date,
+    files: dict[str, bytes],
+    *,
+    manifest_overrides: dict[str, dict[str, object]] | None = None,
+    with_manifest: bool = True,
+) -> Path:
+    """Write a delivery folder and (unless told not to) a manifest that matches its files."""
+    folder = landing / system / business_date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, dict[str, object]] = {}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+        lines = content.decode("utf-8").split("\n")
+        rows = len([line for line in lines[1:] if line]) if name.endswith(".csv") else len(lines) - 1
+        entries[name] = {"rows": rows, "sha256": hashlib.sha256(content).hexdigest()}
+    for name, override in (manifest_overrides or {}).items():
+        entries[name] = entries.get(name, {}) | override
+    if with_manifest:
+        manifest = {"system": system, "business_date": business_date.isoformat(), "files": entries}
+        (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def delivery_writer(settings: Settings) -> Callable[..., Path]:
+    def _write(system: str, business_date: date, files: dict[str, bytes], **kwargs: object) -> Path:
+        return write_delivery(settings.landing_dir, system, business_date, files, **kwargs)  # type: ignore[arg-type]
+
+    return _write

@@ -1,0 +1,198 @@
+"""The extract: strict typing, quarantine, manifests, staging and commit, on small hand-made files."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.config import Settings
+from extract.contract import load_agreement
+from extract.convert import FileRefused, convert_file
+from extract.lake import Lake
+from extract.load import audit_table, landing_state, stage
+
+AGREEMENT = load_agreement()
+TXN_HEADER = (
+    "txn_id,account_id,posting_date,txn_ts,amount,currency,txn_type,channel,branch_id,"
+    "counterparty_account,counterparty_bank,description,reversed_txn_id,balance_after"
+)
+D = date(2026, 11, 20)
+
+
+def txn(txn_id: str, amount: str, ts: str = "2026-11-20T09:15:02+08:00", balance: str = "100.00") -> str:
+    return f"{txn_id},A1,2026-11-20,{ts},{amount},CNY,FEE,SYSTEM,,,,,,{balance}"
+
+
+def csv_bytes(header: str, *rows: str) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def convert(
+    tmp_path: Path, name: str, content: bytes, system: str, feed: str
+) -> tuple[object, duckdb.DuckDBPyConnection]:
+    path = tmp_path / name
+    path.write_bytes(content)
+    con = duckdb.connect()
+    return convert_file(con, path, AGREEMENT.file(system, feed)), con
+
+
+def test_csv_values_are_typed_exactly_and_bad_rows_are_quarantined_with_their_row(tmp_path: Path) -> None:
+    # given a transactions file with one good row, one over-precise amount, one short row,
+    # a timestamp without offset and a quoted description spanning two lines
+    content = csv_bytes(
+        TXN_HEADER,
+        txn("T1", "-12.50"),
+        txn("T2", "-1.23456"),
+        "T3,A1,2026-11-20",
+        txn("T4", "5", ts="2026-11-20T09:15:02"),
+        'T5,A1,2026-11-20,2026-11-20T23:59:59+08:00,7.25,CNY,FEE,SYSTEM,,,,"two\nlines",,107.25',
+    )
+    # when it is converted
+    result, con = convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+    # then the good rows keep their exact decimals and their row numbers
+    rows = con.sql("select txn_id, amount, _source_row, description from typed order by _source_row").fetchall()
+    assert rows == [("T1", Decimal("-12.5000"), 1, None), ("T5", Decimal("7.2500"), 5, "two\nlines")]
+    # and every other row is quarantined, with its row number and a reason naming the column
+    quarantined = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}  # type: ignore[attr-defined]
+    assert set(quarantined) == {2, 3, 4}
+    assert quarantined[2].startswith("amount: cannot read -1.23456")
+    assert "wrong number of fields" in quarantined[3]
+    assert quarantined[4].startswith("txn_ts: cannot read 2026-11-20T09:15:02")
+    # and nothing is lost: delivered = loaded + quarantined
+    assert (result.rows_delivered, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)  # type: ignore[attr-defined]
+    assert result.totals == {"amount": Decimal("-5.25")}  # type: ignore[attr-defined]
+
+
+def test_timestamps_keep_their_instant_whatever_the_offset(tmp_path: Path) -> None:
+    # given the same instant written with the bank's offset and in UTC
+    content = csv_bytes(
+        TXN_HEADER, txn("T1", "1", ts="2026-11-20T09:00:00+08:00"), txn("T2", "1", ts="2026-11-20T01:00:00Z")
+    )
+    # when converted, then both are the same instant
+    _, con = convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+    assert con.sql("select count(distinct txn_ts) from typed").fetchall() == [(1,)]
+
+
+def test_a_missing_required_column_refuses_the_file_naming_the_column(tmp_path: Path) -> None:
+    # given a header without balance_after
+    content = csv_bytes(TXN_HEADER.removesuffix(",balance_after"), txn("T1", "1").rsplit(",", 1)[0])
+    # when converted, then the file is refused and the message names the column
+    with pytest.raises(FileRefused, match="balance_after"):
+        convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+
+
+def test_an_extra_column_is_kept_and_reported(tmp_path: Path) -> None:
+    content = csv_bytes(TXN_HEADER + ",merchant_category", txn("T1", "1") + ",5411")
+    result, con = convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+    assert result.extra_columns == ["merchant_category"]  # type: ignore[attr-defined]
+    assert con.sql("select merchant_category from typed").fetchall() == [("5411",)]
+
+
+def test_json_lines_invalid_and_empty_lines_are_quarantined_by_line_number(tmp_path: Path) -> None:
+    # given an hour file with a good event, a broken line, an empty line, a bad amount and an unknown type
+    good = '{"event_id":"E1","event_ts":"2026-11-20T01:00:00+08:00","session_id":"S1","device":"WEB","event_type":"LOGIN","amount":12.5}'
+    odd = '{"event_id":"E3","event_ts":"2026-11-20T01:00:01+08:00","session_id":"S1","device":"IOS","event_type":"BIOMETRIC_SETUP","new_field":1}'
+    bad_amount = '{"event_id":"E2","event_ts":"2026-11-20T01:00:00+08:00","session_id":"S1","device":"WEB","event_type":"TRANSFER","amount":"abc"}'
+    content = gzip.compress("\n".join([good, "{not json", "", bad_amount, odd]).encode() + b"\n")
+    # when converted
+    result, con = convert(tmp_path, "events-01.jsonl.gz", content, "online_banking", "events")
+    # then the two good events load (the unknown type too: the enum is open, gates report it)
+    assert con.sql("select event_id, amount, _source_row from typed order by 3").fetchall() == [
+        ("E1", Decimal("12.5000"), 1),
+        ("E3", None, 5),
+    ]
+    reasons = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}  # type: ignore[attr-defined]
+    assert reasons == {
+        2: "not a JSON object (invalid JSON)",
+        3: "empty line",
+        4: "amount: cannot read abc as a decimal with at most 4 decimals (DECIMAL(18,4))",
+    }
+    assert result.extra_columns == ["new_field"]  # type: ignore[attr-defined]
+
+
+AGENTS = csv_bytes("agent_id,full_name,team,site,hire_date", "AG1,Li Na,Cards,Shanghai,2020-01-06")
+CALLS_HEADER = (
+    "call_id,direction,started_at,answered_at,ended_at,caller_number,customer_id,queue,agent_id,"
+    "wait_seconds,talk_seconds,hold_seconds,transfer_count,reason_code,outcome,complaint_flag,csat_score,campaign_id"
+)
+CALL = "K1,INBOUND,2026-11-20T10:00:00+08:00,2026-11-20T10:00:30+08:00,2026-11-20T10:05:00+08:00,13800138000,,CARDS,AG1,30,270,0,0,CARD_LOST,RESOLVED,N,5,"
+
+
+def test_a_delivery_that_does_not_match_its_manifest_is_refused_whole(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given a call-centre delivery whose calls.csv has one row more than the manifest says
+    delivery_writer(
+        "call_center",
+        D,
+        {"agents.csv": AGENTS, "calls.csv": csv_bytes(CALLS_HEADER, CALL)},
+        manifest_overrides={"calls.csv": {"rows": 2}},
+    )
+    lake = Lake(settings.lake_dir)
+    # when it is staged
+    pending = landing_state(settings.landing_dir, lake, AGREEMENT).pending
+    [outcome] = stage(pending, settings.landing_dir, lake, AGREEMENT, "L1")
+    # then it is refused with the file and the difference named, and nothing of it is staged
+    assert outcome.problems == ["calls.csv: 1 data rows, the manifest says 2"]
+    assert not list(lake.staging("L1").root.glob("**/*.parquet"))
+    # and once the refusal is committed, the delivery is reported as refused, not pending
+    lake.commit("L1", audit_table("L1", [outcome]))
+    state = landing_state(settings.landing_dir, lake, AGREEMENT)
+    assert (state.pending, [d.label for d, _ in state.refused]) == ([], ["call_center/2026-11-20"])
+
+
+def test_checksum_and_control_total_mismatches_name_the_file(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    delivery_writer(
+        "call_center",
+        D,
+        {"agents.csv": AGENTS, "calls.csv": csv_bytes(CALLS_HEADER, CALL)},
+        manifest_overrides={"agents.csv": {"sha256": "0" * 64}},
+    )
+    lake = Lake(settings.lake_dir)
+    [outcome] = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending,
+        settings.landing_dir,
+        lake,
+        AGREEMENT,
+        "L1",
+    )
+    assert len(outcome.problems) == 1 and outcome.problems[0].startswith("agents.csv: sha256 ")
+
+
+def test_a_delivery_without_manifest_stays_pending_and_untouched(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    delivery_writer("call_center", D, {"agents.csv": AGENTS}, with_manifest=False)
+    state = landing_state(settings.landing_dir, Lake(settings.lake_dir), AGREEMENT)
+    assert state.pending == [] and [d.label for d in state.incomplete] == ["call_center/2026-11-20"]
+
+
+def test_a_redelivered_date_replaces_what_the_date_loaded_before(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    lake = Lake(settings.lake_dir)
+    lake.ensure_schemas(AGREEMENT)
+    two_calls = csv_bytes(CALLS_HEADER, CALL, CALL.replace("K1,", "K2,", 1))
+    for load_id, calls in (("L1", two_calls), ("L2", csv_bytes(CALLS_HEADER, CALL))):
+        # given a delivery (the second time: a corrected extract with one call only)
+        delivery_writer("call_center", D, {"agents.csv": AGENTS, "calls.csv": calls})
+        pending = landing_state(settings.landing_dir, lake, AGREEMENT).pending
+        assert [d.label for d in pending] == ["call_center/2026-11-20"]
+        # when it is staged and committed
+        outcomes = stage(pending, settings.landing_dir, lake, AGREEMENT, load_id)
+        lake.commit(load_id, audit_table(load_id, outcomes))
+    # then the lake holds the corrected date only, loaded by the second load
+    calls_glob = lake.feed_glob(AGREEMENT.file("call_center", "calls"))
+    assert duckdb.sql(f"select call_id, _load_id from read_parquet('{calls_glob}')").fetchall() == [("K1", "L2")]
+    # and the audit log keeps both loads
+    audit = lake.audit_records()
+    assert sorted(set(audit["load_id"].to_pylist())) == ["L1", "L2"]
+    assert landing_state(settings.landing_dir, lake, AGREEMENT).pending == []
