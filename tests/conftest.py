@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,6 +13,14 @@ from pathlib import Path
 import pytest
 
 from bankdw.config import Settings, load_settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Airflow reads its configuration when first imported: give the test session its own
+    home (SQLite metadata database, no examples, this project's DAGs) before any test can."""
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
 
 
 @pytest.fixture
@@ -43,6 +53,13 @@ def write_delivery(
         manifest = {"system": system, "business_date": business_date.isoformat(), "files": entries}
         (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
+
+
+def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:
+    """A tiny synthetic bank (all three systems) in `landing`."""
+    from bankdw.simulate import SimulationConfig, simulate
+
+    simulate(SimulationConfig(out=landing, customers=customers, days=days, start=start, seed=7))
 
 
 @pytest.fixture

@@ -1,0 +1,185 @@
+"""The nightly job end to end on a tiny synthetic bank: real files, Parquet, GX, dbt, DuckDB."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from bankdw.cli import main
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.pipeline import GateFailed, RunReport, run
+from bankdw.warehouse import BuildFailed
+from extract.landing import MANIFEST_NAME
+from tests.conftest import simulate_bank, write_delivery
+
+pytestmark = pytest.mark.slow
+START, DAYS = date(2026, 11, 16), 4
+
+
+def required_marts() -> dict[str, list[str]]:
+    """Mart → required columns, read from the public interface (docs/marts.md)."""
+    marts = {}
+    for line in (PROJECT_ROOT / "docs" / "marts.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\| `(\w+)` \| [^|]+ \| (.+) \|$", line)
+        if match:
+            columns = [c.strip() for c in match.group(2).split(",")]
+            marts[match.group(1)] = [c for c in columns if re.fullmatch(r"\w+", c)]
+    return marts
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunReport]:
+    """A tiny bank loaded once, in one pass, and published."""
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
+    simulate_bank(settings.landing_dir, customers=150, days=DAYS, start=START)
+    return settings, run(settings)
+
+
+def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
+    shutil.copytree(published[0].root, tmp_path / "data")
+    return load_settings(data_dir=tmp_path / "data")
+
+
+def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
+    published: tuple[Settings, RunReport],
+) -> None:
+    settings, report = published
+    # then the run loaded every delivery of the three systems, in one build
+    assert report.outcome == "SUCCESS", report.failures
+    assert len(report.deliveries_loaded) == 3 * DAYS and report.built
+    assert report.checks_failed == 0 and report.checks_passed > 50
+    # and the published warehouse has every public mart, with rows and every required column
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        for mart, columns in required_marts().items():
+            present = {r[0] for r in con.sql(f"describe marts.{mart}").fetchall()}
+            assert set(columns) <= present, (mart, set(columns) - present)
+            assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
+
+
+def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -> None:
+    settings, _ = published
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        floats = con.sql(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and data_type in ('DOUBLE', 'FLOAT', 'REAL')"
+        ).fetchall()
+    assert floats == []
+
+
+def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings, RunReport]) -> None:
+    settings, report = published
+    # the audit log balances per file, and the lake holds exactly the loaded rows
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        unbalanced = con.sql(
+            "select source_file from audit.loads where rows_delivered <> rows_loaded + rows_quarantined"
+        ).fetchall()
+        assert unbalanced == []
+        loaded = con.sql("select sum(rows_loaded) from audit.loads where feed = 'transactions'").fetchall()[0][0]
+        assert loaded == con.sql("select count(*) from marts.fct_transactions").fetchall()[0][0]
+    assert sum(c["loaded"] for c in report.rows.values()) > 0
+
+
+def test_a_second_run_with_nothing_new_loads_and_builds_nothing(
+    published: tuple[Settings, RunReport], tmp_path: Path
+) -> None:
+    # given the published bank, when run again
+    settings = copy_of(published, tmp_path)
+    before = settings.warehouse_path.stat().st_mtime_ns
+    report = run(settings)
+    # then nothing was loaded, nothing built, and the warehouse file is the same
+    assert (report.outcome, report.deliveries_loaded, report.built) == ("NOTHING_TO_DO", [], False)
+    assert settings.warehouse_path.stat().st_mtime_ns == before
+
+
+def next_core_delivery(settings: Settings, edits: dict[str, Callable[[str], str]]) -> date:
+    """Re-deliver the last core date as the next date, with some files edited."""
+    last = START.fromordinal(START.toordinal() + DAYS - 1)
+    new = START.fromordinal(last.toordinal() + 1)
+    source = settings.landing_dir / "core_banking" / last.isoformat()
+    files = {}
+    for path in sorted(source.iterdir()):
+        if path.name == MANIFEST_NAME:
+            continue
+        text = path.read_text(encoding="utf-8").replace(last.isoformat(), new.isoformat())
+        edited = edits.get(path.name, lambda t: t)(text)
+        assert path.name not in edits or edited != text, f"the edit of {path.name} changed nothing"
+        files[path.name] = edited.encode("utf-8")
+    write_delivery(settings.landing_dir, "core_banking", new, files)
+    return new
+
+
+def replace_first_id(text: str, new_id: str) -> str:
+    """Give the first data row of a CSV the key `new_id` (the key is the first column)."""
+    header, first, rest = text.split("\n", 2)
+    return "\n".join([header, new_id + "," + first.split(",", 1)[1], rest])
+
+
+def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(
+    published: tuple[Settings, RunReport], tmp_path: Path
+) -> None:
+    # given a new core delivery in which one account names a product status the agreement does not know
+    settings = copy_of(published, tmp_path)
+    new = next_core_delivery(settings, {"accounts.csv": lambda t: t.replace(",ACTIVE,", ",SUSPENDED,", 1)})
+    before = settings.warehouse_path.read_bytes()
+    # when the nightly job runs
+    with pytest.raises(GateFailed):
+        run(settings)
+    # then the report names the expectation, the file and the row
+    report = RunReport.latest(settings)
+    assert report is not None and report.outcome == "FAILED" and report.step == "gate"
+    failure = "\n".join(report.failures)
+    assert "core_banking.accounts" in failure and "status" in failure and "SUSPENDED" in failure
+    assert f"core_banking/{new}/accounts.csv" in failure
+    # and nothing of it reached the lake or the warehouse, and the delivery is still pending
+    assert not list(settings.lake_dir.glob(f"core_banking/*/business_date={new}"))
+    assert settings.warehouse_path.read_bytes() == before
+    from bankdw.pipeline import pending_deliveries
+
+    assert [d.label for d in pending_deliveries(settings)] == [f"core_banking/{new}"]
+
+
+def test_a_failing_warehouse_test_leaves_the_published_warehouse_as_it_was(
+    published: tuple[Settings, RunReport], tmp_path: Path
+) -> None:
+    # given a new core delivery that passes the feed gates but books a txn_id already booked
+    # the day before (the gates see one batch; the warehouse's unique test sees the history)
+    settings = copy_of(published, tmp_path)
+    last = START.fromordinal(START.toordinal() + DAYS - 1)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(old_id,)] = con.sql(
+            f"select txn_id from marts.fct_transactions where posting_date = date '{last}' limit 1"
+        ).fetchall()
+    next_core_delivery(settings, {"transactions.csv": lambda t: replace_first_id(t, old_id)})
+    before = settings.warehouse_path.read_bytes()
+    # when the nightly job runs, then the build fails on the unique test and says so
+    with pytest.raises(BuildFailed) as failed:
+        run(settings)
+    assert any("unique" in f and "txn_id" in f for f in failed.value.failures), failed.value.failures
+    # and the published warehouse is exactly as it was
+    assert settings.warehouse_path.read_bytes() == before
+
+
+def test_make_run_generates_a_bank_only_when_the_landing_area_is_empty(tmp_path: Path) -> None:
+    # given a landing area that already holds one real delivery (agents only, from the call centre)
+    data = tmp_path / "data"
+    agents = b"agent_id,full_name,team,site,hire_date\nAG1,Li Na,Cards,Shanghai,2020-01-06\n"
+    write_delivery(data / "landing", "call_center", date(2026, 11, 20), {"agents.csv": agents})
+    # when `bankdw run --simulate-if-empty` runs against it
+    result = CliRunner().invoke(main, ["run", "--simulate-if-empty"], env={"BANKDW_DATA_DIR": str(data)})
+    # then nothing is simulated, the delivery is loaded, and the warehouse is published
+    assert result.exit_code == 0, result.output
+    assert "generating a synthetic bank" not in result.output
+    assert not (data / "landing" / "core_banking").exists()
+    assert "Deliveries loaded: 1 (call_center 1)" in result.output
+    with duckdb.connect(str(data / "warehouse" / "bank.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from marts.dim_customer").fetchall() == [(0,)]
+    # and status reports it
+    status = CliRunner().invoke(main, ["status"], env={"BANKDW_DATA_DIR": str(data)})
+    assert "call_center      loaded    1 (2026-11-20 .. 2026-11-20)" in status.output
