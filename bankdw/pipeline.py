@@ -170,7 +170,7 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
         for feed in agreement.files:
             if any(staging.feed_dir(feed).glob("*/*.parquet")):
                 batches[feed.qualified_name] = con.sql(
-                    f"select * from read_parquet('{staging.feed_glob(feed)}', union_by_name = true)"
+                    f"select * from read_parquet('{staging.feed_glob(feed)}', union_by_name = true, hive_partitioning = false)"
                 ).df()
     finally:
         con.close()

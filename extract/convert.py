@@ -23,7 +23,9 @@ import pyarrow as pa
 
 from extract.contract import DECIMAL_TYPE, Column, FeedFile
 
-QUARANTINE_SCHEMA = pa.schema([("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())])
+QUARANTINE_SCHEMA = pa.schema(
+    [("_file", pa.string()), ("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())]
+)
 
 
 class FileRefused(Exception):
@@ -31,16 +33,28 @@ class FileRefused(Exception):
 
 
 @dataclass
-class ConvertedFile:
-    """A landed file read into `con` as table `typed` (valid rows) plus its quarantine."""
+class FileCounts:
+    """What one landed file held: rows delivered = rows loaded + rows quarantined."""
+
+    rows_delivered: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class ConvertedFeed:
+    """The landed files of one feed in one delivery, read into `con` as table `typed` (valid
+    rows, with `_file` naming the landed file) and the quarantine (same `_file` column)."""
 
     feed: FeedFile
-    path: Path
-    rows_delivered: int
-    rows_loaded: int
+    files: dict[str, FileCounts]
     quarantine: pa.Table
     extra_columns: list[str] = field(default_factory=list)
-    totals: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files.values())
 
     @property
     def rows_quarantined(self) -> int:
@@ -90,7 +104,7 @@ def _describe(column: Column) -> str:
 
 
 def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
-    """Select typed columns, `_source_row` and `_reason` (empty when the row is valid) from `raw`."""
+    """Select typed columns, `_file`, `_source_row` and `_reason` (empty when the row is valid) from `raw`."""
     casts, checks = [], []
     for column in feed.columns:
         src = f"nullif({_ident(column.name)}, '')"
@@ -104,22 +118,28 @@ def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
             )
     casts += [f"{_ident(name)}" for name in extra_columns]
     reason = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
-    return f"select {', '.join(casts)}, _source_row, {reason} as _reason from raw"
+    return f"select {', '.join(casts)}, _file, _source_row, {reason} as _reason from raw"
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, rejected_rows: np.ndarray) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, file_name: str, rejected_rows: np.ndarray) -> None:
     """Give `raw` its 1-based `_source_row`, skipping the rows the reader rejected.
 
     DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of
     `raw` is the k-th data row of the file that the reader did not reject.
     """
     n_valid = scalar(con, "select count(*) from raw")
+    if len(rejected_rows) == 0:
+        con.execute(
+            f"create or replace table raw as select *, {_literal(file_name)} as _file, "
+            "rowid + 1 as _source_row from raw order by rowid"
+        )
+        return
     all_rows = np.arange(1, n_valid + len(rejected_rows) + 1, dtype=np.int64)
     numbers = np.setdiff1d(all_rows, rejected_rows, assume_unique=True)
     row_map = pa.table({"_rowid": np.arange(n_valid, dtype=np.int64), "_source_row": numbers})
     con.register("row_map", row_map)
     con.execute(
-        "create or replace table raw as select raw.*, row_map._source_row "
+        f"create or replace table raw as select raw.*, {_literal(file_name)} as _file, row_map._source_row "
         "from raw join row_map on raw.rowid = row_map._rowid order by row_map._source_row"
     )
     con.unregister("row_map")
@@ -128,6 +148,12 @@ def _number_rows(con: duckdb.DuckDBPyConnection, rejected_rows: np.ndarray) -> N
 def read_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8", newline="") as fh:
         return next(csv.reader(fh), [])
+
+
+def _reset(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the previous feed's rejects, so one connection serves a whole delivery (the
+    other working tables are all `create or replace`d)."""
+    con.execute("drop table if exists rejects; drop table if exists reject_scans")
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tuple[list[str], pa.Table]:
@@ -141,51 +167,60 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tup
     extra = [c for c in header if c not in feed.column_names]
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     con.execute(
-        f"""create table raw as select * from read_csv({_literal(str(path))}, columns = {columns},
+        f"""create or replace table raw as select * from read_csv({_literal(str(path))}, columns = {columns},
             header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
             auto_detect = false, strict_mode = true, store_rejects = true,
             rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
     )
     # The reader may log one error per field of a short line; report each line once.
     rejects = con.sql(
-        f"select line - 1 as _source_row, any_value(csv_line) as raw, "
+        f"select {_literal(path.name)} as _file, line - 1 as _source_row, any_value(csv_line) as raw, "
         f"case when bool_or(error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS')) "
         f"then 'wrong number of fields (the header has {len(header)})' "
         f"else string_agg(distinct error_message, '; ') end as reason "
         f"from rejects group by line order by line"
-    ).fetch_arrow_table()
+    ).to_arrow_table()
+    _number_rows(con, path.name, rejects["_source_row"].to_numpy(zero_copy_only=False))
     return extra, rejects
 
 
-def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tuple[list[str], pa.Table]:
+def _load_jsonl(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFile) -> tuple[list[str], pa.Table]:
     # One JSON object per line: read lines as text (record separator 0x1E never occurs
-    # unescaped in valid JSON), then parse each line in SQL.
+    # unescaped in valid JSON), then parse each line in SQL. All hour files of a delivery
+    # are read in one scan; `filename` and the file order keep every line's position.
+    files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
     con.execute(
-        f"""create table lines as select * from read_csv({_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
+        f"""create or replace table lines as select * from read_csv({files}, columns = {{'line': 'VARCHAR'}},
             header = false, delim = chr(30), quote = '', escape = '', new_line = '\\n',
-            auto_detect = false, store_rejects = true, rejects_table = 'rejects',
+            auto_detect = false, filename = true, store_rejects = true, rejects_table = 'rejects',
             rejects_scan = 'reject_scans')"""
     )
-    unreadable = con.sql("select distinct line from rejects order by line").fetchall()
+    unreadable = con.sql(
+        "select s.file_path, r.line from rejects r join reject_scans s using (scan_id, file_id) order by 1, 2"
+    ).fetchall()
     if unreadable:
-        lines = ", ".join(str(line) for (line,) in unreadable[:10])
-        raise FileRefused(f"{path.name}: unreadable line(s) (not UTF-8 text?) at line {lines}")
-    # Lines keep their file order in `lines`. JSON functions fail on malformed text even
-    # behind a filter, so valid objects are materialised before anything is extracted.
+        where = ", ".join(f"{Path(f).name} line {line}" for f, line in unreadable[:10])
+        raise FileRefused(f"unreadable line(s) (not UTF-8 text?): {where}")
+    # JSON functions fail on malformed text even behind a filter, so valid objects are
+    # materialised before anything is extracted.
     con.execute(
-        "create table numbered as select line, row_number() over (order by rowid) as _source_row, "
+        "create or replace table numbered as select line, parse_filename(filename) as _file, "
+        "row_number() over (partition by filename order by rowid) as _source_row, "
         "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object "
         "from lines"
     )
-    con.execute("create table objects as select line, _source_row from numbered where is_object")
+    con.execute("create or replace table objects as select line, _file, _source_row from numbered where is_object")
     rejected = con.sql(
-        "select _source_row, line as raw, case when line is null then 'empty line' "
-        "else 'not a JSON object (invalid JSON)' end as reason from numbered where not is_object"
-    ).fetch_arrow_table()
+        "select _file, _source_row, line as raw, case when line is null then 'empty line' "
+        "else 'not a JSON object (invalid JSON)' end as reason from numbered where not is_object "
+        "order by _file, _source_row"
+    ).to_arrow_table()
     fields = ", ".join(
         f"json_extract_string(line, {_literal('$.' + c.name)}) as {_ident(c.name)}" for c in feed.columns
     )
-    con.execute(f"create table raw as select {fields}, _source_row from objects order by _source_row")
+    con.execute(
+        f"create or replace table raw as select {fields}, _file, _source_row from objects order by _file, _source_row"
+    )
     known = ", ".join(_literal(c) for c in feed.column_names)
     extra_keys = con.sql(
         f"select distinct unnest(json_keys(line)) as k from objects except select unnest([{known}])"
@@ -193,40 +228,47 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> t
     return sorted(k for (k,) in extra_keys), rejected
 
 
-def convert_file(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> ConvertedFile:
-    """Read `path` into table `typed` of `con` (which must be fresh) and return what happened.
+def convert_feed(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFile) -> ConvertedFeed:
+    """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
 
     For JSON lines, keys outside the agreement are reported in `extra_columns` but not kept
     (CSV extra columns are kept as text).
     """
+    _reset(con)
     if feed.format == "csv":
-        extra, rejected = _load_csv(con, path, feed)
-        _number_rows(con, rejected["_source_row"].to_numpy(zero_copy_only=False))
+        if len(paths) != 1:
+            raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
+        extra, rejected = _load_csv(con, paths[0], feed)
         kept_extra = extra
     else:
-        extra, rejected = _load_jsonl(con, path, feed)
+        extra, rejected = _load_jsonl(con, paths, feed)
         kept_extra = []
-    con.execute(f"create table checked as {_typed_select(feed, kept_extra)}")
-    con.execute("create table typed as select * exclude (_reason) from checked where _reason = '' order by _source_row")
+    con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra)}")
+    con.execute(
+        "create or replace table typed as select * exclude (_reason) from checked where _reason = '' order by _file, _source_row"
+    )
     raw_names = feed.column_names + kept_extra
     as_json = "json_object(" + ", ".join(f"{_literal(c)}, r.{_ident(c)}" for c in raw_names) + ")"
     bad_values = con.sql(
-        f"select c._source_row, {as_json} :: varchar as raw, c._reason as reason "
-        "from checked c join raw r using (_source_row) where c._reason <> ''"
-    ).fetch_arrow_table()
+        f"select c._file, c._source_row, {as_json} :: varchar as raw, c._reason as reason "
+        "from checked c join raw r using (_file, _source_row) where c._reason <> ''"
+    ).to_arrow_table()
     quarantine = pa.concat_tables([rejected.cast(QUARANTINE_SCHEMA), bad_values.cast(QUARANTINE_SCHEMA)])
-    quarantine = quarantine.sort_by("_source_row")
-    rows_loaded = scalar(con, "select count(*) from typed")
-    totals = {}
-    for column in feed.control_totals:
-        value = scalar(con, f"select coalesce(sum({_ident(column)}), 0) from typed")
-        totals[column] = Decimal(value)
-    return ConvertedFile(
-        feed=feed,
-        path=path,
-        rows_delivered=rows_loaded + quarantine.num_rows,
-        rows_loaded=rows_loaded,
-        quarantine=quarantine,
-        extra_columns=extra,
-        totals=totals,
-    )
+    quarantine = quarantine.sort_by([("_file", "ascending"), ("_source_row", "ascending")])
+    files = {p.name: FileCounts() for p in paths}
+    sums = "".join(f", coalesce(sum({_ident(c)}), 0) as {_ident(c)}" for c in feed.control_totals)
+    for row in con.sql(f"select _file, count(*) as n{sums} from typed group by _file").fetchall():
+        counts = files[row[0]]
+        counts.rows_loaded = row[1]
+        counts.totals = {c: Decimal(v) for c, v in zip(feed.control_totals, row[2:], strict=True)}
+    for name, n in zip(*_count_by_file(quarantine), strict=True):
+        files[name].rows_quarantined = n
+    for counts in files.values():
+        counts.rows_delivered = counts.rows_loaded + counts.rows_quarantined
+        counts.totals = {c: counts.totals.get(c, Decimal(0)) for c in feed.control_totals}
+    return ConvertedFeed(feed=feed, files=files, quarantine=quarantine, extra_columns=extra)
+
+
+def _count_by_file(quarantine: pa.Table) -> tuple[list[str], list[int]]:
+    grouped = quarantine.group_by("_file").aggregate([("_source_row", "count")])
+    return grouped["_file"].to_pylist(), grouped["_source_row_count"].to_pylist()

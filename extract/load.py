@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from extract.contract import FeedAgreement
-from extract.convert import ConvertedFile, FileRefused, convert_file
+from extract.convert import ConvertedFeed, FileRefused, convert_feed
 from extract.lake import AUDIT_SCHEMA, Lake, partition_name
 from extract.landing import (
     Delivery,
     DeliveryRefused,
+    Manifest,
     check_files_against_manifest,
     find_deliveries,
 )
@@ -148,37 +149,42 @@ def _stage_one(
         return outcome
     outcome.problems = check_files_against_manifest(delivery, manifest, agreement)
     if not outcome.problems:
-        for name, expected in sorted(manifest.files.items()):
+        by_feed: dict[str, list[Path]] = {}
+        for name in sorted(manifest.files):
             feed = agreement.feed_for(delivery.system, name)
             assert feed is not None  # checked against the agreement above
-            path = delivery.path / name
-            con = duckdb.connect()
-            try:
-                converted = convert_file(con, path, feed)
-                problems = _compare_with_manifest(converted, expected.rows, expected.control_totals)
+            by_feed.setdefault(feed.name, []).append(delivery.path / name)
+        relative_dir = str(delivery.path.relative_to(landing_dir))
+        con = duckdb.connect()
+        try:
+            for feed_name, paths in by_feed.items():
+                feed = agreement.file(delivery.system, feed_name)
+                try:
+                    converted = convert_feed(con, paths, feed)
+                except FileRefused as refused:
+                    outcome.problems.append(str(refused))
+                    continue
+                problems = _compare_with_manifest(converted, manifest)
                 if problems:
                     outcome.problems += problems
                     continue
-                source_file = str(path.relative_to(landing_dir))
-                _write_staged(con, converted, staging, source_file, delivery.business_date, load_id, started)
-            except FileRefused as refused:
-                outcome.problems.append(str(refused))
-                continue
-            finally:
-                con.close()
-            outcome.files.append(
-                FileLoad(
-                    delivery.system,
-                    feed.name,
-                    source_file,
-                    delivery.business_date,
-                    converted.rows_delivered,
-                    converted.rows_loaded,
-                    converted.rows_quarantined,
-                    expected.sha256,
-                    converted.extra_columns,
-                )
-            )
+                _write_staged(con, converted, staging, relative_dir, delivery.business_date, load_id, started)
+                for name, counts in converted.files.items():
+                    outcome.files.append(
+                        FileLoad(
+                            delivery.system,
+                            feed.name,
+                            f"{relative_dir}/{name}",
+                            delivery.business_date,
+                            counts.rows_delivered,
+                            counts.rows_loaded,
+                            counts.rows_quarantined,
+                            manifest.files[name].sha256,
+                            converted.extra_columns,
+                        )
+                    )
+        finally:
+            con.close()
     if outcome.problems:
         _unstage(staging, agreement, delivery)
         outcome.files = []
@@ -188,51 +194,52 @@ def _stage_one(
     return outcome
 
 
-def _compare_with_manifest(converted: ConvertedFile, rows: int, totals: dict[str, str]) -> list[str]:
-    name = converted.path.name
+def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list[str]:
     problems = []
-    if converted.rows_delivered != rows:
-        problems.append(f"{name}: {converted.rows_delivered} data rows, the manifest says {rows}")
-    for column in converted.feed.control_totals:
-        if column not in totals:
-            problems.append(f"{name}: the manifest has no control total for {column}")
-        elif converted.totals[column] != Decimal(totals[column]):
-            problems.append(
-                f"{name}: control total of {column} is {converted.totals[column]:f}, the manifest says "
-                f"{totals[column]} (rows that could not be read count for nothing)"
-            )
+    for name, counts in converted.files.items():
+        expected = manifest.files[name]
+        if counts.rows_delivered != expected.rows:
+            problems.append(f"{name}: {counts.rows_delivered} data rows, the manifest says {expected.rows}")
+        for column in converted.feed.control_totals:
+            if column not in expected.control_totals:
+                problems.append(f"{name}: the manifest has no control total for {column}")
+            elif counts.totals[column] != Decimal(expected.control_totals[column]):
+                problems.append(
+                    f"{name}: control total of {column} is {counts.totals[column]:f}, the manifest says "
+                    f"{expected.control_totals[column]} (rows that could not be read count for nothing)"
+                )
     return problems
 
 
 def _write_staged(
     con: duckdb.DuckDBPyConnection,
-    converted: ConvertedFile,
+    converted: ConvertedFeed,
     staging: Lake,
-    source_file: str,
+    relative_dir: str,
     business_date: date,
     load_id: str,
     loaded_at: datetime,
 ) -> None:
+    """One Parquet file per feed and delivery (hour files together), lineage on every row."""
     feed = converted.feed
-    stem = converted.path.name.split(".")[0]
     part = partition_name(business_date)
     lineage = (
-        f"'{load_id}' as _load_id, '{source_file}' as _source_file, _source_row, "
+        f"'{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
         f"date '{business_date}' as _business_date, timestamptz '{loaded_at.isoformat()}' as _loaded_at"
     )
-    target = staging.feed_dir(feed) / part / f"{stem}.parquet"
+    target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"copy (select * exclude (_source_row), {lineage} from typed order by _source_row) "
+        f"copy (select * exclude (_file, _source_row), {lineage} from typed order by _file, _source_row) "
         f"to '{target}' (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
         con.register("quarantined", converted.quarantine)
-        target = staging.quarantine_dir(feed) / part / f"{stem}.parquet"
+        target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"copy (select '{load_id}' as _load_id, '{source_file}' as _source_file, _source_row, raw, reason, "
-            f"date '{business_date}' as _business_date from quarantined) to '{target}' (format parquet)"
+            f"copy (select '{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
+            f"raw, reason, date '{business_date}' as _business_date from quarantined) to '{target}' (format parquet)"
         )
         con.unregister("quarantined")
 

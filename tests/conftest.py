@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -44,7 +45,8 @@ def write_delivery(
     entries: dict[str, dict[str, object]] = {}
     for name, content in files.items():
         (folder / name).write_bytes(content)
-        lines = content.decode("utf-8").split("\n")
+        text = gzip.decompress(content) if name.endswith(".gz") else content
+        lines = text.decode("utf-8").split("\n")
         rows = len([line for line in lines[1:] if line]) if name.endswith(".csv") else len(lines) - 1
         entries[name] = {"rows": rows, "sha256": hashlib.sha256(content).hexdigest()}
     for name, override in (manifest_overrides or {}).items():

@@ -13,7 +13,7 @@ import pytest
 
 from bankdw.config import Settings
 from extract.contract import load_agreement
-from extract.convert import FileRefused, convert_file
+from extract.convert import FileRefused, convert_feed
 from extract.lake import Lake
 from extract.load import audit_table, landing_state, stage
 
@@ -39,7 +39,7 @@ def convert(
     path = tmp_path / name
     path.write_bytes(content)
     con = duckdb.connect()
-    return convert_file(con, path, AGREEMENT.file(system, feed)), con
+    return convert_feed(con, [path], AGREEMENT.file(system, feed)), con
 
 
 def test_csv_values_are_typed_exactly_and_bad_rows_are_quarantined_with_their_row(tmp_path: Path) -> None:
@@ -65,8 +65,9 @@ def test_csv_values_are_typed_exactly_and_bad_rows_are_quarantined_with_their_ro
     assert "wrong number of fields" in quarantined[3]
     assert quarantined[4].startswith("txn_ts: cannot read 2026-11-20T09:15:02")
     # and nothing is lost: delivered = loaded + quarantined
-    assert (result.rows_delivered, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)  # type: ignore[attr-defined]
-    assert result.totals == {"amount": Decimal("-5.25")}  # type: ignore[attr-defined]
+    counts = result.files["transactions.csv"]  # type: ignore[attr-defined]
+    assert (counts.rows_delivered, counts.rows_loaded, counts.rows_quarantined) == (5, 2, 3)
+    assert counts.totals == {"amount": Decimal("-5.25")}
 
 
 def test_timestamps_keep_their_instant_whatever_the_offset(tmp_path: Path) -> None:
@@ -196,3 +197,44 @@ def test_a_redelivered_date_replaces_what_the_date_loaded_before(
     audit = lake.audit_records()
     assert sorted(set(audit["load_id"].to_pylist())) == ["L1", "L2"]
     assert landing_state(settings.landing_dir, lake, AGREEMENT).pending == []
+
+
+def test_hour_files_are_read_together_and_counted_per_file(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given an online-banking delivery with two hour files, the second with a broken second line
+    event = (
+        '{"event_id":"%s","event_ts":"2026-11-20T%s:00:00+08:00","session_id":"S1","device":"WEB","event_type":"LOGIN"}'
+    )
+    users = csv_bytes(
+        "user_id,customer_id,email,phone,registered_at,status", "U1,C1,,,2026-01-01T00:00:00+08:00,ACTIVE"
+    )
+    hour_01 = gzip.compress((event % ("E1", "01") + "\n" + event % ("E2", "01") + "\n").encode())
+    hour_07 = gzip.compress((event % ("E3", "07") + "\n{oops\n" + event % ("E4", "07") + "\n").encode())
+    delivery_writer(
+        "online_banking",
+        D,
+        {"users.csv": users, "events-01.jsonl.gz": hour_01, "events-07.jsonl.gz": hour_07},
+        manifest_overrides={"events-01.jsonl.gz": {"rows": 2}, "events-07.jsonl.gz": {"rows": 3}},
+    )
+    lake = Lake(settings.lake_dir)
+    # when staged and committed
+    [outcome] = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
+    )
+    assert outcome.problems == []
+    lake.commit("L1", audit_table("L1", [outcome]))
+    # then each event keeps its own file and line, and the audit log counts per file
+    events = lake.feed_glob(AGREEMENT.file("online_banking", "events"))
+    rows = duckdb.sql(f"select event_id, _source_file, _source_row from read_parquet('{events}') order by 1").fetchall()
+    assert rows == [
+        ("E1", "online_banking/2026-11-20/events-01.jsonl.gz", 1),
+        ("E2", "online_banking/2026-11-20/events-01.jsonl.gz", 2),
+        ("E3", "online_banking/2026-11-20/events-07.jsonl.gz", 1),
+        ("E4", "online_banking/2026-11-20/events-07.jsonl.gz", 3),
+    ]
+    audit = {
+        r["source_file"].rsplit("/", 1)[1]: (r["rows_delivered"], r["rows_loaded"], r["rows_quarantined"])
+        for r in lake.audit_records().to_pylist()
+    }
+    assert audit == {"users.csv": (1, 1, 0), "events-01.jsonl.gz": (2, 2, 0), "events-07.jsonl.gz": (3, 2, 1)}
