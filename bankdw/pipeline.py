@@ -169,8 +169,10 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
     try:
         for feed in agreement.files:
             if any(staging.feed_dir(feed).glob("*/*.parquet")):
+                # hive_partitioning off: the date is a column; DuckDB would add another from the folder names.
                 batches[feed.qualified_name] = con.sql(
-                    f"select * from read_parquet('{staging.feed_glob(feed)}', union_by_name = true, hive_partitioning = false)"
+                    f"select * from read_parquet('{staging.feed_glob(feed)}', "
+                    "union_by_name = true, hive_partitioning = false)"
                 ).df()
     finally:
         con.close()

@@ -245,7 +245,8 @@ def convert_feed(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFi
         kept_extra = []
     con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra)}")
     con.execute(
-        "create or replace table typed as select * exclude (_reason) from checked where _reason = '' order by _file, _source_row"
+        "create or replace table typed as select * exclude (_reason) from checked "
+        "where _reason = '' order by _file, _source_row"
     )
     raw_names = feed.column_names + kept_extra
     as_json = "json_object(" + ", ".join(f"{_literal(c)}, r.{_ident(c)}" for c in raw_names) + ")"
