@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from expectations.rules import SNAPSHOT_DATE
 from extract.contract import FeedFile
 
 _NS_LOW = pd.Timestamp("1678-01-01")
@@ -28,13 +29,17 @@ _NS_HIGH = pd.Timestamp("2261-12-31")
 
 
 def for_validation(frame: pd.DataFrame, feed: FeedFile) -> pd.DataFrame:
-    """The agreement's columns of `frame` (those present), typed for GX; other columns dropped.
+    """The agreement's columns of `frame` (those present) and its business date, typed for GX;
+    other columns dropped.
 
     Dropping lineage and extra columns keeps GX's per-batch fingerprint (it hashes every
     column) cheap; the runner takes file and row from the original frame by position.
     """
     columns = [c for c in feed.columns if c.name in frame.columns]
-    out = frame[[c.name for c in columns]].reset_index(drop=True)
+    kept = [c.name for c in columns] + ([SNAPSHOT_DATE] if SNAPSHOT_DATE in frame.columns else [])
+    out = frame[kept].reset_index(drop=True)
+    if SNAPSHOT_DATE in out.columns:  # snapshot keys are unique per business date
+        out[SNAPSHOT_DATE] = _convert(out[SNAPSHOT_DATE], "date")
     for column in columns:
         try:
             out[column.name] = _convert(out[column.name], column.type)

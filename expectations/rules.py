@@ -34,6 +34,13 @@ class Range:
 DATE_RANGE = (datetime(1900, 1, 1), datetime(2100, 12, 31))
 TIMESTAMP_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC))
 
+AT_LEAST_ONCE = frozenset({"online_banking.events"})
+"""Feeds delivered at least once (the agreement says so): a repeated key is expected and
+deduplicated in the warehouse, so the gate only reports it."""
+
+SNAPSHOT_DATE = "_business_date"
+"""A snapshot file repeats every key once per business date: its key is unique per date."""
+
 NON_NEGATIVE = Range(min=0)
 INTEREST_RATE = Range(min=-5, max=100)
 """Percent per year: negative rates exist (some deposit markets), above 100 is a keying error."""

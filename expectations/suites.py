@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import _gx
 from expectations.rules import (
+    AT_LEAST_ONCE,
     DATE_RANGE,
     DPD_BANDS,
     LOAN_CLASSIFICATION_FEED,
     RANGES,
     REFERENCES,
+    SNAPSHOT_DATE,
     TIMESTAMP_RANGE,
     Range,
     Severity,
@@ -108,10 +110,13 @@ def _table_expectations(feed: FeedFile) -> list[Expectation]:
 
     # exact_match=False: extra columns are not the gate's business (the extract reports them).
     columns = gxe.ExpectTableColumnsToMatchSet(column_set=feed.column_names, exact_match=False, **_severity("blocking"))
-    if len(feed.key) == 1:
-        unique: Expectation = gxe.ExpectColumnValuesToBeUnique(column=feed.key[0], **_severity("blocking"))
+    # A batch may hold many business dates: a snapshot's key repeats once per date.
+    key = [*feed.key, SNAPSHOT_DATE] if feed.is_snapshot else list(feed.key)
+    level: Severity = "warning" if feed.qualified_name in AT_LEAST_ONCE else "blocking"
+    if len(key) == 1:
+        unique: Expectation = gxe.ExpectColumnValuesToBeUnique(column=key[0], **_severity(level))
     else:
-        unique = gxe.ExpectCompoundColumnsToBeUnique(column_list=list(feed.key), **_severity("blocking"))
+        unique = gxe.ExpectCompoundColumnsToBeUnique(column_list=key, **_severity(level))
     return [columns, unique]
 
 

@@ -210,7 +210,9 @@ def test_a_duplicate_key_is_blocking_and_names_file_and_row() -> None:
     report = run_gates(deliver(rows, only=("core_banking.customers", "core_banking.balances")))
 
     # then
-    single = failure(report, "core_banking.customers", "expect_column_values_to_be_unique", "customer_id")
+    single = failure(
+        report, "core_banking.customers", "expect_compound_columns_to_be_unique", "customer_id, _business_date"
+    )
     assert (single.severity, single.unexpected_count) == ("blocking", 2)
     assert [(e["_source_file"], e["_source_row"]) for e in single.examples] == [
         ("core_banking/2026-11-20/customers.csv", 1),
@@ -221,6 +223,35 @@ def test_a_duplicate_key_is_blocking_and_names_file_and_row() -> None:
     )
     assert compound.severity == "blocking" and compound.examples[1]["_source_row"] == 3
     assert report.blocking_failures == [compound, single]
+
+
+def test_snapshots_of_several_days_repeat_their_keys_once_per_day() -> None:
+    # given: the customers and accounts snapshots of two business dates in one batch (an initial load)
+    rows = clean()
+    for name in ("core_banking.customers", "core_banking.accounts", "core_banking.account_parties"):
+        rows[name] += [{**row, "_business_date": "2026-11-21"} for row in copy.deepcopy(rows[name])]
+
+    # when
+    report = run_gates(
+        deliver(rows, only=("core_banking.customers", "core_banking.accounts", "core_banking.account_parties"))
+    )
+
+    # then every key is unique within its date, and the batch passes
+    assert report.failed == [], report.summary_lines()
+
+
+def test_an_event_delivered_twice_only_warns() -> None:
+    # given: web events are delivered at least once (the agreement says so); E1 comes twice
+    rows = clean()
+    rows["online_banking.events"].append(dict(rows["online_banking.events"][0]))
+
+    # when
+    report = run_gates(deliver(rows, only=("online_banking.events", "online_banking.users")))
+
+    # then the duplicate is reported as a warning and nothing blocks
+    duplicate = failure(report, "online_banking.events", "expect_column_values_to_be_unique", "event_id")
+    assert (duplicate.severity, duplicate.unexpected_count) == ("warning", 2)
+    assert report.blocking_failures == []
 
 
 def test_a_null_in_a_non_nullable_column_is_blocking() -> None:
@@ -413,7 +444,7 @@ def test_every_expectation_says_how_severe_its_failure_is() -> None:
 
     # then
     assert severities == {"blocking", "warning"}
-    assert warnings == [("online_banking.events", "event_type")]
+    assert warnings == [("online_banking.events", "event_id"), ("online_banking.events", "event_type")]
 
 
 def test_gx_is_imported_only_when_gating_and_says_nothing_at_info() -> None:
