@@ -46,7 +46,7 @@ def _simulate(settings: Settings, out: Path, customers: int, days: int, start: d
     summary = simulate(
         SimulationConfig(out=out, customers=customers, days=days, start=start, seed=seed, timezone=settings.timezone)
     )
-    click.echo(f"Simulated {customers:,} customers over {days} days from {start} into {out} ({summary}).")
+    click.echo(f"Simulated {customers:,} customer records over {days} days from {start} into {out}: {summary}")
 
 
 @main.command()

@@ -1,0 +1,111 @@
+"""What to simulate (`SimulationConfig`, `Defects`) and what was written (`SimulationSummary`).
+
+These three classes are the whole public surface of the simulator besides `simulate()`:
+the CLI and the pipeline build a config, call `simulate()` and read the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@dataclass(frozen=True)
+class Defects:
+    """How often each defect of real deliveries (feeds/README.md) is injected.
+
+    Every rate is a share of the population it applies to, between 0 and 1; a rate above
+    zero always produces at least one instance, so a small bank still exercises every
+    defect. The defaults are low, realistic rates. `Defects.none()` gives a clean bank.
+    Each injected defect is recorded in `_truth/defects.csv`.
+    """
+
+    duplicate_persons: float = 0.03
+    """Persons keyed a second time under another customer_id (at another branch)."""
+    legacy_records: float = 0.5
+    """Share of those extra records that are legacy records without national_id."""
+    phone_formats: float = 0.35
+    """Phone numbers keyed in a format other than plain national digits (`13800138000`)."""
+    email_formats: float = 0.2
+    """E-mails keyed in mixed case or with stray spaces."""
+    duplicate_events: float = 0.01
+    """Web events delivered a second time (same event_id) in a later hour file."""
+    late_events: float = 0.005
+    """Web events delivered one to three days after they happened."""
+    invalid_json: float = 0.0005
+    """Event lines cut short in transit (not valid JSON)."""
+    unknown_event_types: float = 0.002
+    """Events of a type the agreement does not list (the platform shipped a feature)."""
+    unknown_callers: float = 0.03
+    """Inbound calls from a number that no customer record holds."""
+    ambiguous_callers: float = 0.02
+    """Inbound calls from a number that several customers (a household) share."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            rate = getattr(self, f.name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"Defects.{f.name} must be between 0 and 1, got {rate}")
+
+    @classmethod
+    def none(cls) -> Defects:
+        """A clean bank: no defect at all (the coherence of the bank is the same)."""
+        return cls(**{f.name: 0.0 for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One synthetic bank: `customers` customer records over `days` business days from `start`.
+
+    `out` is the landing root; the answer key goes to `out/../_truth`, beside it.
+    `customers` counts customer records, duplicates of a person included.
+    """
+
+    out: Path
+    customers: int = 3000
+    days: int = 90
+    start: date = date(2026, 8, 24)
+    seed: int = 42
+    timezone: str = "Asia/Shanghai"
+    defects: Defects = field(default_factory=Defects)
+
+    def __post_init__(self) -> None:
+        if self.customers < 10:
+            raise ValueError(f"a bank needs at least 10 customers, got {self.customers}")
+        if self.days < 1:
+            raise ValueError(f"days must be at least 1, got {self.days}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be non-negative, got {self.seed}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+
+    @property
+    def end(self) -> date:
+        """The last business date delivered."""
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def truth_dir(self) -> Path:
+        """The answer key, beside the landing area so that no pipeline ever loads it."""
+        return self.out.parent / "_truth"
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """What `simulate()` wrote: deliveries in write order, data rows per (system, file), run time."""
+
+    deliveries: list[tuple[str, date]]
+    rows: dict[tuple[str, str], int]
+    seconds: float
+    truth_dir: Path
+
+    def __str__(self) -> str:
+        days = len({day for _, day in self.deliveries})
+        return (
+            f"{len(self.deliveries)} deliveries over {days} days, {sum(self.rows.values()):,} rows "
+            f"in {self.seconds:.1f}s; answer key in {self.truth_dir}"
+        )

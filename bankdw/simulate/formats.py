@@ -1,0 +1,131 @@
+"""Vectorised rendering of values as the agreement writes them (feeds/README.md, Formats).
+
+Money is held as integer cents and rates as integer basis points, so every decimal in the
+output is exact; dates are `YYYY-MM-DD`; timestamps ISO 8601 with the bank's offset at that
+moment (`2026-11-21T09:15:02+08:00`). A `valid` mask turns entries into nulls (empty fields).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_WALL_EPOCH = datetime(1970, 1, 1)
+
+
+def _masked(values: pa.Array, valid: np.ndarray | None) -> pa.Array:
+    if valid is None:
+        return values
+    return pc.if_else(pa.array(valid, pa.bool_()), values, pa.scalar(None, pa.string()))
+
+
+def text(values: np.ndarray | list[str], valid: np.ndarray | None = None) -> pa.Array:
+    return _masked(pa.array(values, pa.string()), valid)
+
+
+def constant(value: str, n: int) -> pa.Array:
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, np.int32)))
+
+
+def names(vocabulary: tuple[str, ...] | list[str], codes: np.ndarray) -> pa.Array:
+    """`vocabulary[code]` for each code, null where the code is -1 (a `take`, not a Python loop)."""
+    codes = np.asarray(codes, np.int64)
+    values = pa.array(vocabulary, pa.string()).take(pa.array(np.maximum(codes, 0)))
+    return values if (codes >= 0).all() else _masked(values, codes >= 0)
+
+
+def integers(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    return _masked(pc.cast(pa.array(np.asarray(values, np.int64)), pa.string()), valid)
+
+
+@cache
+def _padded(width: int) -> pa.Array:
+    """ "00", "01", ... as a lookup table: `take` is much faster than padding every value."""
+    return pc.utf8_lpad(pc.cast(pa.array(np.arange(10**width)), pa.string()), width, "0")
+
+
+@cache
+def _clock() -> pa.Array:
+    """ "00:00:00" .. "23:59:59", one entry per second of the day."""
+    second = np.arange(86_400)
+    pad = _padded(2)
+    parts = [pad.take(pa.array(x)) for x in (second // 3600, second // 60 % 60, second % 60)]
+    return pc.binary_join_element_wise(*parts, ":")
+
+
+def fixed(units: np.ndarray, valid: np.ndarray | None = None, scale: int = 2) -> pa.Array:
+    """Integer `units` of 10**-scale as a decimal string: cents -> `-1234.05`."""
+    units = np.asarray(units, np.int64)
+    magnitude = np.abs(units)
+    whole = pc.cast(pa.array(magnitude // 10**scale), pa.string())
+    frac = _padded(scale).take(pa.array(magnitude % 10**scale))
+    sign = pa.array(np.where(units < 0, "-", ""), pa.string())
+    return _masked(pc.binary_join_element_wise(sign, whole, ".", frac, ""), valid)
+
+
+def money(cents: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    return fixed(cents, valid, 2)
+
+
+def money_total(cents: np.ndarray) -> str:
+    """Exact sum of a cents column, written like the column itself (for manifest control totals)."""
+    total = int(np.asarray(cents, np.int64).sum())
+    sign = "-" if total < 0 else ""
+    return f"{sign}{abs(total) // 100}.{abs(total) % 100:02d}"
+
+
+def dates(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    days = np.asarray(days, np.int64)
+    if valid is not None:
+        days = np.where(valid, days, 0)
+    return _masked(pc.cast(pa.array(days.astype(np.int32), pa.date32()), pa.string()), valid)
+
+
+def offset_text(wall_hours: np.ndarray, tz: ZoneInfo) -> np.ndarray:
+    """UTC offset (`+08:00`) of the bank's zone at each local wall-clock hour."""
+    unique, inverse = np.unique(wall_hours, return_inverse=True)
+    labels = []
+    for hour in unique.tolist():
+        offset = tz.utcoffset(_WALL_EPOCH + timedelta(hours=hour)) or timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        labels.append(f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    return np.asarray(labels, dtype="U6")[inverse.reshape(-1)]
+
+
+def timestamps(wall: np.ndarray, tz: ZoneInfo, valid: np.ndarray | None = None) -> pa.Array:
+    """Local wall-clock seconds since 1970 as ISO 8601 with the zone's offset at that time."""
+    wall = np.asarray(wall, np.int64)
+    if valid is not None:
+        wall = np.where(valid, wall, 0)
+    day = pc.cast(pa.array((wall // 86_400).astype(np.int32), pa.date32()), pa.string())
+    clock = _clock().take(pa.array(wall % 86_400))
+    offsets = pa.array(offset_text(wall // 3600, tz), pa.string())
+    return _masked(pc.binary_join_element_wise(day, "T", clock, offsets, ""), valid)
+
+
+def replace_at(values: pa.Array, positions: np.ndarray, replacement: pa.Array) -> pa.Array:
+    """`values` with `values[positions[i]]` replaced by `replacement[i]`."""
+    if len(positions) == 0:
+        return values
+    index = np.zeros(len(values), np.int64)
+    index[positions] = np.arange(len(positions))
+    mask = np.zeros(len(values), bool)
+    mask[positions] = True
+    return pc.if_else(pa.array(mask), replacement.take(pa.array(index)), values)
+
+
+def join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and literals (null if any part is null)."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def numbered(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """Identifiers such as `C000012345`: a prefix and a zero-padded number."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, np.int64)), pa.string()), width, "0")
+    return join(prefix, digits)

@@ -1,0 +1,117 @@
+"""The answer key: who is who, who left, and every defect injected.
+
+Written to `_truth/` beside the landing area (never inside it, so no pipeline loads it) for
+tests and evaluations of the warehouse: `persons.csv` says which source records are the same
+person (what entity resolution should find), `churners.csv` who left and when, `defects.csv`
+each injected defect with the delivery, file and key or line where it sits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .config import SimulationConfig
+from .formats import dates, integers, numbered, text
+from .writer import encode_csv
+
+DEFECT_COLUMNS = ("kind", "system", "business_date", "file", "key", "line", "detail")
+
+
+def _strings(value: pa.Array | np.ndarray | str, n: int) -> pa.Array:
+    if isinstance(value, str):
+        return pa.array([value] * n, pa.string())
+    if isinstance(value, np.ndarray):
+        return text(value.astype(str))
+    return value
+
+
+@dataclass
+class DefectLog:
+    """Defects as they are injected; `line` is the 1-based line in the file where it matters."""
+
+    parts: list[pa.Table] = field(default_factory=list)
+
+    def add(
+        self,
+        kind: str,
+        system: str,
+        day: np.ndarray,
+        file: pa.Array | np.ndarray | str,
+        key: pa.Array | np.ndarray,
+        detail: pa.Array | np.ndarray | str,
+        line: np.ndarray | None = None,
+    ) -> None:
+        n = len(day)
+        if n == 0:
+            return
+        self.parts.append(
+            pa.table(
+                {
+                    "kind": _strings(kind, n),
+                    "system": _strings(system, n),
+                    "business_date": dates(day),
+                    "file": _strings(file, n),
+                    "key": _strings(key, n),
+                    "line": integers(line) if line is not None else pa.nulls(n, pa.string()),
+                    "detail": _strings(detail, n),
+                    "_line": pa.array(line if line is not None else np.zeros(n, np.int64), pa.int64()),
+                }
+            )
+        )
+
+    def table(self) -> pa.Table:
+        if not self.parts:
+            return pa.table({name: pa.array([], pa.string()) for name in DEFECT_COLUMNS})
+        merged = pa.concat_tables(self.parts)
+        merged = merged.sort_by([(c, "ascending") for c in ("business_date", "system", "file", "_line", "kind", "key")])
+        return merged.select(list(DEFECT_COLUMNS))
+
+    def kinds(self) -> dict[str, int]:
+        table = self.table()
+        if table.num_rows == 0:
+            return {}
+        counts = pc.value_counts(table["kind"]).to_pylist()
+        return {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: c["values"])}
+
+
+@dataclass
+class Truth:
+    persons: list[pa.Table] = field(default_factory=list)
+    churners: pa.Table | None = None
+    defects: DefectLog = field(default_factory=DefectLog)
+
+    def add_persons(self, system: str, table: str, keys: pa.Array, person: np.ndarray) -> None:
+        self.persons.append(
+            pa.table(
+                {
+                    "source_system": pa.array([system] * len(keys), pa.string()),
+                    "source_table": pa.array([table] * len(keys), pa.string()),
+                    "source_key": keys,
+                    "person_id": numbered("P", np.asarray(person) + 1, 7),
+                }
+            )
+        )
+
+    def write(self, config: SimulationConfig) -> None:
+        out = config.truth_dir
+        out.mkdir(parents=True, exist_ok=True)
+        persons = pa.concat_tables(self.persons)
+        _write(out / "persons.csv", persons)
+        if self.churners is not None:
+            _write(out / "churners.csv", self.churners)
+        _write(out / "defects.csv", self.defects.table())
+        settings = asdict(config)
+        del settings["out"]  # the same bank wherever it is written
+        settings["start"] = config.start.isoformat()
+        settings["defect_counts"] = self.defects.kinds()
+        (out / "simulation.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    path.write_bytes(encode_csv(table))

@@ -1,0 +1,180 @@
+"""Files exactly as the agreement describes them, and deliveries with their manifest.
+
+CSV: UTF-8, one header row in the agreement's column order, RFC 4180 quoting (a field is
+quoted when it holds a comma, a quote, a line break or leading/trailing blanks), `\\n` line
+ends, empty field = null. JSON lines: one object per line with every column as a key, null
+for empty, decimals as strings (exact, never floats), gzip with mtime 0 so that the same
+bank is the same bytes. A delivery's `_manifest.json` is written last, after every file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.contract import load_agreement
+
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file of a delivery, rendered: its name, bytes, data rows and control totals."""
+
+    name: str
+    content: bytes
+    rows: int
+    control_totals: dict[str, str] | None = None
+
+
+class Feed(Protocol):
+    """What a source system delivers for one business date."""
+
+    def files(self, day: int) -> list[LandedFile]: ...
+
+
+def _plain(values: pa.Array) -> bool:
+    """A fast screen: no value holds a character that needs quoting (byte search on the joined column)."""
+    blob = _join_lines(values)
+    if any(special in blob for special in (b",", b'"', b"\r", b"\t", b" \n", b"\n ")) or blob.startswith(b" "):
+        return False
+    return blob.count(b"\n") == len(values)
+
+
+def _csv_field(values: pa.Array) -> pa.Array:
+    """RFC 4180: quote a field holding a comma, a quote, a line break or a tab, or spaces at either end."""
+    values = pc.fill_null(pc.cast(values, pa.string()), "")
+    if _plain(values):
+        return values
+    needs = pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))
+    for special in (",", '"', "\n", "\r", "\t"):
+        needs = pc.or_(needs, pc.match_substring(values, special))
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, values)
+
+
+def _join_lines(lines: pa.Array) -> bytes:
+    """Every line followed by `\\n`, as one UTF-8 byte string."""
+    if len(lines) == 0:
+        return b""
+    lines = pc.cast(lines, pa.large_string())
+    joined = pc.binary_join(
+        pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines),
+        pa.scalar("\n", pa.large_string()),
+    )
+    return joined[0].as_buffer().to_pybytes() + b"\n"
+
+
+def csv_lines(table: pa.Table) -> pa.Array:
+    """The data lines of a CSV file (without line ends), one per row."""
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    fields = [_csv_field(column.combine_chunks()) for column in table.columns]
+    return pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
+
+
+def encode_csv(table: pa.Table) -> bytes:
+    header = ",".join(table.column_names).encode("utf-8") + b"\n"
+    return header + _join_lines(csv_lines(table))
+
+
+def feed_table(system: str, name: str, columns: dict[str, pa.Array]) -> pa.Table:
+    """The columns of one feed file in the agreement's order; refuses a missing or extra column."""
+    expected = load_agreement().file(system, name).column_names
+    if sorted(columns) != sorted(expected):
+        raise ValueError(f"{system}/{name}: columns {sorted(columns)} differ from the agreement {expected}")
+    return pa.table({column: columns[column] for column in expected})
+
+
+def _landed(system: str, name: str, lines: pa.Array, control_totals: dict[str, str] | None) -> LandedFile:
+    feed = load_agreement().file(system, name)
+    if set(feed.control_totals) != set(control_totals or {}):
+        raise ValueError(f"{system}/{name}: control totals {control_totals} differ from {feed.control_totals}")
+    header = ",".join(feed.column_names).encode("utf-8") + b"\n"
+    return LandedFile(f"{name}.csv", header + _join_lines(lines), len(lines), control_totals or None)
+
+
+def csv_file(
+    system: str, name: str, columns: dict[str, pa.Array], control_totals: dict[str, str] | None = None
+) -> LandedFile:
+    """A CSV feed file from its columns; the agreement's control totals must be given, exact."""
+    return _landed(system, name, csv_lines(feed_table(system, name, columns)), control_totals)
+
+
+class Snapshot:
+    """A master-data file whose rows take one of a few states (open, closed...).
+
+    Every row is rendered once per state; a day's file only picks each row's state and the
+    rows known that day, which is far cheaper than rendering a full snapshot every day.
+    """
+
+    def __init__(self, system: str, name: str, states: list[dict[str, pa.Array]]) -> None:
+        self.system, self.name = system, name
+        self.lines = [csv_lines(feed_table(system, name, columns)) for columns in states]
+
+    def render(self, rows: np.ndarray, state: np.ndarray | None = None) -> pa.Array:
+        """Lines of `rows` (indexes, in file order), each in its `state` (index into the states)."""
+        taken = [lines.take(pa.array(rows, pa.int64())) for lines in self.lines]
+        if state is None or len(taken) == 1:
+            return taken[0]
+        return pc.choose(pa.array(np.asarray(state, np.int8)), *taken)
+
+    def file(self, lines: pa.Array) -> LandedFile:
+        return _landed(self.system, self.name, lines, None)
+
+
+def _json_value(values: pa.Array) -> pa.Array:
+    """JSON strings (null for null); identifiers and amounts rarely need escaping, so screen first."""
+    blob = _join_lines(pc.fill_null(values, ""))
+    if any(special in blob for special in (b"\\", b'"')) or blob.count(b"\n") != len(values):
+        values = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+        values = pc.replace_substring(values, "\n", "\\n")
+    return pc.fill_null(pc.binary_join_element_wise('"', values, '"', ""), "null")
+
+
+def json_lines(table: pa.Table) -> pa.Array:
+    """One JSON object per row, keys in column order (`{"event_id": "E1", "user_id": null, ...}`)."""
+    parts: list[pa.Array | str] = []
+    for i, name in enumerate(table.column_names):
+        parts.append(("{" if i == 0 else ", ") + json.dumps(name) + ": ")
+        parts.append(_json_value(table.column(name).combine_chunks()))
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def gzip_lines(lines: pa.Array) -> bytes:
+    return gzip.compress(_join_lines(lines), compresslevel=1, mtime=0)
+
+
+def write_delivery(root: Path, system: str, business_date: date, extracted_at: str, files: list[LandedFile]) -> Path:
+    """Write one delivery folder; a folder of an earlier run for the same date is replaced."""
+    folder = root / system / business_date.isoformat()
+    if folder.exists():
+        (folder / MANIFEST).unlink(missing_ok=True)  # incomplete from now on, as the agreement says
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    entries: dict[str, dict[str, object]] = {}
+    for landed in files:
+        (folder / landed.name).write_bytes(landed.content)
+        entry: dict[str, object] = {"rows": landed.rows, "sha256": hashlib.sha256(landed.content).hexdigest()}
+        if landed.control_totals:
+            entry["control_totals"] = landed.control_totals
+        entries[landed.name] = entry
+    manifest = {
+        "system": system,
+        "business_date": business_date.isoformat(),
+        "extracted_at": extracted_at,
+        "files": entries,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return folder

@@ -1,0 +1,579 @@
+"""The synthetic bank: reproducible, true to the feed agreement, coherent, and defective on purpose.
+
+The coherence rules are the ones the warehouse's gates and dbt tests rely on; each is
+checked with DuckDB over the CSVs the simulator wrote, the way the warehouse will read them.
+Banks are small (a few hundred customers, ten to twenty days) so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.simulate import Defects, SimulationConfig, SimulationSummary, simulate
+from extract.contract import load_agreement
+
+DEFECT_KINDS = {
+    "duplicate_person",
+    "phone_format",
+    "email_format",
+    "duplicate_event",
+    "late_event",
+    "invalid_json",
+    "unknown_event_type",
+    "unknown_caller",
+    "ambiguous_caller",
+}
+
+
+def _simulate(root: Path, **settings: object) -> SimulationSummary:
+    return simulate(SimulationConfig(out=root / "landing", **settings))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small bank with the default (realistic) defects; returns the landing root."""
+    root = tmp_path_factory.mktemp("bank")
+    _simulate(root, customers=200, days=10, seed=7)
+    return root / "landing"
+
+
+@pytest.fixture(scope="module")
+def clean_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("clean")
+    _simulate(root, customers=200, days=10, seed=11, defects=Defects.none())
+    return root / "landing"
+
+
+@pytest.fixture(scope="module")
+def defective_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("defective")
+    _simulate(root, customers=500, days=20, seed=3)
+    return root / "landing"
+
+
+def _connect(landing: Path) -> duckdb.DuckDBPyConnection:
+    """Every CSV feed as a view `<system>__<file>` with `_date`, the delivery's business date.
+
+    Timestamps stay text (to check their local date and format); dates, decimals and
+    integers are typed as the agreement says.
+    """
+    con = duckdb.connect()
+    for feed in load_agreement().files:
+        if feed.format != "csv":
+            continue
+        types = {c.name: "VARCHAR" if c.type in ("timestamp", "boolean") else c.duckdb_type for c in feed.columns}
+        pattern = (landing / feed.system / "*" / f"{feed.name}.csv").as_posix()
+        con.execute(
+            f"""create view {feed.system}__{feed.name} as
+            select regexp_extract(filename, '/(\\d{{4}}-\\d{{2}}-\\d{{2}})/', 1)::date as _date, * exclude (filename)
+            from read_csv('{pattern}', header = true, columns = {types}, filename = true,
+                          auto_detect = false, delim = ',', quote = '"', escape = '"')"""
+        )
+    return con
+
+
+@pytest.fixture(scope="module")
+def db(bank: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = _connect(bank)
+    yield con
+    con.close()
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(f"select count(*) from ({sql})").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _events(landing: Path) -> Iterator[tuple[date, int, int, str]]:
+    """(business date, hour, line number, line) of every delivered event line."""
+    for path in sorted(landing.glob("online_banking/*/events-*.jsonl.gz")):
+        day = date.fromisoformat(path.parent.name)
+        hour = int(path.name[7:9])
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+        assert text.endswith("\n")
+        for number, line in enumerate(text.split("\n")[:-1], start=1):
+            yield day, hour, number, line
+
+
+def _national(number: str) -> str:
+    """National digits of a Chinese phone number however it was typed (`+86 21 6552 1234` -> `02165521234`)."""
+    digits = re.sub(r"\D", "", number)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) > 11:
+        digits = digits[2:]
+    return digits if digits.startswith(("0", "1")) else "0" + digits
+
+
+def _truth(landing: Path, name: str) -> list[dict[str, str]]:
+    with (landing.parent / "_truth" / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# -- reproducibility and the delivery format --------------------------------------------------
+
+
+def test_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
+    # given two runs with the same seed and one with another seed
+    _simulate(tmp_path / "a", customers=200, days=10, seed=5)
+    _simulate(tmp_path / "b", customers=200, days=10, seed=5)
+    _simulate(tmp_path / "c", customers=200, days=10, seed=6)
+
+    # when every file is hashed
+    first, second, other = (_digests(tmp_path / x) for x in "abc")
+
+    # then the same seed gives identical files, landing and answer key alike
+    assert first == second
+    assert any(path.startswith("_truth") for path in first)
+    assert first != other
+
+
+def test_one_delivery_per_system_per_day_and_the_answer_key_beside_the_landing_area(tmp_path: Path) -> None:
+    # given / when
+    summary = _simulate(tmp_path, customers=50, days=3, start=date(2026, 11, 20), seed=1)
+
+    # then
+    systems = {"core_banking", "online_banking", "call_center"}
+    expected = {(s, date(2026, 11, d)) for s in systems for d in (20, 21, 22)}
+    assert set(summary.deliveries) == expected and len(summary.deliveries) == 9
+    assert {p.name for p in (tmp_path / "landing").iterdir()} == systems
+    assert {p.name for p in summary.truth_dir.iterdir()} >= {"persons.csv", "churners.csv", "defects.csv"}
+    assert summary.truth_dir == tmp_path / "_truth"
+    assert summary.rows[("core_banking", "products")] == sum(_manifest_rows(tmp_path / "landing", "products.csv"))
+
+
+def _manifest_rows(landing: Path, name: str) -> list[int]:
+    return [
+        json.loads(m.read_text())["files"][name]["rows"] for m in sorted(landing.glob("core_banking/*/_manifest.json"))
+    ]
+
+
+def test_manifests_describe_their_files(bank: Path) -> None:
+    # given every delivery's manifest
+    manifests = sorted(bank.glob("*/*/_manifest.json"))
+    assert len(manifests) == 30
+
+    for path in manifests:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        folder = path.parent
+        # then it names its delivery and exactly the files beside it
+        assert manifest["system"] == folder.parent.name
+        assert manifest["business_date"] == folder.name
+        assert set(manifest["files"]) == {p.name for p in folder.iterdir()} - {"_manifest.json"}
+        # and it was written last
+        assert all(path.stat().st_mtime_ns >= p.stat().st_mtime_ns for p in folder.iterdir())
+        for name, entry in manifest["files"].items():
+            content = (folder / name).read_bytes()
+            # then checksum, row count and control totals are those of the file
+            assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+            if name.endswith(".jsonl.gz"):
+                assert entry["rows"] == gzip.decompress(content).count(b"\n")
+                continue
+            rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"), newline="")))
+            assert entry["rows"] == len(rows)
+            for column, total in entry.get("control_totals", {}).items():
+                assert Decimal(total) == sum((Decimal(r[column]) for r in rows), Decimal(0))
+            if name == "transactions.csv":
+                assert "control_totals" in entry
+
+
+def test_csv_files_follow_the_agreement(bank: Path) -> None:
+    # given the agreement
+    agreement = load_agreement()
+    for path in sorted(bank.glob("*/*/*.csv")):
+        feed = agreement.feed_for(path.parent.parent.name, path.name)
+        assert feed is not None
+        content = path.read_bytes()
+        # then UTF-8 with \n line ends, the agreement's header, one field per column
+        assert b"\r" not in content and content.endswith(b"\n")
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))
+        assert rows[0] == feed.column_names
+        assert all(len(row) == len(feed.column_names) for row in rows)
+        for row in rows[1:]:
+            for column, value in zip(feed.columns, row, strict=True):
+                if value == "":
+                    assert column.nullable, f"{path}: {column.name} is empty"
+                elif column.type == "timestamp":
+                    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", value), value
+                elif column.type == "date":
+                    assert re.fullmatch(r"\d{4}-\d\d-\d\d", value), value
+                elif column.type == "decimal":
+                    assert re.fullmatch(r"-?\d+\.\d{2}", value), value
+                elif column.type == "boolean":
+                    assert value in ("Y", "N")
+                elif column.type == "enum" and not column.open:
+                    assert value in column.values, f"{column.name}={value}"
+
+
+# -- the ledger -------------------------------------------------------------------------------
+
+
+def test_balance_after_chains_per_account_in_posting_order(db: duckdb.DuckDBPyConnection) -> None:
+    # given every posting of the period
+    chained = """
+        select amount, balance_after,
+               lag(balance_after) over (partition by account_id order by txn_ts, txn_id) as previous
+        from core_banking__transactions"""
+    # then each balance_after is the previous one plus the amount, postings never share a second
+    assert (
+        _count(db, f"select * from ({chained}) where previous is not null and previous + amount <> balance_after") == 0
+    )
+    assert _count(db, "select account_id, txn_ts from core_banking__transactions group by all having count(*) > 1") == 0
+    # and a posting is booked on its business date, never after it
+    assert _count(db, "select * from core_banking__transactions where posting_date <> _date") == 0
+    assert _count(db, "select * from core_banking__transactions where left(txn_ts, 10) > posting_date::varchar") == 0
+    assert _count(db, "select * from core_banking__transactions") > 1000
+
+
+def test_end_of_day_balance_is_the_last_posting_or_the_day_before(db: duckdb.DuckDBPyConnection) -> None:
+    # given each account's last and first posting of each day
+    days = """
+        select account_id, posting_date,
+               arg_max(balance_after, txn_ts) as closing,
+               arg_min(balance_after - amount, txn_ts) as opening
+        from core_banking__transactions group by all"""
+    joined = f"""
+        select b.ledger_balance, d.closing, d.opening, p.ledger_balance as yesterday
+        from core_banking__balances b
+        left join ({days}) d on d.account_id = b.account_id and d.posting_date = b.business_date
+        left join core_banking__balances p on p.account_id = b.account_id and p.business_date = b.business_date - 1"""
+    # then the balance is the day's last balance_after, or yesterday's balance without postings
+    assert _count(db, f"select * from ({joined}) where closing is not null and closing <> ledger_balance") == 0
+    assert _count(db, f"select * from ({joined}) where closing is null and yesterday <> ledger_balance") == 0
+    # and a day's first posting starts from yesterday's balance
+    assert _count(db, f"select * from ({joined}) where opening <> yesterday") == 0
+    assert _count(db, "select * from core_banking__balances where business_date <> _date") == 0
+
+
+def test_balances_have_the_customers_sign_and_one_row_per_open_account(db: duckdb.DuckDBPyConnection) -> None:
+    # given balances with their account's product
+    signed = """
+        select p.balance_side, b.ledger_balance
+        from core_banking__balances b
+        join core_banking__accounts a on a._date = b._date and a.account_id = b.account_id
+        join core_banking__products p on p._date = b._date and p.product_code = a.product_code"""
+    # then deposits are positive, loans and cards negative, off-balance products zero
+    assert _count(db, f"select * from ({signed}) where balance_side = 'LIABILITY' and ledger_balance < 0") == 0
+    assert _count(db, f"select * from ({signed}) where balance_side = 'ASSET' and ledger_balance > 0") == 0
+    assert _count(db, f"select * from ({signed}) where balance_side = 'OFF_BALANCE' and ledger_balance <> 0") == 0
+    # and exactly the accounts open that day have a balance
+    open_accounts = "select _date, account_id from core_banking__accounts where status <> 'CLOSED'"
+    balanced = "select _date, account_id from core_banking__balances"
+    assert _count(db, f"({open_accounts} except {balanced}) union all ({balanced} except {open_accounts})") == 0
+    assert _count(db, "select _date, account_id from core_banking__balances group by all having count(*) > 1") == 0
+
+
+def test_reversals_cancel_an_earlier_posting_of_the_same_account(db: duckdb.DuckDBPyConnection) -> None:
+    # given every reversal and the posting it names
+    reversals = """
+        select r.amount, o.amount as original, r.account_id, o.account_id as original_account,
+               o.txn_ts as original_ts, r.txn_ts
+        from core_banking__transactions r
+        left join core_banking__transactions o on o.txn_id = r.reversed_txn_id
+        where r.txn_type = 'REVERSAL'"""
+    # then it cancels that posting, on the same account, after it
+    assert _count(db, reversals) > 0
+    assert _count(db, f"select * from ({reversals}) where original is null or amount <> -original") == 0
+    assert _count(db, f"select * from ({reversals}) where account_id <> original_account or txn_ts <= original_ts") == 0
+    assert _count(db, "select * from core_banking__transactions where txn_type = 'FEE' and amount >= 0") == 0
+
+
+def test_loans_match_the_ledger_and_their_classification(db: duckdb.DuckDBPyConnection) -> None:
+    # given loans beside the balances of the same day
+    loans = """
+        select l.*, b.ledger_balance
+        from core_banking__loans l
+        left join core_banking__balances b on b._date = l._date and b.account_id = l.account_id"""
+    # then the outstanding principal is minus the ledger balance, and positive
+    assert (
+        _count(db, f"select * from ({loans}) where ledger_balance is null or outstanding_principal <> -ledger_balance")
+        == 0
+    )
+    assert _count(db, "select * from core_banking__loans where outstanding_principal <= 0") == 0
+    # and the classification follows days past due
+    expected = """case when days_past_due <= 30 then 'NORMAL' when days_past_due <= 90 then 'SPECIAL_MENTION'
+                       when days_past_due <= 180 then 'SUBSTANDARD' when days_past_due <= 360 then 'DOUBTFUL'
+                       else 'LOSS' end"""
+    assert _count(db, f"select * from core_banking__loans where classification <> {expected}") == 0
+    # and every open loan account has its row
+    open_loans = """
+        select a._date, a.account_id from core_banking__accounts a
+        join core_banking__products p on p._date = a._date and p.product_code = a.product_code
+        where p.product_family = 'LOAN' and a.status <> 'CLOSED'"""
+    assert _count(db, f"{open_loans} except select _date, account_id from core_banking__loans") == 0
+    assert _count(db, "select * from core_banking__loans where days_past_due > 30") > 0
+
+
+# -- master data ------------------------------------------------------------------------------
+
+
+def test_every_reference_exists_in_the_same_days_snapshot(db: duckdb.DuckDBPyConnection) -> None:
+    # given the foreign keys of the agreement's files
+    references = [
+        ("core_banking__accounts", "customer_id", "core_banking__customers", "customer_id"),
+        ("core_banking__accounts", "product_code", "core_banking__products", "product_code"),
+        ("core_banking__accounts", "branch_id", "core_banking__branches", "branch_id"),
+        ("core_banking__accounts", "rm_id", "core_banking__relationship_managers", "rm_id"),
+        ("core_banking__customers", "home_branch_id", "core_banking__branches", "branch_id"),
+        ("core_banking__customers", "rm_id", "core_banking__relationship_managers", "rm_id"),
+        ("core_banking__relationship_managers", "branch_id", "core_banking__branches", "branch_id"),
+        ("core_banking__account_parties", "account_id", "core_banking__accounts", "account_id"),
+        ("core_banking__account_parties", "customer_id", "core_banking__customers", "customer_id"),
+        ("core_banking__balances", "account_id", "core_banking__accounts", "account_id"),
+        ("core_banking__transactions", "account_id", "core_banking__accounts", "account_id"),
+        ("core_banking__transactions", "branch_id", "core_banking__branches", "branch_id"),
+        ("core_banking__loans", "account_id", "core_banking__accounts", "account_id"),
+        ("online_banking__users", "customer_id", "core_banking__customers", "customer_id"),
+        ("call_center__calls", "customer_id", "core_banking__customers", "customer_id"),
+        ("call_center__calls", "agent_id", "call_center__agents", "agent_id"),
+    ]
+    for child, column, parent, key in references:
+        # then every value refers to a record delivered the same day
+        orphans = f"""select c._date, c.{column} from {child} c where c.{column} is not null
+                      except select _date, {key} from {parent}"""
+        assert _count(db, orphans) == 0, f"{child}.{column} -> {parent}.{key}"
+
+
+def test_each_account_has_exactly_one_primary_holder_its_customer(db: duckdb.DuckDBPyConnection) -> None:
+    # given account parties beside the accounts
+    primaries = """
+        select a._date, a.account_id, a.customer_id,
+               count(p.customer_id) filter (where p.role = 'PRIMARY') as n_primary,
+               max(p.customer_id) filter (where p.role = 'PRIMARY') as primary_holder
+        from core_banking__accounts a
+        left join core_banking__account_parties p on p._date = a._date and p.account_id = a.account_id
+        group by all"""
+    # then there is one PRIMARY per account, the account's customer, and other roles besides
+    assert _count(db, f"select * from ({primaries}) where n_primary <> 1 or primary_holder <> customer_id") == 0
+    roles = {r[0] for r in db.execute("select distinct role from core_banking__account_parties").fetchall()}
+    assert roles == {"PRIMARY", "JOINT", "AUTHORIZED", "GUARANTOR"}
+    assert (
+        _count(
+            db,
+            "select _date, account_id, customer_id from core_banking__account_parties group by all having count(*) > 1",
+        )
+        == 0
+    )
+
+
+def test_snapshots_keep_everyone_and_show_onboarding_and_leaving(bank: Path, db: duckdb.DuckDBPyConnection) -> None:
+    # given the churners of the answer key
+    churners = _truth(bank, "churners.csv")
+    assert churners
+    for churner in churners:
+        # then a churner is CLOSED from the day they left, with their accounts, and still delivered
+        rows = db.execute(
+            "select _date, status, closed_date from core_banking__customers where customer_id = ? order by _date",
+            [churner["customer_id"]],
+        ).fetchall()
+        assert rows[-1][0] == date(2026, 9, 2)
+        left_on = date.fromisoformat(churner["left_on"])
+        assert all((status == "CLOSED") == (day >= left_on) for day, status, _ in rows)
+        assert all(closed == (left_on if day >= left_on else None) for day, _, closed in rows)
+        still_open = db.execute(
+            "select count(*) from core_banking__accounts where customer_id = ? and _date = ? and status <> 'CLOSED'",
+            [churner["customer_id"], left_on],
+        ).fetchone()
+        assert still_open == (0,)
+    # and snapshots only grow: nobody disappears, a few arrive
+    counts = [
+        r[0]
+        for r in db.execute("select count(*) from core_banking__customers group by _date order by _date").fetchall()
+    ]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    assert _count(db, "select * from core_banking__customers where onboarding_date > _date") == 0
+
+
+def test_churners_stop_earning_and_call_before_leaving(bank: Path, db: duckdb.DuckDBPyConnection) -> None:
+    # given the churners and who really made each call
+    persons = {(r["source_table"], r["source_key"]): r["person_id"] for r in _truth(bank, "persons.csv")}
+    queues = {
+        persons[("calls", call_id)]: queue
+        for call_id, queue in db.execute(
+            "select call_id, queue from call_center__calls where queue = 'RETENTION'"
+        ).fetchall()
+    }
+    for churner in _truth(bank, "churners.csv"):
+        # then each called the retention desk, and no salary arrived in their last month
+        assert persons[("customers", churner["customer_id"])] in queues
+        salaries = db.execute(
+            """select count(*) from core_banking__transactions t
+               join core_banking__accounts a on a._date = t._date and a.account_id = t.account_id
+               where a.customer_id = ? and t.txn_type = 'SALARY' and t.posting_date > ?::date - 30""",
+            [churner["customer_id"], churner["left_on"]],
+        ).fetchone()
+        assert salaries == (0,)
+
+
+# -- online banking and the contact centre ----------------------------------------------------
+
+
+def test_events_arrive_in_the_hour_file_of_their_reception(clean_bank: Path) -> None:
+    # given every event line of a clean bank
+    agreement = load_agreement().file("online_banking", "events")
+    users = {}
+    for path in clean_bank.glob("online_banking/*/users.csv"):
+        with path.open(encoding="utf-8", newline="") as fh:
+            users[date.fromisoformat(path.parent.name)] = {r["user_id"] for r in csv.DictReader(fh)}
+    sessions: dict[str, list[str]] = {}
+    for day, hour, _, line in _events(clean_bank):
+        event = json.loads(line)
+        # then each is a JSON object of the agreement's columns, never after its file's hour
+        assert list(event) == agreement.column_names
+        assert event["event_ts"][:13] <= f"{day.isoformat()}T{hour:02d}"
+        assert event["user_id"] is None or event["user_id"] in users[day]
+        sessions.setdefault(event["session_id"], []).append(event["event_type"])
+    # and logged-in sessions run LOGIN ... LOGOUT
+    logged_in = [types for types in sessions.values() if "LOGIN" in types]
+    assert logged_in
+    complete = [t for t in logged_in if t.index("LOGIN") < len(t) - 1 and t[-1] == "LOGOUT"]
+    assert len(complete) >= 0.95 * len(logged_in)
+
+
+def test_calls_end_on_their_business_date_in_order(db: duckdb.DuckDBPyConnection) -> None:
+    # given every call
+    calls = "select * from call_center__calls"
+    # then it ended on the delivery's date, and started <= answered <= ended
+    assert _count(db, f"select * from ({calls}) where left(ended_at, 10) <> _date::varchar") == 0
+    times = "started_at::timestamptz as s, answered_at::timestamptz as a, ended_at::timestamptz as e, wait_seconds"
+    ordered = f"select {times} from call_center__calls"
+    assert _count(db, f"select * from ({ordered}) where s > e or a < s or a > e") == 0
+    assert _count(db, f"select * from ({ordered}) where a is not null and a - s <> to_seconds(wait_seconds)") == 0
+
+
+def test_calls_follow_what_happened_elsewhere(defective_bank: Path) -> None:
+    # given the contact centre of a 500-customer bank over 20 days
+    con = _connect(defective_bank)
+    calls = con.execute("select reason_code, queue, outcome, direction, campaign_id from call_center__calls").fetchall()
+
+    # then customers dispute fees, churners call retention, campaigns sell, arrears are chased
+    reasons = {(reason, queue) for reason, queue, *_ in calls}
+    assert {("FEE_DISPUTE", "GENERAL"), ("CLOSE_ACCOUNT", "RETENTION"), ("PAYMENT_REMINDER", "COLLECTIONS")} <= reasons
+    sales = [(outcome, campaign) for _, queue, outcome, direction, campaign in calls if queue == "SALES"]
+    assert {outcome for outcome, _ in sales} >= {"SALE", "NO_SALE"} and all(campaign for _, campaign in sales)
+    disputes = con.execute(
+        """select count(*) from call_center__calls c join core_banking__transactions t
+           on t.posting_date = c._date and t.description = 'Fee refund'
+           where c.reason_code = 'FEE_DISPUTE'"""
+    ).fetchone()
+    assert disputes is not None and disputes[0] > 0
+
+
+# -- defects ----------------------------------------------------------------------------------
+
+
+def test_a_clean_bank_has_no_defects(clean_bank: Path) -> None:
+    # given a bank simulated with Defects.none()
+    con = _connect(clean_bank)
+    # then the answer key lists no defect
+    assert _truth(clean_bank, "defects.csv") == []
+    # and contacts are keyed canonically, once per person
+    assert _count(con, "select * from core_banking__customers where not regexp_full_match(phone, '\\d+')") == 0
+    assert _count(con, "select * from core_banking__customers where email <> lower(trim(email))") == 0
+    persons = _truth(clean_bank, "persons.csv")
+    customers = [p["person_id"] for p in persons if p["source_table"] == "customers"]
+    assert len(customers) == len(set(customers))
+    # and callers are who their number says, from a number only they have
+    numbers = "select distinct customer_id, phone from core_banking__customers where phone is not null"
+    ambiguous = f"""select c.call_id from call_center__calls c join ({numbers}) n on n.phone = c.caller_number
+                    group by c.call_id having count(distinct n.customer_id) <> 1"""
+    unknown = f"select call_id from call_center__calls where caller_number not in (select phone from ({numbers}))"
+    assert _count(con, ambiguous) == 0 and _count(con, unknown) == 0
+    # and every event is valid, known and delivered once
+    known = set(load_agreement().file("online_banking", "events").column("event_type").values)
+    ids = [json.loads(line)["event_id"] for *_, line in _events(clean_bank)]
+    assert len(ids) == len(set(ids))
+    assert all(json.loads(line)["event_type"] in known for *_, line in _events(clean_bank))
+
+
+def test_default_rates_produce_every_defect_where_the_answer_key_says(defective_bank: Path) -> None:
+    # given the answer key of a 500-customer bank over 20 days with the default defects
+    defects = _truth(defective_bank, "defects.csv")
+    kinds = {d["kind"] for d in defects}
+
+    # then every kind of defect occurs
+    assert kinds == DEFECT_KINDS
+
+    # and each sits where it is recorded
+    lines = {
+        (day.isoformat(), f"events-{hour:02d}.jsonl.gz", number): line
+        for day, hour, number, line in _events(defective_bank)
+    }
+    seen: dict[str, int] = {}
+    for line in lines.values():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        seen[event["event_id"]] = seen.get(event["event_id"], 0) + 1
+    known = set(load_agreement().file("online_banking", "events").column("event_type").values)
+    for d in (d for d in defects if d["system"] == "online_banking"):
+        line = lines[(d["business_date"], d["file"], int(d["line"]))]
+        if d["kind"] == "invalid_json":
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(line)
+            continue
+        event = json.loads(line)
+        assert event["event_id"] == d["key"]
+        if d["kind"] == "duplicate_event":
+            assert seen[d["key"]] >= 2
+        elif d["kind"] == "late_event":
+            assert event["event_ts"][:10] < d["business_date"]
+        elif d["kind"] == "unknown_event_type":
+            assert event["event_type"] not in known
+
+    con = _connect(defective_bank)
+    holders: dict[tuple[date, str], set[str]] = {}
+    for day, customer_id, phone in con.execute(
+        "select _date, customer_id, phone from core_banking__customers where phone is not null"
+    ).fetchall():
+        holders.setdefault((day, _national(phone)), set()).add(customer_id)
+    calls = {
+        call_id: (day, number)
+        for call_id, day, number in con.execute(
+            "select call_id, _date, caller_number from call_center__calls"
+        ).fetchall()
+    }
+    for d in (d for d in defects if d["kind"] in ("unknown_caller", "ambiguous_caller")):
+        day, number = calls[d["key"]]
+        matched = holders.get((day, _national(number)), set())
+        assert len(matched) == 0 if d["kind"] == "unknown_caller" else len(matched) >= 2
+    persons = _truth(defective_bank, "persons.csv")
+    person_of = {p["source_key"]: p["person_id"] for p in persons if p["source_table"] == "customers"}
+    for d in (d for d in defects if d["kind"] == "duplicate_person"):
+        twins = [key for key, person in person_of.items() if person == person_of[d["key"]]]
+        assert len(twins) >= 2
+
+
+def test_daylight_saving_time_zones_keep_the_ledger_in_order(tmp_path: Path) -> None:
+    # given a bank in a zone that springs forward during the period
+    _simulate(tmp_path, customers=60, days=5, start=date(2027, 3, 26), seed=2, timezone="Europe/Berlin")
+    con = _connect(tmp_path / "landing")
+
+    # then offsets follow the zone, and balances chain in the order of the instants written
+    offsets = {r[0] for r in con.execute("select distinct right(txn_ts, 6) from core_banking__transactions").fetchall()}
+    assert offsets == {"+01:00", "+02:00"}
+    chained = """select amount, balance_after, lag(balance_after) over
+                 (partition by account_id order by txn_ts::timestamptz) as previous from core_banking__transactions"""
+    assert _count(con, f"select * from ({chained}) where previous + amount <> balance_after") == 0
