@@ -58,6 +58,7 @@ def _dbt_environment(settings: Settings, target: Path) -> Iterator[None]:
         "BANKDW_LAKE_DIR": str(settings.lake_dir),
         "BANKDW_DBT_PATH": str(target),
         "BANKDW_TIMEZONE": settings.timezone,
+        "BANKDW_REPORTING_CURRENCY": settings.reporting_currency,
         "BANKDW_DBT_THREADS": str(settings.dbt_threads),
     }
     saved = {k: os.environ.get(k) for k in values}
