@@ -1,0 +1,42 @@
+-- One row per online-banking session. A session is the platform's session_id, whatever
+-- day its events were received on. Events before login carry no user_id; the session's
+-- user is the first user_id seen in it (n_user_ids > 1 flags the rare session that
+-- switched user, kept with the first).
+with events as (
+
+    select * from {{ ref('int_web_events_deduplicated') }}
+
+),
+
+sessions as (
+
+    select
+        events.session_id,
+        first(events.user_id order by events.event_ts, events.event_id)
+        filter (where events.user_id is not null) as user_id,
+        count(distinct events.user_id) as n_user_ids,
+        first(events.device order by events.event_ts, events.event_id) as device,
+        min(events.event_ts) as started_at,
+        max(events.event_ts) as ended_at,
+        count(*) as n_events,
+        count(*) filter (where events.event_type = 'LOGIN') as n_logins,
+        count(*) filter (where events.event_type = 'LOGIN_FAILED') as n_failed_logins,
+        count(*) filter (where events.event_type in ('TRANSFER', 'BILL_PAYMENT')) as n_payment_events,
+        count(*) filter (where events.days_late > 0) as n_late_events,
+        max(events.received_date) as last_received_date
+    from events
+    group by events.session_id
+
+),
+
+final as (
+
+    select
+        sessions.*,
+        cast(sessions.started_at as date) as session_date,
+        date_diff('second', sessions.started_at, sessions.ended_at) as duration_seconds
+    from sessions
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+with balances as (
+
+    select * from {{ ref('stg_core_banking__balances') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+final as (
+
+    select
+        balances.business_date,
+        balances.account_id,
+        accounts.customer_key,
+        accounts.product_code,
+        balances.currency,
+        balances.ledger_balance,
+        balances.available_balance,
+        balances.accrued_interest
+    from balances
+    left join accounts
+        on balances.account_id = accounts.account_id
+
+)
+
+select * from final

@@ -1,0 +1,20 @@
+with customer_xref as (
+
+    select * from {{ ref('int_customer_xref') }}
+
+),
+
+final as (
+
+    select
+        customer_xref.source_system,
+        customer_xref.source_table,
+        customer_xref.source_key,
+        customer_xref.customer_key,
+        customer_xref.match_rule,
+        customer_xref.linked_customer_id
+    from customer_xref
+
+)
+
+select * from final

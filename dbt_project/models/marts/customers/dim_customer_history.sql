@@ -1,0 +1,33 @@
+with customer_versions as (
+
+    select * from {{ ref('int_customer_versions') }}
+
+),
+
+final as (
+
+    select
+        md5(customer_versions.customer_key || '/' || cast(customer_versions.valid_from as varchar))
+            as customer_version_key,
+        customer_versions.customer_key,
+        customer_versions.version_number,
+        customer_versions.valid_from,
+        customer_versions.valid_to,
+        customer_versions.is_current,
+        customer_versions.customer_type,
+        customer_versions.full_name,
+        customer_versions.birth_date,
+        customer_versions.gender,
+        customer_versions.city,
+        customer_versions.region,
+        customer_versions.home_branch_id,
+        customer_versions.rm_id,
+        customer_versions.kyc_risk_rating,
+        customer_versions.onboarding_date,
+        customer_versions.status,
+        customer_versions.n_source_records
+    from customer_versions
+
+)
+
+select * from final

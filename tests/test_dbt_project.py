@@ -1,0 +1,264 @@
+"""The dbt project: it parses, and every public mart keeps the promise of docs/marts.md.
+
+The required columns below are copied from the public interface (docs/marts.md). The test
+compares them with what the project declares in `dbt_project/models/marts/**/*.yml` and with
+what dbt parsed from it (the manifest), so a mart that loses a promised column, its
+contract, its types or its documentation fails here rather than in an analyst's dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from bankdw.config import PROJECT_ROOT
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+MARTS_DIR = DBT_PROJECT / "models" / "marts"
+
+DIM_CUSTOMER = [
+    "customer_key",
+    "customer_type",
+    "full_name",
+    "birth_date",
+    "gender",
+    "city",
+    "region",
+    "home_branch_id",
+    "rm_id",
+    "onboarding_date",
+    "status",
+    "n_source_records",
+]
+PROFITABILITY = [
+    "net_interest_income",
+    "fee_income",
+    "other_income",
+    "operating_cost",
+    "credit_cost",
+    "contribution",
+    "capital_charge",
+    "economic_profit",
+]
+REQUIRED_COLUMNS: dict[str, list[str]] = {
+    "dim_customer": DIM_CUSTOMER,
+    "dim_customer_history": ["customer_key", "valid_from", "valid_to", "is_current", *DIM_CUSTOMER[1:]],
+    "customer_xref": ["source_system", "source_table", "source_key", "customer_key", "match_rule"],
+    "dim_account": [
+        "account_id",
+        "customer_key",
+        "product_code",
+        "branch_id",
+        "currency",
+        "open_date",
+        "close_date",
+        "status",
+    ],
+    "dim_product": ["product_code", "product_name", "product_family", "product_type", "balance_side"],
+    "dim_branch": ["branch_id", "branch_name", "city", "region"],
+    "dim_relationship_manager": ["rm_id", "full_name", "branch_id", "team_id"],
+    "dim_date": ["date_day", "month_start", "year"],
+    "fct_transactions": [
+        "txn_id",
+        "account_id",
+        "customer_key",
+        "posting_date",
+        "amount",
+        "txn_type",
+        "channel",
+        "is_reversal",
+        "is_reversed",
+    ],
+    "fct_account_balance_daily": ["business_date", "account_id", "customer_key", "ledger_balance"],
+    "fct_loan_daily": [
+        "business_date",
+        "account_id",
+        "customer_key",
+        "outstanding_principal",
+        "days_past_due",
+        "classification",
+    ],
+    "fct_web_sessions": ["session_id", "user_id", "customer_key", "started_at", "ended_at", "n_events"],
+    "fct_calls": [
+        "call_id",
+        "customer_key",
+        "started_at",
+        "queue",
+        "reason_code",
+        "outcome",
+        "talk_seconds",
+        "complaint_flag",
+    ],
+    "fct_account_profitability_monthly": [
+        "month_start",
+        "account_id",
+        "customer_key",
+        "product_code",
+        "avg_balance",
+        *PROFITABILITY,
+    ],
+    "fct_customer_profitability_monthly": ["month_start", "customer_key", *PROFITABILITY],
+    "customer_360": [
+        *DIM_CUSTOMER,
+        "n_active_accounts",
+        "deposit_balance",
+        "loan_balance",
+        "contribution_last_month",
+        "contribution_12m",
+        "web_sessions_30d",
+        "calls_90d",
+        "complaints_90d",
+    ],
+}
+MONEY_COLUMNS = {
+    "fct_transactions": ["amount"],
+    "fct_account_balance_daily": ["ledger_balance"],
+    "fct_loan_daily": ["outstanding_principal"],
+    "fct_account_profitability_monthly": ["avg_balance", *PROFITABILITY],
+    "fct_customer_profitability_monthly": PROFITABILITY,
+    "customer_360": ["deposit_balance", "loan_balance", "contribution_last_month", "contribution_12m"],
+}
+FLOATING_POINT_TYPES = ("double", "float", "real")
+
+
+def dbt_invoke(args: list[str], tmp: Path) -> Any:
+    """Run a dbt command in-process on the project, with target and logs in `tmp`."""
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("dbt_parse")
+    outcome = dbt_invoke(["parse", "--no-partial-parse"], tmp)
+    assert outcome.success, f"dbt parse failed: {outcome.exception}"
+    manifest: dict[str, Any] = json.loads((tmp / "target" / "manifest.json").read_text(encoding="utf-8"))
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def declared_marts() -> dict[str, dict[str, Any]]:
+    """Mart name → its model entry in the yml files under models/marts."""
+    models: dict[str, dict[str, Any]] = {}
+    for path in sorted(MARTS_DIR.rglob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for model in document.get("models", []):
+            models[model["name"]] = model
+    return models
+
+
+def mart_nodes(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    }
+
+
+def test_the_marts_folder_holds_exactly_the_public_marts(
+    manifest: dict[str, Any], declared_marts: dict[str, dict[str, Any]]
+) -> None:
+    # given the public interface
+    expected = set(REQUIRED_COLUMNS)
+    # then the project declares and builds those marts, and no undocumented public table
+    assert set(declared_marts) == expected
+    assert set(mart_nodes(manifest)) == expected
+
+
+@pytest.mark.parametrize("mart", sorted(REQUIRED_COLUMNS))
+def test_mart_has_an_enforced_contract_in_schema_marts(manifest: dict[str, Any], mart: str) -> None:
+    node = mart_nodes(manifest)[mart]
+    config = node["config"]
+    assert node["schema"] == "marts"
+    assert config["materialized"] == "table"
+    assert config["contract"]["enforced"] is True
+    assert config["persist_docs"] == {"relation": True, "columns": True}
+    assert node["description"].strip(), f"{mart} has no description"
+
+
+@pytest.mark.parametrize("mart", sorted(REQUIRED_COLUMNS))
+def test_mart_declares_every_promised_column_with_type_and_description(
+    manifest: dict[str, Any], declared_marts: dict[str, dict[str, Any]], mart: str
+) -> None:
+    # given the columns declared in the yml and those dbt parsed
+    declared = {column["name"]: column for column in declared_marts[mart].get("columns", [])}
+    parsed = mart_nodes(manifest)[mart]["columns"]
+    # then every promised column is there, typed and documented
+    missing = [c for c in REQUIRED_COLUMNS[mart] if c not in declared]
+    assert not missing, f"{mart} misses required columns {missing}"
+    for name, column in declared.items():
+        assert column.get("data_type"), f"{mart}.{name} has no data_type"
+        assert str(column.get("description", "")).strip(), f"{mart}.{name} has no description"
+        assert not str(column["data_type"]).lower().startswith(FLOATING_POINT_TYPES), f"{mart}.{name}"
+        assert parsed[name]["data_type"] == column["data_type"]
+
+
+@pytest.mark.parametrize("mart", sorted(MONEY_COLUMNS))
+def test_money_is_decimal(declared_marts: dict[str, dict[str, Any]], mart: str) -> None:
+    types = {column["name"]: str(column["data_type"]).lower() for column in declared_marts[mart]["columns"]}
+    for name in MONEY_COLUMNS[mart]:
+        assert types[name].startswith("decimal("), f"{mart}.{name} is {types[name]}"
+
+
+@pytest.mark.parametrize("mart", sorted(REQUIRED_COLUMNS))
+def test_mart_grain_is_tested_for_uniqueness(manifest: dict[str, Any], mart: str) -> None:
+    node_id = mart_nodes(manifest)[mart]["unique_id"]
+    uniqueness_tests = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node_id in node["depends_on"]["nodes"]
+        and (node.get("test_metadata") or {}).get("name") in ("unique", "unique_combination_of_columns")
+        and node.get("attached_node") == node_id
+    ]
+    assert uniqueness_tests, f"{mart} has no unique / unique_combination_of_columns test on its grain"
+
+
+@pytest.mark.slow
+def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warehouse must build from what it has: here only the lake's zero-row schema files."""
+    from extract.contract import load_agreement
+    from extract.lake import Lake
+
+    # given a lake with nothing but the schema files
+    lake = tmp_path / "lake"
+    Lake(lake).ensure_schemas(load_agreement())
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("BANKDW_LAKE_DIR", str(lake))
+    monkeypatch.setenv("BANKDW_DBT_PATH", str(warehouse))
+    monkeypatch.setenv("BANKDW_DBT_THREADS", "1")
+    monkeypatch.delenv("BANKDW_REPORTING_CURRENCY", raising=False)
+    # when dbt builds, with every test
+    outcome = dbt_invoke(["build"], tmp_path)
+    # then everything passes and every mart exists, empty
+    assert outcome.success, f"dbt build failed: {outcome.exception}"
+    # dbt-duckdb keeps its connection open in this process: connect with the same (default) config
+    con = duckdb.connect(str(warehouse))
+    try:
+        tables = {
+            row[0]
+            for row in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert tables == set(REQUIRED_COLUMNS)
