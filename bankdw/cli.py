@@ -93,7 +93,11 @@ def run(
     last: datetime | None,
     simulate_if_empty: bool,
 ) -> None:
-    """Load pending deliveries (all, one date, or a range), build and publish the warehouse."""
+    """Load pending deliveries (all, one date, or a range), build and publish the warehouse.
+
+    Exits 1 when the run failed (nothing published), 2 when some deliveries were refused
+    (the rest is published; the refused stay in the landing area until re-delivered).
+    """
     from bankdw.pipeline import DateSelection, GateFailed
     from bankdw.pipeline import run as run_pipeline
     from bankdw.warehouse import BuildFailed
@@ -124,6 +128,9 @@ def run(
             click.echo(format_run(latest, settings), err=True)
         raise click.ClickException(str(exc)) from exc
     click.echo(format_run(report, settings))
+    if report.outcome == "REFUSED":
+        # What loaded is published, but a scheduler must notice the refused deliveries.
+        sys.exit(2)
 
 
 def _has_deliveries(landing: Path) -> bool:

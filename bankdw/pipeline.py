@@ -46,7 +46,7 @@ class DateSelection:
 class RunReport:
     run_id: str
     started_at: str
-    outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, FAILED
+    outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, REFUSED (some deliveries), FAILED
     step: str = "stage"
     deliveries_loaded: list[str] = field(default_factory=list)
     deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
@@ -257,7 +257,12 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
         built = build_path(settings, run_id)
         if report.built and built.exists():
             report.published = str(publish(settings, built))
-        report.outcome = "SUCCESS" if (report.deliveries_loaded or report.built) else "NOTHING_TO_DO"
+        if report.deliveries_refused:
+            report.outcome = "REFUSED"  # what did load is published; the refused stay in landing
+        elif report.deliveries_loaded or report.built:
+            report.outcome = "SUCCESS"
+        else:
+            report.outcome = "NOTHING_TO_DO"
     return report
 
 

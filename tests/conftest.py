@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bankdw.config import Settings, load_settings
+from extract.contract import load_agreement
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,19 +46,40 @@ def write_delivery(
     """Write a delivery folder and (unless told not to) a manifest that matches its files."""
     folder = landing / system / business_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    entries: dict[str, dict[str, object]] = {}
     for name, content in files.items():
         (folder / name).write_bytes(content)
-        text = gzip.decompress(content) if name.endswith(".gz") else content
-        lines = text.decode("utf-8").split("\n")
-        rows = len([line for line in lines[1:] if line]) if name.endswith(".csv") else len(lines) - 1
-        entries[name] = {"rows": rows, "sha256": hashlib.sha256(content).hexdigest()}
-    for name, override in (manifest_overrides or {}).items():
-        entries[name] = entries.get(name, {}) | override
     if with_manifest:
-        manifest = {"system": system, "business_date": business_date.isoformat(), "files": entries}
-        (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        write_manifest(folder, manifest_overrides)
     return folder
+
+
+def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None = None) -> None:
+    """The manifest a source system would write for the folder's files: rows, sha256, control totals."""
+    system, business_date = folder.parent.name, folder.name
+    agreement = load_agreement()
+    entries: dict[str, dict[str, object]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name == "_manifest.json":
+            continue
+        content = path.read_bytes()
+        text = (gzip.decompress(content) if path.name.endswith(".gz") else content).decode("utf-8")
+        entry: dict[str, object] = {"sha256": hashlib.sha256(content).hexdigest()}
+        if path.name.endswith(".csv"):
+            records = list(csv.DictReader(io.StringIO(text, newline="")))
+            entry["rows"] = len(records)
+            feed = agreement.feed_for(system, path.name)
+            totals = feed.control_totals if feed else ()
+            if totals:
+                entry["control_totals"] = {
+                    c: str(sum((Decimal(r[c]) for r in records if r.get(c)), Decimal(0))) for c in totals
+                }
+        else:
+            entry["rows"] = text.count("\n")
+        entries[path.name] = entry
+    for name, override in (overrides or {}).items():
+        entries[name] = entries.get(name, {}) | override
+    manifest = {"system": system, "business_date": business_date, "files": entries}
+    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,13 +14,15 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import GateFailed, RunReport, run
+from bankdw.pipeline import DateSelection, GateFailed, RunReport, pending_deliveries, run
 from bankdw.warehouse import BuildFailed
-from extract.landing import MANIFEST_NAME
-from tests.conftest import simulate_bank, write_delivery
+from tests.conftest import simulate_bank, write_delivery, write_manifest
 
 pytestmark = pytest.mark.slow
 START, DAYS = date(2026, 11, 16), 4
+LAST = START + timedelta(days=DAYS - 1)
+NEXT = LAST + timedelta(days=1)
+HISTORY = DateSelection(last=LAST)
 
 
 def required_marts() -> dict[str, list[str]]:
@@ -36,10 +38,11 @@ def required_marts() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunReport]:
-    """A tiny bank loaded once, in one pass, and published."""
+    """A tiny bank whose history up to LAST is loaded in one pass and published; the
+    deliveries of NEXT wait in the landing area as the coming night's."""
     settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
-    simulate_bank(settings.landing_dir, customers=150, days=DAYS, start=START)
-    return settings, run(settings)
+    simulate_bank(settings.landing_dir, customers=150, days=DAYS + 1, start=START)
+    return settings, run(settings, HISTORY)
 
 
 def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
@@ -54,6 +57,7 @@ def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
     # then the run loaded every delivery of the three systems, in one build
     assert report.outcome == "SUCCESS", report.failures
     assert len(report.deliveries_loaded) == 3 * DAYS and report.built
+    assert len(pending_deliveries(settings)) == 3  # NEXT's, outside the selection
     assert report.checks_failed == 0 and report.checks_passed > 50
     # and the published warehouse has every public mart, with rows and every required column
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -92,41 +96,44 @@ def test_a_second_run_with_nothing_new_loads_and_builds_nothing(
     # given the published bank, when run again
     settings = copy_of(published, tmp_path)
     before = settings.warehouse_path.stat().st_mtime_ns
-    report = run(settings)
+    report = run(settings, HISTORY)
     # then nothing was loaded, nothing built, and the warehouse file is the same
     assert (report.outcome, report.deliveries_loaded, report.built) == ("NOTHING_TO_DO", [], False)
     assert settings.warehouse_path.stat().st_mtime_ns == before
 
 
-def next_core_delivery(settings: Settings, edits: dict[str, Callable[[str], str]]) -> date:
-    """Re-deliver the last core date as the next date, with some files edited."""
-    last = START.fromordinal(START.toordinal() + DAYS - 1)
-    new = START.fromordinal(last.toordinal() + 1)
-    source = settings.landing_dir / "core_banking" / last.isoformat()
-    files = {}
-    for path in sorted(source.iterdir()):
-        if path.name == MANIFEST_NAME:
-            continue
-        text = path.read_text(encoding="utf-8").replace(last.isoformat(), new.isoformat())
-        edited = edits.get(path.name, lambda t: t)(text)
-        assert path.name not in edits or edited != text, f"the edit of {path.name} changed nothing"
-        files[path.name] = edited.encode("utf-8")
-    write_delivery(settings.landing_dir, "core_banking", new, files)
-    return new
+def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], str]) -> Path:
+    """Edit a file of the pending NEXT delivery as its source system would have sent it."""
+    folder = settings.landing_dir / system / NEXT.isoformat()
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    edited = edit(text)
+    assert edited != text, f"the edit of {name} changed nothing"
+    path.write_text(edited, encoding="utf-8")
+    write_manifest(folder)
+    return path
 
 
-def replace_first_id(text: str, new_id: str) -> str:
-    """Give the first data row of a CSV the key `new_id` (the key is the first column)."""
-    header, first, rest = text.split("\n", 2)
-    return "\n".join([header, new_id + "," + first.split(",", 1)[1], rest])
+def test_the_next_night_loads_only_its_own_deliveries(published: tuple[Settings, RunReport], tmp_path: Path) -> None:
+    # given the published history and the three deliveries of the next business date
+    settings = copy_of(published, tmp_path)
+    # when the nightly job runs
+    report = run(settings)
+    # then it loads exactly those three and publishes a warehouse that includes the new date
+    assert report.outcome == "SUCCESS", report.failures
+    assert sorted(report.deliveries_loaded) == [
+        f"{s}/{NEXT}" for s in ("call_center", "core_banking", "online_banking")
+    ]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.sql("select max(business_date) from marts.fct_account_balance_daily").fetchall() == [(NEXT,)]
 
 
 def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(
     published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
-    # given a new core delivery in which one account names a product status the agreement does not know
+    # given the next core delivery, in which one account has a status the agreement does not know
     settings = copy_of(published, tmp_path)
-    new = next_core_delivery(settings, {"accounts.csv": lambda t: t.replace(",ACTIVE,", ",SUSPENDED,", 1)})
+    edit_next(settings, "core_banking", "accounts.csv", lambda t: t.replace(",ACTIVE,", ",SUSPENDED,", 1))
     before = settings.warehouse_path.read_bytes()
     # when the nightly job runs
     with pytest.raises(GateFailed):
@@ -136,27 +143,48 @@ def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_we
     assert report is not None and report.outcome == "FAILED" and report.step == "gate"
     failure = "\n".join(report.failures)
     assert "core_banking.accounts" in failure and "status" in failure and "SUSPENDED" in failure
-    assert f"core_banking/{new}/accounts.csv" in failure
-    # and nothing of it reached the lake or the warehouse, and the delivery is still pending
-    assert not list(settings.lake_dir.glob(f"core_banking/*/business_date={new}"))
+    assert f"core_banking/{NEXT}/accounts.csv row " in failure
+    # and nothing of the run reached the lake or the warehouse, and every delivery of NEXT is still pending
+    assert not list(settings.lake_dir.glob(f"*/*/business_date={NEXT}"))
     assert settings.warehouse_path.read_bytes() == before
-    from bankdw.pipeline import pending_deliveries
+    assert len(pending_deliveries(settings)) == 3
 
-    assert [d.label for d in pending_deliveries(settings)] == [f"core_banking/{new}"]
+
+def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_published(
+    published: tuple[Settings, RunReport], tmp_path: Path
+) -> None:
+    # given the next call-centre delivery truncated in transit (its last line lost after the manifest was written)
+    settings = copy_of(published, tmp_path)
+    agents = settings.landing_dir / "call_center" / NEXT.isoformat() / "agents.csv"
+    agents.write_text(agents.read_text(encoding="utf-8").rsplit("\n", 2)[0] + "\n", encoding="utf-8")
+    # when the nightly job runs
+    report = run(settings)
+    # then the call centre is refused, naming the file, and the other two systems are published
+    assert report.outcome == "REFUSED"
+    assert list(report.deliveries_refused) == [f"call_center/{NEXT}"]
+    assert report.deliveries_refused[f"call_center/{NEXT}"][0].startswith("agents.csv: sha256 ")
+    assert sorted(report.deliveries_loaded) == [f"core_banking/{NEXT}", f"online_banking/{NEXT}"]
+    # and status keeps reporting the refusal
+    status = CliRunner().invoke(main, ["status"], env={"BANKDW_DATA_DIR": str(settings.root)})
+    assert f"REFUSED call_center/{NEXT}: agents.csv: sha256" in status.output
 
 
 def test_a_failing_warehouse_test_leaves_the_published_warehouse_as_it_was(
     published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
-    # given a new core delivery that passes the feed gates but books a txn_id already booked
-    # the day before (the gates see one batch; the warehouse's unique test sees the history)
+    # given the next core delivery books a txn_id that was already booked the day before: the
+    # gates see one batch and pass it, the warehouse's unique test sees the whole history
     settings = copy_of(published, tmp_path)
-    last = START.fromordinal(START.toordinal() + DAYS - 1)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         [(old_id,)] = con.sql(
-            f"select txn_id from marts.fct_transactions where posting_date = date '{last}' limit 1"
+            f"select txn_id from marts.fct_transactions where posting_date = date '{LAST}' limit 1"
         ).fetchall()
-    next_core_delivery(settings, {"transactions.csv": lambda t: replace_first_id(t, old_id)})
+
+    def rebook(text: str) -> str:
+        header, first, rest = text.split("\n", 2)
+        return "\n".join([header, old_id + "," + first.split(",", 1)[1], rest])
+
+    edit_next(settings, "core_banking", "transactions.csv", rebook)
     before = settings.warehouse_path.read_bytes()
     # when the nightly job runs, then the build fails on the unique test and says so
     with pytest.raises(BuildFailed) as failed:
