@@ -17,7 +17,7 @@ For the business date of the run (the day before the run, in the bank's time zon
 6. **publish**: swaps the new file in atomically; readers are never blocked.
 
 Every task calls the same function as `bankdw run` (`bankdw.pipeline`); they pass each
-other only the run id. Gate and test failures are not retried: the data will not change.
+other only the bankdw run id. Gate and test failures are not retried: the data will not change.
 """
 
 from __future__ import annotations
@@ -76,44 +76,45 @@ def bank_nightly() -> None:
         return stage_step(load_settings(), DateSelection(last=_business_date())).run_id
 
     @task(retries=0)
-    def gate(run_id: str) -> str:
+    def gate(bankdw_run: str) -> str:
         from bankdw.pipeline import GateFailed, gate_step
 
         try:
-            gate_step(load_settings(), run_id)
+            gate_step(load_settings(), bankdw_run)
         except GateFailed as failed:
             raise AirflowFailException(str(failed)) from failed
-        return run_id
+        return bankdw_run
 
     @task
-    def commit(run_id: str) -> str:
+    def commit(bankdw_run: str) -> str:
         from bankdw.pipeline import commit_step
 
-        commit_step(load_settings(), run_id)
-        return run_id
+        commit_step(load_settings(), bankdw_run)
+        return bankdw_run
 
     @task
-    def build(run_id: str) -> str:
+    def build(bankdw_run: str) -> str:
         from bankdw.pipeline import build_step
         from bankdw.warehouse import BuildFailed
 
         try:
-            build_step(load_settings(), run_id)
+            build_step(load_settings(), bankdw_run)
         except BuildFailed as failed:
             raise AirflowFailException(str(failed)) from failed
-        return run_id
+        return bankdw_run
 
     @task
-    def publish(run_id: str) -> str:
+    def publish(bankdw_run: str) -> str:
         from bankdw.pipeline import publish_step
 
-        return publish_step(load_settings(), run_id).outcome
+        return publish_step(load_settings(), bankdw_run).outcome
 
     waits = [wait_for_manifest.override(task_id=f"wait_for_{system}")(system) for system in SYSTEMS]
-    run_id = stage()
-    waits >> run_id
+    # `bankdw_run`, not `run_id`: Airflow reserves that name for its own run's id.
+    bankdw_run = stage()
+    waits >> bankdw_run
     # TaskFlow passes XComArgs where the functions declare their runtime types.
-    publish(build(commit(gate(run_id))))  # type: ignore[arg-type]
+    publish(build(commit(gate(bankdw_run))))  # type: ignore[arg-type]
 
 
 bank_nightly()
