@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bankdw.config import Settings
@@ -11,13 +13,26 @@ if TYPE_CHECKING:
     from bankdw.pipeline import RunReport
 
 
+def _beside_python(command: str) -> str:
+    """A command of the running environment (.venv/bin/duckdb), as the user can type it."""
+    path = Path(sys.executable).parent / command
+    if not path.exists():
+        return command
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def query_hint(settings: Settings) -> list[str]:
     path = settings.warehouse_path
+    top5 = "select * from marts.customer_360 order by contribution_12m desc limit 5"
+    count = "select count(*) from marts.dim_customer"
     return [
         f"Warehouse: {path}",
-        f'Query it:  duckdb -readonly {path} "select * from marts.customer_360 limit 5"',
-        f"      or:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{path}', read_only=True)"
-        ".sql('select count(*) from marts.dim_customer'))\"",
+        f'Query it:  {_beside_python("duckdb")} -readonly {path} "{top5}"',
+        f'      or:  {_beside_python("python")} -c "import duckdb; '
+        f"print(duckdb.connect('{path}', read_only=True).sql('{count}'))\"",
     ]
 
 
