@@ -42,9 +42,11 @@ format: env
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros analyses
 
 ## airflow-ui: Airflow standalone (UI on http://localhost:8080) with this project's DAGs
+# Tasks run in processes of their own: the data dir is passed as an absolute path.
 airflow-ui: env
 	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
-	AIRFLOW__CORE__LOAD_EXAMPLES=False $(BIN)/airflow standalone
+	AIRFLOW__CORE__LOAD_EXAMPLES=False BANKDW_DATA_DIR=$(abspath $(or $(BANKDW_DATA_DIR),data)) \
+	$(BIN)/airflow standalone
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache dbt_project/target dbt_project/logs
