@@ -27,8 +27,9 @@ run: env
 	$(BIN)/bankdw run --simulate-if-empty
 
 ## test: lint, then the whole test suite
+# One test file per worker: the module-scoped warehouses and Airflow's database stay in one process.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: env
 	$(BIN)/ruff check .
