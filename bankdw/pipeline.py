@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from bankdw.config import Settings
 from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, publish, published_lake_version
 from extract.contract import FeedAgreement, load_agreement
-from extract.lake import Lake
+from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
 from extract.load import DeliveryOutcome, audit_table, landing_state, new_load_id, stage
 
@@ -155,8 +156,6 @@ def stage_step(
         if outcomes:
             staging = lake.staging(run_id).root
             staging.mkdir(parents=True, exist_ok=True)
-            from extract.lake import write_atomically
-
             write_atomically(audit_table(run_id, outcomes), staging / "_audit.parquet")
     return report
 
@@ -209,8 +208,6 @@ def commit_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "commit"):
         audit = lake.staging(run_id).root / "_audit.parquet"
         if audit.exists():
-            import pyarrow.parquet as pq
-
             lake.commit(run_id, pq.read_table(audit))
     return report
 

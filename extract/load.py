@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from extract.contract import FeedAgreement
 from extract.convert import ConvertedFeed, FileRefused, convert_feed
@@ -291,8 +290,3 @@ def audit_table(load_id: str, outcomes: list[DeliveryOutcome]) -> pa.Table:
                 }
             )
     return pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
-
-
-def loaded_dates(audit: pa.Table) -> list[date]:
-    loaded = audit.filter(pc.equal(audit["outcome"], "LOADED"))
-    return sorted(set(loaded["business_date"].to_pylist()))
