@@ -85,6 +85,9 @@ def simulate(
     is_flag=True,
     help="If the landing area holds no deliveries, first generate a synthetic bank into it.",
 )
+@click.option(
+    "--rebuild", is_flag=True, help="Build and publish even if no delivery is new (new models or assumptions)."
+)
 @click.pass_obj
 def run(
     settings: Settings,
@@ -92,6 +95,7 @@ def run(
     first: datetime | None,
     last: datetime | None,
     simulate_if_empty: bool,
+    rebuild: bool,
 ) -> None:
     """Load pending deliveries (all, one date, or a range), build and publish the warehouse.
 
@@ -119,7 +123,7 @@ def run(
         (on or last).date() if (on or last) else None,  # type: ignore[union-attr]
     )
     try:
-        report = run_pipeline(settings, selection)
+        report = run_pipeline(settings, selection, rebuild)
     except (GateFailed, BuildFailed) as exc:
         from bankdw.pipeline import RunReport
 

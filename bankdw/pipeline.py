@@ -223,8 +223,9 @@ def lake_version(settings: Settings) -> str | None:
     return max(loaded) if loaded else None
 
 
-def build_step(settings: Settings, run_id: str) -> RunReport:
-    """Build and test a new warehouse file from the lake, when the lake has moved on."""
+def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:
+    """Build and test a new warehouse file from the lake, when the lake has moved on (or when
+    asked to `rebuild`: new dbt models or assumptions, same data)."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "build"):
         discard_builds(settings)
@@ -232,7 +233,7 @@ def build_step(settings: Settings, run_id: str) -> RunReport:
         if version is None:
             log.info("the lake is empty: nothing to build")
             return report
-        if published_lake_version(settings) == version:
+        if not rebuild and published_lake_version(settings) == version:
             log.info("the published warehouse is already built from lake version %s", version)
             return report
         try:
@@ -263,14 +264,14 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     return report
 
 
-def run(settings: Settings, selection: DateSelection | None = None) -> RunReport:
+def run(settings: Settings, selection: DateSelection | None = None, rebuild: bool = False) -> RunReport:
     """The whole nightly job in one process: every pending delivery in one pass and one build."""
     agreement = load_agreement()
     report = stage_step(settings, selection, agreement)
     if report.deliveries_loaded:
         gate_step(settings, report.run_id, agreement)
     commit_step(settings, report.run_id)
-    build_step(settings, report.run_id)
+    build_step(settings, report.run_id, rebuild)
     return publish_step(settings, report.run_id)
 
 

@@ -100,6 +100,10 @@ def test_a_second_run_with_nothing_new_loads_and_builds_nothing(
     # then nothing was loaded, nothing built, and the warehouse file is the same
     assert (report.outcome, report.deliveries_loaded, report.built) == ("NOTHING_TO_DO", [], False)
     assert settings.warehouse_path.stat().st_mtime_ns == before
+    # and asked to rebuild (new models, same data), it builds and publishes without loading
+    rebuilt = run(settings, HISTORY, rebuild=True)
+    assert (rebuilt.outcome, rebuilt.deliveries_loaded, rebuilt.built) == ("SUCCESS", [], True)
+    assert settings.warehouse_path.stat().st_mtime_ns != before
 
 
 def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], str]) -> Path:
