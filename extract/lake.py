@@ -1,8 +1,8 @@
 """The Parquet lake: its layout, atomic partition replacement and the load audit log.
 
-    <lake>/<system>/<file>/business_date=<D>/<landed file stem>.parquet   typed rows + lineage
+    <lake>/<system>/<file>/business_date=<D>/<file>.parquet               typed rows + lineage
     <lake>/<system>/<file>/_schema/empty.parquet                          zero rows, full schema
-    <lake>/_quarantine/<system>/<file>/business_date=<D>/<stem>.parquet   refused rows
+    <lake>/_quarantine/<system>/<file>/business_date=<D>/<file>.parquet   unreadable rows
     <lake>/_audit/loads/<load_id>.parquet                                 one row per file loaded
     <lake>/_staging/<load_id>/...                                         a load before commit
 
