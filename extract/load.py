@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -202,7 +201,7 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
         for column in converted.feed.control_totals:
             if column not in expected.control_totals:
                 problems.append(f"{name}: the manifest has no control total for {column}")
-            elif counts.totals[column] != Decimal(expected.control_totals[column]):
+            elif counts.totals[column] != expected.control_totals[column]:
                 problems.append(
                     f"{name}: control total of {column} is {counts.totals[column]:f}, the manifest says "
                     f"{expected.control_totals[column]} (rows that could not be read count for nothing)"

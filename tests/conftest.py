@@ -6,7 +6,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from extract.contract import load_agreement
+from extract.landing import MANIFEST_NAME, Manifest
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,12 +54,15 @@ def write_delivery(
 
 
 def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None = None) -> None:
-    """The manifest a source system would write for the folder's files: rows, sha256, control totals."""
+    """The manifest a source system would write for the folder's files: rows, sha256, control totals.
+
+    Rows and totals are counted here with the csv module, independently of the extract under test.
+    """
     system, business_date = folder.parent.name, folder.name
     agreement = load_agreement()
     entries: dict[str, dict[str, object]] = {}
     for path in sorted(folder.iterdir()):
-        if path.name == "_manifest.json":
+        if path.name == MANIFEST_NAME:
             continue
         content = path.read_bytes()
         text = (gzip.decompress(content) if path.name.endswith(".gz") else content).decode("utf-8")
@@ -68,18 +71,14 @@ def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None 
             records = list(csv.DictReader(io.StringIO(text, newline="")))
             entry["rows"] = len(records)
             feed = agreement.feed_for(system, path.name)
-            totals = feed.control_totals if feed else ()
-            if totals:
-                entry["control_totals"] = {
-                    c: str(sum((Decimal(r[c]) for r in records if r.get(c)), Decimal(0))) for c in totals
-                }
+            entry["control_totals"] = {
+                c: sum((Decimal(r[c]) for r in records if r.get(c)), Decimal(0))
+                for c in (feed.control_totals if feed else ())
+            }
         else:
             entry["rows"] = text.count("\n")
-        entries[path.name] = entry
-    for name, override in (overrides or {}).items():
-        entries[name] = entries.get(name, {}) | override
-    manifest = {"system": system, "business_date": business_date, "files": entries}
-    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        entries[path.name] = entry | (overrides or {}).get(path.name, {})
+    Manifest.model_validate({"system": system, "business_date": business_date, "files": entries}).write(folder)
 
 
 def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:

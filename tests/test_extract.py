@@ -238,3 +238,20 @@ def test_hour_files_are_read_together_and_counted_per_file(
         for r in lake.audit_records().to_pylist()
     }
     assert audit == {"users.csv": (1, 1, 0), "events-01.jsonl.gz": (2, 2, 0), "events-07.jsonl.gz": (3, 2, 1)}
+
+
+def test_a_manifest_with_an_unreadable_control_total_refuses_the_delivery(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given a core delivery whose manifest writes the amount total with a thousands separator
+    folder = delivery_writer("core_banking", D, {"transactions.csv": csv_bytes(TXN_HEADER, txn("T1", "1000"))})
+    manifest = folder / "_manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"1000"', '"1,000.00"'), encoding="utf-8")
+    lake = Lake(settings.lake_dir)
+    # when staged, then the delivery is refused and the message names the manifest and the total
+    [outcome] = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
+    )
+    assert len(outcome.problems) == 1
+    assert outcome.problems[0].startswith("_manifest.json is not a valid manifest")
+    assert "control_totals.amount" in outcome.problems[0]

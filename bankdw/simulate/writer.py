@@ -15,6 +15,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -23,8 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from extract.contract import load_agreement
-
-MANIFEST = "_manifest.json"
+from extract.landing import MANIFEST_NAME, Manifest, ManifestFile
 
 
 @dataclass(frozen=True)
@@ -160,21 +160,16 @@ def write_delivery(root: Path, system: str, business_date: date, extracted_at: s
     """Write one delivery folder; a folder of an earlier run for the same date is replaced."""
     folder = root / system / business_date.isoformat()
     if folder.exists():
-        (folder / MANIFEST).unlink(missing_ok=True)  # incomplete from now on, as the agreement says
+        (folder / MANIFEST_NAME).unlink(missing_ok=True)  # incomplete from now on, as the agreement says
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    entries: dict[str, dict[str, object]] = {}
+    entries = {}
     for landed in files:
         (folder / landed.name).write_bytes(landed.content)
-        entry: dict[str, object] = {"rows": landed.rows, "sha256": hashlib.sha256(landed.content).hexdigest()}
-        if landed.control_totals:
-            entry["control_totals"] = landed.control_totals
-        entries[landed.name] = entry
-    manifest = {
-        "system": system,
-        "business_date": business_date.isoformat(),
-        "extracted_at": extracted_at,
-        "files": entries,
-    }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        entries[landed.name] = ManifestFile(
+            rows=landed.rows,
+            sha256=hashlib.sha256(landed.content).hexdigest(),
+            control_totals={c: Decimal(v) for c, v in (landed.control_totals or {}).items()},
+        )
+    Manifest(system=system, business_date=business_date, extracted_at=extracted_at, files=entries).write(folder)
     return folder
