@@ -107,11 +107,6 @@ class Settings(BaseSettings):
         return self.root / "landing"
 
     @property
-    def truth_dir(self) -> Path:
-        """The simulator's answer key, beside (never inside) the landing area."""
-        return self.root / "_truth"
-
-    @property
     def lake_dir(self) -> Path:
         """Typed Parquet, `<system>/<file>/business_date=<date>/<source file>.parquet`."""
         return self.root / "lake"

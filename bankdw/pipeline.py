@@ -193,9 +193,9 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
         report.checks_passed += len(gates.passed)
         report.checks_warned += len(gates.warnings)
         report.checks_failed += len(gates.blocking_failures)
-        report.warnings += [line for line in gates.summary_lines() if line.startswith("WARNING")]
+        report.warnings += [check.summary_line() for check in gates.warnings]
         if gates.blocking_failures:
-            report.failures = [line for line in gates.summary_lines() if line.startswith("BLOCKING")]
+            report.failures = [check.summary_line() for check in gates.blocking_failures]
             _lake(settings).discard(run_id)
             raise GateFailed(f"{len(gates.blocking_failures)} blocking expectation(s) failed")
     return report

@@ -101,12 +101,6 @@ class FeedFile(BaseModel):
             return filename.startswith(f"{self.name}-") and filename.endswith(f".{self.format}")
         return filename == f"{self.name}.{self.format}"
 
-    def landed_names(self) -> list[str]:
-        """Every file name this feed may land under in one delivery."""
-        if self.is_hourly:
-            return [f"{self.name}-{hour:02d}.{self.format}" for hour in range(24)]
-        return [f"{self.name}.{self.format}"]
-
     @property
     def qualified_name(self) -> str:
         return f"{self.system}.{self.name}"
