@@ -13,7 +13,7 @@ import pytest
 
 from bankdw.config import Settings
 from extract.contract import load_agreement
-from extract.convert import FileRefused, convert_feed
+from extract.convert import ConvertedFeed, FileRefused, convert_feed
 from extract.lake import Lake
 from extract.load import audit_table, landing_state, stage
 
@@ -35,7 +35,7 @@ def csv_bytes(header: str, *rows: str) -> bytes:
 
 def convert(
     tmp_path: Path, name: str, content: bytes, system: str, feed: str
-) -> tuple[object, duckdb.DuckDBPyConnection]:
+) -> tuple[ConvertedFeed, duckdb.DuckDBPyConnection]:
     path = tmp_path / name
     path.write_bytes(content)
     con = duckdb.connect()
@@ -59,13 +59,13 @@ def test_csv_values_are_typed_exactly_and_bad_rows_are_quarantined_with_their_ro
     rows = con.sql("select txn_id, amount, _source_row, description from typed order by _source_row").fetchall()
     assert rows == [("T1", Decimal("-12.5000"), 1, None), ("T5", Decimal("7.2500"), 5, "two\nlines")]
     # and every other row is quarantined, with its row number and a reason naming the column
-    quarantined = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}  # type: ignore[attr-defined]
+    quarantined = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}
     assert set(quarantined) == {2, 3, 4}
     assert quarantined[2].startswith("amount: cannot read -1.23456")
     assert "wrong number of fields" in quarantined[3]
     assert quarantined[4].startswith("txn_ts: cannot read 2026-11-20T09:15:02")
     # and nothing is lost: delivered = loaded + quarantined
-    counts = result.files["transactions.csv"]  # type: ignore[attr-defined]
+    counts = result.files["transactions.csv"]
     assert (counts.rows_delivered, counts.rows_loaded, counts.rows_quarantined) == (5, 2, 3)
     assert counts.totals == {"amount": Decimal("-5.25")}
 
@@ -91,7 +91,7 @@ def test_a_missing_required_column_refuses_the_file_naming_the_column(tmp_path: 
 def test_an_extra_column_is_kept_and_reported(tmp_path: Path) -> None:
     content = csv_bytes(TXN_HEADER + ",merchant_category", txn("T1", "1") + ",5411")
     result, con = convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
-    assert result.extra_columns == ["merchant_category"]  # type: ignore[attr-defined]
+    assert result.extra_columns == ["merchant_category"]
     assert con.sql("select merchant_category from typed").fetchall() == [("5411",)]
 
 
@@ -108,13 +108,13 @@ def test_json_lines_invalid_and_empty_lines_are_quarantined_by_line_number(tmp_p
         ("E1", Decimal("12.5000"), 1),
         ("E3", None, 5),
     ]
-    reasons = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}  # type: ignore[attr-defined]
+    reasons = {r["_source_row"]: r["reason"] for r in result.quarantine.to_pylist()}
     assert reasons == {
         2: "not a JSON object (invalid JSON)",
         3: "empty line",
         4: "amount: cannot read abc as a decimal with at most 4 decimals (DECIMAL(18,4))",
     }
-    assert result.extra_columns == ["new_field"]  # type: ignore[attr-defined]
+    assert result.extra_columns == ["new_field"]
 
 
 AGENTS = csv_bytes("agent_id,full_name,team,site,hire_date", "AG1,Li Na,Cards,Shanghai,2020-01-06")
