@@ -138,6 +138,8 @@ def run(
 
 
 def _has_deliveries(landing: Path) -> bool:
+    """Anything in the landing area, not only what `find_deliveries` would load: synthetic
+    data must never be mixed into a landing area that holds a bank's own files."""
     return landing.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in landing.iterdir())
 
 
