@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     simulate_days: int = Field(default=90, ge=1, description="Business days of history in the synthetic bank.")
     simulate_seed: int = Field(default=42, description="Seed of the synthetic bank.")
     dbt_threads: int = Field(default=2, ge=1, description="Threads dbt builds with.")
+    type_drift_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of a typed column's values that may fail to read before the file is refused "
+        "as a schema change (below it, the bad rows are quarantined).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -59,6 +59,7 @@ class RunReport:
     checks_failed: int = 0
     failures: list[str] = field(default_factory=list)
     built: bool = False
+    build_mode: str | None = None  # "incremental" or "full refresh"
     published: str | None = None
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -151,7 +152,7 @@ def stage_step(
             len(state.refused),
             len(state.incomplete),
         )
-        outcomes = stage(pending, settings.landing_dir, lake, agreement, run_id)
+        outcomes = stage(pending, settings.landing_dir, lake, agreement, run_id, settings.type_drift_share)
         report.record_outcomes(outcomes)
         if outcomes:
             staging = lake.staging(run_id).root
@@ -237,11 +238,12 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             log.info("the published warehouse is already built from lake version %s", version)
             return report
         try:
-            result = build(settings, run_id, version)
+            result = build(settings, run_id, version, full_refresh=rebuild)
         except BuildFailed as failed:
             report.failures = failed.failures
             raise
         report.built = True
+        report.build_mode = "full refresh" if result.full_refresh else "incremental"
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned
         report.checks_failed += result.tests_failed

@@ -5,12 +5,20 @@ in beside them. So a build never touches the published file: it writes
 `_build/bank-<run_id>.duckdb`, and only when dbt's models and tests all pass is that file
 renamed over the published path (an atomic rename on one file system). Open readers keep
 the old file until they reconnect; a failed build leaves the published file as it was.
+
+A nightly build is incremental: the new file starts as a copy of the published one, and
+dbt's incremental facts add only what newer loads brought (dbt_project/macros/incremental.sql).
+The build is a full refresh instead when asked (`bankdw run --rebuild`), when nothing is
+published yet, or when the dbt project changed since the published build (its models,
+macros, seeds or settings): a changed model must not be appended to a table built by the old one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +48,7 @@ class BuildFailed(Exception):
 class BuildResult:
     path: Path
     seconds: float
+    full_refresh: bool = True
     models: int = 0
     tests_passed: int = 0
     tests_warned: int = 0
@@ -88,8 +97,36 @@ def dbt_args(settings: Settings, command: str) -> list[str]:
     ]
 
 
-def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
-    """`dbt build` (seeds, models, tests) into a new file; raises BuildFailed on any error."""
+_PROJECT_PARTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def project_fingerprint(settings: Settings) -> str:
+    """A digest of everything in the dbt project that shapes the warehouse, and of the
+    settings passed to it: an incremental build is only valid on a file built by the same."""
+    digest = hashlib.sha256()
+    project = settings.dbt_project_dir
+    for part in _PROJECT_PARTS:
+        root = project / part
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file():
+                digest.update(path.relative_to(project).as_posix().encode())
+                digest.update(path.read_bytes())
+    digest.update(f"{settings.timezone}|{settings.reporting_currency}".encode())
+    return digest.hexdigest()
+
+
+def _published_fingerprint(settings: Settings) -> str | None:
+    info = _published_build_info(settings)
+    return info.get("project_fingerprint") if info else None
+
+
+def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool = False) -> BuildResult:
+    """`dbt build` (seeds, models, tests) into a new file; raises BuildFailed on any error.
+
+    Incremental on a copy of the published warehouse unless `full_refresh` is asked for or
+    the published file was built by another version of the dbt project.
+    """
     # dbt is heavy to import: only when a build runs.
     from dbt.cli.main import dbtRunner
     from dbt.contracts.results import RunExecutionResult
@@ -97,10 +134,18 @@ def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
     target = build_path(settings, run_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
+    fingerprint = project_fingerprint(settings)
+    if not full_refresh and _published_fingerprint(settings) != fingerprint:
+        log.info("the dbt project changed since the published build (or nothing is published): full refresh")
+        full_refresh = True
     t0 = time.monotonic()
+    if not full_refresh:
+        # Readers may hold the published file open read-only; copying it only reads it.
+        shutil.copyfile(settings.warehouse_path, target)
+    args = dbt_args(settings, "build") + (["--full-refresh"] if full_refresh else [])
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke(dbt_args(settings, "build"))
-    result = BuildResult(path=target, seconds=time.monotonic() - t0)
+        outcome = dbtRunner().invoke(args)
+    result = BuildResult(path=target, seconds=time.monotonic() - t0, full_refresh=full_refresh)
     nodes: list[Any] = list(outcome.result) if isinstance(outcome.result, RunExecutionResult) else []
     for node in nodes:
         status = str(node.status)
@@ -120,9 +165,10 @@ def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
         if outcome.exception is not None:
             result.failures.append(f"dbt did not run: {outcome.exception}")
         raise BuildFailed(result.failures or ["dbt build failed (see the dbt log under the data dir)"])
-    _stamp(target, run_id, lake_version)
+    _stamp(target, run_id, lake_version, fingerprint, full_refresh)
     log.info(
-        "dbt build: %d models, %d tests passed, %d warned (%.1fs)",
+        "dbt build (%s): %d models, %d tests passed, %d warned (%.1fs)",
+        "full refresh" if full_refresh else "incremental",
         result.models,
         result.tests_passed,
         result.tests_warned,
@@ -131,15 +177,15 @@ def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
     return result
 
 
-def _stamp(target: Path, run_id: str, lake_version: str) -> None:
-    """Record in the new warehouse which run built it from which state of the lake."""
+def _stamp(target: Path, run_id: str, lake_version: str, fingerprint: str, full_refresh: bool) -> None:
+    """Record in the new warehouse which run built it from which state of the lake, and how."""
     con = duckdb.connect(str(target))
     try:
         con.execute("create schema if not exists audit")
         con.execute(
             f"create or replace table {BUILD_INFO_TABLE} as select ? as run_id, ? as lake_version, "
-            "?::timestamptz as built_at",
-            [run_id, lake_version, datetime.now(UTC)],
+            "?::timestamptz as built_at, ? as project_fingerprint, ? as build_mode",
+            [run_id, lake_version, datetime.now(UTC), fingerprint, "full refresh" if full_refresh else "incremental"],
         )
         con.execute("checkpoint")
     finally:
@@ -155,8 +201,8 @@ def publish(settings: Settings, built: Path) -> Path:
     return published
 
 
-def published_lake_version(settings: Settings) -> str | None:
-    """The lake version the published warehouse was built from (None: no usable warehouse)."""
+def _published_build_info(settings: Settings) -> dict[str, Any] | None:
+    """The published warehouse's row of audit.warehouse_build (None: no usable warehouse)."""
     path = settings.warehouse_path
     if not path.exists():
         return None
@@ -165,12 +211,19 @@ def published_lake_version(settings: Settings) -> str | None:
     except duckdb.Error:
         return None
     try:
-        rows = con.sql(f"select lake_version from {BUILD_INFO_TABLE}").fetchall()
+        rel = con.sql(f"select * from {BUILD_INFO_TABLE}")
+        names, rows = rel.columns, rel.fetchall()
     except duckdb.Error:
         return None
     finally:
         con.close()
-    return rows[0][0] if rows else None
+    return dict(zip(names, rows[0], strict=True)) if rows else None
+
+
+def published_lake_version(settings: Settings) -> str | None:
+    """The lake version the published warehouse was built from (None: no usable warehouse)."""
+    info = _published_build_info(settings)
+    return info.get("lake_version") if info else None
 
 
 def discard_builds(settings: Settings, keep: Path | None = None) -> None:

@@ -7,11 +7,17 @@ from the agreement. DuckDB's own casts are lenient where a bank cannot be (it ro
 offset), so the casts below check the text's shape first. A row that has the wrong number
 of fields, is not valid JSON, or holds a value that does not read as its type goes to the
 quarantine with its row number, raw text and the reason; it is never silently dropped.
+
+A column whose values mostly do not read as its type is not a few bad rows but a change of
+the file's schema (a system that started sending `1.234,56` or day-first dates, say): the
+file is refused whole, naming the column and its first unreadable line, rather than
+quarantining most of it. `type_drift_share` is that threshold (settings: `type_drift_share`).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +107,34 @@ def _describe(column: Column) -> str:
         "integer": "an integer",
         "boolean": "Y or N",
     }.get(column.type, column.type)
+
+
+DEFAULT_TYPE_DRIFT_SHARE = 0.5
+
+
+def _refuse_type_drift(con: duckdb.DuckDBPyConnection, feed: FeedFile, share: float, header_lines: int) -> None:
+    """Refuse the file(s) if a typed column fails to read in more than `share` of its non-empty values."""
+    typed = [c for c in feed.columns if c.type not in ("string", "enum")]
+    if not typed:
+        return
+    parts = []
+    for column in typed:
+        src = f"nullif({_ident(column.name)}, '')"
+        bad = f"{src} is not null and ({cast_expression(column, src)}) is null"
+        parts.append(
+            f"select _file, {_literal(column.name)} as col, count({src}) as n, count(*) filter (where {bad}) as bad, "
+            f"min(_source_row) filter (where {bad}) as first_row, "
+            f"arg_min({src}, _source_row) filter (where {bad}) as first_value from raw group by _file"
+        )
+    drifted = con.sql(" union all ".join(parts) + " order by _file, col").fetchall()
+    problems = [
+        f"{file}: column {col}: {bad} of {n} values do not read as {_describe(feed.column(col))} "
+        f"(first at line {first_row + header_lines}: {value!r}); refused as a change of the file's schema"
+        for file, col, n, bad, first_row, value in drifted
+        if bad and bad > share * n
+    ]
+    if problems:
+        raise FileRefused("; ".join(problems))
 
 
 def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
@@ -215,34 +249,44 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFil
         "else 'not a JSON object (invalid JSON)' end as reason from numbered where not is_object "
         "order by _file, _source_row"
     ).to_arrow_table()
+    known = ", ".join(_literal(c) for c in feed.column_names)
+    extra_keys = sorted(
+        k
+        for (k,) in con.sql(
+            f"select distinct unnest(json_keys(line)) as k from objects except select unnest([{known}])"
+        ).fetchall()
+    )
+    # `$."key"`: a JSON path that reads any key, dots and quotes included.
     fields = ", ".join(
-        f"json_extract_string(line, {_literal('$.' + c.name)}) as {_ident(c.name)}" for c in feed.columns
+        f"json_extract_string(line, {_literal('$.' + json.dumps(name))}) as {_ident(name)}"
+        for name in feed.column_names + extra_keys
     )
     con.execute(
         f"create or replace table raw as select {fields}, _file, _source_row from objects order by _file, _source_row"
     )
-    known = ", ".join(_literal(c) for c in feed.column_names)
-    extra_keys = con.sql(
-        f"select distinct unnest(json_keys(line)) as k from objects except select unnest([{known}])"
-    ).fetchall()
-    return sorted(k for (k,) in extra_keys), rejected
+    return extra_keys, rejected
 
 
-def convert_feed(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFile) -> ConvertedFeed:
+def convert_feed(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    feed: FeedFile,
+    type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
+) -> ConvertedFeed:
     """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
 
-    For JSON lines, keys outside the agreement are reported in `extra_columns` but not kept
-    (CSV extra columns are kept as text).
+    Columns (CSV) or keys (JSON lines) outside the agreement are kept as text and reported
+    in `extra_columns`: schema drift that loses nothing and warns.
     """
     _reset(con)
     if feed.format == "csv":
         if len(paths) != 1:
             raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
         extra, rejected = _load_csv(con, paths[0], feed)
-        kept_extra = extra
     else:
         extra, rejected = _load_jsonl(con, paths, feed)
-        kept_extra = []
+    _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
+    kept_extra = extra
     con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra)}")
     con.execute(
         "create or replace table typed as select * exclude (_reason) from checked "

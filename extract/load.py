@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from extract.contract import FeedAgreement
-from extract.convert import ConvertedFeed, FileRefused, convert_feed
+from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed
 from extract.lake import AUDIT_SCHEMA, Lake, partition_name
 from extract.landing import (
     Delivery,
@@ -118,7 +118,12 @@ def new_load_id(now: datetime | None = None) -> str:
 
 
 def stage(
-    deliveries: Iterable[Delivery], landing_dir: Path, lake: Lake, agreement: FeedAgreement, load_id: str
+    deliveries: Iterable[Delivery],
+    landing_dir: Path,
+    lake: Lake,
+    agreement: FeedAgreement,
+    load_id: str,
+    type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
 ) -> list[DeliveryOutcome]:
     """Verify and convert each delivery into the load's staging area; refuse those that do not match."""
     staging = lake.staging(load_id)
@@ -126,7 +131,7 @@ def stage(
     deliveries = list(deliveries)
     t0 = time.monotonic()
     for number, delivery in enumerate(deliveries, start=1):
-        outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id)
+        outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id, type_drift_share)
         outcomes.append(outcome)
         rows = sum(f.rows_loaded for f in outcome.files)
         status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
@@ -135,7 +140,12 @@ def stage(
 
 
 def _stage_one(
-    delivery: Delivery, landing_dir: Path, staging: Lake, agreement: FeedAgreement, load_id: str
+    delivery: Delivery,
+    landing_dir: Path,
+    staging: Lake,
+    agreement: FeedAgreement,
+    load_id: str,
+    type_drift_share: float,
 ) -> DeliveryOutcome:
     started = datetime.now(UTC)
     outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), started, started)
@@ -158,7 +168,7 @@ def _stage_one(
             for feed_name, paths in by_feed.items():
                 feed = agreement.file(delivery.system, feed_name)
                 try:
-                    converted = convert_feed(con, paths, feed)
+                    converted = convert_feed(con, paths, feed, type_drift_share)
                 except FileRefused as refused:
                     outcome.problems.append(str(refused))
                     continue

@@ -115,6 +115,28 @@ def test_json_lines_invalid_and_empty_lines_are_quarantined_by_line_number(tmp_p
         4: "amount: cannot read abc as a decimal with at most 4 decimals (DECIMAL(18,4))",
     }
     assert result.extra_columns == ["new_field"]
+    # and the new key is kept in the lake as text, beside the agreement's columns
+    assert con.sql("select event_id, new_field from typed order by 1").fetchall() == [("E1", None), ("E3", "1")]
+
+
+def test_a_column_that_changed_its_type_refuses_the_file_naming_column_and_line(tmp_path: Path) -> None:
+    # given a transactions file whose system started writing amounts with a decimal comma
+    content = csv_bytes(
+        TXN_HEADER,
+        txn("T1", "-12.50"),
+        txn("T2", '"-1,25"'),
+        txn("T3", '"7,00"'),
+    )
+    # when converted, then the file is refused: two of three amounts do not read, which is a
+    # change of schema, not two bad rows; the message names the column and the first bad line
+    with pytest.raises(FileRefused, match=r"column amount: 2 of 3 values .*first at line 3: '-1,25'"):
+        convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+
+
+def test_below_the_drift_threshold_bad_values_are_quarantined_not_refused(tmp_path: Path) -> None:
+    content = csv_bytes(TXN_HEADER, txn("T1", "-12.50"), txn("T2", '"-1,25"'), txn("T3", "7.00"))
+    result, _ = convert(tmp_path, "transactions.csv", content, "core_banking", "transactions")
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
 
 
 AGENTS = csv_bytes("agent_id,full_name,team,site,hire_date", "AG1,Li Na,Cards,Shanghai,2020-01-06")

@@ -1,9 +1,28 @@
 -- Web and app events, once each. The platform delivers at least once: the same event_id
 -- can come again in a later hour file or days later. The first receipt is kept (earliest
 -- delivery date, then hour file, then line).
+-- Incremental (macros/incremental.sql): the receipts from the earliest newly loaded
+-- delivery date on are rebuilt; an event already kept from an earlier date is not taken again.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='received_date',
+        on_schema_change='fail',
+    )
+}}
+
 with events as (
 
     select * from {{ ref('stg_online_banking__events') }}
+    {% if is_incremental() %}
+        where
+            received_date >= {{ reprocess_from(ref('stg_online_banking__events'), 'received_date') }}
+            and event_id not in (
+                select kept.event_id from {{ this }} as kept
+                where kept.received_date < {{ reprocess_from(ref('stg_online_banking__events'), 'received_date') }}
+            )
+    {% endif %}
 
 ),
 
@@ -22,8 +41,8 @@ first_receipt as (
         events.received_date,
         cast(events.event_ts as date) as event_date,
         events.received_date - cast(events.event_ts as date) as days_late,
-        count(*) over (partition by events.event_id) as n_receipts,
-        events._source_file
+        events._source_file,
+        events._load_id as load_id
     from events
     qualify
         row_number() over (

@@ -2,9 +2,26 @@
 -- day its events were received on. Events before login carry no user_id; the session's
 -- user is the first user_id seen in it (n_user_ids > 1 flags the rare session that
 -- switched user, kept with the first).
+-- Incremental (macros/incremental.sql): the sessions that newly loaded events belong to
+-- (late events included) are rebuilt from all their events.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='fail',
+    )
+}}
+
 with events as (
 
     select * from {{ ref('int_web_events_deduplicated') }}
+    {% if is_incremental() %}
+        where session_id in (
+            select newer.session_id from {{ ref('int_web_events_deduplicated') }} as newer
+            where newer.load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+        )
+    {% endif %}
 
 ),
 
@@ -23,7 +40,8 @@ sessions as (
         count(*) filter (where events.event_type = 'LOGIN_FAILED') as n_failed_logins,
         count(*) filter (where events.event_type in ('TRANSFER', 'BILL_PAYMENT')) as n_payment_events,
         count(*) filter (where events.days_late > 0) as n_late_events,
-        max(events.received_date) as last_received_date
+        max(events.received_date) as last_received_date,
+        max(events.load_id) as load_id
     from events
     group by events.session_id
 

@@ -1,6 +1,20 @@
+-- Incremental by business date (macros/incremental.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+        post_hook=[refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code'])],
+    )
+}}
+
 with loans as (
 
     select * from {{ ref('stg_core_banking__loans') }}
+    {% if is_incremental() %}
+        where business_date >= {{ reprocess_from(ref('stg_core_banking__loans'), 'business_date') }}
+    {% endif %}
 
 ),
 
@@ -39,7 +53,8 @@ final as (
                 * cast(provision_rates.provision_rate as decimal(38, 6)),
                 2
             ) as decimal(18, 2)
-        ) as required_provision
+        ) as required_provision,
+        loans._load_id as load_id
     from loans
     left join accounts
         on loans.account_id = accounts.account_id

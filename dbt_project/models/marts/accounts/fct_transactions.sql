@@ -1,8 +1,26 @@
 -- Every posting of the ledger. is_reversal marks the REVERSAL postings; is_reversed marks
 -- the postings that a reversal cancelled, on whatever later day that reversal arrived.
+-- Incremental by business date (macros/incremental.sql); the post-hooks mark postings of
+-- earlier nights that a new reversal cancelled, and re-key customers that were merged.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+        post_hook=[
+            refresh_reversals(),
+            refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id'),
+        ],
+    )
+}}
+
 with transactions as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
+    {% if is_incremental() %}
+        where business_date >= {{ reprocess_from(ref('stg_core_banking__transactions'), 'business_date') }}
+    {% endif %}
 
 ),
 
@@ -41,7 +59,8 @@ final as (
         reversed_transactions.reversed_on,
         transactions.balance_after,
         transactions.business_date,
-        transactions._source_file as source_file
+        transactions._source_file as source_file,
+        transactions._load_id as load_id
     from transactions
     left join reversed_transactions
         on transactions.txn_id = reversed_transactions.txn_id

@@ -1,6 +1,27 @@
+-- Incremental by business date (macros/incremental.sql); the post-hook re-keys calls whose
+-- caller identity resolution now places with another customer.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+        post_hook=[
+            refresh_customer_keys(
+                "(select * from " ~ ref('int_customer_xref') ~ " where source_system = 'call_center'"
+                ~ " and source_table = 'calls')",
+                'call_id', 'source_key', ['match_rule'],
+            ),
+        ],
+    )
+}}
+
 with calls as (
 
     select * from {{ ref('stg_call_center__calls') }}
+    {% if is_incremental() %}
+        where business_date >= {{ reprocess_from(ref('stg_call_center__calls'), 'business_date') }}
+    {% endif %}
 
 ),
 
@@ -35,7 +56,8 @@ final as (
         calls.complaint_flag,
         calls.csat_score,
         calls.campaign_id,
-        calls.business_date
+        calls.business_date,
+        calls._load_id as load_id
     from calls
     left join customer_xref
         on calls.call_id = customer_xref.source_key

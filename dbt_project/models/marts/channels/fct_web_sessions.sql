@@ -1,6 +1,27 @@
+-- Incremental (macros/incremental.sql): rebuilt for the sessions that new events touched;
+-- the post-hook re-keys users whom identity resolution now places with another customer.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='fail',
+        post_hook=[
+            refresh_customer_keys(
+                "(select * from " ~ ref('int_customer_xref') ~ " where source_system = 'online_banking'"
+                ~ " and source_table = 'users')",
+                'user_id', 'source_key',
+            ),
+        ],
+    )
+}}
+
 with sessions as (
 
     select * from {{ ref('int_web_events_sessionised') }}
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+    {% endif %}
 
 ),
 
@@ -30,7 +51,8 @@ final as (
         sessions.n_payment_events,
         sessions.n_late_events,
         sessions.n_user_ids,
-        sessions.last_received_date
+        sessions.last_received_date,
+        sessions.load_id
     from sessions
     left join customer_xref
         on sessions.user_id = customer_xref.source_key
