@@ -102,7 +102,7 @@ def run(
     Exits 1 when the run failed (nothing published), 2 when some deliveries were refused
     (the rest is published; the refused stay in the landing area until re-delivered).
     """
-    from bankdw.pipeline import DateSelection, GateFailed
+    from bankdw.pipeline import DateSelection, GateFailed, RunInProgress
     from bankdw.pipeline import run as run_pipeline
     from bankdw.warehouse import BuildFailed
 
@@ -124,6 +124,8 @@ def run(
     )
     try:
         report = run_pipeline(settings, selection, rebuild)
+    except RunInProgress as exc:
+        raise click.ClickException(str(exc)) from exc
     except (GateFailed, BuildFailed) as exc:
         from bankdw.pipeline import RunReport
 

@@ -7,9 +7,13 @@ separate Airflow tasks that pass each other nothing but the run id.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +34,44 @@ log = logging.getLogger(__name__)
 
 class GateFailed(Exception):
     """A blocking expectation failed: nothing of this run enters the lake or the warehouse."""
+
+
+class RunInProgress(Exception):
+    """Another process is running a step on the same data directory."""
+
+
+_held_locks: dict[Path, int] = {}
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """Hold `<data>/.run.lock` while a run or a step works, so that two runs (a scheduled one
+    and one started by hand, say) never stage, commit or build over each other. Re-entrant
+    within a process: `run` holds it around the steps, which take it again."""
+    path = settings.root / ".run.lock"
+    if _held_locks.get(path):
+        _held_locks[path] += 1
+        try:
+            yield
+        finally:
+            _held_locks[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise RunInProgress(f"another run is working on {settings.root} ({handle.read().strip()})") from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        _held_locks[path] = 1
+        try:
+            yield
+        finally:
+            _held_locks.pop(path, None)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -108,6 +150,8 @@ class _Step:
         self.settings, self.report, self.name = settings, report, name
 
     def __enter__(self) -> _Step:
+        self.lock = run_lock(self.settings)
+        self.lock.__enter__()
         self.t0 = time.monotonic()
         self.report.step = self.name
         return self
@@ -120,6 +164,7 @@ class _Step:
             if not self.report.failures:
                 self.report.failures.append(f"{self.name}: {exc}")
         self.report.save(self.settings)
+        self.lock.__exit__(exc_type, exc, tb)
 
 
 def _lake(settings: Settings) -> Lake:
@@ -254,7 +299,7 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     """Swap the new warehouse in, if this run built one."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "publish"):
-        built = build_path(settings, run_id)
+        built = build_path(settings)
         if report.built and built.exists():
             report.published = str(publish(settings, built))
         if report.deliveries_refused:
@@ -269,12 +314,13 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
 def run(settings: Settings, selection: DateSelection | None = None, rebuild: bool = False) -> RunReport:
     """The whole nightly job in one process: every pending delivery in one pass and one build."""
     agreement = load_agreement()
-    report = stage_step(settings, selection, agreement)
-    if report.deliveries_loaded:
-        gate_step(settings, report.run_id, agreement)
-    commit_step(settings, report.run_id)
-    build_step(settings, report.run_id, rebuild)
-    return publish_step(settings, report.run_id)
+    with run_lock(settings):
+        report = stage_step(settings, selection, agreement)
+        if report.deliveries_loaded:
+            gate_step(settings, report.run_id, agreement)
+        commit_step(settings, report.run_id)
+        build_step(settings, report.run_id, rebuild)
+        return publish_step(settings, report.run_id)
 
 
 def pending_deliveries(settings: Settings) -> list[Delivery]:

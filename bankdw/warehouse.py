@@ -2,7 +2,7 @@
 
 Readers (analysts, BI tools) hold the published file open read-only; DuckDB lets no writer
 in beside them. So a build never touches the published file: it writes
-`_build/bank-<run_id>.duckdb`, and only when dbt's models and tests all pass is that file
+`_build/bank-next.duckdb`, and only when dbt's models and tests all pass is that file
 renamed over the published path (an atomic rename on one file system). Open readers keep
 the old file until they reconnect; a failed build leaves the published file as it was.
 
@@ -56,8 +56,11 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
 
 
-def build_path(settings: Settings, run_id: str) -> Path:
-    return settings.build_dir / f"bank-{run_id}.duckdb"
+def build_path(settings: Settings) -> Path:
+    """Where a run builds its new warehouse: one name for every run (runs never overlap, see
+    `pipeline.run_lock`), because dbt re-parses the whole project whenever the profile's
+    database path changes, which would add a full parse to every night."""
+    return settings.build_dir / "bank-next.duckdb"
 
 
 @contextmanager
@@ -131,7 +134,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     from dbt.cli.main import dbtRunner
     from dbt.contracts.results import RunExecutionResult
 
-    target = build_path(settings, run_id)
+    target = build_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     fingerprint = project_fingerprint(settings)
@@ -142,7 +145,10 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
         shutil.copyfile(settings.warehouse_path, target)
-    args = dbt_args(settings, "build") + (["--full-refresh"] if full_refresh else [])
+    # Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
+    # not in every nightly build.
+    args = [*dbt_args(settings, "build"), "--exclude-resource-type", "unit_test"]
+    args += ["--full-refresh"] if full_refresh else []
     with _dbt_environment(settings, target):
         outcome = dbtRunner().invoke(args)
     result = BuildResult(path=target, seconds=time.monotonic() - t0, full_refresh=full_refresh)

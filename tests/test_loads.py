@@ -26,7 +26,7 @@ import duckdb
 import pytest
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import RunReport, run
+from bankdw.pipeline import RunInProgress, RunReport, run
 from bankdw.warehouse import published_lake_version
 from extract.landing import MANIFEST_NAME, Manifest
 from tests.conftest import simulate_bank, write_manifest
@@ -274,3 +274,27 @@ def test_a_reversal_arriving_nights_later_marks_a_posting_that_was_not_rebuilt(b
             params=[START, START + timedelta(days=FIRST_NIGHTS)],
         ).fetchall()[0][0]
     assert marked > 0
+
+
+def test_a_second_run_on_the_same_data_is_refused_while_one_works(settings: Settings) -> None:
+    # given another process in the middle of a run on this data directory
+    code = (
+        "import sys, time\n"
+        "from bankdw.config import load_settings\n"
+        "from bankdw.pipeline import run_lock\n"
+        f"with run_lock(load_settings(data_dir={str(settings.root)!r})):\n"
+        "    print('held', flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        # when a run starts, then it stops at once, naming the process that works
+        with pytest.raises(RunInProgress, match=f"pid {holder.pid}"):
+            run(settings)
+    finally:
+        holder.communicate("done\n", timeout=30)
+    # and once that run is over, a run goes ahead (nothing to load here)
+    assert run(settings).outcome == "NOTHING_TO_DO"
