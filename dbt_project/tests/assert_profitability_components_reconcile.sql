@@ -27,9 +27,9 @@ view_totals as (
         select
             '{{ view_name }}' as view_name,
             view_rows.month_start,
-            {% for component in components %}
-                sum(view_rows.{{ component }}) as {{ component }}{{ "," if not loop.last }}
-            {% endfor %}
+        {% for component in components %}
+            sum(view_rows.{{ component }}) as {{ component }}{{ "," if not loop.last }}  -- noqa: LT02
+        {% endfor %}
         from {{ ref(model_name) }} as view_rows
         group by view_rows.month_start
         {{ "union all" if not loop.last }}

@@ -42,11 +42,19 @@ month_ends as (
 
 ),
 
+first_delivery as (
+
+    select min(loans.business_date) as business_date
+    from loans
+
+),
+
 opening_stock as (
 
     select sum(loans_provisioned.required_provision) as required_provision
     from loans_provisioned
-    where loans_provisioned.business_date = (select min(loans.business_date) from loans)
+    inner join first_delivery
+        on loans_provisioned.business_date = first_delivery.business_date
 
 ),
 

@@ -22,6 +22,13 @@ curve as (
 
 ),
 
+curve_dates as (
+
+    select distinct curve.curve_date
+    from curve
+
+),
+
 curve_validity as (
 
     select
@@ -34,7 +41,14 @@ curve_validity as (
             lead(curve_dates.curve_date) over (order by curve_dates.curve_date) - 1,
             date '9999-12-31'
         ) as valid_to
-    from (select distinct curve.curve_date from curve) as curve_dates
+    from curve_dates
+
+),
+
+leg_tenors as (
+
+    select distinct legs.tenor_months
+    from legs
 
 ),
 
@@ -44,7 +58,7 @@ tenor_grid as (
         curve_validity.curve_date,
         leg_tenors.tenor_months
     from curve_validity
-    cross join (select distinct legs.tenor_months from legs) as leg_tenors
+    cross join leg_tenors
 
 ),
 

@@ -1,5 +1,6 @@
--- Profitability of every relationship manager and month: fct_account_profitability_monthly summed by
--- the account's rm_id, the account's own RM or else its customer's (null: mass retail; measures in macros/profitability_rollup.sql).
+-- Profitability of every relationship manager and month: fct_account_profitability_monthly
+-- summed by the account's rm_id, the account's own RM or else its customer's (null: mass
+-- retail; measures in macros/profitability_rollup.sql).
 with account_profitability as (
 
     select * from {{ ref('fct_account_profitability_monthly') }}

@@ -196,7 +196,9 @@ capital as (
 
     select
         components.*,
-        cast(components.risk_weighted_assets * components.capital_ratio as decimal(18, 2)) as allocated_capital
+        cast(
+            components.risk_weighted_assets * components.capital_ratio as decimal(18, 2)
+        ) as allocated_capital
     from components
 
 ),
@@ -230,7 +232,10 @@ final as (
         capital.service_cost_cents as service_cost,
         capital.maintenance_cost,
         cast(
-            capital.posting_cost_cents + capital.service_cost_cents + capital.maintenance_cost as decimal(18, 2)
+            capital.posting_cost_cents
+            + capital.service_cost_cents
+            + capital.maintenance_cost
+            as decimal(18, 2)
         ) as operating_cost,
         cast(capital.credit_cost as decimal(18, 2)) as credit_cost,
         cast(
