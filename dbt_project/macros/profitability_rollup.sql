@@ -32,3 +32,48 @@
         {{ cost_of_equity }} * {{ contribution }} / nullif({{ capital_charge }}, 0) as decimal(18, 6)
     )
 {%- endmacro %}
+
+{#-
+    A whole roll-up model: fct_account_profitability_monthly summed by month and by the
+    account column `dimension` (product_code, branch_id, rm_id), or by month alone when none
+    (the bank). RAROC from the summed contribution and capital charge.
+-#}
+{% macro profitability_rollup(dimension=none) %}
+with account_profitability as (
+
+    select * from {{ ref('fct_account_profitability_monthly') }}
+
+),
+
+assumptions as (
+
+    select * from {{ ref('int_profitability_assumptions') }}
+
+),
+
+summed as (
+
+    select
+        account_profitability.month_start,
+        {% if dimension %}account_profitability.{{ dimension }},{% endif %}
+        bool_and(account_profitability.is_complete_month) as is_complete_month,
+        count(distinct account_profitability.customer_key) as n_customers,
+        count(*) as n_accounts,
+        {{ profitability_measures('account_profitability') }}
+    from account_profitability
+    group by all
+
+),
+
+final as (
+
+    select
+        summed.*,
+        {{ raroc('assumptions.cost_of_equity', 'summed.contribution', 'summed.capital_charge') }} as raroc
+    from summed
+    cross join assumptions
+
+)
+
+select * from final
+{% endmacro %}
