@@ -3,7 +3,9 @@
 -- principal x provision rate of every loan the loans feed delivered on the month-end date,
 -- and the credit cost must equal the month's required provision minus the previous month's
 -- (in the first month, minus the provision on the first date delivered) plus write-offs.
--- Recomputed here from the staged loans feed, independently of the marts' own logic.
+-- Recomputed here from the staged loans feed, independently of the marts' own logic: a
+-- write-off is the last outstanding principal of a loan last delivered classified LOSS
+-- before the latest date, charged in the first month whose month end no longer has it.
 with loans as (
 
     select * from {{ ref('stg_core_banking__loans') }}
@@ -58,6 +60,43 @@ opening_stock as (
 
 ),
 
+last_states as (
+
+    select
+        loans.account_id,
+        max(loans.business_date) as last_date,
+        arg_max(loans.classification, loans.business_date) as last_classification,
+        arg_max(loans.outstanding_principal, loans.business_date) as last_outstanding_principal
+    from loans
+    group by loans.account_id
+
+),
+
+exit_months as (
+
+    select
+        last_states.account_id,
+        min(month_ends.month_start) as month_start
+    from last_states
+    inner join month_ends
+        on last_states.last_date < month_ends.month_end_date
+    where last_states.last_classification = 'LOSS'
+    group by last_states.account_id
+
+),
+
+write_offs as (
+
+    select
+        exit_months.month_start,
+        sum(last_states.last_outstanding_principal) as write_off
+    from exit_months
+    inner join last_states
+        on exit_months.account_id = last_states.account_id
+    group by exit_months.month_start
+
+),
+
 book as (
 
     select
@@ -78,8 +117,10 @@ expected as (
         book.required_provision - coalesce(
             lag(book.required_provision) over (order by book.month_start),
             (select opening_stock.required_provision from opening_stock)
-        ) as provision_change
+        ) + coalesce(write_offs.write_off, 0) as credit_cost
     from book
+    left join write_offs
+        on book.month_start = write_offs.month_start
 
 ),
 
@@ -88,8 +129,7 @@ reported as (
     select
         profitability.month_start,
         coalesce(sum(profitability.required_provision), 0) as required_provision,
-        sum(profitability.credit_cost) as credit_cost,
-        sum(profitability.write_off) as write_off
+        sum(profitability.credit_cost) as credit_cost
     from {{ ref('fct_account_profitability_monthly') }} as profitability
     group by profitability.month_start
 
@@ -99,7 +139,7 @@ select
     coalesce(expected.month_start, reported.month_start) as month_start,
     expected.required_provision as book_required_provision,
     reported.required_provision as reported_required_provision,
-    expected.provision_change + coalesce(reported.write_off, 0) as book_credit_cost,
+    expected.credit_cost as book_credit_cost,
     reported.credit_cost as reported_credit_cost
 from expected
 full outer join reported
@@ -108,5 +148,5 @@ where
     coalesce(expected.month_start, reported.month_start) in (select month_ends.month_start from month_ends)
     and (
         expected.required_provision is distinct from reported.required_provision
-        or expected.provision_change + coalesce(reported.write_off, 0) is distinct from reported.credit_cost
+        or expected.credit_cost is distinct from reported.credit_cost
     )
