@@ -3,8 +3,10 @@
 --   assets (loans, cards):   balance x (customer rate - FTP rate)
 --   liabilities (deposits):  balance x (FTP rate - customer rate)
 --   off-balance products:    no interest margin
--- each divided by 100 (rates are percent) and by the day count. Summed over the month this
--- is avg_balance x margin x days / day_count when the rate is constant.
+-- each divided by 100 (rates are percent) and by the day count (365 for ACT/365, 360 for
+-- ACT/360). Summed over the month this is avg_balance x margin x days / day_count when the
+-- rates are constant. The FTP rate of the day comes from int_ftp_rates_daily (curve,
+-- matched maturity or behavioural strips).
 -- The customer rate is the account snapshot's rate of that day (carried forward), or the
 -- account's current rate for days before the first account snapshot.
 with balances as (
@@ -16,6 +18,12 @@ with balances as (
 accounts as (
 
     select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+ftp_rates as (
+
+    select * from {{ ref('int_ftp_rates_daily') }}
 
 ),
 
@@ -34,11 +42,15 @@ daily as (
         accounts.balance_side,
         cast(abs(balances.ledger_balance) as decimal(38, 4)) as balance_amount,
         coalesce(balances.interest_rate_pct, accounts.interest_rate_pct) as customer_rate_pct,
-        assumptions.ftp_rate_pct,
+        coalesce(ftp_rates.ftp_rate_pct, 0) as ftp_rate_pct,
         assumptions.day_count
     from balances
     inner join accounts
         on balances.account_id = accounts.account_id
+    left join ftp_rates
+        on
+            balances.account_id = ftp_rates.account_id
+            and balances.balance_date = ftp_rates.balance_date
     cross join assumptions
 
 ),
@@ -71,6 +83,16 @@ monthly as (
         cast(
             sum(daily_margin.balance_amount) / count(*) as decimal(18, 2)
         ) as avg_balance,
+        -- balance-weighted rates of the month (what the worked example multiplies out)
+        cast(
+            sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)
+            / nullif(sum(daily_margin.balance_amount), 0) as decimal(18, 6)
+        ) as customer_rate_pct,
+        cast(
+            sum(daily_margin.balance_amount * daily_margin.ftp_rate_pct)
+            / nullif(sum(daily_margin.balance_amount), 0) as decimal(18, 6)
+        ) as ftp_rate_pct,
+        max(daily_margin.day_count) as day_count,
         cast(
             sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)
             / (100 * max(daily_margin.day_count))

@@ -9,11 +9,13 @@ with assumptions as (
 pivoted as (
 
     select
-        max(case when assumptions.assumption = 'ftp_rate_pct' then assumptions.value end)
-            as ftp_rate_pct,
         cast(
             max(case when assumptions.assumption = 'day_count' then assumptions.value end) as integer
         ) as day_count,
+        cast(
+            max(case when assumptions.assumption = 'default_ftp_tenor_months' then assumptions.value end)
+            as integer
+        ) as default_ftp_tenor_months,
         max(case when assumptions.assumption = 'capital_ratio' then assumptions.value end)
             as capital_ratio,
         max(case when assumptions.assumption = 'cost_of_equity' then assumptions.value end)

@@ -1,19 +1,28 @@
--- First-cut monthly profitability of every account (income and cost both positive):
---   net_interest_income  from int_account_interest_monthly (FTP margin on the daily balance)
---   fee_income           FEE postings not reversed
+-- Monthly profitability of every account (income and cost both positive):
+--   net_interest_income  FTP margin on the daily balance (int_account_interest_monthly:
+--                        curve, matched maturity or behavioural strips, day count)
+--   fee_income           FEE postings not reversed (to the cent of the ledger)
 --   other_income         card interchange imputed on CARD_PURCHASE postings not reversed
---   operating_cost       postings x unit cost by channel + allocated call minutes and web
---                        sessions + product family maintenance (pro rata of days on book)
---   credit_cost          change of the month-end required loan-loss provision
---   capital_charge       avg asset balance x risk weight x capital ratio x cost of equity / 12
---                        (pro rata of days on book)
+--   operating_cost       posting_cost (postings x unit cost of their channel)
+--                        + service_cost (the primary holder's call minutes and web sessions,
+--                          shared among their accounts) + maintenance_cost (product family's
+--                        monthly cost, pro rata of days on book)
+--   credit_cost          change of the required loan-loss provision + write-offs
+--   capital_charge       allocated_capital (risk-weighted assets x capital ratio) x cost of
+--                        equity / 12, pro rata of days on book
 --   contribution         = nii + fee_income + other_income - operating_cost - credit_cost
 --   economic_profit      = contribution - capital_charge
 -- Every component is rounded to the cent before contribution is formed, so the identities
--- hold exactly. Assumptions are in the seeds.
+-- hold exactly. Assumptions are in the seeds (docs/profitability.md).
 with accounts as (
 
     select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
 
 ),
 
@@ -95,10 +104,16 @@ joined as (
         accounts.customer_key,
         accounts.product_code,
         accounts.product_family,
+        accounts.product_type,
         accounts.balance_side,
+        accounts.branch_id,
+        -- the account's own RM overrides the customer's
+        coalesce(accounts.rm_id, customers.rm_id) as rm_id,
         cast(day(last_day(account_months.month_start)) as integer) as days_in_month,
         coalesce(interest.n_days_on_book, 0) as n_days_on_book,
         coalesce(interest.avg_balance, 0) as avg_balance,
+        interest.customer_rate_pct,
+        interest.ftp_rate_pct,
         coalesce(interest.net_interest_income, 0) as net_interest_income,
         coalesce(postings.n_postings, 0) as n_postings,
         coalesce(postings.fee_income, 0) as fee_income,
@@ -107,6 +122,7 @@ joined as (
         coalesce(service_costs.call_cost, 0) + coalesce(service_costs.session_cost, 0) as service_cost,
         coalesce(maintenance_costs.monthly_cost, 0) as maintenance_cost_full_month,
         provisions.required_provision,
+        coalesce(provisions.write_off, 0) as write_off,
         coalesce(provisions.credit_cost, 0) as credit_cost,
         coalesce(
             risk_weights.risk_weight,
@@ -123,6 +139,8 @@ joined as (
     from account_months
     left join accounts
         on account_months.account_id = accounts.account_id
+    left join customers
+        on accounts.customer_key = customers.customer_key
     left join interest
         on
             account_months.account_id = interest.account_id
@@ -151,16 +169,7 @@ joined as (
 components as (
 
     select
-        joined.month_start,
-        joined.account_id,
-        joined.customer_key,
-        joined.product_code,
-        joined.product_family,
-        joined.balance_side,
-        joined.is_complete_month,
-        joined.n_days_on_book,
-        joined.n_postings,
-        cast(joined.avg_balance as decimal(18, 2)) as avg_balance,
+        joined.*,
         cast(
             case
                 when joined.balance_side = 'ASSET'
@@ -168,72 +177,85 @@ components as (
                 else 0
             end as decimal(18, 2)
         ) as risk_weighted_assets,
-        cast(joined.required_provision as decimal(18, 2)) as required_provision,
-        cast(joined.net_interest_income as decimal(18, 2)) as net_interest_income,
-        cast(joined.fee_income as decimal(18, 2)) as fee_income,
         cast(
             cast(joined.card_purchase_amount as decimal(38, 4)) * joined.card_interchange_rate
             as decimal(18, 2)
         ) as other_income,
+        cast(joined.posting_cost as decimal(18, 2)) as posting_cost_cents,
+        cast(joined.service_cost as decimal(18, 2)) as service_cost_cents,
         cast(
-            joined.posting_cost
-            + joined.service_cost
-            + cast(joined.maintenance_cost_full_month as decimal(38, 4))
+            cast(joined.maintenance_cost_full_month as decimal(38, 4))
             * joined.n_days_on_book / joined.days_in_month
             as decimal(18, 2)
-        ) as operating_cost,
-        cast(joined.credit_cost as decimal(18, 2)) as credit_cost,
-        cast(
-            case
-                when joined.balance_side = 'ASSET'
-                    then
-                        cast(joined.avg_balance as decimal(38, 4))
-                        * cast(
-                            joined.risk_weight * joined.capital_ratio * joined.cost_of_equity
-                            as decimal(38, 12)
-                        )
-                        / 12 * joined.n_days_on_book / joined.days_in_month
-                else 0
-            end as decimal(18, 2)
-        ) as capital_charge
+        ) as maintenance_cost
     from joined
+
+),
+
+capital as (
+
+    select
+        components.*,
+        cast(
+            components.risk_weighted_assets * components.capital_ratio as decimal(18, 2)
+        ) as allocated_capital
+    from components
 
 ),
 
 final as (
 
     select
-        components.month_start,
-        components.account_id,
-        components.customer_key,
-        components.product_code,
-        components.product_family,
-        components.balance_side,
-        components.is_complete_month,
-        components.n_days_on_book,
-        components.n_postings,
-        components.avg_balance,
-        components.risk_weighted_assets,
-        components.required_provision,
-        components.net_interest_income,
-        components.fee_income,
-        components.other_income,
-        components.operating_cost,
-        components.credit_cost,
-        components.net_interest_income
-        + components.fee_income
-        + components.other_income
-        - components.operating_cost
-        - components.credit_cost as contribution,
-        components.capital_charge,
-        components.net_interest_income
-        + components.fee_income
-        + components.other_income
-        - components.operating_cost
-        - components.credit_cost
-        - components.capital_charge as economic_profit
-    from components
+        capital.month_start,
+        capital.account_id,
+        capital.customer_key,
+        capital.product_code,
+        capital.product_family,
+        capital.product_type,
+        capital.balance_side,
+        capital.branch_id,
+        capital.rm_id,
+        capital.is_complete_month,
+        capital.n_days_on_book,
+        capital.n_postings,
+        cast(capital.avg_balance as decimal(18, 2)) as avg_balance,
+        capital.customer_rate_pct,
+        capital.ftp_rate_pct,
+        capital.risk_weighted_assets,
+        capital.allocated_capital,
+        cast(capital.required_provision as decimal(18, 2)) as required_provision,
+        cast(capital.write_off as decimal(18, 2)) as write_off,
+        cast(capital.net_interest_income as decimal(18, 2)) as net_interest_income,
+        cast(capital.fee_income as decimal(18, 2)) as fee_income,
+        capital.other_income,
+        capital.posting_cost_cents as posting_cost,
+        capital.service_cost_cents as service_cost,
+        capital.maintenance_cost,
+        cast(
+            capital.posting_cost_cents
+            + capital.service_cost_cents
+            + capital.maintenance_cost
+            as decimal(18, 2)
+        ) as operating_cost,
+        cast(capital.credit_cost as decimal(18, 2)) as credit_cost,
+        cast(
+            cast(capital.net_interest_income as decimal(18, 2))
+            + cast(capital.fee_income as decimal(18, 2))
+            + capital.other_income
+            - (capital.posting_cost_cents + capital.service_cost_cents + capital.maintenance_cost)
+            - cast(capital.credit_cost as decimal(18, 2))
+            as decimal(18, 2)
+        ) as contribution,
+        cast(
+            capital.allocated_capital * capital.cost_of_equity
+            / 12 * capital.n_days_on_book / capital.days_in_month
+            as decimal(18, 2)
+        ) as capital_charge
+    from capital
 
 )
 
-select * from final
+select
+    final.*,
+    cast(final.contribution - final.capital_charge as decimal(18, 2)) as economic_profit
+from final

@@ -2,31 +2,54 @@
 -- (fct_account_profitability_monthly by customer_key), so the two marts always add up.
 -- Shared (joint) accounts count in full for their primary holder here; allocation weights
 -- are used where balances are summed by customer (customer_360).
+-- segment: CORPORATE for companies; for persons AFFLUENT when a relationship manager looks
+-- after them, MASS_RETAIL otherwise (the bank's own service model, from dim_customer).
 with account_profitability as (
 
     select * from {{ ref('fct_account_profitability_monthly') }}
 
 ),
 
-final as (
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+assumptions as (
+
+    select * from {{ ref('int_profitability_assumptions') }}
+
+),
+
+summed as (
 
     select
         account_profitability.month_start,
         account_profitability.customer_key,
         bool_and(account_profitability.is_complete_month) as is_complete_month,
         count(*) as n_accounts,
-        cast(sum(account_profitability.avg_balance) as decimal(18, 2)) as avg_balance,
-        cast(sum(account_profitability.net_interest_income) as decimal(18, 2)) as net_interest_income,
-        cast(sum(account_profitability.fee_income) as decimal(18, 2)) as fee_income,
-        cast(sum(account_profitability.other_income) as decimal(18, 2)) as other_income,
-        cast(sum(account_profitability.operating_cost) as decimal(18, 2)) as operating_cost,
-        cast(sum(account_profitability.credit_cost) as decimal(18, 2)) as credit_cost,
-        cast(sum(account_profitability.contribution) as decimal(18, 2)) as contribution,
-        cast(sum(account_profitability.capital_charge) as decimal(18, 2)) as capital_charge,
-        cast(sum(account_profitability.economic_profit) as decimal(18, 2)) as economic_profit
+        {{ profitability_measures('account_profitability') }}
     from account_profitability
     where account_profitability.customer_key is not null
     group by account_profitability.month_start, account_profitability.customer_key
+
+),
+
+final as (
+
+    select
+        summed.*,
+        case
+            when customers.customer_type = 'CORPORATE' then 'CORPORATE'
+            when customers.rm_id is not null then 'AFFLUENT'
+            else 'MASS_RETAIL'
+        end as segment,
+        {{ raroc('assumptions.cost_of_equity', 'summed.contribution', 'summed.capital_charge') }} as raroc
+    from summed
+    left join customers
+        on summed.customer_key = customers.customer_key
+    cross join assumptions
 
 )
 

@@ -1,0 +1,153 @@
+-- The FTP rate of every account on every calendar day it is on book: the share-weighted
+-- rate of its legs (int_account_ftp_legs), each leg's rate read off the curve in force on
+-- its pricing date (term legs, locked) or on the day itself (behavioural legs), linearly
+-- interpolated between the two nearest tenors of that curve and held flat beyond its
+-- shortest and longest tenor. A curve is in force from its curve_date until the next one;
+-- dates before the first curve use the first.
+with balances as (
+
+    select * from {{ ref('int_account_balances_daily_filled') }}
+
+),
+
+legs as (
+
+    select * from {{ ref('int_account_ftp_legs') }}
+
+),
+
+curve as (
+
+    select * from {{ ref('ftp_curve') }}
+
+),
+
+curve_dates as (
+
+    select distinct curve.curve_date
+    from curve
+
+),
+
+curve_validity as (
+
+    select
+        curve_dates.curve_date,
+        case
+            when row_number() over (order by curve_dates.curve_date) = 1 then date '0001-01-01'
+            else curve_dates.curve_date
+        end as valid_from,
+        coalesce(
+            lead(curve_dates.curve_date) over (order by curve_dates.curve_date) - 1,
+            date '9999-12-31'
+        ) as valid_to
+    from curve_dates
+
+),
+
+leg_tenors as (
+
+    select distinct legs.tenor_months
+    from legs
+
+),
+
+tenor_grid as (
+
+    select
+        curve_validity.curve_date,
+        leg_tenors.tenor_months
+    from curve_validity
+    cross join leg_tenors
+
+),
+
+bracketed as (
+
+    select
+        tenor_grid.curve_date,
+        tenor_grid.tenor_months,
+        max(curve.tenor_months) filter (where curve.tenor_months <= tenor_grid.tenor_months) as lower_tenor,
+        min(curve.tenor_months) filter (where curve.tenor_months >= tenor_grid.tenor_months) as upper_tenor
+    from tenor_grid
+    inner join curve
+        on tenor_grid.curve_date = curve.curve_date
+    group by tenor_grid.curve_date, tenor_grid.tenor_months
+
+),
+
+interpolated as (
+
+    select
+        bracketed.curve_date,
+        bracketed.tenor_months,
+        cast(
+            case
+                when bracketed.lower_tenor is null then upper_point.ftp_rate_pct
+                when bracketed.upper_tenor is null then lower_point.ftp_rate_pct
+                when bracketed.upper_tenor = bracketed.lower_tenor then lower_point.ftp_rate_pct
+                -- the weight is a ratio of whole months, exact to 1e-9 before it scales the rate
+                else
+                    lower_point.ftp_rate_pct
+                    + (upper_point.ftp_rate_pct - lower_point.ftp_rate_pct)
+                    * cast(
+                        (bracketed.tenor_months - bracketed.lower_tenor)
+                        / (bracketed.upper_tenor - bracketed.lower_tenor)
+                        as decimal(18, 9)
+                    )
+            end as decimal(18, 6)
+        ) as ftp_rate_pct
+    from bracketed
+    left join curve as lower_point
+        on
+            bracketed.curve_date = lower_point.curve_date
+            and bracketed.lower_tenor = lower_point.tenor_months
+    left join curve as upper_point
+        on
+            bracketed.curve_date = upper_point.curve_date
+            and bracketed.upper_tenor = upper_point.tenor_months
+
+),
+
+leg_days as (
+
+    select
+        balances.account_id,
+        balances.balance_date,
+        legs.share,
+        legs.tenor_months,
+        coalesce(legs.pricing_date, balances.balance_date) as pricing_date
+    from balances
+    inner join legs
+        on balances.account_id = legs.account_id
+
+),
+
+leg_rates as (
+
+    select
+        leg_days.account_id,
+        leg_days.balance_date,
+        leg_days.share * interpolated.ftp_rate_pct as weighted_rate_pct
+    from leg_days
+    inner join curve_validity
+        on leg_days.pricing_date between curve_validity.valid_from and curve_validity.valid_to
+    inner join interpolated
+        on
+            curve_validity.curve_date = interpolated.curve_date
+            and leg_days.tenor_months = interpolated.tenor_months
+
+),
+
+final as (
+
+    select
+        leg_rates.account_id,
+        leg_rates.balance_date,
+        cast(sum(leg_rates.weighted_rate_pct) as decimal(18, 6)) as ftp_rate_pct
+    from leg_rates
+    group by leg_rates.account_id, leg_rates.balance_date
+
+)
+
+select * from final

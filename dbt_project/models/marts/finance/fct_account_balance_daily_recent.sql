@@ -1,0 +1,28 @@
+-- Daily balance snapshot of every account over the last `balance_snapshot_window_days`
+-- days (a dbt var, dbt_project.yml) ending on the latest business date delivered. Older days
+-- survive as month ends in fct_account_balance_monthly.
+with balances as (
+
+    select * from {{ ref('fct_account_balance_daily') }}
+
+),
+
+latest as (
+
+    select max(balances.business_date) as latest_business_date
+    from balances
+
+),
+
+final as (
+
+    select balances.*
+    from balances
+    cross join latest
+    where
+        balances.business_date
+        > latest.latest_business_date - {{ var('balance_snapshot_window_days') }}
+
+)
+
+select * from final

@@ -1,0 +1,351 @@
+"""The worked example of docs/profitability.md, built from a tiny lake by the real dbt project.
+
+The fixture lake holds one customer with a consumer loan (LOAN-EX) and a current account over
+30 September to 31 October 2026: the account, balance, loan, posting, call and web rows that
+the docs' example starts from, written as the extract writes the lake (typed Parquet per feed
+and business date). dbt builds the profitability marts from it, its unit tests included (each
+worked_example_* unit test checks one step with inline rows), and the test below checks every
+figure of the example in the marts, the docs' table included, and runs the Pareto notebook.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import nbformat
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from nbclient import NotebookClient
+
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.warehouse import _dbt_environment, dbt_args
+from extract.contract import load_agreement
+from extract.lake import Lake, partition_name
+from models.profitability import customer_profit, summarise
+
+SEP30, OCT15, OCT31 = date(2026, 9, 30), date(2026, 10, 15), date(2026, 10, 31)
+LOADED_AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def ts(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def account(account_id: str, product: str, opened: date, maturity: date | None, rate: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "customer_id": "C-EX",
+        "product_code": product,
+        "branch_id": "BR01",
+        "currency": "CNY",
+        "open_date": opened,
+        "maturity_date": maturity,
+        "status": "ACTIVE",
+        "interest_rate": Decimal(rate),
+        "updated_at": ts(opened, 9),
+    }
+
+
+def balance(account_id: str, amount: str) -> dict[str, Any]:
+    value = Decimal(amount)
+    return {
+        "account_id": account_id,
+        "currency": "CNY",
+        "ledger_balance": value,
+        "available_balance": value,
+        "accrued_interest": Decimal(0),
+    }
+
+
+def loan(outstanding: str) -> dict[str, Any]:
+    return {
+        "account_id": "LOAN-EX",
+        "principal_amount": Decimal(150000),
+        "outstanding_principal": Decimal(outstanding),
+        "interest_rate": Decimal("5.20"),
+        "disbursement_date": date(2024, 6, 15),
+        "maturity_date": date(2028, 6, 15),
+        "repayment_frequency": "MONTHLY",
+        "days_past_due": 0,
+        "classification": "NORMAL",
+        "collateral_type": "NONE",
+    }
+
+
+def posting(txn_id: str, day: date, txn_type: str, amount: str, channel: str, **more: Any) -> dict[str, Any]:
+    return {
+        "txn_id": txn_id,
+        "account_id": "LOAN-EX",
+        "posting_date": day,
+        "txn_ts": ts(day, 10),
+        "amount": Decimal(amount),
+        "currency": "CNY",
+        "txn_type": txn_type,
+        "channel": channel,
+        "balance_after": Decimal(0),
+        **more,
+    }
+
+
+def call(call_id: str, day: date, talk_seconds: int) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "direction": "INBOUND",
+        "started_at": ts(day, 3),
+        "answered_at": ts(day, 3),
+        "ended_at": ts(day, 3) + timedelta(seconds=talk_seconds),
+        "customer_id": "C-EX",
+        "queue": "LOANS",
+        "wait_seconds": 0,
+        "talk_seconds": talk_seconds,
+        "hold_seconds": 0,
+        "transfer_count": 0,
+        "outcome": "RESOLVED",
+        "complaint_flag": False,
+    }
+
+
+def login(session_id: str, day: date) -> dict[str, Any]:
+    return {
+        "event_id": f"E-{session_id}",
+        "event_ts": ts(day, 4),
+        "user_id": "U-EX",
+        "session_id": session_id,
+        "device": "WEB",
+        "event_type": "LOGIN",
+    }
+
+
+PRODUCTS = [
+    {
+        "product_code": "CL-48M",
+        "product_name": "Consumer Loan 48 Months",
+        "product_family": "LOAN",
+        "product_type": "CONSUMER_LOAN",
+        "balance_side": "ASSET",
+        "term_months": 48,
+        "launched_date": date(2012, 6, 1),
+    },
+    {
+        "product_code": "CUR-IND",
+        "product_name": "Personal Current Account",
+        "product_family": "DEPOSIT",
+        "product_type": "CURRENT",
+        "balance_side": "LIABILITY",
+        "term_months": None,
+        "launched_date": date(2003, 5, 8),
+    },
+]
+CUSTOMER = {
+    "customer_id": "C-EX",
+    "customer_type": "INDIVIDUAL",
+    "full_name": "Li Example",
+    "national_id": "110101198001010011",
+    "birth_date": date(1980, 1, 1),
+    "gender": "F",
+    "phone": "13800000000",
+    "city": "Beijing",
+    "region": "Beijing",
+    "home_branch_id": "BR01",
+    "kyc_risk_rating": "LOW",
+    "onboarding_date": date(2020, 1, 2),
+    "status": "ACTIVE",
+    "updated_at": ts(date(2020, 1, 2), 9),
+}
+ACCOUNTS = [
+    account("LOAN-EX", "CL-48M", date(2024, 6, 15), date(2028, 6, 15), "5.20"),
+    account("CUR-EX", "CUR-IND", date(2020, 1, 2), None, "0.15"),
+]
+SNAPSHOTS = {
+    "customers": [CUSTOMER],
+    "accounts": ACCOUNTS,
+    "account_parties": [{"account_id": a["account_id"], "customer_id": "C-EX", "role": "PRIMARY"} for a in ACCOUNTS],
+    "products": PRODUCTS,
+    "branches": [
+        {
+            "branch_id": "BR01",
+            "branch_name": "Example Branch",
+            "city": "Beijing",
+            "region": "Beijing",
+            "branch_type": "STANDARD",
+            "opened_date": date(2003, 5, 8),
+        }
+    ],
+}
+# (system, feed) -> business date -> rows
+DELIVERIES: dict[tuple[str, str], dict[date, list[dict[str, Any]]]] = {
+    **{("core_banking", feed): {day: rows for day in (SEP30, OCT15, OCT31)} for feed, rows in SNAPSHOTS.items()},
+    ("core_banking", "balances"): {
+        SEP30: [balance("LOAN-EX", "-121000.00"), balance("CUR-EX", "30000.00")],
+        OCT15: [balance("LOAN-EX", "-120000.00"), balance("CUR-EX", "30000.00")],
+        OCT31: [balance("LOAN-EX", "-120000.00"), balance("CUR-EX", "30000.00")],
+    },
+    ("core_banking", "loans"): {SEP30: [loan("121000.00")], OCT15: [loan("120000.00")], OCT31: [loan("120000.00")]},
+    ("core_banking", "transactions"): {
+        OCT15: [
+            posting("T1", OCT15, "LOAN_REPAYMENT", "1000.00", "MOBILE"),
+            posting("T2", OCT15, "FEE", "-50.00", "SYSTEM"),
+        ],
+        OCT31: [
+            posting("T3", date(2026, 10, 20), "FEE", "-20.00", "SYSTEM"),
+            posting("T4", date(2026, 10, 22), "REVERSAL", "20.00", "SYSTEM", reversed_txn_id="T3"),
+        ],
+    },
+    ("online_banking", "users"): {
+        OCT31: [
+            {"user_id": "U-EX", "customer_id": "C-EX", "registered_at": ts(date(2020, 1, 2), 9), "status": "ACTIVE"}
+        ]
+    },
+    ("online_banking", "events"): {OCT31: [login(f"S{i}", date(2026, 10, 2 + 7 * i)) for i in range(4)]},
+    ("call_center", "calls"): {OCT31: [call("C1", date(2026, 10, 3), 240), call("C2", date(2026, 10, 21), 360)]},
+}
+
+# Every figure of the worked example (docs/profitability.md), LOAN-EX in October 2026.
+WORKED_EXAMPLE = {
+    "n_days_on_book": 31,
+    "avg_balance": Decimal("120451.61"),
+    "customer_rate_pct": Decimal("5.200000"),
+    "ftp_rate_pct": Decimal("2.200000"),
+    "net_interest_income": Decimal("306.90"),
+    "fee_income": Decimal("50.00"),
+    "other_income": Decimal("0.00"),
+    "n_postings": 4,
+    "posting_cost": Decimal("0.16"),
+    "service_cost": Decimal("7.60"),
+    "maintenance_cost": Decimal("15.00"),
+    "operating_cost": Decimal("22.76"),
+    "required_provision": Decimal("1200.00"),
+    "write_off": Decimal("0.00"),
+    "credit_cost": Decimal("-10.00"),
+    "contribution": Decimal("344.14"),
+    "risk_weighted_assets": Decimal("90338.71"),
+    "allocated_capital": Decimal("9485.56"),
+    "capital_charge": Decimal("94.86"),
+    "economic_profit": Decimal("249.28"),
+}
+
+
+def write_fixture_lake(lake: Lake) -> None:
+    """The deliveries above as the extract lays them out: one Parquet file per feed and
+    business date with the feed's full schema (absent columns null) and lineage columns."""
+    agreement = load_agreement()
+    lake.ensure_schemas(agreement)
+    for feed in agreement.files:
+        schema = pq.read_schema(lake.feed_dir(feed) / "_schema" / "empty.parquet")
+        for day, rows in DELIVERIES.get((feed.system, feed.name), {}).items():
+            lineage = {
+                "_load_id": f"fixture-{day}",
+                "_source_file": f"{feed.name}.fixture",
+                "_business_date": day,
+                "_loaded_at": LOADED_AT,
+            }
+            # end-of-day feeds (balances, loans) carry their business date as a column too
+            records = [{"business_date": day, **row, **lineage, "_source_row": i + 1} for i, row in enumerate(rows)]
+            table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in records], schema=schema)
+            path = lake.feed_dir(feed) / partition_name(day) / "part-0.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture lake built by dbt up to the profitability marts (seeds, models and the
+    unit tests of the worked example; data tests need a whole bank and run in test_pipeline).
+    dbt runs in a process of its own: in this one, dbt-duckdb would keep the file open for
+    writing, and neither this test's reader nor the notebook's kernel could open it."""
+    settings: Settings = load_settings(data_dir=tmp_path_factory.mktemp("profitability") / "data")
+    write_fixture_lake(Lake(settings.lake_dir))
+    target = settings.root / "example.duckdb"
+    selection = ["--select", "+fct_customer_profitability_monthly+", "--exclude", "customer_360"]
+    types = ["--resource-type", "seed", "--resource-type", "model", "--resource-type", "unit_test"]
+    with _dbt_environment(settings, target):
+        dbt = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), *dbt_args(settings, "build"), *selection, *types],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert dbt.returncode == 0, dbt.stdout[-5000:]
+    return target
+
+
+def loan_month(warehouse: Path) -> dict[str, Any]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relation = con.sql(
+            "select * from marts.fct_account_profitability_monthly "
+            "where account_id = 'LOAN-EX' and month_start = date '2026-10-01'"
+        )
+        row = relation.fetchone()
+        assert row is not None
+        return dict(zip(relation.columns, row, strict=True))
+
+
+def test_the_worked_example_comes_out_of_the_marts_figure_by_figure(warehouse: Path) -> None:
+    # given the fixture lake (LOAN-EX: 121,000 to 14 October, 120,000 from the 15th, ...)
+    # when dbt has built the marts from it
+    row = loan_month(warehouse)
+    # then every figure of the example is what the docs say
+    assert {k: row[k] for k in WORKED_EXAMPLE} == WORKED_EXAMPLE
+    assert row["is_complete_month"] is True
+
+
+def test_the_docs_show_the_figures_the_marts_compute() -> None:
+    # given the worked example's table in docs/profitability.md: | `column` | ... | figure |
+    text = (PROJECT_ROOT / "docs" / "profitability.md").read_text(encoding="utf-8")
+    section = text.split("## Worked example", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        m.group(1): m.group(2).replace(",", "")
+        for m in re.finditer(r"^\| `(\w+)` \|.*\| \*?\*?(-?[\d,]+(?:\.\d+)?)\*?\*? \|$", section, re.M)
+    }
+    # then each figure the test checks in the marts is in the docs, equal
+    assert {k: Decimal(documented[k]) for k in WORKED_EXAMPLE if k in documented} == {
+        k: Decimal(v) for k, v in WORKED_EXAMPLE.items()
+    }
+
+
+def test_the_customer_adds_up_and_earns_its_raroc(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        accounts = con.sql(
+            "select sum(economic_profit), sum(capital_charge), sum(contribution) "
+            "from marts.fct_account_profitability_monthly where month_start = date '2026-10-01'"
+        ).fetchone()
+        customer = con.sql(
+            "select economic_profit, capital_charge, contribution, raroc, segment, n_accounts "
+            "from marts.fct_customer_profitability_monthly where month_start = date '2026-10-01'"
+        ).fetchall()
+    assert accounts is not None
+    assert len(customer) == 1
+    economic_profit, capital_charge, contribution, raroc, segment, n_accounts = customer[0]
+    assert (economic_profit, capital_charge, contribution) == accounts
+    assert n_accounts == 2
+    assert segment == "MASS_RETAIL"
+    assert raroc == (Decimal("0.12") * contribution / capital_charge).quantize(Decimal("0.000001"))
+
+
+def test_the_pareto_figures_and_the_notebook_run_on_the_warehouse(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the built warehouse (one customer, October complete)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        customers = customer_profit(con)
+    summary = summarise(customers)
+    assert summary.n_customers == 1
+    assert summary.total_economic_profit == customers["economic_profit"].iloc[0]
+    assert summary.top_20pct_share == Decimal(1)
+    # when the notebook runs top to bottom against it
+    monkeypatch.setenv("BANKDW_WAREHOUSE", str(warehouse))
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "profitability_pareto.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    # then it shows the same headline figures
+    outputs = "".join(
+        str(o.get("data", {}).get("text/plain", "")) for c in notebook.cells for o in c.get("outputs", [])
+    )
+    assert f"n_customers={summary.n_customers}" in outputs
