@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     simulate_days: int = Field(default=90, ge=1, description="Business days of history in the synthetic bank.")
     simulate_seed: int = Field(default=42, description="Seed of the synthetic bank.")
     dbt_threads: int = Field(default=2, ge=1, description="Threads dbt builds with.")
+    gates_config: Path = Field(
+        default=PROJECT_ROOT / "expectations" / "gates.toml",
+        description="Severity (blocking or warning) and thresholds of every feed gate (see docs/quality.md).",
+    )
+    keep_versions: int = Field(
+        default=3,
+        ge=1,
+        description="Published warehouse versions kept for `bankdw rollback` (the current one included).",
+    )
 
     @field_validator("timezone")
     @classmethod
