@@ -1,4 +1,4 @@
-"""The nightly job, as steps: stage → gate → commit → build → publish.
+"""The nightly job, as steps: stage → gate → commit → build → warehouse_gate → publish.
 
 Each step takes the settings and a run id and keeps what it learned in the run's report
 (`<data>/runs/<run_id>.json`), so the steps can run in one process (`bankdw run`) or as
@@ -22,7 +22,7 @@ from bankdw.config import Settings
 from bankdw.html_report import write_run_page
 from bankdw.publish import publish_version
 from bankdw.quality import ensure_checks_schema, record_warehouse_tests
-from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, published_lake_version
+from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, published_lake_version, run_tests
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
@@ -63,6 +63,7 @@ class RunReport:
     checks_failed: int = 0
     failures: list[str] = field(default_factory=list)
     built: bool = False
+    warehouse_tested: bool = False  # the new file passed the warehouse gates (dbt tests)
     published: str | None = None
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -248,15 +249,31 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             log.info("the published warehouse is already built from lake version %s", version)
             return report
         ensure_checks_schema(settings)  # audit.check_results reads the lake's check history
+        try:
+            build(settings, run_id, version)
+        except BuildFailed as failed:
+            report.failures = failed.failures
+            raise
+        report.built = True
+    return report
+
+
+def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
+    """The warehouse gates: dbt's data tests, unit tests and reconciliations on the new file, if
+    this run built one; a failure stops the run before publish. The results join the check history."""
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "warehouse_gate"):
+        if not report.built:
+            return report
         started = datetime.now(UTC)
         try:
-            result = build(settings, run_id, version)
+            result = run_tests(settings, run_id)
         except BuildFailed as failed:
             report.failures = failed.failures
             record_warehouse_tests(settings, run_id, started, None)
             raise
         record_warehouse_tests(settings, run_id, started, result)
-        report.built = True
+        report.warehouse_tested = True
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned
         report.checks_failed += result.tests_failed
@@ -268,7 +285,7 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "publish"):
         built = build_path(settings, run_id)
-        if report.built and built.exists():
+        if report.built and report.warehouse_tested and built.exists():
             report.published = str(publish_version(settings, built, run_id))
         if report.deliveries_refused:
             report.outcome = "REFUSED"  # what did load is published; the refused stay in landing
@@ -286,6 +303,7 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
     gate_step(settings, report.run_id, agreement)  # freshness is judged even when nothing arrived
     commit_step(settings, report.run_id)
     build_step(settings, report.run_id, rebuild)
+    warehouse_gate_step(settings, report.run_id)
     return publish_step(settings, report.run_id)
 
 

@@ -2,9 +2,10 @@
 
 Readers (analysts, BI tools) hold the published file open read-only; DuckDB lets no writer
 in beside them. So a build never touches the published file: it writes
-`_build/bank-<run_id>.duckdb`, and only when dbt's models and tests all pass is that file
-renamed over the published path (an atomic rename on one file system). Open readers keep
-the old file until they reconnect; a failed build leaves the published file as it was.
+`_build/bank-<run_id>.duckdb` (`build`, models only), the warehouse gates test it
+(`run_tests`), and only when both pass does `bankdw.publish` swap it in over the published
+path (an atomic rename on one file system). Open readers keep the old file until they
+reconnect; a failed build or test leaves the published file as it was.
 """
 
 from __future__ import annotations
@@ -88,24 +89,43 @@ def dbt_args(settings: Settings, command: str) -> list[str]:
     ]
 
 
+WITHOUT_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+
+
 def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
-    """`dbt build` (seeds, models, tests) into a new file; raises BuildFailed on any error."""
+    """`dbt build` of the seeds and models (no tests: see `run_tests`) into a new file; raises
+    BuildFailed on any error."""
+    target = build_path(settings, run_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    result = _invoke(settings, target, "build", *WITHOUT_TESTS)
+    _stamp(target, run_id, lake_version)
+    log.info("dbt build: %d models (%.1fs)", result.models, result.seconds)
+    return result
+
+
+def run_tests(settings: Settings, run_id: str) -> BuildResult:
+    """The warehouse gates: `dbt test` (data tests, unit tests, reconciliations) on the new file;
+    raises BuildFailed if any fails. The published file is not touched either way."""
+    result = _invoke(settings, build_path(settings, run_id), "test")
+    log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
+    return result
+
+
+def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
     # dbt is heavy to import: only when a build runs.
     from dbt.cli.main import dbtRunner
     from dbt.contracts.results import RunExecutionResult
 
-    target = build_path(settings, run_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
     t0 = time.monotonic()
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke(dbt_args(settings, "build"))
+        outcome = dbtRunner().invoke([*dbt_args(settings, command), *extra])
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes: list[Any] = list(outcome.result) if isinstance(outcome.result, RunExecutionResult) else []
     for node in nodes:
         status = str(node.status)
         resource = node.node.resource_type
-        if resource == "test":
+        if resource in ("test", "unit_test"):
             if status == "pass":
                 result.tests_passed += 1
             elif status == "warn":
@@ -119,15 +139,7 @@ def build(settings: Settings, run_id: str, lake_version: str) -> BuildResult:
     if not outcome.success:
         if outcome.exception is not None:
             result.failures.append(f"dbt did not run: {outcome.exception}")
-        raise BuildFailed(result.failures or ["dbt build failed (see the dbt log under the data dir)"])
-    _stamp(target, run_id, lake_version)
-    log.info(
-        "dbt build: %d models, %d tests passed, %d warned (%.1fs)",
-        result.models,
-        result.tests_passed,
-        result.tests_warned,
-        result.seconds,
-    )
+        raise BuildFailed(result.failures or [f"dbt {command} failed (see the dbt log under the data dir)"])
     return result
 
 
@@ -144,15 +156,6 @@ def _stamp(target: Path, run_id: str, lake_version: str) -> None:
         con.execute("checkpoint")
     finally:
         con.close()
-
-
-def publish(settings: Settings, built: Path) -> Path:
-    """Move the built file over the published path in one atomic rename."""
-    published = settings.warehouse_path
-    published.parent.mkdir(parents=True, exist_ok=True)
-    built.replace(published)
-    log.info("published %s", published)
-    return published
 
 
 def published_lake_version(settings: Settings) -> str | None:
