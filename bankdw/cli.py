@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from bankdw.config import Settings, load_settings
-from bankdw.report import format_run, format_status
+from bankdw.html_report import page_path
+from bankdw.report import format_run, format_status, format_versions
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -132,8 +133,10 @@ def run(
         latest = RunReport.latest(settings)
         if latest is not None:
             click.echo(format_run(latest, settings), err=True)
+            click.echo(f"Run report: {page_path(settings, latest.run_id)}", err=True)
         raise click.ClickException(str(exc)) from exc
     click.echo(format_run(report, settings))
+    click.echo(f"Run report: {page_path(settings, report.run_id)}")
     if report.outcome == "REFUSED":
         # What loaded is published, but a scheduler must notice the refused deliveries.
         sys.exit(2)
@@ -150,6 +153,23 @@ def _has_deliveries(landing: Path) -> bool:
 def status(settings: Settings) -> None:
     """What is loaded, what is pending or refused, and the last run's outcome."""
     click.echo(format_status(settings))
+    click.echo(format_versions(settings))
+
+
+@main.command()
+@click.option("--to", "to", metavar="VERSION", help="The version (run id) to publish; default: the one before.")
+@click.pass_obj
+def rollback(settings: Settings, to: str | None) -> None:
+    """Publish an earlier kept version of the warehouse, atomically (readers are not blocked)."""
+    from bankdw.publish import RollbackError
+    from bankdw.publish import rollback as roll_back
+
+    try:
+        version = roll_back(settings, to)
+    except RollbackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Published version {version.run_id} (lake version {version.lake_version}) at {settings.warehouse_path}")
+    click.echo("The next nightly run builds and publishes the lake's latest state again.")
 
 
 @main.command("config")

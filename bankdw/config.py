@@ -67,6 +67,15 @@ class Settings(BaseSettings):
         description="Share of a typed column's values that may fail to read before the file is refused "
         "as a schema change (below it, the bad rows are quarantined).",
     )
+    gates_config: Path = Field(
+        default=PROJECT_ROOT / "expectations" / "gates.toml",
+        description="Severity (blocking or warning) and thresholds of every feed gate (see docs/quality.md).",
+    )
+    keep_versions: int = Field(
+        default=3,
+        ge=1,
+        description="Published warehouse versions kept for `bankdw rollback` (the current one included).",
+    )
 
     @field_validator("timezone")
     @classmethod

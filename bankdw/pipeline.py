@@ -1,4 +1,4 @@
-"""The nightly job, as steps: stage → gate → commit → build → publish.
+"""The nightly job, as steps: stage → gate → commit → build → warehouse_gate → publish.
 
 Each step takes the settings and a run id and keeps what it learned in the run's report
 (`<data>/runs/<run_id>.json`), so the steps can run in one process (`bankdw run`) or as
@@ -23,11 +23,14 @@ import duckdb
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings
-from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, publish, published_lake_version
+from bankdw.html_report import write_run_page
+from bankdw.publish import publish_version
+from bankdw.quality import ensure_checks_schema, record_warehouse_tests
+from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, published_lake_version, run_tests
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
-from extract.load import DeliveryOutcome, audit_table, landing_state, new_load_id, stage
+from extract.load import DeliveryOutcome, LandingState, audit_table, landing_state, new_load_id, stage
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ class RunReport:
     started_at: str
     outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, REFUSED (some deliveries), FAILED
     step: str = "stage"
+    business_date: str | None = None  # the run's business date: freshness is judged against it
     deliveries_loaded: list[str] = field(default_factory=list)
     deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
     deliveries_waiting: list[str] = field(default_factory=list)
@@ -102,6 +106,7 @@ class RunReport:
     failures: list[str] = field(default_factory=list)
     built: bool = False
     build_mode: str | None = None  # "incremental" or "full refresh"
+    warehouse_tested: bool = False  # the new file passed the warehouse gates (dbt tests)
     published: str | None = None
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -164,6 +169,7 @@ class _Step:
             if not self.report.failures:
                 self.report.failures.append(f"{self.name}: {exc}")
         self.report.save(self.settings)
+        write_run_page(self.settings, self.report)
         self.lock.__exit__(exc_type, exc, tb)
 
 
@@ -190,6 +196,7 @@ def stage_step(
         selection = selection or DateSelection()
         pending = [d for d in state.pending if selection.covers(d.business_date)]
         report.deliveries_waiting = [d.label for d in state.incomplete if selection.covers(d.business_date)]
+        report.business_date = str(selection.last or _latest_delivered(state) or "") or None
         log.info(
             "%d deliveries pending, %d already loaded, %d refused earlier, %d waiting for a manifest",
             len(pending),
@@ -204,6 +211,12 @@ def stage_step(
             staging.mkdir(parents=True, exist_ok=True)
             write_atomically(audit_table(run_id, outcomes), staging / "_audit.parquet")
     return report
+
+
+def _latest_delivered(state: LandingState) -> date | None:
+    """Without a date given, a run's business date is the latest any system delivered (complete)."""
+    dates = [d.business_date for d in [*state.pending, *state.loaded, *(r[0] for r in state.refused)]]
+    return max(dates, default=None)
 
 
 def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) -> dict[str, Any]:
@@ -225,17 +238,16 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
 
 
 def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None = None) -> RunReport:
-    """Validate the staged batches with the Great Expectations suites; blocking failures stop the run."""
-    from expectations.gates import run_gates  # GX is slow to import: only when gating
+    """Validate the staged batches with the Great Expectations suites and the bank rules, and judge
+    each system's freshness; blocking failures stop the run."""
+    from bankdw.quality import feed_gates
 
     agreement = agreement or load_agreement()
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "gate"):
         batches = staged_batches(settings, run_id, agreement)
-        if not batches:
-            log.info("nothing staged: no gates to run")
-            return report
-        gates = run_gates(batches, report_dir=settings.runs_dir / run_id)
+        as_of = date.fromisoformat(report.business_date) if report.business_date else None
+        gates = feed_gates(settings, run_id, agreement, batches, as_of)
         report.checks_passed += len(gates.passed)
         report.checks_warned += len(gates.warnings)
         report.checks_failed += len(gates.blocking_failures)
@@ -282,6 +294,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         if not rebuild and published_lake_version(settings) == version:
             log.info("the published warehouse is already built from lake version %s", version)
             return report
+        ensure_checks_schema(settings)  # audit.check_results reads the lake's check history
         try:
             result = build(settings, run_id, version, full_refresh=rebuild)
         except BuildFailed as failed:
@@ -289,6 +302,25 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             raise
         report.built = True
         report.build_mode = "full refresh" if result.full_refresh else "incremental"
+    return report
+
+
+def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
+    """The warehouse gates: dbt's data tests and reconciliations on the new file, if
+    this run built one; a failure stops the run before publish. The results join the check history."""
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "warehouse_gate"):
+        if not report.built:
+            return report
+        started = datetime.now(UTC)
+        try:
+            result = run_tests(settings, run_id)
+        except BuildFailed as failed:
+            report.failures = failed.failures
+            record_warehouse_tests(settings, run_id, started, None)
+            raise
+        record_warehouse_tests(settings, run_id, started, result)
+        report.warehouse_tested = True
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned
         report.checks_failed += result.tests_failed
@@ -299,9 +331,9 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     """Swap the new warehouse in, if this run built one."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "publish"):
-        built = build_path(settings)
-        if report.built and built.exists():
-            report.published = str(publish(settings, built))
+        built = build_path(settings, run_id)
+        if report.built and report.warehouse_tested and built.exists():
+            report.published = str(publish_version(settings, built, run_id))
         if report.deliveries_refused:
             report.outcome = "REFUSED"  # what did load is published; the refused stay in landing
         elif report.deliveries_loaded or report.built:
@@ -316,10 +348,10 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
     agreement = load_agreement()
     with run_lock(settings):
         report = stage_step(settings, selection, agreement)
-        if report.deliveries_loaded:
-            gate_step(settings, report.run_id, agreement)
+        gate_step(settings, report.run_id, agreement)  # freshness is judged even when nothing arrived
         commit_step(settings, report.run_id)
         build_step(settings, report.run_id, rebuild)
+        warehouse_gate_step(settings, report.run_id)
         return publish_step(settings, report.run_id)
 
 

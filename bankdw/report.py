@@ -94,3 +94,19 @@ def format_status(settings: Settings) -> str:
         lines += [f"  {f}" for f in latest.failures[:10]]
     lines += query_hint(settings) if settings.warehouse_path.exists() else ["Warehouse: not published yet"]
     return "\n".join(lines)
+
+
+def format_versions(settings: Settings) -> str:
+    """The kept warehouse versions, newest first, the published one marked."""
+    from bankdw.publish import list_versions
+
+    versions = list_versions(settings)
+    if not versions:
+        return "Versions: none kept yet"
+    lines = [f"Versions kept (newest first, up to {settings.keep_versions}; `bankdw rollback --to VERSION`):"]
+    for v in versions:
+        mark = "*" if v.published else " "
+        lines.append(
+            f" {mark} {v.run_id}  lake {v.lake_version or '?'}  built {v.built_at or '?'}  {v.size_bytes / 1e6:.1f} MB"
+        )
+    return "\n".join(lines)

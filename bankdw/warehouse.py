@@ -2,9 +2,10 @@
 
 Readers (analysts, BI tools) hold the published file open read-only; DuckDB lets no writer
 in beside them. So a build never touches the published file: it writes
-`_build/bank-next.duckdb`, and only when dbt's models and tests all pass is that file
-renamed over the published path (an atomic rename on one file system). Open readers keep
-the old file until they reconnect; a failed build leaves the published file as it was.
+`_build/bank-<run_id>.duckdb` (`build`, models only), the warehouse gates test it
+(`run_tests`), and only when both pass does `bankdw.publish` swap it in over the published
+path (an atomic rename on one file system). Open readers keep the old file until they
+reconnect; a failed build or test leaves the published file as it was.
 
 A nightly build is incremental: the new file starts as a copy of the published one, and
 dbt's incremental facts add only what newer loads brought (dbt_project/macros/incremental.sql).
@@ -56,11 +57,11 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
 
 
-def build_path(settings: Settings) -> Path:
-    """Where a run builds its new warehouse: one name for every run (runs never overlap, see
-    `pipeline.run_lock`), because dbt re-parses the whole project whenever the profile's
-    database path changes, which would add a full parse to every night."""
-    return settings.build_dir / "bank-next.duckdb"
+def build_path(settings: Settings, run_id: str) -> Path:
+    """Where a run builds its new warehouse: a file of its own. (One name for every run would
+    spare dbt a re-parse each night, but dbt-duckdb keeps databases open in its process by
+    path, and a later build under the same name could reach the file already published.)"""
+    return settings.build_dir / f"bank-{run_id}.duckdb"
 
 
 @contextmanager
@@ -101,6 +102,7 @@ def dbt_args(settings: Settings, command: str) -> list[str]:
 
 
 _PROJECT_PARTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+WITHOUT_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 
 
 def project_fingerprint(settings: Settings) -> str:
@@ -115,7 +117,7 @@ def project_fingerprint(settings: Settings) -> str:
             if path.is_file():
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
-    digest.update(f"{settings.timezone}|{settings.reporting_currency}".encode())
+    digest.update(f"{settings.timezone}|{settings.reporting_currency}|{settings.phone_region}".encode())
     return digest.hexdigest()
 
 
@@ -125,38 +127,57 @@ def _published_fingerprint(settings: Settings) -> str | None:
 
 
 def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool = False) -> BuildResult:
-    """`dbt build` (seeds, models, tests) into a new file; raises BuildFailed on any error.
+    """`dbt build` of the seeds and models (no tests: see `run_tests`) into a new file; raises
+    BuildFailed on any error.
 
     Incremental on a copy of the published warehouse unless `full_refresh` is asked for or
     the published file was built by another version of the dbt project.
     """
-    # dbt is heavy to import: only when a build runs.
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.results import RunExecutionResult
-
-    target = build_path(settings)
+    target = build_path(settings, run_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     fingerprint = project_fingerprint(settings)
     if not full_refresh and _published_fingerprint(settings) != fingerprint:
         log.info("the dbt project changed since the published build (or nothing is published): full refresh")
         full_refresh = True
-    t0 = time.monotonic()
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
         shutil.copyfile(settings.warehouse_path, target)
-    # Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
-    # not in every nightly build.
-    args = [*dbt_args(settings, "build"), "--exclude-resource-type", "unit_test"]
-    args += ["--full-refresh"] if full_refresh else []
+    extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
+    result = _invoke(settings, target, "build", *extra)
+    result.full_refresh = full_refresh
+    _stamp(target, run_id, lake_version, fingerprint, full_refresh)
+    mode = "full refresh" if full_refresh else "incremental"
+    log.info("dbt build (%s): %d models (%.1fs)", mode, result.models, result.seconds)
+    return result
+
+
+def run_tests(settings: Settings, run_id: str) -> BuildResult:
+    """The warehouse gates: `dbt test` (data tests and reconciliations) on the new file;
+    raises BuildFailed if any fails. The published file is not touched either way.
+
+    Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
+    not every night.
+    """
+    result = _invoke(settings, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
+    log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
+    return result
+
+
+def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
+    # dbt is heavy to import: only when a build runs.
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.results import RunExecutionResult
+
+    t0 = time.monotonic()
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke(args)
-    result = BuildResult(path=target, seconds=time.monotonic() - t0, full_refresh=full_refresh)
+        outcome = dbtRunner().invoke([*dbt_args(settings, command), *extra])
+    result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes: list[Any] = list(outcome.result) if isinstance(outcome.result, RunExecutionResult) else []
     for node in nodes:
         status = str(node.status)
         resource = node.node.resource_type
-        if resource == "test":
+        if resource in ("test", "unit_test"):
             if status == "pass":
                 result.tests_passed += 1
             elif status == "warn":
@@ -170,16 +191,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     if not outcome.success:
         if outcome.exception is not None:
             result.failures.append(f"dbt did not run: {outcome.exception}")
-        raise BuildFailed(result.failures or ["dbt build failed (see the dbt log under the data dir)"])
-    _stamp(target, run_id, lake_version, fingerprint, full_refresh)
-    log.info(
-        "dbt build (%s): %d models, %d tests passed, %d warned (%.1fs)",
-        "full refresh" if full_refresh else "incremental",
-        result.models,
-        result.tests_passed,
-        result.tests_warned,
-        result.seconds,
-    )
+        raise BuildFailed(result.failures or [f"dbt {command} failed (see the dbt log under the data dir)"])
     return result
 
 
@@ -196,15 +208,6 @@ def _stamp(target: Path, run_id: str, lake_version: str, fingerprint: str, full_
         con.execute("checkpoint")
     finally:
         con.close()
-
-
-def publish(settings: Settings, built: Path) -> Path:
-    """Move the built file over the published path in one atomic rename."""
-    published = settings.warehouse_path
-    published.parent.mkdir(parents=True, exist_ok=True)
-    built.replace(published)
-    log.info("published %s", published)
-    return published
 
 
 def _published_build_info(settings: Settings) -> dict[str, Any] | None:

@@ -10,14 +10,21 @@ For the business date of the run (the day before the run, in the bank's time zon
    `manifest_wait_minutes` the sensor is skipped and the run goes on without it.
 2. **stage**: verifies every pending delivery up to the business date against its
    manifest and converts it to Parquet in a staging area (refused deliveries are reported).
-3. **gate**: Great Expectations suites on the staged batches; a blocking failure stops the
-   run here, and nothing of it reaches the lake or the warehouse.
+3. **feed_gates**: Great Expectations suites and the bank rules on the staged batches, and
+   each system's freshness (severities in `expectations/gates.toml`); a blocking failure
+   stops the run here, and nothing of it reaches the lake or the warehouse.
 4. **commit**: moves the staged partitions into the lake.
-5. **build**: `dbt build` into a new DuckDB file (models and tests).
-6. **publish**: swaps the new file in atomically; readers are never blocked.
+5. **build**: `dbt build` of the models into a new DuckDB file.
+6. **warehouse_gates**: `dbt test` (data tests, unit tests, reconciliations) on the new file;
+   a failure stops the run here and the published warehouse stays as it was.
+7. **publish**: swaps the new file in atomically (readers are never blocked), keeping the
+   last versions for `bankdw rollback`.
 
 Every task calls the same function as `bankdw run` (`bankdw.pipeline`); they pass each
-other only the bankdw run id. Gate and test failures are not retried: the data will not change.
+other only the bankdw run id. The run summary page is `<data>/runs/<run_id>/report.html`.
+Retries are for transient failures (a file system or process hiccup in stage, commit,
+build, publish); a failed gate is final (`AirflowFailException`, retries=0): the data
+will not change by trying again.
 """
 
 from __future__ import annotations
@@ -76,7 +83,8 @@ def bank_nightly() -> None:
         return stage_step(load_settings(), DateSelection(last=_business_date())).run_id
 
     @task(retries=0)
-    def gate(bankdw_run: str) -> str:
+    def feed_gates(bankdw_run: str) -> str:
+        """GX suites, bank rules and freshness on the staged batches: blocking failures stop here."""
         from bankdw.pipeline import GateFailed, gate_step
 
         try:
@@ -99,6 +107,18 @@ def bank_nightly() -> None:
 
         try:
             build_step(load_settings(), bankdw_run)
+        except BuildFailed as failed:  # a model that does not compile or run: not transient
+            raise AirflowFailException(str(failed)) from failed
+        return bankdw_run
+
+    @task(retries=0)
+    def warehouse_gates(bankdw_run: str) -> str:
+        """dbt tests on the new warehouse file: a failure stops here, nothing is published."""
+        from bankdw.pipeline import warehouse_gate_step
+        from bankdw.warehouse import BuildFailed
+
+        try:
+            warehouse_gate_step(load_settings(), bankdw_run)
         except BuildFailed as failed:
             raise AirflowFailException(str(failed)) from failed
         return bankdw_run
@@ -114,7 +134,7 @@ def bank_nightly() -> None:
     bankdw_run = stage()
     waits >> bankdw_run
     # TaskFlow passes XComArgs where the functions declare their runtime types.
-    publish(build(commit(gate(bankdw_run))))  # type: ignore[arg-type]
+    publish(warehouse_gates(build(commit(feed_gates(bankdw_run)))))  # type: ignore[arg-type]
 
 
 bank_nightly()

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from expectations import _gx
+from expectations.config import GatesConfig, load_gates_config
 from expectations.normalize import for_validation
 from expectations.report import CheckResult, GateReport
 from expectations.rules import Severity
@@ -49,14 +51,27 @@ RESULT_FORMAT: dict[str, Any] = {
 }
 
 
+ReferenceKeys = Callable[[str, str], "pd.Series | None"]
+"""(feed file, column) -> the keys the lake already holds, for a reference whose file is not in the call."""
+
+
 def run_gates(
     batches: Mapping[str, pd.DataFrame],
     *,
     suites_dir: Path = DEFAULT,
     report_dir: Path | None = None,
+    config: GatesConfig | None = None,
+    reference_keys: ReferenceKeys | None = None,
+    docs_dir: Path | None = None,
 ) -> GateReport:
-    """Validate each `"<system>.<file>"` batch against its suite; write `gates.json` to report_dir if given."""
+    """Validate each `"<system>.<file>"` batch against its suite; write `gates.json` to report_dir if given.
+
+    Severities are the suite's unless `config` (default: expectations/gates.toml) overrides
+    them. `reference_keys` supplies referenced keys from the lake when the referenced file is
+    not in this call. With `docs_dir`, each validation is also rendered as a GX Data Docs page.
+    """
     agreement = load_agreement()
+    config = config or load_gates_config()
     feeds = {name: _feed(agreement, name, frame) for name, frame in batches.items()}
     context = _gx.ephemeral_context()
     import great_expectations as gx
@@ -66,7 +81,7 @@ def run_gates(
     for name in sorted(batches):
         started = time.perf_counter()
         frame, feed = batches[name], feeds[name]
-        suite, parameters, skipped = _bind_references(name, load_suite_json(name, suites_dir), batches)
+        suite, parameters, skipped = _bind_references(name, load_suite_json(name, suites_dir), batches, reference_keys)
         batch = (
             datasource.add_dataframe_asset(name)
             .add_batch_definition_whole_dataframe("whole batch")
@@ -75,7 +90,12 @@ def run_gates(
         validation = batch.validate(
             gx.ExpectationSuite(**suite), expectation_parameters=parameters, result_format=RESULT_FORMAT
         )
-        report.results += [_check_result(name, feed, r, frame) for r in validation.results] + skipped
+        checks = [_check_result(name, feed, r, frame) for r in validation.results] + skipped
+        report.results += [_configured(check, config) for check in checks]
+        if docs_dir is not None:
+            from expectations.data_docs import write_validation_page
+
+            write_validation_page(validation, docs_dir / f"{name}.html")
         report.rows[name] = len(frame)
         report.seconds[name] = round(time.perf_counter() - started, 2)
         log.info(
@@ -99,8 +119,16 @@ def _feed(agreement: FeedAgreement, name: str, frame: pd.DataFrame) -> FeedFile:
     return feed
 
 
+def _configured(check: CheckResult, config: GatesConfig) -> CheckResult:
+    severity = config.severity_of(check.check_id, check.severity)
+    return check if severity == check.severity else replace(check, severity=severity)
+
+
 def _bind_references(
-    name: str, suite: dict[str, Any], batches: Mapping[str, pd.DataFrame]
+    name: str,
+    suite: dict[str, Any],
+    batches: Mapping[str, pd.DataFrame],
+    reference_keys: ReferenceKeys | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[Any]], list[CheckResult]]:
     """The suite to run, the reference key sets it needs, and the reference checks it cannot run."""
     kept, parameters, skipped = [], {}, []
@@ -111,9 +139,12 @@ def _bind_references(
             continue
         target, target_column = reference.rsplit(".", 1)
         column = expectation["kwargs"]["column"]
-        keys = batches.get(target)
-        if keys is None or target_column not in keys.columns:
-            why = "is not in this call" if keys is None else f"has no column {target_column}"
+        frame = batches.get(target)
+        keys = frame[target_column] if frame is not None and target_column in frame.columns else None
+        if frame is None and reference_keys is not None:
+            keys = reference_keys(target, target_column)
+        if keys is None:
+            why = "is not in this call" if frame is None else f"has no column {target_column}"
             skipped.append(
                 CheckResult(
                     name, expectation["type"], column, "warning", success=False, note=f"not checked: {target} {why}"
@@ -121,7 +152,7 @@ def _bind_references(
             )
             continue
         values = batches[name][column] if column in batches[name].columns else pd.Series([], dtype=object)
-        parameters[expectation["kwargs"]["value_set"]["$PARAMETER"]] = _keys_in_use(values, keys[target_column])
+        parameters[expectation["kwargs"]["value_set"]["$PARAMETER"]] = _keys_in_use(values, keys)
         kept.append(expectation)
     return {**suite, "expectations": kept}, parameters, skipped
 

@@ -40,6 +40,18 @@ class CheckResult:
         where = f" where {self.condition}" if self.condition else ""
         return f"{self.expectation}({self.column or ''}){where}"
 
+    @property
+    def check_id(self) -> str:
+        """`<feed>/<label>`: what gates.toml overrides match and audit.check_results keys on."""
+        return f"{self.feed}/{self.label}"
+
+    @property
+    def outcome(self) -> str:
+        """passed, warned (a failed warning) or failed (a failed blocking check)."""
+        if self.success:
+            return "passed"
+        return "warned" if self.severity == "warning" else "failed"
+
     def summary_line(self) -> str:
         head = f"{self.severity.upper()} {self.feed}: {self.label}"
         if self.success:

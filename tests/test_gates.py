@@ -466,3 +466,46 @@ def test_gx_is_imported_only_when_gating_and_says_nothing_at_info() -> None:
     assert done.returncode == 0, done.stderr
     assert "INFO:expectations.gates:gated call_center.calls" in done.stderr
     assert "great_expectations" not in done.stderr and "Calculating Metrics" not in done.stderr, done.stderr
+
+
+def test_gates_toml_overrides_a_suite_severity(tmp_path: Path) -> None:
+    # given a configuration that demotes unknown transaction channels to a warning
+    from expectations.config import GATES_TOML, load_gates_config
+
+    path = tmp_path / "gates.toml"
+    override = '"core_banking.transactions/expect_column_values_to_be_in_set(channel)" = "warning"\n'
+    path.write_text(GATES_TOML.read_text(encoding="utf-8") + override, encoding="utf-8")
+    rows = clean()
+    rows["core_banking.transactions"][1]["channel"] = "TELEX"
+
+    # when
+    report = run_gates(deliver(rows, only=("core_banking.transactions",)), config=load_gates_config(path))
+
+    # then the failure is reported as a warning and no longer blocks
+    channel = failure(report, "core_banking.transactions", "expect_column_values_to_be_in_set", "channel")
+    assert channel.severity == "warning" and channel.outcome == "warned"
+    assert channel.check_id == "core_banking.transactions/expect_column_values_to_be_in_set(channel)"
+    assert report.blocking_failures == []
+
+
+def test_a_posting_without_its_accounts_file_is_checked_against_the_lake(tmp_path: Path) -> None:
+    # given: transactions arrive without the accounts snapshot; the lake knows accounts A1 and A2
+    rows = clean()
+    rows["core_banking.transactions"][2]["account_id"] = "A999"
+    lake = pd.Series(["A1", "A2"])
+
+    # when
+    report = run_gates(
+        deliver(rows, only=("core_banking.transactions",)),
+        reference_keys=lambda target, column: (
+            lake if (target, column) == ("core_banking.accounts", "account_id") else None
+        ),
+        docs_dir=tmp_path / "docs",
+    )
+
+    # then the unknown account blocks, as when the accounts file is in the load
+    (unknown,) = report.blocking_failures
+    assert (unknown.column, unknown.examples[0]["account_id"]) == ("account_id", "A999")
+    # and the validation is rendered as a GX Data Docs page that shows the failing value
+    page = (tmp_path / "docs" / "core_banking.transactions.html").read_text(encoding="utf-8")
+    assert "A999" in page and "account_id" in page

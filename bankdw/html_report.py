@@ -1,0 +1,198 @@
+"""The run summary page a data engineer opens in a browser: `<data>/runs/<run_id>/report.html`.
+
+One self-contained HTML file (no scripts, no network), rewritten after every step of the
+run, so that it shows where a run stopped as well as what a finished run did: what was
+loaded or refused, every check with its severity, outcome, failing rows and examples (the
+failures first), the build's dbt tests, and what was published or why not. It holds
+example rows, i.e. customer data: it lives in the data dir, never in the repository.
+
+Written with `html.escape` and f-strings rather than a template engine: the page is a few
+tables, and no template library is a direct dependency of the project.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bankdw.config import Settings
+
+if TYPE_CHECKING:
+    from bankdw.pipeline import RunReport
+
+PAGE = "report.html"
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.failed { background: #fde2e2; } .warned { background: #fff4d6; } .passed { color: #555; }
+.outcome-FAILED { color: #b00020; } .outcome-SUCCESS { color: #1b7a1b; } .outcome-REFUSED { color: #b36b00; }
+code, pre { font-size: 0.85rem; white-space: pre-wrap; }
+"""
+ORDER = {"failed": 0, "warned": 1, "passed": 2}
+
+
+def page_path(settings: Settings, run_id: str) -> Path:
+    return settings.runs_dir / run_id / PAGE
+
+
+def write_run_page(settings: Settings, report: RunReport) -> Path:
+    folder = settings.runs_dir / report.run_id
+    feed_checks = _read_json(folder / "gates.json", {}).get("results", [])
+    dbt_tests = _read_json(folder / "dbt_tests.json", [])
+    body = [
+        f"<h1>bankdw run {escape(report.run_id)}: "
+        f"<span class='outcome-{escape(report.outcome)}'>{escape(report.outcome)}</span></h1>",
+        _facts(report),
+        _publication(settings, report),
+        _deliveries(report),
+        _feed_checks(feed_checks),
+        _warehouse_tests(dbt_tests, report),
+        _data_docs(folder),
+    ]
+    html = (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>bankdw run {escape(report.run_id)} {escape(report.outcome)}</title>"
+        f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+    path = folder / PAGE
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
+
+
+def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    lines = []
+    for i, row in enumerate(rows):
+        css = f" class='{classes[i]}'" if classes else ""
+        lines.append(f"<tr{css}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    return f"<table><tr>{head}</tr>\n" + "\n".join(lines) + "\n</table>"
+
+
+def _facts(report: RunReport) -> str:
+    steps = ", ".join(f"{escape(k)} {v:.1f}s" for k, v in report.step_seconds.items())
+    return _table(
+        ["started (UTC)", "business date", "last step", "checks", "time"],
+        [
+            [
+                escape(report.started_at),
+                escape(report.business_date or "-"),
+                escape(report.step),
+                f"{report.checks_passed} passed, {report.checks_warned} warned, {report.checks_failed} failed",
+                f"{report.seconds:.1f}s ({steps})",
+            ]
+        ],
+    )
+
+
+def _publication(settings: Settings, report: RunReport) -> str:
+    if report.published:
+        text = f"Published: <code>{escape(report.published)}</code> (version {escape(report.run_id)})."
+    elif report.outcome == "FAILED":
+        text = (
+            f"<strong>Not published: the run failed at step {escape(report.step)}.</strong> "
+            f"The published warehouse <code>{escape(str(settings.warehouse_path))}</code> was left as it was."
+        )
+    elif report.outcome == "RUNNING":
+        text = f"Running: step {escape(report.step)}."
+    else:
+        text = "Nothing new was built: the published warehouse is unchanged."
+    parts = [f"<h2>Publication</h2><p>{text}</p>"]
+    if report.failures:
+        parts.append("<h3>What failed</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in report.failures) + "</ul>")
+    if report.warnings:
+        parts.append(
+            "<h3>Warnings</h3><ul>" + "".join(f"<li>{escape(w)}</li>" for w in report.warnings[:200]) + "</ul>"
+        )
+    return "\n".join(parts)
+
+
+def _deliveries(report: RunReport) -> str:
+    parts = ["<h2>Deliveries</h2>"]
+    parts.append(f"<p>Loaded: {len(report.deliveries_loaded)}. {escape(', '.join(report.deliveries_loaded))}</p>")
+    for label, problems in report.deliveries_refused.items():
+        parts.append(f"<p class='failed'>Refused {escape(label)}: {escape('; '.join(problems))}</p>")
+    if report.deliveries_waiting:
+        parts.append(f"<p>Waiting for a manifest: {escape(', '.join(report.deliveries_waiting))}</p>")
+    if report.rows:
+        rows = [
+            [escape(feed), f"{c['delivered']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}"]
+            for feed, c in sorted(report.rows.items())
+        ]
+        parts.append(_table(["feed file", "delivered", "loaded", "quarantined"], rows))
+    return "\n".join(parts)
+
+
+def _outcome(check: dict[str, Any]) -> str:
+    if check["success"]:
+        return "passed"
+    return "warned" if check["severity"] == "warning" else "failed"
+
+
+def _feed_checks(checks: list[dict[str, Any]]) -> str:
+    if not checks:
+        return "<h2>Feed gates</h2><p>No feed gate ran.</p>"
+    checks = sorted(checks, key=lambda c: (ORDER[_outcome(c)], c["feed"]))
+    counts = {o: sum(1 for c in checks if _outcome(c) == o) for o in ORDER}
+    rows, classes = [], []
+    for check in checks:
+        label = check["expectation"] + (f"({check['column']})" if check.get("column") else "")
+        if check.get("condition"):
+            label += f" where {check['condition']}"
+        examples = json.dumps(check.get("examples") or [], indent=1, default=str) if check.get("examples") else ""
+        rows.append(
+            [
+                escape(check["feed"]),
+                escape(label),
+                escape(check["severity"]),
+                escape(_outcome(check)),
+                str(check.get("unexpected_count") or 0),
+                escape(check.get("note") or ""),
+                f"<pre>{escape(examples)}</pre>" if examples else "",
+            ]
+        )
+        classes.append(_outcome(check))
+    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
+    return f"<h2>Feed gates ({summary})</h2>\n" + _table(
+        ["feed / system", "check", "severity", "outcome", "failing rows", "note", "examples"], rows, classes
+    )
+
+
+def _warehouse_tests(tests: list[dict[str, Any]], report: RunReport) -> str:
+    if not tests:
+        why = "the run built nothing" if not report.built and report.outcome != "FAILED" else "no dbt test results"
+        return f"<h2>Warehouse tests (dbt)</h2><p>None: {escape(why)}.</p>"
+    tests = sorted(tests, key=lambda t: (ORDER[t["outcome"]], t["check_id"]))
+    counts = {o: sum(1 for t in tests if t["outcome"] == o) for o in ORDER}
+    rows = [
+        [
+            escape(t["check_id"]),
+            escape(t["severity"]),
+            escape(t["outcome"]),
+            str(t["failing_rows"]),
+            escape(t.get("note") or ""),
+        ]
+        for t in tests
+    ]
+    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
+    return f"<h2>Warehouse tests (dbt: {summary})</h2>\n" + _table(
+        ["test", "severity", "outcome", "failing rows", "message"], rows, [t["outcome"] for t in tests]
+    )
+
+
+def _data_docs(folder: Path) -> str:
+    index = folder / "data_docs" / "index.html"
+    if not index.exists():
+        return ""
+    link = "<a href='data_docs/index.html'>Validation pages per feed file</a>"
+    return f"<h2>Great Expectations Data Docs</h2><p>{link}</p>"

@@ -1,0 +1,196 @@
+"""The run's checks: feed gates before commit, the warehouse's dbt tests after the build, and
+their history.
+
+Every check of every run is kept in the lake, one file per run and stage
+(`<lake>/_audit/checks/<run_id>.<stage>.parquet`): the warehouse file is rebuilt each run,
+the lake is not. dbt exposes them as `audit.check_results`, and the build adds its own test
+results to the new warehouse before it is published, so the published file always holds
+the checks that let it through. The run's report folder (`<data>/runs/<run_id>/`) holds the
+same results as JSON for the HTML run page, and the GX Data Docs pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from bankdw.config import Settings
+from expectations.report import CheckResult, GateReport
+from extract.contract import FeedAgreement
+from extract.lake import Lake, write_atomically
+
+if TYPE_CHECKING:
+    from bankdw.warehouse import BuildResult
+
+log = logging.getLogger(__name__)
+
+CHECKS_DIR = Path("_audit") / "checks"
+DBT_TESTS_FILE = "dbt_tests.json"
+DATA_DOCS_DIR = "data_docs"
+
+CHECK_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("checked_at", pa.timestamp("us", tz="UTC")),
+        ("stage", pa.string()),
+        ("check_id", pa.string()),
+        ("subject", pa.string()),
+        ("check_name", pa.string()),
+        ("column_name", pa.string()),
+        ("severity", pa.string()),
+        ("outcome", pa.string()),
+        ("failing_rows", pa.int64()),
+        ("examples", pa.string()),
+        ("note", pa.string()),
+    ]
+)
+"""One row per check of a run. stage: feed (GX suites and bank rules) or warehouse (dbt tests);
+subject: the feed file, source system or dbt node checked; outcome: passed, warned, failed."""
+
+
+def checks_dir(settings: Settings) -> Path:
+    return settings.lake_dir / CHECKS_DIR
+
+
+def run_dir(settings: Settings, run_id: str) -> Path:
+    """The run's report folder: gates.json, dbt_tests.json, data_docs/, report.html."""
+    return settings.runs_dir / run_id
+
+
+def ensure_checks_schema(settings: Settings) -> None:
+    """A zero-row file, so that dbt's source reads before the first run has checked anything."""
+    empty = checks_dir(settings) / "_empty.parquet"
+    if not empty.exists():
+        write_atomically(CHECK_SCHEMA.empty_table(), empty)
+
+
+def feed_gates(
+    settings: Settings,
+    run_id: str,
+    agreement: FeedAgreement,
+    batches: dict[str, pd.DataFrame],
+    as_of: date | None,
+) -> GateReport:
+    """The GX suites on the staged batches, then the bank rules; the results are written to the
+    run's folder (gates.json, Data Docs) and to the lake's check history."""
+    from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
+    from expectations.config import load_gates_config
+
+    config = load_gates_config(settings.gates_config)
+    lake = Lake(settings.lake_dir)
+    folder = run_dir(settings, run_id)
+    report = GateReport()
+    if batches:
+        from expectations.gates import run_gates  # GX is slow to import: only when there is a batch
+
+        report = run_gates(
+            batches,
+            config=config,
+            reference_keys=lake_keys(lake, agreement),
+            docs_dir=folder / DATA_DOCS_DIR,
+        )
+        from expectations.data_docs import write_index
+
+        write_index(folder / DATA_DOCS_DIR)
+    inputs = RuleInputs(lake, run_id, settings.landing_dir, agreement, as_of)
+    report.results += run_bank_rules(inputs, config)
+    report.write_json(folder)
+    write_checks(settings, run_id, "feed", [_feed_row(check) for check in report.results])
+    return report
+
+
+def _feed_row(check: CheckResult) -> dict[str, Any]:
+    return {
+        "check_id": check.check_id,
+        "subject": check.feed,
+        "check_name": check.expectation + (f" where {check.condition}" if check.condition else ""),
+        "column_name": check.column,
+        "severity": check.severity,
+        "outcome": check.outcome,
+        "failing_rows": check.unexpected_count,
+        "examples": json.dumps(check.examples, default=_json_value) if check.examples else None,
+        "note": check.note,
+    }
+
+
+def write_checks(settings: Settings, run_id: str, stage: str, rows: list[dict[str, Any]]) -> Path:
+    ensure_checks_schema(settings)
+    now = datetime.now(UTC)
+    table = pa.Table.from_pylist(
+        [{"run_id": run_id, "checked_at": now, "stage": stage, **row} for row in rows], schema=CHECK_SCHEMA
+    )
+    path = checks_dir(settings) / f"{run_id}.{stage}.parquet"
+    write_atomically(table, path)
+    return path
+
+
+def warehouse_tests(settings: Settings, run_id: str, since: datetime) -> list[dict[str, Any]]:
+    """The data and unit tests of the dbt invocation that ended last, from its run_results.json
+    (written whether the build passed or failed); [] if no invocation finished after `since`."""
+    path = settings.root / "dbt" / "target" / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text(encoding="utf-8"))
+    generated = datetime.fromisoformat(results["metadata"]["generated_at"].replace("Z", "+00:00"))
+    if generated < since:
+        return []
+    rows = []
+    for node in results["results"]:
+        unique_id: str = node["unique_id"]
+        if not unique_id.startswith(("test.", "unit_test.")):
+            continue
+        status = node["status"]
+        outcome = {"pass": "passed", "warn": "warned"}.get(status, "failed")
+        rows.append(
+            {
+                "check_id": unique_id,
+                "subject": unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id,
+                "check_name": unique_id.split(".")[0],
+                "column_name": None,
+                "severity": "warning" if status == "warn" else "blocking",
+                "outcome": outcome,
+                "failing_rows": int(node.get("failures") or 0),
+                "examples": None,
+                "note": None if status == "pass" else (node.get("message") or status)[:500],
+            }
+        )
+    folder = run_dir(settings, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DBT_TESTS_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return rows
+
+
+def record_warehouse_tests(settings: Settings, run_id: str, since: datetime, build: BuildResult | None) -> int:
+    """Keep the build's test results in the lake's history and, if the build produced a file,
+    in its `audit.check_results` too. Returns how many tests were recorded."""
+    rows = warehouse_tests(settings, run_id, since)
+    if not rows:
+        return 0
+    path = write_checks(settings, run_id, "warehouse", rows)
+    if build is not None and build.path.exists():
+        con = duckdb.connect(str(build.path))
+        try:
+            con.execute(
+                f"insert into audit.check_results by name "
+                f"select * exclude (checked_at), checked_at::timestamptz as checked_at from read_parquet('{path}')"
+            )
+            con.execute("checkpoint")
+        finally:
+            con.close()
+    return len(rows)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,243 @@
+"""The bank rules of the feed gates, on a tiny simulated bank's real files: each kind of bad
+data is planted in the next night's delivery, which is staged (as a run would) and judged
+against the lake the earlier nights built. No GX and no dbt here: the rules are DuckDB queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.config import Settings, load_settings
+from bankdw.pipeline import DateSelection, commit_step, stage_step
+from expectations.bank_rules import RuleInputs, run_bank_rules
+from expectations.config import GATES_TOML, GatesConfig, load_gates_config
+from expectations.report import CheckResult
+from extract.contract import load_agreement
+from extract.lake import Lake
+from tests.conftest import simulate_bank, write_manifest
+
+START, HISTORY_DAYS = date(2026, 11, 10), 6
+NIGHT = START + timedelta(days=HISTORY_DAYS)
+Rows = list[dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Six nights of a tiny bank committed to the lake (gates skipped: they are not under test);
+    the seventh night's deliveries wait in the landing area."""
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
+    simulate_bank(settings.landing_dir, customers=60, days=HISTORY_DAYS + 1, start=START)
+    report = stage_step(settings, DateSelection(last=NIGHT - timedelta(days=1)))
+    commit_step(settings, report.run_id)
+    return settings
+
+
+@pytest.fixture
+def bank(history: Settings, tmp_path: Path) -> Settings:
+    shutil.copytree(history.root, tmp_path / "data")
+    return load_settings(data_dir=tmp_path / "data")
+
+
+def edit_csv(settings: Settings, system: str, name: str, edit: Callable[[Rows], Rows]) -> None:
+    """Edit a file of the waiting night as its system would have sent it (manifest re-signed)."""
+    folder = settings.landing_dir / system / NIGHT.isoformat()
+    path = folder / name
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    header = list(rows[0])
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(edit(rows))
+    path.write_text(out.getvalue(), encoding="utf-8")
+    write_manifest(folder)
+
+
+def judge(
+    settings: Settings,
+    as_of: date = NIGHT,
+    config: GatesConfig | None = None,
+    after_stage: Callable[[Lake], None] | None = None,
+) -> dict[tuple[str, str], CheckResult]:
+    """Stage the waiting night and run the bank rules on it: (subject, rule) -> result."""
+    report = stage_step(settings, DateSelection(last=NIGHT))
+    assert not report.deliveries_refused, report.deliveries_refused
+    lake = Lake(settings.lake_dir)
+    if after_stage is not None:
+        after_stage(lake.staging(report.run_id))
+    inputs = RuleInputs(lake, report.run_id, settings.landing_dir, load_agreement(), as_of)
+    results = run_bank_rules(inputs, config or load_gates_config())
+    return {(r.feed, r.expectation): r for r in results}
+
+
+def failed(results: dict[tuple[str, str], CheckResult]) -> dict[tuple[str, str], CheckResult]:
+    return {key: r for key, r in results.items() if not r.success}
+
+
+def row_of(rows: Rows, predicate: Callable[[dict[str, str]], bool]) -> tuple[int, dict[str, str]]:
+    """The 1-based data row number and the row of the first row matching."""
+    return next((i + 1, row) for i, row in enumerate(rows) if predicate(row))
+
+
+def test_a_clean_night_passes_every_rule_and_every_rule_is_judged(bank: Settings) -> None:
+    # when the waiting night is judged as delivered
+    results = judge(bank)
+    # then nothing fails, and the chain, balance, future, totals and volume rules really ran
+    assert failed(results) == {}
+    for key in [
+        ("core_banking.transactions", "balance_chain"),
+        ("core_banking.transactions", "control_totals"),
+        ("core_banking.transactions", "future_postings"),
+        ("core_banking.balances", "end_of_day_balance"),
+        ("core_banking", "freshness"),
+        ("call_center", "freshness"),
+    ]:
+        assert results[key].success and results[key].note is None, key
+    assert results[("core_banking.balances", "volume")].note is None  # six dates of history: judged
+
+
+def test_a_broken_balance_chain_is_blocking_and_names_the_row(bank: Settings) -> None:
+    # given: the first posting of an account with several postings that night is booked 1.00 too high
+    planted: dict[str, object] = {}
+
+    def break_chain(rows: Rows) -> Rows:
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["account_id"]] = counts.get(row["account_id"], 0) + 1
+        number, row = row_of(rows, lambda r: counts[r["account_id"]] >= 2)
+        row["balance_after"] = f"{float(row['balance_after']) + 1:.2f}"
+        planted.update(row=number, txn_id=row["txn_id"])
+        return rows
+
+    edit_csv(bank, "core_banking", "transactions.csv", break_chain)
+    # when
+    results = judge(bank)
+    # then the chain fails at that posting (and at the account's next one, which follows from it)
+    chain = results[("core_banking.transactions", "balance_chain")]
+    assert (chain.success, chain.severity) == (False, "blocking")
+    assert chain.unexpected_count == 2
+    first = next(e for e in chain.examples if e["txn_id"] == planted["txn_id"])
+    assert (first["_source_file"], first["_source_row"]) == (
+        f"core_banking/{NIGHT}/transactions.csv",
+        planted["row"],
+    )
+    assert chain.summary_line().startswith("BLOCKING core_banking.transactions: balance_chain(balance_after) failed")
+
+
+def test_an_end_of_day_balance_that_disagrees_with_the_postings_is_blocking(bank: Settings) -> None:
+    # given: one account's end-of-day ledger balance is off by 0.01
+    planted: dict[str, object] = {}
+
+    def shift(rows: Rows) -> Rows:
+        number, row = row_of(rows, lambda r: True)
+        row["ledger_balance"] = f"{float(row['ledger_balance']) + 0.01:.2f}"
+        planted.update(row=number, account=row["account_id"])
+        return rows
+
+    edit_csv(bank, "core_banking", "balances.csv", shift)
+    # when
+    results = judge(bank)
+    # then
+    balance = results[("core_banking.balances", "end_of_day_balance")]
+    assert (balance.success, balance.severity, balance.unexpected_count) == (False, "blocking", 1)
+    (example,) = balance.examples
+    assert (example["account_id"], example["_source_row"]) == (planted["account"], planted["row"])
+    assert failed(results).keys() == {("core_banking.balances", "end_of_day_balance")}
+
+
+def test_a_posting_dated_after_its_business_date_is_blocking(bank: Settings) -> None:
+    # given: a posting of the night dated the day after
+    def postdate(rows: Rows) -> Rows:
+        rows[-1]["posting_date"] = (NIGHT + timedelta(days=1)).isoformat()
+        return rows
+
+    edit_csv(bank, "core_banking", "transactions.csv", postdate)
+    # when
+    results = judge(bank)
+    # then
+    future = results[("core_banking.transactions", "future_postings")]
+    assert (future.success, future.severity, future.unexpected_count) == (False, "blocking", 1)
+    assert future.examples[0]["posting_date"] == NIGHT + timedelta(days=1)
+
+
+def test_staged_rows_that_do_not_add_up_to_the_control_total_are_blocking(bank: Settings) -> None:
+    # given: a posting lost between the extract's check and the commit (the staged file loses a row)
+    def lose_a_posting(staging: Lake) -> None:
+        (path,) = staging.root.glob(f"core_banking/transactions/business_date={NIGHT}/*.parquet")
+        with duckdb.connect() as con:
+            con.execute(f"copy (select * from '{path}' where _source_row <> 1) to '{path}.new' (format parquet)")
+        Path(f"{path}.new").replace(path)
+
+    # when
+    results = judge(bank, after_stage=lose_a_posting)
+    # then the totals check names the file and both totals
+    totals = results[("core_banking.transactions", "control_totals")]
+    assert (totals.success, totals.severity, totals.unexpected_count) == (False, "blocking", 1)
+    (example,) = totals.examples
+    assert example["_source_file"] == f"core_banking/{NIGHT}/transactions.csv"
+    assert example["staged_amount_total"] != example["manifest_amount_total"]
+
+
+def test_a_file_far_smaller_than_its_trailing_average_warns(bank: Settings) -> None:
+    # given: the online-banking users snapshot arrives with 5 rows instead of about 35
+    edit_csv(bank, "online_banking", "users.csv", lambda rows: rows[:5])
+    # when
+    results = judge(bank)
+    # then a warning (volume anomalies are reported, not blocking, by default) says how far off it is
+    volume = results[("online_banking.users", "volume")]
+    assert (volume.success, volume.severity) == (False, "warning")
+    (example,) = volume.examples
+    assert example["rows"] == 5 and example["trailing_average"] > 25
+    assert all(r.severity == "warning" for r in failed(results).values())
+
+
+def test_freshness_warns_beyond_the_first_limit_and_blocks_beyond_the_second(bank: Settings) -> None:
+    # given the limits of gates.toml
+    limits = load_gates_config().freshness
+    # when the night is judged as if the run were for a later business date
+    late = judge(bank, as_of=NIGHT + timedelta(days=limits.warn_after_days + 1))
+    # then every system warns, naming how far behind it is
+    fresh = late[("call_center", "freshness")]
+    assert (fresh.success, fresh.severity) == (False, "warning")
+    assert fresh.examples[0]["days_behind"] == limits.warn_after_days + 1
+    # and beyond the second limit it blocks
+    for folder in Lake(bank.lake_dir).root.glob("_staging/*"):
+        shutil.rmtree(folder)
+    stale = judge(bank, as_of=NIGHT + timedelta(days=limits.block_after_days + 1))
+    assert {(r.feed, r.severity) for key, r in failed(stale).items() if key[1] == "freshness"} == {
+        ("core_banking", "blocking"),
+        ("online_banking", "blocking"),
+        ("call_center", "blocking"),
+    }
+
+
+def test_severity_and_thresholds_come_from_the_configuration(bank: Settings, tmp_path: Path) -> None:
+    # given a configuration that makes volume anomalies blocking with a tight band
+    text = GATES_TOML.read_text(encoding="utf-8")
+    strict = text.replace('severity = "warning"\ntrailing_days', 'severity = "blocking"\ntrailing_days')
+    strict = strict.replace("tolerance = 0.5", "tolerance = 0.0001")
+    assert strict.count("blocking") > text.count("blocking")
+    path = tmp_path / "gates.toml"
+    path.write_text(strict, encoding="utf-8")
+    # when the clean night is judged with it
+    results = judge(bank, config=load_gates_config(path))
+    # then the snapshots that grew or shrank by a row block the load
+    volume = failed(results)
+    assert volume and all(key[1] == "volume" and r.severity == "blocking" for key, r in volume.items())
+
+
+def test_an_invalid_configuration_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "gates.toml"
+    path.write_text(
+        GATES_TOML.read_text(encoding="utf-8").replace('severity = "blocking"', 'severity = "fatal"', 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"rules.control_totals.severity"):
+        load_gates_config(path)

@@ -1,0 +1,46 @@
+"""A failed gate in the Airflow DAG fails its own task, once, and nothing downstream runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import simulate_bank, write_manifest
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
+
+
+@pytest.mark.slow
+def test_a_blocking_feed_gate_fails_its_task_without_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a tiny bank whose last accounts snapshot has a status the agreement does not know
+    data = tmp_path / "data"
+    simulate_bank(data / "landing", customers=60, days=2, start=date(2026, 11, 16))
+    folder = data / "landing" / "core_banking" / "2026-11-17"
+    accounts = folder / "accounts.csv"
+    accounts.write_text(accounts.read_text(encoding="utf-8").replace(",ACTIVE,", ",SUSPENDED,", 1), encoding="utf-8")
+    write_manifest(folder)
+    env = os.environ | {"BANKDW_DATA_DIR": str(data)}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
+    )
+    monkeypatch.setenv("BANKDW_DATA_DIR", str(data))
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    # when the run for business date 2026-11-17 is tested
+    run = dag.test(logical_date=datetime(2026, 11, 18, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    # then the feed gates task failed on its first try, and nothing after it ran
+    tasks = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert (tasks["feed_gates"].state, tasks["feed_gates"].try_number) == ("failed", 1)
+    assert {tasks[t].state for t in ("commit", "build", "warehouse_gates", "publish")} == {"upstream_failed"}
+    assert tasks["stage"].state == "success" and run.state == "failed"
+    # and nothing was published, and the run page names the failed check
+    assert not (data / "warehouse" / "bank.duckdb").exists()
+    (page,) = (data / "runs").glob("*/report.html")
+    assert "expect_column_values_to_be_in_set(status)" in page.read_text(encoding="utf-8")

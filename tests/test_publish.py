@@ -1,0 +1,229 @@
+"""Write-audit-publish on a tiny bank: nightly runs, kept versions, rollback, a blocked run,
+the run page, the check history, and a reader in a second process that is never blocked
+and never sees a partial state."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from bankdw.cli import main
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.html_report import page_path
+from bankdw.pipeline import DateSelection, RunReport, run
+from bankdw.publish import RollbackError, list_versions, rollback
+from bankdw.quality import checks_dir
+from tests.conftest import simulate_bank, write_manifest
+
+pytestmark = pytest.mark.slow
+START, DAYS = date(2026, 11, 16), 2
+LAST = START + timedelta(days=DAYS - 1)
+NIGHT_1, NIGHT_2, PENDING = (LAST + timedelta(days=n) for n in (1, 2, 3))
+
+
+@dataclass
+class Nights:
+    settings: Settings
+    runs: list[RunReport]  # history, night 1, night 2 (after a rollback)
+    published_after: list[str]  # the build stamp of the published file after each change
+    answers: list[dict[str, object]]  # what the reader processes saw
+    states: dict[str, list[object]]  # run id -> what a reader must see of that build
+
+
+def stamp(settings: Settings) -> list[object]:
+    from tests.warehouse_reader import answer
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return answer(con)
+
+
+def wait_for(answers: Path, run_id: str, timeout: float = 60) -> None:
+    """Until the reader's new connections answer from build `run_id`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        lines = answers.read_text(encoding="utf-8").splitlines() if answers.exists() else []
+        last = json.loads(lines[-1]) if lines else None
+        if last and last.get("fresh", [None])[0] == run_id:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the reader never saw build {run_id}; last answer: {last}")
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
+    """History published, then, while a second process reads: night 1 published, a rollback,
+    night 2 published (keeping two versions). PENDING's deliveries wait in the landing area."""
+    root = tmp_path_factory.mktemp("bank")
+    settings = load_settings(data_dir=root / "data", keep_versions=2)
+    simulate_bank(settings.landing_dir, customers=80, days=DAYS + 3, start=START)
+    runs = [run(settings, DateSelection(last=LAST))]
+    states = {runs[0].run_id: stamp(settings)}
+    answers, held, stop = root / "fresh.jsonl", root / "held.jsonl", root / "stop"
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.warehouse_reader", mode, str(settings.warehouse_path), str(out), str(stop)],
+            cwd=PROJECT_ROOT,
+        )
+        for mode, out in (("fresh", answers), ("held", held))
+    ]
+    published_after = [runs[0].run_id]
+    try:
+        wait_for(answers, runs[0].run_id)
+        runs.append(run(settings, DateSelection(last=NIGHT_1)))
+        states[runs[1].run_id] = stamp(settings)
+        published_after.append(runs[1].run_id)
+        wait_for(answers, runs[1].run_id)
+        published_after.append(rollback(settings).run_id)
+        wait_for(answers, runs[0].run_id)
+        runs.append(run(settings, DateSelection(last=NIGHT_2)))
+        states[runs[2].run_id] = stamp(settings)
+        published_after.append(runs[2].run_id)
+        wait_for(answers, runs[2].run_id)
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.wait(timeout=60)
+    lines = answers.read_text(encoding="utf-8").splitlines() + held.read_text(encoding="utf-8").splitlines()
+    return Nights(settings, runs, published_after, [json.loads(line) for line in lines], states)
+
+
+def test_every_night_is_published_and_the_rollback_restored_the_previous_version(nights: Nights) -> None:
+    history, night_1, night_2 = nights.runs
+    assert [r.outcome for r in nights.runs] == ["SUCCESS"] * 3, [r.failures for r in nights.runs]
+    # the rollback published history's build again, night 2 then built the lake's latest state
+    assert nights.published_after == [history.run_id, night_1.run_id, history.run_id, night_2.run_id]
+    assert nights.states[history.run_id][1] == str(LAST)
+    assert nights.states[night_2.run_id][1] == str(NIGHT_2)
+
+
+def test_a_reader_in_another_process_never_errs_and_never_sees_a_partial_state(nights: Nights) -> None:
+    errors = [a["error"] for a in nights.answers if "error" in a]
+    answers = [a for a in nights.answers if "fresh" in a]
+    held = [a for a in nights.answers if "held" in a]
+    assert len(answers) > 20 and len(held) > 20
+    # no error, ever
+    assert errors == []
+    # every answer is exactly one build's state: its stamp and its marts together
+    for a in answers:
+        assert a["fresh"] == nights.states[a["fresh"][0]], a  # type: ignore[index]
+    # a new connection after each publish saw the new state, in order (history, 1, rollback, 2)
+    seen = [a["fresh"][0] for a in answers]  # type: ignore[index]
+    changes = [run_id for i, run_id in enumerate(seen) if i == 0 or seen[i - 1] != run_id]
+    assert changes == nights.published_after
+    # and the connection held open since the start kept answering from the build it opened
+    history = nights.runs[0].run_id
+    assert {tuple(a["held"]) for a in held} == {tuple(nights.states[history])}  # type: ignore[arg-type]
+
+
+def test_only_the_configured_number_of_versions_is_kept_and_status_lists_them(nights: Nights) -> None:
+    settings = nights.settings
+    _, night_1, night_2 = nights.runs
+    versions = list_versions(settings)
+    assert [(v.run_id, v.published) for v in versions] == [(night_2.run_id, True), (night_1.run_id, False)]
+    status = CliRunner().invoke(
+        main, ["status"], env={"BANKDW_DATA_DIR": str(settings.root), "BANKDW_KEEP_VERSIONS": "2"}
+    )
+    assert status.exit_code == 0, status.output
+    assert f" * {night_2.run_id}  lake {night_2.run_id}" in status.output
+    assert f"   {night_1.run_id}  lake {night_1.run_id}" in status.output
+
+
+def test_rollback_to_a_named_version_from_the_command_line(nights: Nights, tmp_path: Path) -> None:
+    # given a copy of the bank, night 2 published
+    shutil.copytree(nights.settings.root, tmp_path / "data")
+    settings = load_settings(data_dir=tmp_path / "data", keep_versions=2)
+    night_1 = nights.runs[1].run_id
+    env = {"BANKDW_DATA_DIR": str(settings.root)}
+    # when rolled back to night 1 by name
+    result = CliRunner().invoke(main, ["rollback", "--to", night_1], env=env)
+    # then night 1's build is what readers open
+    assert result.exit_code == 0, result.output
+    assert stamp(settings) == nights.states[night_1]
+    # and an unknown version is refused, naming the versions kept
+    unknown = CliRunner().invoke(main, ["rollback", "--to", "20200101T000000000000Z"], env=env)
+    assert unknown.exit_code == 1 and f"kept: {nights.runs[2].run_id}, {night_1}" in unknown.output
+    # and with night 1 published there is nothing older to roll back to
+    with pytest.raises(RollbackError, match="no version older"):
+        rollback(settings)
+
+
+def test_every_runs_checks_are_kept_in_the_warehouse(nights: Nights) -> None:
+    settings = nights.settings
+    history, night_1, night_2 = nights.runs
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        counts = dict(
+            con.sql(
+                "select run_id || ' ' || stage, count(*) from audit.check_results group by all order by all"
+            ).fetchall()
+        )
+        failed = con.sql("select count(*) from audit.check_results where outcome = 'failed'").fetchall()[0][0]
+        chain = con.sql(
+            "select severity, outcome, failing_rows from audit.check_results "
+            f"where run_id = '{night_2.run_id}' and check_id = 'core_banking.transactions/balance_chain(balance_after)'"
+        ).fetchall()
+    # feed checks of every run, and the dbt tests of every build, this build's own included
+    for r in (history, night_1, night_2):
+        assert counts[f"{r.run_id} feed"] > 100 and counts[f"{r.run_id} warehouse"] > 100
+    assert failed == 0
+    assert chain == [("blocking", "passed", 0)]
+
+
+def test_the_run_page_shows_what_was_published_and_every_check(nights: Nights) -> None:
+    night_2 = nights.runs[2]
+    page = page_path(nights.settings, night_2.run_id).read_text(encoding="utf-8")
+    assert f"bankdw run {night_2.run_id}: <span class='outcome-SUCCESS'>SUCCESS</span>" in page
+    assert "Published: <code>" in page and "balance_chain(balance_after)" in page
+    assert "test.bankdw.unique_fct_transactions_txn_id" in page
+    assert (page_path(nights.settings, night_2.run_id).parent / "data_docs" / "index.html").exists()
+
+
+def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(nights: Nights, tmp_path: Path) -> None:
+    # given a copy of the bank, and the pending night's postings, one with a balance booked 5.00 too low
+    shutil.copytree(nights.settings.root, tmp_path / "data")
+    settings = load_settings(data_dir=tmp_path / "data", keep_versions=2)
+    folder = settings.landing_dir / "core_banking" / PENDING.isoformat()
+    rows = list(csv.DictReader(io.StringIO((folder / "transactions.csv").read_text(encoding="utf-8"), newline="")))
+    rows[0]["balance_after"] = f"{float(rows[0]['balance_after']) - 5:.2f}"
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (folder / "transactions.csv").write_text(out.getvalue(), encoding="utf-8")
+    write_manifest(folder)
+    published = settings.warehouse_path
+    before = (published.read_bytes(), published.stat().st_ino, [v.run_id for v in list_versions(settings)])
+    # when the nightly job runs
+    result = CliRunner().invoke(main, ["run"], env={"BANKDW_DATA_DIR": str(settings.root)})
+    # then it fails at the gate, and the published warehouse and its versions are exactly as they were
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    report = RunReport.latest(settings)
+    assert report is not None and (report.outcome, report.step) == ("FAILED", "gate")
+    assert (published.read_bytes(), published.stat().st_ino, [v.run_id for v in list_versions(settings)]) == before
+    # and the run page the command names says what failed, where, and that nothing was published
+    page_line = [line for line in result.output.splitlines() if line.startswith("Run report: ")]
+    assert page_line == [f"Run report: {page_path(settings, report.run_id)}"]
+    page = Path(page_line[0].removeprefix("Run report: ")).read_text(encoding="utf-8")
+    assert "Not published: the run failed at step gate." in page
+    assert "BLOCKING core_banking.transactions: balance_chain(balance_after) failed on" in page
+    assert f"core_banking/{PENDING}/transactions.csv row 1" in page
+    # and the failed checks are kept in the lake's history for the next build's audit.check_results
+    history = pq.read_table(checks_dir(settings) / f"{report.run_id}.feed.parquet").to_pylist()
+    failed = {c["check_id"]: c for c in history if c["outcome"] == "failed"}
+    chain = failed.pop("core_banking.transactions/balance_chain(balance_after)")
+    assert chain["failing_rows"] >= 1 and f"core_banking/{PENDING}/transactions.csv" in chain["examples"]
+    # (the posting may also be its account's last of the day: then its end-of-day balance disagrees too)
+    assert set(failed) <= {"core_banking.balances/end_of_day_balance(ledger_balance)"}
