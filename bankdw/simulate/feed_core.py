@@ -50,12 +50,10 @@ class CoreFeed:
         accounts: Accounts,
         parties: Parties,
         rms: RelationshipManagers,
-        books: list[DayBook],
         tz: ZoneInfo,
     ) -> None:
         self.c, self.a, self.parties, self.tz = customers, accounts, parties, tz
         self.rm_ids = rms.rm_id
-        self.books = {b.day: b for b in books}
         self.reference = [
             csv_file(SYSTEM, "products", _products()),
             csv_file(SYSTEM, "branches", _branches()),
@@ -77,8 +75,8 @@ class CoreFeed:
         self.rolling = (accounts.kind == "TIME_DEPOSIT") & (term > 0)
         self.term = term
 
-    def files(self, day: int) -> list[LandedFile]:
-        book = self.books[day]
+    def files(self, book: DayBook) -> list[LandedFile]:
+        day = book.day
         return [
             self._customers(day),
             self._accounts(day),

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .accounts import build_accounts
-from .calls import build_agents, build_calls
+from .calls import CallCentre, build_agents
 from .config import SimulationConfig, SimulationSummary
 from .days import DAY, epoch_day, to_date
 from .feed_calls import CallFeed
@@ -27,11 +30,11 @@ from .feed_core import CoreFeed
 from .feed_online import OnlineFeed
 from .formats import dates, join, timestamps
 from .ledger import Ledger
-from .online import build_events, build_users, online_access
+from .online import Sessions, build_users, online_access
 from .population import Customers, build_customers, relationship_managers
 from .truth import Truth
-from .weblog import deliver
-from .writer import Feed, LandedFile, write_delivery
+from .weblog import WebLog
+from .writer import LandedFile, write_delivery
 
 log = logging.getLogger(__name__)
 
@@ -62,46 +65,64 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     users = build_users(config, customers)
     step("%d accounts, %d account parties, %d online users", len(accounts), len(parties.account), len(users))
     online_since, prefers_web = online_access(users, len(customers))
-    books, disputes = Ledger(config, customers, accounts, online_since, prefers_web).run()
-    step("%d postings over %d days", sum(len(b.postings) for b in books), len(books))
-    events = build_events(config, users, customers, books, accounts.customer)
-    hour_files = deliver(config.seed, events, users, config.defects, end, tz, truth.defects)
-    step("%d web events, %d lines delivered", len(events), len(hour_files.lines))
-    del events  # the hour files hold what is delivered; the event arrays are the largest in memory
+    ledger = Ledger(config, customers, accounts, online_since, prefers_web)
+    sessions = Sessions(config, users, len(customers), accounts.customer)
+    weblog = WebLog(config.seed, users, config.defects, end, tz, truth.defects)
     agents = build_agents(config.seed, start)
     has_card = np.zeros(len(customers), bool)
     has_card[accounts.customer[accounts.kind == "CREDIT_CARD"]] = True
-    calls = build_calls(config, customers, agents, books, disputes, has_card, accounts.customer, truth.defects)
-    step("%d calls", len(calls.day))
+    centre = CallCentre(config, customers, agents, has_card, accounts.customer, truth.defects)
+    core = CoreFeed(customers, accounts, parties, rms, tz)
+    online = OnlineFeed(users, customers, tz)
+    contact = CallFeed(agents, customers, tz)
+    call_ids: list[pa.Array] = []
+    call_persons: list[np.ndarray] = []
 
-    feeds: dict[str, Feed] = {
-        "core_banking": CoreFeed(customers, accounts, parties, rms, books, tz),
-        "online_banking": OnlineFeed(users, customers, hour_files, tz),
-        "call_center": CallFeed(calls, agents, customers, tz),
-    }
-
-    def deliver_one(task: tuple[int, str]) -> list[LandedFile]:
-        day, system = task
-        files = feeds[system].files(day)
+    def deliver_one(day: int, system: str, render: Callable[[], list[LandedFile]]) -> list[LandedFile]:
+        files = render()
         extracted = timestamps(np.array([(day + 1) * DAY + EXTRACTED_AT[system]]), tz)[0].as_py()
         write_delivery(config.out, system, to_date(day), extracted, files)
         return files
 
-    # deliveries are independent folders: two at a time (rendering and compression release the GIL)
-    tasks = [(day, system) for day in range(start, end + 1) for system in feeds]
-    deliveries = []
+    # One business day at a time: the main thread plays day d while two workers render and
+    # write the deliveries of the days before (rendering and compression release the GIL);
+    # at most two days wait for a worker, so memory does not grow with the length of the history.
+    deliveries: list[tuple[str, date]] = []
     rows: Counter[tuple[str, str]] = Counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for (day, system), files in zip(tasks, pool.map(deliver_one, tasks), strict=True):
+    progress = Progress(config, began)
+    waiting: deque[tuple[int, str, Future[list[LandedFile]]]] = deque()
+
+    def collect(block_until: int) -> None:
+        while len(waiting) > block_until:
+            day, system, future = waiting.popleft()
             deliveries.append((system, to_date(day)))
-            for landed in files:
+            for landed in future.result():
                 rows[(system, landed.name.split("-")[0].split(".")[0])] += landed.rows
-            if system == "call_center" and ((day - start + 1) % 10 == 0 or day == end):
-                step("%d of %d business days delivered", day - start + 1, config.days)
+            if system == "call_center":
+                progress.day_done(day, rows)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for day in range(start, end + 1):
+            book = ledger.day(day)
+            hour_files = weblog.day(sessions.day(book), day)
+            calls = centre.day(book, ledger.take_disputes())
+            call_ids.append(calls.call_id)
+            call_persons.append(calls.person)
+            renders: list[tuple[str, Callable[[], list[LandedFile]]]] = [
+                ("core_banking", partial(core.files, book)),
+                ("online_banking", partial(online.files, day, hour_files)),
+                ("call_center", partial(contact.files, calls)),
+            ]
+            for system, render in renders:
+                waiting.append((day, system, pool.submit(deliver_one, day, system, render)))
+            collect(block_until=6)
+        collect(block_until=0)
 
     _record_customers(truth, customers, start)
     truth.add_persons("online_banking", "users", users.user_id, users.person)
-    truth.add_persons("call_center", "calls", calls.call_id, calls.person)
+    truth.add_persons(
+        "call_center", "calls", pa.chunked_array(call_ids, pa.string()).combine_chunks(), np.concatenate(call_persons)
+    )
     leavers = np.flatnonzero(customers.churner)
     truth.churners = pa.table(
         {
@@ -114,6 +135,30 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     return SimulationSummary(
         deliveries=deliveries, rows=dict(rows), seconds=time.perf_counter() - began, truth_dir=config.truth_dir
     )
+
+
+class Progress:
+    """A line every few business days (or every 30 seconds) with the rows written and the time."""
+
+    def __init__(self, config: SimulationConfig, began: float) -> None:
+        self.config, self.began, self.last = config, began, began
+        self.every = max(1, min(30, config.days // 10))
+        self.start = epoch_day(config.start)
+
+    def day_done(self, day: int, rows: Counter[tuple[str, str]]) -> None:
+        done = day - self.start + 1
+        now = time.perf_counter()
+        if done % self.every and done != self.config.days and now - self.last < 30:
+            return
+        self.last = now
+        elapsed = now - self.began
+        left = elapsed / done * (self.config.days - done)
+        log.info(
+            "simulate: %d of %d business days delivered, %s rows (%s transactions, %s web events, %s calls); "
+            "%.0fs elapsed, about %.0fs left",
+            done, self.config.days, f"{sum(rows.values()):,}", f"{rows['core_banking', 'transactions']:,}",
+            f"{rows['online_banking', 'events']:,}", f"{rows['call_center', 'calls']:,}", elapsed, left,
+        )  # fmt: skip
 
 
 def _record_customers(truth: Truth, c: Customers, start: int) -> None:
