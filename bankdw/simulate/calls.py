@@ -138,7 +138,9 @@ class CallCentre:
         complaint_day = c.drain_day[complainers] + (self.rng.random(len(complainers)) * (span + 1)).astype(np.int64)
         self.planned = [
             _frame(retention_day, leavers, np.full(len(leavers), "CLOSE_ACCOUNT"), True, 8, 20),
-            _frame(np.minimum(complaint_day, end), complainers, np.full(len(complainers), "COMPLAINT_SERVICE"), True, 8, 20),
+            _frame(
+                np.minimum(complaint_day, end), complainers, np.full(len(complainers), "COMPLAINT_SERVICE"), True, 8, 20
+            ),
         ]
 
     def day(self, book: DayBook, disputes: Disputes) -> Calls:

@@ -245,7 +245,9 @@ class CoreFeed:
             ),
             "balance_after": money(balance_after),
         }
-        generated = frozenset(("txn_id", "account_id", "currency", "branch_id", "counterparty_account", "reversed_txn_id"))
+        generated = frozenset(
+            ("txn_id", "account_id", "currency", "branch_id", "counterparty_account", "reversed_txn_id")
+        )
         return csv_file(SYSTEM, "transactions", columns, {"amount": money_total(p.amount)}, generated)
 
     def _loans(self, book: DayBook) -> LandedFile:

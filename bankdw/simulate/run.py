@@ -24,22 +24,20 @@ import pyarrow.compute as pc
 from .accounts import build_accounts
 from .calls import CallCentre, build_agents
 from .config import SimulationConfig, SimulationSummary
-from .days import DAY, epoch_day, to_date
+from .days import epoch_day, to_date
+from .delivery import Courier, Plan
 from .feed_calls import CallFeed
 from .feed_core import CoreFeed
 from .feed_online import OnlineFeed
-from .formats import dates, join, timestamps
+from .formats import dates, join, numbered
 from .ledger import Ledger
 from .online import Sessions, build_users, online_access
 from .population import Customers, build_customers, relationship_managers
 from .truth import Truth
 from .weblog import WebLog
-from .writer import LandedFile, write_delivery
+from .writer import LandedFile
 
 log = logging.getLogger(__name__)
-
-EXTRACTED_AT = {"core_banking": 3900, "online_banking": 1200, "call_center": 2700}
-"""Seconds after the next midnight at which each system extracts a business date."""
 
 
 def simulate(config: SimulationConfig) -> SimulationSummary:
@@ -78,28 +76,25 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     call_ids: list[pa.Array] = []
     call_persons: list[np.ndarray] = []
 
-    def deliver_one(day: int, system: str, render: Callable[[], list[LandedFile]]) -> list[LandedFile]:
-        files = render()
-        extracted = timestamps(np.array([(day + 1) * DAY + EXTRACTED_AT[system]]), tz)[0].as_py()
-        write_delivery(config.out, system, to_date(day), extracted, files)
-        return files
+    courier = Courier(config, end, tz, truth.defects)
 
     # One business day at a time: the main thread plays day d while two workers render and
     # write the deliveries of the days before (rendering and compression release the GIL);
-    # at most two days wait for a worker, so memory does not grow with the length of the history.
+    # at most a few deliveries wait for a worker, so memory does not grow with the history.
     deliveries: list[tuple[str, date]] = []
     rows: Counter[tuple[str, str]] = Counter()
     progress = Progress(config, began)
-    waiting: deque[tuple[int, str, Future[list[LandedFile]]]] = deque()
+    waiting: deque[tuple[Plan, Future[list[LandedFile]]]] = deque()
+    resends: dict[int, list[tuple[Plan, Future[list[LandedFile]]]]] = {}
 
     def collect(block_until: int) -> None:
         while len(waiting) > block_until:
-            day, system, future = waiting.popleft()
-            deliveries.append((system, to_date(day)))
+            plan, future = waiting.popleft()
+            deliveries.append((plan.system, to_date(plan.day)))
             for landed in future.result():
-                rows[(system, landed.name.split("-")[0].split(".")[0])] += landed.rows
-            if system == "call_center":
-                progress.day_done(day, rows)
+                rows[(plan.system, landed.name.split("-")[0].split(".")[0])] += landed.rows
+            if plan.system == "call_center":
+                progress.day_done(plan.day, rows)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         for day in range(start, end + 1):
@@ -108,13 +103,21 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
             calls = centre.day(book, ledger.take_disputes())
             call_ids.append(calls.call_id)
             call_persons.append(calls.person)
-            renders: list[tuple[str, Callable[[], list[LandedFile]]]] = [
-                ("core_banking", partial(core.files, book)),
-                ("online_banking", partial(online.files, day, hour_files)),
-                ("call_center", partial(contact.files, calls)),
-            ]
-            for system, render in renders:
-                waiting.append((day, system, pool.submit(deliver_one, day, system, render)))
+            renders: dict[str, Callable[[], list[LandedFile]]] = {
+                "core_banking": partial(core.files, book),
+                "online_banking": partial(online.files, day, hour_files),
+                "call_center": partial(contact.files, calls),
+            }
+            for plan in courier.plan(day):
+                future = pool.submit(courier.send, plan, renders[plan.system])
+                courier.record(plan)
+                waiting.append((plan, future))
+                if plan.resend_day is not None:
+                    resends.setdefault(plan.resend_day, []).append((plan, future))
+            # corrected deliveries go out after the day's regular ones (the first version is
+            # written by then: its future was submitted days earlier, and is awaited first)
+            for plan, first in resends.pop(day, []):
+                pool.submit(courier.resend, plan, first).result()
             collect(block_until=6)
         collect(block_until=0)
 
@@ -128,6 +131,8 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
         {
             "customer_id": customers.customer_id.take(pa.array(leavers)),
             "left_on": dates(customers.closed_day[leavers]),
+            "person_id": numbered("P", customers.person[leavers] + 1, 7),
+            "drain_from": dates(customers.drain_day[leavers]),
         }
     )
     truth.write(config)

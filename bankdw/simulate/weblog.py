@@ -9,6 +9,7 @@ late, lines cut short in transit, and event types the agreement does not list ye
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -94,16 +95,15 @@ class WebLog:
         )
         lines = _cut_short(now.lines, broken)
         self._record(d, now, hour, line, broken)
-        return [
-            (f"events-{int(hour[a]):02d}.jsonl.gz", lines.slice(int(a), int(b - a)))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
+        return [(f"events-{int(hour[a]):02d}.jsonl.gz", lines.slice(a, b - a)) for a, b in pairwise(bounds.tolist())]
 
     def receive(self, events: Events) -> None:
         """When each event (and each copy) reaches the platform, with the event defects injected."""
         rng, defects, n = self.rng, self.defects, len(events)
         event_type = events.event_type.copy()
-        renamed = self.sampler.pick("unknown_event_type", np.flatnonzero(events.in_session), defects.unknown_event_types)
+        renamed = self.sampler.pick(
+            "unknown_event_type", np.flatnonzero(events.in_session), defects.unknown_event_types
+        )
         new_types = np.array([event_code(t) for t in NEW_EVENT_TYPES])
         event_type[renamed] = new_types[rng.integers(0, len(new_types), len(renamed))]
 

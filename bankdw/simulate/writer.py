@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -188,8 +188,16 @@ def gzip_lines(lines: pa.Array) -> bytes:
     return gzip.compress(_join_lines(lines), compresslevel=1, mtime=0)
 
 
-def write_delivery(root: Path, system: str, business_date: date, extracted_at: str, files: list[LandedFile]) -> Path:
-    """Write one delivery folder; a folder of an earlier run for the same date is replaced."""
+def write_delivery(
+    root: Path,
+    system: str,
+    business_date: date,
+    extracted_at: str,
+    files: list[LandedFile],
+    with_manifest: bool = True,
+) -> Path:
+    """Write one delivery folder; a folder of an earlier run for the same date is replaced.
+    Without manifest, the folder stays incomplete (a defect asked for)."""
     folder = root / system / business_date.isoformat()
     if folder.exists():
         (folder / MANIFEST_NAME).unlink(missing_ok=True)  # incomplete from now on, as the agreement says
@@ -203,5 +211,6 @@ def write_delivery(root: Path, system: str, business_date: date, extracted_at: s
             sha256=hashlib.sha256(landed.content).hexdigest(),
             control_totals={c: Decimal(v) for c, v in (landed.control_totals or {}).items()},
         )
-    Manifest(system=system, business_date=business_date, extracted_at=extracted_at, files=entries).write(folder)
+    if with_manifest:
+        Manifest(system=system, business_date=business_date, extracted_at=extracted_at, files=entries).write(folder)
     return folder
