@@ -142,7 +142,7 @@ _SECTIONS: list[tuple[str, set[str], str]] = [
         "Web events by type (whole period)",
         {"events"},
         """select event_type, count(*) as events from events where event_type is not null
-           group by all order by events desc""",,
+           group by all order by events desc""",
     ),
 ]
 
