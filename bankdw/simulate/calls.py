@@ -119,11 +119,13 @@ class CallCentre:
         has_credit_card: np.ndarray,
         accounts_customer: np.ndarray,
         log: DefectLog,
+        has_any_card: np.ndarray | None = None,
     ) -> None:
         self.rng = stream(config.seed, "calls")
         self.sampler = Sampler(config.seed, "call_defects")
         self.config, self.c, self.agents, self.log = config, customers, agents, log
         self.has_credit_card, self.accounts_customer = has_credit_card, accounts_customer
+        self.has_any_card = has_credit_card if has_any_card is None else has_any_card
         start, end = epoch_day(config.start), epoch_day(config.end)
         c = customers
         self.reachable = pc.is_valid(c.phone_digits).to_numpy(zero_copy_only=False)
@@ -151,6 +153,9 @@ class CallCentre:
         idx = choice(rng, np.arange(len(ROUTINE)), len(who), [r[2] for r in ROUTINE])
         reason = np.asarray([r[0] for r in ROUTINE])[idx]
         reason = np.where((reason == "WEALTH_ADVICE") & ~c.affluent[who], "BALANCE_QUERY", reason)
+        # only cardholders lose or activate a card
+        carded = np.isin(reason, ["CARD_LOST", "CARD_ACTIVATION"])
+        reason = np.where(carded & ~self.has_any_card[who], "BALANCE_QUERY", reason)
         frames = [_frame(d, who, reason, True, 8, 20)]
         # borrowers in arrears
         late = book.loan_account[(book.loan_dpd >= 5) & (book.loan_dpd <= 120)]

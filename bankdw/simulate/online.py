@@ -308,6 +308,13 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray], first_event: int
         browse,
     )
     logged_in = ~anon_e & (pos >= pre_e)
+    in_session = logged_in & (pos > pre_e) & (pos < len_e - 1 - tx_e)
+    # an application is submitted right after it is started, or abandoned (about two in three)
+    submit, started = event_code("APPLICATION_SUBMIT"), event_code("APPLICATION_START")
+    kind[kind == submit] = event_code("PRODUCT_VIEW")
+    follows = np.flatnonzero((kind[:-1] == started) & in_session[1:] & (session[1:] == session[:-1]))
+    submitted = follows[rng.random(len(follows)) < 0.35]
+    kind[submitted + 1] = submit
     offset = group_cumsum(session, np.where(pos == 0, 0, rng.integers(3, 90, n)))
     tx_offset = np.zeros(len(length), np.int64)
     tx_offset[session[is_tx]] = offset[is_tx]
@@ -322,6 +329,7 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray], first_event: int
     page[page_view & (pos == 0) & (pre_e >= 1)] = PAGES.index("/login")
     offers_product = np.isin(kind, [event_code(k) for k in ("PRODUCT_VIEW", "APPLICATION_START", "APPLICATION_SUBMIT")])
     product = np.where(offers_product, rng.integers(0, len(PRODUCTS), n), -1)
+    product[submitted + 1] = product[submitted]
     device = s["device"][session]
     version = rng.integers(0, len(APP_VERSIONS), len(length))[session]
     ip = pa.array(_hex(rng.integers(0, 2**63 - 1, len(length))))
@@ -338,7 +346,7 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray], first_event: int
         amount=np.where(is_tx, s["amount"][session], -1)[o],
         ip_hash=ip.take(pa.array(session[o])),
         app_version=_lookup(APP_VERSIONS, np.where(device == 0, -1, version)[o]),
-        in_session=(logged_in & (pos > pre_e) & (pos < len_e - 1 - tx_e))[o],
+        in_session=in_session[o],
     )
 
 

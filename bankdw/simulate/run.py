@@ -69,7 +69,9 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     agents = build_agents(config.seed, start)
     has_card = np.zeros(len(customers), bool)
     has_card[accounts.customer[accounts.kind == "CREDIT_CARD"]] = True
-    centre = CallCentre(config, customers, agents, has_card, accounts.customer, truth.defects)
+    any_card = np.zeros(len(customers), bool)
+    any_card[accounts.customer[np.isin(accounts.kind, ["CREDIT_CARD", "DEBIT_CARD"])]] = True
+    centre = CallCentre(config, customers, agents, has_card, accounts.customer, truth.defects, any_card)
     core = CoreFeed(customers, accounts, parties, rms, tz)
     online = OnlineFeed(users, customers, tz)
     contact = CallFeed(agents, customers, tz)
