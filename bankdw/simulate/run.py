@@ -30,7 +30,7 @@ from .feed_calls import CallFeed
 from .feed_core import CoreFeed
 from .feed_online import OnlineFeed
 from .formats import dates, join, numbered
-from .ledger import Ledger
+from .ledger import DayBook, Ledger
 from .online import Sessions, build_users, online_access
 from .population import Customers, build_customers, relationship_managers
 from .truth import Truth
@@ -98,16 +98,25 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
             if plan.system == "call_center":
                 progress.day_done(plan.day, rows)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    def web_day(book: DayBook) -> list[tuple[str, pa.Array]]:
+        return weblog.day(sessions.day(book), book.day)
+
+    def online_files(day: int, hour_files: Future[list[tuple[str, pa.Array]]]) -> list[LandedFile]:
+        return online.files(day, hour_files.result())
+
+    # Three stages overlap: the main thread books day d and its calls, one thread plays the
+    # web sessions of the day before (in day order: the web log carries late events from one
+    # day to the next), two workers render and write deliveries.
+    with ThreadPoolExecutor(max_workers=2) as pool, ThreadPoolExecutor(max_workers=1) as web:
         for day in range(start, end + 1):
             book = ledger.day(day)
-            hour_files = weblog.day(sessions.day(book), day)
+            hour_files = web.submit(web_day, book)
             calls = centre.day(book, ledger.take_disputes())
             call_ids.append(calls.call_id)
             call_persons.append(calls.person)
             renders: dict[str, Callable[[], list[LandedFile]]] = {
                 "core_banking": partial(core.files, book),
-                "online_banking": partial(online.files, day, hour_files),
+                "online_banking": partial(online_files, day, hour_files),
                 "call_center": partial(contact.files, calls),
             }
             for plan in courier.plan(day):

@@ -83,8 +83,8 @@ class WebLog:
         assert waiting is not None
         today = waiting.when < (d + 1) * DAY
         self.waiting = waiting.take(np.flatnonzero(~today))
-        now = waiting.take(np.flatnonzero(today))
-        now = now.take(np.lexsort((now.copy, now.number, now.when)))
+        index = np.flatnonzero(today)
+        now = waiting.take(index[np.lexsort((waiting.copy[index], waiting.number[index], waiting.when[index]))])
         hour = (now.when % DAY) // 3600
         bounds = np.r_[np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]]), len(hour)]
         line = np.arange(len(hour)) - np.repeat(bounds[:-1], np.diff(bounds)) + 1
