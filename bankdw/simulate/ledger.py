@@ -294,7 +294,9 @@ class Ledger:
         today = Postings.concat(booked)
         activity.schedule_reversals(self, d, today)
         due = [p.take(np.flatnonzero(days == d)) for days, p in self.scheduled]
-        self.scheduled = [(days[days > d], p.take(np.flatnonzero(days > d))) for days, p in self.scheduled]
+        self.scheduled = [
+            (days[days > d], p.take(np.flatnonzero(days > d))) for days, p in self.scheduled if (days > d).any()
+        ]
         if not due:
             return Postings.empty()
         batch = Postings.concat(due)
