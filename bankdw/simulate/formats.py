@@ -105,7 +105,7 @@ def offset_text(wall_hours: np.ndarray, tz: ZoneInfo) -> pa.Array:
     if len(wall_hours) == 0:
         return pa.array([], pa.string())
     first, last = int(wall_hours.min()), int(wall_hours.max())
-    if last - first > 24 * 400:  # hours spread over years: label only the hours that occur
+    if last - first > 24 * 40:  # hours spread over months or years: label only the hours that occur
         unique, inverse = np.unique(wall_hours, return_inverse=True)
         labels = pa.array([_offset_label(tz, h) for h in unique.tolist()], pa.string())
         return labels.take(pa.array(inverse.reshape(-1)))
