@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import click
 from bankdw.config import Settings, load_settings
 from bankdw.html_report import page_path
 from bankdw.report import format_run, format_status, format_versions
+from bankdw.simulate.config import Defects
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -41,13 +44,36 @@ def _default_start(settings: Settings, days: int) -> date:
     return today - timedelta(days=days)
 
 
-def _simulate(settings: Settings, out: Path, customers: int, days: int, start: date, seed: int) -> None:
+def _simulate(
+    settings: Settings, out: Path, customers: int, days: int, start: date, seed: int, defects: Defects | None = None
+) -> None:
     from bankdw.simulate import SimulationConfig, simulate
 
     summary = simulate(
-        SimulationConfig(out=out, customers=customers, days=days, start=start, seed=seed, timezone=settings.timezone)
+        SimulationConfig(
+            out=out,
+            customers=customers,
+            days=days,
+            start=start,
+            seed=seed,
+            timezone=settings.timezone,
+            defects=defects or Defects(),
+        )
     )
     click.echo(f"Simulated {customers:,} customer records over {days} days from {start} into {out}: {summary}")
+
+
+def _defect_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One `--<defect> RATE` option per field of `Defects`, documented by the field's docstring."""
+    for field in reversed(fields(Defects)):
+        command = click.option(
+            f"--{field.name.replace('_', '-')}",
+            field.name,
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            help=f"Rate, default {field.default}: {field.metadata['help']}",
+        )(command)
+    return command
 
 
 @main.command()
@@ -56,6 +82,13 @@ def _simulate(settings: Settings, out: Path, customers: int, days: int, start: d
 @click.option("--days", type=int, help="Business days of history (default: simulate_days).")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First business date (default: days ago).")
 @click.option("--seed", type=int, help="Random seed (default: simulate_seed): same seed, same bytes.")
+@click.option("--clean", is_flag=True, help="No defects at all (rates given as options still apply).")
+@_defect_options
+@click.option(
+    "--describe",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Print the distributions a banker sanity-checks for the landing root DIR, simulate nothing.",
+)
 @click.pass_obj
 def simulate(
     settings: Settings,
@@ -64,8 +97,18 @@ def simulate(
     days: int | None,
     start: datetime | None,
     seed: int | None,
+    clean: bool,
+    describe: Path | None,
+    **rates: float | None,
 ) -> None:
     """Write a synthetic bank's deliveries in the format of the feed agreement."""
+    if describe is not None:
+        from bankdw.simulate.describe import describe as describe_landing
+
+        click.echo(describe_landing(describe))
+        return
+    base = Defects.none() if clean else Defects()
+    defects = replace(base, **{name: rate for name, rate in rates.items() if rate is not None})
     days = days or settings.simulate_days
     _simulate(
         settings,
@@ -74,6 +117,7 @@ def simulate(
         days,
         start.date() if start else _default_start(settings, days),
         settings.simulate_seed if seed is None else seed,
+        defects,
     )
 
 

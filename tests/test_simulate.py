@@ -14,8 +14,10 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -34,7 +36,9 @@ DEFECT_KINDS = {
     "unknown_event_type",
     "unknown_caller",
     "ambiguous_caller",
+    "redelivered_date",
 }
+"""The defects on by default; `missing_manifest` and `truncated_file` come only on request."""
 
 
 def _simulate(root: Path, **settings: object) -> SimulationSummary:
@@ -528,7 +532,7 @@ def test_default_rates_produce_every_defect_where_the_answer_key_says(defective_
             continue
         seen[event["event_id"]] = seen.get(event["event_id"], 0) + 1
     known = set(load_agreement().file("online_banking", "events").column("event_type").values)
-    for d in (d for d in defects if d["system"] == "online_banking"):
+    for d in (d for d in defects if d["system"] == "online_banking" and d["kind"] != "redelivered_date"):
         line = lines[(d["business_date"], d["file"], int(d["line"]))]
         if d["kind"] == "invalid_json":
             with pytest.raises(json.JSONDecodeError):
@@ -577,3 +581,159 @@ def test_daylight_saving_time_zones_keep_the_ledger_in_order(tmp_path: Path) -> 
     chained = """select amount, balance_after, lag(balance_after) over
                  (partition by account_id order by txn_ts::timestamptz) as previous from core_banking__transactions"""
     assert _count(con, f"select * from ({chained}) where previous + amount <> balance_after") == 0
+
+
+# -- delivery defects, the answer key and the command line ------------------------------------
+
+
+def test_default_defect_rates_are_the_configured_shares(defective_bank: Path) -> None:
+    # given the answer key and the deliveries of a 500-customer bank over 20 days
+    defects = _truth(defective_bank, "defects.csv")
+    count = {kind: sum(d["kind"] == kind for d in defects) for kind in DEFECT_KINDS}
+    events = sum(1 for _ in _events(defective_bank))
+    customers = {r["source_key"] for r in _truth(defective_bank, "persons.csv") if r["source_table"] == "customers"}
+    rates = Defects()
+
+    # then each defect occurs at about its configured share of what it applies to
+    assert count["duplicate_event"] == pytest.approx(rates.duplicate_events * events, rel=0.25)
+    assert count["late_event"] == pytest.approx(rates.late_events * events, rel=0.3)
+    # (new event types replace browsing inside a session, about a third of all events)
+    assert 0.2 * rates.unknown_event_types * events <= count["unknown_event_type"] <= rates.unknown_event_types * events
+    assert count["duplicate_person"] == pytest.approx(rates.duplicate_persons * len(customers), rel=0.25)
+    assert count["phone_format"] >= rates.phone_formats * len(customers) * 0.5
+    # and the rare ones at least once, not more than a few times their share
+    assert 1 <= count["invalid_json"] <= max(3, 3 * rates.invalid_json * events)
+    assert 1 <= count["redelivered_date"] <= max(3, 3 * rates.redelivered_dates * 60)
+
+
+def test_a_redelivered_date_is_a_complete_new_delivery_replacing_the_first(defective_bank: Path) -> None:
+    # given the re-delivered dates of the answer key
+    resent = [d for d in _truth(defective_bank, "defects.csv") if d["kind"] == "redelivered_date"]
+    assert resent
+    truth = defective_bank.parent / "_truth"
+    for d in resent:
+        landed = defective_bank / d["key"]
+        first = truth / "superseded" / d["key"]
+        new, old = (json.loads((f / "_manifest.json").read_text()) for f in (landed, first))
+        # then the first version is kept beside the answer key, consistent with its own manifest
+        for name, entry in old["files"].items():
+            assert hashlib.sha256((first / name).read_bytes()).hexdigest() == entry["sha256"]
+        # and the correction landed later for the same date, with the file the first one lacked complete
+        assert new["business_date"] == old["business_date"] == d["business_date"]
+        assert new["extracted_at"] > old["extracted_at"]
+        if d["file"] in old["files"]:
+            assert new["files"][d["file"]]["rows"] > old["files"][d["file"]]["rows"]
+        else:
+            assert d["file"] in new["files"]
+        # and the landing area holds only the correction
+        for name, entry in new["files"].items():
+            assert hashlib.sha256((landed / name).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_on_request_a_delivery_without_manifest_and_a_truncated_file(tmp_path: Path) -> None:
+    from extract.landing import Delivery, Manifest, check_files_against_manifest
+
+    # given a clean bank asked for the two unloadable defects
+    defects = replace(Defects.none(), missing_manifests=0.1, truncated_files=0.1)
+    _simulate(tmp_path, customers=60, days=6, seed=4, defects=defects)
+    landing = tmp_path / "landing"
+    recorded = {d["kind"]: d for d in _truth(landing, "defects.csv")}
+    assert set(recorded) == {"missing_manifest", "truncated_file"}
+
+    # then the delivery without manifest has its files but no manifest
+    missing = landing / recorded["missing_manifest"]["key"]
+    assert any(missing.iterdir()) and not (missing / "_manifest.json").exists()
+    # and the truncated file no longer matches its manifest: the extract refuses the delivery
+    truncated = recorded["truncated_file"]
+    folder = landing / truncated["key"]
+    system, day = truncated["key"].split("/")
+    manifest = Manifest.model_validate_json((folder / "_manifest.json").read_text())
+    problems = check_files_against_manifest(
+        Delivery(system, date.fromisoformat(day), folder), manifest, load_agreement()
+    )
+    assert any(truncated["file"] in p and "sha256" in p for p in problems)
+    # and every other delivery is complete
+    complete = {str(m.parent.relative_to(landing)) for m in landing.glob("*/*/_manifest.json")}
+    assert len(complete) == 3 * 6 - 1
+
+
+def test_the_answer_key_knows_the_person_behind_every_record(bank: Path, db: duckdb.DuckDBPyConnection) -> None:
+    # given the persons of the answer key
+    persons = {(r["source_table"], r["source_key"]): r["person_id"] for r in _truth(bank, "persons.csv")}
+    # then every customer id, web user and call ever delivered has its person
+    for table, key, sql in (
+        ("customers", "customer_id", "select distinct customer_id from core_banking__customers"),
+        ("users", "user_id", "select distinct user_id from online_banking__users"),
+        ("calls", "call_id", "select call_id from call_center__calls"),
+    ):
+        delivered = {r[0] for r in db.execute(sql).fetchall()}
+        assert delivered and {k for t, k in persons if t == table} == delivered, key
+    # including calls from numbers no customer has, and calls the IVR could not authenticate
+    unknown = [d["key"] for d in _truth(bank, "defects.csv") if d["kind"] == "unknown_caller"]
+    assert unknown and all(("calls", call_id) in persons for call_id in unknown)
+    # and every customer who left during the period is a planted churner, with person and drain date
+    closed = {
+        r[0]
+        for r in db.execute(
+            "select customer_id from core_banking__customers where status = 'CLOSED' and closed_date >= '2026-08-24'"
+        ).fetchall()
+    }
+    churners = {c["customer_id"]: c for c in _truth(bank, "churners.csv")}
+    assert closed <= set(churners)
+    for customer_id, churner in churners.items():
+        assert churner["person_id"] == persons[("customers", customer_id)]
+        assert churner["drain_from"] <= churner["left_on"]
+
+
+def test_applications_are_submitted_right_after_they_start_or_abandoned(clean_bank: Path) -> None:
+    # given every session's events in order
+    sessions: dict[str, list[tuple[str, str | None]]] = {}
+    for *_, line in _events(clean_bank):
+        event = json.loads(line)
+        sessions.setdefault(event["session_id"], []).append((event["event_type"], event["product_code"]))
+    pairs = [(a, b) for events in sessions.values() for a, b in pairwise(events)]
+    # then a submission follows the start of the same product's application
+    submits = [(a, b) for a, b in pairs if b[0] == "APPLICATION_SUBMIT"]
+    assert submits and all(a[0] == "APPLICATION_START" and a[1] == b[1] for a, b in submits)
+    # and most started applications are abandoned
+    starts = sum(e == "APPLICATION_START" for events in sessions.values() for e, _ in events)
+    assert 0.2 * starts <= len(submits) <= 0.6 * starts
+
+
+def test_open_time_deposits_always_show_a_future_maturity(defective_bank: Path) -> None:
+    # given time deposits in the accounts snapshots of 20 days: they roll over at maturity
+    db = _connect(defective_bank)
+    deposits = "select * from core_banking__accounts where product_code like 'TD-%' and status <> 'CLOSED'"
+    assert _count(db, deposits) > 0
+    # then an open deposit's maturity date is never in the past, and some rolled over in the period
+    assert _count(db, f"select * from ({deposits}) where maturity_date < _date") == 0
+    rolled = f"select account_id from ({deposits}) group by account_id having count(distinct maturity_date) > 1"
+    assert _count(db, rolled) > 0
+
+
+def test_cli_simulates_with_defect_options_and_describes_the_landing_area(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bankdw.cli import main
+
+    # given a clean bank asked on the command line for manifests that never arrive
+    landing = tmp_path / "landing"
+    env = {"BANKDW_DATA_DIR": str(tmp_path / "data")}
+    args = ["simulate", "--out", str(landing), "--customers", "40", "--days", "2", "--start", "2026-11-02"]
+    result = CliRunner().invoke(main, [*args, "--clean", "--missing-manifests", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    # then no delivery has a manifest, and the answer key says so
+    assert not list(landing.glob("*/*/_manifest.json"))
+    assert {d["kind"] for d in _truth(landing, "defects.csv")} == {"missing_manifest"}
+
+    # when the landing area is described
+    described = CliRunner().invoke(main, ["simulate", "--describe", str(landing)], env=env)
+    assert described.exit_code == 0, described.output
+    # then the banker's distributions are printed, counted from the files
+    customers = sum(1 for _ in (landing / "core_banking" / "2026-11-03" / "customers.csv").open()) - 1
+    for title in ("Customers by type", "Products per customer", "balance percentiles", "Annual income", "Loans by",
+                  "Calls by queue", "Web sessions per user"):  # fmt: skip
+        assert title in described.output
+    section = described.output.split("Customers by type")[1].split("\n\n")[0]
+    active = [int(line.split()[-4]) for line in section.splitlines()[2:]]
+    assert 0 < sum(active) <= customers

@@ -13,7 +13,20 @@ by day core system), `weblog` (event delivery), `calls`, the `feed_*` renderers,
 (CSV, JSON lines, manifests) and `truth` (the answer key); `run` ties them together.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .config import Defects, SimulationConfig, SimulationSummary
-from .run import simulate
+
+if TYPE_CHECKING:
+    from .run import simulate
 
 __all__ = ["Defects", "SimulationConfig", "SimulationSummary", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    """`simulate` is imported on first use: the CLI reads `Defects` without loading NumPy and Arrow."""
+    if name == "simulate":
+        from .run import simulate
+
+        return simulate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

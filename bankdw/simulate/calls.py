@@ -19,9 +19,9 @@ from . import contacts
 from .config import SimulationConfig
 from .days import DAY, epoch_day, to_date, weekday
 from .formats import join, numbered
-from .ledger import DayBook, Disputes
+from .ledger import DayBook, Disputes, concat_disputes
 from .population import Customers
-from .randomness import choice, pick, stream
+from .randomness import Sampler, choice, stream
 from .reference import FAMILY_NAMES, GIVEN_NAMES
 from .truth import DefectLog
 
@@ -104,60 +104,90 @@ class Calls:
     campaign: np.ndarray
 
 
-def build_calls(
-    config: SimulationConfig,
-    customers: Customers,
-    agents: Agents,
-    books: list[DayBook],
-    disputes: Disputes,
-    has_credit_card: np.ndarray,
-    accounts_customer: np.ndarray,
-    log: DefectLog,
-) -> Calls:
-    rng = stream(config.seed, "calls")
-    start, end = epoch_day(config.start), epoch_day(config.end)
-    c = customers
-    reachable = pc.is_valid(c.phone_digits).to_numpy(zero_copy_only=False)
-    frames = []
-    for book in books:
-        d = book.day
+class CallCentre:
+    """The calls of each business day, played as the ledger books it.
+
+    Churners' retention and complaint calls are planned when the bank is built (their
+    leaving day is known); fee disputes come from the ledger's fees of the last days.
+    """
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        customers: Customers,
+        agents: Agents,
+        has_credit_card: np.ndarray,
+        accounts_customer: np.ndarray,
+        log: DefectLog,
+        has_any_card: np.ndarray | None = None,
+    ) -> None:
+        self.rng = stream(config.seed, "calls")
+        self.sampler = Sampler(config.seed, "call_defects")
+        self.config, self.c, self.agents, self.log = config, customers, agents, log
+        self.has_credit_card, self.accounts_customer = has_credit_card, accounts_customer
+        self.has_any_card = has_credit_card if has_any_card is None else has_any_card
+        start, end = epoch_day(config.start), epoch_day(config.end)
+        c = customers
+        self.reachable = pc.is_valid(c.phone_digits).to_numpy(zero_copy_only=False)
+        self.rate = np.where(c.corporate, 0.012, np.where(c.duplicate_of >= 0, 0.002, 0.006))
+        self.disputes: list[Disputes] = []
+        self.next_call = 1
+        # churners call before they leave
+        leavers = np.flatnonzero(c.churner)
+        retention_day = np.maximum(start, c.closed_day[leavers] - self.rng.integers(0, 11, len(leavers)))
+        complainers = leavers[self.rng.random(len(leavers)) < 0.6]
+        span = np.maximum(c.closed_day[complainers] - c.drain_day[complainers], 0)
+        complaint_day = c.drain_day[complainers] + (self.rng.random(len(complainers)) * (span + 1)).astype(np.int64)
+        self.planned = [
+            _frame(retention_day, leavers, np.full(len(leavers), "CLOSE_ACCOUNT"), True, 8, 20),
+            _frame(
+                np.minimum(complaint_day, end), complainers, np.full(len(complainers), "COMPLAINT_SERVICE"), True, 8, 20
+            ),
+        ]
+
+    def day(self, book: DayBook, disputes: Disputes) -> Calls:
+        """The calls of `book.day` (they end the same day), sorted by start."""
+        rng, c, d = self.rng, self.c, book.day
         present = (c.onboard_day <= d) & (c.closed_day >= d)
-        rate = np.where(c.corporate, 0.012, np.where(c.duplicate_of >= 0, 0.002, 0.006))
-        who = np.flatnonzero(present & (rng.random(len(c)) < rate))
+        who = np.flatnonzero(present & (rng.random(len(c)) < self.rate))
         idx = choice(rng, np.arange(len(ROUTINE)), len(who), [r[2] for r in ROUTINE])
         reason = np.asarray([r[0] for r in ROUTINE])[idx]
         reason = np.where((reason == "WEALTH_ADVICE") & ~c.affluent[who], "BALANCE_QUERY", reason)
-        frames.append(_frame(d, who, reason, True, 8, 20))
+        # only cardholders lose or activate a card
+        carded = np.isin(reason, ["CARD_LOST", "CARD_ACTIVATION"])
+        reason = np.where(carded & ~self.has_any_card[who], "BALANCE_QUERY", reason)
+        frames = [_frame(d, who, reason, True, 8, 20)]
         # borrowers in arrears
         late = book.loan_account[(book.loan_dpd >= 5) & (book.loan_dpd <= 120)]
-        debtor = np.unique(accounts_customer[late[rng.random(len(late)) < 0.08]])
-        debtor = debtor[reachable[debtor]]
+        debtor = np.unique(self.accounts_customer[late[rng.random(len(late)) < 0.08]])
+        debtor = debtor[self.reachable[debtor]]
         frames.append(_frame(d, debtor, np.full(len(debtor), "PAYMENT_REMINDER"), False, 9, 19))
         # a sales campaign each month, on weekdays
         if weekday(np.array([d]))[0] < 5:
             target = np.flatnonzero(
-                present & reachable & ~c.corporate & (c.duplicate_of < 0) & ~has_credit_card & ~c.churner
+                present & self.reachable & ~c.corporate & (c.duplicate_of < 0) & ~self.has_credit_card & ~c.churner
             )
             target = target[rng.random(len(target)) < 0.01]
             frame = _frame(d, target, np.full(len(target), "PRODUCT_OFFER"), False, 9, 19)
             frame["campaign"] = np.full(len(target), f"CMP-{to_date(d):%Y%m}-CC", dtype=object)
             frames.append(frame)
-    # fee disputes from the ledger
-    frames.append(
-        _frame(disputes.call_day, disputes.customer, np.full(len(disputes.customer), "FEE_DISPUTE"), True, 8, 16)
-    )
-    frames[-1]["refunded"] = disputes.reversed
-    # churners call before they leave
-    leavers = np.flatnonzero(c.churner)
-    retention_day = np.maximum(start, c.closed_day[leavers] - rng.integers(0, 11, len(leavers)))
-    frames.append(_frame(retention_day, leavers, np.full(len(leavers), "CLOSE_ACCOUNT"), True, 8, 20))
-    complainers = leavers[rng.random(len(leavers)) < 0.6]
-    span = np.maximum(c.closed_day[complainers] - c.drain_day[complainers], 0)
-    complaint_day = c.drain_day[complainers] + (rng.random(len(complainers)) * (span + 1)).astype(np.int64)
-    frames.append(
-        _frame(np.minimum(complaint_day, end), complainers, np.full(len(complainers), "COMPLAINT_SERVICE"), True, 8, 20)
-    )
-    return _play(rng, config, customers, agents, _merge(rng, frames), log)
+        # fee disputes from the ledger, on the day the customer calls
+        self.disputes.append(disputes)
+        pending = concat_disputes(self.disputes)
+        now = pending.call_day == d
+        self.disputes = [_take_disputes(pending, ~now)]
+        frame = _frame(d, pending.customer[now], np.full(int(now.sum()), "FEE_DISPUTE"), True, 8, 16)
+        frame["refunded"] = pending.reversed[now]
+        frames.append(frame)
+        for planned in self.planned:
+            frames.append({k: v[planned["day"] == d] for k, v in planned.items()})
+        calls = _play(rng, self.sampler, self.config, c, self.agents, _merge(rng, frames), self.log, self.next_call)
+        self.next_call += len(calls.day)
+        return calls
+
+
+def _take_disputes(d: Disputes, mask: np.ndarray) -> Disputes:
+    return Disputes(d.customer[mask], d.fee_number[mask], d.call_day[mask], d.reversed[mask])
 
 
 def _frame(
@@ -186,11 +216,13 @@ def _merge(rng: np.random.Generator, frames: list[dict[str, np.ndarray]]) -> dic
 
 def _play(
     rng: np.random.Generator,
+    sampler: Sampler,
     config: SimulationConfig,
     c: Customers,
     agents: Agents,
     f: dict[str, np.ndarray],
     log: DefectLog,
+    first_call: int,
 ) -> Calls:
     """Queue, wait, talk and outcome of every call, then the caller-number defects."""
     n = len(f["day"])
@@ -233,14 +265,14 @@ def _play(
     person = c.person[customer]
     number = c.phone_digits.take(pa.array(customer))
     authenticated = ~inbound | (rng.random(n) < 0.75)
-    defects_rng = stream(config.seed, "call_defects")
+    defects_rng = sampler.rng
     routine = np.flatnonzero(inbound & np.isin(reason, [r[0] for r in ROUTINE]))
-    unknown = pick(defects_rng, routine, config.defects.unknown_callers)
+    unknown = sampler.pick("unknown_caller", routine, config.defects.unknown_callers)
     number = _replace(number, unknown, contacts.stray_numbers(defects_rng, len(unknown), "17"))
     authenticated[unknown] = False
     households = np.unique(c.household[c.household >= 0])
     shared = (
-        pick(defects_rng, np.setdiff1d(routine, unknown), config.defects.ambiguous_callers)
+        sampler.pick("ambiguous_caller", np.setdiff1d(routine, unknown), config.defects.ambiguous_callers)
         if len(households)
         else routine[:0]
     )
@@ -250,8 +282,8 @@ def _play(
     number = _replace(number, shared, c.phone_digits.take(pa.array(caller)))
     authenticated[shared] = False
     variant = np.zeros(n, np.int64)
-    keyed = pick(
-        defects_rng,
+    keyed = sampler.pick(
+        "phone_format",
         np.flatnonzero(inbound & pc.is_valid(number).to_numpy(zero_copy_only=False)),
         config.defects.phone_formats,
     )
@@ -259,7 +291,7 @@ def _play(
     answered_at = np.where(answered, f["started"] + wait, -1)
     ended = np.where(answered, answered_at + talk + hold, f["started"] + wait)
     calls = Calls(
-        call_id=numbered("CL", np.arange(1, n + 1), 9),
+        call_id=numbered("CL", first_call + np.arange(n), 9),
         day=f["day"],
         inbound=inbound,
         started=f["started"],

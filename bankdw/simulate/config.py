@@ -18,30 +18,64 @@ class Defects:
 
     Every rate is a share of the population it applies to, between 0 and 1; a rate above
     zero always produces at least one instance, so a small bank still exercises every
-    defect. The defaults are low, realistic rates. `Defects.none()` gives a clean bank.
-    Each injected defect is recorded in `_truth/defects.csv`.
+    defect. The defaults are low, realistic rates; the two that make a delivery unloadable
+    (`missing_manifests`, `truncated_files`) are off unless asked for. `Defects.none()` gives
+    a clean bank. Each injected defect is recorded in `_truth/defects.csv`. Each field's `help` says what
+    it injects (the CLI shows it beside the field's `--<name>` option).
     """
 
-    duplicate_persons: float = 0.03
-    """Persons keyed a second time under another customer_id (at another branch)."""
-    legacy_records: float = 0.5
-    """Share of those extra records that are legacy records without national_id."""
-    phone_formats: float = 0.35
-    """Phone numbers keyed in a format other than plain national digits (`13800138000`)."""
-    email_formats: float = 0.2
-    """E-mails keyed in mixed case or with stray spaces."""
-    duplicate_events: float = 0.01
-    """Web events delivered a second time (same event_id) in a later hour file."""
-    late_events: float = 0.005
-    """Web events delivered one to three days after they happened."""
-    invalid_json: float = 0.0005
-    """Event lines cut short in transit (not valid JSON)."""
-    unknown_event_types: float = 0.002
-    """Events of a type the agreement does not list (the platform shipped a feature)."""
-    unknown_callers: float = 0.03
-    """Inbound calls from a number that no customer record holds."""
-    ambiguous_callers: float = 0.02
-    """Inbound calls from a number that several customers (a household) share."""
+    duplicate_persons: float = field(
+        default=0.03, metadata={"help": "Persons keyed a second time under another customer_id (at another branch)."}
+    )
+    legacy_records: float = field(
+        default=0.5, metadata={"help": "Share of those extra records that are legacy records without national_id."}
+    )
+    phone_formats: float = field(
+        default=0.35,
+        metadata={"help": "Phone numbers keyed in a format other than plain national digits (`13800138000`)."},
+    )
+    email_formats: float = field(default=0.2, metadata={"help": "E-mails keyed in mixed case or with stray spaces."})
+    duplicate_events: float = field(
+        default=0.01, metadata={"help": "Web events delivered a second time (same event_id) in a later hour file."}
+    )
+    late_events: float = field(
+        default=0.005, metadata={"help": "Web events delivered one to three days after they happened."}
+    )
+    invalid_json: float = field(default=0.0005, metadata={"help": "Event lines cut short in transit (not valid JSON)."})
+    unknown_event_types: float = field(
+        default=0.002,
+        metadata={"help": "Events of a type the agreement does not list (the platform shipped a feature)."},
+    )
+    unknown_callers: float = field(
+        default=0.03, metadata={"help": "Inbound calls from a number that no customer record holds."}
+    )
+    ambiguous_callers: float = field(
+        default=0.02, metadata={"help": "Inbound calls from a number that several customers (a household) share."}
+    )
+    redelivered_dates: float = field(
+        default=0.01,
+        metadata={
+            "help": (
+                "Deliveries re-sent one to three days later as a corrected, complete delivery with a new"
+                " manifest (the first one missed rows); the first version is kept in `_truth/superseded/`."
+            )
+        },
+    )
+    missing_manifests: float = field(
+        default=0.0,
+        metadata={
+            "help": "On request only: deliveries whose `_manifest.json` never arrives (the warehouse must wait)."
+        },
+    )
+    truncated_files: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "On request only: deliveries with a file cut short in transit after its manifest was"
+                " written (rows and checksum no longer match: the warehouse must refuse the delivery)."
+            )
+        },
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

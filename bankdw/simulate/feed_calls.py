@@ -8,7 +8,6 @@ import numpy as np
 import pyarrow as pa
 
 from .calls import Agents, Calls
-from .days import DAY
 from .formats import dates, integers, text, timestamps
 from .population import Customers
 from .writer import LandedFile, csv_file
@@ -17,8 +16,8 @@ SYSTEM = "call_center"
 
 
 class CallFeed:
-    def __init__(self, calls: Calls, agents: Agents, customers: Customers, tz: ZoneInfo) -> None:
-        self.calls, self.tz = calls, tz
+    def __init__(self, agents: Agents, customers: Customers, tz: ZoneInfo) -> None:
+        self.tz = tz
         self.customers = customers
         self.agents = csv_file(
             SYSTEM,
@@ -32,11 +31,10 @@ class CallFeed:
             },
         )
         self.agent_ids = agents.agent_id
-        self.ended_day = calls.ended // DAY
 
-    def files(self, day: int) -> list[LandedFile]:
-        c = self.calls
-        i = np.flatnonzero(self.ended_day == day)
+    def files(self, c: Calls) -> list[LandedFile]:
+        """The calls of one day (they all end on the day they began) and the agents."""
+        i = np.arange(len(c.day))
         answered, agent, customer = c.answered[i], c.agent[i], c.customer[i]
         calls = csv_file(
             SYSTEM,

@@ -50,12 +50,10 @@ class CoreFeed:
         accounts: Accounts,
         parties: Parties,
         rms: RelationshipManagers,
-        books: list[DayBook],
         tz: ZoneInfo,
     ) -> None:
         self.c, self.a, self.parties, self.tz = customers, accounts, parties, tz
         self.rm_ids = rms.rm_id
-        self.books = {b.day: b for b in books}
         self.reference = [
             csv_file(SYSTEM, "products", _products()),
             csv_file(SYSTEM, "branches", _branches()),
@@ -76,9 +74,16 @@ class CoreFeed:
         term = np.array([p.term_months or 0 for p in PRODUCTS])[accounts.product]
         self.rolling = (accounts.kind == "TIME_DEPOSIT") & (term > 0)
         self.term = term
+        self.rolling_slot = np.cumsum(self.rolling) - 1
+        n_rolling = int(self.rolling.sum())
+        self.rolling_cache = (
+            pa.nulls(n_rolling, pa.string()),
+            np.full(n_rolling, -1, np.int64),
+            np.zeros(n_rolling, bool),
+        )
 
-    def files(self, day: int) -> list[LandedFile]:
-        book = self.books[day]
+    def files(self, book: DayBook) -> list[LandedFile]:
+        day = book.day
         return [
             self._customers(day),
             self._accounts(day),
@@ -158,20 +163,34 @@ class CoreFeed:
         rows = np.flatnonzero(a.open_day <= day)
         closed = a.close_day[rows] <= day
         lines = self.accounts.render(rows, closed)
-        # time deposits roll over: their maturity date moves on, so their lines are rendered for the day
+        # time deposits roll over: their maturity date moves on at each anniversary, so their
+        # lines are rendered again when it does (the last rendering of each is kept)
         rolling = np.flatnonzero(self.rolling[rows])
         if len(rolling):
             deposits, state = rows[rolling], closed[rolling]
             maturity = next_anniversary(
                 a.open_day[deposits], self.term[deposits], np.minimum(day, a.close_day[deposits])
             )
-            fresh = [
-                csv_lines(
-                    feed_table(SYSTEM, "accounts", self._account_columns(deposits[state == s], s, maturity[state == s]))
-                )
-                for s in (False, True)
-            ]
-            lines = replace_at(lines, rolling[np.argsort(state, kind="stable")], pa.concat_arrays(fresh))
+            # one tuple read and one written: workers rendering two days at once keep a
+            # consistent cache (a lost update only means rendering a line again)
+            cached, shown_maturity, shown_closed = self.rolling_cache
+            slot = self.rolling_slot[deposits]
+            changed = (shown_maturity[slot] != maturity) | (shown_closed[slot] != state)
+            if changed.any():
+                fresh = [
+                    csv_lines(
+                        feed_table(SYSTEM, "accounts", self._account_columns(deposits[m], s, maturity[m])),
+                        self.accounts.plain,
+                    )
+                    for s in (False, True)
+                    for m in [changed & (state == s)]
+                ]
+                order = np.flatnonzero(changed)[np.argsort(state[changed], kind="stable")]
+                cached = replace_at(cached, slot[order], pa.concat_arrays(fresh))
+                shown_maturity, shown_closed = shown_maturity.copy(), shown_closed.copy()
+                shown_maturity[slot], shown_closed[slot] = maturity, state
+                self.rolling_cache = (cached, shown_maturity, shown_closed)
+            lines = replace_at(lines, rolling, cached.take(pa.array(slot)))
         return self.accounts.file(lines)
 
     def _party_columns(self) -> dict[str, pa.Array]:
@@ -195,6 +214,7 @@ class CoreFeed:
                 "available_balance": money(book.eod_available),
                 "accrued_interest": money(book.eod_accrued),
             },
+            generated=frozenset(("account_id", "currency")),
         )
 
     def _transactions(self, book: DayBook) -> LandedFile:
@@ -225,7 +245,10 @@ class CoreFeed:
             ),
             "balance_after": money(balance_after),
         }
-        return csv_file(SYSTEM, "transactions", columns, {"amount": money_total(p.amount)})
+        generated = frozenset(
+            ("txn_id", "account_id", "currency", "branch_id", "counterparty_account", "reversed_txn_id")
+        )
+        return csv_file(SYSTEM, "transactions", columns, {"amount": money_total(p.amount)}, generated)
 
     def _loans(self, book: DayBook) -> LandedFile:
         a, idx = self.a, book.loan_account
@@ -248,6 +271,7 @@ class CoreFeed:
                 "collateral_type": text(a.collateral[idx].astype(str)),
                 "collateral_value": money(np.maximum(collateral_value, 0), collateral_value >= 0),
             },
+            generated=frozenset(("account_id", "repayment_frequency", "collateral_type")),
         )
 
 

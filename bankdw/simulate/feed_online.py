@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 from .formats import constant, timestamps
 from .online import Users
 from .population import Customers
-from .weblog import HourFiles
 from .writer import LandedFile, Snapshot, gzip_lines
 
 SYSTEM = "online_banking"
@@ -19,8 +18,8 @@ STATES = ("ACTIVE", "LOCKED", "CLOSED")
 
 
 class OnlineFeed:
-    def __init__(self, users: Users, customers: Customers, hour_files: HourFiles, tz: ZoneInfo) -> None:
-        self.users, self.hour_files = users, hour_files
+    def __init__(self, users: Users, customers: Customers, tz: ZoneInfo) -> None:
+        self.users = users
         linked = users.customer >= 0
         columns = {
             "user_id": users.user_id,
@@ -37,11 +36,11 @@ class OnlineFeed:
             SYSTEM, "users", [{**columns, "status": constant(status, len(users))} for status in STATES]
         )
 
-    def files(self, day: int) -> list[LandedFile]:
+    def files(self, day: int, hour_files: list[tuple[str, pa.Array]]) -> list[LandedFile]:
         u = self.users
         rows = np.flatnonzero(u.registered_day <= day)
         state = np.where(u.closed_day[rows] <= day, 2, np.where(u.locked[rows], 1, 0))
         landed = [self.snapshot.file(self.snapshot.render(rows, state))]
-        for name, lines in self.hour_files.files_of(day):
+        for name, lines in hour_files:
             landed.append(LandedFile(name, gzip_lines(lines), len(lines)))
         return landed

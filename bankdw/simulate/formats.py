@@ -59,13 +59,18 @@ def _clock() -> pa.Array:
 
 
 def fixed(units: np.ndarray, valid: np.ndarray | None = None, scale: int = 2) -> pa.Array:
-    """Integer `units` of 10**-scale as a decimal string: cents -> `-1234.05`."""
+    """Integer `units` of 10**-scale as a decimal string: cents -> `-1234.05`.
+
+    The integers are taken as the unscaled values of a decimal128 array (two's complement in
+    16 bytes: the value, then its sign) and Arrow's own decimal formatting writes them, which
+    is exact and an order of magnitude faster than assembling sign, whole part and fraction.
+    """
     units = np.asarray(units, np.int64)
-    magnitude = np.abs(units)
-    whole = pc.cast(pa.array(magnitude // 10**scale), pa.string())
-    frac = _padded(scale).take(pa.array(magnitude % 10**scale))
-    sign = pa.array(np.where(units < 0, "-", ""), pa.string())
-    return _masked(pc.binary_join_element_wise(sign, whole, ".", frac, ""), valid)
+    unscaled = np.empty((len(units), 2), np.int64)
+    unscaled[:, 0] = units
+    unscaled[:, 1] = units >> 63
+    decimal = pa.Array.from_buffers(pa.decimal128(38, scale), len(units), [None, pa.py_buffer(unscaled)])
+    return _masked(pc.cast(decimal, pa.string()), valid)
 
 
 def money(cents: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -86,26 +91,36 @@ def dates(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     return _masked(pc.cast(pa.array(days.astype(np.int32), pa.date32()), pa.string()), valid)
 
 
-def offset_text(wall_hours: np.ndarray, tz: ZoneInfo) -> np.ndarray:
+@cache
+def _offset_label(tz: ZoneInfo, hour: int) -> str:
+    offset = tz.utcoffset(_WALL_EPOCH + timedelta(hours=hour)) or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def offset_text(wall_hours: np.ndarray, tz: ZoneInfo) -> pa.Array:
     """UTC offset (`+08:00`) of the bank's zone at each local wall-clock hour."""
-    unique, inverse = np.unique(wall_hours, return_inverse=True)
-    labels = []
-    for hour in unique.tolist():
-        offset = tz.utcoffset(_WALL_EPOCH + timedelta(hours=hour)) or timedelta(0)
-        minutes = int(offset.total_seconds()) // 60
-        sign = "-" if minutes < 0 else "+"
-        labels.append(f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
-    return np.asarray(labels, dtype="U6")[inverse.reshape(-1)]
+    wall_hours = np.asarray(wall_hours, np.int64)
+    if len(wall_hours) == 0:
+        return pa.array([], pa.string())
+    first, last = int(wall_hours.min()), int(wall_hours.max())
+    if last - first > 24 * 40:  # hours spread over months or years: label only the hours that occur
+        unique, inverse = np.unique(wall_hours, return_inverse=True)
+        labels = pa.array([_offset_label(tz, h) for h in unique.tolist()], pa.string())
+        return labels.take(pa.array(inverse.reshape(-1)))
+    labels = pa.array([_offset_label(tz, h) for h in range(first, last + 1)], pa.string())
+    return labels.take(pa.array(wall_hours - first))
 
 
 def timestamps(wall: np.ndarray, tz: ZoneInfo, valid: np.ndarray | None = None) -> pa.Array:
     """Local wall-clock seconds since 1970 as ISO 8601 with the zone's offset at that time."""
     wall = np.asarray(wall, np.int64)
     if valid is not None:
-        wall = np.where(valid, wall, 0)
+        wall = np.where(valid, wall, wall[valid][0] if valid.any() else 0)
     day = pc.cast(pa.array((wall // 86_400).astype(np.int32), pa.date32()), pa.string())
     clock = _clock().take(pa.array(wall % 86_400))
-    offsets = pa.array(offset_text(wall // 3600, tz), pa.string())
+    offsets = offset_text(wall // 3600, tz)
     return _masked(pc.binary_join_element_wise(day, "T", clock, offsets, ""), valid)
 
 

@@ -13,7 +13,6 @@ units and is booked at month end.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -171,20 +170,10 @@ class Ledger:
 
     # -- the day -------------------------------------------------------------------------
 
-    def run(self) -> tuple[list[DayBook], Disputes]:
-        books = []
-        began = time.perf_counter()
-        for day in range(self.start, self.end + 1):
-            books.append(self.day(day))
-            if (day - self.start + 1) % 30 == 0 or day == self.end:
-                log.info(
-                    "ledger: %d days booked, %d postings, %d declined (%.1fs)",
-                    day - self.start + 1,
-                    sum(len(b.postings) for b in books),
-                    self.declined,
-                    time.perf_counter() - began,
-                )
-        return books, _concat_disputes(self.disputes)
+    def take_disputes(self) -> Disputes:
+        """The fee disputes scheduled since the last call (their calls are on later days)."""
+        disputes, self.disputes = concat_disputes(self.disputes), []
+        return disputes
 
     def day(self, d: int) -> DayBook:
         a = self.a
@@ -305,7 +294,9 @@ class Ledger:
         today = Postings.concat(booked)
         activity.schedule_reversals(self, d, today)
         due = [p.take(np.flatnonzero(days == d)) for days, p in self.scheduled]
-        self.scheduled = [(days[days > d], p.take(np.flatnonzero(days > d))) for days, p in self.scheduled]
+        self.scheduled = [
+            (days[days > d], p.take(np.flatnonzero(days > d))) for days, p in self.scheduled if (days > d).any()
+        ]
         if not due:
             return Postings.empty()
         batch = Postings.concat(due)
@@ -427,7 +418,7 @@ def _main_current(customers: Customers, accounts: Accounts) -> np.ndarray:
     return main
 
 
-def _concat_disputes(parts: list[Disputes]) -> Disputes:
+def concat_disputes(parts: list[Disputes]) -> Disputes:
     if not parts:
         empty = np.zeros(0, np.int64)
         return Disputes(empty, empty, empty, np.zeros(0, bool))

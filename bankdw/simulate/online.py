@@ -173,7 +173,7 @@ def online_access(users: Users, n_customers: int) -> tuple[np.ndarray, np.ndarra
 
 @dataclass
 class Events:
-    """Every event that happened (before delivery), in event_ts order."""
+    """The events of one day's sessions (before delivery), in event_ts order."""
 
     event_id: pa.Array
     wall: np.ndarray
@@ -196,28 +196,36 @@ class Events:
         return len(self.wall)
 
 
-def build_events(
-    config: SimulationConfig, users: Users, customers: Customers, books: list[DayBook], accounts_customer: np.ndarray
-) -> Events:
-    rng = stream(config.seed, "sessions")
-    user_of = np.full(len(customers), -1, np.int64)
-    linked = users.customer >= 0
-    user_of[users.customer[linked]] = np.flatnonzero(linked)
-    sessions: list[dict[str, np.ndarray]] = []
-    for book in books:
-        d = book.day
+class Sessions:
+    """The web sessions of each business day, played as the ledger books it (one day in memory).
+
+    Events and sessions are numbered on from one day to the next, so identifiers are unique
+    over the whole period whatever its length.
+    """
+
+    def __init__(self, config: SimulationConfig, users: Users, n_customers: int, accounts_customer: np.ndarray) -> None:
+        self.rng = stream(config.seed, "sessions")
+        self.users, self.accounts_customer = users, accounts_customer
+        self.user_of = np.full(n_customers, -1, np.int64)
+        linked = users.customer >= 0
+        self.user_of[users.customer[linked]] = np.flatnonzero(linked)
+        self.next_event, self.next_session = 1, 0
+
+    def day(self, book: DayBook) -> Events:
+        """Every event of the sessions that began on `book.day`, in event_ts order."""
+        rng, users, d = self.rng, self.users, book.day
         active = (users.registered_day < d) & ~users.locked & (users.closed_day > d)
         count = rng.poisson(users.activity * active)
         who = np.repeat(np.arange(len(users)), count)
         start = d * DAY + _session_starts(rng, len(who))
-        sessions.append(
+        sessions = [
             _session_frame(rng, who, start, users.device[who], np.full(len(who), -1), np.zeros(len(who), np.int64))
-        )
+        ]
         # one session per booked online transfer or bill payment
         p = book.postings
         digital = np.isin(p.channel, [channel("ONLINE"), channel("MOBILE")])
         paying = np.isin(p.txn_type, [txn_type("TRANSFER_OUT"), txn_type("BILL_PAYMENT")])
-        user = user_of[accounts_customer[p.account]]
+        user = self.user_of[self.accounts_customer[p.account]]
         tx = np.flatnonzero(digital & paying & (user >= 0))
         mobile_device = np.where(users.device[user[tx]] == 0, 2, users.device[user[tx]])
         device = np.where(p.channel[tx] == channel("ONLINE"), 0, mobile_device)
@@ -225,17 +233,21 @@ def build_events(
         sessions.append(_session_frame(rng, user[tx], d * DAY + p.second[tx], device, kind, -p.amount[tx]))
         # visitors who browse without logging in
         visitors = rng.poisson(0.03 * max(len(users), 10))
-        frame = _session_frame(
-            rng,
-            np.full(visitors, -1),
-            d * DAY + _session_starts(rng, visitors),
-            rng.integers(0, 3, visitors),
-            np.full(visitors, -1),
-            np.zeros(visitors, np.int64),
+        sessions.append(
+            _session_frame(
+                rng,
+                np.full(visitors, -1),
+                d * DAY + _session_starts(rng, visitors),
+                rng.integers(0, 3, visitors),
+                np.full(visitors, -1),
+                np.zeros(visitors, np.int64),
+            )
         )
-        sessions.append(frame)
-    merged = {k: np.concatenate([s[k] for s in sessions]) for k in sessions[0]}
-    return _expand(rng, merged)
+        merged = {k: np.concatenate([s[k] for s in sessions]) for k in sessions[0]}
+        events = _expand(rng, merged, self.next_event, self.next_session)
+        self.next_event += len(events)
+        self.next_session += len(merged["user"])
+        return events
 
 
 def _session_starts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -269,7 +281,7 @@ def _session_frame(
     }
 
 
-def _expand(rng: np.random.Generator, s: dict[str, np.ndarray]) -> Events:
+def _expand(rng: np.random.Generator, s: dict[str, np.ndarray], first_event: int, first_session: int) -> Events:
     """Sessions to events: [login page] [failed login] LOGIN browsing [payment] LOGOUT."""
     anonymous, pre, middle, tx_kind = s["anonymous"], s["pre"], s["middle"], s["tx_kind"]
     has_tx = (tx_kind >= 0).astype(np.int64)
@@ -296,6 +308,13 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray]) -> Events:
         browse,
     )
     logged_in = ~anon_e & (pos >= pre_e)
+    in_session = logged_in & (pos > pre_e) & (pos < len_e - 1 - tx_e)
+    # an application is submitted right after it is started, or abandoned (about two in three)
+    submit, started = event_code("APPLICATION_SUBMIT"), event_code("APPLICATION_START")
+    kind[kind == submit] = event_code("PRODUCT_VIEW")
+    follows = np.flatnonzero((kind[:-1] == started) & in_session[1:] & (session[1:] == session[:-1]))
+    submitted = follows[rng.random(len(follows)) < 0.35]
+    kind[submitted + 1] = submit
     offset = group_cumsum(session, np.where(pos == 0, 0, rng.integers(3, 90, n)))
     tx_offset = np.zeros(len(length), np.int64)
     tx_offset[session[is_tx]] = offset[is_tx]
@@ -303,18 +322,19 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray]) -> Events:
 
     o = np.lexsort((pos, session, wall))
     session_number = np.empty(len(length), np.int64)
-    session_number[session[o][pos[o] == 0]] = np.arange(len(length))
+    session_number[session[o][pos[o] == 0]] = first_session + np.arange(len(length))
     page = PAGE_OF_TYPE[kind]
     page_view = kind == event_code("PAGE_VIEW")
     page[page_view] = rng.integers(0, len(PAGES), int(page_view.sum()))
     page[page_view & (pos == 0) & (pre_e >= 1)] = PAGES.index("/login")
     offers_product = np.isin(kind, [event_code(k) for k in ("PRODUCT_VIEW", "APPLICATION_START", "APPLICATION_SUBMIT")])
     product = np.where(offers_product, rng.integers(0, len(PRODUCTS), n), -1)
+    product[submitted + 1] = product[submitted]
     device = s["device"][session]
     version = rng.integers(0, len(APP_VERSIONS), len(length))[session]
     ip = pa.array(_hex(rng.integers(0, 2**63 - 1, len(length))))
     return Events(
-        event_id=numbered("E", np.arange(1, n + 1), 12),
+        event_id=numbered("E", first_event + np.arange(n), 12),
         wall=wall[o],
         user=np.where(logged_in, s["user"][session], -1)[o],
         session=session_number[session][o],
@@ -326,7 +346,7 @@ def _expand(rng: np.random.Generator, s: dict[str, np.ndarray]) -> Events:
         amount=np.where(is_tx, s["amount"][session], -1)[o],
         ip_hash=ip.take(pa.array(session[o])),
         app_version=_lookup(APP_VERSIONS, np.where(device == 0, -1, version)[o]),
-        in_session=(logged_in & (pos > pre_e) & (pos < len_e - 1 - tx_e))[o],
+        in_session=in_session[o],
     )
 
 

@@ -48,3 +48,28 @@ def scramble(index: np.ndarray, modulus: int, salt: int) -> np.ndarray:
 
 def lognormal(rng: np.random.Generator, median: np.ndarray | float, sigma: float, size: int) -> np.ndarray:
     return np.asarray(median) * np.exp(rng.normal(0.0, sigma, size))
+
+
+class Sampler:
+    """`pick` for a population that arrives one business day at a time.
+
+    Each day's count is `rate` of that day's candidates with stochastic rounding, so the
+    expected total is exactly `rate` of everyone however many days the run has; the first day
+    with candidates gives at least one, so that a small bank still shows every defect.
+    """
+
+    def __init__(self, seed: int, name: str) -> None:
+        self.rng = stream(seed, name)
+        self.shown: set[str] = set()
+
+    def pick(self, kind: str, candidates: np.ndarray, rate: float) -> np.ndarray:
+        n = len(candidates)
+        if rate <= 0 or n == 0:
+            return candidates[:0]
+        k = int(min(n, np.floor(n * rate + self.rng.random())))
+        if kind not in self.shown:
+            k = max(k, 1)
+        if k == 0:
+            return candidates[:0]
+        self.shown.add(kind)
+        return np.sort(self.rng.choice(candidates, size=k, replace=False))

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,24 +22,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .accounts import build_accounts
-from .calls import build_agents, build_calls
+from .calls import CallCentre, build_agents
 from .config import SimulationConfig, SimulationSummary
-from .days import DAY, epoch_day, to_date
+from .days import epoch_day, to_date
+from .delivery import Courier, Plan
 from .feed_calls import CallFeed
 from .feed_core import CoreFeed
 from .feed_online import OnlineFeed
-from .formats import dates, join, timestamps
-from .ledger import Ledger
-from .online import build_events, build_users, online_access
+from .formats import dates, join, numbered
+from .ledger import DayBook, Ledger
+from .online import Sessions, build_users, online_access
 from .population import Customers, build_customers, relationship_managers
 from .truth import Truth
-from .weblog import deliver
-from .writer import Feed, LandedFile, write_delivery
+from .weblog import WebLog
+from .writer import LandedFile
 
 log = logging.getLogger(__name__)
-
-EXTRACTED_AT = {"core_banking": 3900, "online_banking": 1200, "call_center": 2700}
-"""Seconds after the next midnight at which each system extracts a business date."""
 
 
 def simulate(config: SimulationConfig) -> SimulationSummary:
@@ -62,51 +63,87 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     users = build_users(config, customers)
     step("%d accounts, %d account parties, %d online users", len(accounts), len(parties.account), len(users))
     online_since, prefers_web = online_access(users, len(customers))
-    books, disputes = Ledger(config, customers, accounts, online_since, prefers_web).run()
-    step("%d postings over %d days", sum(len(b.postings) for b in books), len(books))
-    events = build_events(config, users, customers, books, accounts.customer)
-    hour_files = deliver(config.seed, events, users, config.defects, end, tz, truth.defects)
-    step("%d web events, %d lines delivered", len(events), len(hour_files.lines))
-    del events  # the hour files hold what is delivered; the event arrays are the largest in memory
+    ledger = Ledger(config, customers, accounts, online_since, prefers_web)
+    sessions = Sessions(config, users, len(customers), accounts.customer)
+    weblog = WebLog(config.seed, users, config.defects, end, tz, truth.defects)
     agents = build_agents(config.seed, start)
     has_card = np.zeros(len(customers), bool)
     has_card[accounts.customer[accounts.kind == "CREDIT_CARD"]] = True
-    calls = build_calls(config, customers, agents, books, disputes, has_card, accounts.customer, truth.defects)
-    step("%d calls", len(calls.day))
+    any_card = np.zeros(len(customers), bool)
+    any_card[accounts.customer[np.isin(accounts.kind, ["CREDIT_CARD", "DEBIT_CARD"])]] = True
+    centre = CallCentre(config, customers, agents, has_card, accounts.customer, truth.defects, any_card)
+    core = CoreFeed(customers, accounts, parties, rms, tz)
+    online = OnlineFeed(users, customers, tz)
+    contact = CallFeed(agents, customers, tz)
+    call_ids: list[pa.Array] = []
+    call_persons: list[np.ndarray] = []
 
-    feeds: dict[str, Feed] = {
-        "core_banking": CoreFeed(customers, accounts, parties, rms, books, tz),
-        "online_banking": OnlineFeed(users, customers, hour_files, tz),
-        "call_center": CallFeed(calls, agents, customers, tz),
-    }
+    courier = Courier(config, end, tz, truth.defects)
 
-    def deliver_one(task: tuple[int, str]) -> list[LandedFile]:
-        day, system = task
-        files = feeds[system].files(day)
-        extracted = timestamps(np.array([(day + 1) * DAY + EXTRACTED_AT[system]]), tz)[0].as_py()
-        write_delivery(config.out, system, to_date(day), extracted, files)
-        return files
-
-    # deliveries are independent folders: two at a time (rendering and compression release the GIL)
-    tasks = [(day, system) for day in range(start, end + 1) for system in feeds]
-    deliveries = []
+    # One business day at a time: the main thread plays day d while two workers render and
+    # write the deliveries of the days before (rendering and compression release the GIL);
+    # at most a few deliveries wait for a worker, so memory does not grow with the history.
+    deliveries: list[tuple[str, date]] = []
     rows: Counter[tuple[str, str]] = Counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for (day, system), files in zip(tasks, pool.map(deliver_one, tasks), strict=True):
-            deliveries.append((system, to_date(day)))
-            for landed in files:
-                rows[(system, landed.name.split("-")[0].split(".")[0])] += landed.rows
-            if system == "call_center" and ((day - start + 1) % 10 == 0 or day == end):
-                step("%d of %d business days delivered", day - start + 1, config.days)
+    progress = Progress(config, began)
+    waiting: deque[tuple[Plan, Future[list[LandedFile]]]] = deque()
+    resends: dict[int, list[tuple[Plan, Future[list[LandedFile]]]]] = {}
+
+    def collect(block_until: int) -> None:
+        while len(waiting) > block_until:
+            plan, future = waiting.popleft()
+            deliveries.append((plan.system, to_date(plan.day)))
+            for landed in future.result():
+                rows[(plan.system, landed.name.split("-")[0].split(".")[0])] += landed.rows
+            if plan.system == "call_center":
+                progress.day_done(plan.day, rows)
+
+    def web_day(book: DayBook) -> list[tuple[str, pa.Array]]:
+        return weblog.day(sessions.day(book), book.day)
+
+    def online_files(day: int, hour_files: Future[list[tuple[str, pa.Array]]]) -> list[LandedFile]:
+        return online.files(day, hour_files.result())
+
+    # Three stages overlap: the main thread books day d and its calls, one thread plays the
+    # web sessions of the day before (in day order: the web log carries late events from one
+    # day to the next), two workers render and write deliveries.
+    with ThreadPoolExecutor(max_workers=2) as pool, ThreadPoolExecutor(max_workers=1) as web:
+        for day in range(start, end + 1):
+            book = ledger.day(day)
+            hour_files = web.submit(web_day, book)
+            calls = centre.day(book, ledger.take_disputes())
+            call_ids.append(calls.call_id)
+            call_persons.append(calls.person)
+            renders: dict[str, Callable[[], list[LandedFile]]] = {
+                "core_banking": partial(core.files, book),
+                "online_banking": partial(online_files, day, hour_files),
+                "call_center": partial(contact.files, calls),
+            }
+            for plan in courier.plan(day):
+                future = pool.submit(courier.send, plan, renders[plan.system])
+                courier.record(plan)
+                waiting.append((plan, future))
+                if plan.resend_day is not None:
+                    resends.setdefault(plan.resend_day, []).append((plan, future))
+            # corrected deliveries go out after the day's regular ones (the first version is
+            # written by then: its future was submitted days earlier, and is awaited first)
+            for plan, first in resends.pop(day, []):
+                pool.submit(courier.resend, plan, first).result()
+            collect(block_until=6)
+        collect(block_until=0)
 
     _record_customers(truth, customers, start)
     truth.add_persons("online_banking", "users", users.user_id, users.person)
-    truth.add_persons("call_center", "calls", calls.call_id, calls.person)
+    truth.add_persons(
+        "call_center", "calls", pa.chunked_array(call_ids, pa.string()).combine_chunks(), np.concatenate(call_persons)
+    )
     leavers = np.flatnonzero(customers.churner)
     truth.churners = pa.table(
         {
             "customer_id": customers.customer_id.take(pa.array(leavers)),
             "left_on": dates(customers.closed_day[leavers]),
+            "person_id": numbered("P", customers.person[leavers] + 1, 7),
+            "drain_from": dates(customers.drain_day[leavers]),
         }
     )
     truth.write(config)
@@ -114,6 +151,30 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     return SimulationSummary(
         deliveries=deliveries, rows=dict(rows), seconds=time.perf_counter() - began, truth_dir=config.truth_dir
     )
+
+
+class Progress:
+    """A line every few business days (or every 30 seconds) with the rows written and the time."""
+
+    def __init__(self, config: SimulationConfig, began: float) -> None:
+        self.config, self.began, self.last = config, began, began
+        self.every = max(1, min(30, config.days // 10))
+        self.start = epoch_day(config.start)
+
+    def day_done(self, day: int, rows: Counter[tuple[str, str]]) -> None:
+        done = day - self.start + 1
+        now = time.perf_counter()
+        if done % self.every and done != self.config.days and now - self.last < 30:
+            return
+        self.last = now
+        elapsed = now - self.began
+        left = elapsed / done * (self.config.days - done)
+        log.info(
+            "simulate: %d of %d business days delivered, %s rows (%s transactions, %s web events, %s calls); "
+            "%.0fs elapsed, about %.0fs left",
+            done, self.config.days, f"{sum(rows.values()):,}", f"{rows['core_banking', 'transactions']:,}",
+            f"{rows['online_banking', 'events']:,}", f"{rows['call_center', 'calls']:,}", elapsed, left,
+        )  # fmt: skip
 
 
 def _record_customers(truth: Truth, c: Customers, start: int) -> None:

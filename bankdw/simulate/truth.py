@@ -2,8 +2,10 @@
 
 Written to `_truth/` beside the landing area (never inside it, so no pipeline loads it) for
 tests and evaluations of the warehouse: `persons.csv` says which source records are the same
-person (what entity resolution should find), `churners.csv` who left and when, `defects.csv`
-each injected defect with the delivery, file and key or line where it sits.
+person (what entity resolution should find: customer ids, web users, calls), `churners.csv`
+who left, when, and from when they drained their accounts, `defects.csv` each injected defect
+with the delivery, file and key or line where it sits; `superseded/` (written by `delivery`)
+keeps the first versions of re-delivered dates. Columns are only ever added at the end.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ late, lines cut short in transit, and event types the agreement does not list ye
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,9 +18,9 @@ import pyarrow.compute as pc
 
 from .config import Defects
 from .days import DAY
-from .formats import join, money, names, text, timestamps
+from .formats import join, money, names, replace_at, text, timestamps
 from .online import DEVICES, EVENT_TYPES, NEW_EVENT_TYPES, Events, Users, event_code
-from .randomness import pick, stream
+from .randomness import Sampler, stream
 from .truth import DefectLog
 from .writer import feed_table, json_lines
 
@@ -27,105 +28,140 @@ SYSTEM = "online_banking"
 
 
 @dataclass
-class HourFiles:
-    """Delivered lines sorted by delivery day and hour; `bounds[i]:bounds[i+1]` is one file."""
+class _Lines:
+    """Rendered lines waiting for the hour they are received in (today's and earlier days' events)."""
 
     lines: pa.Array
-    day: np.ndarray
-    hour: np.ndarray
-    bounds: np.ndarray
+    event_id: pa.Array
+    when: np.ndarray
+    """Wall second the platform receives the line."""
+    number: np.ndarray
+    """Event number (order of event_ts), to keep lines received in the same second in order."""
+    copy: np.ndarray
+    late: np.ndarray
+    renamed: np.ndarray
+    has_copy: np.ndarray
+    event_day: np.ndarray
+    first_when: np.ndarray
+    """For a copy: when the first delivery of the same event was received."""
+    event_type: np.ndarray
 
-    def files_of(self, day: int) -> list[tuple[str, pa.Array]]:
-        found = []
-        for i in np.flatnonzero(self.day[self.bounds[:-1]] == day).tolist():
-            a, b = int(self.bounds[i]), int(self.bounds[i + 1])
-            found.append((f"events-{int(self.hour[a]):02d}.jsonl.gz", self.lines.slice(a, b - a)))
-        return found
+    def take(self, index: np.ndarray) -> _Lines:
+        i = pa.array(index, pa.int64())
+        return _Lines(
+            self.lines.take(i),
+            self.event_id.take(i),
+            *(getattr(self, f)[index] for f in _ARRAYS),
+        )
+
+    @staticmethod
+    def concat(parts: list[_Lines]) -> _Lines:
+        return _Lines(
+            pa.concat_arrays([p.lines for p in parts]),
+            pa.concat_arrays([p.event_id for p in parts]),
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _ARRAYS),
+        )
 
 
-def deliver(
-    seed: int, events: Events, users: Users, defects: Defects, end_day: int, tz: ZoneInfo, log: DefectLog
-) -> HourFiles:
-    rng = stream(seed, "weblog")
-    n = len(events)
-    last_second = (end_day + 1) * DAY - 1
-    event_type = events.event_type.copy()
-    renamed = pick(rng, np.flatnonzero(events.in_session), defects.unknown_event_types)
-    new_types = np.array([event_code(t) for t in NEW_EVENT_TYPES])
-    event_type[renamed] = new_types[rng.integers(0, len(new_types), len(renamed))]
+_ARRAYS = ("when", "number", "copy", "late", "renamed", "has_copy", "event_day", "first_when", "event_type")
 
-    received = events.wall + 1 + np.minimum(rng.exponential(4, n), 300).astype(np.int64)
-    event_day = events.wall // DAY
-    late = pick(rng, np.flatnonzero(event_day < end_day), defects.late_events)
-    lateness = np.minimum(rng.integers(1, 4, len(late)), end_day - event_day[late])
-    received[late] = (event_day[late] + lateness) * DAY + rng.integers(0, DAY, len(late))
-    again = pick(rng, np.flatnonzero(received < last_second - 600), defects.duplicate_events)
-    second = np.minimum(received[again] + rng.integers(600, 2 * DAY, len(again)), last_second)
 
-    source = np.concatenate([np.arange(n), again])
-    copy = np.r_[np.zeros(n, bool), np.ones(len(again), bool)]
-    when = np.concatenate([received, second])
-    delivered = when <= last_second
-    source, copy, when = source[delivered], copy[delivered], when[delivered]
-    order = np.lexsort((copy, source, when))
-    source, copy, when = source[order], copy[order], when[order]
-    day, hour = when // DAY, (when % DAY) // 3600
-    file_key = day * 24 + hour
-    bounds = np.r_[np.flatnonzero(np.r_[True, file_key[1:] != file_key[:-1]]), len(file_key)]
-    line = np.arange(len(file_key)) - np.repeat(bounds[:-1], np.diff(bounds)) + 1
-    file_name = join("events-", pc.utf8_lpad(pc.cast(pa.array(hour), pa.string()), 2, "0"), ".jsonl.gz")
+class WebLog:
+    """Delivers each day's events to hour files, holding back what arrives on later days."""
 
-    lines = json_lines(_event_table(events, users, event_type, tz).take(pa.array(source)))
-    # lines cut short are chosen among lines without another defect, so each line has one story
-    ordinary = ~copy & ~np.isin(source, late) & ~np.isin(source, renamed) & ~np.isin(source, again)
-    broken = pick(rng, np.flatnonzero(ordinary), defects.invalid_json)
-    lines = _cut_short(lines, broken)
+    def __init__(self, seed: int, users: Users, defects: Defects, end_day: int, tz: ZoneInfo, log: DefectLog) -> None:
+        self.rng = stream(seed, "weblog")
+        self.sampler = Sampler(seed, "weblog_defects")
+        self.users, self.defects, self.end_day, self.tz, self.log = users, defects, end_day, tz, log
+        self.last_second = (end_day + 1) * DAY - 1
+        self.waiting: _Lines | None = None
 
-    event_id = events.event_id.take(pa.array(source))
-    first_line = np.zeros(n, np.int64)
-    first_line[source[~copy]] = np.flatnonzero(~copy)
-    dup = np.flatnonzero(copy)
-    original = first_line[source[dup]]
-    log.add(
-        "duplicate_event",
-        SYSTEM,
-        day[dup],
-        file_name.take(pa.array(dup)),
-        event_id.take(pa.array(dup)),
-        join("also delivered on ", text(_dates(day[original])), " in ", file_name.take(pa.array(original))),
-        line[dup],
-    )
-    is_late = np.isin(source, late) & ~copy
-    late_idx = np.flatnonzero(is_late)
-    log.add(
-        "late_event",
-        SYSTEM,
-        day[late_idx],
-        file_name.take(pa.array(late_idx)),
-        event_id.take(pa.array(late_idx)),
-        join("event_ts on ", text(_dates(event_day[source[late_idx]]))),
-        line[late_idx],
-    )
-    log.add(
-        "invalid_json",
-        SYSTEM,
-        day[broken],
-        file_name.take(pa.array(broken)),
-        event_id.take(pa.array(broken)),
-        "line cut short in transit",
-        line[broken],
-    )
-    unknown = np.flatnonzero(np.isin(source, renamed))
-    log.add(
-        "unknown_event_type",
-        SYSTEM,
-        day[unknown],
-        file_name.take(pa.array(unknown)),
-        event_id.take(pa.array(unknown)),
-        text(np.asarray(EVENT_TYPES)[event_type[source[unknown]]]),
-        line[unknown],
-    )
-    return HourFiles(lines=lines, day=day, hour=hour, bounds=bounds)
+    def day(self, events: Events, d: int) -> list[tuple[str, pa.Array]]:
+        """The hour files of day `d`: (file name, lines), lines received in that hour in order."""
+        self.receive(events)
+        waiting = self.waiting
+        assert waiting is not None
+        today = waiting.when < (d + 1) * DAY
+        self.waiting = waiting.take(np.flatnonzero(~today))
+        index = np.flatnonzero(today)
+        now = waiting.take(index[np.lexsort((waiting.copy[index], waiting.number[index], waiting.when[index]))])
+        hour = (now.when % DAY) // 3600
+        bounds = np.r_[np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]]), len(hour)]
+        line = np.arange(len(hour)) - np.repeat(bounds[:-1], np.diff(bounds)) + 1
+        broken = self.sampler.pick(
+            "invalid_json",
+            np.flatnonzero(~now.copy & ~now.late & ~now.renamed & ~now.has_copy),
+            self.defects.invalid_json,
+        )
+        lines = _cut_short(now.lines, broken)
+        self._record(d, now, hour, line, broken)
+        return [(f"events-{int(hour[a]):02d}.jsonl.gz", lines.slice(a, b - a)) for a, b in pairwise(bounds.tolist())]
+
+    def receive(self, events: Events) -> None:
+        """When each event (and each copy) reaches the platform, with the event defects injected."""
+        rng, defects, n = self.rng, self.defects, len(events)
+        event_type = events.event_type.copy()
+        renamed = self.sampler.pick(
+            "unknown_event_type", np.flatnonzero(events.in_session), defects.unknown_event_types
+        )
+        new_types = np.array([event_code(t) for t in NEW_EVENT_TYPES])
+        event_type[renamed] = new_types[rng.integers(0, len(new_types), len(renamed))]
+
+        received = events.wall + 1 + np.minimum(rng.exponential(4, n), 300).astype(np.int64)
+        event_day = events.wall // DAY
+        late = self.sampler.pick("late_event", np.flatnonzero(event_day < self.end_day), defects.late_events)
+        lateness = np.minimum(rng.integers(1, 4, len(late)), self.end_day - event_day[late])
+        received[late] = (event_day[late] + lateness) * DAY + rng.integers(0, DAY, len(late))
+        again = self.sampler.pick(
+            "duplicate_event", np.flatnonzero(received < self.last_second - 600), defects.duplicate_events
+        )
+        second = np.minimum(received[again] + rng.integers(600, 2 * DAY, len(again)), self.last_second)
+
+        # every value is an identifier, code, path, number or timestamp the simulator builds:
+        # none holds a quote, a backslash or a line break, so none is screened for escaping
+        table = _event_table(events, self.users, event_type, self.tz)
+        lines = json_lines(table, frozenset(table.column_names))
+        is_late, is_renamed, has_copy = (np.zeros(n, bool) for _ in range(3))
+        is_late[late], is_renamed[renamed], has_copy[again] = True, True, True
+        number = np.arange(n)
+        firsts = _Lines(
+            lines, events.event_id, received, number, np.zeros(n, bool), is_late, is_renamed, has_copy, event_day,
+            np.full(n, -1), event_type,
+        )  # fmt: skip
+        copies = firsts.take(again)
+        copies.when, copies.first_when = second, received[again]
+        copies.copy = np.ones(len(again), bool)
+        copies.late, copies.has_copy = np.zeros(len(again), bool), np.zeros(len(again), bool)
+        if self.waiting is not None and len(self.waiting.when):
+            # earlier days' events keep their place before today's in a second they share
+            self.waiting.number = self.waiting.number - (self.waiting.number.max() + 1)
+        parts = [firsts, copies] if self.waiting is None else [self.waiting, firsts, copies]
+        batch = _Lines.concat(parts)
+        self.waiting = batch.take(np.flatnonzero(batch.when <= self.last_second))
+
+    def _record(self, d: int, now: _Lines, hour: np.ndarray, line: np.ndarray, broken: np.ndarray) -> None:
+        files = pa.array([f"events-{h:02d}.jsonl.gz" for h in range(24)], pa.string())
+        file_name = files.take(pa.array(hour))
+        days = np.full(len(hour), d, np.int64)
+
+        def add(kind: str, index: np.ndarray, detail: pa.Array | str) -> None:
+            self.log.add(
+                kind, SYSTEM, days[index], file_name.take(pa.array(index)), now.event_id.take(pa.array(index)),
+                detail, line[index],
+            )  # fmt: skip
+
+        dup = np.flatnonzero(now.copy)
+        first = now.first_when[dup]
+        add(
+            "duplicate_event",
+            dup,
+            join("also delivered on ", text(_dates(first // DAY)), " in ", files.take(pa.array((first % DAY) // 3600))),
+        )
+        late = np.flatnonzero(now.late & ~now.copy)
+        add("late_event", late, join("event_ts on ", text(_dates(now.event_day[late]))))
+        add("invalid_json", broken, "line cut short in transit")
+        unknown = np.flatnonzero(now.renamed)
+        add("unknown_event_type", unknown, text(np.asarray(EVENT_TYPES)[now.event_type[unknown]]))
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -162,8 +198,4 @@ def _cut_short(lines: pa.Array, broken: np.ndarray) -> pa.Array:
     if len(broken) == 0:
         return lines
     cut = pa.array([s[: len(s) // 2] for s in lines.take(pa.array(broken)).to_pylist()], pa.string())
-    position = np.zeros(len(lines), np.int64)
-    position[broken] = np.arange(len(broken))
-    mask = np.zeros(len(lines), bool)
-    mask[broken] = True
-    return pc.if_else(pa.array(mask), cut.take(pa.array(position)), lines)
+    return replace_at(lines, broken, cut)

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -75,11 +76,29 @@ def _join_lines(lines: pa.Array) -> bytes:
     return joined[0].as_buffer().to_pybytes() + b"\n"
 
 
-def csv_lines(table: pa.Table) -> pa.Array:
-    """The data lines of a CSV file (without line ends), one per row."""
+_PLAIN_TYPES = {"date", "timestamp", "decimal", "integer", "boolean"}
+
+
+@cache
+def _plain_columns(system: str, name: str) -> frozenset[str]:
+    """Columns whose values can never need quoting: numbers, dates, timestamps, plain enums."""
+    feed = load_agreement().file(system, name)
+    return frozenset(
+        c.name
+        for c in feed.columns
+        if c.type in _PLAIN_TYPES or (c.type == "enum" and all(v.isidentifier() for v in c.values or ()))
+    )
+
+
+def csv_lines(table: pa.Table, plain: frozenset[str] = frozenset()) -> pa.Array:
+    """The data lines of a CSV file (without line ends), one per row; `plain` columns are not
+    screened for characters that need quoting (they cannot hold any)."""
     if table.num_rows == 0:
         return pa.array([], pa.string())
-    fields = [_csv_field(column.combine_chunks()) for column in table.columns]
+    fields = [
+        pc.fill_null(column.combine_chunks(), "") if name in plain else _csv_field(column.combine_chunks())
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
     return pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
 
 
@@ -105,10 +124,17 @@ def _landed(system: str, name: str, lines: pa.Array, control_totals: dict[str, s
 
 
 def csv_file(
-    system: str, name: str, columns: dict[str, pa.Array], control_totals: dict[str, str] | None = None
+    system: str,
+    name: str,
+    columns: dict[str, pa.Array],
+    control_totals: dict[str, str] | None = None,
+    generated: frozenset[str] = frozenset(),
 ) -> LandedFile:
-    """A CSV feed file from its columns; the agreement's control totals must be given, exact."""
-    return _landed(system, name, csv_lines(feed_table(system, name, columns)), control_totals)
+    """A CSV feed file from its columns; the agreement's control totals must be given, exact.
+    `generated` names string columns the simulator builds from digits and letters only
+    (identifiers, codes), which need no quoting either."""
+    lines = csv_lines(feed_table(system, name, columns), _plain_columns(system, name) | generated)
+    return _landed(system, name, lines, control_totals)
 
 
 class Snapshot:
@@ -120,7 +146,8 @@ class Snapshot:
 
     def __init__(self, system: str, name: str, states: list[dict[str, pa.Array]]) -> None:
         self.system, self.name = system, name
-        self.lines = [csv_lines(feed_table(system, name, columns)) for columns in states]
+        self.plain = _plain_columns(system, name)
+        self.lines = [csv_lines(feed_table(system, name, columns), self.plain) for columns in states]
 
     def render(self, rows: np.ndarray, state: np.ndarray | None = None) -> pa.Array:
         """Lines of `rows` (indexes, in file order), each in its `state` (index into the states)."""
@@ -142,12 +169,17 @@ def _json_value(values: pa.Array) -> pa.Array:
     return pc.fill_null(pc.binary_join_element_wise('"', values, '"', ""), "null")
 
 
-def json_lines(table: pa.Table) -> pa.Array:
-    """One JSON object per row, keys in column order (`{"event_id": "E1", "user_id": null, ...}`)."""
+def json_lines(table: pa.Table, plain: frozenset[str] = frozenset()) -> pa.Array:
+    """One JSON object per row, keys in column order (`{"event_id": "E1", "user_id": null, ...}`);
+    `plain` columns are not screened for characters to escape (they cannot hold any)."""
     parts: list[pa.Array | str] = []
     for i, name in enumerate(table.column_names):
         parts.append(("{" if i == 0 else ", ") + json.dumps(name) + ": ")
-        parts.append(_json_value(table.column(name).combine_chunks()))
+        column = table.column(name).combine_chunks()
+        if name in plain:
+            parts.append(pc.fill_null(pc.binary_join_element_wise('"', column, '"', ""), "null"))
+        else:
+            parts.append(_json_value(column))
     parts.append("}")
     return pc.binary_join_element_wise(*parts, "")
 
@@ -156,8 +188,16 @@ def gzip_lines(lines: pa.Array) -> bytes:
     return gzip.compress(_join_lines(lines), compresslevel=1, mtime=0)
 
 
-def write_delivery(root: Path, system: str, business_date: date, extracted_at: str, files: list[LandedFile]) -> Path:
-    """Write one delivery folder; a folder of an earlier run for the same date is replaced."""
+def write_delivery(
+    root: Path,
+    system: str,
+    business_date: date,
+    extracted_at: str,
+    files: list[LandedFile],
+    with_manifest: bool = True,
+) -> Path:
+    """Write one delivery folder; a folder of an earlier run for the same date is replaced.
+    Without manifest, the folder stays incomplete (a defect asked for)."""
     folder = root / system / business_date.isoformat()
     if folder.exists():
         (folder / MANIFEST_NAME).unlink(missing_ok=True)  # incomplete from now on, as the agreement says
@@ -171,5 +211,6 @@ def write_delivery(root: Path, system: str, business_date: date, extracted_at: s
             sha256=hashlib.sha256(landed.content).hexdigest(),
             control_totals={c: Decimal(v) for c, v in (landed.control_totals or {}).items()},
         )
-    Manifest(system=system, business_date=business_date, extracted_at=extracted_at, files=entries).write(folder)
+    if with_manifest:
+        Manifest(system=system, business_date=business_date, extracted_at=extracted_at, files=entries).write(folder)
     return folder
