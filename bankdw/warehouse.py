@@ -60,6 +60,9 @@ def _dbt_environment(settings: Settings, target: Path) -> Iterator[None]:
         "BANKDW_TIMEZONE": settings.timezone,
         "BANKDW_REPORTING_CURRENCY": settings.reporting_currency,
         "BANKDW_DBT_THREADS": str(settings.dbt_threads),
+        "BANKDW_PHONE_REGION": settings.phone_region,
+        "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
+        "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
