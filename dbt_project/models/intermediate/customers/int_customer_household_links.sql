@@ -1,7 +1,8 @@
 -- Pairs of individual customers the data says live together: the same normalised address
--- (folded street address and postal code) or PRIMARY/JOINT holders of the same account.
--- An address shared by more than var('household_max_members') customers is a building or
--- an office, not a home, and links nobody. Corporates are never in a household.
+-- (folded street address and postal code), the same phone number (a home's landline or a
+-- shared mobile, E.164), or PRIMARY/JOINT holders of the same account. An address or phone
+-- shared by more than var('household_max_members') customers is a building, an office or a
+-- switchboard, not a home, and links nobody. Corporates are never in a household.
 with identity as (
 
     select * from {{ ref('int_customer_identity') }}
@@ -62,6 +63,40 @@ address_links as (
 
 ),
 
+phones as (
+
+    select distinct
+        identity.customer_key,
+        records.phone_e164
+    from records
+    inner join identity
+        on records.customer_id = identity.customer_id
+    where records.customer_type = 'INDIVIDUAL' and records.phone_e164 is not null
+
+),
+
+home_phones as (
+
+    select phones.*
+    from phones
+    qualify count(*) over (partition by phones.phone_e164) between 2 and {{ var('household_max_members') }}
+
+),
+
+phone_links as (
+
+    select
+        left_side.customer_key as customer_key_a,
+        right_side.customer_key as customer_key_b,
+        'SHARED_PHONE' as link_type
+    from home_phones as left_side
+    inner join home_phones as right_side
+        on
+            left_side.phone_e164 = right_side.phone_e164
+            and left_side.customer_key < right_side.customer_key
+
+),
+
 individual_holders as (
 
     select distinct
@@ -93,6 +128,8 @@ joint_links as (
 final as (
 
     select * from address_links
+    union all
+    select * from phone_links
     union all
     select * from joint_links
 

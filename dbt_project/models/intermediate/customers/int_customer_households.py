@@ -25,17 +25,16 @@ def model(dbt, session):
     left = np.array([index[k] for k in a], np.int64)
     right = np.array([index[k] for k in b], np.int64)
     label = components(len(keys), left, right)
-    shared_address = np.zeros(len(keys), bool)
-    joint = np.zeros(len(keys), bool)
+    flags = {kind: np.zeros(len(keys), bool) for kind in ("SHARED_ADDRESS", "SHARED_PHONE", "JOINT_ACCOUNT")}
     for i, j, kind in zip(left, right, kinds, strict=True):
-        flags = shared_address if kind == "SHARED_ADDRESS" else joint
-        flags[i] = flags[j] = True
+        flags[kind][i] = flags[kind][j] = True
     household = [hashlib.md5(f"household/{keys[root]}".encode()).hexdigest() for root in label]
     return pa.table(
         {
             "customer_key": pa.array(keys, pa.string()),
             "household_key": pa.array(household, pa.string()),
-            "shares_address": pa.array(shared_address),
-            "holds_joint_account": pa.array(joint),
+            "shares_address": pa.array(flags["SHARED_ADDRESS"]),
+            "shares_phone": pa.array(flags["SHARED_PHONE"]),
+            "holds_joint_account": pa.array(flags["JOINT_ACCOUNT"]),
         }
     )

@@ -1,5 +1,5 @@
 -- One row per household: individual customers the data says live together (a shared
--- normalised address, or PRIMARY/JOINT holders of the same account), as connected components
+-- normalised address or phone, or PRIMARY/JOINT holders of the same account), as connected components
 -- (int_customer_households). Members: customer_360.household_key.
 with households as (
 
@@ -38,6 +38,7 @@ final as (
         households.household_key,
         count(*) as n_members,
         bool_or(households.shares_address) as shares_address,
+        bool_or(households.shares_phone) as shares_phone,
         bool_or(households.holds_joint_account) as holds_joint_account,
         coalesce(any_value(joint_accounts.n_joint_accounts), 0) as n_joint_accounts,
         first(customers.city order by customers.customer_key) as city,
