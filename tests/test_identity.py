@@ -363,14 +363,15 @@ def test_the_registry_persists_across_runs(tmp_path: Path) -> None:
 
 
 def build_customers(settings: Settings) -> Path:
-    """dbt build of the customer models (and their upstream) into a file of the data dir."""
+    """dbt run of the customer models (and their upstream) into a file of the data dir; their
+    data tests run in every pipeline build (tests/test_pipeline.py)."""
     from dbt.cli.main import dbtRunner
 
     target = settings.root / "identity.duckdb"
     target.unlink(missing_ok=True)
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke([*dbt_args(settings, "build"), "--select", "+int_customer_xref"])
-    assert outcome.success, "dbt build of the customer models failed"
+        outcome = dbtRunner().invoke([*dbt_args(settings, "run"), "--select", "+int_customer_xref", "--quiet"])
+    assert outcome.success, "dbt run of the customer models failed"
     return target
 
 
@@ -389,7 +390,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pa.Table, 
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("identity") / "data")
     # default defect rates; big enough for each defect to occur several times
-    simulate(SimulationConfig(out=settings.landing_dir, customers=1200, days=8, start=date(2026, 11, 10), seed=11))
+    simulate(SimulationConfig(out=settings.landing_dir, customers=500, days=5, start=date(2026, 11, 10), seed=11))
     report = stage_step(settings, None)
     gate_step(settings, report.run_id)
     commit_step(settings, report.run_id)
@@ -403,16 +404,17 @@ def test_merges_are_precise_and_complete_against_the_answer_key(bank: tuple[Sett
     truth = settings.landing_dir.parent / "_truth"
     everything = merge_quality(xref, truth / "persons.csv")
     on_evidence = merge_quality(with_evidence(xref, truth / "defects.csv"), truth / "persons.csv")
-    print("\n".join(["all records:", *everything.lines(), "records with evidence:", *on_evidence.lines()]))
-    assert everything.precision >= 0.995
-    assert on_evidence.recall >= 0.98
+    figures = "\n".join(["all records:", *everything.lines(), "records with evidence:", *on_evidence.lines()])
+    assert everything.precision >= 0.995, figures
+    assert on_evidence.recall >= 0.98, figures
     core = merge_quality(xref, truth / "persons.csv", ("customers",))
     assert core.precision >= 0.995 and core.recall >= 0.98
 
 
 def test_every_rule_fires_on_the_simulated_bank(bank: tuple[Settings, pa.Table, pa.Table]) -> None:
-    _, xref, _ = bank
-    counts = duckdb.sql("select source_table, match_rule, count(*) from xref group by all").fetchall()
+    con = duckdb.connect()
+    con.register("xref", bank[1])
+    counts = con.sql("select source_table, match_rule, count(*) from xref group by all").fetchall()
     by_rule = {(t, r): n for t, r, n in counts}
     for expected in [
         ("customers", "NATIONAL_ID"),
@@ -425,7 +427,7 @@ def test_every_rule_fires_on_the_simulated_bank(bank: tuple[Settings, pa.Table, 
         ("calls", "UNRESOLVED"),  # unknown numbers
     ]:
         assert by_rule.get(expected, 0) > 0, expected
-    unresolved = duckdb.sql(
+    unresolved = con.sql(
         "select count(*) from xref where (customer_key is null) <> (match_rule in ('AMBIGUOUS', 'UNRESOLVED'))"
     ).fetchone()
     assert unresolved == (0,)
