@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import tempfile
 import time
 from datetime import date
@@ -196,7 +197,9 @@ def bank_quality(customers: int, days: int) -> None:
     if not outcome.success:
         raise SystemExit("dbt run of the customer models failed")
     print(f"dbt run of the customer models (normalise, resolve, key, xref) in {time.perf_counter() - t0:.1f}s")
-    con = duckdb.connect(str(target), read_only=True)
+    copy = settings.root / "identity-read.duckdb"  # dbt keeps its connection to the file open
+    shutil.copyfile(target, copy)
+    con = duckdb.connect(str(copy), read_only=True)
     xref = con.sql("select * from intermediate.int_customer_xref").to_arrow_table()
     truth = settings.landing_dir.parent / "_truth"
     everything = merge_quality(xref, truth / "persons.csv")

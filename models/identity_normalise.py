@@ -23,6 +23,7 @@ import phonenumbers
 
 _NATIONAL_ID_NOISE = re.compile(r"[\s\-.]")
 _WHITE_SPACE = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def national_id(value: str | None) -> str | None:
@@ -32,10 +33,17 @@ def national_id(value: str | None) -> str | None:
     return cleaned or None
 
 
-@lru_cache(maxsize=1_000_000)
 def phone_e164(value: str | None, region: str) -> str | None:
     """`value` as E.164 (`+8613800138000`), or None when it is not a possible phone number."""
-    if value is None or not value.strip():
+    if value is None:
+        return None
+    # separators carry no meaning: `+86 138-0013-8000` and `+8613800138000` parse once
+    return _phone_e164(_PHONE_SEPARATORS.sub("", value), region)
+
+
+@lru_cache(maxsize=1_000_000)
+def _phone_e164(value: str, region: str) -> str | None:
+    if not value:
         return None
     try:
         number = phonenumbers.parse(value, region)

@@ -7,6 +7,7 @@ the end-to-end part builds the customer models of a small simulated bank with re
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -372,7 +373,10 @@ def build_customers(settings: Settings) -> Path:
     with _dbt_environment(settings, target):
         outcome = dbtRunner().invoke([*dbt_args(settings, "run"), "--select", "+int_customer_xref", "--quiet"])
     assert outcome.success, "dbt run of the customer models failed"
-    return target
+    # dbt keeps its connection to the file open in this process: read a copy
+    copy = settings.root / "identity-read.duckdb"
+    shutil.copyfile(target, copy)
+    return copy
 
 
 def xref_of(path: Path) -> pa.Table:
