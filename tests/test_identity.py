@@ -7,7 +7,8 @@ the end-to-end part builds the customer models of a small simulated bank with re
 
 from __future__ import annotations
 
-import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -365,46 +366,56 @@ def test_the_registry_persists_across_runs(tmp_path: Path) -> None:
 
 def build_customers(settings: Settings) -> Path:
     """dbt run of the customer models (and their upstream) into a file of the data dir; their
-    data tests run in every pipeline build (tests/test_pipeline.py)."""
-    from dbt.cli.main import dbtRunner
-
+    data tests run in every pipeline build (tests/test_pipeline.py). In a subprocess: dbt
+    keeps its connection to the file open in its process, which could then not read it."""
     target = settings.root / "identity.duckdb"
     target.unlink(missing_ok=True)
+    dbt = Path(sys.executable).parent / "dbt"
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke([*dbt_args(settings, "run"), "--select", "+int_customer_xref", "--quiet"])
-    assert outcome.success, "dbt run of the customer models failed"
-    # dbt keeps its connection to the file open in this process: read a copy
-    copy = settings.root / "identity-read.duckdb"
-    shutil.copyfile(target, copy)
-    return copy
+        args = [
+            str(dbt),
+            *dbt_args(settings, "run"),
+            "--select",
+            "+int_customer_versions +int_customer_xref",
+            "--quiet",
+        ]
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return target
 
 
-def xref_of(path: Path) -> pa.Table:
+def table_of(path: Path, name: str) -> pa.Table:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.sql("select * from intermediate.int_customer_xref").to_arrow_table()
+        return con.sql(f"select * from intermediate.{name}").to_arrow_table()
     finally:
         con.close()
 
 
+Bank = tuple[Settings, pa.Table, pa.Table, pa.Table]
+
+
 @pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pa.Table, pa.Table]:
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
+    """(settings, xref of a first build, xref of a second build, customer versions)."""
     from bankdw.pipeline import commit_step, gate_step, stage_step
     from bankdw.simulate import SimulationConfig, simulate
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("identity") / "data")
     # default defect rates; big enough for each defect to occur several times
-    simulate(SimulationConfig(out=settings.landing_dir, customers=500, days=5, start=date(2026, 11, 10), seed=11))
+    simulate(SimulationConfig(out=settings.landing_dir, customers=300, days=3, start=date(2026, 11, 10), seed=11))
     report = stage_step(settings, None)
     gate_step(settings, report.run_id)
     commit_step(settings, report.run_id)
-    first = xref_of(build_customers(settings))
-    second = xref_of(build_customers(settings))
-    return settings, first, second
+    first_build = build_customers(settings)
+    first = table_of(first_build, "int_customer_xref")
+    versions = table_of(first_build, "int_customer_versions")
+    second = table_of(build_customers(settings), "int_customer_xref")
+    return settings, first, second, versions
 
 
-def test_merges_are_precise_and_complete_against_the_answer_key(bank: tuple[Settings, pa.Table, pa.Table]) -> None:
-    settings, xref, _ = bank
+def test_merges_are_precise_and_complete_against_the_answer_key(bank: Bank) -> None:
+    settings, xref, _, _ = bank
     truth = settings.landing_dir.parent / "_truth"
     everything = merge_quality(xref, truth / "persons.csv")
     on_evidence = merge_quality(with_evidence(xref, truth / "defects.csv"), truth / "persons.csv")
@@ -415,7 +426,7 @@ def test_merges_are_precise_and_complete_against_the_answer_key(bank: tuple[Sett
     assert core.precision >= 0.995 and core.recall >= 0.98
 
 
-def test_every_rule_fires_on_the_simulated_bank(bank: tuple[Settings, pa.Table, pa.Table]) -> None:
+def test_every_rule_fires_on_the_simulated_bank(bank: Bank) -> None:
     con = duckdb.connect()
     con.register("xref", bank[1])
     counts = con.sql("select source_table, match_rule, count(*) from xref group by all").fetchall()
@@ -437,7 +448,33 @@ def test_every_rule_fires_on_the_simulated_bank(bank: tuple[Settings, pa.Table, 
     assert unresolved == (0,)
 
 
-def test_keys_are_stable_from_one_build_to_the_next(bank: tuple[Settings, pa.Table, pa.Table]) -> None:
-    settings, first, second = bank
+def test_keys_are_stable_from_one_build_to_the_next(bank: Bank) -> None:
+    settings, first, second, _ = bank
     assert first.sort_by("source_key").equals(second.sort_by("source_key"))
     assert (settings.lake_dir / "_identity" / "customer_keys.parquet").exists()
+
+
+def test_the_history_has_one_current_version_and_no_gaps_or_idle_versions(bank: Bank) -> None:
+    con = duckdb.connect()
+    con.register("versions", bank[3])
+    assert con.sql("select count(*) from versions").fetchone()[0] > 0  # type: ignore[index]
+    # one current version per customer, and it is the last one
+    assert con.sql(
+        """select count(*) from (select customer_key from versions group by 1
+           having count(*) filter (where is_current) <> 1
+               or max(valid_from) <> max(valid_from) filter (where is_current))"""
+    ).fetchone() == (0,)
+    # each version ends where the next begins
+    assert con.sql(
+        """select count(*) from (select valid_to, lead(valid_from) over (partition by customer_key
+           order by valid_from) as next_from from versions) where valid_to is distinct from next_from"""
+    ).fetchone() == (0,)
+    # a version exists only because something tracked changed
+    assert con.sql(
+        """select count(*) from (select row(customer_type, full_name, birth_date, gender, city, region,
+               home_branch_id, rm_id, kyc_risk_rating, onboarding_date, status, n_source_records) as attrs,
+               lag(row(customer_type, full_name, birth_date, gender, city, region, home_branch_id, rm_id,
+               kyc_risk_rating, onboarding_date, status, n_source_records))
+               over (partition by customer_key order by valid_from) as previous
+           from versions) where attrs is not distinct from previous"""
+    ).fetchone() == (0,)

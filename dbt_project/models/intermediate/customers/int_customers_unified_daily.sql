@@ -27,7 +27,8 @@ keyed as (
     select
         identity.customer_key,
         customer_snapshots.*,
-        customer_snapshots.national_id is not null and trim(customer_snapshots.national_id) <> '' as has_national_id,
+        customer_snapshots.national_id is not null
+        and trim(customer_snapshots.national_id) <> '' as has_national_id,
         case customer_snapshots.status
             when 'ACTIVE' then 1
             when 'DORMANT' then 2
@@ -49,26 +50,33 @@ unified as (
     select
         keyed.customer_key,
         keyed.snapshot_date,
-        first(keyed.customer_id order by keyed.status_rank, keyed.updated_at desc, keyed.customer_id)
+        first(keyed.customer_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc)
             as survivor_customer_id,
         first(
-            keyed.customer_type order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id
+            keyed.customer_type
+            order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
         ) as customer_type,
-        first(keyed.full_name order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.full_name is not null) as full_name,
-        first(keyed.birth_date order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.birth_date is not null) as birth_date,
-        first(keyed.gender order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.gender is not null) as gender,
-        first(keyed.city order by keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.city is not null) as city,
-        first(keyed.region order by keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.region is not null) as region,
-        first(keyed.home_branch_id order by keyed.status_rank, keyed.updated_at desc, keyed.customer_id)
+        first(
+            keyed.full_name order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
+        )
+        filter (where keyed.full_name is not null) as full_name,
+        first(
+            keyed.birth_date order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
+        )
+        filter (where keyed.birth_date is not null) as birth_date,
+        first(keyed.gender order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc)
+        filter (where keyed.gender is not null) as gender,
+        first(keyed.city order by keyed.updated_at desc, keyed.customer_id asc)
+        filter (where keyed.city is not null) as city,
+        first(keyed.region order by keyed.updated_at desc, keyed.customer_id asc)
+        filter (where keyed.region is not null) as region,
+        first(
+            keyed.home_branch_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc
+        )
             as home_branch_id,
-        first(keyed.rm_id order by keyed.status_rank, keyed.updated_at desc, keyed.customer_id)
-            filter (where keyed.rm_id is not null) as rm_id,
-        first(keyed.kyc_risk_rating order by keyed.kyc_rank desc, keyed.customer_id) as kyc_risk_rating,
+        first(keyed.rm_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc)
+        filter (where keyed.rm_id is not null) as rm_id,
+        first(keyed.kyc_risk_rating order by keyed.kyc_rank desc, keyed.customer_id asc) as kyc_risk_rating,
         min(keyed.onboarding_date) as onboarding_date,
         first(keyed.status order by keyed.status_rank, keyed.customer_id) as status,
         count(*) as n_source_records

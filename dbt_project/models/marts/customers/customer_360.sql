@@ -135,14 +135,18 @@ families as (
 
     select
         customer_account_weights.customer_key,
-        count(distinct accounts.account_id) filter (where products.product_family = 'DEPOSIT') as n_deposit_accounts,
-        count(distinct accounts.account_id) filter (where products.product_family = 'LOAN') as n_loan_accounts,
-        count(distinct accounts.account_id) filter (where products.product_family = 'CARD') as n_card_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'DEPOSIT')
+            as n_deposit_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'LOAN')
+            as n_loan_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'CARD')
+            as n_card_accounts,
         count(distinct accounts.account_id) filter (where products.product_family = 'INVESTMENT')
             as n_investment_accounts,
         count(distinct accounts.account_id) filter (where products.product_family = 'INSURANCE')
             as n_insurance_accounts,
-        count(distinct accounts.account_id) filter (where products.product_family = 'SERVICE') as n_service_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'SERVICE')
+            as n_service_accounts,
         count(distinct products.product_family) as n_product_families
     from customer_account_weights
     inner join accounts
@@ -158,17 +162,24 @@ channel_postings as (
 
     select
         transactions.customer_key,
-        count(*) filter (where transactions.channel = 'BRANCH' and transactions.posting_date > as_of.as_of_date - 30)
+        count(*) filter (
+            where transactions.channel = 'BRANCH' and transactions.posting_date > as_of.as_of_date - 30
+        )
             as branch_txns_30d,
         count(*) filter (where transactions.channel = 'BRANCH') as branch_txns_90d,
-        count(*) filter (where transactions.channel = 'ATM' and transactions.posting_date > as_of.as_of_date - 30)
+        count(*) filter (
+            where transactions.channel = 'ATM' and transactions.posting_date > as_of.as_of_date - 30
+        )
             as atm_txns_30d,
         count(*) filter (where transactions.channel = 'ATM') as atm_txns_90d,
         count(*) filter (
-            where transactions.channel in ('ONLINE', 'MOBILE') and transactions.posting_date > as_of.as_of_date - 30
+            where transactions.channel in ('ONLINE', 'MOBILE')
+            and transactions.posting_date > as_of.as_of_date - 30
         ) as digital_txns_30d,
         count(*) filter (where transactions.channel in ('ONLINE', 'MOBILE')) as digital_txns_90d,
-        count(*) filter (where transactions.channel = 'POS' and transactions.posting_date > as_of.as_of_date - 30)
+        count(*) filter (
+            where transactions.channel = 'POS' and transactions.posting_date > as_of.as_of_date - 30
+        )
             as pos_txns_30d,
         count(*) filter (where transactions.channel = 'POS') as pos_txns_90d
     from transactions
@@ -203,9 +214,9 @@ call_contact as (
         max(calls.call_date) as last_call_date,
         count(*) filter (
             where
-                calls.complaint_flag
-                and calls.outcome <> 'RESOLVED'
-                and calls.call_date > as_of.as_of_date - 90
+            calls.complaint_flag
+            and calls.outcome <> 'RESOLVED'
+            and calls.call_date > as_of.as_of_date - 90
         ) as open_complaints,
         avg(calls.csat_score) filter (where calls.call_date > as_of.as_of_date - 90) as avg_csat_90d,
         count(calls.csat_score) filter (where calls.call_date > as_of.as_of_date - 90) as n_csat_responses_90d

@@ -3,23 +3,23 @@
 -- saved that no longer appears in dim_customer is found here. Read from the key registry
 -- that int_customer_identity persists beside the lake (docs/identity.md).
 -- depends_on: {{ ref('int_customer_identity') }}
-with merges as (
+with merge_log as (
 
     select *
     from read_parquet(
-        '{{ env_var("BANKDW_LAKE_DIR", "../data/lake") }}/_identity/customer_key_merges.parquet'
-    )
+            '{{ env_var("BANKDW_LAKE_DIR", "../data/lake") }}/_identity/customer_key_merges.parquet'
+        )
 
 ),
 
 final as (
 
     select
-        cast(merges.retired_key as varchar) as retired_key,
-        cast(merges.surviving_key as varchar) as surviving_key,
-        cast(merges.merged_on as date) as merged_on,
-        cast(merges.n_records_moved as bigint) as n_records_moved
-    from merges
+        cast(merge_log.retired_key as varchar) as retired_key,
+        cast(merge_log.surviving_key as varchar) as surviving_key,
+        cast(merge_log.merged_on as date) as merged_on,
+        cast(merge_log.n_records_moved as bigint) as n_records_moved
+    from merge_log
 
 )
 
