@@ -403,7 +403,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("identity") / "data")
     # default defect rates; big enough for each defect to occur several times
-    simulate(SimulationConfig(out=settings.landing_dir, customers=300, days=3, start=date(2026, 11, 10), seed=11))
+    simulate(SimulationConfig(out=settings.landing_dir, customers=400, days=5, start=date(2026, 11, 10), seed=11))
     report = stage_step(settings, None)
     gate_step(settings, report.run_id)
     commit_step(settings, report.run_id)
