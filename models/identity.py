@@ -331,7 +331,8 @@ def _probabilistic_links(
                 select idx_r as a, idx_l as b, match_probability from identity_predictions
             ),
             candidates as (
-                select pairs.a as idx, pairs.b as c_idx, pairs.match_probability, lb.label as target
+                select pairs.a as idx, pairs.b as c_idx, pairs.match_probability, lb.label as target,
+                       exists (select 1 from identity_alone ab where ab.idx = pairs.b) as target_alone
                 from pairs
                 join identity_alone al on al.idx = pairs.a
                 join identity_records ra on ra.idx = pairs.a
@@ -341,10 +342,14 @@ def _probabilistic_links(
                   and (ra.address_fold = rb.address_fold or ra.postal_code = rb.postal_code
                        or ra.phone_e164 = rb.phone_e164 or ra.email = rb.email)
             ),
+            -- the customers a record may join are the groups that are not lone records like
+            -- itself; other lone records are joined too (the same person, or nobody's)
             per_record as (
-                select idx, count(distinct target) as n_targets,
-                       arg_max(c_idx, (match_probability, -c_idx)) as c_idx,
-                       max(match_probability) as match_probability
+                select idx,
+                       greatest(count(distinct target) filter (where not target_alone), 1) as n_targets,
+                       arg_max(c_idx, (not target_alone, match_probability, -c_idx)) as c_idx,
+                       arg_max(match_probability, (not target_alone, match_probability, -c_idx))
+                           as match_probability
                 from candidates group by idx
             )
             select * from per_record order by idx

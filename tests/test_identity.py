@@ -266,6 +266,19 @@ def test_splink_links_a_legacy_record_without_phone_or_email_through_its_address
     assert got["C9999"]["match_probability"] >= 0.99
 
 
+def test_two_legacy_records_of_one_person_both_join_its_customer_through_splink() -> None:
+    legacy = {
+        "full_name": "PERSON 7",
+        "birth_date": date(1957, 8, 8),
+        "gender": "F",
+        "address": "No. 7 Nanjing Road",
+        "postal_code": "200007",
+    }
+    got = resolved(records(*training_bank(), person("C9998", **legacy), person("C9999", **legacy)), IdentityConfig())
+    assert got["C9998"]["group_id"] == got["C9999"]["group_id"] == "C0007A"
+    assert got["C9998"]["match_rule"] == got["C9999"]["match_rule"] == "PROBABILISTIC"
+
+
 def test_splink_does_not_link_a_look_alike_that_only_shares_name_and_birth_date() -> None:
     look_alike = person(
         "C9999",
