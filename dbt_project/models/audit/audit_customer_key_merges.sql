@@ -1,6 +1,6 @@
 -- Every merge of two customers identity resolution has found, in any run: the retired key
 -- and the key that survived it (the oldest key of the merged customers). A key an analyst
--- saved that no longer appears in dim_customer is found here. Read from the key registry
+-- saved that no longer appears in marts.dim_customer is found here. Read from the key registry
 -- that int_customer_identity persists beside the lake (docs/identity.md).
 -- depends_on: {{ ref('int_customer_identity') }}
 with merge_log as (
