@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         description="Home country (ISO 3166 alpha-2) for phone numbers typed without a country code.",
     )
     reporting_currency: str = Field(default="CNY", description="ISO 4217 currency of every amount in the marts.")
+    identity_match_threshold: float = Field(
+        default=0.99,
+        gt=0.0,
+        lt=1.0,
+        description="splink match probability at or above which a record without national id joins a customer.",
+    )
+    identity_probabilistic: bool = Field(
+        default=True, description="Run the probabilistic (splink) step of identity resolution after the rules."
+    )
     manifest_wait_minutes: int = Field(
         default=240,
         ge=0,

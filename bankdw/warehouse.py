@@ -73,6 +73,9 @@ def _dbt_environment(settings: Settings, target: Path) -> Iterator[None]:
         "BANKDW_TIMEZONE": settings.timezone,
         "BANKDW_REPORTING_CURRENCY": settings.reporting_currency,
         "BANKDW_DBT_THREADS": str(settings.dbt_threads),
+        "BANKDW_PHONE_REGION": settings.phone_region,
+        "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
+        "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -117,7 +120,8 @@ def project_fingerprint(settings: Settings) -> str:
             if path.is_file():
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
-    digest.update(f"{settings.timezone}|{settings.reporting_currency}|{settings.phone_region}".encode())
+    passed = (settings.timezone, settings.reporting_currency, settings.phone_region, settings.identity_match_threshold)
+    digest.update(repr((*passed, settings.identity_probabilistic)).encode())
     return digest.hexdigest()
 
 

@@ -49,6 +49,8 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
     "dim_customer": DIM_CUSTOMER,
     "dim_customer_history": ["customer_key", "valid_from", "valid_to", "is_current", *DIM_CUSTOMER[1:]],
     "customer_xref": ["source_system", "source_table", "source_key", "customer_key", "match_rule"],
+    "bridge_account_customer": ["account_id", "customer_key", "role", "allocation_weight"],
+    "dim_household": ["household_key", "n_members"],
     "dim_account": [
         "account_id",
         "customer_key",

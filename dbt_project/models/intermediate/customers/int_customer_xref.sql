@@ -1,12 +1,23 @@
--- Every customer-bearing source record and the unified customer it belongs to.
---   core_banking/customers: by int_customer_records_matched (NATIONAL_ID, OWN_RECORD)
---   online_banking/users:   through the core customer_id the login is linked to (LINKED_CUSTOMER_ID)
---   call_center/calls:      through the customer_id the caller authenticated in the IVR (IVR_CUSTOMER_ID)
--- Anything else (prospects, unauthenticated callers, links to unknown customer_ids) is
--- UNRESOLVED with a null customer_key: no guessing from phone numbers or names here.
-with matched_customers as (
+-- Every customer-bearing source record and the unified customer it belongs to, with the rule
+-- that placed it (docs/identity.md):
+--   core_banking/customers: int_customer_identity (NATIONAL_ID, NAME_BIRTH_PHONE,
+--       NAME_BIRTH_EMAIL, PROBABILISTIC, OWN_RECORD, OWN_RECORD_AMBIGUOUS)
+--   online_banking/users: LINKED_CUSTOMER_ID when its customer_id is a core record; else
+--       the customers whose records hold its e-mail or phone: exactly one -> UNIQUE_EMAIL
+--       (the e-mail matched) or UNIQUE_PHONE; several -> AMBIGUOUS; none -> UNRESOLVED
+--   call_center/calls: IVR_CUSTOMER_ID when the IVR authenticated a core record; else the
+--       customers whose records hold the caller number: exactly one -> UNIQUE_CALLER_NUMBER;
+--       several -> AMBIGUOUS; none (or no number) -> UNRESOLVED
+-- AMBIGUOUS and UNRESOLVED records have no customer_key: they are counted, never guessed.
+with identity as (
 
-    select * from {{ ref('int_customer_records_matched') }}
+    select * from {{ ref('int_customer_identity') }}
+
+),
+
+core_records as (
+
+    select * from {{ ref('int_customer_records_normalised') }}
 
 ),
 
@@ -22,62 +33,190 @@ calls as (
 
 ),
 
-core_records as (
+customer_phones as (
+
+    select distinct
+        core_records.phone_e164,
+        identity.customer_key
+    from core_records
+    inner join identity
+        on core_records.customer_id = identity.customer_id
+    where core_records.phone_e164 is not null
+
+),
+
+customer_emails as (
+
+    select distinct
+        core_records.email,
+        identity.customer_key
+    from core_records
+    inner join identity
+        on core_records.customer_id = identity.customer_id
+    where core_records.email is not null
+
+),
+
+core_xref as (
 
     select
         'core_banking' as source_system,
         'customers' as source_table,
-        matched_customers.customer_id as source_key,
-        matched_customers.customer_id as linked_customer_id,
-        matched_customers.customer_key,
-        matched_customers.match_rule
-    from matched_customers
+        identity.customer_id as source_key,
+        identity.customer_id as linked_customer_id,
+        identity.customer_key,
+        identity.match_rule,
+        identity.matched_customer_id,
+        identity.match_probability,
+        cast(
+            case identity.match_rule
+                when 'OWN_RECORD' then 0
+                when 'OWN_RECORD_AMBIGUOUS' then identity.n_candidates
+                else 1
+            end as bigint
+        ) as n_candidates
+    from identity
 
 ),
 
-web_user_records as (
+web_users_normalised as (
+
+    select
+        web_users.user_id,
+        web_users.customer_id,
+        bankdw_email(web_users.email) as email,
+        bankdw_phone_e164(web_users.phone) as phone_e164
+    from web_users
+
+),
+
+web_user_candidates as (
+
+    select
+        web_users_normalised.user_id,
+        customer_emails.customer_key,
+        true as by_email
+    from web_users_normalised
+    inner join customer_emails
+        on web_users_normalised.email = customer_emails.email
+
+    union all
+
+    select
+        web_users_normalised.user_id,
+        customer_phones.customer_key,
+        false as by_email
+    from web_users_normalised
+    inner join customer_phones
+        on web_users_normalised.phone_e164 = customer_phones.phone_e164
+
+),
+
+web_user_matches as (
+
+    select
+        web_user_candidates.user_id,
+        count(distinct web_user_candidates.customer_key) as n_candidates,
+        min(web_user_candidates.customer_key) as customer_key,
+        bool_or(web_user_candidates.by_email) as by_email
+    from web_user_candidates
+    group by web_user_candidates.user_id
+
+),
+
+web_xref as (
 
     select
         'online_banking' as source_system,
         'users' as source_table,
-        web_users.user_id as source_key,
-        web_users.customer_id as linked_customer_id,
-        matched_customers.customer_key,
+        web_users_normalised.user_id as source_key,
+        web_users_normalised.customer_id as linked_customer_id,
         case
-            when matched_customers.customer_key is not null then 'LINKED_CUSTOMER_ID'
+            when identity.customer_key is not null then identity.customer_key
+            when web_user_matches.n_candidates = 1 then web_user_matches.customer_key
+        end as customer_key,
+        case
+            when identity.customer_key is not null then 'LINKED_CUSTOMER_ID'
+            when web_user_matches.n_candidates = 1 and web_user_matches.by_email then 'UNIQUE_EMAIL'
+            when web_user_matches.n_candidates = 1 then 'UNIQUE_PHONE'
+            when web_user_matches.n_candidates > 1 then 'AMBIGUOUS'
             else 'UNRESOLVED'
-        end as match_rule
-    from web_users
-    left join matched_customers
-        on web_users.customer_id = matched_customers.customer_id
+        end as match_rule,
+        identity.customer_id as matched_customer_id,
+        cast(null as double) as match_probability,
+        case
+            when identity.customer_key is not null then 1
+            else coalesce(web_user_matches.n_candidates, 0)
+        end as n_candidates
+    from web_users_normalised
+    left join identity
+        on web_users_normalised.customer_id = identity.customer_id
+    left join web_user_matches
+        on web_users_normalised.user_id = web_user_matches.user_id
 
 ),
 
-call_records as (
+call_numbers as (
+
+    select distinct
+        calls.caller_number,
+        bankdw_phone_e164(calls.caller_number) as phone_e164
+    from calls
+    where calls.customer_id is null or calls.customer_id not in (select identity.customer_id from identity)
+
+),
+
+call_number_matches as (
+
+    select
+        call_numbers.caller_number,
+        count(distinct customer_phones.customer_key) as n_candidates,
+        min(customer_phones.customer_key) as customer_key
+    from call_numbers
+    inner join customer_phones
+        on call_numbers.phone_e164 = customer_phones.phone_e164
+    group by call_numbers.caller_number
+
+),
+
+call_xref as (
 
     select
         'call_center' as source_system,
         'calls' as source_table,
         calls.call_id as source_key,
         calls.customer_id as linked_customer_id,
-        matched_customers.customer_key,
         case
-            when matched_customers.customer_key is not null then 'IVR_CUSTOMER_ID'
+            when identity.customer_key is not null then identity.customer_key
+            when call_number_matches.n_candidates = 1 then call_number_matches.customer_key
+        end as customer_key,
+        case
+            when identity.customer_key is not null then 'IVR_CUSTOMER_ID'
+            when call_number_matches.n_candidates = 1 then 'UNIQUE_CALLER_NUMBER'
+            when call_number_matches.n_candidates > 1 then 'AMBIGUOUS'
             else 'UNRESOLVED'
-        end as match_rule
+        end as match_rule,
+        identity.customer_id as matched_customer_id,
+        cast(null as double) as match_probability,
+        case
+            when identity.customer_key is not null then 1
+            else coalesce(call_number_matches.n_candidates, 0)
+        end as n_candidates
     from calls
-    left join matched_customers
-        on calls.customer_id = matched_customers.customer_id
+    left join identity
+        on calls.customer_id = identity.customer_id
+    left join call_number_matches
+        on calls.caller_number = call_number_matches.caller_number
 
 ),
 
 unioned as (
 
-    select * from core_records
+    select * from core_xref
     union all
-    select * from web_user_records
+    select * from web_xref
     union all
-    select * from call_records
+    select * from call_xref
 
 )
 

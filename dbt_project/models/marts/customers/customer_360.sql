@@ -2,7 +2,12 @@
 -- the latest business date of the core balances (never now(), so a rebuild of the same data
 -- gives the same answer). Assembled from the other marts so that its numbers are the ones
 -- the facts show. Balances are shared among holders by allocation weights (PRIMARY and
--- JOINT equally); deposit_balance and loan_balance are positive amounts.
+-- JOINT equally, bridge_account_customer); deposit_balance and loan_balance are positive amounts.
+-- What a relationship manager looks at first follows: active accounts by product family,
+-- tenure, channel mix over 30 and 90 days (customer-initiated postings by channel, web
+-- sessions, calls; the windows are in the column names), last contact, open complaints
+-- (complaint calls of the last 90 days not RESOLVED: the call centre feed carries no case
+-- closure) and satisfaction (post-call survey scores of the last 90 days).
 with customers as (
 
     select * from {{ ref('dim_customer') }}
@@ -23,7 +28,25 @@ balances as (
 
 allocation_weights as (
 
-    select * from {{ ref('int_account_allocation_weights') }}
+    select * from {{ ref('bridge_account_customer') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('fct_transactions') }}
+
+),
+
+households as (
+
+    select * from {{ ref('int_customer_households') }}
 
 ),
 
@@ -105,6 +128,102 @@ holdings as (
             customer_account_weights.account_id = balances.account_id
             and as_of.as_of_date = balances.business_date
     group by customer_account_weights.customer_key
+
+),
+
+families as (
+
+    select
+        customer_account_weights.customer_key,
+        count(distinct accounts.account_id) filter (where products.product_family = 'DEPOSIT')
+            as n_deposit_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'LOAN')
+            as n_loan_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'CARD')
+            as n_card_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'INVESTMENT')
+            as n_investment_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'INSURANCE')
+            as n_insurance_accounts,
+        count(distinct accounts.account_id) filter (where products.product_family = 'SERVICE')
+            as n_service_accounts,
+        count(distinct products.product_family) as n_product_families
+    from customer_account_weights
+    inner join accounts
+        on customer_account_weights.account_id = accounts.account_id
+    inner join products
+        on accounts.product_code = products.product_code
+    where customer_account_weights.allocation_weight > 0 and accounts.status = 'ACTIVE'
+    group by customer_account_weights.customer_key
+
+),
+
+channel_postings as (
+
+    select
+        transactions.customer_key,
+        count(*) filter (
+            where transactions.channel = 'BRANCH' and transactions.posting_date > as_of.as_of_date - 30
+        )
+            as branch_txns_30d,
+        count(*) filter (where transactions.channel = 'BRANCH') as branch_txns_90d,
+        count(*) filter (
+            where transactions.channel = 'ATM' and transactions.posting_date > as_of.as_of_date - 30
+        )
+            as atm_txns_30d,
+        count(*) filter (where transactions.channel = 'ATM') as atm_txns_90d,
+        count(*) filter (
+            where transactions.channel in ('ONLINE', 'MOBILE')
+            and transactions.posting_date > as_of.as_of_date - 30
+        ) as digital_txns_30d,
+        count(*) filter (where transactions.channel in ('ONLINE', 'MOBILE')) as digital_txns_90d,
+        count(*) filter (
+            where transactions.channel = 'POS' and transactions.posting_date > as_of.as_of_date - 30
+        )
+            as pos_txns_30d,
+        count(*) filter (where transactions.channel = 'POS') as pos_txns_90d
+    from transactions
+    cross join as_of
+    where
+        transactions.customer_key is not null
+        and not transactions.is_reversal
+        and transactions.posting_date > as_of.as_of_date - 90
+        and transactions.posting_date <= as_of.as_of_date
+    group by transactions.customer_key
+
+),
+
+web_contact as (
+
+    select
+        web_sessions.customer_key,
+        count(*) filter (where web_sessions.session_date > as_of.as_of_date - 90) as web_sessions_90d,
+        max(web_sessions.session_date) as last_web_session_date
+    from web_sessions
+    cross join as_of
+    where web_sessions.customer_key is not null and web_sessions.session_date <= as_of.as_of_date
+    group by web_sessions.customer_key
+
+),
+
+call_contact as (
+
+    select
+        calls.customer_key,
+        count(*) filter (where calls.call_date > as_of.as_of_date - 30) as calls_30d,
+        max(calls.call_date) as last_call_date,
+        count(*) filter (
+            where
+            calls.complaint_flag
+            and calls.outcome <> 'RESOLVED'
+            and calls.call_date > as_of.as_of_date - 90
+        ) as open_complaints,
+        avg(calls.csat_score) filter (where calls.call_date > as_of.as_of_date - 90) as avg_csat_90d,
+        count(calls.csat_score) filter (where calls.call_date > as_of.as_of_date - 90) as n_csat_responses_90d
+    from calls
+    cross join as_of
+    where calls.customer_key is not null and calls.call_date <= as_of.as_of_date
+    group by calls.customer_key
 
 ),
 
@@ -190,7 +309,32 @@ final as (
         cast(coalesce(contributions.contribution_12m, 0) as decimal(18, 2)) as contribution_12m,
         coalesce(web_activity.web_sessions_30d, 0) as web_sessions_30d,
         coalesce(call_activity.calls_90d, 0) as calls_90d,
-        coalesce(call_activity.complaints_90d, 0) as complaints_90d
+        coalesce(call_activity.complaints_90d, 0) as complaints_90d,
+        households.household_key,
+        coalesce(families.n_deposit_accounts, 0) as n_deposit_accounts,
+        coalesce(families.n_loan_accounts, 0) as n_loan_accounts,
+        coalesce(families.n_card_accounts, 0) as n_card_accounts,
+        coalesce(families.n_investment_accounts, 0) as n_investment_accounts,
+        coalesce(families.n_insurance_accounts, 0) as n_insurance_accounts,
+        coalesce(families.n_service_accounts, 0) as n_service_accounts,
+        coalesce(families.n_product_families, 0) as n_product_families,
+        cast(date_diff('month', customers.onboarding_date, as_of.as_of_date) as bigint) as tenure_months,
+        coalesce(channel_postings.branch_txns_30d, 0) as branch_txns_30d,
+        coalesce(channel_postings.branch_txns_90d, 0) as branch_txns_90d,
+        coalesce(channel_postings.atm_txns_30d, 0) as atm_txns_30d,
+        coalesce(channel_postings.atm_txns_90d, 0) as atm_txns_90d,
+        coalesce(channel_postings.digital_txns_30d, 0) as digital_txns_30d,
+        coalesce(channel_postings.digital_txns_90d, 0) as digital_txns_90d,
+        coalesce(channel_postings.pos_txns_30d, 0) as pos_txns_30d,
+        coalesce(channel_postings.pos_txns_90d, 0) as pos_txns_90d,
+        coalesce(web_contact.web_sessions_90d, 0) as web_sessions_90d,
+        coalesce(call_contact.calls_30d, 0) as calls_30d,
+        web_contact.last_web_session_date,
+        call_contact.last_call_date,
+        greatest(web_contact.last_web_session_date, call_contact.last_call_date) as last_contact_date,
+        coalesce(call_contact.open_complaints, 0) as open_complaints,
+        cast(call_contact.avg_csat_90d as decimal(4, 2)) as avg_csat_90d,
+        coalesce(call_contact.n_csat_responses_90d, 0) as n_csat_responses_90d
     from customers
     cross join as_of
     left join holdings
@@ -201,6 +345,16 @@ final as (
         on customers.customer_key = web_activity.customer_key
     left join call_activity
         on customers.customer_key = call_activity.customer_key
+    left join households
+        on customers.customer_key = households.customer_key
+    left join families
+        on customers.customer_key = families.customer_key
+    left join channel_postings
+        on customers.customer_key = channel_postings.customer_key
+    left join web_contact
+        on customers.customer_key = web_contact.customer_key
+    left join call_contact
+        on customers.customer_key = call_contact.customer_key
 
 )
 

@@ -1,0 +1,84 @@
+"""Normalisation of the identifying attributes of customer records, before any matching.
+
+One definition, used in two places: the dbt-duckdb plugin (`models/identity_plugin.py`)
+registers these functions as DuckDB UDFs so that `dbt build` normalises inside the warehouse,
+and the tests call them directly.
+
+- national ids: spaces, dashes and dots removed, upper case (`1101 0119-8001 01123x`);
+- phones: E.164 through `phonenumbers` (the well-kept port of Google's libphonenumber, not
+  hand-written rules), numbers without a country code read in the `phone_region` setting;
+  a number `phonenumbers` does not consider possible is no evidence at all (null);
+- e-mails: all white space removed, lower case; without exactly one `@` it is null;
+- names: Unicode compatibility-decomposed, accents dropped, case-folded, white space collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import phonenumbers
+
+_NATIONAL_ID_NOISE = re.compile(r"[\s\-.]")
+_WHITE_SPACE = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def national_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = _NATIONAL_ID_NOISE.sub("", value).upper()
+    return cleaned or None
+
+
+def phone_e164(value: str | None, region: str) -> str | None:
+    """`value` as E.164 (`+8613800138000`), or None when it is not a possible phone number."""
+    if value is None:
+        return None
+    # separators carry no meaning: `+86 138-0013-8000` and `+8613800138000` parse once
+    return _phone_e164(_PHONE_SEPARATORS.sub("", value), region)
+
+
+@lru_cache(maxsize=1_000_000)
+def _phone_e164(value: str, region: str) -> str | None:
+    if not value:
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = _WHITE_SPACE.sub("", value).lower()
+    if cleaned.count("@") != 1 or cleaned.startswith("@") or cleaned.endswith("@"):
+        return None
+    return cleaned
+
+
+def name(value: str | None) -> str | None:
+    """Case- and accent-folded name: `ZHÀNG  Wěi` and `zhang wei` fold to the same `zhang wei`."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", value)
+    unaccented = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = _WHITE_SPACE.sub(" ", unaccented.casefold()).strip()
+    return folded or None
+
+
+def vectorised(function: Callable[[str | None], str | None], values: Iterable[str | None]) -> list[str | None]:
+    """`function` over a column, computed once per distinct value (columns repeat a lot)."""
+    cache: dict[str | None, str | None] = {}
+    out = []
+    for value in values:
+        if value not in cache:
+            cache[value] = function(value)
+        out.append(cache[value])
+    return out
