@@ -17,9 +17,12 @@ macros, seeds or settings): a changed model must not be appended to a table buil
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,19 +172,23 @@ def run_tests(settings: Settings, run_id: str) -> BuildResult:
 
 
 def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    # dbt is heavy to import: only when a build runs.
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.results import RunExecutionResult
+    """Run one dbt command on `target` in a child process and count what it did.
 
+    Not in this process: dbt-duckdb keeps the databases it opened (and their write lock) for
+    the life of the process, and a build file becomes the published warehouse. A scheduler
+    or test process that built in-process would lock every reader out of it afterwards.
+    """
+    dbt = Path(sys.executable).with_name("dbt")
+    results_path = settings.root / "dbt" / "target" / "run_results.json"
+    results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
     with _dbt_environment(settings, target):
-        outcome = dbtRunner().invoke([*dbt_args(settings, command), *extra])
+        done = subprocess.run([str(dbt), *dbt_args(settings, command), *extra], env=dict(os.environ), check=False)
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
-    nodes: list[Any] = list(outcome.result) if isinstance(outcome.result, RunExecutionResult) else []
+    nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:
-        status = str(node.status)
-        resource = node.node.resource_type
-        if resource in ("test", "unit_test"):
+        status, unique_id = str(node["status"]), str(node["unique_id"])
+        if unique_id.split(".")[0] in ("test", "unit_test"):
             if status == "pass":
                 result.tests_passed += 1
             elif status == "warn":
@@ -191,10 +198,10 @@ def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> Buil
         elif status == "success":
             result.models += 1
         if status in ("error", "fail", "runtime error"):
-            result.failures.append(f"{node.node.unique_id}: {status} ({(node.message or '').strip()[:300]})")
-    if not outcome.success:
-        if outcome.exception is not None:
-            result.failures.append(f"dbt did not run: {outcome.exception}")
+            result.failures.append(f"{unique_id}: {status} ({(node.get('message') or '').strip()[:300]})")
+    if done.returncode != 0:
+        if not nodes:
+            result.failures.append(f"dbt {command} did not run (exit {done.returncode})")
         raise BuildFailed(result.failures or [f"dbt {command} failed (see the dbt log under the data dir)"])
     return result
 

@@ -33,7 +33,7 @@ from bankdw.pipeline import DateSelection, RunReport, run
 from bankdw.simulate import SimulationConfig, simulate
 
 START = date(2025, 1, 6)
-STEPS = ("stage", "gate", "commit", "build", "publish")
+STEPS = ("stage", "gate", "commit", "build", "warehouse_gate", "publish")
 
 
 def landing(work: Path, customers: int, days: int, seed: int) -> Path:

@@ -55,9 +55,11 @@ AUDIT_SCHEMA = pa.schema(
         ("ended_at", pa.timestamp("us", tz="UTC")),
         ("outcome", pa.string()),
         ("message", pa.string()),
+        ("control_totals", pa.string()),
     ]
 )
-"""One row per landed file of every load (and one per refused delivery, feed empty)."""
+"""One row per landed file of every load (and one per refused delivery, feed empty).
+`control_totals` is the manifest's control totals of the file, as JSON (`{"amount": "-12.50"}`)."""
 
 
 def partition_name(business_date: object) -> str:
@@ -143,7 +145,15 @@ class Lake:
         files = sorted(self.audit_dir.glob("*.parquet"))
         if not files:
             return AUDIT_SCHEMA.empty_table()
-        return pa.concat_tables([pq.read_table(f, schema=AUDIT_SCHEMA) for f in files])
+        return pa.concat_tables([_as_audit(pq.read_table(f)) for f in files])
+
+
+def _as_audit(table: pa.Table) -> pa.Table:
+    """An audit file in today's schema: files written before a column existed get it empty."""
+    for name in AUDIT_SCHEMA.names:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, AUDIT_SCHEMA.field(name).type))
+    return table.select(AUDIT_SCHEMA.names).cast(AUDIT_SCHEMA)
 
 
 def _write_empty(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:

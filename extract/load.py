@@ -8,12 +8,14 @@ one process; the Airflow DAG runs them as separate tasks, passing only the load 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -46,6 +48,8 @@ class FileLoad:
     rows_quarantined: int
     sha256: str
     extra_columns: list[str] = field(default_factory=list)
+    control_totals: dict[str, Decimal] = field(default_factory=dict)
+    """What the manifest declared; the loaded rows add up to it (checked before staging)."""
 
 
 @dataclass
@@ -189,6 +193,7 @@ def _stage_one(
                             counts.rows_quarantined,
                             manifest.files[name].sha256,
                             converted.extra_columns,
+                            dict(manifest.files[name].control_totals),
                         )
                     )
         finally:
@@ -296,6 +301,7 @@ def audit_table(load_id: str, outcomes: list[DeliveryOutcome]) -> pa.Table:
                     "sha256": f.sha256,
                     "outcome": "LOADED",
                     "message": message,
+                    "control_totals": json.dumps({c: str(v) for c, v in f.control_totals.items()}),
                 }
             )
     return pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)

@@ -71,15 +71,26 @@ def test_dag_test_runs_the_real_tasks_end_to_end(tmp_path: Path, monkeypatch: py
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
-    # when the run of 2026-11-19 02:30 (business date 2026-11-18) is tested
+    warehouse = data / "warehouse" / "bank.duckdb"
+    # when the runs are backfilled in date order, as `airflow backfill create` runs them:
+    # first the run of 2026-11-17 02:30 (business date 2026-11-16) ...
+    first = dag.test(logical_date=datetime(2026, 11, 17, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert first.state == "success"
+    # ... which loads its own date only, though later dates wait in the landing area
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        dates = con.sql("select min(business_date), max(business_date) from marts.fct_account_balance_daily").fetchall()
+        assert dates == [(date(2026, 11, 16), date(2026, 11, 16))]
+    # then the run of 2026-11-19 02:30 (business date 2026-11-18), with 2026-11-17 still pending
     run = dag.test(logical_date=datetime(2026, 11, 19, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
     # then the call centre's wait gave up without failing the run, and every other task succeeded
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states.pop("wait_for_call_center") == "skipped"
     assert states == dict.fromkeys(states, "success"), states
     assert run.state == "success"
-    # and the warehouse is published with what arrived: three days of the core system
-    with duckdb.connect(str(data / "warehouse" / "bank.duckdb"), read_only=True) as con:
+    # and the warehouse is published with what arrived: three days of the core system, the
+    # later two added incrementally to the first night's warehouse
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.sql("select build_mode from audit.warehouse_build").fetchall() == [("incremental",)]
         dates = con.sql("select min(business_date), max(business_date) from marts.fct_account_balance_daily").fetchall()
         assert dates == [(date(2026, 11, 16), date(2026, 11, 18))]
         loads = con.sql(

@@ -32,7 +32,8 @@ from extract.landing import MANIFEST_NAME, Manifest
 from tests.conftest import simulate_bank, write_manifest
 
 pytestmark = pytest.mark.slow
-START, DAYS, FIRST_NIGHTS = date(2026, 11, 16), 6, 3
+START, DAYS, FIRST_NIGHTS = date(2026, 11, 16), 6, 5
+CORRECTED_DAY = 4  # the re-delivered date: START + 4, loaded in the first nights
 SYSTEMS = ("core_banking", "online_banking", "call_center")
 
 
@@ -101,9 +102,9 @@ def deliver(source: Path, landing: Path, days: range) -> None:
 
 
 def correct_delivery(landing: Path) -> tuple[str, str]:
-    """Re-deliver day 2 of the core system and of online banking, corrected: one posting's
+    """Re-deliver a date of the core system and of online banking, corrected: one posting's
     description changes and one web event is withdrawn. Returns (txn_id, event_id)."""
-    core = landing / "core_banking" / (START + timedelta(days=1)).isoformat()
+    core = landing / "core_banking" / (START + timedelta(days=CORRECTED_DAY)).isoformat()
     lines = (core / "transactions.csv").read_text(encoding="utf-8").split("\n")
     header = lines[0].split(",")
     fields = lines[1].split(",")
@@ -141,7 +142,7 @@ def lake_rows(settings: Settings) -> dict[str, int]:
 def banks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("loads")
     source = root / "source"
-    simulate_bank(source, customers=120, days=DAYS, start=START)
+    simulate_bank(source, customers=300, days=DAYS, start=START)
     hard = load_settings(data_dir=root / "hard")
     facts: dict[str, Any] = {"hard": hard}
 
@@ -264,14 +265,15 @@ def test_every_file_balances_in_the_audit(banks: dict[str, Any]) -> None:
 
 
 def test_a_reversal_arriving_nights_later_marks_a_posting_that_was_not_rebuilt(banks: dict[str, Any]) -> None:
-    # the first night's postings of day 1 are never rebuilt (the re-delivery reprocessed from
-    # day 2 on): a reversal of one that arrived on a later night is marked by the post-hook
+    # postings before the corrected date are never rebuilt after the first nights: a reversal
+    # of one that arrived on the later night is marked by the post-hook (this simulated bank
+    # reverses a posting of START + 3 on START + 5)
     with duckdb.connect(str(banks["hard"].warehouse_path), read_only=True) as con:
         marked = con.sql(
             "select count(*) from marts.fct_transactions as posting join marts.fct_transactions as reversal "
             "on reversal.reversed_txn_id = posting.txn_id "
-            "where posting.business_date = ? and reversal.business_date >= ? and posting.is_reversed",
-            params=[START, START + timedelta(days=FIRST_NIGHTS)],
+            "where posting.business_date < ? and reversal.business_date >= ? and posting.is_reversed",
+            params=[START + timedelta(days=CORRECTED_DAY), START + timedelta(days=FIRST_NIGHTS)],
         ).fetchall()[0][0]
     assert marked > 0
 

@@ -20,7 +20,8 @@ final as (
         cast(loads.started_at as timestamptz) as started_at,
         cast(loads.ended_at as timestamptz) as ended_at,
         cast(loads.outcome as varchar) as outcome,
-        cast(loads.message as varchar) as message
+        cast(loads.message as varchar) as message,
+        cast(loads.control_totals as varchar) as control_totals
     from loads
 
 )
