@@ -63,9 +63,10 @@ def run_killed(data_dir: str, point: str) -> None:
         swaps = [-1]
 
         def replace_then_die(self: Path, target: Any) -> Path:
-            if swaps[0] >= 0:
+            # quarantine partitions come first: die at the third partition of a feed
+            if swaps[0] >= 0 and "_quarantine" not in self.parts and "business_date=" in self.name:
                 swaps[0] += 1
-                if swaps[0] == 60:  # quarantine partitions come first, then the feeds
+                if swaps[0] == 3:
                     _die()
             return replace(self, target)
 

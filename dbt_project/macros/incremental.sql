@@ -20,10 +20,13 @@
 {%- endmacro %}
 
 
-{% macro refresh_customer_keys(mapping, fact_key, mapping_key, extra_columns=[]) -%}
+{% macro refresh_customer_keys(mapping, fact_key, mapping_key, extra_columns=[], xref_source=none) -%}
     {#- Post-hook of an incremental fact: rows loaded on earlier nights keep the customer they
         were built with, so when identity resolution re-keys a record (two customers found to
-        be one), the changed rows, and only those, are updated to the current key. -#}
+        be one), the changed rows, and only those, are updated to the current key.
+        `xref_source` = [source_system, source_table] when `mapping` is the customer xref.
+        Hooks are given as strings ("{{ refresh_customer_keys(...) }}") so that they render
+        when the model runs, not when dbt parses the project (is_incremental() is false then). -#}
     {%- if is_incremental() -%}
         update {{ this }} as fact
         set
@@ -31,7 +34,12 @@
             {%- for column in extra_columns %},
             {{ column }} = current_keys.{{ column }}
             {%- endfor %}
-        from {{ mapping }} as current_keys
+        from (
+            select * from {{ mapping }}
+            {%- if xref_source %}
+                where source_system = '{{ xref_source[0] }}' and source_table = '{{ xref_source[1] }}'
+            {%- endif %}
+        ) as current_keys
         where
             fact.{{ fact_key }} = current_keys.{{ mapping_key }}
             and (

@@ -5,7 +5,9 @@
         incremental_strategy='delete+insert',
         unique_key='business_date',
         on_schema_change='fail',
-        post_hook=[refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code'])],
+        post_hook=[
+            "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
+        ],
     )
 }}
 

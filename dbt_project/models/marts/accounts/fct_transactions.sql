@@ -9,8 +9,8 @@
         unique_key='business_date',
         on_schema_change='fail',
         post_hook=[
-            refresh_reversals(),
-            refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id'),
+            "{{ refresh_reversals() }}",
+            "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id') }}",
         ],
     )
 }}

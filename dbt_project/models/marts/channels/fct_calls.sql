@@ -7,11 +7,8 @@
         unique_key='business_date',
         on_schema_change='fail',
         post_hook=[
-            refresh_customer_keys(
-                "(select * from " ~ ref('int_customer_xref') ~ " where source_system = 'call_center'"
-                ~ " and source_table = 'calls')",
-                'call_id', 'source_key', ['match_rule'],
-            ),
+            "{{ refresh_customer_keys(ref('int_customer_xref'), 'call_id', 'source_key', ['match_rule'],"
+            ~ " ['call_center', 'calls']) }}",
         ],
     )
 }}

@@ -7,11 +7,8 @@
         unique_key='session_id',
         on_schema_change='fail',
         post_hook=[
-            refresh_customer_keys(
-                "(select * from " ~ ref('int_customer_xref') ~ " where source_system = 'online_banking'"
-                ~ " and source_table = 'users')",
-                'user_id', 'source_key',
-            ),
+            "{{ refresh_customer_keys(ref('int_customer_xref'), 'user_id', 'source_key', [],"
+            ~ " ['online_banking', 'users']) }}",
         ],
     )
 }}
