@@ -216,10 +216,10 @@ def _balance_chain(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> Check
         with postings as (
             select
                 t.*,
-                lag(t.balance_after) over (
-                    partition by t.account_id, t.posting_date order by t.txn_ts, t.txn_id
-                ) as previous_balance_after
+                lag(t.balance_after) over by_account as last_balance_after,
+                lag(t.posting_date) over by_account as last_posting_date
             from lake_{_view_name(TRANSACTIONS)} as t
+            window by_account as (partition by t.account_id order by t.posting_date, t.txn_ts, t.txn_id)
         ),
         staged as (
             select p.* from postings as p
@@ -230,14 +230,27 @@ def _balance_chain(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> Check
             from staged as s
             asof left join lake_{_view_name(BALANCES)} as b
                 on s.account_id = b.account_id and s.posting_date > b.business_date
+        ),
+        -- The balance a posting starts from: the day's previous posting; for the first of the
+        -- day, the latest known of the previous end-of-day balance and the last earlier posting
+        -- (an account can leave the balances feed, closed or dormant, and postings still come).
+        judged as (
+            select
+                *,
+                case
+                    when last_posting_date = posting_date then last_balance_after
+                    when previous_eod_date is not null
+                        and (last_posting_date is null or previous_eod_date >= last_posting_date)
+                        then previous_eod_balance
+                    when previous_eod_date is not null then last_balance_after
+                end as previous_balance
+            from opened
         )
         select
             _source_file, _source_row, txn_id, account_id, posting_date, amount, balance_after,
-            coalesce(previous_balance_after, previous_eod_balance) as previous_balance,
-            coalesce(previous_balance_after, previous_eod_balance) + amount as expected_balance_after
-        from opened
-        where coalesce(previous_balance_after, previous_eod_balance) is not null
-          and balance_after <> coalesce(previous_balance_after, previous_eod_balance) + amount
+            previous_balance, previous_balance + amount as expected_balance_after
+        from judged
+        where previous_balance is not null and balance_after <> previous_balance + amount
         order by _source_file, _source_row
         """,
     )
