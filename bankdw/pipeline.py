@@ -301,7 +301,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             report.failures = failed.failures
             raise
         report.built = True
-        report.build_mode = "full refresh" if result.full_refresh else "incremental"
+        report.build_mode = result.mode
     return report
 
 

@@ -24,8 +24,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +57,15 @@ class BuildResult:
     tests_failed: int = 0
     failures: list[str] = field(default_factory=list)
 
+    @property
+    def mode(self) -> str:
+        return build_mode(self.full_refresh)
+
+
+def build_mode(full_refresh: bool) -> str:
+    """How a build was made, as the run report and audit.warehouse_build say it."""
+    return "full refresh" if full_refresh else "incremental"
+
 
 def build_path(settings: Settings, run_id: str) -> Path:
     """Where a run builds its new warehouse: a file of its own. (One name for every run would
@@ -67,10 +74,9 @@ def build_path(settings: Settings, run_id: str) -> Path:
     return settings.build_dir / f"bank-{run_id}.duckdb"
 
 
-@contextmanager
-def _dbt_environment(settings: Settings, target: Path) -> Iterator[None]:
+def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
     """The environment variables `dbt_project/profiles.yml` and the sources read."""
-    values = {
+    return {
         "BANKDW_LAKE_DIR": str(settings.lake_dir),
         "BANKDW_DBT_PATH": str(target),
         "BANKDW_TIMEZONE": settings.timezone,
@@ -80,16 +86,25 @@ def _dbt_environment(settings: Settings, target: Path) -> Iterator[None]:
         "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
         "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
     }
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+
+
+def run_dbt(
+    settings: Settings, target: Path, command: str, *extra: str, capture: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """One dbt command on the DuckDB file `target`, in a child process.
+
+    Not in this process: dbt-duckdb keeps the databases it opened (and their write lock) for
+    the life of the process, and a build file becomes the published warehouse. A scheduler
+    or test process that built in-process would lock every reader out of it afterwards.
+    """
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run(
+        [str(dbt), *dbt_args(settings, command), *extra],
+        env=os.environ | dbt_environment(settings, target),
+        capture_output=capture,
+        text=True,
+        check=False,
+    )
 
 
 def dbt_args(settings: Settings, command: str) -> list[str]:
@@ -154,7 +169,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh
     _stamp(target, run_id, lake_version, fingerprint, full_refresh)
-    mode = "full refresh" if full_refresh else "incremental"
+    mode = build_mode(full_refresh)
     log.info("dbt build (%s): %d models (%.1fs)", mode, result.models, result.seconds)
     return result
 
@@ -172,18 +187,11 @@ def run_tests(settings: Settings, run_id: str) -> BuildResult:
 
 
 def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` in a child process and count what it did.
-
-    Not in this process: dbt-duckdb keeps the databases it opened (and their write lock) for
-    the life of the process, and a build file becomes the published warehouse. A scheduler
-    or test process that built in-process would lock every reader out of it afterwards.
-    """
-    dbt = Path(sys.executable).with_name("dbt")
+    """Run one dbt command on `target` (`run_dbt`) and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    with _dbt_environment(settings, target):
-        done = subprocess.run([str(dbt), *dbt_args(settings, command), *extra], env=dict(os.environ), check=False)
+    done = run_dbt(settings, target, command, *extra)
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:
@@ -214,7 +222,7 @@ def _stamp(target: Path, run_id: str, lake_version: str, fingerprint: str, full_
         con.execute(
             f"create or replace table {BUILD_INFO_TABLE} as select ? as run_id, ? as lake_version, "
             "?::timestamptz as built_at, ? as project_fingerprint, ? as build_mode",
-            [run_id, lake_version, datetime.now(UTC), fingerprint, "full refresh" if full_refresh else "incremental"],
+            [run_id, lake_version, datetime.now(UTC), fingerprint, build_mode(full_refresh)],
         )
         con.execute("checkpoint")
     finally:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -177,7 +175,7 @@ def bank_quality(customers: int, days: int) -> None:
     from bankdw.config import load_settings
     from bankdw.pipeline import commit_step, gate_step, stage_step
     from bankdw.simulate import SimulationConfig, simulate
-    from bankdw.warehouse import _dbt_environment, dbt_args
+    from bankdw.warehouse import run_dbt
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-identity-")) / "data")
     t0 = time.perf_counter()
@@ -191,11 +189,8 @@ def bank_quality(customers: int, days: int) -> None:
 
     target = settings.root / "identity.duckdb"
     t0 = time.perf_counter()
-    dbt = Path(sys.executable).parent / "dbt"  # a subprocess: dbt keeps its file open in its process
-    with _dbt_environment(settings, target):
-        args = [str(dbt), *dbt_args(settings, "run"), "--select", "+int_customer_xref", "--quiet"]
-        if subprocess.run(args, check=False).returncode != 0:
-            raise SystemExit("dbt run of the customer models failed")
+    if run_dbt(settings, target, "run", "--select", "+int_customer_xref", "--quiet").returncode != 0:
+        raise SystemExit("dbt run of the customer models failed")
     print(f"dbt run of the customer models (normalise, resolve, key, xref) in {time.perf_counter() - t0:.1f}s")
     con = duckdb.connect(str(target), read_only=True)
     xref = con.sql("select * from intermediate.int_customer_xref").to_arrow_table()

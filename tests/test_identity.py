@@ -7,8 +7,6 @@ the end-to-end part builds the customer models of a small simulated bank with re
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 from bankdw.config import Settings, load_settings
-from bankdw.warehouse import _dbt_environment, dbt_args
+from bankdw.warehouse import run_dbt
 from models import identity_normalise as normalise
 from models.identity import (
     MERGE_SCHEMA,
@@ -383,16 +381,9 @@ def build_customers(settings: Settings) -> Path:
     keeps its connection to the file open in its process, which could then not read it."""
     target = settings.root / "identity.duckdb"
     target.unlink(missing_ok=True)
-    dbt = Path(sys.executable).parent / "dbt"
-    with _dbt_environment(settings, target):
-        args = [
-            str(dbt),
-            *dbt_args(settings, "run"),
-            "--select",
-            "+int_customer_versions +int_customer_xref",
-            "--quiet",
-        ]
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
+    done = run_dbt(
+        settings, target, "run", "--select", "+int_customer_versions +int_customer_xref", "--quiet", capture=True
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     return target
 

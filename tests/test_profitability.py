@@ -11,8 +11,6 @@ figure of the example in the marts, the docs' table included, and runs the Paret
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +24,7 @@ import pytest
 from nbclient import NotebookClient
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.warehouse import _dbt_environment, dbt_args
+from bankdw.warehouse import run_dbt
 from extract.contract import load_agreement
 from extract.lake import Lake, partition_name
 from models.profitability import customer_profit, summarise
@@ -266,13 +264,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = settings.root / "example.duckdb"
     selection = ["--select", "+fct_customer_profitability_monthly+", "--exclude", "customer_360"]
     types = ["--resource-type", "seed", "--resource-type", "model", "--resource-type", "unit_test"]
-    with _dbt_environment(settings, target):
-        dbt = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), *dbt_args(settings, "build"), *selection, *types],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    dbt = run_dbt(settings, target, "build", *selection, *types, capture=True)
     assert dbt.returncode == 0, dbt.stdout[-5000:]
     return target
 
