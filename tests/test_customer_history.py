@@ -102,7 +102,11 @@ def current(path: Path) -> list[tuple[Any, ...]]:
 
 
 def key_of(path: Path, customer_id: str) -> str:
-    return str(query(path, f"select customer_key from intermediate.int_customer_identity where customer_id = '{customer_id}'")[0][0])
+    return str(
+        query(path, f"select customer_key from intermediate.int_customer_identity where customer_id = '{customer_id}'")[
+            0
+        ][0]
+    )
 
 
 def versions_of(path: Path, key: str) -> list[tuple[Any, ...]]:
@@ -135,7 +139,11 @@ def changed_keys(before: Path, after: Path) -> set[str]:
         by_key.setdefault(row[1], set()).add(("old", *row))
     for row in new:
         by_key.setdefault(row[1], set()).add(("new", *row))
-    return {k for k, rows in by_key.items() if {r[1:] for r in rows if r[0] == "old"} != {r[1:] for r in rows if r[0] == "new"}}
+    return {
+        k
+        for k, rows in by_key.items()
+        if {r[1:] for r in rows if r[0] == "old"} != {r[1:] for r in rows if r[0] == "new"}
+    }
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +170,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     alone = sorted(
         cid
         for cid, r in records.items()
-        if rules.get(cid) == "NATIONAL_ID"
-        and members[key_of(night1, cid)] == 1
-        and r["customer_type"] == "INDIVIDUAL"
+        if rules.get(cid) == "NATIONAL_ID" and members[key_of(night1, cid)] == 1 and r["customer_type"] == "INDIVIDUAL"
     )
     assert len(alone) >= 4, len(alone)
     mover, corrected, merged_into, joiner = alone[:4]
@@ -220,7 +226,8 @@ def test_an_attribute_change_opens_a_version_and_an_unchanged_day_does_not(bank:
     # night 2 opened the version; nights 3 and 4 (days 4 and 5, unchanged) only extended it
     assert versions_of(bank["night2"], key)[-1][1:4] == (day(3), None, True)
     assert query(
-        bank["night4"], f"select last_seen_date from intermediate.int_customer_versions where customer_key = '{key}' and is_current"
+        bank["night4"],
+        f"select last_seen_date from intermediate.int_customer_versions where customer_key = '{key}' and is_current",
     ) == [(day(5),)]
 
 
@@ -272,9 +279,9 @@ def test_versions_are_contiguous_with_one_current_version(bank: dict[str, Any]) 
                    from marts.dim_customer_history)
                where attrs is not distinct from previous""",
         ) == [(0,)], name
-        assert query(
-            path, "select count(*) from marts.dim_customer_history where is_current"
-        ) == query(path, "select count(*) from marts.dim_customer"), name
+        assert query(path, "select count(*) from marts.dim_customer_history where is_current") == query(
+            path, "select count(*) from marts.dim_customer"
+        ), name
 
 
 def test_a_night_rewrites_only_the_customers_whose_history_changed(bank: dict[str, Any]) -> None:

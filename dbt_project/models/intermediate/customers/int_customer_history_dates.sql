@@ -46,7 +46,7 @@ final as (
     select
         coalesce(snapshot_loads.snapshot_date, previous_loads.snapshot_date) as snapshot_date,
         snapshot_loads.load_id,
-        snapshot_loads.load_id is distinct from previous_loads.load_id as is_changed
+        (snapshot_loads.load_id is distinct from previous_loads.load_id) as is_changed
     from snapshot_loads
     full outer join previous_loads
         on snapshot_loads.snapshot_date = previous_loads.snapshot_date

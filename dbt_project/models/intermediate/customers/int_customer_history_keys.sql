@@ -47,7 +47,7 @@ final as (
         coalesce(key_members.customer_key, previous_members.customer_key) as customer_key,
         key_members.member_fingerprint,
         coalesce(key_members.n_members, 0) as n_members,
-        key_members.member_fingerprint is distinct from previous_members.member_fingerprint as is_changed
+        (key_members.member_fingerprint is distinct from previous_members.member_fingerprint) as is_changed
     from key_members
     full outer join previous_members
         on key_members.customer_key = previous_members.customer_key
