@@ -9,6 +9,7 @@ contract, its types or its documentation fails here rather than in an analyst's 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,20 @@ def test_mart_grain_is_tested_for_uniqueness(manifest: dict[str, Any], mart: str
         and node.get("attached_node") == node_id
     ]
     assert uniqueness_tests, f"{mart} has no unique / unique_combination_of_columns test on its grain"
+
+
+def test_every_setting_a_python_model_reads_reaches_it(manifest: dict[str, Any]) -> None:
+    """dbt hands a Python model only the settings it finds by reading the model's source; one it
+    misses reads as None at run time (splink once silently never ran in the build that way)."""
+    python_models = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["language"] == "python"
+    ]
+    assert python_models
+    for node in python_models:
+        source = (DBT_PROJECT / node["original_file_path"]).read_text(encoding="utf-8")
+        read = set(re.findall(r"""dbt\.config\.get\(\s*["']([a-z_]+)["']""", source))
+        assert read <= set(node["config"].get("config_keys_used") or []), node["name"]
+        assert all(node["config"].get(key) is not None for key in read), node["name"]
 
 
 @pytest.mark.slow

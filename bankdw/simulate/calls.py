@@ -267,9 +267,13 @@ def _play(
     authenticated = ~inbound | (rng.random(n) < 0.75)
     defects_rng = sampler.rng
     routine = np.flatnonzero(inbound & np.isin(reason, [r[0] for r in ROUTINE]))
-    unknown = sampler.pick("unknown_caller", routine, config.defects.unknown_callers)
-    number = _replace(number, unknown, contacts.stray_numbers(defects_rng, len(unknown), "17"))
-    authenticated[unknown] = False
+    # Calls from numbers no record holds come from the persons who have such a number, and
+    # again and again from the same one; the IVR authenticates them like any other call. The
+    # rate stays the share of all routine inbound calls.
+    off_record = routine[contacts.calls_off_record(person[routine])]
+    share = config.defects.unknown_callers * len(routine) / len(off_record) if len(off_record) else 0.0
+    unknown = sampler.pick("unknown_caller", off_record, min(1.0, share))
+    number = _replace(number, unknown, contacts.off_record_numbers(person[unknown]))
     households = np.unique(c.household[c.household >= 0])
     shared = (
         sampler.pick("ambiguous_caller", np.setdiff1d(routine, unknown), config.defects.ambiguous_callers)
@@ -346,7 +350,11 @@ def _record(log: DefectLog, calls: Calls, unknown: np.ndarray, household: np.nda
         calls.day[unknown],
         file,
         ids.take(pa.array(unknown)),
-        "caller number matches no customer record",
+        np.where(
+            calls.customer[unknown] < 0,
+            "caller number matches no customer record; not authenticated",
+            "caller number matches no customer record",
+        ),
     )
     anonymous = calls.customer[household] < 0
     detail = np.where(

@@ -47,7 +47,14 @@ class Defects:
         metadata={"help": "Events of a type the agreement does not list (the platform shipped a feature)."},
     )
     unknown_callers: float = field(
-        default=0.03, metadata={"help": "Inbound calls from a number that no customer record holds."}
+        default=0.03,
+        metadata={
+            "help": (
+                "Inbound calls from a number that no customer record holds: a tenth of persons call"
+                " from such a number (a work phone, a new mobile), always the same; the IVR"
+                " authenticates them as often as any call."
+            )
+        },
     )
     ambiguous_callers: float = field(
         default=0.02, metadata={"help": "Inbound calls from a number that several customers (a household) share."}

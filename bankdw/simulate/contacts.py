@@ -41,9 +41,15 @@ def prospect_numbers(index: np.ndarray) -> pa.Array:
     return join("166", _digits(scramble(index, 10**8, 5), 8))
 
 
-def stray_numbers(rng: np.random.Generator, size: int, prefix: str) -> pa.Array:
-    """Numbers in a range no customer record uses (`17x`, `166`): they can never match one."""
-    return join(prefix, _digits(rng.integers(0, 10 ** (11 - len(prefix)), size), 11 - len(prefix)))
+def off_record_numbers(person: np.ndarray) -> pa.Array:
+    """Each person's number the bank holds no record of (a work phone, a new mobile): always the
+    same for the same person, distinct between persons, in a range (17x) no customer record uses."""
+    return join("17", _digits(scramble(person, 10**9, 17), 9))
+
+
+def calls_off_record(person: np.ndarray) -> np.ndarray:
+    """The tenth of persons who call the bank from an off-record number, and do so again."""
+    return scramble(person, 10, 3) == 0
 
 
 def _choose(variant: np.ndarray, options: list[pa.Array]) -> pa.Array:

@@ -18,10 +18,25 @@ def model(dbt, session):
     table = records.to_arrow_table()
     dates = [d for d in table.column("snapshot_date").to_pylist() if d is not None]
     as_of = max(dates) if dates else date(1970, 1, 1)
+    # Each setting is read by a plain `dbt.config.get(<name>)` statement: dbt finds the settings
+    # a Python model uses by reading its source, and it missed a call nested in an expression
+    # (`str(dbt.config.get(...)).lower()`), which then read as None: splink silently never ran.
+    match_threshold = dbt.config.get("match_threshold")
+    min_training_pairs = dbt.config.get("min_training_pairs")
+    probabilistic = dbt.config.get("probabilistic")
+    state_dir = dbt.config.get("identity_state_dir")
+    for name, value in (
+        ("match_threshold", match_threshold),
+        ("min_training_pairs", min_training_pairs),
+        ("probabilistic", probabilistic),
+        ("identity_state_dir", state_dir),
+    ):
+        if value is None:
+            raise ValueError(f"int_customer_identity: config '{name}' did not reach the model")
     config = IdentityConfig(
-        match_threshold=float(dbt.config.get("match_threshold")),
-        min_training_pairs=int(dbt.config.get("min_training_pairs")),
-        probabilistic=str(dbt.config.get("probabilistic")).lower() == "true",
+        match_threshold=float(match_threshold),
+        min_training_pairs=int(min_training_pairs),
+        probabilistic=str(probabilistic).lower() == "true",
     )
-    keyed, _ = run(table, Path(dbt.config.get("identity_state_dir")), as_of, config)
+    keyed, _ = run(table, Path(state_dir), as_of, config)
     return keyed

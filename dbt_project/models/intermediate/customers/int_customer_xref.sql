@@ -7,7 +7,9 @@
 --       (the e-mail matched) or UNIQUE_PHONE; several -> AMBIGUOUS; none -> UNRESOLVED
 --   call_center/calls: IVR_CUSTOMER_ID when the IVR authenticated a core record; else the
 --       customers whose records hold the caller number: exactly one -> UNIQUE_CALLER_NUMBER;
---       several -> AMBIGUOUS; none (or no number) -> UNRESOLVED
+--       several -> AMBIGUOUS; none: the customers that IVR-authenticated calls from that
+--       number named (a work phone, a new mobile the records lack): exactly one ->
+--       LEARNED_CALLER_NUMBER, several -> AMBIGUOUS; none (or no number) -> UNRESOLVED
 -- AMBIGUOUS and UNRESOLVED records have no customer_key: they are counted, never guessed.
 with identity as (
 
@@ -158,11 +160,14 @@ web_xref as (
 
 call_numbers as (
 
-    select distinct
-        calls.caller_number,
-        bankdw_phone_e164(calls.caller_number) as phone_e164
-    from calls
-    where calls.customer_id is null or calls.customer_id not in (select identity.customer_id from identity)
+    select
+        numbers.caller_number,
+        bankdw_phone_e164(numbers.caller_number) as phone_e164
+    from (
+        select distinct calls.caller_number
+        from calls
+        where calls.caller_number is not null
+    ) as numbers
 
 ),
 
@@ -179,6 +184,42 @@ call_number_matches as (
 
 ),
 
+-- A number no customer record holds is learned from the calls the IVR authenticated: the
+-- customers they named, over every call the lake holds (so a build's answer does not depend on
+-- which night the authenticated call arrived). Numbers some record holds are left to the
+-- records: a record is the customer's own statement, a call only where it came from.
+learned_numbers as (
+
+    select
+        call_numbers.phone_e164,
+        count(distinct identity.customer_key) as n_candidates,
+        min(identity.customer_key) as customer_key,
+        min(identity.customer_id) as matched_customer_id
+    from calls
+    inner join identity
+        on calls.customer_id = identity.customer_id
+    inner join call_numbers
+        on calls.caller_number = call_numbers.caller_number
+    where
+        call_numbers.phone_e164 is not null
+        and call_numbers.phone_e164 not in (select customer_phones.phone_e164 from customer_phones)
+    group by call_numbers.phone_e164
+
+),
+
+call_learned_matches as (
+
+    select
+        call_numbers.caller_number,
+        learned_numbers.n_candidates,
+        learned_numbers.customer_key,
+        learned_numbers.matched_customer_id
+    from call_numbers
+    inner join learned_numbers
+        on call_numbers.phone_e164 = learned_numbers.phone_e164
+
+),
+
 call_xref as (
 
     select
@@ -189,24 +230,34 @@ call_xref as (
         case
             when identity.customer_key is not null then identity.customer_key
             when call_number_matches.n_candidates = 1 then call_number_matches.customer_key
+            when call_number_matches.n_candidates is null and call_learned_matches.n_candidates = 1
+                then call_learned_matches.customer_key
         end as customer_key,
         case
             when identity.customer_key is not null then 'IVR_CUSTOMER_ID'
             when call_number_matches.n_candidates = 1 then 'UNIQUE_CALLER_NUMBER'
             when call_number_matches.n_candidates > 1 then 'AMBIGUOUS'
+            when call_learned_matches.n_candidates = 1 then 'LEARNED_CALLER_NUMBER'
+            when call_learned_matches.n_candidates > 1 then 'AMBIGUOUS'
             else 'UNRESOLVED'
         end as match_rule,
-        identity.customer_id as matched_customer_id,
+        case
+            when identity.customer_key is not null then identity.customer_id
+            when call_number_matches.n_candidates is null and call_learned_matches.n_candidates = 1
+                then call_learned_matches.matched_customer_id
+        end as matched_customer_id,
         cast(null as double) as match_probability,
         case
             when identity.customer_key is not null then 1
-            else coalesce(call_number_matches.n_candidates, 0)
+            else coalesce(call_number_matches.n_candidates, call_learned_matches.n_candidates, 0)
         end as n_candidates
     from calls
     left join identity
         on calls.customer_id = identity.customer_id
     left join call_number_matches
         on calls.caller_number = call_number_matches.caller_number
+    left join call_learned_matches
+        on calls.caller_number = call_learned_matches.caller_number
 
 ),
 
