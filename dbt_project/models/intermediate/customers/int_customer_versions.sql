@@ -20,7 +20,7 @@
 -- dim_customer_history shows it (a longer last_seen_date alone keeps it): the mart copies
 -- only customers with a version of the newest load.
 -- depends_on: {{ ref('int_customer_history_keys') }}
--- sqlfluff lints every branch of the {% if is_incremental() %} blocks as a variant and then
+-- sqlfluff lints every branch of the is_incremental() blocks as a variant and then
 -- misreads the indentation of the CTEs and the alias of load_id in the full-refresh branch:
 -- noqa: disable=LT02, AL03
 {{
