@@ -10,9 +10,31 @@
 --       treats the customer by its riskiest record
 --   onboarding_date: the earliest; status: the best; n_source_records: the records that day
 -- Ties fall to the smallest customer_id, so the golden record is deterministic.
+--
+-- Incremental (macros/customer_history.sql): a day's golden record depends only on that day's
+-- snapshot and on which records the customer holds, so a night unifies the snapshot dates the
+-- ledger lists as new or re-delivered (all customers, that day only) and the customers whose
+-- records changed (a merge, a split, a record joining: every day, under today's identity);
+-- the pre-hook deletes the same rows first. Every other row stays as it was built. load_id
+-- is the load the day's snapshot came in.
+-- depends_on: {{ ref('int_customer_history_dates') }}
+-- depends_on: {{ ref('int_customer_history_keys') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_changed_customer_days() }}"],
+    )
+}}
+{%- set changes = customer_history_changes() %}
+
 with customer_snapshots as (
 
     select * from {{ ref('stg_core_banking__customers') }}
+    {% if is_incremental() %}
+        where snapshot_date in {{ customer_history_date_list(changes.dates) }}
+    {% endif %}
 
 ),
 
@@ -21,27 +43,61 @@ identity as (
     select * from {{ ref('int_customer_identity') }}
 
 ),
+{% if is_incremental() and changes.keys %}
+
+changed_keys as (
+
+    select * from {{ ref('int_customer_history_keys') }}
+    where is_changed
+
+),
+
+rebuilt_customer_snapshots as (
+
+    -- every day of the changed customers' records (the changed dates are read above already)
+    select all_snapshots.*
+    from {{ ref('stg_core_banking__customers') }} as all_snapshots
+    inner join identity
+        on all_snapshots.customer_id = identity.customer_id
+    where
+        identity.customer_key in (select changed_keys.customer_key from changed_keys)
+        {% if changes.dates %}
+            and all_snapshots.snapshot_date not in {{ customer_history_date_list(changes.dates) }}
+        {% endif %}
+
+),
+{% endif %}
+
+snapshots_to_unify as (
+
+    select * from customer_snapshots
+    {% if is_incremental() and changes.keys %}
+        union all
+        select * from rebuilt_customer_snapshots
+    {% endif %}
+
+),
 
 keyed as (
 
     select
         identity.customer_key,
-        customer_snapshots.*,
-        customer_snapshots.national_id is not null
-        and trim(customer_snapshots.national_id) <> '' as has_national_id,
-        case customer_snapshots.status
+        snapshots_to_unify.*,
+        snapshots_to_unify.national_id is not null
+        and trim(snapshots_to_unify.national_id) <> '' as has_national_id,
+        case snapshots_to_unify.status
             when 'ACTIVE' then 1
             when 'DORMANT' then 2
             else 3
         end as status_rank,
-        case customer_snapshots.kyc_risk_rating
+        case snapshots_to_unify.kyc_risk_rating
             when 'HIGH' then 3
             when 'MEDIUM' then 2
             when 'LOW' then 1
         end as kyc_rank
-    from customer_snapshots
+    from snapshots_to_unify
     inner join identity
-        on customer_snapshots.customer_id = identity.customer_id
+        on snapshots_to_unify.customer_id = identity.customer_id
 
 ),
 
@@ -79,7 +135,8 @@ unified as (
         first(keyed.kyc_risk_rating order by keyed.kyc_rank desc, keyed.customer_id asc) as kyc_risk_rating,
         min(keyed.onboarding_date) as onboarding_date,
         first(keyed.status order by keyed.status_rank, keyed.customer_id) as status,
-        count(*) as n_source_records
+        count(*) as n_source_records,
+        max(keyed._load_id) as load_id
     from keyed
     group by keyed.customer_key, keyed.snapshot_date
 

@@ -1,6 +1,25 @@
+-- Incremental (macros/customer_history.sql): the pre-hook deletes the versions of the customers
+-- this build changed as the history shows them (int_customer_versions stamps them with the
+-- newest load; a night that only extends current versions changes nothing here) and of the
+-- customers rebuilt or retired; the model inserts those customers' versions again. The other
+-- customers' rows stay as they are.
+-- depends_on: {{ ref('int_customer_history_dates') }}
+-- depends_on: {{ ref('int_customer_history_keys') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_touched_customer_versions() }}"],
+    )
+}}
+
 with customer_versions as (
 
     select * from {{ ref('int_customer_versions') }}
+    {% if is_incremental() %}
+        where customer_key in ({{ customer_history_touched_keys() }})
+    {% endif %}
 
 ),
 
