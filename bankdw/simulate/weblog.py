@@ -194,8 +194,9 @@ def _event_table(events: Events, users: Users, event_type: np.ndarray, tz: ZoneI
 
 
 def _cut_short(lines: pa.Array, broken: np.ndarray) -> pa.Array:
-    """Lines truncated in transit: half a JSON object is never valid JSON."""
+    """Lines truncated in transit (half of the object, then the line end): half a JSON object
+    is never valid JSON."""
     if len(broken) == 0:
         return lines
-    cut = pa.array([s[: len(s) // 2] for s in lines.take(pa.array(broken)).to_pylist()], pa.string())
+    cut = pa.array([s[: (len(s) - 1) // 2] + "\n" for s in lines.take(pa.array(broken)).to_pylist()], pa.string())
     return replace_at(lines, broken, cut)
