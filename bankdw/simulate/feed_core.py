@@ -59,18 +59,19 @@ class CoreFeed:
             csv_file(SYSTEM, "branches", _branches()),
             csv_file(SYSTEM, "relationship_managers", _relationship_managers(rms)),
         ]
-        everyone = np.arange(len(customers))
         self.customers = Snapshot(
-            SYSTEM, "customers", [self._customer_columns(everyone, closed) for closed in (False, True)]
+            SYSTEM, "customers", lambda rows, state: self._customer_columns(rows, bool(state)), len(customers)
         )
-        every_account = np.arange(len(accounts))
         self.maturity = np.where(accounts.is_loan, accounts.maturity_day, NEVER)
         self.accounts = Snapshot(
             SYSTEM,
             "accounts",
-            [self._account_columns(every_account, closed, self.maturity) for closed in (False, True)],
+            lambda rows, state: self._account_columns(rows, bool(state), self.maturity[rows]),
+            len(accounts),
         )
-        self.parties_file = Snapshot(SYSTEM, "account_parties", [self._party_columns()])
+        self.parties_file = Snapshot(
+            SYSTEM, "account_parties", lambda rows, _: self._party_columns(rows), len(parties.account)
+        )
         term = np.array([p.term_months or 0 for p in PRODUCTS])[accounts.product]
         self.rolling = (accounts.kind == "TIME_DEPOSIT") & (term > 0)
         self.term = term
@@ -193,12 +194,12 @@ class CoreFeed:
             lines = replace_at(lines, rolling, cached.take(pa.array(slot)))
         return self.accounts.file(lines)
 
-    def _party_columns(self) -> dict[str, pa.Array]:
+    def _party_columns(self, rows: np.ndarray) -> dict[str, pa.Array]:
         p = self.parties
         return {
-            "account_id": self.a.account_id.take(pa.array(p.account)),
-            "customer_id": self.c.customer_id.take(pa.array(p.customer)),
-            "role": text(p.role),
+            "account_id": self.a.account_id.take(pa.array(p.account[rows])),
+            "customer_id": self.c.customer_id.take(pa.array(p.customer[rows])),
+            "role": text(p.role[rows]),
         }
 
     def _balances(self, book: DayBook) -> LandedFile:

@@ -20,21 +20,25 @@ STATES = ("ACTIVE", "LOCKED", "CLOSED")
 class OnlineFeed:
     def __init__(self, users: Users, customers: Customers, tz: ZoneInfo) -> None:
         self.users = users
-        linked = users.customer >= 0
-        columns = {
-            "user_id": users.user_id,
+        self.customers, self.tz = customers, tz
+        self.snapshot = Snapshot(SYSTEM, "users", self._columns, len(users))
+
+    def _columns(self, rows: np.ndarray, state: int) -> dict[str, pa.Array]:
+        u, take = self.users, pa.array(rows)
+        customer = u.customer[rows]
+        linked = customer >= 0
+        return {
+            "user_id": u.user_id.take(take),
             "customer_id": pc.if_else(
                 pa.array(linked),
-                customers.customer_id.take(pa.array(np.where(linked, users.customer, 0))),
+                self.customers.customer_id.take(pa.array(np.where(linked, customer, 0))),
                 pa.scalar(None, pa.string()),
             ),
-            "email": users.email,
-            "phone": users.phone,
-            "registered_at": timestamps(users.registered_wall, tz),
+            "email": u.email.take(take),
+            "phone": u.phone.take(take),
+            "registered_at": timestamps(u.registered_wall[rows], self.tz),
+            "status": constant(STATES[state], len(rows)),
         }
-        self.snapshot = Snapshot(
-            SYSTEM, "users", [{**columns, "status": constant(status, len(users))} for status in STATES]
-        )
 
     def files(self, day: int, hour_files: list[tuple[str, pa.Array]]) -> list[LandedFile]:
         u = self.users

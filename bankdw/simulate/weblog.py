@@ -8,7 +8,7 @@ late, lines cut short in transit, and event types the agreement does not list ye
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -29,10 +29,14 @@ SYSTEM = "online_banking"
 
 @dataclass
 class _Lines:
-    """Rendered lines waiting for the hour they are received in (today's and earlier days' events)."""
+    """Rendered lines waiting for the hour they are received in (today's and earlier days' events).
 
-    lines: pa.Array
-    event_id: pa.Array
+    The lines of several days' batches stay separate chunks until a day's files are cut out of
+    them: the lines are the bulk of the memory moved, so they are copied once per day, not at
+    every step."""
+
+    lines: pa.Array | pa.ChunkedArray
+    event_id: pa.Array | pa.ChunkedArray
     when: np.ndarray
     """Wall second the platform receives the line."""
     number: np.ndarray
@@ -47,20 +51,36 @@ class _Lines:
     event_type: np.ndarray
 
     def take(self, index: np.ndarray) -> _Lines:
+        if len(index) == len(self.when) and (index == np.arange(len(index))).all():
+            return self
         i = pa.array(index, pa.int64())
         return _Lines(
-            self.lines.take(i),
-            self.event_id.take(i),
+            _combined(self.lines).take(i),
+            _combined(self.event_id).take(i),
             *(getattr(self, f)[index] for f in _ARRAYS),
         )
+
+    def combined(self) -> _Lines:
+        """The same lines, each array in one piece (taking from it twice copies the chunks once)."""
+        return replace(self, lines=_combined(self.lines), event_id=_combined(self.event_id))
 
     @staticmethod
     def concat(parts: list[_Lines]) -> _Lines:
         return _Lines(
-            pa.concat_arrays([p.lines for p in parts]),
-            pa.concat_arrays([p.event_id for p in parts]),
+            _chunked([p.lines for p in parts]),
+            _chunked([p.event_id for p in parts]),
             *(np.concatenate([getattr(p, f) for p in parts]) for f in _ARRAYS),
         )
+
+
+def _chunked(parts: list[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
+    return pa.chunked_array(
+        [chunk for p in parts for chunk in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])], pa.string()
+    )
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 _ARRAYS = ("when", "number", "copy", "late", "renamed", "has_copy", "event_day", "first_when", "event_type")
@@ -79,8 +99,8 @@ class WebLog:
     def day(self, events: Events, d: int) -> list[tuple[str, pa.Array]]:
         """The hour files of day `d`: (file name, lines), lines received in that hour in order."""
         self.receive(events)
-        waiting = self.waiting
-        assert waiting is not None
+        assert self.waiting is not None
+        waiting = self.waiting.combined()
         today = waiting.when < (d + 1) * DAY
         self.waiting = waiting.take(np.flatnonzero(~today))
         index = np.flatnonzero(today)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -158,21 +159,50 @@ def csv_file(
 class Snapshot:
     """A master-data file whose rows take one of a few states (open, closed...).
 
-    Every row is rendered once per state; a day's file only picks each row's state and the
-    rows known that day, which is far cheaper than rendering a full snapshot every day.
+    Every row is rendered once in the first state (open: nearly every row on nearly every
+    day); a row is rendered in another state the first day it is delivered in it, and kept.
+    A day's file then only picks the lines of the rows known that day, one `take`, which is
+    far cheaper than rendering a full snapshot every day and holds one line per row, not one
+    per row and state. `columns(rows, state)` gives the columns of `rows` in `state`.
+
+    Workers rendering two days at once share the kept lines: each reads them once and
+    replaces them in one assignment (a lost update only means rendering some lines again).
     """
 
-    def __init__(self, system: str, name: str, states: list[dict[str, pa.Array]]) -> None:
-        self.system, self.name = system, name
+    def __init__(self, system: str, name: str, columns: Callable[[np.ndarray, int], dict[str, pa.Array]], n: int):
+        self.system, self.name, self.columns = system, name, columns
         self.plain = _plain_columns(system, name)
-        self.lines = [csv_lines(feed_table(system, name, columns), self.plain) for columns in states]
+        self.n = n
+        self.kept: tuple[pa.Array, dict[int, np.ndarray]] = (self.lines(np.arange(n), 0), {})
+        """All lines rendered so far (the first state's, then others'), and for each other state
+        where each row's line is in them (-1: not rendered yet)."""
+
+    def lines(self, rows: np.ndarray, state: int) -> pa.Array:
+        return csv_lines(feed_table(self.system, self.name, self.columns(rows, state)), self.plain)
 
     def render(self, rows: np.ndarray, state: np.ndarray | None = None) -> pa.Array:
-        """Lines of `rows` (indexes, in file order), each in its `state` (index into the states)."""
-        taken = [lines.take(pa.array(rows, pa.int64())) for lines in self.lines]
-        if state is None or len(taken) == 1:
-            return taken[0]
-        return pc.choose(pa.array(np.asarray(state, np.int8)), *taken)
+        """Lines of `rows` (indexes, in file order), each in its `state` (0 when not given)."""
+        rows = np.asarray(rows, np.int64)
+        kept, where = self.kept
+        index = rows.copy()
+        if state is not None:
+            state = np.asarray(state, np.int64)
+            fresh: list[pa.Array] = []
+            added = len(kept)
+            for s in np.unique(state[state > 0]).tolist():
+                at = where.get(s, np.full(self.n, -1, np.int64))
+                new = np.unique(rows[(state == s) & (at[rows] < 0)])
+                if len(new):
+                    at = at.copy()
+                    at[new] = added + np.arange(len(new))
+                    fresh.append(self.lines(new, s))
+                    added += len(new)
+                    where = {**where, s: at}
+                index[state == s] = at[rows[state == s]]
+            if fresh:
+                kept = pa.concat_arrays([kept, *fresh])
+                self.kept = (kept, where)
+        return kept.take(pa.array(index))
 
     def file(self, lines: pa.Array) -> LandedFile:
         return _landed(self.system, self.name, lines, None)
