@@ -203,14 +203,13 @@ class CoreFeed:
         }
 
     def _balances(self, book: DayBook) -> LandedFile:
-        n = len(book.eod_account)
         return csv_file(
             SYSTEM,
             "balances",
             {
-                "business_date": constant(to_date(book.day).isoformat(), n),
+                "business_date": to_date(book.day).isoformat(),
                 "account_id": self.a.account_id.take(pa.array(book.eod_account)),
-                "currency": constant(CURRENCY, n),
+                "currency": CURRENCY,
                 "ledger_balance": money(book.eod_balance),
                 "available_balance": money(book.eod_available),
                 "accrued_interest": money(book.eod_accrued),
@@ -228,13 +227,13 @@ class CoreFeed:
             _take(self.a.account_id, p.counterparty),
             integers(p.external, p.external >= 0),
         )
-        columns = {
+        columns: dict[str, pa.Array | str] = {
             "txn_id": numbered("TX", p.number, 12),
             "account_id": self.a.account_id.take(pa.array(p.account)),
-            "posting_date": constant(to_date(book.day).isoformat(), len(p)),
+            "posting_date": to_date(book.day).isoformat(),
             "txn_ts": timestamps(book.day * DAY + p.second, self.tz),
             "amount": money(p.amount),
-            "currency": constant(CURRENCY, len(p)),
+            "currency": CURRENCY,
             "txn_type": names(TXN_TYPES, p.txn_type),
             "channel": names(CHANNELS, p.channel),
             "branch_id": names(BRANCH_IDS, p.branch),
@@ -253,13 +252,12 @@ class CoreFeed:
 
     def _loans(self, book: DayBook) -> LandedFile:
         a, idx = self.a, book.loan_account
-        n = len(idx)
         collateral_value = a.collateral_value[idx]
         return csv_file(
             SYSTEM,
             "loans",
             {
-                "business_date": constant(to_date(book.day).isoformat(), n),
+                "business_date": to_date(book.day).isoformat(),
                 "account_id": a.account_id.take(pa.array(idx)),
                 "principal_amount": money(a.principal[idx]),
                 "outstanding_principal": money(book.loan_outstanding),

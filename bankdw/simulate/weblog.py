@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from .config import Defects
 from .days import DAY
-from .formats import join, money, names, replace_at, text, timestamps
+from .formats import join, money, names, text, timestamps
 from .online import DEVICES, EVENT_TYPES, NEW_EVENT_TYPES, Events, Users, event_code
 from .randomness import Sampler, stream
 from .truth import DefectLog
@@ -50,12 +50,12 @@ class _Lines:
     """For a copy: when the first delivery of the same event was received."""
     event_type: np.ndarray
 
-    def take(self, index: np.ndarray) -> _Lines:
+    def take(self, index: np.ndarray, lines: bool = True) -> _Lines:
         if len(index) == len(self.when) and (index == np.arange(len(index))).all():
             return self
         i = pa.array(index, pa.int64())
         return _Lines(
-            _combined(self.lines).take(i),
+            _combined(self.lines).take(i) if lines else self.lines,
             _combined(self.event_id).take(i),
             *(getattr(self, f)[index] for f in _ARRAYS),
         )
@@ -100,11 +100,11 @@ class WebLog:
         """The hour files of day `d`: (file name, lines), lines received in that hour in order."""
         self.receive(events)
         assert self.waiting is not None
-        waiting = self.waiting.combined()
+        waiting = replace(self.waiting, event_id=_combined(self.waiting.event_id))
         today = waiting.when < (d + 1) * DAY
-        self.waiting = waiting.take(np.flatnonzero(~today))
         index = np.flatnonzero(today)
-        now = waiting.take(index[np.lexsort((waiting.copy[index], waiting.number[index], waiting.when[index]))])
+        index = index[np.lexsort((waiting.copy[index], waiting.number[index], waiting.when[index]))]
+        now = replace(waiting.take(index, lines=False), lines=pa.nulls(0, pa.string()))
         hour = (now.when % DAY) // 3600
         bounds = np.r_[np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]]), len(hour)]
         line = np.arange(len(hour)) - np.repeat(bounds[:-1], np.diff(bounds)) + 1
@@ -113,7 +113,13 @@ class WebLog:
             np.flatnonzero(~now.copy & ~now.late & ~now.renamed & ~now.has_copy),
             self.defects.invalid_json,
         )
-        lines = _cut_short(now.lines, broken)
+        # the lines are copied once: today's in file order (broken ones taken from their cut
+        # versions, placed after the others), and those that arrive on later days
+        cut = _cut_short(waiting.lines.take(pa.array(index[broken], pa.int64())))
+        pooled = _combined(_chunked([waiting.lines, cut]))
+        index[broken] = len(waiting.when) + np.arange(len(broken))
+        lines = pooled.take(pa.array(index))
+        self.waiting = replace(waiting, lines=pooled).take(np.flatnonzero(~today))
         self._record(d, now, hour, line, broken)
         return [(f"events-{int(hour[a]):02d}.jsonl.gz", lines.slice(a, b - a)) for a, b in pairwise(bounds.tolist())]
 
@@ -213,10 +219,7 @@ def _event_table(events: Events, users: Users, event_type: np.ndarray, tz: ZoneI
     )
 
 
-def _cut_short(lines: pa.Array, broken: np.ndarray) -> pa.Array:
+def _cut_short(lines: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Lines truncated in transit (half of the object, then the line end): half a JSON object
     is never valid JSON."""
-    if len(broken) == 0:
-        return lines
-    cut = pa.array([s[: (len(s) - 1) // 2] + "\n" for s in lines.take(pa.array(broken)).to_pylist()], pa.string())
-    return replace_at(lines, broken, cut)
+    return pa.array([s[: (len(s) - 1) // 2] + "\n" for s in lines.to_pylist()], pa.string())

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -94,6 +94,8 @@ def content(lines: pa.Array) -> bytes:
     return data.slice(int(bounds[0]), int(bounds[-1] - bounds[0])).to_pybytes()
 
 
+T = TypeVar("T")
+
 _PLAIN_TYPES = {"date", "timestamp", "decimal", "integer", "boolean"}
 
 
@@ -111,13 +113,31 @@ def _plain_columns(system: str, name: str) -> frozenset[str]:
 def csv_lines(table: pa.Table, plain: frozenset[str] = frozenset()) -> pa.Array:
     """The data lines of a CSV file, one per row, each ending with `\\n`; `plain` columns are not
     screened for characters that need quoting (they cannot hold any)."""
-    if table.num_rows == 0:
+    return _csv_lines(dict(zip(table.column_names, table.columns, strict=True)), table.num_rows, plain)
+
+
+def _csv_lines(columns: dict[str, pa.Array | pa.ChunkedArray | str], n: int, plain: frozenset[str]) -> pa.Array:
+    """Lines from columns in file order; a column given as a string has that value in every row
+    and is joined as a literal (it must need no quoting)."""
+    if n == 0:
         return pa.array([], pa.string())
     parts: list[pa.Array | str] = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        values = column.combine_chunks()
-        parts += [pc.fill_null(values, "") if name in plain else _csv_field(values), ","]
-    parts[-1] = "\n"
+    for name, column in columns.items():
+        if isinstance(column, str):
+            if _csv_field(pa.array([column])).to_pylist() != [column]:
+                raise ValueError(f"{name}: constant {column!r} would need quoting")
+            part: pa.Array | str = column
+        else:
+            values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            part = pc.fill_null(values, "") if name in plain else _csv_field(values)
+        for piece in (part, ","):
+            if isinstance(piece, str) and parts and isinstance(parts[-1], str):
+                parts[-1] += piece
+            else:
+                parts.append(piece)
+    parts[-1] = parts[-1][:-1] + "\n"  # the last separator is the line end
+    if not any(isinstance(p, pa.Array) for p in parts):
+        return pa.array([parts[0]] * n, pa.string())
     return pc.binary_join_element_wise(*parts, "")
 
 
@@ -128,10 +148,14 @@ def encode_csv(table: pa.Table) -> bytes:
 
 def feed_table(system: str, name: str, columns: dict[str, pa.Array]) -> pa.Table:
     """The columns of one feed file in the agreement's order; refuses a missing or extra column."""
+    return pa.table(_in_order(system, name, columns))
+
+
+def _in_order(system: str, name: str, columns: dict[str, T]) -> dict[str, T]:
     expected = load_agreement().file(system, name).column_names
     if sorted(columns) != sorted(expected):
         raise ValueError(f"{system}/{name}: columns {sorted(columns)} differ from the agreement {expected}")
-    return pa.table({column: columns[column] for column in expected})
+    return {column: columns[column] for column in expected}
 
 
 def _landed(system: str, name: str, lines: pa.Array, control_totals: dict[str, str] | None) -> LandedFile:
@@ -145,14 +169,21 @@ def _landed(system: str, name: str, lines: pa.Array, control_totals: dict[str, s
 def csv_file(
     system: str,
     name: str,
-    columns: dict[str, pa.Array],
+    columns: dict[str, pa.Array | str],
     control_totals: dict[str, str] | None = None,
     generated: frozenset[str] = frozenset(),
 ) -> LandedFile:
     """A CSV feed file from its columns; the agreement's control totals must be given, exact.
     `generated` names string columns the simulator builds from digits and letters only
-    (identifiers, codes), which need no quoting either."""
-    lines = csv_lines(feed_table(system, name, columns), _plain_columns(system, name) | generated)
+    (identifiers, codes), which need no quoting either. A column given as a string (the
+    business date, the currency) has that value in every row."""
+    arrays = [c for c in columns.values() if not isinstance(c, str)]
+    if not arrays:
+        raise ValueError(f"{system}/{name}: at least one column must be an array (the number of rows)")
+    if len({len(c) for c in arrays}) != 1:
+        raise ValueError(f"{system}/{name}: columns of different lengths")
+    ordered = _in_order(system, name, columns)
+    lines = _csv_lines(ordered, len(arrays[0]), _plain_columns(system, name) | generated)
     return _landed(system, name, lines, control_totals)
 
 
