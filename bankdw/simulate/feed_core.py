@@ -88,9 +88,7 @@ class CoreFeed:
         return [
             self._customers(day),
             self._accounts(day),
-            self.parties_file.file(
-                self.parties_file.render(np.flatnonzero(self.a.open_day[self.parties.account] <= day))
-            ),
+            self.parties_file.file(np.flatnonzero(self.a.open_day[self.parties.account] <= day)),
             *self.reference,
             self._balances(book),
             self._transactions(book),
@@ -134,7 +132,7 @@ class CoreFeed:
     def _customers(self, day: int) -> LandedFile:
         c = self.c
         rows = np.flatnonzero(c.onboard_day <= day)
-        return self.customers.file(self.customers.render(rows, c.closed_day[rows] <= day))
+        return self.customers.file(rows, c.closed_day[rows] <= day)
 
     def _account_columns(self, rows: np.ndarray, closed: bool, maturity: np.ndarray) -> dict[str, pa.Array]:
         """Accounts as delivered while open (with the given maturity dates) or once CLOSED."""
@@ -163,7 +161,7 @@ class CoreFeed:
         a = self.a
         rows = np.flatnonzero(a.open_day <= day)
         closed = a.close_day[rows] <= day
-        lines = self.accounts.render(rows, closed)
+        patch = None
         # time deposits roll over: their maturity date moves on at each anniversary, so their
         # lines are rendered again when it does (the last rendering of each is kept)
         rolling = np.flatnonzero(self.rolling[rows])
@@ -191,8 +189,8 @@ class CoreFeed:
                 shown_maturity, shown_closed = shown_maturity.copy(), shown_closed.copy()
                 shown_maturity[slot], shown_closed[slot] = maturity, state
                 self.rolling_cache = (cached, shown_maturity, shown_closed)
-            lines = replace_at(lines, rolling, cached.take(pa.array(slot)))
-        return self.accounts.file(lines)
+            patch = (rolling, cached.take(pa.array(slot)))
+        return self.accounts.file(rows, closed, patch)
 
     def _party_columns(self, rows: np.ndarray) -> dict[str, pa.Array]:
         p = self.parties

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from .formats import constant, timestamps
 from .online import Users
 from .population import Customers
-from .writer import LandedFile, Snapshot, gzip_lines
+from .writer import LandedFile, Snapshot
 
 SYSTEM = "online_banking"
 STATES = ("ACTIVE", "LOCKED", "CLOSED")
@@ -40,11 +40,10 @@ class OnlineFeed:
             "status": constant(STATES[state], len(rows)),
         }
 
-    def files(self, day: int, hour_files: list[tuple[str, pa.Array]]) -> list[LandedFile]:
+    def files(self, day: int, hour_files: list[tuple[str, bytes, int]]) -> list[LandedFile]:
         u = self.users
         rows = np.flatnonzero(u.registered_day <= day)
         state = np.where(u.closed_day[rows] <= day, 2, np.where(u.locked[rows], 1, 0))
-        landed = [self.snapshot.file(self.snapshot.render(rows, state))]
-        for name, lines in hour_files:
-            landed.append(LandedFile(name, gzip_lines(lines), len(lines)))
+        landed = [self.snapshot.file(rows, state)]
+        landed += [LandedFile(name, content, rows) for name, content, rows in hour_files]
         return landed

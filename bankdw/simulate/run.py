@@ -98,10 +98,10 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
             if plan.system == "call_center":
                 progress.day_done(plan.day, rows)
 
-    def web_day(book: DayBook) -> list[tuple[str, pa.Array]]:
+    def web_day(book: DayBook) -> list[tuple[str, bytes, int]]:
         return weblog.day(sessions.day(book), book.day)
 
-    def online_files(day: int, hour_files: Future[list[tuple[str, pa.Array]]]) -> list[LandedFile]:
+    def online_files(day: int, hour_files: Future[list[tuple[str, bytes, int]]]) -> list[LandedFile]:
         return online.files(day, hour_files.result())
 
     # Three stages overlap: the main thread books day d and its calls, one thread plays the

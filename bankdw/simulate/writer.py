@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -28,15 +28,31 @@ from isal import igzip
 from extract.contract import load_agreement
 from extract.landing import MANIFEST_NAME, Manifest, ManifestFile
 
+from .formats import replace_at
+
 
 @dataclass(frozen=True)
 class LandedFile:
-    """One file of a delivery, rendered: its name, bytes, data rows and control totals."""
+    """One file of a delivery, rendered: its name, bytes, data rows and control totals.
+
+    A large snapshot gives `parts` instead of `content`: it renders the file's bytes piece by
+    piece as they are written, so the whole file is never in memory at once."""
 
     name: str
     content: bytes
     rows: int
     control_totals: dict[str, str] | None = None
+    parts: Callable[[], Iterator[bytes]] | None = None
+
+    def pieces(self) -> Iterator[bytes]:
+        if self.parts is None:
+            yield self.content
+        else:
+            yield from self.parts()
+
+    def whole(self) -> LandedFile:
+        """The same file with all its bytes in `content`."""
+        return self if self.parts is None else replace(self, content=b"".join(self.parts()), parts=None)
 
 
 class Feed(Protocol):
@@ -95,6 +111,9 @@ def content(lines: pa.Array) -> bytes:
 
 
 T = TypeVar("T")
+
+SNAPSHOT_CHUNK = 200_000
+"""Rows of a snapshot rendered at a time (some 50 MB of lines)."""
 
 _PLAIN_TYPES = {"date", "timestamp", "decimal", "integer", "boolean"}
 
@@ -235,8 +254,25 @@ class Snapshot:
                 self.kept = (kept, where)
         return kept.take(pa.array(index))
 
-    def file(self, lines: pa.Array) -> LandedFile:
-        return _landed(self.system, self.name, lines, None)
+    def file(
+        self, rows: np.ndarray, state: np.ndarray | None = None, patch: tuple[np.ndarray, pa.Array] | None = None
+    ) -> LandedFile:
+        """The day's file of `rows` in their `state`, rendered a chunk of rows at a time while it is
+        written; `patch` replaces the lines at some positions (in `rows`) with others."""
+        header = ",".join(load_agreement().file(self.system, self.name).column_names).encode("utf-8") + b"\n"
+        rows = np.asarray(rows, np.int64)
+
+        def parts() -> Iterator[bytes]:
+            yield header
+            for start in range(0, len(rows), SNAPSHOT_CHUNK):
+                end = min(start + SNAPSHOT_CHUNK, len(rows))
+                lines = self.render(rows[start:end], None if state is None else state[start:end])
+                if patch is not None:
+                    inside = (patch[0] >= start) & (patch[0] < end)
+                    lines = replace_at(lines, patch[0][inside] - start, patch[1].filter(pa.array(inside)))
+                yield content(lines)
+
+        return LandedFile(f"{self.name}.csv", b"", len(rows), None, parts)
 
 
 def _escaped(values: pa.Array) -> pa.Array:
@@ -293,10 +329,14 @@ def write_delivery(
     folder.mkdir(parents=True)
     entries = {}
     for landed in files:
-        (folder / landed.name).write_bytes(landed.content)
+        digest = hashlib.sha256()
+        with (folder / landed.name).open("wb") as out:
+            for piece in landed.pieces():
+                out.write(piece)
+                digest.update(piece)
         entries[landed.name] = ManifestFile(
             rows=landed.rows,
-            sha256=hashlib.sha256(landed.content).hexdigest(),
+            sha256=digest.hexdigest(),
             control_totals={c: Decimal(v) for c, v in (landed.control_totals or {}).items()},
         )
     if with_manifest:
