@@ -140,24 +140,22 @@ def _csv_lines(columns: dict[str, pa.Array | pa.ChunkedArray | str], n: int, pla
     and is joined as a literal (it must need no quoting)."""
     if n == 0:
         return pa.array([], pa.string())
-    parts: list[pa.Array | str] = []
+    fields: list[pa.Array | pa.Scalar] = []
     for name, column in columns.items():
         if isinstance(column, str):
             if _csv_field(pa.array([column])).to_pylist() != [column]:
                 raise ValueError(f"{name}: constant {column!r} would need quoting")
-            part: pa.Array | str = column
+            fields.append(pa.scalar(column, pa.string()))
         else:
             values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-            part = pc.fill_null(values, "") if name in plain else _csv_field(values)
-        for piece in (part, ","):
-            if isinstance(piece, str) and parts and isinstance(parts[-1], str):
-                parts[-1] += piece
-            else:
-                parts.append(piece)
-    parts[-1] = parts[-1][:-1] + "\n"  # the last separator is the line end
-    if not any(isinstance(p, pa.Array) for p in parts):
-        return pa.array([parts[0]] * n, pa.string())
-    return pc.binary_join_element_wise(*parts, "")
+            fields.append(pc.fill_null(values, "") if name in plain else _csv_field(values))
+    # one join with a separator, then the line end: Arrow joins much faster with a separator
+    # than with literals between the fields
+    if not any(isinstance(f, pa.Array) for f in fields):
+        joined = pa.array([",".join(str(f.as_py()) for f in fields)] * n, pa.string())
+    else:
+        joined = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
+    return pc.binary_join_element_wise(joined, "\n", "")
 
 
 def encode_csv(table: pa.Table) -> bytes:
