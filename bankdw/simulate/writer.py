@@ -42,9 +42,9 @@ class LandedFile:
     content: bytes
     rows: int
     control_totals: dict[str, str] | None = None
-    parts: Callable[[], Iterator[bytes]] | None = None
+    parts: Callable[[], Iterator[bytes | pa.Buffer]] | None = None
 
-    def pieces(self) -> Iterator[bytes]:
+    def pieces(self) -> Iterator[bytes | pa.Buffer]:
         if self.parts is None:
             yield self.content
         else:
@@ -97,8 +97,13 @@ def content(lines: pa.Array) -> bytes:
     """The bytes of a file whose lines are `lines` (each ends with its `\\n`, as `csv_lines` and
     `json_lines` render them): the lines are contiguous in the array's data buffer, so this is
     a single copy, not a join."""
+    return _data(lines).to_pybytes()
+
+
+def _data(lines: pa.Array) -> pa.Buffer:
+    """The bytes of `lines`, without copying them (a slice of the array's data buffer)."""
     if len(lines) == 0:
-        return b""
+        return pa.py_buffer(b"")
     if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
         raise TypeError(f"lines must be strings, not {lines.type}")
     if lines.null_count:
@@ -107,7 +112,7 @@ def content(lines: pa.Array) -> bytes:
     _, offsets, data = lines.buffers()
     assert offsets is not None and data is not None
     bounds = np.frombuffer(offsets, width, count=len(lines) + 1, offset=lines.offset * np.dtype(width).itemsize)
-    return data.slice(int(bounds[0]), int(bounds[-1] - bounds[0])).to_pybytes()
+    return data.slice(int(bounds[0]), int(bounds[-1] - bounds[0]))
 
 
 T = TypeVar("T")
@@ -260,7 +265,7 @@ class Snapshot:
         header = ",".join(load_agreement().file(self.system, self.name).column_names).encode("utf-8") + b"\n"
         rows = np.asarray(rows, np.int64)
 
-        def parts() -> Iterator[bytes]:
+        def parts() -> Iterator[bytes | pa.Buffer]:
             yield header
             for start in range(0, len(rows), SNAPSHOT_CHUNK):
                 end = min(start + SNAPSHOT_CHUNK, len(rows))
@@ -268,7 +273,7 @@ class Snapshot:
                 if patch is not None:
                     inside = (patch[0] >= start) & (patch[0] < end)
                     lines = replace_at(lines, patch[0][inside] - start, patch[1].filter(pa.array(inside)))
-                yield content(lines)
+                yield _data(lines)
 
         return LandedFile(f"{self.name}.csv", b"", len(rows), None, parts)
 
