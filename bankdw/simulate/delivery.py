@@ -170,7 +170,7 @@ class Courier:
 
 def _cut_rows(landed: LandedFile, missing: int) -> LandedFile:
     """The file without its last `missing` data rows, control totals reduced by what they held."""
-    content = landed.content
+    content = landed.whole().content
     end = len(content)
     for _ in range(missing):
         end = content.rindex(b"\n", 0, end - 1) + 1 if end > 1 else end

@@ -185,7 +185,8 @@ def _landed(system: str, name: str, lines: pa.Array, control_totals: dict[str, s
     if set(feed.control_totals) != set(control_totals or {}):
         raise ValueError(f"{system}/{name}: control totals {control_totals} differ from {feed.control_totals}")
     header = ",".join(feed.column_names).encode("utf-8") + b"\n"
-    return LandedFile(f"{name}.csv", header + content(lines), len(lines), control_totals or None)
+    # the header, then the lines straight from their buffer: the file is never copied whole
+    return LandedFile(f"{name}.csv", b"", len(lines), control_totals or None, lambda: iter((header, _data(lines))))
 
 
 def csv_file(
