@@ -21,7 +21,7 @@ from .ledger import DayBook
 from .population import Customers, RelationshipManagers
 from .postings import CHANNELS, DESCRIPTIONS, TXN_TYPES, Postings
 from .reference import BANKS, BRANCHES, CITIES, PRODUCTS
-from .writer import LandedFile, Snapshot, csv_file, csv_lines, feed_table
+from .writer import LandedFile, Snapshot, chunked_csv_file, csv_file, csv_lines, feed_table
 
 SYSTEM = "core_banking"
 CURRENCY = "CNY"
@@ -201,75 +201,79 @@ class CoreFeed:
         }
 
     def _balances(self, book: DayBook) -> LandedFile:
-        return csv_file(
-            SYSTEM,
-            "balances",
-            {
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            return {
                 "business_date": to_date(book.day).isoformat(),
-                "account_id": self.a.account_id.take(pa.array(book.eod_account)),
+                "account_id": self.a.account_id.take(pa.array(book.eod_account[i])),
                 "currency": CURRENCY,
-                "ledger_balance": money(book.eod_balance),
-                "available_balance": money(book.eod_available),
-                "accrued_interest": money(book.eod_accrued),
-            },
-            generated=frozenset(("account_id", "currency")),
-        )
+                "ledger_balance": money(book.eod_balance[i]),
+                "available_balance": money(book.eod_available[i]),
+                "accrued_interest": money(book.eod_accrued[i]),
+            }
+
+        generated = frozenset(("account_id", "currency"))
+        return chunked_csv_file(SYSTEM, "balances", len(book.eod_account), columns, None, generated)
 
     def _transactions(self, book: DayBook) -> LandedFile:
         order = np.lexsort((book.postings.number, book.postings.second))
-        p: Postings = book.postings.take(order)
-        balance_after = book.balance_after[order]
-        internal = p.counterparty >= 0
-        counterparty = pc.if_else(
-            pa.array(internal),
-            _take(self.a.account_id, p.counterparty),
-            integers(p.external, p.external >= 0),
-        )
-        columns: dict[str, pa.Array | str] = {
-            "txn_id": numbered("TX", p.number, 12),
-            "account_id": self.a.account_id.take(pa.array(p.account)),
-            "posting_date": to_date(book.day).isoformat(),
-            "txn_ts": timestamps(book.day * DAY + p.second, self.tz),
-            "amount": money(p.amount),
-            "currency": CURRENCY,
-            "txn_type": names(TXN_TYPES, p.txn_type),
-            "channel": names(CHANNELS, p.channel),
-            "branch_id": names(BRANCH_IDS, p.branch),
-            "counterparty_account": counterparty,
-            "counterparty_bank": names(BANKS, p.bank),
-            "description": names(DESCRIPTIONS, p.description),
-            "reversed_txn_id": pc.if_else(
-                pa.array(p.reverses >= 0), numbered("TX", np.maximum(p.reverses, 0), 12), pa.scalar(None, pa.string())
-            ),
-            "balance_after": money(balance_after),
-        }
+
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            p: Postings = book.postings.take(order[i])
+            internal = p.counterparty >= 0
+            counterparty = pc.if_else(
+                pa.array(internal),
+                _take(self.a.account_id, p.counterparty),
+                integers(p.external, p.external >= 0),
+            )
+            reverses = p.reverses >= 0
+            return {
+                "txn_id": numbered("TX", p.number, 12),
+                "account_id": self.a.account_id.take(pa.array(p.account)),
+                "posting_date": to_date(book.day).isoformat(),
+                "txn_ts": timestamps(book.day * DAY + p.second, self.tz),
+                "amount": money(p.amount),
+                "currency": CURRENCY,
+                "txn_type": names(TXN_TYPES, p.txn_type),
+                "channel": names(CHANNELS, p.channel),
+                "branch_id": names(BRANCH_IDS, p.branch),
+                "counterparty_account": counterparty,
+                "counterparty_bank": names(BANKS, p.bank),
+                "description": names(DESCRIPTIONS, p.description),
+                "reversed_txn_id": pc.if_else(
+                    pa.array(reverses), numbered("TX", np.maximum(p.reverses, 0), 12), pa.scalar(None, pa.string())
+                ),
+                "balance_after": money(book.balance_after[order[i]]),
+            }
+
         generated = frozenset(
             ("txn_id", "account_id", "currency", "branch_id", "counterparty_account", "reversed_txn_id")
         )
-        return csv_file(SYSTEM, "transactions", columns, {"amount": money_total(p.amount)}, generated)
+        totals = {"amount": money_total(book.postings.amount)}
+        return chunked_csv_file(SYSTEM, "transactions", len(order), columns, totals, generated)
 
     def _loans(self, book: DayBook) -> LandedFile:
-        a, idx = self.a, book.loan_account
-        collateral_value = a.collateral_value[idx]
-        return csv_file(
-            SYSTEM,
-            "loans",
-            {
+        a = self.a
+
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            idx, dpd = book.loan_account[i], book.loan_dpd[i]
+            collateral_value = a.collateral_value[idx]
+            return {
                 "business_date": to_date(book.day).isoformat(),
                 "account_id": a.account_id.take(pa.array(idx)),
                 "principal_amount": money(a.principal[idx]),
-                "outstanding_principal": money(book.loan_outstanding),
+                "outstanding_principal": money(book.loan_outstanding[i]),
                 "interest_rate": fixed(a.rate_bps[idx]),
                 "disbursement_date": dates(a.open_day[idx]),
                 "maturity_date": dates(a.maturity_day[idx]),
                 "repayment_frequency": text(a.frequency[idx].astype(str)),
-                "days_past_due": integers(book.loan_dpd),
-                "classification": names(CLASSIFICATION, classification(book.loan_dpd)),
+                "days_past_due": integers(dpd),
+                "classification": names(CLASSIFICATION, classification(dpd)),
                 "collateral_type": text(a.collateral[idx].astype(str)),
                 "collateral_value": money(np.maximum(collateral_value, 0), collateral_value >= 0),
-            },
-            generated=frozenset(("account_id", "repayment_frequency", "collateral_type")),
-        )
+            }
+
+        generated = frozenset(("account_id", "repayment_frequency", "collateral_type"))
+        return chunked_csv_file(SYSTEM, "loans", len(book.loan_account), columns, None, generated)
 
 
 def _relationship_managers(rms: RelationshipManagers) -> dict[str, pa.Array]:

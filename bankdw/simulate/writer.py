@@ -200,14 +200,44 @@ def csv_file(
     `generated` names string columns the simulator builds from digits and letters only
     (identifiers, codes), which need no quoting either. A column given as a string (the
     business date, the currency) has that value in every row."""
+    return _landed(system, name, _file_lines(system, name, columns, generated), control_totals)
+
+
+def _file_lines(
+    system: str, name: str, columns: dict[str, pa.Array | str], generated: frozenset[str] = frozenset()
+) -> pa.Array:
     arrays = [c for c in columns.values() if not isinstance(c, str)]
     if not arrays:
         raise ValueError(f"{system}/{name}: at least one column must be an array (the number of rows)")
     if len({len(c) for c in arrays}) != 1:
         raise ValueError(f"{system}/{name}: columns of different lengths")
     ordered = _in_order(system, name, columns)
-    lines = _csv_lines(ordered, len(arrays[0]), _plain_columns(system, name) | generated)
-    return _landed(system, name, lines, control_totals)
+    return _csv_lines(ordered, len(arrays[0]), _plain_columns(system, name) | generated)
+
+
+def chunked_csv_file(
+    system: str,
+    name: str,
+    rows: int,
+    columns: Callable[[np.ndarray], dict[str, pa.Array | str]],
+    control_totals: dict[str, str] | None = None,
+    generated: frozenset[str] = frozenset(),
+) -> LandedFile:
+    """A CSV feed file of `rows` rows whose columns are built and rendered a chunk of rows at a
+    time while the file is written (`columns(index)` gives the columns of those rows): a
+    large bank's daily file is never whole in memory, nor are its columns."""
+    header = ",".join(load_agreement().file(system, name).column_names).encode("utf-8") + b"\n"
+
+    def parts() -> Iterator[bytes | pa.Buffer]:
+        yield header
+        for start in range(0, rows, SNAPSHOT_CHUNK):
+            index = np.arange(start, min(start + SNAPSHOT_CHUNK, rows))
+            yield _data(_file_lines(system, name, columns(index), generated))
+
+    feed = load_agreement().file(system, name)
+    if set(feed.control_totals) != set(control_totals or {}):
+        raise ValueError(f"{system}/{name}: control totals {control_totals} differ from {feed.control_totals}")
+    return LandedFile(f"{name}.csv", b"", rows, control_totals or None, parts)
 
 
 class Snapshot:
