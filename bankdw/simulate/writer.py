@@ -257,7 +257,10 @@ class Snapshot:
         self.system, self.name, self.columns = system, name, columns
         self.plain = _plain_columns(system, name)
         self.n = n
-        self.kept: tuple[pa.Array, dict[int, np.ndarray]] = (self.lines(np.arange(n), 0), {})
+        # rendered a chunk at a time: a large bank's columns are never all built at once
+        chunks = [self.lines(np.arange(a, min(a + SNAPSHOT_CHUNK, n)), 0) for a in range(0, n, SNAPSHOT_CHUNK)]
+        first = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+        self.kept: tuple[pa.Array, dict[int, np.ndarray]] = (first, {})
         """All lines rendered so far (the first state's, then others'), and for each other state
         where each row's line is in them (-1: not rendered yet)."""
 
