@@ -35,8 +35,10 @@ from .formats import replace_at
 class LandedFile:
     """One file of a delivery, rendered: its name, bytes, data rows and control totals.
 
-    A large snapshot gives `parts` instead of `content`: it renders the file's bytes piece by
-    piece as they are written, so the whole file is never in memory at once."""
+    The CSV files give `parts` instead of `content`: the header, then the rendered lines'
+    buffers (snapshots and daily files render them a chunk of rows at a time), written and
+    hashed piece by piece, so a whole file is never copied or held at once. `whole()` gives
+    the bytes where they are needed (a file cut short or missing rows, on request)."""
 
     name: str
     content: bytes
