@@ -67,6 +67,10 @@ def main() -> None:
     click.echo(f"{'all feeds':<36}{total:>14,}{total / wall:>16,.0f}{total / cpu:>16,.0f}")
     click.echo(f"customer-days per second (wall): {args.customers * args.days / wall:,.0f}")
     click.echo(f"wall time: {wall:,.1f} s   CPU time (user + system): {cpu:,.1f} s   peak RSS: {peak_mb:,.0f} MB")
+    click.echo(
+        f"CPU per business day (the build included): {cpu / args.days:,.2f} s   "
+        f"CPU / wall: {cpu / wall:,.2f} (cores kept busy)"
+    )
     click.echo(f"written: {written / 2**30:,.2f} GiB in {len(summary.deliveries):,} deliveries")
 
 

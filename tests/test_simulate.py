@@ -711,6 +711,32 @@ def test_open_time_deposits_always_show_a_future_maturity(defective_bank: Path) 
     assert _count(db, rolled) > 0
 
 
+def test_some_time_deposits_pay_out_at_maturity_into_the_current_account(tmp_path: Path) -> None:
+    # given a bank over six weeks, long enough for some time deposits to mature
+    _simulate(tmp_path, customers=800, days=45, seed=4, defects=Defects.none())
+    db = _connect(tmp_path / "landing")
+    # when a deposit is paid out: closed on its maturity date, by a customer who did not leave
+    paid = """select a.account_id, a.customer_id, a.close_date from core_banking__accounts a
+        join core_banking__customers c on c.customer_id = a.customer_id and c._date = a._date
+        where a.product_code like 'TD-%' and a.status = 'CLOSED' and a._date = a.close_date
+        and c.status <> 'CLOSED'"""
+    assert _count(db, paid) > 0
+    assert _count(db, f"select * from ({paid}) p join core_banking__accounts a using (account_id) "
+                      "where a._date = p.close_date and a.maturity_date <> p.close_date") == 0  # fmt: skip
+    # then its whole balance moved that day to a current account of the same customer
+    moved = f"""select p.account_id from ({paid}) p
+        join core_banking__transactions o on o.account_id = p.account_id and o.posting_date = p.close_date
+            and o.txn_type = 'TRANSFER_OUT' and o.description = 'Time deposit maturity' and o.balance_after = 0
+        join core_banking__transactions i on i.counterparty_account = p.account_id
+            and i.posting_date = p.close_date and i.amount = -o.amount and i.txn_type = 'TRANSFER_IN'
+        join core_banking__accounts c on c.account_id = i.account_id and c._date = p.close_date
+            and c.customer_id = p.customer_id and c.product_code like 'CUR-%'"""
+    assert _count(db, moved) == _count(db, paid)
+    # and the deposit is not in the balances from that day on
+    after = f"select * from ({paid}) p join core_banking__balances b on b.account_id = p.account_id and b._date >= p.close_date"
+    assert _count(db, after) == 0
+
+
 def test_cli_simulates_with_defect_options_and_describes_the_landing_area(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

@@ -40,7 +40,8 @@ class Accounts:
     open_day: np.ndarray
     open_wall: np.ndarray
     close_day: np.ndarray
-    """NEVER while open; the ledger sets it when a loan is repaid or a churner leaves."""
+    """NEVER while open; set for a churner's accounts and for time deposits paid out at
+    maturity (`ledger._payouts`), and by the ledger when a loan is repaid."""
     status: np.ndarray
     """Status while open: ACTIVE, DORMANT or FROZEN."""
     rate_bps: np.ndarray

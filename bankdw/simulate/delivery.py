@@ -78,14 +78,17 @@ class Courier:
         return str(timestamps(np.array([wall]), self.tz)[0].as_py())
 
     def send(self, plan: Plan, render: Callable[[], list[LandedFile]]) -> list[LandedFile]:
-        """Render and write one delivery as planned; returns the complete files (for a re-send)."""
+        """Render and write one delivery as planned; returns the complete files for a re-send, and
+        otherwise only their names and rows (a written delivery's bytes are not held on to)."""
         files = render()
         sent = self._incomplete(plan, files) if plan.resend_day is not None else files
         if plan.truncated:
             self._truncate(plan, sent)
         else:
             self._write(plan, sent, self.extracted_at(plan.system, plan.day), manifest=plan.manifest)
-        return files
+        if plan.resend_day is not None:
+            return files
+        return [LandedFile(f.name, b"", f.rows) for f in files]
 
     def resend(self, plan: Plan, first: Future[list[LandedFile]]) -> None:
         """The corrected delivery: the first version moves to the answer key, the complete one lands."""
@@ -133,6 +136,7 @@ class Courier:
 
     def _truncate(self, plan: Plan, files: list[LandedFile]) -> None:
         """Write the delivery with its manifest, then cut its largest file short (as in transit)."""
+        files = [f.whole() for f in files]
         folder = self._write(plan, files, self.extracted_at(plan.system, plan.day), manifest=plan.manifest)
         target = max(files, key=lambda f: (len(f.content), f.name))
         kept = len(target.content) * 2 // 3
@@ -166,7 +170,7 @@ class Courier:
 
 def _cut_rows(landed: LandedFile, missing: int) -> LandedFile:
     """The file without its last `missing` data rows, control totals reduced by what they held."""
-    content = landed.content
+    content = landed.whole().content
     end = len(content)
     for _ in range(missing):
         end = content.rindex(b"\n", 0, end - 1) + 1 if end > 1 else end

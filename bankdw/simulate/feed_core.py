@@ -21,7 +21,7 @@ from .ledger import DayBook
 from .population import Customers, RelationshipManagers
 from .postings import CHANNELS, DESCRIPTIONS, TXN_TYPES, Postings
 from .reference import BANKS, BRANCHES, CITIES, PRODUCTS
-from .writer import LandedFile, Snapshot, csv_file, csv_lines, feed_table
+from .writer import LandedFile, Snapshot, chunked_csv_file, csv_file, csv_lines, feed_table
 
 SYSTEM = "core_banking"
 CURRENCY = "CNY"
@@ -59,18 +59,19 @@ class CoreFeed:
             csv_file(SYSTEM, "branches", _branches()),
             csv_file(SYSTEM, "relationship_managers", _relationship_managers(rms)),
         ]
-        everyone = np.arange(len(customers))
         self.customers = Snapshot(
-            SYSTEM, "customers", [self._customer_columns(everyone, closed) for closed in (False, True)]
+            SYSTEM, "customers", lambda rows, state: self._customer_columns(rows, bool(state)), len(customers)
         )
-        every_account = np.arange(len(accounts))
         self.maturity = np.where(accounts.is_loan, accounts.maturity_day, NEVER)
         self.accounts = Snapshot(
             SYSTEM,
             "accounts",
-            [self._account_columns(every_account, closed, self.maturity) for closed in (False, True)],
+            lambda rows, state: self._account_columns(rows, bool(state), self.maturity[rows]),
+            len(accounts),
         )
-        self.parties_file = Snapshot(SYSTEM, "account_parties", [self._party_columns()])
+        self.parties_file = Snapshot(
+            SYSTEM, "account_parties", lambda rows, _: self._party_columns(rows), len(parties.account)
+        )
         term = np.array([p.term_months or 0 for p in PRODUCTS])[accounts.product]
         self.rolling = (accounts.kind == "TIME_DEPOSIT") & (term > 0)
         self.term = term
@@ -87,9 +88,7 @@ class CoreFeed:
         return [
             self._customers(day),
             self._accounts(day),
-            self.parties_file.file(
-                self.parties_file.render(np.flatnonzero(self.a.open_day[self.parties.account] <= day))
-            ),
+            self.parties_file.file(np.flatnonzero(self.a.open_day[self.parties.account] <= day)),
             *self.reference,
             self._balances(book),
             self._transactions(book),
@@ -133,7 +132,7 @@ class CoreFeed:
     def _customers(self, day: int) -> LandedFile:
         c = self.c
         rows = np.flatnonzero(c.onboard_day <= day)
-        return self.customers.file(self.customers.render(rows, c.closed_day[rows] <= day))
+        return self.customers.file(rows, c.closed_day[rows] <= day)
 
     def _account_columns(self, rows: np.ndarray, closed: bool, maturity: np.ndarray) -> dict[str, pa.Array]:
         """Accounts as delivered while open (with the given maturity dates) or once CLOSED."""
@@ -162,7 +161,7 @@ class CoreFeed:
         a = self.a
         rows = np.flatnonzero(a.open_day <= day)
         closed = a.close_day[rows] <= day
-        lines = self.accounts.render(rows, closed)
+        patch = None
         # time deposits roll over: their maturity date moves on at each anniversary, so their
         # lines are rendered again when it does (the last rendering of each is kept)
         rolling = np.flatnonzero(self.rolling[rows])
@@ -190,89 +189,91 @@ class CoreFeed:
                 shown_maturity, shown_closed = shown_maturity.copy(), shown_closed.copy()
                 shown_maturity[slot], shown_closed[slot] = maturity, state
                 self.rolling_cache = (cached, shown_maturity, shown_closed)
-            lines = replace_at(lines, rolling, cached.take(pa.array(slot)))
-        return self.accounts.file(lines)
+            patch = (rolling, cached.take(pa.array(slot)))
+        return self.accounts.file(rows, closed, patch)
 
-    def _party_columns(self) -> dict[str, pa.Array]:
+    def _party_columns(self, rows: np.ndarray) -> dict[str, pa.Array]:
         p = self.parties
         return {
-            "account_id": self.a.account_id.take(pa.array(p.account)),
-            "customer_id": self.c.customer_id.take(pa.array(p.customer)),
-            "role": text(p.role),
+            "account_id": self.a.account_id.take(pa.array(p.account[rows])),
+            "customer_id": self.c.customer_id.take(pa.array(p.customer[rows])),
+            "role": text(p.role[rows]),
         }
 
     def _balances(self, book: DayBook) -> LandedFile:
-        n = len(book.eod_account)
-        return csv_file(
-            SYSTEM,
-            "balances",
-            {
-                "business_date": constant(to_date(book.day).isoformat(), n),
-                "account_id": self.a.account_id.take(pa.array(book.eod_account)),
-                "currency": constant(CURRENCY, n),
-                "ledger_balance": money(book.eod_balance),
-                "available_balance": money(book.eod_available),
-                "accrued_interest": money(book.eod_accrued),
-            },
-            generated=frozenset(("account_id", "currency")),
-        )
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            return {
+                "business_date": to_date(book.day).isoformat(),
+                "account_id": self.a.account_id.take(pa.array(book.eod_account[i])),
+                "currency": CURRENCY,
+                "ledger_balance": money(book.eod_balance[i]),
+                "available_balance": money(book.eod_available[i]),
+                "accrued_interest": money(book.eod_accrued[i]),
+            }
+
+        generated = frozenset(("account_id", "currency"))
+        return chunked_csv_file(SYSTEM, "balances", len(book.eod_account), columns, None, generated)
 
     def _transactions(self, book: DayBook) -> LandedFile:
         order = np.lexsort((book.postings.number, book.postings.second))
-        p: Postings = book.postings.take(order)
-        balance_after = book.balance_after[order]
-        internal = p.counterparty >= 0
-        counterparty = pc.if_else(
-            pa.array(internal),
-            _take(self.a.account_id, p.counterparty),
-            integers(p.external, p.external >= 0),
-        )
-        columns = {
-            "txn_id": numbered("TX", p.number, 12),
-            "account_id": self.a.account_id.take(pa.array(p.account)),
-            "posting_date": constant(to_date(book.day).isoformat(), len(p)),
-            "txn_ts": timestamps(book.day * DAY + p.second, self.tz),
-            "amount": money(p.amount),
-            "currency": constant(CURRENCY, len(p)),
-            "txn_type": names(TXN_TYPES, p.txn_type),
-            "channel": names(CHANNELS, p.channel),
-            "branch_id": names(BRANCH_IDS, p.branch),
-            "counterparty_account": counterparty,
-            "counterparty_bank": names(BANKS, p.bank),
-            "description": names(DESCRIPTIONS, p.description),
-            "reversed_txn_id": pc.if_else(
-                pa.array(p.reverses >= 0), numbered("TX", np.maximum(p.reverses, 0), 12), pa.scalar(None, pa.string())
-            ),
-            "balance_after": money(balance_after),
-        }
+
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            p: Postings = book.postings.take(order[i])
+            internal = p.counterparty >= 0
+            counterparty = pc.if_else(
+                pa.array(internal),
+                _take(self.a.account_id, p.counterparty),
+                integers(p.external, p.external >= 0),
+            )
+            reverses = p.reverses >= 0
+            return {
+                "txn_id": numbered("TX", p.number, 12),
+                "account_id": self.a.account_id.take(pa.array(p.account)),
+                "posting_date": to_date(book.day).isoformat(),
+                "txn_ts": timestamps(book.day * DAY + p.second, self.tz),
+                "amount": money(p.amount),
+                "currency": CURRENCY,
+                "txn_type": names(TXN_TYPES, p.txn_type),
+                "channel": names(CHANNELS, p.channel),
+                "branch_id": names(BRANCH_IDS, p.branch),
+                "counterparty_account": counterparty,
+                "counterparty_bank": names(BANKS, p.bank),
+                "description": names(DESCRIPTIONS, p.description),
+                "reversed_txn_id": pc.if_else(
+                    pa.array(reverses), numbered("TX", np.maximum(p.reverses, 0), 12), pa.scalar(None, pa.string())
+                ),
+                "balance_after": money(book.balance_after[order[i]]),
+            }
+
         generated = frozenset(
             ("txn_id", "account_id", "currency", "branch_id", "counterparty_account", "reversed_txn_id")
         )
-        return csv_file(SYSTEM, "transactions", columns, {"amount": money_total(p.amount)}, generated)
+        totals = {"amount": money_total(book.postings.amount)}
+        return chunked_csv_file(SYSTEM, "transactions", len(order), columns, totals, generated)
 
     def _loans(self, book: DayBook) -> LandedFile:
-        a, idx = self.a, book.loan_account
-        n = len(idx)
-        collateral_value = a.collateral_value[idx]
-        return csv_file(
-            SYSTEM,
-            "loans",
-            {
-                "business_date": constant(to_date(book.day).isoformat(), n),
+        a = self.a
+
+        def columns(i: np.ndarray) -> dict[str, pa.Array | str]:
+            idx, dpd = book.loan_account[i], book.loan_dpd[i]
+            collateral_value = a.collateral_value[idx]
+            return {
+                "business_date": to_date(book.day).isoformat(),
                 "account_id": a.account_id.take(pa.array(idx)),
                 "principal_amount": money(a.principal[idx]),
-                "outstanding_principal": money(book.loan_outstanding),
+                "outstanding_principal": money(book.loan_outstanding[i]),
                 "interest_rate": fixed(a.rate_bps[idx]),
                 "disbursement_date": dates(a.open_day[idx]),
                 "maturity_date": dates(a.maturity_day[idx]),
                 "repayment_frequency": text(a.frequency[idx].astype(str)),
-                "days_past_due": integers(book.loan_dpd),
-                "classification": names(CLASSIFICATION, classification(book.loan_dpd)),
+                "days_past_due": integers(dpd),
+                "classification": names(CLASSIFICATION, classification(dpd)),
                 "collateral_type": text(a.collateral[idx].astype(str)),
                 "collateral_value": money(np.maximum(collateral_value, 0), collateral_value >= 0),
-            },
-            generated=frozenset(("account_id", "repayment_frequency", "collateral_type")),
-        )
+            }
+
+        generated = frozenset(("account_id", "repayment_frequency", "collateral_type"))
+        return chunked_csv_file(SYSTEM, "loans", len(book.loan_account), columns, None, generated)
 
 
 def _relationship_managers(rms: RelationshipManagers) -> dict[str, pa.Array]:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from .formats import constant, timestamps
 from .online import Users
 from .population import Customers
-from .writer import LandedFile, Snapshot, gzip_lines
+from .writer import LandedFile, Snapshot
 
 SYSTEM = "online_banking"
 STATES = ("ACTIVE", "LOCKED", "CLOSED")
@@ -20,27 +20,30 @@ STATES = ("ACTIVE", "LOCKED", "CLOSED")
 class OnlineFeed:
     def __init__(self, users: Users, customers: Customers, tz: ZoneInfo) -> None:
         self.users = users
-        linked = users.customer >= 0
-        columns = {
-            "user_id": users.user_id,
+        self.customers, self.tz = customers, tz
+        self.snapshot = Snapshot(SYSTEM, "users", self._columns, len(users))
+
+    def _columns(self, rows: np.ndarray, state: int) -> dict[str, pa.Array]:
+        u, take = self.users, pa.array(rows)
+        customer = u.customer[rows]
+        linked = customer >= 0
+        return {
+            "user_id": u.user_id.take(take),
             "customer_id": pc.if_else(
                 pa.array(linked),
-                customers.customer_id.take(pa.array(np.where(linked, users.customer, 0))),
+                self.customers.customer_id.take(pa.array(np.where(linked, customer, 0))),
                 pa.scalar(None, pa.string()),
             ),
-            "email": users.email,
-            "phone": users.phone,
-            "registered_at": timestamps(users.registered_wall, tz),
+            "email": u.email.take(take),
+            "phone": u.phone.take(take),
+            "registered_at": timestamps(u.registered_wall[rows], self.tz),
+            "status": constant(STATES[state], len(rows)),
         }
-        self.snapshot = Snapshot(
-            SYSTEM, "users", [{**columns, "status": constant(status, len(users))} for status in STATES]
-        )
 
-    def files(self, day: int, hour_files: list[tuple[str, pa.Array]]) -> list[LandedFile]:
+    def files(self, day: int, hour_files: list[tuple[str, bytes, int]]) -> list[LandedFile]:
         u = self.users
         rows = np.flatnonzero(u.registered_day <= day)
         state = np.where(u.closed_day[rows] <= day, 2, np.where(u.locked[rows], 1, 0))
-        landed = [self.snapshot.file(self.snapshot.render(rows, state))]
-        for name, lines in hour_files:
-            landed.append(LandedFile(name, gzip_lines(lines), len(lines)))
+        landed = [self.snapshot.file(rows, state)]
+        landed += [LandedFile(name, content, rows) for name, content, rows in hour_files]
         return landed

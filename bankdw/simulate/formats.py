@@ -113,21 +113,49 @@ def offset_text(wall_hours: np.ndarray, tz: ZoneInfo) -> pa.Array:
     return labels.take(pa.array(wall_hours - first))
 
 
+@cache
+def _minute_second() -> pa.Array:
+    """ "00:00" .. "59:59", one entry per second of the hour."""
+    second = np.arange(3600)
+    pad = _padded(2)
+    return pc.binary_join_element_wise(pad.take(pa.array(second // 60)), pad.take(pa.array(second % 60)), ":")
+
+
 def timestamps(wall: np.ndarray, tz: ZoneInfo, valid: np.ndarray | None = None) -> pa.Array:
     """Local wall-clock seconds since 1970 as ISO 8601 with the zone's offset at that time."""
     wall = np.asarray(wall, np.int64)
     if valid is not None:
         wall = np.where(valid, wall, wall[valid][0] if valid.any() else 0)
+    hours = wall // 3600
+    if len(hours) and int(hours.max()) - int(hours.min()) <= 24 * 40:
+        # a few days (a day's events and postings): `2026-11-21T09:` and `+08:00` once per
+        # hour, then three lookups per value
+        first = int(hours.min())
+        hour = np.arange(first, int(hours.max()) + 1)
+        day = pc.cast(pa.array((hour // 24).astype(np.int32), pa.date32()), pa.string())
+        prefix = pc.binary_join_element_wise(day, "T", _padded(2).take(pa.array(hour % 24)), ":", "")
+        index = pa.array(hours - first)
+        parts = [prefix.take(index), _minute_second().take(pa.array(wall % 3600)), offset_text(hour, tz).take(index)]
+        return _masked(pc.binary_join_element_wise(*parts, ""), valid)
     day = pc.cast(pa.array((wall // 86_400).astype(np.int32), pa.date32()), pa.string())
     clock = _clock().take(pa.array(wall % 86_400))
-    offsets = offset_text(wall // 3600, tz)
+    offsets = offset_text(hours, tz)
     return _masked(pc.binary_join_element_wise(day, "T", clock, offsets, ""), valid)
 
 
 def replace_at(values: pa.Array, positions: np.ndarray, replacement: pa.Array) -> pa.Array:
-    """`values` with `values[positions[i]]` replaced by `replacement[i]`."""
+    """`values` with `values[positions[i]]` replaced by `replacement[i]`. A few replacements in a
+    long array are spliced between slices of it (one copy); many are chosen element-wise."""
     if len(positions) == 0:
         return values
+    if len(positions) <= max(16, len(values) // 256):
+        order = np.argsort(positions, kind="stable")
+        pieces, start = [], 0
+        for i, at in zip(order.tolist(), np.asarray(positions)[order].tolist(), strict=True):
+            pieces += [values.slice(start, at - start), replacement.slice(i, 1)]
+            start = at + 1
+        pieces.append(values.slice(start))
+        return pa.concat_arrays(pieces)
     index = np.zeros(len(values), np.int64)
     index[positions] = np.arange(len(positions))
     mask = np.zeros(len(values), bool)

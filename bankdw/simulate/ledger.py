@@ -22,16 +22,21 @@ import pyarrow.compute as pc
 from . import activity
 from .accounts import DELINQUENT, FALLS_BEHIND, PAYS_IN_FULL, PAYS_MINIMUM, PERFORMING, Accounts
 from .config import SimulationConfig
-from .days import NEVER, day_of_month, epoch_day, is_month_end, month_index
+from .days import NEVER, day_of_month, epoch_day, is_month_end, month_index, next_anniversary
 from .population import Customers
 from .postings import NO_FLOOR, Postings, affordable, chain, channel, text, txn_type
 from .randomness import stream
-from .reference import BANKS
+from .reference import BANKS, PRODUCTS
 
 log = logging.getLogger(__name__)
 
 ACCRUAL_UNITS = 10_000 * 365
 """Accrued interest is held in cents x basis points x days; this many units make a cent."""
+PAYOUT_SHARE = 0.4
+"""Time deposits whose holder takes the money at the first maturity in the period (principal
+and interest to the current account, the deposit closed); the others roll over."""
+MATURITY_SECOND = 6 * 3600 + 2700
+"""Matured deposits are paid out at 06:45, after the night batch, before the day's spending."""
 
 
 @dataclass
@@ -100,6 +105,7 @@ class Ledger:
         self.current_of = _main_current(customers, accounts)
         self.has_debit_card = np.zeros(len(customers), bool)
         self.has_debit_card[accounts.customer[kind == "DEBIT_CARD"]] = True
+        self.payout_day = _payouts(config, customers, accounts, self.current_of, self.start, self.end)
         self.next_number = 1
         self.scheduled: list[tuple[np.ndarray, Postings]] = []
         self.disputes: list[Disputes] = []
@@ -181,6 +187,7 @@ class Ledger:
         alive = (a.open_day <= d) & (a.close_day >= d)
         usable = alive & (a.status == "ACTIVE") & ~self.c.dormant[a.customer]
         batches = self.overnight(d, alive, usable)
+        batches.append(self.maturities(d))
         batches.append(self.book(activity.daytime(self, d, usable)))
         batches.append(self.post(self.reversals(d, alive, batches)))
         batches.append(self.closures(d, alive))
@@ -288,6 +295,31 @@ class Ledger:
         unpaid = np.setdiff1d(cards, debits.counterparty[card_paid])
         self.late_fee_day[unpaid] = d + 1
         return booked
+
+    def maturities(self, d: int) -> Postings:
+        """Time deposits paid out at maturity: the interest accrued so far is credited, then
+        principal and interest move to the holder's current account; the deposit closes today."""
+        due = np.flatnonzero(self.payout_day == d)
+        interest = self.accrued[due] // ACCRUAL_UNITS
+        self.accrued[due] = 0
+        credited = self.post(
+            self.new(
+                due[interest > 0],
+                np.full(int((interest > 0).sum()), MATURITY_SECOND),
+                interest[interest > 0],
+                "INTEREST_CREDIT",
+                "SYSTEM",
+                "Interest credit",
+            )
+        )
+        paid = due[self.balance[due] > 0]
+        amount = self.balance[paid].copy()
+        current = self.current_of[self.a.customer[paid]]
+        at = np.full(len(paid), MATURITY_SECOND + 1)
+        about = "Time deposit maturity"
+        out = self.post(self.new(paid, at, -amount, "TRANSFER_OUT", "SYSTEM", about, counterparty=current))
+        into = self.post(self.new(current, at + 1, amount, "TRANSFER_IN", "SYSTEM", about, counterparty=paid))
+        return Postings.concat([credited, out, into])
 
     def reversals(self, d: int, alive: np.ndarray, booked: list[Postings]) -> Postings:
         """Refunds and fee reversals due today, and new ones to schedule from today's postings."""
@@ -407,6 +439,37 @@ class Ledger:
             -self.balance[loans],
             np.maximum(dpd, 0),
         )
+
+
+def _payouts(
+    config: SimulationConfig, customers: Customers, accounts: Accounts, current_of: np.ndarray, start: int, end: int
+) -> np.ndarray:
+    """The day each time deposit paid out at maturity closes (NEVER for those that roll over).
+
+    A share of the deposits held since before the period, by customers who stay and have a
+    current account open by then, are paid out at their first maturity in the period; their
+    close day is set here, as a churner's is, so the snapshots show them closed from then on.
+    """
+    rng = stream(config.seed, "maturities")
+    term = np.array([p.term_months or 0 for p in PRODUCTS])[accounts.product]
+    payout = np.full(len(accounts), NEVER, np.int64)
+    deposit = np.flatnonzero(
+        (accounts.kind == "TIME_DEPOSIT")
+        & (term > 0)
+        & (accounts.status == "ACTIVE")
+        & (accounts.open_day < start)
+        & (accounts.close_day == NEVER)
+        & ~customers.churner[accounts.customer]
+    )
+    current = current_of[accounts.customer[deposit]]
+    maturity = next_anniversary(accounts.open_day[deposit], term[deposit], start)
+    chosen = rng.random(len(deposit)) < PAYOUT_SHARE
+    eligible = (current >= 0) & (maturity <= end) & chosen
+    eligible[eligible] &= accounts.open_day[current[eligible]] < maturity[eligible]
+    eligible[eligible] &= accounts.close_day[current[eligible]] > maturity[eligible]
+    payout[deposit[eligible]] = maturity[eligible]
+    accounts.close_day[deposit[eligible]] = maturity[eligible]
+    return payout
 
 
 def _main_current(customers: Customers, accounts: Accounts) -> np.ndarray:

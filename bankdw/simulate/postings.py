@@ -36,7 +36,7 @@ TEXTS: tuple[str, ...] = (
     "Cash withdrawal", "Cash deposit", "Initial deposit", "Loan disbursement", "Interest credit",
     "Interest charge", "Payroll", "Customer receipt", "Supplier payment",
     "Transfer to own account at another bank", "Account closure transfer", "Card payoff",
-    "Fee refund", "Merchant refund", "Savings deposit", "Arrears payment",
+    "Fee refund", "Merchant refund", "Savings deposit", "Arrears payment", "Time deposit maturity",
 )  # fmt: skip
 DESCRIPTIONS: tuple[str, ...] = TEXTS + MERCHANTS + BILLERS
 """Every description a posting may carry; postings hold an index into this tuple."""

@@ -79,6 +79,7 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     call_persons: list[np.ndarray] = []
 
     courier = Courier(config, end, tz, truth.defects)
+    _record_customers(truth, customers, start)
 
     # One business day at a time: the main thread plays day d while two workers render and
     # write the deliveries of the days before (rendering and compression release the GIL);
@@ -89,19 +90,24 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
     waiting: deque[tuple[Plan, Future[list[LandedFile]]]] = deque()
     resends: dict[int, list[tuple[Plan, Future[list[LandedFile]]]]] = {}
 
+    # the main thread runs up to two days ahead of the writers (one for a very large bank,
+    # whose day in flight is some hundreds of MB)
+    ahead = 3 * (1 if config.customers > 300_000 else 2)
+
     def collect(block_until: int) -> None:
         while len(waiting) > block_until:
             plan, future = waiting.popleft()
             deliveries.append((plan.system, to_date(plan.day)))
             for landed in future.result():
                 rows[(plan.system, landed.name.split("-")[0].split(".")[0])] += landed.rows
-            if plan.system == "call_center":
+            if plan.system == "call_center":  # the day's last delivery: its defects are all known
                 progress.day_done(plan.day, rows)
+                truth.defects.settle(plan.day, config.truth_dir / "defects.csv")
 
-    def web_day(book: DayBook) -> list[tuple[str, pa.Array]]:
+    def web_day(book: DayBook) -> list[tuple[str, bytes, int]]:
         return weblog.day(sessions.day(book), book.day)
 
-    def online_files(day: int, hour_files: Future[list[tuple[str, pa.Array]]]) -> list[LandedFile]:
+    def online_files(day: int, hour_files: Future[list[tuple[str, bytes, int]]]) -> list[LandedFile]:
         return online.files(day, hour_files.result())
 
     # Three stages overlap: the main thread books day d and its calls, one thread plays the
@@ -129,10 +135,9 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
             # written by then: its future was submitted days earlier, and is awaited first)
             for plan, first in resends.pop(day, []):
                 pool.submit(courier.resend, plan, first).result()
-            collect(block_until=6)
+            collect(block_until=ahead)
         collect(block_until=0)
 
-    _record_customers(truth, customers, start)
     truth.add_persons("online_banking", "users", users.user_id, users.person)
     truth.add_persons(
         "call_center", "calls", pa.chunked_array(call_ids, pa.string()).combine_chunks(), np.concatenate(call_persons)

@@ -11,6 +11,8 @@ keeps the first versions of re-delivered dates. Columns are only ever added at t
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 
 from .config import SimulationConfig
 from .formats import dates, integers, numbered, text
-from .writer import encode_csv
+from .writer import content, csv_lines, encode_csv
 
 DEFECT_COLUMNS = ("kind", "system", "business_date", "file", "key", "line", "detail")
 
@@ -35,9 +37,19 @@ def _strings(value: pa.Array | np.ndarray | str, n: int) -> pa.Array:
 
 @dataclass
 class DefectLog:
-    """Defects as they are injected; `line` is the 1-based line in the file where it matters."""
+    """Defects as they are injected; `line` is the 1-based line in the file where it matters.
+
+    A long run does not hold them all until the end: once every delivery of a business date
+    is written, `settle` appends that date's defects (and earlier ones) to `defects.csv`, in
+    the file's order (by date, system, file, line, kind, key), and forgets them. Any thread
+    may add; settling and adding share a lock.
+    """
 
     parts: list[pa.Table] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    path: Path | None = None
+    """Where settled defects were appended so far (None: nothing written yet)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
         self,
@@ -52,34 +64,64 @@ class DefectLog:
         n = len(day)
         if n == 0:
             return
-        self.parts.append(
-            pa.table(
-                {
-                    "kind": _strings(kind, n),
-                    "system": _strings(system, n),
-                    "business_date": dates(day),
-                    "file": _strings(file, n),
-                    "key": _strings(key, n),
-                    "line": integers(line) if line is not None else pa.nulls(n, pa.string()),
-                    "detail": _strings(detail, n),
-                    "_line": pa.array(line if line is not None else np.zeros(n, np.int64), pa.int64()),
-                }
-            )
+        part = pa.table(
+            {
+                "kind": _strings(kind, n),
+                "system": _strings(system, n),
+                "business_date": dates(day),
+                "file": _strings(file, n),
+                "key": _strings(key, n),
+                "line": integers(line) if line is not None else pa.nulls(n, pa.string()),
+                "detail": _strings(detail, n),
+                "_line": pa.array(line if line is not None else np.zeros(n, np.int64), pa.int64()),
+                "_day": pa.array(np.asarray(day, np.int64)),
+            }
         )
+        with self.lock:
+            self.parts.append(part)
+            self.counts[kind] += n
 
-    def table(self) -> pa.Table:
-        if not self.parts:
+    def _take(self, through: int | None) -> pa.Table:
+        """The defects of dates up to `through` (all when None) in the file's order, forgotten here."""
+        with self.lock:
+            parts, self.parts = self.parts, []
+        if not parts:
             return pa.table({name: pa.array([], pa.string()) for name in DEFECT_COLUMNS})
-        merged = pa.concat_tables(self.parts)
+        merged = pa.concat_tables(parts)
+        if through is not None:
+            settled = pc.less_equal(merged["_day"], through)
+            later = merged.filter(pc.invert(settled))
+            if later.num_rows:
+                with self.lock:
+                    self.parts.insert(0, later)
+            merged = merged.filter(settled)
         merged = merged.sort_by([(c, "ascending") for c in ("business_date", "system", "file", "_line", "kind", "key")])
         return merged.select(list(DEFECT_COLUMNS))
 
-    def kinds(self) -> dict[str, int]:
-        table = self.table()
+    def settle(self, through: int, path: Path) -> None:
+        """Append the defects of dates up to `through` to `path` (a new file the first time)."""
+        table = self._take(through)
         if table.num_rows == 0:
-            return {}
-        counts = pc.value_counts(table["kind"]).to_pylist()
-        return {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: c["values"])}
+            return
+        if self.path != path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encode_csv(table.slice(0, 0)))
+            self.path = path
+        with path.open("ab") as out:
+            out.write(content(csv_lines(table)))
+
+    def write(self, path: Path) -> None:
+        """Write what is not settled yet after what was (the whole file if nothing was)."""
+        table = self._take(None)
+        if self.path != path:
+            path.write_bytes(encode_csv(table))
+            self.path = path
+            return
+        with path.open("ab") as out:
+            out.write(content(csv_lines(table)))
+
+    def kinds(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
 
 
 @dataclass
@@ -107,7 +149,7 @@ class Truth:
         _write(out / "persons.csv", persons)
         if self.churners is not None:
             _write(out / "churners.csv", self.churners)
-        _write(out / "defects.csv", self.defects.table())
+        self.defects.write(out / "defects.csv")
         settings = asdict(config)
         del settings["out"]  # the same bank wherever it is written
         settings["start"] = config.start.isoformat()
