@@ -312,14 +312,14 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "warehouse_gate"):
         if not report.built:
             return report
-        started = datetime.now(UTC)
         try:
             result = run_tests(settings, run_id)
         except BuildFailed as failed:
             report.failures = failed.failures
-            record_warehouse_tests(settings, run_id, started, None)
+            if failed.result is not None:
+                record_warehouse_tests(settings, run_id, failed.result, into_build=False)
             raise
-        record_warehouse_tests(settings, run_id, started, result)
+        record_warehouse_tests(settings, run_id, result, into_build=True)
         report.warehouse_tested = True
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned

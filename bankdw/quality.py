@@ -132,21 +132,12 @@ def write_checks(settings: Settings, run_id: str, stage: str, rows: list[dict[st
     return path
 
 
-def warehouse_tests(settings: Settings, run_id: str, since: datetime) -> list[dict[str, Any]]:
-    """The data and unit tests of the dbt invocation that ended last, from its run_results.json
-    (written whether the build passed or failed); [] if no invocation finished after `since`."""
-    path = settings.root / "dbt" / "target" / "run_results.json"
-    if not path.exists():
-        return []
-    results = json.loads(path.read_text(encoding="utf-8"))
-    generated = datetime.fromisoformat(results["metadata"]["generated_at"].replace("Z", "+00:00"))
-    if generated < since:
-        return []
+def warehouse_tests(settings: Settings, run_id: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The check rows of a dbt invocation's data and unit tests (`BuildResult.test_results`),
+    also written to the run's folder for its report."""
     rows = []
-    for node in results["results"]:
+    for node in results:
         unique_id: str = node["unique_id"]
-        if not unique_id.startswith(("test.", "unit_test.")):
-            continue
         status = node["status"]
         outcome = {"pass": "passed", "warn": "warned"}.get(status, "failed")
         rows.append(
@@ -168,15 +159,16 @@ def warehouse_tests(settings: Settings, run_id: str, since: datetime) -> list[di
     return rows
 
 
-def record_warehouse_tests(settings: Settings, run_id: str, since: datetime, build: BuildResult | None) -> int:
-    """Keep the build's test results in the lake's history and, if the build produced a file,
-    in its `audit.check_results` too. Returns how many tests were recorded."""
-    rows = warehouse_tests(settings, run_id, since)
+def record_warehouse_tests(settings: Settings, run_id: str, tested: BuildResult, into_build: bool) -> int:
+    """Keep the test results of `tested` in the lake's history and, with `into_build` (the tests
+    passed, the file will be published), in its `audit.check_results` too. Returns how many
+    tests were recorded."""
+    rows = warehouse_tests(settings, run_id, tested.test_results)
     if not rows:
         return 0
     path = write_checks(settings, run_id, "warehouse", rows)
-    if build is not None and build.path.exists():
-        con = duckdb.connect(str(build.path))
+    if into_build and tested.path.exists():
+        con = duckdb.connect(str(tested.path))
         try:
             con.execute(
                 f"insert into audit.check_results by name "

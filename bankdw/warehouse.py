@@ -41,8 +41,10 @@ BUILD_INFO_TABLE = "audit.warehouse_build"
 class BuildFailed(Exception):
     """dbt could not build or test the new warehouse; the published one is untouched."""
 
-    def __init__(self, failures: list[str]) -> None:
+    def __init__(self, failures: list[str], result: BuildResult | None = None) -> None:
         self.failures = failures
+        self.result = result
+        """What the failed invocation did, tests included (None: dbt did not run)."""
         super().__init__("the warehouse build failed: " + "; ".join(failures[:10]))
 
 
@@ -56,6 +58,8 @@ class BuildResult:
     tests_warned: int = 0
     tests_failed: int = 0
     failures: list[str] = field(default_factory=list)
+    test_results: list[dict[str, Any]] = field(default_factory=list)
+    """The run results (dbt's run_results.json entries) of the tests this invocation ran."""
 
     @property
     def mode(self) -> str:
@@ -197,6 +201,7 @@ def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> Buil
     for node in nodes:
         status, unique_id = str(node["status"]), str(node["unique_id"])
         if unique_id.split(".")[0] in ("test", "unit_test"):
+            result.test_results.append(node)
             if status == "pass":
                 result.tests_passed += 1
             elif status == "warn":
@@ -210,7 +215,7 @@ def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> Buil
     if done.returncode != 0:
         if not nodes:
             result.failures.append(f"dbt {command} did not run (exit {done.returncode})")
-        raise BuildFailed(result.failures or [f"dbt {command} failed (see the dbt log under the data dir)"])
+        raise BuildFailed(result.failures or [f"dbt {command} failed (see the dbt log under the data dir)"], result)
     return result
 
 
