@@ -10,6 +10,23 @@
     versions changed. A full refresh builds the same tables from every snapshot.
 #}
 
+{% macro customer_history_tracked(relation, first_by=none) -%}
+    {#- The tracked attributes of the history, the ones whose change opens a version, as a
+        column list of `relation`; with `first_by`, each the first value in that order. -#}
+    {%- set tracked = [
+        'customer_type', 'full_name', 'birth_date', 'gender', 'city', 'region', 'home_branch_id',
+        'rm_id', 'kyc_risk_rating', 'onboarding_date', 'status', 'n_source_records',
+    ] -%}
+    {%- for column in tracked %}
+        {%- if first_by %}
+    first({{ relation }}.{{ column }} order by {{ first_by }}) as {{ column }}{{ "," if not loop.last }}
+        {%- else %}
+    {{ relation }}.{{ column }}{{ "," if not loop.last }}
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
 {% macro customer_history_changes() -%}
     {#- What the ledgers list as changed, read when the model runs (they are built before it):
         the changed dates as SQL date literals (rendered into the query, so DuckDB skips the

@@ -20,7 +20,8 @@
 -- dim_customer_history shows it (a longer last_seen_date alone keeps it): the mart copies
 -- only customers with a version of the newest load.
 -- depends_on: {{ ref('int_customer_history_keys') }}
--- sqlfluff lints every branch of the is_incremental() blocks as a variant and then
+-- The tracked columns are customer_history_tracked() (macros/customer_history.sql). sqlfluff
+-- lints every branch of the is_incremental() blocks as a variant and then
 -- misreads the indentation of the CTEs and the alias of load_id in the full-refresh branch:
 -- noqa: disable=LT02, AL03
 {{
@@ -132,31 +133,9 @@ changed_days as (
             else
                 days_on_changed_dates.snapshot_date > covering_versions.last_seen_date
                 or row(
-                    days_on_changed_dates.customer_type,
-                    days_on_changed_dates.full_name,
-                    days_on_changed_dates.birth_date,
-                    days_on_changed_dates.gender,
-                    days_on_changed_dates.city,
-                    days_on_changed_dates.region,
-                    days_on_changed_dates.home_branch_id,
-                    days_on_changed_dates.rm_id,
-                    days_on_changed_dates.kyc_risk_rating,
-                    days_on_changed_dates.onboarding_date,
-                    days_on_changed_dates.status,
-                    days_on_changed_dates.n_source_records
+                    {{ customer_history_tracked('days_on_changed_dates') }}
                 ) is distinct from row(
-                    covering_versions.customer_type,
-                    covering_versions.full_name,
-                    covering_versions.birth_date,
-                    covering_versions.gender,
-                    covering_versions.city,
-                    covering_versions.region,
-                    covering_versions.home_branch_id,
-                    covering_versions.rm_id,
-                    covering_versions.kyc_risk_rating,
-                    covering_versions.onboarding_date,
-                    covering_versions.status,
-                    covering_versions.n_source_records
+                    {{ customer_history_tracked('covering_versions') }}
                 )
         end
 
@@ -209,18 +188,7 @@ seeds as (
         previous_versions.customer_key,
         previous_versions.valid_from as first_date,
         previous_versions.last_seen_date as last_date,
-        previous_versions.customer_type,
-        previous_versions.full_name,
-        previous_versions.birth_date,
-        previous_versions.gender,
-        previous_versions.city,
-        previous_versions.region,
-        previous_versions.home_branch_id,
-        previous_versions.rm_id,
-        previous_versions.kyc_risk_rating,
-        previous_versions.onboarding_date,
-        previous_versions.status,
-        previous_versions.n_source_records
+        {{ customer_history_tracked('previous_versions') }}
     from restart_points
     inner join previous_versions
         on
@@ -268,18 +236,7 @@ seeds as (
         daily.customer_key,
         daily.snapshot_date as first_date,
         daily.snapshot_date as last_date,
-        daily.customer_type,
-        daily.full_name,
-        daily.birth_date,
-        daily.gender,
-        daily.city,
-        daily.region,
-        daily.home_branch_id,
-        daily.rm_id,
-        daily.kyc_risk_rating,
-        daily.onboarding_date,
-        daily.status,
-        daily.n_source_records
+        {{ customer_history_tracked('daily') }}
     from daily
     where false
 
@@ -301,18 +258,7 @@ segments as (
         days_to_read.customer_key,
         days_to_read.snapshot_date as first_date,
         days_to_read.snapshot_date as last_date,
-        days_to_read.customer_type,
-        days_to_read.full_name,
-        days_to_read.birth_date,
-        days_to_read.gender,
-        days_to_read.city,
-        days_to_read.region,
-        days_to_read.home_branch_id,
-        days_to_read.rm_id,
-        days_to_read.kyc_risk_rating,
-        days_to_read.onboarding_date,
-        days_to_read.status,
-        days_to_read.n_source_records
+        {{ customer_history_tracked('days_to_read') }}
     from days_to_read
 
 ),
@@ -323,33 +269,11 @@ change_flagged as (
         segments.*,
         coalesce(
             row(
-                segments.customer_type,
-                segments.full_name,
-                segments.birth_date,
-                segments.gender,
-                segments.city,
-                segments.region,
-                segments.home_branch_id,
-                segments.rm_id,
-                segments.kyc_risk_rating,
-                segments.onboarding_date,
-                segments.status,
-                segments.n_source_records
+                {{ customer_history_tracked('segments') }}
             )
             is distinct from lag(
                 row(
-                    segments.customer_type,
-                    segments.full_name,
-                    segments.birth_date,
-                    segments.gender,
-                    segments.city,
-                    segments.region,
-                    segments.home_branch_id,
-                    segments.rm_id,
-                    segments.kyc_risk_rating,
-                    segments.onboarding_date,
-                    segments.status,
-                    segments.n_source_records
+                    {{ customer_history_tracked('segments') }}
                 )
             ) over (partition by segments.customer_key order by segments.first_date),
             true
@@ -380,18 +304,7 @@ islands as (
         numbered.island_number,
         min(numbered.first_date) as valid_from,
         max(numbered.last_date) as last_seen_date,
-        first(numbered.customer_type order by numbered.first_date) as customer_type,
-        first(numbered.full_name order by numbered.first_date) as full_name,
-        first(numbered.birth_date order by numbered.first_date) as birth_date,
-        first(numbered.gender order by numbered.first_date) as gender,
-        first(numbered.city order by numbered.first_date) as city,
-        first(numbered.region order by numbered.first_date) as region,
-        first(numbered.home_branch_id order by numbered.first_date) as home_branch_id,
-        first(numbered.rm_id order by numbered.first_date) as rm_id,
-        first(numbered.kyc_risk_rating order by numbered.first_date) as kyc_risk_rating,
-        first(numbered.onboarding_date order by numbered.first_date) as onboarding_date,
-        first(numbered.status order by numbered.first_date) as status,
-        first(numbered.n_source_records order by numbered.first_date) as n_source_records
+        {{ customer_history_tracked('numbered', first_by='numbered.first_date') }}
     from numbered
     group by numbered.customer_key, numbered.island_number
 
@@ -405,18 +318,7 @@ versions as (
             as version_number,
         islands.valid_from,
         islands.last_seen_date,
-        islands.customer_type,
-        islands.full_name,
-        islands.birth_date,
-        islands.gender,
-        islands.city,
-        islands.region,
-        islands.home_branch_id,
-        islands.rm_id,
-        islands.kyc_risk_rating,
-        islands.onboarding_date,
-        islands.status,
-        islands.n_source_records,
+        {{ customer_history_tracked('islands') }},
         lead(islands.valid_from) over customer_islands as valid_to,
         lead(islands.valid_from) over customer_islands is null as is_current,
         coalesce(seeds.first_date, restart_points.read_from) as replace_from
@@ -436,50 +338,17 @@ stamped as (
         versions.version_number,
         versions.valid_from,
         versions.last_seen_date,
-        versions.customer_type,
-        versions.full_name,
-        versions.birth_date,
-        versions.gender,
-        versions.city,
-        versions.region,
-        versions.home_branch_id,
-        versions.rm_id,
-        versions.kyc_risk_rating,
-        versions.onboarding_date,
-        versions.status,
-        versions.n_source_records,
+        {{ customer_history_tracked('versions') }},
         versions.valid_to,
         versions.is_current,
         {%- if is_incremental() %}
             case
                 when row(
                     versions.version_number, versions.valid_to, versions.is_current,
-                    versions.customer_type,
-                    versions.full_name,
-                    versions.birth_date,
-                    versions.gender,
-                    versions.city,
-                    versions.region,
-                    versions.home_branch_id,
-                    versions.rm_id,
-                    versions.kyc_risk_rating,
-                    versions.onboarding_date,
-                    versions.status,
-                    versions.n_source_records
+                    {{ customer_history_tracked('versions') }}
                 ) is not distinct from row(
                     previous_versions.version_number, previous_versions.valid_to, previous_versions.is_current,
-                    previous_versions.customer_type,
-                    previous_versions.full_name,
-                    previous_versions.birth_date,
-                    previous_versions.gender,
-                    previous_versions.city,
-                    previous_versions.region,
-                    previous_versions.home_branch_id,
-                    previous_versions.rm_id,
-                    previous_versions.kyc_risk_rating,
-                    previous_versions.onboarding_date,
-                    previous_versions.status,
-                    previous_versions.n_source_records
+                    {{ customer_history_tracked('previous_versions') }}
                 ) then previous_versions.load_id
                 else (select max(history_dates.load_id) from history_dates)
             end as load_id,
