@@ -14,7 +14,7 @@ import click
 from bankdw.config import Settings, load_settings
 from bankdw.html_report import page_path
 from bankdw.report import format_run, format_status, format_versions
-from bankdw.simulate.config import Defects
+from simulator.config import Defects
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -47,7 +47,7 @@ def _default_start(settings: Settings, days: int) -> date:
 def _simulate(
     settings: Settings, out: Path, customers: int, days: int, start: date, seed: int, defects: Defects | None = None
 ) -> None:
-    from bankdw.simulate import SimulationConfig, simulate
+    from simulator import SimulationConfig, simulate
 
     summary = simulate(
         SimulationConfig(
@@ -103,7 +103,7 @@ def simulate(
 ) -> None:
     """Write a synthetic bank's deliveries in the format of the feed agreement."""
     if describe is not None:
-        from bankdw.simulate.describe import describe as describe_landing
+        from simulator.describe import describe as describe_landing
 
         click.echo(describe_landing(describe))
         return

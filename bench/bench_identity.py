@@ -174,8 +174,8 @@ def scale(n: int, phone_region: str) -> None:
 def bank_quality(customers: int, days: int) -> None:
     from bankdw.config import load_settings
     from bankdw.pipeline import commit_step, gate_step, stage_step
-    from bankdw.simulate import SimulationConfig, simulate
     from bankdw.warehouse import run_dbt
+    from simulator import SimulationConfig, simulate
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-identity-")) / "data")
     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ import duckdb
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import DateSelection, RunReport, run
-from bankdw.simulate import SimulationConfig, simulate
+from simulator import SimulationConfig, simulate
 
 START = date(2025, 1, 6)
 STEPS = ("stage", "gate", "commit", "build", "warehouse_gate", "publish")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from bankdw.simulate import SimulationConfig, simulate
+from simulator import SimulationConfig, simulate
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None 
 
 def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:
     """A tiny synthetic bank (all three systems) in `landing`."""
-    from bankdw.simulate import SimulationConfig, simulate
+    from simulator import SimulationConfig, simulate
 
     simulate(SimulationConfig(out=landing, customers=customers, days=days, start=start, seed=7))
 

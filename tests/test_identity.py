@@ -403,7 +403,7 @@ Bank = tuple[Settings, pa.Table, pa.Table, pa.Table]
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
     """(settings, xref of a first build, xref of a second build, customer versions)."""
     from bankdw.pipeline import commit_step, gate_step, stage_step
-    from bankdw.simulate import SimulationConfig, simulate
+    from simulator import SimulationConfig, simulate
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("identity") / "data")
     # default defect rates; big enough for each defect to occur several times

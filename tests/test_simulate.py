@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bankdw.simulate import Defects, SimulationConfig, SimulationSummary, simulate
 from extract.contract import load_agreement
+from simulator import Defects, SimulationConfig, SimulationSummary, simulate
 
 DEFECT_KINDS = {
     "duplicate_person",
