@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from bankdw.config import Settings, load_settings
-from bankdw.html_report import page_path
-from bankdw.report import format_run, format_status, format_versions
+from bankdw.reporting.run_page import page_path
+from bankdw.reporting.terminal import format_run, format_status, format_versions
 from simulator.config import Defects
 
 
@@ -172,7 +172,7 @@ def run(
     except RunInProgress as exc:
         raise click.ClickException(str(exc)) from exc
     except (GateFailed, BuildFailed) as exc:
-        from bankdw.pipeline import RunReport
+        from bankdw.reporting.run_report import RunReport
 
         latest = RunReport.latest(settings)
         if latest is not None:

@@ -8,13 +8,12 @@ separate Airflow tasks that pass each other nothing but the run id.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,15 @@ import duckdb
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings
-from bankdw.html_report import write_run_page
 from bankdw.publish import publish_version
-from bankdw.quality import ensure_checks_schema, record_warehouse_tests
+from bankdw.reporting.run_page import write_run_page
+from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, published_lake_version, run_tests
+from expectations.history import ensure_checks_schema, record_warehouse_tests
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
-from extract.load import DeliveryOutcome, LandingState, audit_table, landing_state, new_load_id, stage
+from extract.load import LandingState, audit_table, landing_state, new_load_id, stage
 
 log = logging.getLogger(__name__)
 
@@ -86,66 +86,6 @@ class DateSelection:
 
     def covers(self, business_date: date) -> bool:
         return (self.first is None or business_date >= self.first) and (self.last is None or business_date <= self.last)
-
-
-@dataclass
-class RunReport:
-    run_id: str
-    started_at: str
-    outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, REFUSED (some deliveries), FAILED
-    step: str = "stage"
-    business_date: str | None = None  # the run's business date: freshness is judged against it
-    deliveries_loaded: list[str] = field(default_factory=list)
-    deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
-    deliveries_waiting: list[str] = field(default_factory=list)
-    rows: dict[str, dict[str, int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    checks_passed: int = 0
-    checks_warned: int = 0
-    checks_failed: int = 0
-    failures: list[str] = field(default_factory=list)
-    built: bool = False
-    build_mode: str | None = None  # "incremental" or "full refresh"
-    warehouse_tested: bool = False  # the new file passed the warehouse gates (dbt tests)
-    published: str | None = None
-    seconds: float = 0.0
-    step_seconds: dict[str, float] = field(default_factory=dict)
-
-    @staticmethod
-    def path(settings: Settings, run_id: str) -> Path:
-        return settings.runs_dir / f"{run_id}.json"
-
-    def save(self, settings: Settings) -> None:
-        path = self.path(settings, self.run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, settings: Settings, run_id: str) -> RunReport:
-        return cls(**json.loads(cls.path(settings, run_id).read_text(encoding="utf-8")))
-
-    @classmethod
-    def latest(cls, settings: Settings) -> RunReport | None:
-        reports = sorted(settings.runs_dir.glob("*.json")) if settings.runs_dir.is_dir() else []
-        return cls(**json.loads(reports[-1].read_text(encoding="utf-8"))) if reports else None
-
-    def record_outcomes(self, outcomes: list[DeliveryOutcome]) -> None:
-        for outcome in outcomes:
-            if outcome.refused:
-                self.deliveries_refused[outcome.delivery.label] = outcome.problems
-                continue
-            self.deliveries_loaded.append(outcome.delivery.label)
-            for f in outcome.files:
-                counts = self.rows.setdefault(f"{f.system}.{f.feed}", {"delivered": 0, "loaded": 0, "quarantined": 0})
-                counts["delivered"] += f.rows_delivered
-                counts["loaded"] += f.rows_loaded
-                counts["quarantined"] += f.rows_quarantined
-                if f.extra_columns:
-                    self.warnings.append(
-                        f"{f.source_file}: column(s) not in the agreement, kept: {', '.join(f.extra_columns)}"
-                    )
 
 
 class _Step:
@@ -240,14 +180,23 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
 def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None = None) -> RunReport:
     """Validate the staged batches with the Great Expectations suites and the bank rules, and judge
     each system's freshness; blocking failures stop the run."""
-    from bankdw.quality import feed_gates
+    from expectations.history import feed_gates
 
     agreement = agreement or load_agreement()
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "gate"):
         batches = staged_batches(settings, run_id, agreement)
         as_of = date.fromisoformat(report.business_date) if report.business_date else None
-        gates = feed_gates(settings, run_id, agreement, batches, as_of)
+        gates = feed_gates(
+            _lake(settings),
+            settings.landing_dir,
+            settings.gates_config,
+            settings.runs_dir / run_id,
+            run_id,
+            agreement,
+            batches,
+            as_of,
+        )
         report.checks_passed += len(gates.passed)
         report.checks_warned += len(gates.warnings)
         report.checks_failed += len(gates.blocking_failures)
@@ -294,7 +243,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         if not rebuild and published_lake_version(settings) == version:
             log.info("the published warehouse is already built from lake version %s", version)
             return report
-        ensure_checks_schema(settings)  # audit.check_results reads the lake's check history
+        ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
             result = build(settings, run_id, version, full_refresh=rebuild)
         except BuildFailed as failed:
@@ -317,9 +266,11 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
         except BuildFailed as failed:
             report.failures = failed.failures
             if failed.result is not None:
-                record_warehouse_tests(settings, run_id, failed.result, into_build=False)
+                record_warehouse_tests(
+                    settings.lake_dir, settings.runs_dir / run_id, run_id, failed.result.test_results, None
+                )
             raise
-        record_warehouse_tests(settings, run_id, result, into_build=True)
+        record_warehouse_tests(settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, result.path)
         report.warehouse_tested = True
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned

@@ -29,7 +29,8 @@ from pathlib import Path
 import duckdb
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import DateSelection, RunReport, run
+from bankdw.pipeline import DateSelection, run
+from bankdw.reporting.run_report import RunReport
 from simulator import SimulationConfig, simulate
 
 START = date(2025, 1, 6)

@@ -30,7 +30,7 @@ import duckdb
 
 from expectations.config import GatesConfig
 from expectations.gates import EXAMPLES
-from expectations.report import CheckResult
+from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
 from extract.lake import Lake
 from extract.landing import MANIFEST_NAME

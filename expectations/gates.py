@@ -24,7 +24,7 @@ import pandas as pd
 from expectations import _gx
 from expectations.config import GatesConfig, load_gates_config
 from expectations.normalize import for_validation
-from expectations.report import CheckResult, GateReport
+from expectations.results import CheckResult, GateReport
 from expectations.rules import Severity
 from expectations.suites import SUITES_DIR, load_suite_json
 from extract.contract import FeedAgreement, FeedFile, load_agreement

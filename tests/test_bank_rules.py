@@ -19,7 +19,7 @@ from bankdw.config import Settings, load_settings
 from bankdw.pipeline import DateSelection, commit_step, stage_step
 from expectations.bank_rules import RuleInputs, run_bank_rules
 from expectations.config import GATES_TOML, GatesConfig, load_gates_config
-from expectations.report import CheckResult
+from expectations.results import CheckResult
 from extract.contract import load_agreement
 from extract.lake import Lake
 from tests.conftest import simulate_bank, write_manifest

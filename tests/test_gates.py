@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from expectations.gates import run_gates
-from expectations.report import CheckResult, GateReport
+from expectations.results import CheckResult, GateReport
 from expectations.suites import SUITES_DIR, render_suites
 from extract.contract import LINEAGE_COLUMNS, load_agreement
 

@@ -26,7 +26,8 @@ import duckdb
 import pytest
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import RunInProgress, RunReport, run
+from bankdw.pipeline import RunInProgress, run
+from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import published_lake_version
 from extract.landing import MANIFEST_NAME, Manifest
 from tests.conftest import simulate_bank, write_manifest

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import DateSelection, GateFailed, RunReport, pending_deliveries, run
+from bankdw.pipeline import DateSelection, GateFailed, pending_deliveries, run
+from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import BuildFailed
 from expectations.suites import SUITES_DIR
 from tests.conftest import simulate_bank, write_delivery, write_manifest
@@ -39,7 +40,7 @@ def required_marts() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunReport]:
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings]:
     """A tiny bank whose history up to LAST is loaded in one pass and published; the
     deliveries of NEXT wait in the landing area as the coming night's."""
     settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
@@ -47,13 +48,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunRe
     return settings, run(settings, HISTORY)
 
 
-def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
+def copy_of(published: tuple[Settings], tmp_path: Path) -> Settings:
     shutil.copytree(published[0].root, tmp_path / "data")
     return load_settings(data_dir=tmp_path / "data")
 
 
 def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
-    published: tuple[Settings, RunReport],
+    published: tuple[Settings],
 ) -> None:
     settings, report = published
     # then the run loaded every delivery of the three systems, in one build
@@ -73,7 +74,7 @@ def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
             assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
 
 
-def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -> None:
+def test_money_is_decimal_in_every_mart(published: tuple[Settings]) -> None:
     settings, _ = published
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         floats = con.sql(
@@ -83,7 +84,7 @@ def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -
     assert floats == []
 
 
-def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings, RunReport]) -> None:
+def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings]) -> None:
     settings, report = published
     # the audit log balances per file, and the lake holds exactly the loaded rows
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -97,9 +98,7 @@ def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings,
     assert report.rows["core_banking.transactions"]["loaded"] == loaded
 
 
-def test_a_second_run_with_nothing_new_loads_and_builds_nothing(
-    published: tuple[Settings, RunReport], tmp_path: Path
-) -> None:
+def test_a_second_run_with_nothing_new_loads_and_builds_nothing(published: tuple[Settings], tmp_path: Path) -> None:
     # given the published bank, when run again
     settings = copy_of(published, tmp_path)
     before = settings.warehouse_path.stat().st_mtime_ns
@@ -126,7 +125,7 @@ def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], 
 
 
 def test_the_next_night_loads_only_its_own_deliveries_while_a_reader_keeps_answering(
-    published: tuple[Settings, RunReport], tmp_path: Path
+    published: tuple[Settings], tmp_path: Path
 ) -> None:
     # given the published history, a BI tool holding it open read-only, and the next date's deliveries
     settings = copy_of(published, tmp_path)
@@ -147,7 +146,7 @@ def test_the_next_night_loads_only_its_own_deliveries_while_a_reader_keeps_answe
 
 
 def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(
-    published: tuple[Settings, RunReport], tmp_path: Path
+    published: tuple[Settings], tmp_path: Path
 ) -> None:
     # given the next core delivery, in which one account has a status the agreement does not know
     settings = copy_of(published, tmp_path)
@@ -169,7 +168,7 @@ def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_we
 
 
 def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_published(
-    published: tuple[Settings, RunReport], tmp_path: Path
+    published: tuple[Settings], tmp_path: Path
 ) -> None:
     # given the next call-centre delivery truncated in transit (its last line lost after the manifest was written)
     settings = copy_of(published, tmp_path)
@@ -188,7 +187,7 @@ def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_
 
 
 def test_a_failing_warehouse_test_leaves_the_published_warehouse_as_it_was(
-    published: tuple[Settings, RunReport], tmp_path: Path
+    published: tuple[Settings], tmp_path: Path
 ) -> None:
     # given the next core delivery books a txn_id that was already booked the day before: the
     # gates see one batch and pass it, the warehouse's unique test sees the whole history

@@ -22,10 +22,11 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.html_report import page_path
-from bankdw.pipeline import DateSelection, RunReport, run
+from bankdw.pipeline import DateSelection, run
 from bankdw.publish import RollbackError, list_versions, rollback
-from bankdw.quality import checks_dir
+from bankdw.reporting.run_page import page_path
+from bankdw.reporting.run_report import RunReport
+from expectations.history import checks_dir
 from tests.conftest import simulate_bank, write_manifest
 
 pytestmark = pytest.mark.slow
@@ -221,7 +222,7 @@ def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(night
     assert "BLOCKING core_banking.transactions: balance_chain(balance_after) failed on" in page
     assert f"core_banking/{PENDING}/transactions.csv row 1" in page
     # and the failed checks are kept in the lake's history for the next build's audit.check_results
-    history = pq.read_table(checks_dir(settings) / f"{report.run_id}.feed.parquet").to_pylist()
+    history = pq.read_table(checks_dir(settings.lake_dir) / f"{report.run_id}.feed.parquet").to_pylist()
     failed = {c["check_id"]: c for c in history if c["outcome"] == "failed"}
     chain = failed.pop("core_banking.transactions/balance_chain(balance_after)")
     assert chain["failing_rows"] >= 1 and f"core_banking/{PENDING}/transactions.csv" in chain["examples"]

@@ -1,12 +1,15 @@
-"""The run's checks: feed gates before commit, the warehouse's dbt tests after the build, and
-their history.
+"""The history of every check of every run: feed gates before commit, the warehouse's dbt tests
+after the build.
 
 Every check of every run is kept in the lake, one file per run and stage
 (`<lake>/_audit/checks/<run_id>.<stage>.parquet`): the warehouse file is rebuilt each run,
-the lake is not. dbt exposes them as `audit.check_results`, and the build adds its own test
-results to the new warehouse before it is published, so the published file always holds
-the checks that let it through. The run's report folder (`<data>/runs/<run_id>/`) holds the
-same results as JSON for the HTML run page, and the GX Data Docs pages.
+the lake is not. dbt exposes them as `audit.check_results`, and the warehouse gate adds its own
+test results to the new warehouse before it is published, so the published file always holds
+the checks that let it through. The run's folder (`<data>/runs/<run_id>/`) holds the same
+results as JSON for the HTML run page (`bankdw.reporting.run_page`), and the GX Data Docs pages.
+
+This module knows paths, not the installation's settings: the pipeline passes the lake and the
+run's folder.
 """
 
 from __future__ import annotations
@@ -16,19 +19,15 @@ import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from bankdw.config import Settings
-from expectations.report import CheckResult, GateReport
+from expectations.results import CheckResult, GateReport
 from extract.contract import FeedAgreement
 from extract.lake import Lake, write_atomically
-
-if TYPE_CHECKING:
-    from bankdw.warehouse import BuildResult
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +55,22 @@ CHECK_SCHEMA = pa.schema(
 subject: the feed file, source system or dbt node checked; outcome: passed, warned, failed."""
 
 
-def checks_dir(settings: Settings) -> Path:
-    return settings.lake_dir / CHECKS_DIR
+def checks_dir(lake_dir: Path) -> Path:
+    return lake_dir / CHECKS_DIR
 
 
-def run_dir(settings: Settings, run_id: str) -> Path:
-    """The run's report folder: gates.json, dbt_tests.json, data_docs/, report.html."""
-    return settings.runs_dir / run_id
-
-
-def ensure_checks_schema(settings: Settings) -> None:
+def ensure_checks_schema(lake_dir: Path) -> None:
     """A zero-row file, so that dbt's source reads before the first run has checked anything."""
-    empty = checks_dir(settings) / "_empty.parquet"
+    empty = checks_dir(lake_dir) / "_empty.parquet"
     if not empty.exists():
         write_atomically(CHECK_SCHEMA.empty_table(), empty)
 
 
 def feed_gates(
-    settings: Settings,
+    lake: Lake,
+    landing_dir: Path,
+    gates_config: Path,
+    run_folder: Path,
     run_id: str,
     agreement: FeedAgreement,
     batches: dict[str, pd.DataFrame],
@@ -84,9 +81,8 @@ def feed_gates(
     from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
     from expectations.config import load_gates_config
 
-    config = load_gates_config(settings.gates_config)
-    lake = Lake(settings.lake_dir)
-    folder = run_dir(settings, run_id)
+    config = load_gates_config(gates_config)
+    folder = run_folder
     report = GateReport()
     if batches:
         from expectations.gates import run_gates  # GX is slow to import: only when there is a batch
@@ -100,10 +96,10 @@ def feed_gates(
         from expectations.data_docs import write_index
 
         write_index(folder / DATA_DOCS_DIR)
-    inputs = RuleInputs(lake, run_id, settings.landing_dir, agreement, as_of)
+    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of)
     report.results += run_bank_rules(inputs, config)
     report.write_json(folder)
-    write_checks(settings, run_id, "feed", [_feed_row(check) for check in report.results])
+    write_checks(lake.root, run_id, "feed", [_feed_row(check) for check in report.results])
     return report
 
 
@@ -121,18 +117,18 @@ def _feed_row(check: CheckResult) -> dict[str, Any]:
     }
 
 
-def write_checks(settings: Settings, run_id: str, stage: str, rows: list[dict[str, Any]]) -> Path:
-    ensure_checks_schema(settings)
+def write_checks(lake_dir: Path, run_id: str, stage: str, rows: list[dict[str, Any]]) -> Path:
+    ensure_checks_schema(lake_dir)
     now = datetime.now(UTC)
     table = pa.Table.from_pylist(
         [{"run_id": run_id, "checked_at": now, "stage": stage, **row} for row in rows], schema=CHECK_SCHEMA
     )
-    path = checks_dir(settings) / f"{run_id}.{stage}.parquet"
+    path = checks_dir(lake_dir) / f"{run_id}.{stage}.parquet"
     write_atomically(table, path)
     return path
 
 
-def warehouse_tests(settings: Settings, run_id: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def warehouse_tests(run_folder: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The check rows of a dbt invocation's data and unit tests (`BuildResult.test_results`),
     also written to the run's folder for its report."""
     rows = []
@@ -153,22 +149,23 @@ def warehouse_tests(settings: Settings, run_id: str, results: list[dict[str, Any
                 "note": None if status == "pass" else (node.get("message") or status)[:500],
             }
         )
-    folder = run_dir(settings, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / DBT_TESTS_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    run_folder.mkdir(parents=True, exist_ok=True)
+    (run_folder / DBT_TESTS_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return rows
 
 
-def record_warehouse_tests(settings: Settings, run_id: str, tested: BuildResult, into_build: bool) -> int:
-    """Keep the test results of `tested` in the lake's history and, with `into_build` (the tests
-    passed, the file will be published), in its `audit.check_results` too. Returns how many
-    tests were recorded."""
-    rows = warehouse_tests(settings, run_id, tested.test_results)
+def record_warehouse_tests(
+    lake_dir: Path, run_folder: Path, run_id: str, test_results: list[dict[str, Any]], into_build: Path | None
+) -> int:
+    """Keep the dbt test results (run_results entries) in the lake's history and, with `into_build`
+    (the tests passed, that file will be published), in its `audit.check_results` too. Returns
+    how many tests were recorded."""
+    rows = warehouse_tests(run_folder, test_results)
     if not rows:
         return 0
-    path = write_checks(settings, run_id, "warehouse", rows)
-    if into_build and tested.path.exists():
-        con = duckdb.connect(str(tested.path))
+    path = write_checks(lake_dir, run_id, "warehouse", rows)
+    if into_build is not None and into_build.exists():
+        con = duckdb.connect(str(into_build))
         try:
             con.execute(
                 f"insert into audit.check_results by name "

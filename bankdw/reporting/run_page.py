@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bankdw.config import Settings
 
 if TYPE_CHECKING:
-    from bankdw.pipeline import RunReport
+    from bankdw.reporting.run_report import RunReport
 
 PAGE = "report.html"
 STYLE = """

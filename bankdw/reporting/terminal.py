@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bankdw.config import Settings
 
 if TYPE_CHECKING:
-    from bankdw.pipeline import RunReport
+    from bankdw.reporting.run_report import RunReport
 
 
 def _beside_python(command: str) -> str:
@@ -70,7 +70,7 @@ def format_run(report: RunReport, settings: Settings) -> str:
 
 
 def format_status(settings: Settings) -> str:
-    from bankdw.pipeline import RunReport
+    from bankdw.reporting.run_report import RunReport
     from extract.contract import load_agreement
     from extract.lake import Lake
     from extract.load import landing_state

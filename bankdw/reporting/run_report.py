@@ -1,0 +1,76 @@
+"""The run's report: what every step of a run learned, kept as `<data>/runs/<run_id>.json`.
+
+The steps of `bankdw.pipeline` pass each other nothing but the run id: each loads the report,
+adds what it did and saves it, so the steps run alike in one process (`bankdw run`) or as
+separate Airflow tasks. The terminal summary (`terminal`) and the run page (`run_page`)
+are written from it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bankdw.config import Settings
+from extract.load import DeliveryOutcome
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    started_at: str
+    outcome: str = "RUNNING"  # RUNNING, SUCCESS, NOTHING_TO_DO, REFUSED (some deliveries), FAILED
+    step: str = "stage"
+    business_date: str | None = None  # the run's business date: freshness is judged against it
+    deliveries_loaded: list[str] = field(default_factory=list)
+    deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
+    deliveries_waiting: list[str] = field(default_factory=list)
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_warned: int = 0
+    checks_failed: int = 0
+    failures: list[str] = field(default_factory=list)
+    built: bool = False
+    build_mode: str | None = None  # "incremental" or "full refresh"
+    warehouse_tested: bool = False  # the new file passed the warehouse gates (dbt tests)
+    published: str | None = None
+    seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def path(settings: Settings, run_id: str) -> Path:
+        return settings.runs_dir / f"{run_id}.json"
+
+    def save(self, settings: Settings) -> None:
+        path = self.path(settings, self.run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, settings: Settings, run_id: str) -> RunReport:
+        return cls(**json.loads(cls.path(settings, run_id).read_text(encoding="utf-8")))
+
+    @classmethod
+    def latest(cls, settings: Settings) -> RunReport | None:
+        reports = sorted(settings.runs_dir.glob("*.json")) if settings.runs_dir.is_dir() else []
+        return cls(**json.loads(reports[-1].read_text(encoding="utf-8"))) if reports else None
+
+    def record_outcomes(self, outcomes: list[DeliveryOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.refused:
+                self.deliveries_refused[outcome.delivery.label] = outcome.problems
+                continue
+            self.deliveries_loaded.append(outcome.delivery.label)
+            for f in outcome.files:
+                counts = self.rows.setdefault(f"{f.system}.{f.feed}", {"delivered": 0, "loaded": 0, "quarantined": 0})
+                counts["delivered"] += f.rows_delivered
+                counts["loaded"] += f.rows_loaded
+                counts["quarantined"] += f.rows_quarantined
+                if f.extra_columns:
+                    self.warnings.append(
+                        f"{f.source_file}: column(s) not in the agreement, kept: {', '.join(f.extra_columns)}"
+                    )
