@@ -8,7 +8,11 @@ every setting; `bankdw config` prints the values in force.
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import os
+import textwrap
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
@@ -47,7 +53,11 @@ class Settings(BaseSettings):
         default="CN",
         description="Home country (ISO 3166 alpha-2) for phone numbers typed without a country code.",
     )
-    reporting_currency: str = Field(default="CNY", description="ISO 4217 currency of every amount in the marts.")
+    reporting_currency: str = Field(
+        default="CNY",
+        description="ISO 4217 currency of every amount in the marts. The feeds carry no FX rates: an account, "
+        "balance or posting in another currency fails the marts' tests instead of being mixed in.",
+    )
     identity_match_threshold: float = Field(
         default=0.99,
         gt=0.0,
@@ -84,6 +94,36 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         description="Published warehouse versions kept for `bankdw rollback` (the current one included).",
+    )
+    # What the marts count and keep: dbt reads these with var() (see `dbt_vars`).
+    web_sessions_window_days: int = Field(
+        default=30,
+        ge=1,
+        description="Look-back window of customer_360's web-session counts, in days ending on the latest "
+        "business date.",
+    )
+    calls_window_days: int = Field(
+        default=90,
+        ge=1,
+        description="Look-back window of customer_360's call and complaint counts, in days ending on the latest "
+        "business date.",
+    )
+    contribution_window_months: int = Field(
+        default=12,
+        ge=1,
+        description="Complete months (before the as-of month) summed into customer_360's contribution.",
+    )
+    balance_snapshot_window_days: int = Field(
+        default=92,
+        ge=1,
+        description="Days of daily balance snapshots kept in marts.fct_account_balance_daily_recent, ending on the "
+        "latest business date (month ends are kept for ever in fct_account_balance_monthly).",
+    )
+    household_max_members: int = Field(
+        default=6,
+        ge=2,
+        description="A normalised address or phone shared by more customers than this is a building or an office, "
+        "not a household.",
     )
 
     @field_validator("timezone")
@@ -137,6 +177,12 @@ class Settings(BaseSettings):
         return self.root / "lake"
 
     @property
+    def identity_dir(self) -> Path:
+        """Identity resolution's key registry and merge log, beside the lake: every run rebuilds
+        the warehouse file, the keys must outlive it."""
+        return self.lake_dir / "_identity"
+
+    @property
     def warehouse_path(self) -> Path:
         """The published DuckDB file that analysts and BI tools read."""
         return self.root / "warehouse" / "bank.duckdb"
@@ -155,7 +201,109 @@ class Settings(BaseSettings):
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
 
+    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, str | int]:
+        """Every setting the dbt project reads, by the name it reads it with `var()`.
+
+        The pipeline passes this as `--vars` to every dbt command (bankdw.warehouse.dbt_args);
+        the `vars:` block of dbt_project.yml holds it as rendered from the defaults, for a
+        `dbt build` by hand (`write_dbt_project_vars`). Paths are absolute, or relative to
+        `paths_relative_to` (dbt resolves relative paths from the folder it runs in).
+        """
+
+        def path(value: Path) -> str:
+            return Path(os.path.relpath(value, paths_relative_to)).as_posix() if paths_relative_to else str(value)
+
+        return {
+            # where the sources read the lake (the staging and audit sources)
+            "lake_dir": path(self.lake_dir),
+            # identity resolution's key registry and merge log (audit_customer_key_merges)
+            "identity_dir": path(self.identity_dir),
+            # on-run-start sets DuckDB's TimeZone to it (macros/settings.sql)
+            "timezone": self.timezone,
+            # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
+            "phone_region": self.phone_region,
+            "reporting_currency": self.reporting_currency,
+            "web_sessions_window_days": self.web_sessions_window_days,
+            "calls_window_days": self.calls_window_days,
+            "contribution_window_months": self.contribution_window_months,
+            "balance_snapshot_window_days": self.balance_snapshot_window_days,
+            "household_max_members": self.household_max_members,
+        }
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and config file, with explicit overrides on top."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------- the defaults of a `dbt build` by hand
+
+DBT_PROJECT_YML = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
+PROFILE_VARS = ("phone_region",)
+"""Vars only profiles.yml reads. dbt renders a profile with the `--vars` of the command line
+alone, never with the project's `vars:` block, so they are left out of it: a value there would
+do nothing. By hand the identity plugin's own default region applies."""
+_BEGIN = "# >>> generated by `python -m bankdw.config` from bankdw/config.py: change a default there"
+_END = "# <<< end of the generated settings"
+_PATH_VARS = {
+    "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
+    "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+}
+
+
+def by_hand_dbt_vars() -> dict[str, str | int]:
+    """The vars a `dbt build` by hand runs with: the defaults of `Settings`, the environment and
+    bankdw.toml ignored, with the data dir in this checkout and paths relative to dbt_project/."""
+    defaults = Settings.model_construct()
+    in_checkout = Settings.model_construct(data_dir=PROJECT_ROOT / defaults.data_dir)
+    rendered = in_checkout.dbt_vars(paths_relative_to=in_checkout.dbt_project_dir)
+    return {name: value for name, value in rendered.items() if name not in PROFILE_VARS}
+
+
+def render_dbt_project_vars() -> str:
+    """The generated `vars:` block of dbt_project.yml, each var with its setting's description."""
+    lines = [
+        _BEGIN,
+        "# (tests/test_settings_reach_dbt.py fails while this block differs from what it renders).",
+        "# The pipeline passes the settings in force with --vars, which override these defaults.",
+        "vars:",
+    ]
+    for name, value in by_hand_dbt_vars().items():
+        description = _PATH_VARS.get(name) or Settings.model_fields[name].description or ""
+        lines += textwrap.wrap(description, width=100, initial_indent="  # ", subsequent_indent="  # ")
+        lines.append(f"  {name}: {json.dumps(value)}")
+    lines.append(_END)
+    return "\n".join(lines) + "\n"
+
+
+def committed_dbt_project_vars(text: str) -> str:
+    """The generated block as it stands in dbt_project.yml's `text` (markers included)."""
+    begin, end = text.index(_BEGIN), text.index(_END)
+    return text[begin : text.index("\n", end) + 1]
+
+
+def write_dbt_project_vars(path: Path = DBT_PROJECT_YML) -> bool:
+    """Replace the generated block of dbt_project.yml with the current rendering; True if it changed."""
+    text = path.read_text(encoding="utf-8")
+    new = text.replace(committed_dbt_project_vars(text), render_dbt_project_vars())
+    if new == text:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bankdw.config",
+        description="Write the defaults of bankdw/config.py into the vars block of dbt_project.yml "
+        "(run it after changing a setting dbt reads, and commit the result).",
+    )
+    parser.add_argument("--dbt-project-yml", type=Path, default=DBT_PROJECT_YML)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    changed = write_dbt_project_vars(args.dbt_project_yml)
+    log.info("%s: %s", args.dbt_project_yml, "updated" if changed else "already up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -79,14 +79,16 @@ def build_path(settings: Settings, run_id: str) -> Path:
 
 
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
-    """The environment variables `dbt_project/profiles.yml` and the sources read."""
+    """The environment variables dbt reads: the build file (`profiles.yml`), and what the
+    identity model still reads from the environment. Every other setting is a var (`dbt_args`)."""
+    return {"BANKDW_DBT_PATH": str(target), **_identity_environment(settings)}
+
+
+def _identity_environment(settings: Settings) -> dict[str, str]:
+    """The settings int_customer_identity reads with env_var() in its yml (`_int_customers__models.yml`),
+    until identity resolution leaves dbt for a pipeline step. Delete with it."""
     return {
         "BANKDW_LAKE_DIR": str(settings.lake_dir),
-        "BANKDW_DBT_PATH": str(target),
-        "BANKDW_TIMEZONE": settings.timezone,
-        "BANKDW_REPORTING_CURRENCY": settings.reporting_currency,
-        "BANKDW_DBT_THREADS": str(settings.dbt_threads),
-        "BANKDW_PHONE_REGION": settings.phone_region,
         "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
         "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
     }
@@ -112,9 +114,15 @@ def run_dbt(
 
 
 def dbt_args(settings: Settings, command: str) -> list[str]:
+    """The command line of every dbt command of the pipeline: the settings in force as `--vars`
+    (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files."""
     project = settings.dbt_project_dir
     return [
         command,
+        "--vars",
+        json.dumps(settings.dbt_vars()),
+        "--threads",
+        str(settings.dbt_threads),
         "--project-dir",
         str(project),
         "--profiles-dir",
@@ -142,8 +150,8 @@ def project_fingerprint(settings: Settings) -> str:
             if path.is_file():
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
-    passed = (settings.timezone, settings.reporting_currency, settings.phone_region, settings.identity_match_threshold)
-    digest.update(repr((*passed, settings.identity_probabilistic)).encode())
+    passed = {"vars": settings.dbt_vars(), "environment": _identity_environment(settings)}
+    digest.update(json.dumps(passed, sort_keys=True).encode())
     return digest.hexdigest()
 
 

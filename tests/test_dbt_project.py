@@ -17,7 +17,8 @@ import duckdb
 import pytest
 import yaml
 
-from bankdw.config import PROJECT_ROOT
+from bankdw.config import PROJECT_ROOT, load_settings
+from bankdw.warehouse import dbt_environment
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MARTS_DIR = DBT_PROJECT / "models" / "marts"
@@ -277,15 +278,13 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
     from extract.lake import Lake
 
     # given a lake with nothing but the schema files
-    lake = tmp_path / "lake"
-    Lake(lake).ensure_schemas(load_agreement())
+    settings = load_settings(data_dir=tmp_path / "data")
+    Lake(settings.lake_dir).ensure_schemas(load_agreement())
     warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("BANKDW_LAKE_DIR", str(lake))
-    monkeypatch.setenv("BANKDW_DBT_PATH", str(warehouse))
-    monkeypatch.setenv("BANKDW_DBT_THREADS", "1")
-    monkeypatch.delenv("BANKDW_REPORTING_CURRENCY", raising=False)
-    # when dbt builds, with every test
-    outcome = dbt_invoke(["build"], tmp_path)
+    for name, value in dbt_environment(settings, warehouse).items():
+        monkeypatch.setenv(name, value)
+    # when dbt builds, with every test, with the settings' vars
+    outcome = dbt_invoke(["build", "--vars", json.dumps(settings.dbt_vars())], tmp_path)
     # then everything passes and every mart exists, empty
     assert outcome.success, f"dbt build failed: {outcome.exception}"
     # dbt-duckdb keeps its connection open in this process: connect with the same (default) config

@@ -7,7 +7,7 @@ with merge_log as (
 
     select *
     from read_parquet(
-            '{{ env_var("BANKDW_LAKE_DIR", "../data/lake") }}/_identity/customer_key_merges.parquet'
+            '{{ var("identity_dir") }}/customer_key_merges.parquet'
         )
 
 ),

@@ -1,0 +1,142 @@
+"""Settings have one home, bankdw/config.py, and reach dbt from there.
+
+The pipeline passes them as `--vars` to every dbt command; a `dbt build` by hand reads the same
+defaults from the `vars:` block of dbt_project.yml, which `python -m bankdw.config` generates
+from config.py. These tests fail when the block drifts from config.py, when the dbt project
+reads a setting that config.py does not define, or when a default is written in dbt again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bankdw.config import (
+    DBT_PROJECT_YML,
+    PROFILE_VARS,
+    PROJECT_ROOT,
+    Settings,
+    by_hand_dbt_vars,
+    committed_dbt_project_vars,
+    load_settings,
+    render_dbt_project_vars,
+)
+from bankdw.warehouse import dbt_args, project_fingerprint, run_dbt
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+READS_VAR = re.compile(r"""\bvar\(\s*["']([a-z_]+)["']""")
+ENV_VAR = re.compile(r"""\benv_var\(\s*["']([A-Z_]+)["']""")
+ENV_VARS_STILL_READ = {
+    # the build file of one invocation, not a setting (the pipeline builds a fresh file each night)
+    "profiles.yml": {"BANKDW_DBT_PATH"},
+    # int_customer_identity's config, until identity resolution leaves dbt for a pipeline step
+    "models/intermediate/customers/_int_customers__models.yml": {
+        "BANKDW_LAKE_DIR",
+        "BANKDW_IDENTITY_MATCH_THRESHOLD",
+        "BANKDW_IDENTITY_PROBABILISTIC",
+    },
+}
+
+
+def project_files() -> dict[str, str]:
+    """Every file of the dbt project that dbt renders, by its path inside the project."""
+    files = [DBT_PROJECT / "dbt_project.yml", DBT_PROJECT / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "analyses", "snapshots"):
+        files += [p for p in (DBT_PROJECT / folder).rglob("*") if p.suffix in (".sql", ".yml", ".py")]
+    return {p.relative_to(DBT_PROJECT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+
+
+def test_the_vars_block_of_dbt_project_yml_is_what_config_renders() -> None:
+    # given the committed dbt_project.yml
+    committed = committed_dbt_project_vars(DBT_PROJECT_YML.read_text(encoding="utf-8"))
+    # then its generated block is config.py's rendering: if this fails, run
+    # `python -m bankdw.config` and commit the result (never edit the block by hand)
+    assert committed == render_dbt_project_vars()
+
+
+def test_by_hand_dbt_reads_the_defaults_of_config_py() -> None:
+    # when dbt reads the project's vars (no --vars on the command line)
+    project_vars = yaml.safe_load(DBT_PROJECT_YML.read_text(encoding="utf-8"))["vars"]
+    # then they are the settings' defaults, paths relative to the folder dbt runs in
+    defaults = Settings.model_construct()
+    assert project_vars == by_hand_dbt_vars()
+    assert project_vars["timezone"] == defaults.timezone
+    assert project_vars["calls_window_days"] == defaults.calls_window_days
+    assert (DBT_PROJECT / project_vars["lake_dir"]).resolve() == (PROJECT_ROOT / defaults.data_dir / "lake").resolve()
+    # and a var only the profile reads is not among them (dbt would ignore it there)
+    assert not set(PROFILE_VARS) & set(project_vars)
+
+
+def test_every_var_the_dbt_project_reads_is_a_setting() -> None:
+    # given every var() in the project and its profile
+    read = {name for text in project_files().values() for name in READS_VAR.findall(text)}
+    # then each is rendered from config.py, and config.py renders none that dbt does not read
+    assert read == set(Settings.model_construct().dbt_vars())
+
+
+def test_no_default_is_written_in_the_dbt_project() -> None:
+    # given the dbt project's files
+    files = project_files()
+    # then no setting is read from the environment (with a default beside it) ...
+    env_vars = {path: set(ENV_VAR.findall(text)) for path, text in files.items() if ENV_VAR.search(text)}
+    assert env_vars == ENV_VARS_STILL_READ
+    # ... and no var() carries a default of its own, except the profile's, which has only --vars
+    with_default = {path for path, text in files.items() if re.search(r"""\bvar\(\s*["'][a-z_]+["']\s*,""", text)}
+    assert with_default == {"profiles.yml"}
+
+
+def test_the_pipeline_passes_the_settings_in_force_to_every_dbt_command(tmp_path: Path) -> None:
+    # given settings that differ from the defaults
+    settings = load_settings(data_dir=tmp_path / "data", timezone="Europe/Zurich", calls_window_days=60, dbt_threads=3)
+    # when the pipeline builds its dbt command line
+    args = dbt_args(settings, "build")
+    # then the settings in force are its vars (overriding dbt_project.yml's) and its threads
+    passed = json.loads(args[args.index("--vars") + 1])
+    assert passed == settings.dbt_vars()
+    assert (passed["timezone"], passed["calls_window_days"]) == ("Europe/Zurich", 60)
+    assert passed["lake_dir"] == str(tmp_path / "data" / "lake")
+    assert args[args.index("--threads") + 1] == "3"
+
+
+def test_an_incremental_build_needs_the_same_settings(tmp_path: Path) -> None:
+    # given the fingerprint of a build with some settings
+    settings = load_settings(data_dir=tmp_path / "data")
+    # then the same settings give the same fingerprint, and any setting dbt reads changes it
+    assert project_fingerprint(settings) == project_fingerprint(load_settings(data_dir=tmp_path / "data"))
+    for changed in ({"household_max_members": 7}, {"timezone": "Europe/Zurich"}, {"identity_probabilistic": False}):
+        other = load_settings(data_dir=tmp_path / "data", **changed)
+        assert project_fingerprint(other) != project_fingerprint(settings), changed
+
+
+def test_by_hand_the_identity_plugin_uses_the_default_phone_region() -> None:
+    """profiles.yml sees only --vars: by hand the plugin falls back to its own default region,
+    which must be the settings' default (until the region reaches the UDFs another way)."""
+    from models.identity_plugin import DEFAULT_REGION
+
+    assert Settings.model_construct().phone_region == DEFAULT_REGION
+
+
+@pytest.mark.slow
+def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Path) -> None:
+    """A timestamp of 00:30 in Shanghai is the evening before in UTC: the unit tests of
+    int_web_events_sessionised only pass if on-run-start's time zone reached the connection
+    they run on, whichever of the two threads that is."""
+    from extract.contract import load_agreement
+    from extract.lake import Lake
+
+    # given a lake with nothing but the schema files, and two threads
+    settings = load_settings(data_dir=tmp_path / "data", dbt_threads=2)
+    Lake(settings.lake_dir).ensure_schemas(load_agreement())
+    target = tmp_path / "tz.duckdb"
+    # when dbt builds the sessions and runs their unit tests
+    selection = ["--select", "+int_web_events_sessionised", "--resource-type", "model", "--resource-type", "unit_test"]
+    done = run_dbt(settings, target, "build", *selection, capture=True)
+    # then they pass
+    assert done.returncode == 0, done.stdout[-5000:]
+    results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+    unit_tests = [r for r in results["results"] if r["unique_id"].startswith("unit_test.bankdw.int_web_events_sess")]
+    assert unit_tests and all(r["status"] == "pass" for r in unit_tests)
