@@ -150,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("baseline", type=Path, help="the warehouse built before the change")
     parser.add_argument("candidate", type=Path, help="the warehouse built after it, from the same lake")
     parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE",
+        help="a table not to compare, e.g. audit.warehouse_build, which the pipeline writes and dbt does not",
+    )
+    parser.add_argument(
         "--schema",
         action="append",
         dest="schemas",
@@ -159,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.baseline, args.candidate):
         if not path.is_file():
             parser.error(f"{path} is not a file")
-    results = compare(args.baseline, args.candidate, args.schemas or list(DEFAULT_SCHEMAS))
+    results = [
+        result
+        for result in compare(args.baseline, args.candidate, args.schemas or list(DEFAULT_SCHEMAS))
+        if result.name not in args.exclude
+    ]
     print(report(results))
     return 0 if results and all(result.is_equal for result in results) else 1
 
