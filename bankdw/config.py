@@ -96,17 +96,49 @@ class Settings(BaseSettings):
         description="Published warehouse versions kept for `bankdw rollback` (the current one included).",
     )
     # What the marts count and keep: dbt reads these with var() (see `dbt_vars`).
+    # customer_360's look-back windows, in days ending on its as-of date (the latest business date
+    # of the core balances). Its column names say the defaults (`_30d`, `_90d`).
+    postings_short_window_days: int = Field(
+        default=30,
+        ge=1,
+        description="Window of customer_360's customer-initiated postings by channel "
+        "(branch_/atm_/digital_/pos_txns_30d), in days.",
+    )
+    postings_long_window_days: int = Field(
+        default=90,
+        ge=1,
+        description="Window of customer_360's branch_/atm_/digital_/pos_txns_90d, in days.",
+    )
     web_sessions_window_days: int = Field(
         default=30,
         ge=1,
-        description="Look-back window of customer_360's web-session counts, in days ending on the latest "
-        "business date.",
+        description="Window of customer_360's web_sessions_30d, in days.",
+    )
+    web_sessions_long_window_days: int = Field(
+        default=90,
+        ge=1,
+        description="Window of customer_360's web_sessions_90d, in days.",
     )
     calls_window_days: int = Field(
         default=90,
         ge=1,
-        description="Look-back window of customer_360's call and complaint counts, in days ending on the latest "
-        "business date.",
+        description="Window of customer_360's calls_90d and complaints_90d, in days.",
+    )
+    calls_short_window_days: int = Field(
+        default=30,
+        ge=1,
+        description="Window of customer_360's calls_30d, in days.",
+    )
+    open_complaints_window_days: int = Field(
+        default=90,
+        ge=1,
+        description="customer_360.open_complaints: complaint calls not RESOLVED within this many days.",
+    )
+    csat_window_days: int = Field(
+        default=90,
+        ge=1,
+        description="Window of customer_360's avg_csat_90d and n_csat_responses_90d (post-call survey scores), "
+        "in days.",
     )
     contribution_window_months: int = Field(
         default=12,
@@ -223,8 +255,14 @@ class Settings(BaseSettings):
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
             "reporting_currency": self.reporting_currency,
+            "postings_short_window_days": self.postings_short_window_days,
+            "postings_long_window_days": self.postings_long_window_days,
             "web_sessions_window_days": self.web_sessions_window_days,
+            "web_sessions_long_window_days": self.web_sessions_long_window_days,
             "calls_window_days": self.calls_window_days,
+            "calls_short_window_days": self.calls_short_window_days,
+            "open_complaints_window_days": self.open_complaints_window_days,
+            "csat_window_days": self.csat_window_days,
             "contribution_window_months": self.contribution_window_months,
             "balance_snapshot_window_days": self.balance_snapshot_window_days,
             "household_max_members": self.household_max_members,

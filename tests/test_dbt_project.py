@@ -257,6 +257,21 @@ def test_mart_grain_is_tested_for_uniqueness(manifest: dict[str, Any], mart: str
     assert uniqueness_tests, f"{mart} has no unique / unique_combination_of_columns test on its grain"
 
 
+@pytest.mark.parametrize("mart", sorted(REQUIRED_COLUMNS))
+def test_mart_reads_only_the_intermediate_layer_and_seeds(manifest: dict[str, Any], mart: str) -> None:
+    # given what dbt parsed the mart to depend on
+    node = mart_nodes(manifest)[mart]
+    upstream = [manifest["nodes"][unique_id] for unique_id in node["depends_on"]["nodes"]]
+    # then every model it reads is an intermediate model (the layer rule, dbt_project/README.md)
+    wrong_layer = [
+        other["name"]
+        for other in upstream
+        if other["resource_type"] != "seed"
+        and not (other["resource_type"] == "model" and other["fqn"][1] == "intermediate")
+    ]
+    assert not wrong_layer, f"{mart} reads {wrong_layer}, not the intermediate layer"
+
+
 def test_every_setting_a_python_model_reads_reaches_it(manifest: dict[str, Any]) -> None:
     """dbt hands a Python model only the settings it finds by reading the model's source; one it
     misses reads as None at run time (splink once silently never ran in the build that way)."""

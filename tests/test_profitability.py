@@ -262,7 +262,13 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings: Settings = load_settings(data_dir=tmp_path_factory.mktemp("profitability") / "data")
     write_fixture_lake(Lake(settings.lake_dir))
     target = settings.root / "example.duckdb"
-    selection = ["--select", "+fct_customer_profitability_monthly+", "--exclude", "customer_360"]
+    selection = [
+        "--select",
+        "+fct_account_profitability_monthly+",
+        "+fct_customer_profitability_monthly+",
+        "--exclude",
+        "customer_360",
+    ]
     types = ["--resource-type", "seed", "--resource-type", "model", "--resource-type", "unit_test"]
     dbt = run_dbt(settings, target, "build", *selection, *types, capture=True)
     assert dbt.returncode == 0, dbt.stdout[-5000:]

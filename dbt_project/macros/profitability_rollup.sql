@@ -34,14 +34,15 @@
 {%- endmacro %}
 
 {#-
-    A whole roll-up model: fct_account_profitability_monthly summed by month and by the
+    A whole roll-up model: int_account_profitability_monthly (the rows of
+    fct_account_profitability_monthly) summed by month and by the
     account column `dimension` (product_code, branch_id, rm_id), or by month alone when none
     (the bank). RAROC from the summed contribution and capital charge.
 -#}
 {% macro profitability_rollup(dimension=none) %}
 with account_profitability as (
 
-    select * from {{ ref('fct_account_profitability_monthly') }}
+    select * from {{ ref('int_account_profitability_monthly') }}
 
 ),
 

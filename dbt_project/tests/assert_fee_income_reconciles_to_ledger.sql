@@ -1,7 +1,18 @@
--- A failure means the fee income reported in the profitability marts is not what the
--- ledger's FEE postings took from customers less the fees that were reversed: finance would
--- report fee revenue the books do not show. Compared per month, to the cent, against the
--- staged ledger (reversals found independently of the marts' own logic).
+-- A failure means the fee income reported in a profitability mart (accounts, customers,
+-- products, branches, relationship managers, segments or the bank) is not what the ledger's
+-- FEE postings took from customers less the fees that were reversed: finance would report
+-- fee revenue the books do not show. Every mart is compared per month, to the cent, against
+-- the staged ledger (reversals found independently of the marts' own logic), so a roll-up
+-- that loses or doubles accounts fails here as well as a wrong account figure.
+{% set views = {
+    'accounts': 'fct_account_profitability_monthly',
+    'customers': 'fct_customer_profitability_monthly',
+    'products': 'fct_product_profitability_monthly',
+    'branches': 'fct_branch_profitability_monthly',
+    'relationship_managers': 'fct_relationship_manager_profitability_monthly',
+    'segments': 'fct_segment_profitability_monthly',
+    'bank': 'fct_bank_profitability_monthly',
+} %}
 with ledger as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
@@ -33,19 +44,44 @@ ledger_fees as (
 
 reported_fees as (
 
+    {% for view_name, model_name in views.items() %}
+        select
+            '{{ view_name }}' as view_name,
+            view_rows.month_start,
+            sum(view_rows.fee_income) as fee_income
+        from {{ ref(model_name) }} as view_rows
+        group by view_rows.month_start
+        {{ "union all" if not loop.last }}
+    {% endfor %}
+
+),
+
+views as (
+
+    select distinct reported_fees.view_name
+    from reported_fees
+
+),
+
+compared as (
+
     select
-        profitability.month_start,
-        sum(profitability.fee_income) as fee_income
-    from {{ ref('fct_account_profitability_monthly') }} as profitability
-    group by profitability.month_start
+        views.view_name,
+        ledger_fees.month_start,
+        ledger_fees.fee_income
+    from ledger_fees
+    cross join views
 
 )
 
 select
-    coalesce(ledger_fees.month_start, reported_fees.month_start) as month_start,
-    ledger_fees.fee_income as ledger_fee_income,
+    coalesce(compared.view_name, reported_fees.view_name) as view_name,
+    coalesce(compared.month_start, reported_fees.month_start) as month_start,
+    compared.fee_income as ledger_fee_income,
     reported_fees.fee_income as reported_fee_income
-from ledger_fees
+from compared
 full outer join reported_fees
-    on ledger_fees.month_start = reported_fees.month_start
-where coalesce(ledger_fees.fee_income, 0) != coalesce(reported_fees.fee_income, 0)
+    on
+        compared.view_name = reported_fees.view_name
+        and compared.month_start = reported_fees.month_start
+where coalesce(compared.fee_income, 0) != coalesce(reported_fees.fee_income, 0)

@@ -1,11 +1,22 @@
--- A failure means the credit cost in the profitability marts does not follow from the loan
--- book: per month, the required provision summed over accounts must equal outstanding
--- principal x provision rate of every loan the loans feed delivered on the month-end date,
--- and the credit cost must equal the month's required provision minus the previous month's
+-- A failure means the credit cost in a profitability mart (accounts, customers, products,
+-- branches, relationship managers, segments or the bank) does not follow from the loan
+-- book: finance would book provisions the loans do not require. Per month, the credit cost
+-- of every mart, and the required provision summed over accounts, must follow from the
+-- outstanding principal x provision rate of every loan the loans feed delivered on the
+-- month-end date: the credit cost must equal the month's required provision minus the previous month's
 -- (in the first month, minus the provision on the first date delivered) plus write-offs.
 -- Recomputed here from the staged loans feed, independently of the marts' own logic: a
 -- write-off is the last outstanding principal of a loan last delivered classified LOSS
 -- before the latest date, charged in the first month whose month end no longer has it.
+{% set views = {
+    'accounts': 'fct_account_profitability_monthly',
+    'customers': 'fct_customer_profitability_monthly',
+    'products': 'fct_product_profitability_monthly',
+    'branches': 'fct_branch_profitability_monthly',
+    'relationship_managers': 'fct_relationship_manager_profitability_monthly',
+    'segments': 'fct_segment_profitability_monthly',
+    'bank': 'fct_bank_profitability_monthly',
+} %}
 with loans as (
 
     select * from {{ ref('stg_core_banking__loans') }}
@@ -124,29 +135,77 @@ expected as (
 
 ),
 
-reported as (
+reported_provisions as (
 
     select
         profitability.month_start,
-        coalesce(sum(profitability.required_provision), 0) as required_provision,
-        sum(profitability.credit_cost) as credit_cost
+        coalesce(sum(profitability.required_provision), 0) as required_provision
     from {{ ref('fct_account_profitability_monthly') }} as profitability
     group by profitability.month_start
+
+),
+
+reported_credit_costs as (
+
+    {% for view_name, model_name in views.items() %}
+        select
+            '{{ view_name }}' as view_name,
+            view_rows.month_start,
+            sum(view_rows.credit_cost) as credit_cost
+        from {{ ref(model_name) }} as view_rows
+        group by view_rows.month_start
+        {{ "union all" if not loop.last }}
+    {% endfor %}
+
+),
+
+reported as (
+
+    select
+        reported_credit_costs.view_name,
+        reported_credit_costs.month_start,
+        reported_provisions.required_provision,
+        reported_credit_costs.credit_cost
+    from reported_credit_costs
+    left join reported_provisions
+        on reported_credit_costs.month_start = reported_provisions.month_start
+
+),
+
+views as (
+
+    select distinct reported_credit_costs.view_name
+    from reported_credit_costs
+
+),
+
+compared as (
+
+    select
+        views.view_name,
+        expected.month_start,
+        expected.required_provision,
+        expected.credit_cost
+    from expected
+    cross join views
 
 )
 
 select
-    coalesce(expected.month_start, reported.month_start) as month_start,
-    expected.required_provision as book_required_provision,
+    coalesce(compared.view_name, reported.view_name) as view_name,
+    coalesce(compared.month_start, reported.month_start) as month_start,
+    compared.required_provision as book_required_provision,
     reported.required_provision as reported_required_provision,
-    expected.credit_cost as book_credit_cost,
+    compared.credit_cost as book_credit_cost,
     reported.credit_cost as reported_credit_cost
-from expected
+from compared
 full outer join reported
-    on expected.month_start = reported.month_start
+    on
+        compared.view_name = reported.view_name
+        and compared.month_start = reported.month_start
 where
-    coalesce(expected.month_start, reported.month_start) in (select month_ends.month_start from month_ends)
+    coalesce(compared.month_start, reported.month_start) in (select month_ends.month_start from month_ends)
     and (
-        expected.required_provision is distinct from reported.required_provision
-        or expected.credit_cost is distinct from reported.credit_cost
+        compared.required_provision is distinct from reported.required_provision
+        or compared.credit_cost is distinct from reported.credit_cost
     )

@@ -2,6 +2,8 @@
 -- the postings that a reversal cancelled, on whatever later day that reversal arrived.
 -- Incremental by business date (macros/incremental.sql); the post-hooks mark postings of
 -- earlier nights that a new reversal cancelled, and re-key customers that were merged.
+-- depends_on: {{ ref('int_transactions_reversed') }} (post-hooks)
+-- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
 {{
     config(
         materialized='incremental',
@@ -17,22 +19,10 @@
 
 with transactions as (
 
-    select * from {{ ref('stg_core_banking__transactions') }}
+    select * from {{ ref('int_transactions_flagged') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('stg_core_banking__transactions'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_transactions_flagged'), 'business_date') }}
     {% endif %}
-
-),
-
-reversed_transactions as (
-
-    select * from {{ ref('int_transactions_reversed') }}
-
-),
-
-accounts as (
-
-    select * from {{ ref('int_accounts_resolved') }}
 
 ),
 
@@ -41,7 +31,7 @@ final as (
     select
         transactions.txn_id,
         transactions.account_id,
-        accounts.customer_key,
+        transactions.customer_key,
         transactions.posting_date,
         transactions.txn_ts,
         transactions.amount,
@@ -52,20 +42,16 @@ final as (
         transactions.counterparty_account,
         transactions.counterparty_bank,
         transactions.description,
-        transactions.txn_type = 'REVERSAL' as is_reversal,
-        reversed_transactions.txn_id is not null as is_reversed,
+        transactions.is_reversal,
+        transactions.is_reversed,
         transactions.reversed_txn_id,
-        reversed_transactions.reversal_txn_id as reversed_by_txn_id,
-        reversed_transactions.reversed_on,
+        transactions.reversed_by_txn_id,
+        transactions.reversed_on,
         transactions.balance_after,
         transactions.business_date,
         transactions._source_file as source_file,
         transactions._load_id as load_id
     from transactions
-    left join reversed_transactions
-        on transactions.txn_id = reversed_transactions.txn_id
-    left join accounts
-        on transactions.account_id = accounts.account_id
 
 )
 

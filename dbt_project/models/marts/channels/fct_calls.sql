@@ -1,5 +1,6 @@
 -- Incremental by business date (macros/incremental.sql); the post-hook re-keys calls whose
 -- caller identity resolution now places with another customer.
+-- depends_on: {{ ref('int_customer_xref') }} (post-hooks)
 {{
     config(
         materialized='incremental',
@@ -15,19 +16,10 @@
 
 with calls as (
 
-    select * from {{ ref('stg_call_center__calls') }}
+    select * from {{ ref('int_calls_keyed') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('stg_call_center__calls'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_calls_keyed'), 'business_date') }}
     {% endif %}
-
-),
-
-customer_xref as (
-
-    select * from {{ ref('int_customer_xref') }}
-    where
-        source_system = 'call_center'
-        and source_table = 'calls'
 
 ),
 
@@ -35,13 +27,13 @@ final as (
 
     select
         calls.call_id,
-        customer_xref.customer_key,
-        customer_xref.match_rule,
+        calls.customer_key,
+        calls.match_rule,
         calls.direction,
         calls.started_at,
         calls.answered_at,
         calls.ended_at,
-        cast(calls.started_at as date) as call_date,
+        calls.call_date,
         calls.queue,
         calls.agent_id,
         calls.reason_code,
@@ -56,8 +48,6 @@ final as (
         calls.business_date,
         calls._load_id as load_id
     from calls
-    left join customer_xref
-        on calls.call_id = customer_xref.source_key
 
 )
 

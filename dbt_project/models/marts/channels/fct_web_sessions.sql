@@ -1,5 +1,6 @@
 -- Incremental (macros/incremental.sql): rebuilt for the sessions that new events touched;
 -- the post-hook re-keys users whom identity resolution now places with another customer.
+-- depends_on: {{ ref('int_customer_xref') }} (post-hooks)
 {{
     config(
         materialized='incremental',
@@ -15,19 +16,10 @@
 
 with sessions as (
 
-    select * from {{ ref('int_web_events_sessionised') }}
+    select * from {{ ref('int_web_sessions_keyed') }}
     {% if is_incremental() %}
         where load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
     {% endif %}
-
-),
-
-customer_xref as (
-
-    select * from {{ ref('int_customer_xref') }}
-    where
-        source_system = 'online_banking'
-        and source_table = 'users'
 
 ),
 
@@ -36,7 +28,7 @@ final as (
     select
         sessions.session_id,
         sessions.user_id,
-        customer_xref.customer_key,
+        sessions.customer_key,
         sessions.device,
         sessions.started_at,
         sessions.ended_at,
@@ -51,8 +43,6 @@ final as (
         sessions.last_received_date,
         sessions.load_id
     from sessions
-    left join customer_xref
-        on sessions.user_id = customer_xref.source_key
 
 )
 

@@ -9,13 +9,14 @@ with households as (
 
 customers as (
 
-    select * from {{ ref('dim_customer') }}
+    select * from {{ ref('int_customer_versions') }}
+    where is_current
 
 ),
 
 bridge as (
 
-    select * from {{ ref('bridge_account_customer') }}
+    select * from {{ ref('int_account_holders_weighted') }}
 
 ),
 

@@ -1,55 +1,34 @@
--- Customer profitability is the sum of the accounts the customer is primary holder of
--- (fct_account_profitability_monthly by customer_key), so the two marts always add up.
--- Shared (joint) accounts count in full for their primary holder here; allocation weights
--- are used where balances are summed by customer (customer_360).
--- segment: CORPORATE for companies; for persons AFFLUENT when a relationship manager looks
--- after them, MASS_RETAIL otherwise (the bank's own service model, from dim_customer).
-with account_profitability as (
+-- Customer profitability: the accounts the customer is primary holder of, summed
+-- (int_customer_profitability_monthly), with the customer's segment and RAROC.
+with customer_profitability as (
 
-    select * from {{ ref('fct_account_profitability_monthly') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('dim_customer') }}
-
-),
-
-assumptions as (
-
-    select * from {{ ref('int_profitability_assumptions') }}
-
-),
-
-summed as (
-
-    select
-        account_profitability.month_start,
-        account_profitability.customer_key,
-        bool_and(account_profitability.is_complete_month) as is_complete_month,
-        count(*) as n_accounts,
-        {{ profitability_measures('account_profitability') }}
-    from account_profitability
-    where account_profitability.customer_key is not null
-    group by account_profitability.month_start, account_profitability.customer_key
+    select * from {{ ref('int_customer_profitability_monthly') }}
 
 ),
 
 final as (
 
     select
-        summed.*,
-        case
-            when customers.customer_type = 'CORPORATE' then 'CORPORATE'
-            when customers.rm_id is not null then 'AFFLUENT'
-            else 'MASS_RETAIL'
-        end as segment,
-        {{ raroc('assumptions.cost_of_equity', 'summed.contribution', 'summed.capital_charge') }} as raroc
-    from summed
-    left join customers
-        on summed.customer_key = customers.customer_key
-    cross join assumptions
+        customer_profitability.month_start,
+        customer_profitability.customer_key,
+        customer_profitability.is_complete_month,
+        customer_profitability.n_accounts,
+        customer_profitability.avg_balance,
+        customer_profitability.avg_asset_balance,
+        customer_profitability.avg_liability_balance,
+        customer_profitability.risk_weighted_assets,
+        customer_profitability.allocated_capital,
+        customer_profitability.net_interest_income,
+        customer_profitability.fee_income,
+        customer_profitability.other_income,
+        customer_profitability.operating_cost,
+        customer_profitability.credit_cost,
+        customer_profitability.contribution,
+        customer_profitability.capital_charge,
+        customer_profitability.economic_profit,
+        customer_profitability.segment,
+        customer_profitability.raroc
+    from customer_profitability
 
 )
 

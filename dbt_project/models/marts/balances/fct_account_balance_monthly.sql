@@ -5,7 +5,7 @@
 -- snapshot beside it keeps only a window, fct_account_balance_daily_recent).
 with balances as (
 
-    select * from {{ ref('fct_account_balance_daily') }}
+    select * from {{ ref('int_account_balances_keyed') }}
 
 ),
 

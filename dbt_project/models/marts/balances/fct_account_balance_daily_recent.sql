@@ -3,7 +3,7 @@
 -- survive as month ends in fct_account_balance_monthly.
 with balances as (
 
-    select * from {{ ref('fct_account_balance_daily') }}
+    select * from {{ ref('int_account_balances_keyed') }}
 
 ),
 
@@ -16,7 +16,16 @@ latest as (
 
 final as (
 
-    select balances.*
+    select
+        balances.business_date,
+        balances.account_id,
+        balances.customer_key,
+        balances.product_code,
+        balances.currency,
+        balances.ledger_balance,
+        balances.available_balance,
+        balances.accrued_interest,
+        balances._load_id as load_id
     from balances
     cross join latest
     where

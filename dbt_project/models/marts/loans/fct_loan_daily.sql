@@ -1,4 +1,5 @@
 -- Incremental by business date (macros/incremental.sql).
+-- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
 {{
     config(
         materialized='incremental',
@@ -13,22 +14,10 @@
 
 with loans as (
 
-    select * from {{ ref('stg_core_banking__loans') }}
+    select * from {{ ref('int_loans_provisioned') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('stg_core_banking__loans'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_loans_provisioned'), 'business_date') }}
     {% endif %}
-
-),
-
-accounts as (
-
-    select * from {{ ref('int_accounts_resolved') }}
-
-),
-
-provision_rates as (
-
-    select * from {{ ref('provision_rates') }}
 
 ),
 
@@ -37,8 +26,8 @@ final as (
     select
         loans.business_date,
         loans.account_id,
-        accounts.customer_key,
-        accounts.product_code,
+        loans.customer_key,
+        loans.product_code,
         loans.principal_amount,
         loans.outstanding_principal,
         loans.interest_rate_pct,
@@ -49,19 +38,9 @@ final as (
         loans.classification,
         loans.collateral_type,
         loans.collateral_value,
-        cast(
-            round(
-                cast(loans.outstanding_principal as decimal(38, 4))
-                * cast(provision_rates.provision_rate as decimal(38, 6)),
-                2
-            ) as decimal(18, 2)
-        ) as required_provision,
+        loans.required_provision,
         loans._load_id as load_id
     from loans
-    left join accounts
-        on loans.account_id = accounts.account_id
-    left join provision_rates
-        on loans.classification = provision_rates.classification
 
 )
 

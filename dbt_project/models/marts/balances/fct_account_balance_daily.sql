@@ -1,4 +1,5 @@
 -- Incremental by business date (macros/incremental.sql).
+-- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
 {{
     config(
         materialized='incremental',
@@ -13,16 +14,10 @@
 
 with balances as (
 
-    select * from {{ ref('stg_core_banking__balances') }}
+    select * from {{ ref('int_account_balances_keyed') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('stg_core_banking__balances'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_account_balances_keyed'), 'business_date') }}
     {% endif %}
-
-),
-
-accounts as (
-
-    select * from {{ ref('int_accounts_resolved') }}
 
 ),
 
@@ -31,16 +26,14 @@ final as (
     select
         balances.business_date,
         balances.account_id,
-        accounts.customer_key,
-        accounts.product_code,
+        balances.customer_key,
+        balances.product_code,
         balances.currency,
         balances.ledger_balance,
         balances.available_balance,
         balances.accrued_interest,
         balances._load_id as load_id
     from balances
-    left join accounts
-        on balances.account_id = accounts.account_id
 
 )
 

@@ -1,15 +1,15 @@
--- Profitability of every customer segment and month: fct_account_profitability_monthly
--- summed by the segment of the account's customer (fct_customer_profitability_monthly;
--- measures in macros/profitability_rollup.sql).
+-- Profitability of every customer segment and month: the accounts
+-- (int_account_profitability_monthly) summed by the segment of the account's customer
+-- (int_customer_profitability_monthly; measures in macros/profitability_rollup.sql).
 with account_profitability as (
 
-    select * from {{ ref('fct_account_profitability_monthly') }}
+    select * from {{ ref('int_account_profitability_monthly') }}
 
 ),
 
 customer_profitability as (
 
-    select * from {{ ref('fct_customer_profitability_monthly') }}
+    select * from {{ ref('int_customer_profitability_monthly') }}
 
 ),
 
