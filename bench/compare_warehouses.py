@@ -8,6 +8,10 @@ and the columns whose presence or type differs. Rows are compared on the columns
 have, in the baseline's order. Exits 1 on any difference (a table missing on one side
 included), 0 when every table is identical: the proof that a refactoring changed no figure.
 Both files are opened read-only.
+
+Two pipeline runs on copies of the same landing area give their loads different ids, so the
+lineage columns that carry them (`load_id`) differ by design: `--ignore-column load_id` leaves
+them out of the row comparison (their presence and type are still compared).
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def compare_table(
     table: str,
     baseline_columns: list[tuple[str, str]],
     candidate_columns: list[tuple[str, str]],
+    ignored: frozenset[str] = frozenset(),
 ) -> TableComparison:
     result = TableComparison(schema, table)
     baseline_types = dict(baseline_columns)
@@ -100,7 +105,7 @@ def compare_table(
     candidate_relation = f"candidate.{quote(schema)}.{quote(table)}"
     result.rows_baseline = count(con, f"select count(*) from {baseline_relation}")
     result.rows_candidate = count(con, f"select count(*) from {candidate_relation}")
-    common = ", ".join(quote(c) for c, _ in baseline_columns if c in candidate_types)
+    common = ", ".join(quote(c) for c, _ in baseline_columns if c in candidate_types and c not in ignored)
     if common:
         baseline_rows = f"select {common} from {baseline_relation}"
         candidate_rows = f"select {common} from {candidate_relation}"
@@ -109,7 +114,9 @@ def compare_table(
     return result
 
 
-def compare(baseline: Path, candidate: Path, schemas: list[str]) -> list[TableComparison]:
+def compare(
+    baseline: Path, candidate: Path, schemas: list[str], ignored: frozenset[str] = frozenset()
+) -> list[TableComparison]:
     con = duckdb.connect()
     try:
         con.execute(f"attach '{baseline}' as baseline (read_only)")
@@ -124,7 +131,9 @@ def compare(baseline: Path, candidate: Path, schemas: list[str]) -> list[TableCo
                 elif table not in baseline_tables:
                     results.append(TableComparison(schema, table, column_differences=["table only in candidate"]))
                 else:
-                    results.append(compare_table(con, schema, table, baseline_tables[table], candidate_tables[table]))
+                    results.append(
+                        compare_table(con, schema, table, baseline_tables[table], candidate_tables[table], ignored)
+                    )
         return results
     finally:
         con.close()
@@ -162,13 +171,22 @@ def main(argv: list[str] | None = None) -> int:
         dest="schemas",
         help=f"a schema to compare (repeatable; default: {', '.join(DEFAULT_SCHEMAS)})",
     )
+    parser.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a column left out of the row comparison in every table (repeatable), e.g. load_id",
+    )
     args = parser.parse_args(argv)
     for path in (args.baseline, args.candidate):
         if not path.is_file():
             parser.error(f"{path} is not a file")
     results = [
         result
-        for result in compare(args.baseline, args.candidate, args.schemas or list(DEFAULT_SCHEMAS))
+        for result in compare(
+            args.baseline, args.candidate, args.schemas or list(DEFAULT_SCHEMAS), frozenset(args.ignore_column)
+        )
         if result.name not in args.exclude
     ]
     print(report(results))
