@@ -78,22 +78,39 @@ def build_path(settings: Settings, run_id: str) -> Path:
     return settings.build_dir / f"bank-{run_id}.duckdb"
 
 
-def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
-    """The environment variables `dbt_project/profiles.yml` and the sources read."""
+def identity_build_path(settings: Settings, run_id: str) -> Path:
+    """Where a run's resolve step writes the identity its build reads (models/identity/resolve.py),
+    beside the build file and published with it (`bankdw.publish`)."""
+    return settings.build_dir / f"identity-{run_id}"
+
+
+def published_identity_path(settings: Settings) -> Path:
+    """The published identity (key registry, merge log, resolution) beside the lake: what a
+    `dbt build` by hand reads, and only reads (`bankdw.publish` installs it)."""
+    return settings.lake_dir / "_identity"
+
+
+def dbt_environment(settings: Settings, target: Path, identity_dir: Path | None = None) -> dict[str, str]:
+    """The environment variables `dbt_project/profiles.yml` and the sources read; the identity
+    source reads `identity_dir` (default: the published identity, as a build by hand does)."""
     return {
         "BANKDW_LAKE_DIR": str(settings.lake_dir),
+        "BANKDW_IDENTITY_DIR": str(identity_dir or published_identity_path(settings)),
         "BANKDW_DBT_PATH": str(target),
         "BANKDW_TIMEZONE": settings.timezone,
         "BANKDW_REPORTING_CURRENCY": settings.reporting_currency,
         "BANKDW_DBT_THREADS": str(settings.dbt_threads),
         "BANKDW_PHONE_REGION": settings.phone_region,
-        "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
-        "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
     }
 
 
 def run_dbt(
-    settings: Settings, target: Path, command: str, *extra: str, capture: bool = False
+    settings: Settings,
+    target: Path,
+    command: str,
+    *extra: str,
+    capture: bool = False,
+    identity_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command on the DuckDB file `target`, in a child process.
 
@@ -104,7 +121,7 @@ def run_dbt(
     dbt = Path(sys.executable).with_name("dbt")
     return subprocess.run(
         [str(dbt), *dbt_args(settings, command), *extra],
-        env=os.environ | dbt_environment(settings, target),
+        env=os.environ | dbt_environment(settings, target, identity_dir),
         capture_output=capture,
         text=True,
         check=False,
@@ -142,8 +159,9 @@ def project_fingerprint(settings: Settings) -> str:
             if path.is_file():
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
-    passed = (settings.timezone, settings.reporting_currency, settings.phone_region, settings.identity_match_threshold)
-    digest.update(repr((*passed, settings.identity_probabilistic)).encode())
+    # not the identity settings: they shape the resolve step's output, which dbt reads as data
+    passed = (settings.timezone, settings.reporting_currency, settings.phone_region)
+    digest.update(repr(passed).encode())
     return digest.hexdigest()
 
 
@@ -157,9 +175,13 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     BuildFailed on any error.
 
     Incremental on a copy of the published warehouse unless `full_refresh` is asked for or
-    the published file was built by another version of the dbt project.
+    the published file was built by another version of the dbt project. Reads the identity
+    the run's resolve step wrote (`identity_build_path`).
     """
     target = build_path(settings, run_id)
+    identity = identity_build_path(settings, run_id)
+    if not identity.is_dir():
+        raise BuildFailed([f"no identity resolved for run {run_id} ({identity}): the resolve step must run first"])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     fingerprint = project_fingerprint(settings)
@@ -170,7 +192,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
         # Readers may hold the published file open read-only; copying it only reads it.
         shutil.copyfile(settings.warehouse_path, target)
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
-    result = _invoke(settings, target, "build", *extra)
+    result = _invoke(settings, run_id, target, "build", *extra)
     result.full_refresh = full_refresh
     _stamp(target, run_id, lake_version, fingerprint, full_refresh)
     mode = build_mode(full_refresh)
@@ -185,17 +207,18 @@ def run_tests(settings: Settings, run_id: str) -> BuildResult:
     Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
     not every night.
     """
-    result = _invoke(settings, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
+    result = _invoke(settings, run_id, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
     log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
     return result
 
 
-def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` (`run_dbt`) and count what it did from its run results."""
+def _invoke(settings: Settings, run_id: str, target: Path, command: str, *extra: str) -> BuildResult:
+    """Run one dbt command of run `run_id` on `target` (`run_dbt`, reading the run's identity)
+    and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(settings, target, command, *extra)
+    done = run_dbt(settings, target, command, *extra, identity_dir=identity_build_path(settings, run_id))
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:
@@ -259,9 +282,15 @@ def published_lake_version(settings: Settings) -> str | None:
     return info.get("lake_version") if info else None
 
 
-def discard_builds(settings: Settings, keep: Path | None = None) -> None:
-    """Remove build files that were never published (failed or interrupted builds)."""
-    if settings.build_dir.is_dir():
-        for path in settings.build_dir.glob("bank-*.duckdb*"):
-            if keep is None or path.name != keep.name:
-                path.unlink(missing_ok=True)
+def discard_builds(settings: Settings, keep_run: str | None = None) -> None:
+    """Remove build files and identity candidates that were never published (failed or
+    interrupted builds), except those of run `keep_run`."""
+    if not settings.build_dir.is_dir():
+        return
+    keep = {build_path(settings, keep_run).name, identity_build_path(settings, keep_run).name} if keep_run else set()
+    for path in settings.build_dir.glob("bank-*.duckdb*"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+    for path in settings.build_dir.glob("identity-*"):
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
