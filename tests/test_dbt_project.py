@@ -279,6 +279,9 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
     # given a lake with nothing but the schema files
     lake = tmp_path / "lake"
     Lake(lake).ensure_schemas(load_agreement())
+    from models.identity.resolve import resolve_lake  # and the identity of no record, as resolved and published
+
+    resolve_lake(lake, lake / "_identity", lake / "_identity", "CN")
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("BANKDW_LAKE_DIR", str(lake))
     monkeypatch.setenv("BANKDW_DBT_PATH", str(warehouse))
