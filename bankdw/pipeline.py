@@ -1,4 +1,4 @@
-"""The nightly job, as steps: stage → gate → commit → build → warehouse_gate → publish.
+"""The nightly job, as steps: stage → gate → commit → resolve → build → warehouse_gate → publish.
 
 Each step takes the settings and a run id and keeps what it learned in the run's report
 (`<data>/runs/<run_id>.json`), so the steps can run in one process (`bankdw run`) or as
@@ -22,15 +22,25 @@ import duckdb
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings
-from bankdw.publish import publish_version
+from bankdw.publish import publish_version, published_identity_dir
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
-from bankdw.warehouse import BuildFailed, build, build_path, discard_builds, published_lake_version, run_tests
+from bankdw.warehouse import (
+    BuildFailed,
+    build,
+    build_path,
+    discard_builds,
+    identity_build_path,
+    published_lake_version,
+    run_tests,
+)
 from expectations.history import ensure_checks_schema, record_warehouse_tests
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
 from extract.load import LandingState, audit_table, landing_state, new_load_id, stage
+from models.identity.probabilistic import IdentityConfig
+from models.identity.resolve import resolve_lake
 
 log = logging.getLogger(__name__)
 
@@ -230,18 +240,55 @@ def lake_version(settings: Settings) -> str | None:
     return max(loaded) if loaded else None
 
 
+def lake_version_to_build(settings: Settings, rebuild: bool = False) -> str | None:
+    """The lake version this run builds from, or None when there is nothing to build: the lake
+    is empty, or the published warehouse is built from its latest version and no `rebuild` is
+    asked for. The resolve and build steps decide alike."""
+    version = lake_version(settings)
+    if version is None:
+        log.info("the lake is empty: nothing to build")
+        return None
+    if not rebuild and published_lake_version(settings) == version:
+        log.info("the published warehouse is already built from lake version %s", version)
+        return None
+    return version
+
+
+def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:
+    """Identity resolution of the core customer records, when this run will build: the lake's
+    records resolved and keyed from the published version's key registry, written with the new
+    registry and merge log into the build area (`identity_build_path`), published with the build."""
+    report = RunReport.load(settings, run_id)
+    with _Step(settings, report, "resolve"):
+        discard_builds(settings)
+        if lake_version_to_build(settings, rebuild) is None:
+            return report
+        config = IdentityConfig(
+            match_threshold=settings.identity_match_threshold, probabilistic=settings.identity_probabilistic
+        )
+        registry = published_identity_dir(settings)
+        identity = resolve_lake(
+            settings.lake_dir, registry, identity_build_path(settings, run_id), settings.phone_region, config
+        )
+        log.info(
+            "resolved %d customer records from the registry in %s (%d merges found)",
+            identity.keyed.num_rows,
+            registry,
+            identity.merges_found,
+        )
+        report.resolved = True
+    return report
+
+
 def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:
-    """Build and test a new warehouse file from the lake, when the lake has moved on (or when
-    asked to `rebuild`: new dbt models or assumptions, same data)."""
+    """Build and test a new warehouse file from the lake and the identity the resolve step
+    wrote, when the lake has moved on (or when asked to `rebuild`: new dbt models or
+    assumptions, same data)."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "build"):
-        discard_builds(settings)
-        version = lake_version(settings)
+        discard_builds(settings, keep_run=run_id)
+        version = lake_version_to_build(settings, rebuild)
         if version is None:
-            log.info("the lake is empty: nothing to build")
-            return report
-        if not rebuild and published_lake_version(settings) == version:
-            log.info("the published warehouse is already built from lake version %s", version)
             return report
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
@@ -301,6 +348,7 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
         report = stage_step(settings, selection, agreement)
         gate_step(settings, report.run_id, agreement)  # freshness is judged even when nothing arrived
         commit_step(settings, report.run_id)
+        resolve_step(settings, report.run_id, rebuild)
         build_step(settings, report.run_id, rebuild)
         warehouse_gate_step(settings, report.run_id)
         return publish_step(settings, report.run_id)

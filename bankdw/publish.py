@@ -2,6 +2,8 @@
 
     <data>/warehouse/bank.duckdb                     what analysts and BI tools open (read-only)
     <data>/warehouse/versions/bank-<run_id>.duckdb   every published build, newest `keep_versions` kept
+    <data>/warehouse/versions/identity-<run_id>/     the identity (key registry, merge log) each was built with
+    <data>/lake/_identity/                           the published version's identity, installed beside the lake
 
 A published build is moved into `versions/` and then *hard-linked* over the published path:
 a link under a temporary name, renamed over `bank.duckdb`. The rename is atomic, so a reader
@@ -9,23 +11,34 @@ that opens `bank.duckdb` gets either the old file or the new one, whole, and a r
 the old one keeps it until it reconnects. Linking instead of copying costs no time and no
 space (a warehouse may be gigabytes); it is safe because nothing opens a published file
 for writing. Rolling back swaps an older version in the same way.
+
+A build's identity (models/identity/resolve.py: the key registry and merge log the build's keys
+come from) is published with it: kept beside the version, then installed as `<lake>/_identity/`,
+each file replaced atomically and a marker naming the run written last. A rollback installs
+the identity of the version it restores, so the next night keys from what is published.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from bankdw.config import Settings
-from bankdw.warehouse import BUILD_INFO_TABLE
+from bankdw.warehouse import BUILD_INFO_TABLE, identity_build_path
+from models.identity.resolve import IDENTITY_FILES
 
 log = logging.getLogger(__name__)
 
 VERSION_PREFIX = "bank-"
+IDENTITY_PREFIX = "identity-"
+IDENTITY_MARKER = "_published.json"
+"""Written last into `<lake>/_identity/` when an identity is installed: the run it belongs to."""
 
 
 class RollbackError(Exception):
@@ -50,15 +63,55 @@ def version_path(settings: Settings, run_id: str) -> Path:
     return versions_dir(settings) / f"{VERSION_PREFIX}{run_id}.duckdb"
 
 
+def identity_version_path(settings: Settings, run_id: str) -> Path:
+    return versions_dir(settings) / f"{IDENTITY_PREFIX}{run_id}"
+
+
 def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
-    """Keep the build as a version, swap it in as the published warehouse, prune old versions."""
+    """Keep the build and its identity as a version, swap it in as the published warehouse,
+    install its identity beside the lake, prune old versions."""
     version = version_path(settings, run_id)
     version.parent.mkdir(parents=True, exist_ok=True)
+    identity = identity_build_path(settings, run_id)
+    if identity.is_dir():
+        shutil.rmtree(identity_version_path(settings, run_id), ignore_errors=True)
+        identity.replace(identity_version_path(settings, run_id))
     built.replace(version)
     _swap_in(settings, version)
+    _install_identity(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
     prune(settings)
     return settings.warehouse_path
+
+
+def _install_identity(settings: Settings, run_id: str) -> None:
+    """Install version `run_id`'s identity as `<lake>/_identity/`: each file copied under a
+    temporary name and renamed over the published one, then the marker naming the run."""
+    source = identity_version_path(settings, run_id)
+    if not source.is_dir():
+        log.warning("version %s keeps no identity (published before identity was): %s left as it is", run_id, source)
+        return
+    target = settings.identity_dir
+    target.mkdir(parents=True, exist_ok=True)
+    for name in IDENTITY_FILES:
+        partial = target / f".{name}.installing"
+        shutil.copyfile(source / name, partial)
+        partial.replace(target / name)
+    marker = target / f".{IDENTITY_MARKER}.installing"
+    marker.write_text(json.dumps({"run_id": run_id}) + "\n", encoding="utf-8")
+    marker.replace(target / IDENTITY_MARKER)
+
+
+def published_identity_dir(settings: Settings) -> Path:
+    """The identity of the published version, which the next resolve step keys from: the one
+    kept beside it, or `<lake>/_identity/` for a version published before identities were kept
+    (or none published yet: then it holds nothing and keys start afresh)."""
+    for version in versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb"):
+        if _is_published(settings, version):
+            kept = identity_version_path(settings, version.stem.removeprefix(VERSION_PREFIX))
+            if kept.is_dir():
+                return kept
+    return settings.identity_dir
 
 
 def _swap_in(settings: Settings, version: Path) -> None:
@@ -101,13 +154,18 @@ def list_versions(settings: Settings) -> list[Version]:
 
 
 def prune(settings: Settings) -> list[Path]:
-    """Remove versions beyond the newest `keep_versions`; the published one is always kept."""
+    """Remove versions beyond the newest `keep_versions`, with their identities; the published
+    one is always kept. Identities whose version is gone (an interrupted publish) go too."""
     paths = sorted(versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb"), reverse=True)
     removed = []
     for path in paths[settings.keep_versions :]:
         if not _is_published(settings, path):
             path.unlink()
             removed.append(path)
+    for identity in versions_dir(settings).glob(f"{IDENTITY_PREFIX}*"):
+        if not version_path(settings, identity.name.removeprefix(IDENTITY_PREFIX)).exists():
+            shutil.rmtree(identity)
+            removed.append(identity)
     return removed
 
 
@@ -127,5 +185,6 @@ def rollback(settings: Settings, to: str | None = None) -> Version:
             raise RollbackError("no version older than the published one is kept")
         target = older[0]
     _swap_in(settings, target.path)
+    _install_identity(settings, target.run_id)
     log.info("rolled back: %s now serves version %s", settings.warehouse_path, target.run_id)
     return Version(**{**target.__dict__, "published": True})

@@ -78,24 +78,25 @@ def build_path(settings: Settings, run_id: str) -> Path:
     return settings.build_dir / f"bank-{run_id}.duckdb"
 
 
+def identity_build_path(settings: Settings, run_id: str) -> Path:
+    """Where a run's resolve step writes the identity its build reads (models/identity/resolve.py),
+    beside the build file and published with it (`bankdw.publish`)."""
+    return settings.build_dir / f"identity-{run_id}"
+
+
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
-    """The environment variables dbt reads: the build file (`profiles.yml`), and what the
-    identity model still reads from the environment. Every other setting is a var (`dbt_args`)."""
-    return {"BANKDW_DBT_PATH": str(target), **_identity_environment(settings)}
-
-
-def _identity_environment(settings: Settings) -> dict[str, str]:
-    """The settings int_customer_identity reads with env_var() in its yml (`_int_customers__models.yml`),
-    until identity resolution leaves dbt for a pipeline step. Delete with it."""
-    return {
-        "BANKDW_LAKE_DIR": str(settings.lake_dir),
-        "BANKDW_IDENTITY_MATCH_THRESHOLD": str(settings.identity_match_threshold),
-        "BANKDW_IDENTITY_PROBABILISTIC": str(settings.identity_probabilistic).lower(),
-    }
+    """The environment variable dbt reads: the build file (`profiles.yml`). Every setting is a
+    var (`dbt_args`)."""
+    return {"BANKDW_DBT_PATH": str(target)}
 
 
 def run_dbt(
-    settings: Settings, target: Path, command: str, *extra: str, capture: bool = False
+    settings: Settings,
+    target: Path,
+    command: str,
+    *extra: str,
+    capture: bool = False,
+    identity_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command on the DuckDB file `target`, in a child process.
 
@@ -105,7 +106,7 @@ def run_dbt(
     """
     dbt = Path(sys.executable).with_name("dbt")
     return subprocess.run(
-        [str(dbt), *dbt_args(settings, command), *extra],
+        [str(dbt), *dbt_args(settings, command, identity_dir), *extra],
         env=os.environ | dbt_environment(settings, target),
         capture_output=capture,
         text=True,
@@ -113,14 +114,16 @@ def run_dbt(
     )
 
 
-def dbt_args(settings: Settings, command: str) -> list[str]:
+def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None) -> list[str]:
     """The command line of every dbt command of the pipeline: the settings in force as `--vars`
-    (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files."""
+    (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files.
+    `identity_dir`: the identity the build reads (a run's candidate; default: the published one)."""
     project = settings.dbt_project_dir
+    dbt_vars = settings.dbt_vars() | ({"identity_dir": str(identity_dir)} if identity_dir else {})
     return [
         command,
         "--vars",
-        json.dumps(settings.dbt_vars()),
+        json.dumps(dbt_vars),
         "--threads",
         str(settings.dbt_threads),
         "--project-dir",
@@ -150,8 +153,8 @@ def project_fingerprint(settings: Settings) -> str:
             if path.is_file():
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
-    passed = {"vars": settings.dbt_vars(), "environment": _identity_environment(settings)}
-    digest.update(json.dumps(passed, sort_keys=True).encode())
+    # the identity settings are not here: they shape the resolve step's output, which dbt reads as data
+    digest.update(json.dumps(settings.dbt_vars(), sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -165,9 +168,13 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     BuildFailed on any error.
 
     Incremental on a copy of the published warehouse unless `full_refresh` is asked for or
-    the published file was built by another version of the dbt project.
+    the published file was built by another version of the dbt project. Reads the identity
+    the run's resolve step wrote (`identity_build_path`).
     """
     target = build_path(settings, run_id)
+    identity = identity_build_path(settings, run_id)
+    if not identity.is_dir():
+        raise BuildFailed([f"no identity resolved for run {run_id} ({identity}): the resolve step must run first"])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     fingerprint = project_fingerprint(settings)
@@ -178,7 +185,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
         # Readers may hold the published file open read-only; copying it only reads it.
         shutil.copyfile(settings.warehouse_path, target)
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
-    result = _invoke(settings, target, "build", *extra)
+    result = _invoke(settings, run_id, target, "build", *extra)
     result.full_refresh = full_refresh
     _stamp(target, run_id, lake_version, fingerprint, full_refresh)
     mode = build_mode(full_refresh)
@@ -193,17 +200,18 @@ def run_tests(settings: Settings, run_id: str) -> BuildResult:
     Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
     not every night.
     """
-    result = _invoke(settings, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
+    result = _invoke(settings, run_id, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
     log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
     return result
 
 
-def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` (`run_dbt`) and count what it did from its run results."""
+def _invoke(settings: Settings, run_id: str, target: Path, command: str, *extra: str) -> BuildResult:
+    """Run one dbt command of run `run_id` on `target` (`run_dbt`, reading the run's identity)
+    and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(settings, target, command, *extra)
+    done = run_dbt(settings, target, command, *extra, identity_dir=identity_build_path(settings, run_id))
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:
@@ -267,9 +275,15 @@ def published_lake_version(settings: Settings) -> str | None:
     return info.get("lake_version") if info else None
 
 
-def discard_builds(settings: Settings, keep: Path | None = None) -> None:
-    """Remove build files that were never published (failed or interrupted builds)."""
-    if settings.build_dir.is_dir():
-        for path in settings.build_dir.glob("bank-*.duckdb*"):
-            if keep is None or path.name != keep.name:
-                path.unlink(missing_ok=True)
+def discard_builds(settings: Settings, keep_run: str | None = None) -> None:
+    """Remove build files and identity candidates that were never published (failed or
+    interrupted builds), except those of run `keep_run`."""
+    if not settings.build_dir.is_dir():
+        return
+    keep = {build_path(settings, keep_run).name, identity_build_path(settings, keep_run).name} if keep_run else set()
+    for path in settings.build_dir.glob("bank-*.duckdb*"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+    for path in settings.build_dir.glob("identity-*"):
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

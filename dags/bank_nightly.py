@@ -14,16 +14,18 @@ For the business date of the run (the day before the run, in the bank's time zon
    each system's freshness (severities in `expectations/gates.toml`); a blocking failure
    stops the run here, and nothing of it reaches the lake or the warehouse.
 4. **commit**: moves the staged partitions into the lake.
-5. **build**: `dbt build` of the models into a new DuckDB file.
-6. **warehouse_gates**: `dbt test` (data tests, unit tests, reconciliations) on the new file;
+5. **resolve**: identity resolution of the core customer records (rules, splink, stable keys
+   from the published key registry), written into the build area for the build to read.
+6. **build**: `dbt build` of the models into a new DuckDB file.
+7. **warehouse_gates**: `dbt test` (data tests, unit tests, reconciliations) on the new file;
    a failure stops the run here and the published warehouse stays as it was.
-7. **publish**: swaps the new file in atomically (readers are never blocked), keeping the
-   last versions for `bankdw rollback`.
+8. **publish**: swaps the new file in atomically (readers are never blocked), with the key
+   registry it was built with, keeping the last versions for `bankdw rollback`.
 
 Every task calls the same function as `bankdw run` (`bankdw.pipeline`); they pass each
 other only the bankdw run id. The run summary page is `<data>/runs/<run_id>/report.html`.
 Retries are for transient failures (a file system or process hiccup in stage, commit,
-build, publish); a failed gate is final (`AirflowFailException`, retries=0): the data
+resolve, build, publish); a failed gate is final (`AirflowFailException`, retries=0): the data
 will not change by trying again.
 """
 
@@ -101,6 +103,14 @@ def bank_nightly() -> None:
         return bankdw_run
 
     @task
+    def resolve(bankdw_run: str) -> str:
+        """Resolve the customer records into the run's identity, if the run will build."""
+        from bankdw.pipeline import resolve_step
+
+        resolve_step(load_settings(), bankdw_run)
+        return bankdw_run
+
+    @task
     def build(bankdw_run: str) -> str:
         from bankdw.pipeline import build_step
         from bankdw.warehouse import BuildFailed
@@ -134,7 +144,7 @@ def bank_nightly() -> None:
     bankdw_run = stage()
     waits >> bankdw_run
     # TaskFlow passes XComArgs where the functions declare their runtime types.
-    publish(warehouse_gates(build(commit(feed_gates(bankdw_run)))))  # type: ignore[arg-type]
+    publish(warehouse_gates(build(resolve(commit(feed_gates(bankdw_run))))))  # type: ignore[arg-type]
 
 
 bank_nightly()

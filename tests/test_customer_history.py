@@ -24,6 +24,7 @@ from bankdw.config import Settings, load_settings
 from bankdw.pipeline import commit_step, gate_step, stage_step
 from bankdw.warehouse import run_dbt
 from extract.landing import MANIFEST_NAME, Manifest
+from models.identity.resolve import resolve_lake
 from tests.conftest import simulate_bank, write_manifest
 
 pytestmark = pytest.mark.slow
@@ -80,6 +81,9 @@ def build(settings: Settings, target: Path, previous: Path | None) -> Path:
     if previous is not None:
         shutil.copyfile(previous, target)
     extra = () if previous is not None else ("--full-refresh",)
+    # the night's identity, keyed from and installed as the published one (as publish would)
+    identity = settings.identity_dir
+    resolve_lake(settings.lake_dir, identity, identity, settings.phone_region)
     done = run_dbt(settings, target, "run", "--select", CUSTOMER_MODELS, "--quiet", *extra, capture=True)
     assert done.returncode == 0, done.stdout[-4000:]
     return target

@@ -41,10 +41,11 @@ def test_bank_nightly_is_configured_as_agreed(dagbag) -> None:  # type: ignore[n
     retries = {t.task_id: t.retries for t in dag.tasks}
     assert retries["feed_gates"] == 0 and retries["warehouse_gates"] == 0
     assert all(retries[f"wait_for_{s}"] == 0 for s in ("core_banking", "call_center"))
-    assert retries["stage"] >= 1 and retries["build"] >= 1 and retries["publish"] >= 1
+    assert retries["stage"] >= 1 and retries["resolve"] >= 1 and retries["build"] >= 1 and retries["publish"] >= 1
     # and the steps run in order after the three manifests (no cycles: topological sort succeeds)
     order = [t.task_id for t in dag.topological_sort()]
-    assert order.index("stage") < order.index("feed_gates") < order.index("commit") < order.index("build")
+    assert order.index("stage") < order.index("feed_gates") < order.index("commit") < order.index("resolve")
+    assert order.index("resolve") < order.index("build")
     assert order.index("build") < order.index("warehouse_gates") < order.index("publish")
     assert dag.get_task("stage").upstream_task_ids == {
         "wait_for_core_banking",

@@ -295,6 +295,9 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
     # given a lake with nothing but the schema files
     settings = load_settings(data_dir=tmp_path / "data")
     Lake(settings.lake_dir).ensure_schemas(load_agreement())
+    from models.identity.resolve import resolve_lake  # and the identity of no record, as resolved and published
+
+    resolve_lake(settings.lake_dir, settings.identity_dir, settings.identity_dir, settings.phone_region)
     warehouse = tmp_path / "warehouse.duckdb"
     for name, value in dbt_environment(settings, warehouse).items():
         monkeypatch.setenv(name, value)

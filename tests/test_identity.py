@@ -1,35 +1,39 @@
-"""Identity resolution: normalisation, every rule, ambiguous and look-alike cases, stable keys,
-and precision/recall of merges on a simulated bank against its answer key.
+"""Identity resolution: normalisation, every rule, ambiguous and look-alike cases, stable keys
+across nights, and precision/recall of merges on a simulated bank against its answer key.
 
-Rules are tested on small hand-built records (models.identity.resolve on an in-memory DuckDB);
-the end-to-end part builds the customer models of a small simulated bank with real dbt.
+Rules are tested on small hand-built records (models.identity.rules.resolve on an in-memory
+DuckDB); keys across nights on a hand-written lake read by the resolve step's own code; the
+end-to-end part resolves a small simulated bank with the pipeline's resolve step and builds
+the customer models with real dbt (by hand, too: it must leave the published identity alone).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from bankdw.config import Settings, load_settings
-from bankdw.warehouse import run_dbt
-from models import identity_normalise as normalise
-from models.identity import (
-    MERGE_SCHEMA,
-    RECORD_COLUMNS,
-    IdentityConfig,
-    KeyRegistry,
-    assign_keys,
-    new_key,
-    resolve,
-    run,
-)
-from models.identity_eval import merge_quality, with_evidence
-from models.identity_plugin import register
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.warehouse import identity_build_path
+from models.identity import normalise
+from models.identity.evaluate import merge_quality, with_evidence
+from models.identity.keys import MERGE_SCHEMA, KeyRegistry, assign_keys, new_key
+from models.identity.normalise import register_udfs
+from models.identity.probabilistic import IdentityConfig
+from models.identity.records import RECORD_COLUMNS
+from models.identity.resolve import IDENTITY_FILE, IDENTITY_FILES, identify, resolve_lake, write_identity
+from models.identity.rules import resolve
 
 # ---------------------------------------------------------------- normalisation
 
@@ -68,7 +72,7 @@ def test_emails_national_ids_and_names_normalise() -> None:
 
 def test_the_plugin_registers_the_same_functions_as_udfs() -> None:
     con = duckdb.connect()
-    register(con, "CN")
+    register_udfs(con, "CN")
     row = con.sql(
         "select bankdw_phone_e164('(021) 6552 1234'), bankdw_email(' A@B.cn'), bankdw_name_fold('LI  Ná'),"
         " bankdw_national_id('1-2 3'), bankdw_phone_e164(null)"
@@ -362,47 +366,143 @@ def test_a_split_leaves_the_key_with_the_group_of_its_first_record() -> None:
     assert keys["C2"] not in {new_key("C1")}
 
 
-def test_the_registry_persists_across_runs(tmp_path: Path) -> None:
+def test_the_registry_an_identity_directory_holds_keys_the_next_run(tmp_path: Path) -> None:
+    # given a first run's identity written as a directory
     table = records(person("C1", national_id="X1"), person("C2", national_id="X2"))
-    first, _ = run(table, tmp_path, DAY1, RULES_ONLY)
-    again, merges = run(table, tmp_path, DAY2, RULES_ONLY)
-    assert first.column("customer_key").equals(again.column("customer_key"))
-    assert merges.schema.equals(MERGE_SCHEMA) and merges.num_rows == 0
-    registry, _ = KeyRegistry(tmp_path).load()
+    first = identify(table, KeyRegistry(tmp_path / "a"), DAY1, RULES_ONLY)
+    write_identity(first, tmp_path / "a")
+    # when the next run keys the same records from it
+    again = identify(table, KeyRegistry(tmp_path / "a"), DAY2, RULES_ONLY)
+    # then the keys are the same, no merge is found, and every file of the directory is there
+    assert first.keyed.column("customer_key").equals(again.keyed.column("customer_key"))
+    assert again.merge_log.schema.equals(MERGE_SCHEMA) and again.merge_log.num_rows == 0
+    registry, _ = KeyRegistry(tmp_path / "a").load()
     assert registry is not None and registry.num_rows == 2
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(IDENTITY_FILES)
+
+
+# ---------------------------------------------------------------- keys across nights, from a lake
+
+
+def write_snapshot(lake: Path, business_date: date, *rows: dict[str, Any]) -> None:
+    """A core customers snapshot in the lake, as commit writes it (the columns resolution reads)."""
+    folder = lake / "core_banking" / "customers" / f"business_date={business_date}"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            **{c: pa.array([r[c] for r in rows], pa.string()) for c in ("customer_id", "customer_type", "full_name")},
+            "national_id": pa.array([r["national_id"] for r in rows], pa.string()),
+            "birth_date": pa.array([r["birth_date"] for r in rows], pa.date32()),
+            **{c: pa.array([r[c] for r in rows], pa.string()) for c in ("gender", "phone", "email", "address")},
+            "postal_code": pa.array([r["postal_code"] for r in rows], pa.string()),
+            "updated_at": pa.array([None] * len(rows), pa.timestamp("us", tz="UTC")),
+            "_business_date": pa.array([business_date] * len(rows), pa.date32()),
+        }
+    )
+    pq.write_table(table, folder / "customers.parquet")
+
+
+def keys_in(directory: Path) -> dict[str, str]:
+    table = pq.read_table(directory / IDENTITY_FILE)
+    return dict(zip(table.column("customer_id").to_pylist(), table.column("customer_key").to_pylist(), strict=True))
+
+
+def test_keys_are_stable_across_nights_when_the_lake_changes(tmp_path: Path) -> None:
+    # given a first night: C5 and C6 one customer by national id, C7 another, C8 a legacy record alone
+    lake = tmp_path / "lake"
+    write_snapshot(
+        lake,
+        DAY1,
+        person("C5", national_id="X5", phone="13800000005"),
+        person("C6", national_id="X5"),
+        person("C7", national_id="X7", full_name="Wang Wei", phone="13800000007"),
+        person("C8", full_name="Zhao Lei", birth_date=date(1990, 2, 2), phone="13800000008"),
+    )
+    night_1 = resolve_lake(lake, tmp_path / "published", tmp_path / "night_1", "CN", RULES_ONLY)
+    first = keys_in(tmp_path / "night_1")
+    # when the next night's snapshot brings C1, a record with a smaller id, to C5's customer; a
+    # new customer C9; and C8 corrected to C7's name and birth date: C7 and C8 become one customer
+    write_snapshot(
+        lake,
+        DAY2,
+        person("C1", national_id="x 5"),
+        person("C5", national_id="X5", phone="13800000005"),
+        person("C6", national_id="X5"),
+        person("C7", national_id="X7", full_name="Wang Wei", phone="13800000007"),
+        person("C8", full_name="WANG WEI", phone="138 0000 0007"),
+        person("C9", national_id="X9"),
+    )
+    night_2 = resolve_lake(lake, tmp_path / "night_1", tmp_path / "night_2", "CN", RULES_ONLY)
+    second = keys_in(tmp_path / "night_2")
+    # then every customer of the first night keeps its key, the smaller id included ...
+    assert first["C5"] == first["C6"] == second["C1"] == second["C5"] == second["C6"] == new_key("C5")
+    assert second["C7"] == second["C8"] == first["C7"]
+    assert second["C9"] == new_key("C9")
+    # ... the merge is logged (same day: the smaller key survives), and the first night's
+    # identity directory, the registry this night keyed from, is as it was
+    assert night_2.merge_log.to_pylist() == [
+        {
+            "retired_key": max(first["C7"], first["C8"]),
+            "surviving_key": min(first["C7"], first["C8"]),
+            "merged_on": DAY2,
+            "n_records_moved": 1,
+        }
+    ]
+    assert keys_in(tmp_path / "night_1") == first and night_1.merge_log.num_rows == 0
+    # and nothing was written where the registry would be published
+    assert not (tmp_path / "published").exists()
 
 
 # ---------------------------------------------------------------- a simulated bank, built by dbt
 
 
-def build_customers(settings: Settings) -> Path:
-    """dbt run of the customer models (and their upstream) into a file of the data dir; their
-    data tests run in every pipeline build (tests/test_pipeline.py). In a subprocess: dbt
-    keeps its connection to the file open in its process, which could then not read it."""
-    target = settings.root / "identity.duckdb"
-    target.unlink(missing_ok=True)
-    done = run_dbt(
-        settings, target, "run", "--select", "+int_customer_versions +int_customer_xref", "--quiet", capture=True
+CUSTOMER_MODELS = "+int_customer_versions +int_customer_xref int_customers_current audit_customer_key_merges"
+
+
+def dbt_by_hand(settings: Settings, target: Path) -> None:
+    """`dbt run` of the customer models as a data engineer runs it in dbt_project/: only the
+    lake and the dev file named, so the identity read is the default, the published one. In
+    a subprocess: dbt keeps its connection to the file open in its process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANKDW_")}
+    env |= {"BANKDW_DBT_PATH": str(target)}
+    paths = ["--target-path", str(settings.root / "dbt" / "target"), "--log-path", str(settings.root / "dbt" / "logs")]
+    lake = ["--vars", json.dumps({"lake_dir": str(settings.lake_dir), "identity_dir": str(settings.identity_dir)})]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", CUSTOMER_MODELS, "--quiet", *paths, *lake],
+        cwd=PROJECT_ROOT / "dbt_project",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    return target
 
 
-def table_of(path: Path, name: str) -> pa.Table:
+def table_of(path: Path, name: str, schema: str = "intermediate") -> pa.Table:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.sql(f"select * from intermediate.{name}").to_arrow_table()
+        return con.sql(f"select * from {schema}.{name}").to_arrow_table()
     finally:
         con.close()
 
 
-Bank = tuple[Settings, pa.Table, pa.Table, pa.Table]
+def files_of(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
+
+
+@dataclass
+class Bank:
+    settings: Settings
+    build: Path  # the customer models, built by hand on the published identity
+    published_before: dict[str, tuple[bytes, int]]  # <lake>/_identity before the build by hand
+    candidate: Path  # the identity the resolve step wrote for its run
 
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
-    """(settings, xref of a first build, xref of a second build, customer versions)."""
-    from bankdw.pipeline import commit_step, gate_step, stage_step
+    """A simulated bank loaded and resolved by the pipeline's steps, its identity installed as
+    publish installs it, then the customer models built by hand on it."""
+    from bankdw.pipeline import commit_step, gate_step, resolve_step, stage_step
     from simulator import SimulationConfig, simulate
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("identity") / "data")
@@ -411,15 +511,18 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
     report = stage_step(settings, None)
     gate_step(settings, report.run_id)
     commit_step(settings, report.run_id)
-    first_build = build_customers(settings)
-    first = table_of(first_build, "int_customer_xref")
-    versions = table_of(first_build, "int_customer_versions")
-    second = table_of(build_customers(settings), "int_customer_xref")
-    return settings, first, second, versions
+    assert resolve_step(settings, report.run_id).resolved
+    candidate = identity_build_path(settings, report.run_id)
+    shutil.copytree(candidate, settings.identity_dir)
+    before = files_of(settings.identity_dir)
+    target = settings.root / "warehouse" / "dev.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dbt_by_hand(settings, target)
+    return Bank(settings, target, before, candidate)
 
 
 def test_merges_are_precise_and_complete_against_the_answer_key(bank: Bank) -> None:
-    settings, xref, _, _ = bank
+    settings, xref = bank.settings, table_of(bank.build, "int_customer_xref")
     truth = settings.landing_dir.parent / "_truth"
     everything = merge_quality(xref, truth / "persons.csv")
     on_evidence = merge_quality(with_evidence(xref, truth / "defects.csv"), truth / "persons.csv")
@@ -433,7 +536,7 @@ def test_merges_are_precise_and_complete_against_the_answer_key(bank: Bank) -> N
 
 def test_every_rule_fires_on_the_simulated_bank(bank: Bank) -> None:
     con = duckdb.connect()
-    con.register("xref", bank[1])
+    con.register("xref", table_of(bank.build, "int_customer_xref"))
     counts = con.sql("select source_table, match_rule, count(*) from xref group by all").fetchall()
     by_rule = {(t, r): n for t, r, n in counts}
     for expected in [
@@ -448,7 +551,7 @@ def test_every_rule_fires_on_the_simulated_bank(bank: Bank) -> None:
         assert by_rule.get(expected, 0) > 0, expected
     # a call from a number no record holds is placed by the IVR, by what authenticated calls
     # from that number said, or not at all; never by a record's phone
-    truth = bank[0].landing_dir.parent / "_truth"
+    truth = bank.settings.landing_dir.parent / "_truth"
     unknown = con.sql(
         """select x.match_rule, count(*) from xref x
            join read_csv(?, all_varchar = true) d on d.key = x.source_key and d.kind = 'unknown_caller'
@@ -462,15 +565,48 @@ def test_every_rule_fires_on_the_simulated_bank(bank: Bank) -> None:
     assert unresolved == (0,)
 
 
-def test_keys_are_stable_from_one_build_to_the_next(bank: Bank) -> None:
-    settings, first, second, _ = bank
-    assert first.sort_by("source_key").equals(second.sort_by("source_key"))
-    assert (settings.lake_dir / "_identity" / "customer_keys.parquet").exists()
+def test_a_dbt_build_by_hand_reads_the_published_identity_and_never_writes_it(bank: Bank) -> None:
+    # given the published identity (installed in the fixture) and a dbt run by hand on it
+    published = bank.settings.identity_dir
+    # then every file of <lake>/_identity is as it was, byte for byte and untouched (mtimes), none added
+    assert files_of(published) == bank.published_before
+    # and the build's keys and merge log are the published ones
+    keys = table_of(bank.build, "int_customer_identity").select(["customer_id", "customer_key"])
+    assert keys.sort_by("customer_id").equals(
+        pq.read_table(published / IDENTITY_FILE).select(["customer_id", "customer_key"]).sort_by("customer_id")
+    )
+    merges = table_of(bank.build, "customer_key_merges", "audit")
+    assert merges.num_rows == pq.read_table(published / "customer_key_merges.parquet").num_rows
+
+
+def test_the_records_resolved_are_dbts_last_known_state_of_every_record(bank: Bank) -> None:
+    # given the resolve step's records (read by int_customer_records_normalised) and dbt's own
+    # last known state of the core customers (int_customers_current), built from the same lake
+    con = duckdb.connect()
+    con.register("records", table_of(bank.build, "int_customer_records_normalised"))
+    con.register("current", table_of(bank.build, "int_customers_current"))
+    # then they are the same rows: the same records, each in the state of the same snapshot
+    columns = "customer_id, customer_type, birth_date, gender, updated_at, snapshot_date"
+    for a, b in (("records", "current"), ("current", "records")):
+        assert con.sql(
+            f"select count(*) from (select {columns} from {a} except all select {columns} from {b})"
+        ).fetchone() == (0,)
+    # and normalised by the same functions dbt's UDFs are
+    register_udfs(con, bank.settings.phone_region)
+    assert con.sql(
+        """select count(*) from records r join current c using (customer_id)
+           where r.national_id is distinct from bankdw_national_id(c.national_id)
+              or r.name_fold is distinct from bankdw_name_fold(c.full_name)
+              or r.phone_e164 is distinct from bankdw_phone_e164(c.phone)
+              or r.email is distinct from bankdw_email(c.email)
+              or r.address_fold is distinct from bankdw_name_fold(c.address)
+              or r.postal_code is distinct from nullif(trim(c.postal_code), '')"""
+    ).fetchone() == (0,)
 
 
 def test_the_history_has_one_current_version_and_no_gaps_or_idle_versions(bank: Bank) -> None:
     con = duckdb.connect()
-    con.register("versions", bank[3])
+    con.register("versions", table_of(bank.build, "int_customer_versions"))
     assert con.sql("select count(*) from versions").fetchone()[0] > 0  # type: ignore[index]
     # one current version per customer, and it is the last one
     assert con.sql(

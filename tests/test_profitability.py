@@ -27,6 +27,7 @@ from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.warehouse import run_dbt
 from extract.contract import load_agreement
 from extract.lake import Lake, partition_name
+from models.identity.resolve import resolve_lake
 from models.profitability import customer_profit, summarise
 
 SEP30, OCT15, OCT31 = date(2026, 9, 30), date(2026, 10, 15), date(2026, 10, 31)
@@ -261,6 +262,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     writing, and neither this test's reader nor the notebook's kernel could open it."""
     settings: Settings = load_settings(data_dir=tmp_path_factory.mktemp("profitability") / "data")
     write_fixture_lake(Lake(settings.lake_dir))
+    identity = settings.identity_dir  # the identity the resolve step would publish
+    resolve_lake(settings.lake_dir, identity, identity, settings.phone_region)
     target = settings.root / "example.duckdb"
     selection = [
         "--select",

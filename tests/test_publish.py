@@ -228,3 +228,104 @@ def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(night
     assert chain["failing_rows"] >= 1 and f"core_banking/{PENDING}/transactions.csv" in chain["examples"]
     # (the posting may also be its account's last of the day: then its end-of-day balance disagrees too)
     assert set(failed) <= {"core_banking.balances/end_of_day_balance(ledger_balance)"}
+
+
+# ---------------------------------------------------------------- the identity is published with its build
+
+NEW_RECORD = "C099999999"  # a smaller customer_id than any the simulator gives
+
+
+def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> tuple[Settings, str]:
+    """A copy of the bank (night 2 published) whose pending core delivery brings a new record,
+    NEW_RECORD, with the national id of an existing customer; returns that customer's record."""
+    shutil.copytree(nights.settings.root, tmp_path / "data")
+    settings = load_settings(data_dir=tmp_path / "data", keep_versions=2)
+    folder = settings.landing_dir / "core_banking" / PENDING.isoformat()
+    text = (folder / "customers.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    twin = next(r for r in rows if r["national_id"] and r["customer_type"] == "INDIVIDUAL")
+    rows.append({**twin, "customer_id": NEW_RECORD})
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (folder / "customers.csv").write_text(out.getvalue(), encoding="utf-8")
+    write_manifest(folder)
+    return settings, twin["customer_id"]
+
+
+def identity_files(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
+
+
+def published_keys(settings: Settings) -> dict[str, str]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return dict(con.sql("select customer_id, customer_key from intermediate.int_customer_identity").fetchall())
+
+
+def registry_keys(directory: Path) -> dict[str, str]:
+    table = pq.read_table(directory / "customer_keys.parquet")
+    return dict(zip(*(table.column(c).to_pylist() for c in ("customer_id", "customer_key")), strict=True))
+
+
+def test_a_build_that_fails_after_resolution_leaves_the_published_identity_and_keys(
+    nights: Nights, tmp_path: Path
+) -> None:
+    from bankdw.warehouse import BuildFailed, identity_build_path
+
+    # given the pending night brings a new customer record, and books a txn_id already booked:
+    # resolution keys the new record, then the warehouse's unique test fails
+    settings, _ = pending_night_with_a_new_record(nights, tmp_path)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(old_id,)] = con.sql("select txn_id from marts.fct_transactions limit 1").fetchall()
+    transactions = settings.landing_dir / "core_banking" / PENDING.isoformat() / "transactions.csv"
+    header, first, rest = transactions.read_text(encoding="utf-8").split("\n", 2)
+    transactions.write_text("\n".join([header, old_id + "," + first.split(",", 1)[1], rest]), encoding="utf-8")
+    write_manifest(transactions.parent)
+    published = settings.identity_dir
+    before = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
+    # when the nightly job runs, then it fails after the resolve step resolved the new record
+    with pytest.raises(BuildFailed):
+        run(settings)
+    report = RunReport.latest(settings)
+    assert report is not None and report.resolved and report.step == "warehouse_gate"
+    assert NEW_RECORD in registry_keys(identity_build_path(settings, report.run_id))
+    # and the published registry is byte for byte as it was, and so are the published keys and versions
+    after = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
+    assert after == before
+    assert NEW_RECORD not in registry_keys(published)
+
+
+def versions_dir_of(settings: Settings) -> list[Path]:
+    return list((settings.warehouse_path.parent / "versions").iterdir())
+
+
+def test_a_rollback_restores_the_keys_of_the_version_it_restores(nights: Nights, tmp_path: Path) -> None:
+    from bankdw.publish import IDENTITY_MARKER, identity_version_path
+
+    # given the pending night published with a new record of an existing customer (a smaller id)
+    settings, twin = pending_night_with_a_new_record(nights, tmp_path)
+    night_2 = nights.runs[2].run_id
+    keys_night_2 = published_keys(settings)
+    night_3 = run(settings)
+    assert night_3.outcome == "SUCCESS", night_3.failures
+    published = settings.identity_dir
+    # then it joined that customer under its key, and its registry is the published one
+    assert registry_keys(published)[NEW_RECORD] == keys_night_2[twin] == published_keys(settings)[NEW_RECORD]
+    assert json.loads((published / IDENTITY_MARKER).read_text(encoding="utf-8")) == {"run_id": night_3.run_id}
+    # and the version pruned (night 1) went with its identity
+    assert [v.run_id for v in list_versions(settings)] == [night_3.run_id, night_2]
+    assert sorted(p.name for p in versions_dir_of(settings)) == sorted(
+        [f"bank-{night_3.run_id}.duckdb", f"bank-{night_2}.duckdb", f"identity-{night_3.run_id}", f"identity-{night_2}"]
+    )
+    # when rolled back to night 2
+    rollback(settings)
+    # then night 2's identity is the published one again, file for file, and its keys are served
+    kept = identity_version_path(settings, night_2)
+    assert {n: b for n, (b, _) in identity_files(published).items() if n != IDENTITY_MARKER} == {
+        n: b for n, (b, _) in identity_files(kept).items()
+    }
+    assert json.loads((published / IDENTITY_MARKER).read_text(encoding="utf-8")) == {"run_id": night_2}
+    assert NEW_RECORD not in registry_keys(published)
+    assert published_keys(settings) == keys_night_2
+    assert registry_keys(published).items() >= keys_night_2.items()

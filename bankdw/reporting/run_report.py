@@ -32,6 +32,7 @@ class RunReport:
     checks_warned: int = 0
     checks_failed: int = 0
     failures: list[str] = field(default_factory=list)
+    resolved: bool = False  # the resolve step wrote this run's identity (the run will build)
     built: bool = False
     build_mode: str | None = None  # "incremental" or "full refresh"
     warehouse_tested: bool = False  # the new file passed the warehouse gates (dbt tests)

@@ -1,14 +1,10 @@
 -- Every merge of two customers identity resolution has found, in any run: the retired key
 -- and the key that survived it (the oldest key of the merged customers). A key an analyst
--- saved that no longer appears in marts.dim_customer is found here. Read from the key registry
--- that int_customer_identity persists beside the lake (docs/identity.md).
--- depends_on: {{ ref('int_customer_identity') }}
+-- saved that no longer appears in marts.dim_customer is found here. Read from the merge log
+-- the resolve step writes with the build's identity (source `identity`, docs/identity.md).
 with merge_log as (
 
-    select *
-    from read_parquet(
-            '{{ var("identity_dir") }}/customer_key_merges.parquet'
-        )
+    select * from {{ source('identity', 'customer_key_merges') }}
 
 ),
 

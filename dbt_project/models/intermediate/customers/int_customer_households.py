@@ -11,7 +11,7 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 
-from models.identity import components
+from models.identity.graph import components
 
 
 def model(dbt, session):

@@ -1,30 +1,31 @@
--- Every core customer record's last known state with its identifying attributes normalised
--- by the UDFs of the dbt-duckdb plugin models/identity_plugin.py (profiles.yml `plugins:`):
+-- Every core customer record's last known state with its identifying attributes normalised:
 -- national id without spaces/dashes/dots in upper case, phone in E.164 (numbers without a
 -- country code read in the phone_region setting), e-mail without white space in lower case,
--- name and address case- and accent-folded. The input of identity resolution.
-with customers as (
+-- name and address case- and accent-folded. The records identity resolution resolved: read
+-- by the pipeline's resolve step from the lake and normalised there (models/identity/records.py),
+-- so that the records matched and these are the same rows (source `identity`).
+with customer_records as (
 
-    select * from {{ ref('int_customers_current') }}
+    select * from {{ source('identity', 'customer_records') }}
 
 ),
 
 final as (
 
     select
-        customers.customer_id,
-        customers.customer_type,
-        bankdw_national_id(customers.national_id) as national_id,
-        bankdw_name_fold(customers.full_name) as name_fold,
-        customers.birth_date,
-        customers.gender,
-        bankdw_phone_e164(customers.phone) as phone_e164,
-        bankdw_email(customers.email) as email,
-        bankdw_name_fold(customers.address) as address_fold,
-        nullif(trim(customers.postal_code), '') as postal_code,
-        customers.updated_at,
-        customers.snapshot_date
-    from customers
+        cast(customer_records.customer_id as varchar) as customer_id,
+        cast(customer_records.customer_type as varchar) as customer_type,
+        cast(customer_records.national_id as varchar) as national_id,
+        cast(customer_records.name_fold as varchar) as name_fold,
+        cast(customer_records.birth_date as date) as birth_date,
+        cast(customer_records.gender as varchar) as gender,
+        cast(customer_records.phone_e164 as varchar) as phone_e164,
+        cast(customer_records.email as varchar) as email,
+        cast(customer_records.address_fold as varchar) as address_fold,
+        cast(customer_records.postal_code as varchar) as postal_code,
+        cast(customer_records.updated_at as timestamptz) as updated_at,
+        cast(customer_records.snapshot_date as date) as snapshot_date
+    from customer_records
 
 )
 

@@ -1,8 +1,9 @@
 """Normalisation of the identifying attributes of customer records, before any matching.
 
-One definition, used in two places: the dbt-duckdb plugin (`models/identity_plugin.py`)
-registers these functions as DuckDB UDFs so that `dbt build` normalises inside the warehouse,
-and the tests call them directly.
+One definition, used everywhere: `register_udfs` makes them DuckDB UDFs, which the resolve
+step's reading of the records (`models.identity.records`) and the dbt-duckdb plugin
+(`models.identity.duckdb_plugin`, for the models that match web users and calls) call, and
+the tests call them directly.
 
 - national ids: spaces, dashes and dots removed, upper case (`1101 0119-8001 01123x`);
 - phones: E.164 through `phonenumbers` (the well-kept port of Google's libphonenumber, not
@@ -17,9 +18,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import phonenumbers
+import pyarrow as pa
+from duckdb import DuckDBPyConnection
+from duckdb.func import FunctionNullHandling, PythonUDFType
+from duckdb.sqltypes import VARCHAR
+
+DEFAULT_REGION = "CN"
 
 _NATIONAL_ID_NOISE = re.compile(r"[\s\-.]")
 _WHITE_SPACE = re.compile(r"\s+")
@@ -82,3 +89,37 @@ def vectorised(function: Callable[[str | None], str | None], values: Iterable[st
             cache[value] = function(value)
         out.append(cache[value])
     return out
+
+
+def _arrow_udf(function: Callable[[str | None], str | None]) -> Callable[[pa.Array], pa.Array]:
+    def udf(values: pa.Array) -> pa.Array:
+        return pa.array(vectorised(function, values.to_pylist()), pa.string())
+
+    return udf
+
+
+def register_udfs(conn: DuckDBPyConnection, phone_region: str = DEFAULT_REGION) -> None:
+    """The four functions as vectorised (Arrow) DuckDB UDFs on `conn`:
+
+    bankdw_national_id(varchar) -> varchar
+    bankdw_phone_e164(varchar)  -> varchar   E.164, null when not a possible number
+    bankdw_email(varchar)       -> varchar
+    bankdw_name_fold(varchar)   -> varchar
+    """
+    phone = partial(phone_e164, region=phone_region.upper())
+    functions: dict[str, Callable[[str | None], str | None]] = {
+        "bankdw_national_id": national_id,
+        "bankdw_phone_e164": phone,
+        "bankdw_email": email,
+        "bankdw_name_fold": name,
+    }
+    for udf_name, function in functions.items():
+        conn.create_function(
+            udf_name,
+            _arrow_udf(function),
+            [VARCHAR],
+            VARCHAR,
+            type=PythonUDFType.ARROW,
+            null_handling=FunctionNullHandling.SPECIAL,
+            side_effects=False,
+        )

@@ -1,0 +1,179 @@
+"""Rule 3 of identity resolution: splink (Fellegi-Sunter) scores the records without national
+id that the deterministic rules left alone against the records with the same type, name and
+birth date.
+
+A record joins when the match probability reaches `match_threshold` AND some attribute
+besides name and birth date agrees (address, postal code, phone or e-mail): sharing a common
+name and birth date never merges two people. m-probabilities are learnt from the records the
+national id already links (a label column), u-probabilities by random sampling, so the model
+needs no hand-tuned weights.
+
+Where splink computes is a `LinkageBackend`: DuckDB today (`DuckDBBackend`, splink's
+DuckDBAPI on a connection of its own). A Spark backend (splink's SparkAPI on a session)
+plugs in by giving splink the records as its input frame; the model, the training and the
+rules around it stay as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from models.identity.records import RECORD_COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """Settings of the probabilistic step (env BANKDW_IDENTITY_*, see bankdw/config.py)."""
+
+    match_threshold: float = 0.99
+    """splink match probability at or above which a record without national id joins."""
+    min_training_pairs: int = 10
+    """Record pairs linked by national id needed to train splink; fewer: the step is skipped."""
+    probabilistic: bool = True
+
+
+class LinkageBackend(Protocol):
+    """Where splink runs. `input_frame` gives splink the records (an `idx` column, RECORD_COLUMNS
+    with birth_date as text) as its input frame, registered on the backend's database API and
+    usable inside the context; `Linker(frame, settings)` trains and predicts on that backend."""
+
+    def input_frame(self, records: pa.Table) -> AbstractContextManager[Any]: ...
+
+
+class DuckDBBackend:
+    """splink on an in-memory DuckDB connection of its own, closed when the step is done."""
+
+    @contextmanager
+    def input_frame(self, records: pa.Table) -> Iterator[Any]:
+        from splink import DuckDBAPI  # imported here: splink is heavy to import and only rule 3 needs it
+
+        con = duckdb.connect()
+        try:
+            yield DuckDBAPI(con).register(records, table_name="identity_splink_input")
+        finally:
+            con.close()
+
+
+def probabilistic_links(
+    con: duckdb.DuckDBPyConnection,
+    label: np.ndarray,
+    alone: np.ndarray,
+    config: IdentityConfig,
+    backend: LinkageBackend | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """splink links of the records at `alone` to other groups: (links, ambiguous record indexes).
+
+    A link needs match probability >= threshold, a further agreeing attribute besides name and
+    birth date, and no second national id; a record whose links reach two groups is ambiguous.
+    """
+    empty = {k: np.array([], np.int64) for k in ("idx", "c_idx", "n_unsure_targets")}
+    empty["match_probability"] = np.array([], np.float64)
+    if len(alone) == 0:
+        return empty, np.array([], np.int64)
+    labelled_pairs = con.sql(
+        """select coalesce(sum(n * (n - 1) / 2), 0) from
+           (select count(*) as n from identity_records where national_id is not null
+            group by customer_type, national_id)"""
+    ).fetchone()[0]  # type: ignore[index]
+    if labelled_pairs < config.min_training_pairs:
+        log.info("identity: splink skipped, %d record pairs linked by national id to learn from", labelled_pairs)
+        return empty, np.array([], np.int64)
+
+    # imported here: splink is heavy to import and only this step needs it
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+
+    began = time.perf_counter()
+    data = con.sql(
+        f"""select idx, {", ".join(c for c in RECORD_COLUMNS if c != "birth_date")},
+                   cast(birth_date as varchar) as birth_date
+            from identity_records"""
+    ).to_arrow_table()
+    with (backend or DuckDBBackend()).input_frame(data) as frame:
+        n = data.num_rows
+        settings = SettingsCreator(
+            link_type="dedupe_only",
+            unique_id_column_name="idx",
+            comparisons=[
+                cl.ExactMatch("name_fold"),
+                cl.ExactMatch("birth_date"),
+                cl.ExactMatch("gender"),
+                cl.ExactMatch("address_fold"),
+                cl.ExactMatch("postal_code"),
+                cl.ExactMatch("phone_e164"),
+                cl.ExactMatch("email"),
+            ],
+            # candidates share type, name and birth date: the only pairs this step may link
+            blocking_rules_to_generate_predictions=[block_on("customer_type", "name_fold", "birth_date")],
+            # prior: the pairs the national id links, over all pairs (at least one in a million)
+            probability_two_random_records_match=max(float(labelled_pairs) / max(n * (n - 1) / 2, 1), 1e-6),
+        )
+        linker = Linker(frame, settings, log_level=logging.WARNING)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        linker.training.estimate_m_from_label_column("national_id")
+        predictions = linker.inference.predict(threshold_match_probability=0.0).as_pyarrow_table()
+    con.register("identity_predictions", predictions)
+    con.register("identity_alone", pa.table({"idx": alone}))
+    con.register("identity_labels", pa.table({"idx": np.arange(len(label)), "label": label}))
+    try:
+        rows = con.sql(
+            f"""
+            with pairs as (
+                select idx_l as a, idx_r as b, match_probability from identity_predictions
+                union all
+                select idx_r as a, idx_l as b, match_probability from identity_predictions
+            ),
+            candidates as (
+                select pairs.a as idx, pairs.b as c_idx, pairs.match_probability, lb.label as target,
+                       exists (select 1 from identity_alone ab where ab.idx = pairs.b) as target_alone
+                from pairs
+                join identity_alone al on al.idx = pairs.a
+                join identity_records ra on ra.idx = pairs.a
+                join identity_records rb on rb.idx = pairs.b
+                join identity_labels lb on lb.idx = pairs.b
+                where pairs.match_probability >= {config.match_threshold}
+                  and (ra.address_fold = rb.address_fold or ra.postal_code = rb.postal_code
+                       or ra.phone_e164 = rb.phone_e164 or ra.email = rb.email)
+            ),
+            -- the customers a record may join are the groups that are not lone records like
+            -- itself; other lone records are joined too (the same person, or nobody's)
+            per_record as (
+                select idx,
+                       greatest(count(distinct target) filter (where not target_alone), 1) as n_targets,
+                       arg_max(c_idx, (not target_alone, match_probability, -c_idx)) as c_idx,
+                       arg_max(match_probability, (not target_alone, match_probability, -c_idx))
+                           as match_probability
+                from candidates group by idx
+            )
+            select * from per_record order by idx
+            """
+        ).fetchnumpy()
+    finally:
+        for name in ("identity_predictions", "identity_alone", "identity_labels"):
+            con.unregister(name)
+    sure = rows["n_targets"] == 1
+    links = {
+        "idx": np.asarray(rows["idx"][sure], np.int64),
+        "c_idx": np.asarray(rows["c_idx"][sure], np.int64),
+        "match_probability": np.asarray(rows["match_probability"][sure], np.float64),
+        "n_unsure_targets": np.asarray(rows["n_targets"][~sure], np.int64),
+    }
+    log.info(
+        "identity: splink scored %d pairs, %d records linked, %d ambiguous in %.1fs",
+        predictions.num_rows,
+        int(sure.sum()),
+        int((~sure).sum()),
+        time.perf_counter() - began,
+    )
+    return links, np.asarray(rows["idx"][~sure], np.int64)
