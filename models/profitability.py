@@ -5,7 +5,8 @@ The marts do the accounting (dbt_project/models/marts/profitability); this modul
 customers and accumulates, so that the notebook (notebooks/profitability_pareto.ipynb) and
 `python -m models.profitability` show the same figures. Money stays Decimal throughout.
 
-Run it:  .venv/bin/python -m models.profitability [path/to/bank.duckdb]
+Run it:  .venv/bin/python -m models.profitability data/warehouse/bank.duckdb
+(the published warehouse: `bankdw config` prints where it is)
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-
-from bankdw.config import load_settings
 
 # Customers' economic profit over the complete months of the data (a partial first or
 # current month would rank customers by when they joined rather than by what they are worth).
@@ -110,7 +109,10 @@ def format_report(frame: pd.DataFrame, limit: int = 10) -> str:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else load_settings().warehouse_path
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m models.profitability path/to/bank.duckdb\n")
+        return 2
+    path = Path(argv[0])
     if not path.exists():
         sys.stderr.write(f"no warehouse at {path}: run `make run` first\n")
         return 2
