@@ -17,8 +17,9 @@ For the business date of the run (the day before the run, in the bank's time zon
 5. **resolve**: identity resolution of the core customer records (rules, splink, stable keys
    from the published key registry), written into the build area for the build to read.
 6. **build**: `dbt build` of the models into a new DuckDB file.
-7. **warehouse_gates**: `dbt test` (data tests, unit tests, reconciliations) on the new file;
-   a failure stops the run here and the published warehouse stays as it was.
+7. **warehouse_gates**: `dbt test` (data tests and reconciliations; the unit tests check the
+   models' logic and run in CI, not nightly) on the new file; a failure stops the run here and
+   the published warehouse stays as it was.
 8. **publish**: swaps the new file in atomically (readers are never blocked), with the key
    registry it was built with, keeping the last versions for `bankdw rollback`.
 
