@@ -26,10 +26,11 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 run: env
 	$(BIN)/bankdw run --simulate-if-empty
 
-## test: lint, then the whole test suite
-# One test file per worker: the module-scoped warehouses and Airflow's database stay in one process.
+## test: lint, then the whole test suite, naming its 15 slowest tests
+# One test file per worker: the module-scoped warehouses and Airflow's database stay in one
+# process. The shared bank and published warehouse (tests/conftest.py) are built once for all.
 test: lint
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --durations=15
 
 lint: env
 	$(BIN)/ruff check .

@@ -9,17 +9,16 @@ so that balances stay plausible; the ledger declines whatever a balance cannot p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from .accounts import DELINQUENT
+from .accounts import DELINQUENT, Accounts
 from .days import day_of_month, month_index, weekday
+from .population import Customers
 from .postings import FIRST_BILLER, FIRST_MERCHANT, Postings, channel, text, txn_type
 from .reference import BILLERS, BRANCHES, MERCHANTS, PRODUCT_INDEX
-
-if TYPE_CHECKING:
-    from .ledger import Ledger
 
 HOUR_WEIGHTS = np.array([2, 4, 6, 7, 7, 8, 7, 6, 6, 6, 7, 8, 8, 7, 5, 3], dtype=np.float64)
 """Customer activity per hour from 07:00 to 22:59."""
@@ -29,6 +28,62 @@ SPEND_WEIGHTS = {False: np.array([45, 18, 14, 15, 8.0]), True: np.array([60, 12,
 SPEND_SIZE = np.array([0.6, 2.0, 1.2, 1.0, 1.5])
 """Size of each kind relative to the customer's average posting."""
 PHYSICAL = np.array([b.branch_type != "VIRTUAL" for b in BRANCHES])
+
+
+@dataclass
+class Disputes:
+    """Fees that customers called about (the call centre plays these as FEE_DISPUTE calls)."""
+
+    customer: np.ndarray
+    fee_number: np.ndarray
+    call_day: np.ndarray
+    reversed: np.ndarray
+
+
+class Ledger(Protocol):
+    """What the day's activity reads of the ledger (`simulator.ledger.Ledger`) and books on it.
+
+    A protocol rather than an import: the ledger calls this module, so this module naming the
+    ledger's class would tie the two into an import circle (tests/test_imports.py).
+    """
+
+    rng: np.random.Generator
+    c: Customers
+    a: Accounts
+    end: int
+    kind: np.ndarray
+    deposit: np.ndarray
+    card: np.ndarray
+    loan: np.ndarray
+    balance: np.ndarray
+    late_fee_day: np.ndarray
+    missed: np.ndarray
+    open_dom: np.ndarray
+    open_month: np.ndarray
+    retired: np.ndarray
+    prefers_web: np.ndarray
+    sms_alerts: np.ndarray
+    online_since: np.ndarray
+    employer_bank: np.ndarray
+    current_of: np.ndarray
+    has_debit_card: np.ndarray
+    scheduled: list[tuple[np.ndarray, Postings]]
+    disputes: list[Disputes]
+
+    def new(
+        self,
+        account: np.ndarray,
+        at: np.ndarray | float,
+        amount: np.ndarray | int,
+        kind: str | np.ndarray,
+        via: str | np.ndarray,
+        about: str | np.ndarray,
+        **extra: np.ndarray,
+    ) -> Postings: ...
+
+    def external_accounts(self, n: int) -> dict[str, np.ndarray]: ...
+
+    def seconds(self, n: int, first_hour: float, last_hour: float) -> np.ndarray: ...
 
 
 def daytime_seconds(ledger: Ledger, n: int) -> np.ndarray:
@@ -340,8 +395,6 @@ def _cures(ledger: Ledger, d: int) -> Postings:
 def schedule_reversals(ledger: Ledger, d: int, today: Postings) -> None:
     """Merchants refund some card purchases (same day or up to five days later); some fees are
     disputed by phone and refunded on the day of the call."""
-    from .ledger import Disputes
-
     a, rng = ledger.a, ledger.rng
     purchase = (today.txn_type == txn_type("CARD_PURCHASE")) & (ledger.kind[today.account] == "CURRENT")
     refunds = today.take(np.flatnonzero(purchase & (rng.random(len(today)) < 0.003)))

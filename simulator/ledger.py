@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from . import activity
 from .accounts import DELINQUENT, FALLS_BEHIND, PAYS_IN_FULL, PAYS_MINIMUM, PERFORMING, Accounts
+from .activity import Disputes
 from .config import SimulationConfig
 from .days import NEVER, day_of_month, epoch_day, is_month_end, month_index, next_anniversary
 from .population import Customers
@@ -53,16 +54,6 @@ class DayBook:
     loan_account: np.ndarray
     loan_outstanding: np.ndarray
     loan_dpd: np.ndarray
-
-
-@dataclass
-class Disputes:
-    """Fees that customers called about (the call centre plays these as FEE_DISPUTE calls)."""
-
-    customer: np.ndarray
-    fee_number: np.ndarray
-    call_day: np.ndarray
-    reversed: np.ndarray
 
 
 class Ledger:

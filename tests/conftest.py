@@ -1,21 +1,65 @@
-"""Shared fixtures: small landed deliveries written by the tests themselves or by the simulator."""
+"""Shared fixtures: small landed deliveries written by the tests themselves or by the simulator,
+and one simulated bank and one published warehouse built once per test session.
+
+Building is what costs (a simulated bank takes seconds; a run with its gates and dbt build a
+minute or more), copying files does not. So the suite simulates one bank and publishes one
+warehouse from it, once, and every module that needs a bank of that shape starts from them:
+
+`bank_landing` (session)
+    The landing area of a simulated bank: `CUSTOMERS` customers, `BANK_DAYS` business dates
+    from `BANK_START` (seed 7, default defects), the simulator's answer key in
+    `bank_landing.parent / "_truth"`. Read it, never write into it: copy the dates you need
+    into a landing area of your own with `copy_deliveries(bank_landing, landing, dates)`.
+`published_bank` (session)
+    A `PublishedBank`: a data dir whose landing area holds the first `PUBLISHED_DAYS + 1` dates
+    of `bank_landing`, the first `PUBLISHED_DAYS` loaded and published by one `run()` (its
+    report in `.report`), the last date's deliveries pending (`.next_date`). Tests that only
+    read it (the warehouse read-only, the lake, the reports) use `published_bank.settings`
+    as it is; a test or module fixture that runs, edits or deletes anything works on
+    `published_bank.copy(tmp_path / "data")`, a copy of the whole data dir.
+
+A module adopts them by asking for the fixture and taking its dates from the constants, e.g.
+
+    from tests.conftest import BANK_START, PublishedBank, copy_deliveries
+
+    @pytest.fixture(scope="module")
+    def bank(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+        return published_bank.copy(tmp_path_factory.mktemp("bank") / "data")
+
+For the two modules still simulating their own bank: test_dag's end-to-end DAG run can copy
+the first three dates (`copy_deliveries(bank_landing, data / "landing", [bank_date(n) for n
+in range(3)])`) before removing the call centre's third; test_identity can build its customer
+models on `published_bank.copy(...)`'s lake (staged, gated and committed already), if 150
+customers over five dates give each rule enough cases (its test_every_rule_fires_... says).
+
+Under pytest-xdist every worker is a process of its own with its own session fixtures: the
+first worker that needs a shared bank builds it under a file lock in the directory all
+workers share (`shared_dir`), the others wait for it and use the same files. The slowest
+modules are collected first (`SLOWEST_FIRST`), so that no worker starts one at the end;
+a new slow module belongs in that list.
+"""
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import gzip
 import hashlib
 import io
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bankdw.config import Settings, load_settings
+from bankdw.reporting.run_report import RunReport
 from extract.contract import load_agreement
 from extract.landing import MANIFEST_NAME, Manifest
 
@@ -26,6 +70,28 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+
+
+SLOWEST_FIRST = (
+    "test_loads.py",
+    "test_pipeline.py",
+    "test_publish.py",
+    "test_customer_history.py",
+    "test_dag.py",
+    "test_simulate.py",
+    "test_identity.py",
+    "test_dbt_project.py",
+    "test_profitability.py",
+    "test_dag_gates.py",
+)
+"""Modules that take longest on their own, longest first (measured: `make test` lists the
+slowest tests). xdist (`--dist loadfile`) hands out test files in collection order, so the
+longest start first and the short ones fill in at the end: the workers finish together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a module kept
 
 
 @pytest.fixture
@@ -94,3 +160,109 @@ def delivery_writer(settings: Settings) -> Callable[..., Path]:
         return write_delivery(settings.landing_dir, system, business_date, files, **kwargs)  # type: ignore[arg-type]
 
     return _write
+
+
+# -- the shared simulated bank and its published warehouse ----------------------------------
+
+BANK_START, BANK_DAYS, CUSTOMERS = date(2026, 11, 16), 8, 150
+PUBLISHED_DAYS = 5
+"""The published bank's history: BANK_START .. BANK_START + 4, the gates' five dates of
+volume history (expectations/gates.toml, min_history); the sixth date waits in its landing."""
+SYSTEMS = ("core_banking", "online_banking", "call_center")
+
+
+def bank_date(n: int) -> date:
+    """The n-th business date of the shared bank (0 is BANK_START)."""
+    return BANK_START + timedelta(days=n)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between the processes of one session (POSIX `flock`, which Airflow
+    and this suite need anyway; released by the kernel if the holder dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory `build` fills once per test session, whatever the number of xdist workers.
+
+    Without xdist it lives in the session's base temp dir; under xdist in the one above the
+    workers' own, which they share. A build that failed leaves no mark: the next asks again.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    target = base / "shared" / name
+    with _locked(base / "shared" / f"{name}.lock"):
+        done = target / ".built"
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            build(target)
+            done.touch()
+    return target
+
+
+def copy_deliveries(source: Path, landing: Path, dates: Iterable[date], systems: Iterable[str] = SYSTEMS) -> None:
+    """Copy the deliveries of `dates` (every system, or those named) from landing area `source`."""
+    for day in dates:
+        for system in systems:
+            folder = source / system / day.isoformat()
+            if folder.is_dir():
+                shutil.copytree(folder, landing / system / folder.name, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def bank_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared simulated bank's landing area (read-only: copy what you need)."""
+
+    def build(root: Path) -> None:
+        simulate_bank(root / "landing", customers=CUSTOMERS, days=BANK_DAYS, start=BANK_START)
+
+    return shared_dir(tmp_path_factory, "bank", build) / "landing"
+
+
+@dataclass(frozen=True)
+class PublishedBank:
+    settings: Settings
+    """The shared data dir: read it, never write into it (use `copy`)."""
+    report: RunReport
+    """The report of the run that loaded and published the history."""
+
+    @property
+    def last_date(self) -> date:
+        """The latest business date loaded and published."""
+        return bank_date(PUBLISHED_DAYS - 1)
+
+    @property
+    def next_date(self) -> date:
+        """The business date whose deliveries wait in the landing area."""
+        return bank_date(PUBLISHED_DAYS)
+
+    def copy(self, data_dir: Path, **settings: object) -> Settings:
+        """A copy of the whole data dir at `data_dir`, and its settings (overrides as keywords)."""
+        shutil.copytree(self.settings.root, data_dir)
+        return load_settings(data_dir=data_dir, **settings)
+
+
+@pytest.fixture(scope="session")
+def published_bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> PublishedBank:
+    """The shared bank's history loaded and published by one run; the next date pending."""
+    from bankdw.pipeline import DateSelection, run
+
+    def build(root: Path) -> None:
+        settings = load_settings(data_dir=root / "data")
+        copy_deliveries(bank_landing, settings.landing_dir, [bank_date(n) for n in range(PUBLISHED_DAYS + 1)])
+        report = run(settings, DateSelection(last=bank_date(PUBLISHED_DAYS - 1)))
+        assert report.outcome == "SUCCESS", report.failures
+        (root / "run_id").write_text(report.run_id, encoding="utf-8")
+
+    root = shared_dir(tmp_path_factory, "published", build)
+    settings = load_settings(data_dir=root / "data")
+    return PublishedBank(settings, RunReport.load(settings, (root / "run_id").read_text(encoding="utf-8")))

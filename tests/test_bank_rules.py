@@ -15,35 +15,25 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bankdw.config import Settings, load_settings
-from bankdw.pipeline import DateSelection, commit_step, stage_step
+from bankdw.config import Settings
+from bankdw.pipeline import DateSelection, stage_step
 from expectations.bank_rules import RuleInputs, run_bank_rules
 from expectations.config import GATES_TOML, GatesConfig, load_gates_config
 from expectations.results import CheckResult
 from extract.contract import load_agreement
 from extract.lake import Lake
-from tests.conftest import simulate_bank, write_manifest
+from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, write_manifest
 
-START, HISTORY_DAYS = date(2026, 11, 10), 6
-NIGHT = START + timedelta(days=HISTORY_DAYS)
+NIGHT = bank_date(PUBLISHED_DAYS)
 Rows = list[dict[str, str]]
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Six nights of a tiny bank committed to the lake (gates skipped: they are not under test);
-    the seventh night's deliveries wait in the landing area."""
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
-    simulate_bank(settings.landing_dir, customers=60, days=HISTORY_DAYS + 1, start=START)
-    report = stage_step(settings, DateSelection(last=NIGHT - timedelta(days=1)))
-    commit_step(settings, report.run_id)
-    return settings
-
-
 @pytest.fixture
-def bank(history: Settings, tmp_path: Path) -> Settings:
-    shutil.copytree(history.root, tmp_path / "data")
-    return load_settings(data_dir=tmp_path / "data")
+def bank(published_bank: PublishedBank, tmp_path: Path) -> Settings:
+    """A copy of the shared published bank (tests/conftest.py): five nights of a tiny bank
+    in the lake; the sixth night's deliveries (NIGHT) wait in the landing area."""
+    assert published_bank.next_date == NIGHT
+    return published_bank.copy(tmp_path / "data")
 
 
 def edit_csv(settings: Settings, system: str, name: str, edit: Callable[[Rows], Rows]) -> None:
@@ -100,7 +90,7 @@ def test_a_clean_night_passes_every_rule_and_every_rule_is_judged(bank: Settings
         ("call_center", "freshness"),
     ]:
         assert results[key].success and results[key].note is None, key
-    assert results[("core_banking.balances", "volume")].note is None  # six dates of history: judged
+    assert results[("core_banking.balances", "volume")].note is None  # five dates of history: judged
 
 
 def test_a_broken_balance_chain_is_blocking_and_names_the_row(bank: Settings) -> None:
@@ -186,7 +176,7 @@ def test_staged_rows_that_do_not_add_up_to_the_control_total_are_blocking(bank: 
 
 
 def test_a_file_far_smaller_than_its_trailing_average_warns(bank: Settings) -> None:
-    # given: the online-banking users snapshot arrives with 5 rows instead of about 35
+    # given: the online-banking users snapshot arrives with 5 rows instead of about 100
     edit_csv(bank, "online_banking", "users.csv", lambda rows: rows[:5])
     # when
     results = judge(bank)

@@ -25,10 +25,10 @@ from bankdw.pipeline import commit_step, gate_step, stage_step
 from bankdw.warehouse import run_dbt
 from extract.landing import MANIFEST_NAME, Manifest
 from models.identity.resolve import resolve_lake
-from tests.conftest import simulate_bank, write_manifest
+from tests.conftest import BANK_START, copy_deliveries, write_manifest
 
 pytestmark = pytest.mark.slow
-START, DAYS = date(2026, 11, 16), 6
+START, DAYS = BANK_START, 6
 CUSTOMER_MODELS = "+dim_customer_history +dim_customer"
 TRACKED = (
     "customer_type, full_name, birth_date, gender, city, region, home_branch_id, rm_id,"
@@ -151,10 +151,10 @@ def changed_keys(before: Path, after: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("history")
-    source = root / "source"
-    simulate_bank(source, customers=60, days=DAYS, start=START)
+    source = root / "source"  # the core system's first DAYS deliveries of the shared bank, edited below
+    copy_deliveries(bank_landing, source, [day(n) for n in range(DAYS)], systems=["core_banking"])
     settings = load_settings(data_dir=root / "data")
     facts: dict[str, Any] = {"settings": settings}
     folder = {n: source / "core_banking" / day(n).isoformat() for n in range(DAYS)}

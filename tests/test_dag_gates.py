@@ -11,16 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import simulate_bank, write_manifest
+from tests.conftest import bank_date, copy_deliveries, write_manifest
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @pytest.mark.slow
-def test_a_blocking_feed_gate_fails_its_task_without_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # given a tiny bank whose last accounts snapshot has a status the agreement does not know
+def test_a_blocking_feed_gate_fails_its_task_without_retry(
+    bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the first two dates of the shared tiny bank, whose last accounts snapshot has a
+    # status the agreement does not know
     data = tmp_path / "data"
-    simulate_bank(data / "landing", customers=60, days=2, start=date(2026, 11, 16))
+    assert (bank_date(0), bank_date(1)) == (date(2026, 11, 16), date(2026, 11, 17))
+    copy_deliveries(bank_landing, data / "landing", [bank_date(0), bank_date(1)])
     folder = data / "landing" / "core_banking" / "2026-11-17"
     accounts = folder / "accounts.csv"
     accounts.write_text(accounts.read_text(encoding="utf-8").replace(",ACTIVE,", ",SUSPENDED,", 1), encoding="utf-8")

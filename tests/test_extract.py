@@ -11,9 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import extract.convert
 from bankdw.config import Settings
+from bankdw.warehouse import run_dbt
 from extract.contract import load_agreement
-from extract.convert import ConvertedFeed, FileRefused, convert_feed
+from extract.convert import ConvertedFeed, FileRefused, convert_feed, count_records
 from extract.lake import Lake
 from extract.load import audit_table, landing_state, stage
 
@@ -277,3 +279,57 @@ def test_a_manifest_with_an_unreadable_control_total_refuses_the_delivery(
     assert len(outcome.problems) == 1
     assert outcome.problems[0].startswith("_manifest.json is not a valid manifest")
     assert "control_totals.amount" in outcome.problems[0]
+
+
+def test_rows_delivered_are_counted_on_the_files_bytes(tmp_path: Path) -> None:
+    # given a CSV with a quoted field holding a line end and a doubled quote, a blank line,
+    # and a last record without its line end; and an hour file with an empty line
+    csv_file = tmp_path / "agents.csv"
+    csv_file.write_bytes(
+        b'agent_id,full_name,team,site,hire_date\nAG1,"Li ""Na""\nWang",C,S,2020-01-06\n\nAG2,B,C,S,2020-01-06'
+    )
+    events = tmp_path / "events-01.jsonl.gz"
+    events.write_bytes(gzip.compress(b'{"event_id":"E1"}\n\n{"event_id":"E2"}\n'))
+    # when counted, then the header and the blank CSV line are not records, the empty JSON line is
+    assert count_records(csv_file, AGREEMENT.file("call_center", "agents")) == 2
+    assert count_records(events, AGREEMENT.file("online_banking", "events")) == 3
+    # and the conversion agrees with the count: both agents loaded, the empty event line quarantined
+    con = duckdb.connect()
+    agents = convert_feed(con, [csv_file], AGREEMENT.file("call_center", "agents")).files["agents.csv"]
+    assert (agents.rows_delivered, agents.rows_loaded, agents.rows_quarantined) == (2, 2, 0)
+
+
+@pytest.mark.slow
+def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
+    settings: Settings, delivery_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an extract that loses the second data row of a file after reading it (agents: no
+    # control total, so the manifest's figures alone cannot notice)
+    number_rows = extract.convert._number_rows
+
+    def number_then_lose_a_row(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
+        number_rows(con, *args, **kwargs)  # type: ignore[arg-type]
+        con.execute("delete from raw where _source_row = 2")
+
+    monkeypatch.setattr(extract.convert, "_number_rows", number_then_lose_a_row)
+    agents = csv_bytes(
+        "agent_id,full_name,team,site,hire_date", *(f"AG{i},Agent {i},Cards,Shanghai,2020-01-06" for i in (1, 2, 3))
+    )
+    delivery_writer("call_center", D, {"agents.csv": agents})
+    lake = Lake(settings.lake_dir)
+    lake.ensure_schemas(AGREEMENT)
+    # when the delivery is staged and committed, the file passes its manifest (three rows) ...
+    [outcome] = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
+    )
+    assert outcome.problems == []
+    lake.commit("L1", audit_table("L1", [outcome]))
+    [audit] = lake.audit_records().to_pylist()
+    assert (audit["rows_delivered"], audit["rows_loaded"], audit["rows_quarantined"]) == (3, 2, 0)
+    # ... then the warehouse's audit test, which holds the extract to delivered = loaded + quarantined, fails on it
+    target = settings.root / "audit.duckdb"
+    done = run_dbt(settings, target, "build", "--select", "audit_loads", capture=True)
+    assert done.returncode == 1, done.stdout[-3000:]
+    failures = [line for line in done.stdout.splitlines() if " FAIL " in line]
+    test = "expression_is_true_audit_loads_rows_delivered_rows_loaded_rows_quarantined"
+    assert len(failures) == 1 and f"FAIL 1 {test}" in failures[0], done.stdout[-3000:]  # one file, one row

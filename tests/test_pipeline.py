@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,12 +19,11 @@ from bankdw.pipeline import DateSelection, GateFailed, pending_deliveries, run
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import BuildFailed
 from expectations.suites import SUITES_DIR
-from tests.conftest import simulate_bank, write_delivery, write_manifest
+from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, write_delivery, write_manifest
 
 pytestmark = pytest.mark.slow
-START, DAYS = date(2026, 11, 16), 4
-LAST = START + timedelta(days=DAYS - 1)
-NEXT = LAST + timedelta(days=1)
+DAYS = PUBLISHED_DAYS
+LAST, NEXT = bank_date(DAYS - 1), bank_date(DAYS)
 HISTORY = DateSelection(last=LAST)
 
 
@@ -39,22 +38,21 @@ def required_marts() -> dict[str, list[str]]:
     return marts
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings]:
-    """A tiny bank whose history up to LAST is loaded in one pass and published; the
-    deliveries of NEXT wait in the landing area as the coming night's."""
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("bank") / "data")
-    simulate_bank(settings.landing_dir, customers=150, days=DAYS + 1, start=START)
-    return settings, run(settings, HISTORY)
+@pytest.fixture
+def published(published_bank: PublishedBank) -> tuple[Settings, RunReport]:
+    """The shared tiny bank (tests/conftest.py): its history up to LAST loaded in one pass and
+    published; the deliveries of NEXT wait in the landing area as the coming night's."""
+    assert (published_bank.last_date, published_bank.next_date) == (LAST, NEXT)
+    return published_bank.settings, published_bank.report
 
 
-def copy_of(published: tuple[Settings], tmp_path: Path) -> Settings:
+def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
     shutil.copytree(published[0].root, tmp_path / "data")
     return load_settings(data_dir=tmp_path / "data")
 
 
 def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
-    published: tuple[Settings],
+    published: tuple[Settings, RunReport],
 ) -> None:
     settings, report = published
     # then the run loaded every delivery of the three systems, in one build
@@ -74,7 +72,7 @@ def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
             assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
 
 
-def test_money_is_decimal_in_every_mart(published: tuple[Settings]) -> None:
+def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -> None:
     settings, _ = published
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         floats = con.sql(
@@ -84,7 +82,7 @@ def test_money_is_decimal_in_every_mart(published: tuple[Settings]) -> None:
     assert floats == []
 
 
-def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings]) -> None:
+def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings, RunReport]) -> None:
     settings, report = published
     # the audit log balances per file, and the lake holds exactly the loaded rows
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -98,7 +96,9 @@ def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings]
     assert report.rows["core_banking.transactions"]["loaded"] == loaded
 
 
-def test_a_second_run_with_nothing_new_loads_and_builds_nothing(published: tuple[Settings], tmp_path: Path) -> None:
+def test_a_second_run_with_nothing_new_loads_and_builds_nothing(
+    published: tuple[Settings, RunReport], tmp_path: Path
+) -> None:
     # given the published bank, when run again
     settings = copy_of(published, tmp_path)
     before = settings.warehouse_path.stat().st_mtime_ns
@@ -125,7 +125,7 @@ def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], 
 
 
 def test_the_next_night_loads_only_its_own_deliveries_while_a_reader_keeps_answering(
-    published: tuple[Settings], tmp_path: Path
+    published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
     # given the published history, a BI tool holding it open read-only, and the next date's deliveries
     settings = copy_of(published, tmp_path)
@@ -146,7 +146,7 @@ def test_the_next_night_loads_only_its_own_deliveries_while_a_reader_keeps_answe
 
 
 def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(
-    published: tuple[Settings], tmp_path: Path
+    published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
     # given the next core delivery, in which one account has a status the agreement does not know
     settings = copy_of(published, tmp_path)
@@ -168,7 +168,7 @@ def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_we
 
 
 def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_published(
-    published: tuple[Settings], tmp_path: Path
+    published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
     # given the next call-centre delivery truncated in transit (its last line lost after the manifest was written)
     settings = copy_of(published, tmp_path)
@@ -187,7 +187,7 @@ def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_
 
 
 def test_a_failing_warehouse_test_leaves_the_published_warehouse_as_it_was(
-    published: tuple[Settings], tmp_path: Path
+    published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
     # given the next core delivery books a txn_id that was already booked the day before: the
     # gates see one batch and pass it, the warehouse's unique test sees the whole history

@@ -3,9 +3,12 @@
 The fixture lake holds one customer with a consumer loan (LOAN-EX) and a current account over
 30 September to 31 October 2026: the account, balance, loan, posting, call and web rows that
 the docs' example starts from, written as the extract writes the lake (typed Parquet per feed
-and business date). dbt builds the profitability marts from it, its unit tests included (each
-worked_example_* unit test checks one step with inline rows), and the test below checks every
-figure of the example in the marts, the docs' table included, and runs the Pareto notebook.
+and business date). Beside it, four customers hold only a current account each, with a
+balance that never moves, so that their economic profit is known by hand and the Pareto
+figures have a curve to rank: two earn, two destroy value. dbt builds the profitability marts
+from the lake, its unit tests included (each worked_example_* unit test checks one step with
+inline rows), and the tests below check every figure of the example in the marts, the docs'
+table included, the Pareto figures, and run the Pareto notebook.
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ def ts(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
-def account(account_id: str, product: str, opened: date, maturity: date | None, rate: str) -> dict[str, Any]:
+def account(
+    account_id: str, product: str, opened: date, maturity: date | None, rate: str, customer_id: str = "C-EX"
+) -> dict[str, Any]:
     return {
         "account_id": account_id,
-        "customer_id": "C-EX",
+        "customer_id": customer_id,
         "product_code": product,
         "branch_id": "BR01",
         "currency": "CNY",
@@ -159,14 +164,44 @@ CUSTOMER = {
     "status": "ACTIVE",
     "updated_at": ts(date(2020, 1, 2), 9),
 }
+# Customers with only a current account (0.15%), its balance the same every day: in October
+# its FTP rate is 0.6 x 2.00 (36 months) + 0.4 x 1.45 (1 month) = 1.78% on the 2026-10-01
+# curve, so net interest = balance x 31 x (1.78 - 0.15) / 100 / 365, less the DEPOSIT
+# family's 3.00 a month; no postings, calls or sessions, no capital on a deposit.
+DEPOSITORS = {  # customer -> (balance, economic profit in October)
+    "C-D1": ("36500.00", Decimal("47.53")),  # 50.53 - 3.00
+    "C-D2": ("3650.00", Decimal("2.05")),  # 5.053 -> 5.05, - 3.00
+    "C-D3": ("730.00", Decimal("-1.99")),  # 1.0106 -> 1.01, - 3.00
+    "C-D4": ("365.00", Decimal("-2.49")),  # 0.5053 -> 0.51, - 3.00
+}
+# C-EX: LOAN-EX's 249.28 and CUR-EX's 30,000.00 at the same rates: 41.53 of net interest, less
+# 3.00 and half of the customer's 7.60 + 7.60 service cost (calls and sessions): 30.93.
+ECONOMIC_PROFIT = {"C-EX": Decimal("280.21")} | {c: profit for c, (_, profit) in DEPOSITORS.items()}
 ACCOUNTS = [
     account("LOAN-EX", "CL-48M", date(2024, 6, 15), date(2028, 6, 15), "5.20"),
     account("CUR-EX", "CUR-IND", date(2020, 1, 2), None, "0.15"),
 ]
+DEPOSITOR_ACCOUNTS = [account(f"CUR-{c}", "CUR-IND", date(2020, 1, 2), None, "0.15", c) for c in DEPOSITORS]
 SNAPSHOTS = {
-    "customers": [CUSTOMER],
-    "accounts": ACCOUNTS,
-    "account_parties": [{"account_id": a["account_id"], "customer_id": "C-EX", "role": "PRIMARY"} for a in ACCOUNTS],
+    "customers": [
+        CUSTOMER,
+        *(
+            CUSTOMER
+            | {
+                "customer_id": c,
+                "full_name": f"Depositor {n}",
+                "national_id": f"11010119800101{n:04d}",
+                "birth_date": date(1970 + n, 1, 1),
+                "phone": f"1390000000{n}",
+            }
+            for n, c in enumerate(DEPOSITORS, start=1)
+        ),
+    ],
+    "accounts": ACCOUNTS + DEPOSITOR_ACCOUNTS,
+    "account_parties": [
+        {"account_id": a["account_id"], "customer_id": a["customer_id"], "role": "PRIMARY"}
+        for a in ACCOUNTS + DEPOSITOR_ACCOUNTS
+    ],
     "products": PRODUCTS,
     "branches": [
         {
@@ -183,9 +218,9 @@ SNAPSHOTS = {
 DELIVERIES: dict[tuple[str, str], dict[date, list[dict[str, Any]]]] = {
     **{("core_banking", feed): {day: rows for day in (SEP30, OCT15, OCT31)} for feed, rows in SNAPSHOTS.items()},
     ("core_banking", "balances"): {
-        SEP30: [balance("LOAN-EX", "-121000.00"), balance("CUR-EX", "30000.00")],
-        OCT15: [balance("LOAN-EX", "-120000.00"), balance("CUR-EX", "30000.00")],
-        OCT31: [balance("LOAN-EX", "-120000.00"), balance("CUR-EX", "30000.00")],
+        day: [balance("LOAN-EX", loan_balance), balance("CUR-EX", "30000.00")]
+        + [balance(f"CUR-{c}", amount) for c, (amount, _) in DEPOSITORS.items()]
+        for day, loan_balance in ((SEP30, "-121000.00"), (OCT15, "-120000.00"), (OCT31, "-120000.00"))
     },
     ("core_banking", "loans"): {SEP30: [loan("121000.00")], OCT15: [loan("120000.00")], OCT31: [loan("120000.00")]},
     ("core_banking", "transactions"): {
@@ -316,11 +351,14 @@ def test_the_customer_adds_up_and_earns_its_raroc(warehouse: Path) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         accounts = con.sql(
             "select sum(economic_profit), sum(capital_charge), sum(contribution) "
-            "from marts.fct_account_profitability_monthly where month_start = date '2026-10-01'"
+            "from marts.fct_account_profitability_monthly where month_start = date '2026-10-01' "
+            "and account_id in ('LOAN-EX', 'CUR-EX')"
         ).fetchone()
         customer = con.sql(
             "select economic_profit, capital_charge, contribution, raroc, segment, n_accounts "
-            "from marts.fct_customer_profitability_monthly where month_start = date '2026-10-01'"
+            "from marts.fct_customer_profitability_monthly where month_start = date '2026-10-01' "
+            "and customer_key = (select customer_key from marts.fct_account_profitability_monthly "
+            "where account_id = 'LOAN-EX' and month_start = date '2026-10-01')"
         ).fetchall()
     assert accounts is not None
     assert len(customer) == 1
@@ -334,13 +372,34 @@ def test_the_customer_adds_up_and_earns_its_raroc(warehouse: Path) -> None:
 def test_the_pareto_figures_and_the_notebook_run_on_the_warehouse(
     warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given the built warehouse (one customer, October complete)
+    # given the built warehouse (five customers, October complete, September not)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         customers = customer_profit(con)
+        keys = dict(
+            con.sql(
+                "select account_parties.customer_id, accounts.customer_key "
+                "from marts.fct_account_profitability_monthly as accounts "
+                "join (select unnest(?) as customer_id, unnest(?) as account_id) as account_parties "
+                "using (account_id) where accounts.month_start = date '2026-10-01'",
+                params=[[*ECONOMIC_PROFIT], ["LOAN-EX", *(f"CUR-{c}" for c in DEPOSITORS)]],
+            ).fetchall()
+        )
+    # then every customer is ranked by the economic profit worked out by hand, best first
+    assert list(customers["customer_key"]) == [keys[c] for c in ("C-EX", "C-D1", "C-D2", "C-D3", "C-D4")]
+    assert list(customers["economic_profit"]) == list(ECONOMIC_PROFIT.values())
+    assert list(customers["n_months"]) == [1] * 5  # September is not a complete month of the data
+    # and the curve accumulates them: 280.21, 327.74, 329.79, 327.80, 325.31 of 325.31
+    total = Decimal("325.31")
+    assert list(customers["cumulative_economic_profit"]) == [
+        Decimal(v) for v in ("280.21", "327.74", "329.79", "327.80", "325.31")
+    ]
+    assert list(customers["customer_share"]) == [Decimal(r) / 5 for r in range(1, 6)]
+    assert customers["cumulative_profit_share"].iloc[1] == Decimal("327.74") / total > 1  # the whale's hump
     summary = summarise(customers)
-    assert summary.n_customers == 1
-    assert summary.total_economic_profit == customers["economic_profit"].iloc[0]
-    assert summary.top_20pct_share == Decimal(1)
+    assert summary.n_customers == 5
+    assert summary.total_economic_profit == total
+    assert summary.top_20pct_share == Decimal("0.8614")  # the best one of five: 280.21 / 325.31
+    assert (summary.n_value_destroying, summary.value_destroyed) == (2, Decimal("-4.48"))
     # when the notebook runs top to bottom against it
     monkeypatch.setenv("BANKDW_WAREHOUSE", str(warehouse))
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "profitability_pareto.ipynb", as_version=4)

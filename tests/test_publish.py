@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,12 +26,11 @@ from bankdw.publish import RollbackError, list_versions, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
-from tests.conftest import simulate_bank, write_manifest
+from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, copy_deliveries, write_manifest
 
 pytestmark = pytest.mark.slow
-START, DAYS = date(2026, 11, 16), 2
-LAST = START + timedelta(days=DAYS - 1)
-NIGHT_1, NIGHT_2, PENDING = (LAST + timedelta(days=n) for n in (1, 2, 3))
+LAST = bank_date(PUBLISHED_DAYS - 1)
+NIGHT_1, NIGHT_2, PENDING = (bank_date(PUBLISHED_DAYS + n) for n in range(3))
 
 
 @dataclass
@@ -65,13 +63,15 @@ def wait_for(answers: Path, run_id: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture(scope="module")
-def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
-    """History published, then, while a second process reads: night 1 published, a rollback,
-    night 2 published (keeping two versions). PENDING's deliveries wait in the landing area."""
+def nights(published_bank: PublishedBank, bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Nights:
+    """History published (a copy of the shared published bank, tests/conftest.py), then,
+    while a second process reads: night 1 published, a rollback, night 2 published (keeping
+    two versions). PENDING's deliveries wait in the landing area."""
     root = tmp_path_factory.mktemp("bank")
-    settings = load_settings(data_dir=root / "data", keep_versions=2)
-    simulate_bank(settings.landing_dir, customers=80, days=DAYS + 3, start=START)
-    runs = [run(settings, DateSelection(last=LAST))]
+    assert published_bank.last_date == LAST
+    settings = published_bank.copy(root / "data", keep_versions=2)
+    copy_deliveries(bank_landing, settings.landing_dir, [NIGHT_2, PENDING])
+    runs = [published_bank.report]
     states = {runs[0].run_id: stamp(settings)}
     answers, held, stop = root / "fresh.jsonl", root / "held.jsonl", root / "stop"
     readers = [
