@@ -268,7 +268,7 @@ def registry_keys(directory: Path) -> dict[str, str]:
     return dict(zip(*(table.column(c).to_pylist() for c in ("customer_id", "customer_key")), strict=True))
 
 
-def test_a_build_that_fails_after_resolution_leaves_the_published_identity_and_keys(
+def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_identity_and_keys(
     nights: Nights, tmp_path: Path
 ) -> None:
     from bankdw.warehouse import BuildFailed, identity_build_path
@@ -284,9 +284,14 @@ def test_a_build_that_fails_after_resolution_leaves_the_published_identity_and_k
     write_manifest(transactions.parent)
     published = settings.identity_dir
     before = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
-    # when the nightly job runs, then it fails after the resolve step resolved the new record
-    with pytest.raises(BuildFailed):
+    warehouse_before = settings.warehouse_path.read_bytes()
+    # when the nightly job runs, then it fails after the resolve step resolved the new record,
+    # on the unique test, and says so
+    with pytest.raises(BuildFailed) as failed:
         run(settings)
+    assert any("unique" in f and "txn_id" in f for f in failed.value.failures), failed.value.failures
+    # and the published warehouse is exactly as it was
+    assert settings.warehouse_path.read_bytes() == warehouse_before
     report = RunReport.latest(settings)
     assert report is not None and report.resolved and report.step == "warehouse_gate"
     assert NEW_RECORD in registry_keys(identity_build_path(settings, report.run_id))
