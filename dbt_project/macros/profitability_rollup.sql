@@ -78,3 +78,30 @@ final as (
 
 select * from final
 {% endmacro %}
+
+
+{#-
+    One measure of every profitability mart summed per month, one row per mart and month
+    (`view_name`, `month_start`, the measure): what the reconciliations in tests/ compare with
+    an independent source. The marts listed are every grain the profitability marts publish.
+-#}
+{% macro profitability_marts_monthly_sum(measure) %}
+    {%- set marts = {
+        'accounts': 'fct_account_profitability_monthly',
+        'customers': 'fct_customer_profitability_monthly',
+        'products': 'fct_product_profitability_monthly',
+        'branches': 'fct_branch_profitability_monthly',
+        'relationship_managers': 'fct_relationship_manager_profitability_monthly',
+        'segments': 'fct_segment_profitability_monthly',
+        'bank': 'fct_bank_profitability_monthly',
+    } %}
+    {%- for view_name, model_name in marts.items() %}
+        select
+            '{{ view_name }}' as view_name,
+            view_rows.month_start,
+            sum(view_rows.{{ measure }}) as {{ measure }}
+        from {{ ref(model_name) }} as view_rows
+        group by view_rows.month_start
+        {{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -4,15 +4,6 @@
 -- fee revenue the books do not show. Every mart is compared per month, to the cent, against
 -- the staged ledger (reversals found independently of the marts' own logic), so a roll-up
 -- that loses or doubles accounts fails here as well as a wrong account figure.
-{% set views = {
-    'accounts': 'fct_account_profitability_monthly',
-    'customers': 'fct_customer_profitability_monthly',
-    'products': 'fct_product_profitability_monthly',
-    'branches': 'fct_branch_profitability_monthly',
-    'relationship_managers': 'fct_relationship_manager_profitability_monthly',
-    'segments': 'fct_segment_profitability_monthly',
-    'bank': 'fct_bank_profitability_monthly',
-} %}
 with ledger as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
@@ -44,15 +35,7 @@ ledger_fees as (
 
 reported_fees as (
 
-    {% for view_name, model_name in views.items() %}
-        select
-            '{{ view_name }}' as view_name,
-            view_rows.month_start,
-            sum(view_rows.fee_income) as fee_income
-        from {{ ref(model_name) }} as view_rows
-        group by view_rows.month_start
-        {{ "union all" if not loop.last }}
-    {% endfor %}
+    {{ profitability_marts_monthly_sum('fee_income') }}
 
 ),
 

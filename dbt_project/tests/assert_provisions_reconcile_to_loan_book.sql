@@ -8,15 +8,6 @@
 -- Recomputed here from the staged loans feed, independently of the marts' own logic: a
 -- write-off is the last outstanding principal of a loan last delivered classified LOSS
 -- before the latest date, charged in the first month whose month end no longer has it.
-{% set views = {
-    'accounts': 'fct_account_profitability_monthly',
-    'customers': 'fct_customer_profitability_monthly',
-    'products': 'fct_product_profitability_monthly',
-    'branches': 'fct_branch_profitability_monthly',
-    'relationship_managers': 'fct_relationship_manager_profitability_monthly',
-    'segments': 'fct_segment_profitability_monthly',
-    'bank': 'fct_bank_profitability_monthly',
-} %}
 with loans as (
 
     select * from {{ ref('stg_core_banking__loans') }}
@@ -147,15 +138,7 @@ reported_provisions as (
 
 reported_credit_costs as (
 
-    {% for view_name, model_name in views.items() %}
-        select
-            '{{ view_name }}' as view_name,
-            view_rows.month_start,
-            sum(view_rows.credit_cost) as credit_cost
-        from {{ ref(model_name) }} as view_rows
-        group by view_rows.month_start
-        {{ "union all" if not loop.last }}
-    {% endfor %}
+    {{ profitability_marts_monthly_sum('credit_cost') }}
 
 ),
 
