@@ -18,6 +18,8 @@ final as (
         customer_profitability.avg_liability_balance,
         customer_profitability.risk_weighted_assets,
         customer_profitability.allocated_capital,
+        customer_profitability.interest_income,
+        customer_profitability.interest_expense,
         customer_profitability.net_interest_income,
         customer_profitability.fee_income,
         customer_profitability.other_income,
