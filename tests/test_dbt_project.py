@@ -164,6 +164,7 @@ MONEY_COLUMNS = {
     "fct_customer_profitability_monthly": PROFITABILITY,
     "fct_bank_profitability_monthly": PROFITABILITY,
     "fct_loan_book_monthly": ["outstanding_principal", "required_provision", "write_off", "credit_cost"],
+    "fct_unallocated_cost_monthly": ["total_cost", "allocated_cost", "unattributed_cost", "unallocated_cost"],
     "customer_360": ["deposit_balance", "loan_balance", "contribution_last_month", "contribution_12m"],
 }
 FLOATING_POINT_TYPES = ("double", "float", "real")

@@ -1,4 +1,5 @@
--- Customer profitability: the accounts the customer is primary holder of, summed
+-- Customer profitability: the customer's shares of the accounts they hold (PRIMARY and
+-- JOINT holders share an account by its allocation weights), summed
 -- (int_customer_profitability_monthly), with the customer's segment and RAROC.
 with customer_profitability as (
 
