@@ -8,7 +8,9 @@ balance that never moves, so that their economic profit is known by hand and the
 figures have a curve to rank: two earn, two destroy value. dbt builds the profitability marts
 from the lake, its unit tests included (each worked_example_* unit test checks one step with
 inline rows), and the tests below check every figure of the example in the marts, the docs'
-table included, the Pareto figures, and run the Pareto notebook.
+table included, the service cost's balance-share split and the unallocated pool (an unknown
+caller's call), the Pareto figures, and run the Pareto notebook. The last test reads the
+shared published bank's warehouse gate: the reconciliations to independent sources ran there.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from extract.contract import load_agreement
 from extract.lake import Lake, partition_name
 from models.identity.resolve import resolve_lake
 from models.profitability import customer_profit, summarise
+from tests.conftest import PublishedBank
 
 SEP30, OCT15, OCT31 = date(2026, 9, 30), date(2026, 10, 15), date(2026, 10, 31)
 LOADED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -445,3 +448,28 @@ def test_the_pareto_figures_and_the_notebook_run_on_the_warehouse(
         str(o.get("data", {}).get("text/plain", "")) for c in notebook.cells for o in c.get("outputs", [])
     )
     assert f"n_customers={summary.n_customers}" in outputs
+
+
+RECONCILIATIONS = (
+    "assert_month_end_balances_reconcile_to_feed",
+    "assert_interest_reconciles_to_ledger",
+    "assert_service_costs_reconcile_to_volumes",
+    "assert_customer_profitability_shares_reconcile_to_accounts",
+    "assert_fee_income_reconciles_to_ledger",
+    "assert_provisions_reconcile_to_loan_book",
+)
+
+
+def test_the_reconciliations_run_in_the_nightly_warehouse_gate(published_bank: PublishedBank) -> None:
+    # given the shared simulated bank, loaded and published by one nightly run
+    checks = (
+        published_bank.settings.lake_dir / "_audit" / "checks" / f"{published_bank.report.run_id}.warehouse.parquet"
+    )
+    # when its warehouse gate's checks are read back from the lake
+    outcomes = dict(
+        duckdb.sql(
+            "select subject, outcome from read_parquet(?) where stage = 'warehouse'", params=[str(checks)]
+        ).fetchall()
+    )
+    # then every reconciliation to an independent source ran in the gate and passed
+    assert {name: outcomes.get(name) for name in RECONCILIATIONS} == dict.fromkeys(RECONCILIATIONS, "passed")
