@@ -1,7 +1,7 @@
--- How customers move through the pyramid: every customer of a month (from the warehouse's
--- second month on) with its tier the month before and this month. NEW: no row the month before
--- (a new relationship); EXITED: a row the month before, none now (lapsed longer than var
--- lapsed_months). contribution_12m before and after are the customer's in each month (0 on
+-- How customers move through the pyramid: every customer of a month with its tier the month
+-- before and this month. NEW: no row the month before (a new relationship; in the first month
+-- of the data, every customer: the warehouse knows no month before); EXITED: a row the month
+-- before, none now (lapsed longer than var lapsed_months). contribution_12m before and after are the customer's in each month (0 on
 -- the side where the customer has no row).
 with customer_value as (
 
@@ -52,7 +52,7 @@ final as (
     from pairs
     cross join month_range
     where
-        pairs.month_start > month_range.first_month_start
+        pairs.month_start >= month_range.first_month_start
         and pairs.month_start <= month_range.last_month_start
 
 )

@@ -4,7 +4,10 @@
 -- ones before it, so the current month counts as far as it has gone), RFM frequency and
 -- monetary (var rfm_window_months), transfers to other banks (var mgc_outflow_window_months),
 -- tenure, the last customer-initiated activity and whether salary was credited this month
--- or last. Contribution is the primary holder's (int_customer_profitability_monthly).
+-- or last. Contribution is the primary holder's (int_customer_profitability_monthly). The
+-- money windows sum the complete months of the window plus the month itself: an incomplete
+-- month before it is the first month of the data, which carries the whole opening stock of
+-- loan provisions (docs/profitability.md) and would brand every borrower a value destroyer.
 with relationships as (
 
     select * from {{ ref('int_customer_relationships_monthly') }}
@@ -42,6 +45,10 @@ monthly as (
         relationships.*,
         coalesce(profitability.contribution, 0) as contribution,
         coalesce(profitability.economic_profit, 0) as economic_profit,
+        case when relationships.is_complete_month then coalesce(profitability.contribution, 0) else 0 end
+            as complete_contribution,
+        case when relationships.is_complete_month then coalesce(profitability.economic_profit, 0) else 0 end
+            as complete_economic_profit,
         coalesce(activity.n_activities, 0) as n_activities,
         activity.last_activity_date,
         coalesce(activity.is_salary_credited, false) as is_salary_credited,
@@ -62,22 +69,22 @@ windowed as (
 
     select
         monthly.*,
-        sum(monthly.contribution) over (
+        sum(monthly.complete_contribution) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('value_window_months') - 1 }} month preceding and current row
-        ) as contribution_12m,
-        sum(monthly.economic_profit) over (
+        ) + monthly.contribution - monthly.complete_contribution as contribution_12m,
+        sum(monthly.complete_economic_profit) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('value_window_months') - 1 }} month preceding and current row
-        ) as economic_profit_12m,
+        ) + monthly.economic_profit - monthly.complete_economic_profit as economic_profit_12m,
         sum(monthly.n_activities) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('rfm_window_months') - 1 }} month preceding and current row
         ) as rfm_frequency,
-        sum(monthly.contribution) over (
+        sum(monthly.complete_contribution) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('rfm_window_months') - 1 }} month preceding and current row
-        ) as rfm_monetary,
+        ) + monthly.contribution - monthly.complete_contribution as rfm_monetary,
         sum(monthly.outflow_elsewhere) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('mgc_outflow_window_months') - 1 }} month preceding and current row
