@@ -9,7 +9,8 @@ dbt unit tests with small inline fixtures (`dbt_project/models/intermediate/valu
   (`value_bank`, about six minutes), for what needs thousands of customers: the Pareto curve,
   affluent and loyal customers in tier A, planted churners before they leave, BZ;
 - the shared `published_bank` (150 customers, five days) for the household key, which needs a
-  second nightly build: one member joins a household and another leaves it.
+  second nightly build (one member joins a household and another leaves it), and a third,
+  incremental one for the monthly activity kept incrementally by month.
 
 The simulator's answer key: `_truth/churners.csv` names the planted churners; who is affluent
 (income of 400,000 or more, or chosen at random) and how long each customer has banked here
@@ -33,7 +34,7 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from models.value.households import households
-from tests.conftest import PublishedBank, shared_dir, write_manifest
+from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, copy_deliveries, shared_dir, write_manifest
 
 VALUE_BANK = {"customers": 2000, "days": 70, "start": date(2026, 8, 25), "seed": 7}
 LAST_COMPLETE_MONTH = date(2026, 10, 1)
@@ -381,9 +382,12 @@ def test_a_household_keeps_its_key_when_a_member_joins_or_leaves() -> None:
     assert set(alone.household_key) == {hashlib.md5(b"household/SHARED_PHONE/+8613900000000").hexdigest()}
 
 
-def test_the_household_key_survives_a_nightly_build(published_bank: PublishedBank, tmp_path: Path) -> None:
-    """Two real builds: the published one, and the next night after one member of a household
-    moved out (a new phone or address) and a new customer moved in (the one who stays's)."""
+def test_the_household_key_survives_a_nightly_build(
+    published_bank: PublishedBank, bank_landing: Path, tmp_path: Path
+) -> None:
+    """Real nightly builds: the published one; the next night, after one member of a household
+    moved out (a new phone or address) and a new customer moved in with the one who stays; and
+    the night after, incremental, for the monthly activity."""
     from bankdw.pipeline import DateSelection, run
 
     settings = published_bank.copy(tmp_path / "data")
@@ -471,3 +475,35 @@ def test_the_household_key_survives_a_nightly_build(published_bank: PublishedBan
     assert stayer in in_household
     assert leaver not in in_household
     assert "C999999999" in {source for _, source in after}
+    # and on the night after (incremental: the first night on this copy of the data dir was a
+    # full refresh, its paths being new), the monthly activity rebuilt for the current month
+    # only is what the facts hold for every customer and month, earlier nights' rows included
+    copy_deliveries(bank_landing, settings.landing_dir, [bank_date(PUBLISHED_DAYS + 1)])
+    report = run(settings, DateSelection(last=bank_date(PUBLISHED_DAYS + 1)))
+    assert report.outcome == "SUCCESS", report.failures
+    assert report.build_mode == "incremental"
+    with connect(settings) as con:
+        mismatches = con.sql(
+            """
+            with postings as (
+                select customer_key, cast(date_trunc('month', posting_date) as date) as month_start,
+                    count(*) filter (where channel <> 'SYSTEM') as n_postings
+                from marts.fct_transactions where not is_reversal and customer_key is not null group by all
+            ),
+            sessions as (
+                select customer_key, cast(date_trunc('month', session_date) as date) as month_start,
+                    count(*) as n_web_sessions
+                from marts.fct_web_sessions where customer_key is not null group by all
+            ),
+            expected as (
+                select customer_key, month_start, coalesce(postings.n_postings, 0) as n_postings,
+                    coalesce(sessions.n_web_sessions, 0) as n_web_sessions
+                from postings full outer join sessions using (customer_key, month_start)
+            )
+            select count(*) from expected
+            full outer join intermediate.int_customer_activity_monthly as activity using (customer_key, month_start)
+            where expected.n_postings is distinct from activity.n_postings
+                or expected.n_web_sessions is distinct from activity.n_web_sessions
+            """
+        ).fetchone()
+    assert mismatches == (0,)
