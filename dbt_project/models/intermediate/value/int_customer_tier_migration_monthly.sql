@@ -1,8 +1,8 @@
 -- How customers move through the pyramid: every customer of a month with its tier the month
 -- before and this month. NEW: no row the month before (a new relationship; in the first month
 -- of the data, every customer: the warehouse knows no month before); EXITED: a row the month
--- before, none now (lapsed longer than var lapsed_months). contribution_12m before and after are the customer's in each month (0 on
--- the side where the customer has no row).
+-- before, none now (lapsed longer than var lapsed_months). contribution_12m before and after
+-- are the customer's in each month (0 on the side where the customer has no row).
 with customer_value as (
 
     select * from {{ ref('int_customer_value_monthly') }}
