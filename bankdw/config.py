@@ -14,7 +14,9 @@ import logging
 import os
 import textwrap
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
+
+
+DbtVar = str | int | float | list[int]
+"""What a dbt var holds: settings reach dbt as JSON (`--vars`) or YAML (the vars block)."""
 
 
 def _config_file() -> Path:
@@ -165,6 +171,110 @@ class Settings(BaseSettings):
         "accrued_interest) by which the marts' interest_income or interest_expense may differ from it before the "
         "warehouse gate fails (docs/profitability.md, Reconciliation).",
     )
+    # The value model (docs/customer_value.md): the loyalty x value pyramid, value classes and
+    # RFM of fct_customer_value_monthly and fct_customer_rfm_monthly, month by month.
+    value_window_months: int = Field(
+        default=12,
+        ge=1,
+        description="Months (the month itself and the ones before it) summed into the value marts' "
+        "contribution_12m and economic_profit_12m.",
+    )
+    value_measure: Literal["contribution", "economic_profit"] = Field(
+        default="contribution",
+        description="What ranks customers by value (value_percentile, the tiers' value axis): trailing "
+        "contribution, or economic profit (contribution less the capital charge).",
+    )
+    value_high_percentile: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="A customer whose value_percentile is at least this is high value (tiers A and B): "
+        "by default the top quarter of the month's customers.",
+    )
+    loyalty_high_score: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="A customer whose loyalty_score (0 to 1) is at least this is loyal (tiers A and C).",
+    )
+    loyalty_full_tenure_months: int = Field(
+        default=60,
+        ge=1,
+        description="Tenure at which the loyalty score's tenure part is full (shorter tenure counts pro rata).",
+    )
+    loyalty_full_product_families: int = Field(
+        default=3,
+        ge=1,
+        description="Product families held at which the loyalty score's breadth part is full.",
+    )
+    loyalty_full_monthly_activity: int = Field(
+        default=15,
+        ge=1,
+        description="Customer-initiated postings and web sessions in a month at which the loyalty score's "
+        "frequency part is full.",
+    )
+    inactive_days: int = Field(
+        default=90,
+        ge=1,
+        description="A customer who holds accounts but initiated no posting or web session for this many "
+        "days (at month end) is INACTIVE; judged only once the data covers that many days.",
+    )
+    lapsed_months: int = Field(
+        default=12,
+        ge=1,
+        description="A customer whose last account closed within this many months is LAPSED; after that "
+        "the customer leaves the value marts.",
+    )
+    mvc_contribution_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Most valuable customers (MVC): the fewest top customers whose contribution_12m makes "
+        "this share of the month's positive contribution.",
+    )
+    mgc_max_value_percentile: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Most growable customers (MGC) have a value_percentile below this (low current value) "
+        "and a sign of money held elsewhere.",
+    )
+    mgc_min_annual_income: int = Field(
+        default=300_000,
+        ge=0,
+        description="MGC signal: annual income (customers feed) at least this, in the reporting currency.",
+    )
+    mgc_min_outflow_elsewhere: int = Field(
+        default=30_000,
+        ge=0,
+        description="MGC signal: customer-initiated transfers to other banks over the last "
+        "mgc_outflow_window_months at least this, in the reporting currency.",
+    )
+    mgc_outflow_window_months: int = Field(
+        default=3,
+        ge=1,
+        description="Months (the month itself and the ones before it) of transfers to other banks that "
+        "mgc_min_outflow_elsewhere is compared with.",
+    )
+    rfm_window_months: int = Field(
+        default=12,
+        ge=1,
+        description="Months (the month itself and the ones before it) of RFM frequency (customer-initiated "
+        "postings and web sessions) and monetary (contribution).",
+    )
+    income_band_edges: list[int] = Field(
+        default=[50_000, 100_000, 200_000, 500_000, 1_000_000],
+        min_length=1,
+        description="Edges of customer_360's annual_income_band, ascending, in the reporting currency: "
+        "bands are below the first edge, between two edges, and from the last edge up.",
+    )
+
+    @field_validator("income_band_edges")
+    @classmethod
+    def _ascending_edges(cls, value: list[int]) -> list[int]:
+        if any(later <= earlier for earlier, later in pairwise(value)):
+            raise ValueError(f"income_band_edges must be strictly ascending, got {value}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -241,7 +351,7 @@ class Settings(BaseSettings):
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
 
-    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, str | int | float]:
+    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, DbtVar]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.
 
         The pipeline passes this as `--vars` to every dbt command (bankdw.warehouse.dbt_args);
@@ -275,6 +385,22 @@ class Settings(BaseSettings):
             "balance_snapshot_window_days": self.balance_snapshot_window_days,
             "household_max_members": self.household_max_members,
             "interest_reconciliation_tolerance": self.interest_reconciliation_tolerance,
+            "value_window_months": self.value_window_months,
+            "value_measure": self.value_measure,
+            "value_high_percentile": self.value_high_percentile,
+            "loyalty_high_score": self.loyalty_high_score,
+            "loyalty_full_tenure_months": self.loyalty_full_tenure_months,
+            "loyalty_full_product_families": self.loyalty_full_product_families,
+            "loyalty_full_monthly_activity": self.loyalty_full_monthly_activity,
+            "inactive_days": self.inactive_days,
+            "lapsed_months": self.lapsed_months,
+            "mvc_contribution_share": self.mvc_contribution_share,
+            "mgc_max_value_percentile": self.mgc_max_value_percentile,
+            "mgc_min_annual_income": self.mgc_min_annual_income,
+            "mgc_min_outflow_elsewhere": self.mgc_min_outflow_elsewhere,
+            "mgc_outflow_window_months": self.mgc_outflow_window_months,
+            "rfm_window_months": self.rfm_window_months,
+            "income_band_edges": self.income_band_edges,
         }
 
 
@@ -298,7 +424,7 @@ _PATH_VARS = {
 }
 
 
-def by_hand_dbt_vars() -> dict[str, str | int | float]:
+def by_hand_dbt_vars() -> dict[str, DbtVar]:
     """The vars a `dbt build` by hand runs with: the defaults of `Settings`, the environment and
     bankdw.toml ignored, with the data dir in this checkout and paths relative to dbt_project/."""
     defaults = Settings.model_construct()

@@ -5,7 +5,10 @@
   rules, probabilistic, keys, evaluate, ...).
 - `models.profitability`: the Pareto (whale) curve of customer economic profit, read from the
   published warehouse.
+- `models.value`: customer value; today the household key that survives members joining and
+  leaving (`households`, used by the dbt Python model `int_customer_households`). The tiers,
+  classes and RFM are SQL (dbt_project/models/intermediate/value/).
 
-Models to come (value, lifetime value, churn) follow the identity package's shape: features,
+Models to come (lifetime value, churn) follow the identity package's shape: features,
 fit, score and evaluate in modules of their own.
 """

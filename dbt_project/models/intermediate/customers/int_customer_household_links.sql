@@ -3,6 +3,8 @@
 -- shared mobile, E.164), or PRIMARY/JOINT holders of the same account. An address or phone
 -- shared by more than var('household_max_members') customers is a building, an office or a
 -- switchboard, not a home, and links nobody. Corporates are never in a household.
+-- shared_value names what the pair shares (the folded address and postal code, the phone, the
+-- account): a household's key is made from it (int_customer_households).
 with identity as (
 
     select * from {{ ref('int_customer_identity') }}
@@ -53,7 +55,8 @@ address_links as (
     select
         left_side.customer_key as customer_key_a,
         right_side.customer_key as customer_key_b,
-        'SHARED_ADDRESS' as link_type
+        'SHARED_ADDRESS' as link_type,
+        left_side.address_fold || '/' || left_side.postal_code as shared_value
     from home_addresses as left_side
     inner join home_addresses as right_side
         on
@@ -88,7 +91,8 @@ phone_links as (
     select
         left_side.customer_key as customer_key_a,
         right_side.customer_key as customer_key_b,
-        'SHARED_PHONE' as link_type
+        'SHARED_PHONE' as link_type,
+        left_side.phone_e164 as shared_value
     from home_phones as left_side
     inner join home_phones as right_side
         on
@@ -116,7 +120,8 @@ joint_links as (
     select distinct
         left_side.customer_key as customer_key_a,
         right_side.customer_key as customer_key_b,
-        'JOINT_ACCOUNT' as link_type
+        'JOINT_ACCOUNT' as link_type,
+        left_side.account_id as shared_value
     from individual_holders as left_side
     inner join individual_holders as right_side
         on

@@ -3,8 +3,10 @@
 -- Every figure comes from an intermediate model computed once: holdings and balances shared
 -- among holders by allocation weight (int_customer_holdings), contribution
 -- (int_customer_contributions), postings by channel, web sessions and calls
--- (int_customer_activity_*). Every window is a dbt var (dbt_project.yml); the column names
--- say the default.
+-- (int_customer_activity_*), the value tier, class and RFM segment of the as-of month
+-- (int_customer_value_monthly, int_customer_rfm_monthly), what the customers feed says of work
+-- and income (int_customer_attributes) and credit risk (int_customer_credit_risk). Every window
+-- is a dbt var (dbt_project.yml); the column names say the default.
 with customers as (
 
     select * from {{ ref('int_customer_versions') }}
@@ -51,6 +53,30 @@ calls as (
 households as (
 
     select * from {{ ref('int_customer_households') }}
+
+),
+
+customer_value as (
+
+    select * from {{ ref('int_customer_value_monthly') }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('int_customer_rfm_monthly') }}
+
+),
+
+attributes as (
+
+    select * from {{ ref('int_customer_attributes') }}
+
+),
+
+credit_risk as (
+
+    select * from {{ ref('int_customer_credit_risk') }}
 
 ),
 
@@ -103,7 +129,16 @@ final as (
         greatest(web.last_web_session_date, calls.last_call_date) as last_contact_date,
         coalesce(calls.open_complaints, 0) as open_complaints,
         cast(calls.avg_csat as decimal(4, 2)) as avg_csat_90d,
-        coalesce(calls.n_csat_responses, 0) as n_csat_responses_90d
+        coalesce(calls.n_csat_responses, 0) as n_csat_responses_90d,
+        customer_value.value_tier,
+        customer_value.value_class,
+        rfm.rfm_segment,
+        attributes.industry_code,
+        attributes.occupation,
+        attributes.annual_income_band,
+        credit_risk.worst_loan_classification,
+        coalesce(credit_risk.is_non_performing, false) as is_non_performing,
+        cast(coalesce(credit_risk.total_exposure, 0) as decimal(18, 2)) as total_exposure
     from customers
     cross join as_of
     left join holdings
@@ -118,6 +153,18 @@ final as (
         on customers.customer_key = calls.customer_key
     left join households
         on customers.customer_key = households.customer_key
+    left join customer_value
+        on
+            customers.customer_key = customer_value.customer_key
+            and customer_value.month_start = date_trunc('month', as_of.as_of_date)
+    left join rfm
+        on
+            customers.customer_key = rfm.customer_key
+            and rfm.month_start = date_trunc('month', as_of.as_of_date)
+    left join attributes
+        on customers.customer_key = attributes.customer_key
+    left join credit_risk
+        on customers.customer_key = credit_risk.customer_key
 
 )
 

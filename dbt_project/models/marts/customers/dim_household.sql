@@ -1,6 +1,7 @@
 -- One row per household: individual customers the data says live together (a shared
 -- normalised address or phone, or PRIMARY/JOINT holders of the same account), as connected components
--- (int_customer_households). Members: customer_360.household_key.
+-- (int_customer_households). Members: customer_360.household_key. Deposits, loans and
+-- contribution by allocation weight (int_household_measures).
 with households as (
 
     select * from {{ ref('int_customer_households') }}
@@ -17,6 +18,12 @@ customers as (
 bridge as (
 
     select * from {{ ref('int_account_holders_weighted') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('int_household_measures') }}
 
 ),
 
@@ -44,12 +51,17 @@ final as (
         coalesce(any_value(joint_accounts.n_joint_accounts), 0) as n_joint_accounts,
         first(customers.city order by customers.customer_key) as city,
         first(customers.region order by customers.customer_key) as region,
-        min(customers.onboarding_date) as first_onboarding_date
+        min(customers.onboarding_date) as first_onboarding_date,
+        any_value(measures.deposit_balance) as deposit_balance,
+        any_value(measures.loan_balance) as loan_balance,
+        any_value(measures.contribution_12m) as contribution_12m
     from households
     inner join customers
         on households.customer_key = customers.customer_key
     left join joint_accounts
         on households.household_key = joint_accounts.household_key
+    left join measures
+        on households.household_key = measures.household_key
     group by households.household_key
 
 )

@@ -1,0 +1,57 @@
+-- RFM, month by month, for every customer with a relationship that month (docs/customer_value.md):
+--   recency_days: days from the last customer-initiated posting or web session to the month's
+--     reference date (null: none in the data);
+--   frequency: customer-initiated postings and web sessions, monetary: contribution, both over
+--     var rfm_window_months (the month and the ones before it);
+--   r/f/m_score: quintiles 1 (worst) to 5 (best) among the month's customers, ceil(5 x the
+--     cumulative distribution), so ties share a score; the least recent (and customers with no
+--     activity at all) score 1 on recency;
+--   rfm_segment, the first rule that holds: CHAMPIONS (r, f, m all 4 or 5), LOYAL (r 3 or more,
+--     f 4 or more), PROMISING (r 4 or more, f 2 or less), AT_RISK (r 2 or less, f or m 3 or
+--     more), HIBERNATING (r 2 or less), NEEDS_ATTENTION (the rest).
+with features as (
+
+    select * from {{ ref('int_customer_value_features_monthly') }}
+
+),
+
+scored as (
+
+    select
+        features.month_start,
+        features.customer_key,
+        features.recency_days,
+        features.rfm_frequency as frequency,
+        features.rfm_monetary as monetary,
+        cast(ceil(5 * cume_dist() over (
+            partition by features.month_start order by features.recency_days desc nulls first
+        )) as integer) as r_score,
+        cast(ceil(5 * cume_dist() over (
+            partition by features.month_start order by features.rfm_frequency
+        )) as integer) as f_score,
+        cast(ceil(5 * cume_dist() over (
+            partition by features.month_start order by features.rfm_monetary
+        )) as integer) as m_score
+    from features
+
+),
+
+final as (
+
+    select
+        scored.*,
+        cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
+            as rfm_cell,
+        case
+            when scored.r_score >= 4 and scored.f_score >= 4 and scored.m_score >= 4 then 'CHAMPIONS'
+            when scored.r_score >= 3 and scored.f_score >= 4 then 'LOYAL'
+            when scored.r_score >= 4 and scored.f_score <= 2 then 'PROMISING'
+            when scored.r_score <= 2 and (scored.f_score >= 3 or scored.m_score >= 3) then 'AT_RISK'
+            when scored.r_score <= 2 then 'HIBERNATING'
+            else 'NEEDS_ATTENTION'
+        end as rfm_segment
+    from scored
+
+)
+
+select * from final
