@@ -157,6 +157,14 @@ class Settings(BaseSettings):
         description="A normalised address or phone shared by more customers than this is a building or an office, "
         "not a household.",
     )
+    interest_reconciliation_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of the interest the ledger booked in a month (interest postings plus the change of "
+        "accrued_interest) by which the marts' interest_income or interest_expense may differ from it before the "
+        "warehouse gate fails (docs/profitability.md, Reconciliation).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -233,7 +241,7 @@ class Settings(BaseSettings):
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
 
-    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, str | int]:
+    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, str | int | float]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.
 
         The pipeline passes this as `--vars` to every dbt command (bankdw.warehouse.dbt_args);
@@ -266,6 +274,7 @@ class Settings(BaseSettings):
             "contribution_window_months": self.contribution_window_months,
             "balance_snapshot_window_days": self.balance_snapshot_window_days,
             "household_max_members": self.household_max_members,
+            "interest_reconciliation_tolerance": self.interest_reconciliation_tolerance,
         }
 
 
@@ -289,7 +298,7 @@ _PATH_VARS = {
 }
 
 
-def by_hand_dbt_vars() -> dict[str, str | int]:
+def by_hand_dbt_vars() -> dict[str, str | int | float]:
     """The vars a `dbt build` by hand runs with: the defaults of `Settings`, the environment and
     bankdw.toml ignored, with the data dir in this checkout and paths relative to dbt_project/."""
     defaults = Settings.model_construct()

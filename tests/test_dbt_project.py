@@ -123,7 +123,25 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
         "write_off",
         "credit_cost",
     ],
-    "fct_account_balance_monthly": ["month_start", "account_id", "snapshot_date", "ledger_balance", "avg_balance"],
+    "fct_account_balance_monthly": [
+        "month_start",
+        "account_id",
+        "snapshot_date",
+        "ledger_balance",
+        "avg_balance",
+        "is_open_at_month_end",
+    ],
+    "fct_unallocated_cost_monthly": [
+        "month_start",
+        "channel",
+        "n_contacts",
+        "volume",
+        "total_cost",
+        "allocated_cost",
+        "unattributed_cost",
+        "no_account_cost",
+        "unallocated_cost",
+    ],
     "fct_account_balance_daily_recent": ["business_date", "account_id", "ledger_balance"],
     "dim_month": ["month_start", "month_end", "days_in_month", "is_complete"],
     "customer_360": [
@@ -146,6 +164,7 @@ MONEY_COLUMNS = {
     "fct_customer_profitability_monthly": PROFITABILITY,
     "fct_bank_profitability_monthly": PROFITABILITY,
     "fct_loan_book_monthly": ["outstanding_principal", "required_provision", "write_off", "credit_cost"],
+    "fct_unallocated_cost_monthly": ["total_cost", "allocated_cost", "unattributed_cost", "unallocated_cost"],
     "customer_360": ["deposit_balance", "loan_balance", "contribution_last_month", "contribution_12m"],
 }
 FLOATING_POINT_TYPES = ("double", "float", "real")

@@ -8,7 +8,9 @@ balance that never moves, so that their economic profit is known by hand and the
 figures have a curve to rank: two earn, two destroy value. dbt builds the profitability marts
 from the lake, its unit tests included (each worked_example_* unit test checks one step with
 inline rows), and the tests below check every figure of the example in the marts, the docs'
-table included, the Pareto figures, and run the Pareto notebook.
+table included, the service cost's balance-share split and the unallocated pool (an unknown
+caller's call), the Pareto figures, and run the Pareto notebook. The last test reads the
+shared published bank's warehouse gate: the reconciliations to independent sources ran there.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from extract.contract import load_agreement
 from extract.lake import Lake, partition_name
 from models.identity.resolve import resolve_lake
 from models.profitability import customer_profit, summarise
+from tests.conftest import PublishedBank
 
 SEP30, OCT15, OCT31 = date(2026, 9, 30), date(2026, 10, 15), date(2026, 10, 31)
 LOADED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -99,14 +102,15 @@ def posting(txn_id: str, day: date, txn_type: str, amount: str, channel: str, **
     }
 
 
-def call(call_id: str, day: date, talk_seconds: int) -> dict[str, Any]:
+def call(call_id: str, day: date, talk_seconds: int, customer_id: str | None = "C-EX") -> dict[str, Any]:
     return {
         "call_id": call_id,
         "direction": "INBOUND",
         "started_at": ts(day, 3),
         "answered_at": ts(day, 3),
         "ended_at": ts(day, 3) + timedelta(seconds=talk_seconds),
-        "customer_id": "C-EX",
+        "customer_id": customer_id,
+        "caller_number": None if customer_id else "13911112222",
         "queue": "LOANS",
         "wait_seconds": 0,
         "talk_seconds": talk_seconds,
@@ -174,8 +178,9 @@ DEPOSITORS = {  # customer -> (balance, economic profit in October)
     "C-D3": ("730.00", Decimal("-1.99")),  # 1.0106 -> 1.01, - 3.00
     "C-D4": ("365.00", Decimal("-2.49")),  # 0.5053 -> 0.51, - 3.00
 }
-# C-EX: LOAN-EX's 249.28 and CUR-EX's 30,000.00 at the same rates: 41.53 of net interest, less
-# 3.00 and half of the customer's 7.60 + 7.60 service cost (calls and sessions): 30.93.
+# C-EX: LOAN-EX's 244.71 and CUR-EX's 30,000.00 at the same rates: 41.53 of net interest, less
+# 3.00 and its balance share of the customer's 15.20 service cost (calls and sessions),
+# 15.20 x 30,000.00 / 150,451.61 = 3.03: 35.50.
 ECONOMIC_PROFIT = {"C-EX": Decimal("280.21")} | {c: profit for c, (_, profit) in DEPOSITORS.items()}
 ACCOUNTS = [
     account("LOAN-EX", "CL-48M", date(2024, 6, 15), date(2028, 6, 15), "5.20"),
@@ -239,7 +244,14 @@ DELIVERIES: dict[tuple[str, str], dict[date, list[dict[str, Any]]]] = {
         ]
     },
     ("online_banking", "events"): {OCT31: [login(f"S{i}", date(2026, 10, 2 + 7 * i)) for i in range(4)]},
-    ("call_center", "calls"): {OCT31: [call("C1", date(2026, 10, 3), 240), call("C2", date(2026, 10, 21), 360)]},
+    # C9: a caller no customer record knows, 2 minutes: the unallocated pool's
+    ("call_center", "calls"): {
+        OCT31: [
+            call("C1", date(2026, 10, 3), 240),
+            call("C2", date(2026, 10, 21), 360),
+            call("C9", date(2026, 10, 22), 120, customer_id=None),
+        ]
+    },
 }
 
 # Every figure of the worked example (docs/profitability.md), LOAN-EX in October 2026.
@@ -253,17 +265,17 @@ WORKED_EXAMPLE = {
     "other_income": Decimal("0.00"),
     "n_postings": 4,
     "posting_cost": Decimal("0.16"),
-    "service_cost": Decimal("7.60"),
+    "service_cost": Decimal("12.17"),
     "maintenance_cost": Decimal("15.00"),
-    "operating_cost": Decimal("22.76"),
+    "operating_cost": Decimal("27.33"),
     "required_provision": Decimal("1200.00"),
     "write_off": Decimal("0.00"),
     "credit_cost": Decimal("-10.00"),
-    "contribution": Decimal("344.14"),
+    "contribution": Decimal("339.57"),
     "risk_weighted_assets": Decimal("90338.71"),
     "allocated_capital": Decimal("9485.56"),
     "capital_charge": Decimal("94.86"),
-    "economic_profit": Decimal("249.28"),
+    "economic_profit": Decimal("244.71"),
 }
 
 
@@ -304,6 +316,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--select",
         "+fct_account_profitability_monthly+",
         "+fct_customer_profitability_monthly+",
+        "+fct_unallocated_cost_monthly",
         "--exclude",
         "customer_360",
     ]
@@ -369,6 +382,32 @@ def test_the_customer_adds_up_and_earns_its_raroc(warehouse: Path) -> None:
     assert raroc == (Decimal("0.12") * contribution / capital_charge).quantize(Decimal("0.000001"))
 
 
+def test_service_costs_follow_balances_and_the_rest_goes_to_the_pool(warehouse: Path) -> None:
+    # given October: C-EX talked 10 minutes and opened 4 sessions (15.20), a caller nobody
+    # knows talked 2 minutes (3.00); C-EX holds LOAN-EX (120,451.61 on average) and CUR-EX (30,000.00)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        service = dict(
+            con.sql(
+                "select account_id, service_cost from marts.fct_account_profitability_monthly "
+                "where month_start = date '2026-10-01' and account_id in ('LOAN-EX', 'CUR-EX')"
+            ).fetchall()
+        )
+        pools = {
+            row[0]: row[1:]
+            for row in con.sql(
+                "select channel, total_cost, allocated_cost, unattributed_cost, no_account_cost, unallocated_cost "
+                "from marts.fct_unallocated_cost_monthly where month_start = date '2026-10-01'"
+            ).fetchall()
+        }
+    # then the accounts carry the customer's cost by balance share, to the cent
+    assert service == {"LOAN-EX": Decimal("12.17"), "CUR-EX": Decimal("3.03")}
+    # and the unknown caller's 3.00 is in the pool: allocated + unallocated = volume x unit cost
+    assert pools == {
+        "CALL": (Decimal("18.00"), Decimal("15.00"), Decimal("3.00"), Decimal("0.00"), Decimal("3.00")),
+        "WEB_SESSION": (Decimal("0.20"), Decimal("0.20"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
+    }
+
+
 def test_the_pareto_figures_and_the_notebook_run_on_the_warehouse(
     warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,3 +448,28 @@ def test_the_pareto_figures_and_the_notebook_run_on_the_warehouse(
         str(o.get("data", {}).get("text/plain", "")) for c in notebook.cells for o in c.get("outputs", [])
     )
     assert f"n_customers={summary.n_customers}" in outputs
+
+
+RECONCILIATIONS = (
+    "assert_month_end_balances_reconcile_to_feed",
+    "assert_interest_reconciles_to_ledger",
+    "assert_service_costs_reconcile_to_volumes",
+    "assert_customer_profitability_shares_reconcile_to_accounts",
+    "assert_fee_income_reconciles_to_ledger",
+    "assert_provisions_reconcile_to_loan_book",
+)
+
+
+def test_the_reconciliations_run_in_the_nightly_warehouse_gate(published_bank: PublishedBank) -> None:
+    # given the shared simulated bank, loaded and published by one nightly run
+    checks = (
+        published_bank.settings.lake_dir / "_audit" / "checks" / f"{published_bank.report.run_id}.warehouse.parquet"
+    )
+    # when its warehouse gate's checks are read back from the lake
+    outcomes = dict(
+        duckdb.sql(
+            "select subject, outcome from read_parquet(?) where stage = 'warehouse'", params=[str(checks)]
+        ).fetchall()
+    )
+    # then every reconciliation to an independent source ran in the gate and passed
+    assert {name: outcomes.get(name) for name in RECONCILIATIONS} == dict.fromkeys(RECONCILIATIONS, "passed")

@@ -17,6 +17,8 @@
         ) as avg_liability_balance,
         cast(sum({{ alias }}.risk_weighted_assets) as decimal(18, 2)) as risk_weighted_assets,
         cast(sum({{ alias }}.allocated_capital) as decimal(18, 2)) as allocated_capital,
+        cast(sum({{ alias }}.interest_income) as decimal(18, 2)) as interest_income,
+        cast(sum({{ alias }}.interest_expense) as decimal(18, 2)) as interest_expense,
         cast(sum({{ alias }}.net_interest_income) as decimal(18, 2)) as net_interest_income,
         cast(sum({{ alias }}.fee_income) as decimal(18, 2)) as fee_income,
         cast(sum({{ alias }}.other_income) as decimal(18, 2)) as other_income,

@@ -9,6 +9,9 @@
 -- matched maturity or behavioural strips).
 -- The customer rate is the account snapshot's rate of that day (carried forward), or the
 -- account's current rate for days before the first account snapshot.
+-- customer_interest is the same accrual at the customer rate alone (balance x customer rate
+-- / 100 / day count): the interest the bank owes or charges the customer, which the ledger
+-- books (INTEREST_CREDIT, INTEREST_CHARGE, accrued_interest).
 with balances as (
 
     select * from {{ ref('int_account_balances_daily_filled') }}
@@ -93,6 +96,13 @@ monthly as (
             / nullif(sum(daily_margin.balance_amount), 0) as decimal(18, 6)
         ) as ftp_rate_pct,
         max(daily_margin.day_count) as day_count,
+        -- the customer's own interest (income on assets, expense on liabilities), what the
+        -- ledger books: reconciled to it in tests/assert_interest_reconciles_to_ledger.sql
+        cast(
+            sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)
+            / (100 * max(daily_margin.day_count))
+            as decimal(18, 2)
+        ) as customer_interest,
         cast(
             sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)
             / (100 * max(daily_margin.day_count))

@@ -1,11 +1,13 @@
 -- Monthly profitability of every account (income and cost both positive):
 --   net_interest_income  FTP margin on the daily balance (int_account_interest_monthly:
 --                        curve, matched maturity or behavioural strips, day count)
+--   interest_income,     the customer's own interest on assets / on liabilities (balance x
+--   interest_expense     customer rate), what the ledger books; not part of contribution
 --   fee_income           FEE postings not reversed (to the cent of the ledger)
 --   other_income         card interchange imputed on CARD_PURCHASE postings not reversed
 --   operating_cost       posting_cost (postings x unit cost of their channel)
 --                        + service_cost (the primary holder's call minutes and web sessions,
---                          shared among their accounts) + maintenance_cost (product family's
+--                          split over their accounts by balance share) + maintenance_cost (product family's
 --                        monthly cost, pro rata of days on book)
 --   credit_cost          change of the required loan-loss provision + write-offs
 --   capital_charge       allocated_capital (risk-weighted assets x capital ratio) x cost of
@@ -118,6 +120,10 @@ joined as (
         interest.customer_rate_pct,
         interest.ftp_rate_pct,
         coalesce(interest.net_interest_income, 0) as net_interest_income,
+        case when accounts.balance_side = 'ASSET' then coalesce(interest.customer_interest, 0) else 0 end
+            as interest_income,
+        case when accounts.balance_side = 'LIABILITY' then coalesce(interest.customer_interest, 0) else 0 end
+            as interest_expense,
         coalesce(postings.n_postings, 0) as n_postings,
         coalesce(postings.fee_income, 0) as fee_income,
         coalesce(postings.card_purchase_amount, 0) as card_purchase_amount,
@@ -228,6 +234,8 @@ final as (
         capital.allocated_capital,
         cast(capital.required_provision as decimal(18, 2)) as required_provision,
         cast(capital.write_off as decimal(18, 2)) as write_off,
+        cast(capital.interest_income as decimal(18, 2)) as interest_income,
+        cast(capital.interest_expense as decimal(18, 2)) as interest_expense,
         cast(capital.net_interest_income as decimal(18, 2)) as net_interest_income,
         cast(capital.fee_income as decimal(18, 2)) as fee_income,
         capital.other_income,

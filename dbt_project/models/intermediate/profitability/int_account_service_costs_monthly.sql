@@ -1,23 +1,15 @@
--- Contact-centre and online-banking costs are incurred by customers, not accounts. First
--- cut: a customer's month of call minutes and web sessions, at the unit costs of the
--- assumptions, is shared equally among the accounts the customer is primary holder of and
--- that were on book that month. Costs of customers with no such account that month, and of
--- unresolved calls and sessions, are not allocated to any account.
-with calls as (
+-- Contact-centre and online-banking costs are incurred by customers, and the feeds do not
+-- say which account a call or a session was about (int_service_contacts_costed). A
+-- customer's month of call and session costs is therefore split over the accounts the
+-- customer is primary holder of and that were on book that month, in proportion to each
+-- account's average daily balance of the month (the balance-share driver: the accounts that
+-- hold the relationship's money draw its service); equally when those balances are all
+-- zero. The account with the largest share takes the rounding remainder, so the accounts
+-- carry exactly the customer's cost. Costs of unattributed contacts and of customers with
+-- no such account that month go to the unallocated pool (int_service_costs_unallocated_monthly).
+with contacts as (
 
-    select * from {{ ref('stg_call_center__calls') }}
-
-),
-
-sessions as (
-
-    select * from {{ ref('int_web_events_sessionised') }}
-
-),
-
-customer_xref as (
-
-    select * from {{ ref('int_customer_xref') }}
+    select * from {{ ref('int_service_contacts_costed') }}
 
 ),
 
@@ -33,59 +25,16 @@ account_months as (
 
 ),
 
-assumptions as (
-
-    select * from {{ ref('int_profitability_assumptions') }}
-
-),
-
-call_costs as (
-
-    select
-        customer_xref.customer_key,
-        cast(date_trunc('month', cast(calls.started_at as date)) as date) as month_start,
-        cast(sum(calls.talk_seconds) as decimal(38, 4))
-        * max(assumptions.cost_per_call_minute) / 60 as call_cost
-    from calls
-    inner join customer_xref
-        on
-            customer_xref.source_table = 'calls'
-            and calls.call_id = customer_xref.source_key
-    cross join assumptions
-    where customer_xref.customer_key is not null
-    group by customer_xref.customer_key, cast(date_trunc('month', cast(calls.started_at as date)) as date)
-
-),
-
-session_costs as (
-
-    select
-        customer_xref.customer_key,
-        cast(date_trunc('month', sessions.session_date) as date) as month_start,
-        cast(count(*) as decimal(38, 0)) * max(assumptions.cost_per_web_session) as session_cost
-    from sessions
-    inner join customer_xref
-        on
-            customer_xref.source_table = 'users'
-            and sessions.user_id = customer_xref.source_key
-    cross join assumptions
-    where customer_xref.customer_key is not null
-    group by customer_xref.customer_key, cast(date_trunc('month', sessions.session_date) as date)
-
-),
-
 customer_costs as (
 
     select
-        coalesce(call_costs.customer_key, session_costs.customer_key) as customer_key,
-        coalesce(call_costs.month_start, session_costs.month_start) as month_start,
-        coalesce(call_costs.call_cost, 0) as call_cost,
-        coalesce(session_costs.session_cost, 0) as session_cost
-    from call_costs
-    full outer join session_costs
-        on
-            call_costs.customer_key = session_costs.customer_key
-            and call_costs.month_start = session_costs.month_start
+        contacts.customer_key,
+        contacts.month_start,
+        coalesce(sum(contacts.cost) filter (where contacts.channel = 'CALL'), 0) as call_cost,
+        coalesce(sum(contacts.cost) filter (where contacts.channel = 'WEB_SESSION'), 0) as session_cost
+    from contacts
+    where contacts.customer_key is not null
+    group by contacts.customer_key, contacts.month_start
 
 ),
 
@@ -95,34 +44,88 @@ primary_accounts_on_book as (
         account_months.account_id,
         account_months.month_start,
         accounts.customer_key,
-        count(*) over (
+        cast(coalesce(account_months.avg_balance, 0) as decimal(38, 6)) as avg_balance,
+        sum(coalesce(account_months.avg_balance, 0)) over customer_month as customer_balance,
+        count(*) over customer_month as n_customer_accounts,
+        row_number() over (
             partition by accounts.customer_key, account_months.month_start
-        ) as n_customer_accounts
+            order by coalesce(account_months.avg_balance, 0) desc, account_months.account_id
+        ) as share_rank
     from account_months
     inner join accounts
         on account_months.account_id = accounts.account_id
     where accounts.customer_key is not null
+    window customer_month as (partition by accounts.customer_key, account_months.month_start)
 
 ),
 
-allocated as (
+shared as (
 
     select
         primary_accounts_on_book.account_id,
         primary_accounts_on_book.month_start,
         primary_accounts_on_book.customer_key,
+        primary_accounts_on_book.share_rank,
+        customer_costs.call_cost as customer_call_cost,
+        customer_costs.session_cost as customer_session_cost,
+        -- cost x balance / the customer's balance (equal shares when the balances are all 0)
         cast(
-            customer_costs.call_cost / primary_accounts_on_book.n_customer_accounts as decimal(38, 6)
-        ) as call_cost,
+            case
+                when primary_accounts_on_book.customer_balance > 0
+                    then
+                        customer_costs.call_cost * primary_accounts_on_book.avg_balance
+                        / primary_accounts_on_book.customer_balance
+                else customer_costs.call_cost / primary_accounts_on_book.n_customer_accounts
+            end as decimal(38, 6)
+        ) as call_share,
         cast(
-            customer_costs.session_cost / primary_accounts_on_book.n_customer_accounts as decimal(38, 6)
-        ) as session_cost
+            case
+                when primary_accounts_on_book.customer_balance > 0
+                    then
+                        customer_costs.session_cost * primary_accounts_on_book.avg_balance
+                        / primary_accounts_on_book.customer_balance
+                else customer_costs.session_cost / primary_accounts_on_book.n_customer_accounts
+            end as decimal(38, 6)
+        ) as session_share
     from primary_accounts_on_book
     inner join customer_costs
         on
             primary_accounts_on_book.customer_key = customer_costs.customer_key
             and primary_accounts_on_book.month_start = customer_costs.month_start
 
+),
+
+final as (
+
+    select
+        shared.account_id,
+        shared.month_start,
+        shared.customer_key,
+        cast(
+            case
+                when shared.share_rank = 1
+                    then
+                        shared.customer_call_cost
+                        - coalesce(sum(shared.call_share) over other_accounts, 0)
+                else shared.call_share
+            end as decimal(38, 6)
+        ) as call_cost,
+        cast(
+            case
+                when shared.share_rank = 1
+                    then
+                        shared.customer_session_cost
+                        - coalesce(sum(shared.session_share) over other_accounts, 0)
+                else shared.session_share
+            end as decimal(38, 6)
+        ) as session_cost
+    from shared
+    window other_accounts as (
+        partition by shared.customer_key, shared.month_start
+        order by shared.share_rank
+        rows between 1 following and unbounded following
+    )
+
 )
 
-select * from allocated
+select * from final

@@ -1,12 +1,13 @@
--- Customer profitability is the sum of the accounts the customer is primary holder of
--- (int_account_profitability_monthly by customer_key), so the two marts always add up.
--- Shared (joint) accounts count in full for their primary holder here; allocation weights
--- are used where balances are summed by customer (customer_360).
+-- Customer profitability: every account the customer holds, at the customer's share
+-- (int_account_profitability_shared_monthly: the allocation weights of the bridge, so a
+-- joint account is shared between its PRIMARY and JOINT holders as customer_360 shares its
+-- balance), summed per month. The shares of an account add up to the account's figures, so
+-- the customers add up to the accounts.
 -- segment: CORPORATE for companies; for persons AFFLUENT when a relationship manager looks
 -- after them, MASS_RETAIL otherwise (the bank's own service model, from the customer's current version).
-with account_profitability as (
+with account_shares as (
 
-    select * from {{ ref('int_account_profitability_monthly') }}
+    select * from {{ ref('int_account_profitability_shared_monthly') }}
 
 ),
 
@@ -26,14 +27,13 @@ assumptions as (
 summed as (
 
     select
-        account_profitability.month_start,
-        account_profitability.customer_key,
-        bool_and(account_profitability.is_complete_month) as is_complete_month,
+        account_shares.month_start,
+        account_shares.customer_key,
+        bool_and(account_shares.is_complete_month) as is_complete_month,
         count(*) as n_accounts,
-        {{ profitability_measures('account_profitability') }}
-    from account_profitability
-    where account_profitability.customer_key is not null
-    group by account_profitability.month_start, account_profitability.customer_key
+        {{ profitability_measures('account_shares') }}
+    from account_shares
+    group by account_shares.month_start, account_shares.customer_key
 
 ),
 

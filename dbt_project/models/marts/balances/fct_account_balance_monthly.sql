@@ -1,8 +1,13 @@
--- Month-end balance snapshot of every account: its balance on the last business date of
--- the month it was delivered (the latest date for the current month), with the month's
--- average daily balance. Kept for every month of the lake's history: the lake keeps every
--- delivery, and this table is rebuilt from it, so no month ever drops out (the daily
--- snapshot beside it keeps only a window, fct_account_balance_daily_recent).
+-- Month-end balance snapshot of every account: one row for every account with a balance
+-- delivered in the month, holding its balance on the month's last business date (the last
+-- date of the month the balances feed delivered; the latest date for the current month),
+-- with the month's average daily balance. An account the feed no longer delivers on that
+-- date (closed or matured during the month: the feed holds open accounts only) shows a zero
+-- balance and is_open_at_month_end = false, so month-end totals are the balances feed of
+-- that date and nothing else (tests/assert_month_end_balances_reconcile_to_feed.sql).
+-- Kept for every month of the lake's history: the lake keeps every delivery, and this table
+-- is rebuilt from it, so no month ever drops out (the daily snapshot beside it keeps only a
+-- window, fct_account_balance_daily_recent).
 with balances as (
 
     select * from {{ ref('int_account_balances_keyed') }}
@@ -15,18 +20,25 @@ interest as (
 
 ),
 
-month_end as (
+month_ends as (
+
+    select
+        cast(date_trunc('month', balances.business_date) as date) as month_start,
+        max(balances.business_date) as month_end_date
+    from balances
+    group by cast(date_trunc('month', balances.business_date) as date)
+
+),
+
+-- the account as last delivered in the month (its customer, product and currency)
+account_months as (
 
     select
         cast(date_trunc('month', balances.business_date) as date) as month_start,
         balances.account_id,
         balances.customer_key,
         balances.product_code,
-        balances.currency,
-        balances.business_date as snapshot_date,
-        balances.ledger_balance,
-        balances.available_balance,
-        balances.accrued_interest
+        balances.currency
     from balances
     qualify
         row_number() over (
@@ -36,12 +48,44 @@ month_end as (
 
 ),
 
+month_end as (
+
+    select
+        account_months.month_start,
+        account_months.account_id,
+        account_months.customer_key,
+        account_months.product_code,
+        account_months.currency,
+        month_ends.month_end_date as snapshot_date,
+        balances.account_id is not null as is_open_at_month_end,
+        coalesce(balances.ledger_balance, 0) as ledger_balance,
+        coalesce(balances.available_balance, 0) as available_balance,
+        coalesce(balances.accrued_interest, 0) as accrued_interest
+    from account_months
+    inner join month_ends
+        on account_months.month_start = month_ends.month_start
+    left join balances
+        on
+            account_months.account_id = balances.account_id
+            and month_ends.month_end_date = balances.business_date
+
+),
+
 final as (
 
     select
-        month_end.*,
+        month_end.month_start,
+        month_end.account_id,
+        month_end.customer_key,
+        month_end.product_code,
+        month_end.currency,
+        month_end.snapshot_date,
+        cast(month_end.ledger_balance as decimal(18, 4)) as ledger_balance,
+        cast(month_end.available_balance as decimal(18, 4)) as available_balance,
+        cast(month_end.accrued_interest as decimal(18, 4)) as accrued_interest,
         interest.n_days_on_book,
-        cast(interest.avg_balance as decimal(18, 2)) as avg_balance
+        cast(interest.avg_balance as decimal(18, 2)) as avg_balance,
+        month_end.is_open_at_month_end
     from month_end
     left join interest
         on

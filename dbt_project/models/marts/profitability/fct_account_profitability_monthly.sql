@@ -28,6 +28,8 @@ final as (
         account_profitability.ftp_rate_pct,
         account_profitability.risk_weighted_assets,
         account_profitability.allocated_capital,
+        account_profitability.interest_income,
+        account_profitability.interest_expense,
         account_profitability.required_provision,
         account_profitability.write_off,
         account_profitability.net_interest_income,

@@ -1,4 +1,5 @@
--- Customer profitability: the accounts the customer is primary holder of, summed
+-- Customer profitability: the customer's shares of the accounts they hold (PRIMARY and
+-- JOINT holders share an account by its allocation weights), summed
 -- (int_customer_profitability_monthly), with the customer's segment and RAROC.
 with customer_profitability as (
 
@@ -18,6 +19,8 @@ final as (
         customer_profitability.avg_liability_balance,
         customer_profitability.risk_weighted_assets,
         customer_profitability.allocated_capital,
+        customer_profitability.interest_income,
+        customer_profitability.interest_expense,
         customer_profitability.net_interest_income,
         customer_profitability.fee_income,
         customer_profitability.other_income,

@@ -1,9 +1,10 @@
--- Profitability of every customer segment and month: the accounts
--- (int_account_profitability_monthly) summed by the segment of the account's customer
--- (int_customer_profitability_monthly; measures in macros/profitability_rollup.sql).
-with account_profitability as (
+-- Profitability of every customer segment and month: the customers' shares of their
+-- accounts (int_account_profitability_shared_monthly, the allocation weights of the bridge)
+-- summed by the segment of the customer (int_customer_profitability_monthly; measures in
+-- macros/profitability_rollup.sql), so the segments add up to the customers.
+with account_shares as (
 
-    select * from {{ ref('int_account_profitability_monthly') }}
+    select * from {{ ref('int_account_profitability_shared_monthly') }}
 
 ),
 
@@ -22,17 +23,17 @@ assumptions as (
 summed as (
 
     select
-        account_profitability.month_start,
+        account_shares.month_start,
         customer_profitability.segment,
-        count(distinct account_profitability.customer_key) as n_customers,
-        count(*) as n_accounts,
-        {{ profitability_measures('account_profitability') }}
-    from account_profitability
+        count(distinct account_shares.customer_key) as n_customers,
+        count(distinct account_shares.account_id) as n_accounts,
+        {{ profitability_measures('account_shares') }}
+    from account_shares
     inner join customer_profitability
         on
-            account_profitability.month_start = customer_profitability.month_start
-            and account_profitability.customer_key = customer_profitability.customer_key
-    group by account_profitability.month_start, customer_profitability.segment
+            account_shares.month_start = customer_profitability.month_start
+            and account_shares.customer_key = customer_profitability.customer_key
+    group by account_shares.month_start, customer_profitability.segment
 
 ),
 
