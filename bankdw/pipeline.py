@@ -268,7 +268,7 @@ def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunR
         )
         registry = published_identity_dir(settings)
         identity = resolve_lake(
-            settings.lake_dir, registry, identity_build_path(settings, run_id), settings.phone_region, config
+            settings.lake_dir, registry, identity_build_path(settings), settings.phone_region, config
         )
         log.info(
             "resolved %d customer records from the registry in %s (%d merges found)",
@@ -286,12 +286,13 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
     assumptions, same data)."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "build"):
-        discard_builds(settings, keep_run=run_id)
         version = lake_version_to_build(settings, rebuild)
         if version is None:
             return report
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
+            if not report.resolved:  # what the build area holds would be another run's identity
+                raise BuildFailed([f"run {run_id} resolved no identity: the resolve step must run before the build"])
             result = build(settings, run_id, version, full_refresh=rebuild)
         except BuildFailed as failed:
             report.failures = failed.failures
@@ -309,7 +310,7 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
         if not report.built:
             return report
         try:
-            result = run_tests(settings, run_id)
+            result = run_tests(settings)
         except BuildFailed as failed:
             report.failures = failed.failures
             if failed.result is not None:
@@ -329,7 +330,7 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     """Swap the new warehouse in, if this run built one."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "publish"):
-        built = build_path(settings, run_id)
+        built = build_path(settings)
         if report.built and report.warehouse_tested and built.exists():
             report.published = str(publish_version(settings, built, run_id))
         if report.deliveries_refused:

@@ -72,7 +72,7 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
     install its identity beside the lake, prune old versions."""
     version = version_path(settings, run_id)
     version.parent.mkdir(parents=True, exist_ok=True)
-    identity = identity_build_path(settings, run_id)
+    identity = identity_build_path(settings)
     if identity.is_dir():
         shutil.rmtree(identity_version_path(settings, run_id), ignore_errors=True)
         identity.replace(identity_version_path(settings, run_id))

@@ -2,7 +2,7 @@
 
 Readers (analysts, BI tools) hold the published file open read-only; DuckDB lets no writer
 in beside them. So a build never touches the published file: it writes
-`_build/bank-<run_id>.duckdb` (`build`, models only), the warehouse gates test it
+`_build/bank.duckdb` (`build`, models only), the warehouse gates test it
 (`run_tests`), and only when both pass does `bankdw.publish` swap it in over the published
 path (an atomic rename on one file system). Open readers keep the old file until they
 reconnect; a failed build or test leaves the published file as it was.
@@ -71,17 +71,21 @@ def build_mode(full_refresh: bool) -> str:
     return "full refresh" if full_refresh else "incremental"
 
 
-def build_path(settings: Settings, run_id: str) -> Path:
-    """Where a run builds its new warehouse: a file of its own. (One name for every run would
-    spare dbt a re-parse each night, but dbt-duckdb keeps databases open in its process by
-    path, and a later build under the same name could reach the file already published.)"""
-    return settings.build_dir / f"bank-{run_id}.duckdb"
+def build_path(settings: Settings) -> Path:
+    """Where the run that builds writes its new warehouse: the build area, under the published
+    file's name. DuckDB names a database after its file, and the views dbt creates name their
+    tables with it (`"bank".staging...`): built as `bank.duckdb`, the views still resolve once
+    the file is published (and kept as a version) under that name. One name for every night
+    also keeps dbt's command line the same, so dbt parses the project again only when it
+    changed (`dbt_args`). One run at a time builds (`pipeline.run_lock`; the DAG runs one at a
+    time), and publishing moves the file away."""
+    return settings.build_dir / settings.warehouse_path.name
 
 
-def identity_build_path(settings: Settings, run_id: str) -> Path:
-    """Where a run's resolve step writes the identity its build reads (models/identity/resolve.py),
+def identity_build_path(settings: Settings) -> Path:
+    """Where the resolve step writes the identity the build reads (models/identity/resolve.py),
     beside the build file and published with it (`bankdw.publish`)."""
-    return settings.build_dir / f"identity-{run_id}"
+    return settings.build_dir / "identity"
 
 
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
@@ -117,7 +121,13 @@ def run_dbt(
 def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None) -> list[str]:
     """The command line of every dbt command of the pipeline: the settings in force as `--vars`
     (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files.
-    `identity_dir`: the identity the build reads (a run's candidate; default: the published one)."""
+    `identity_dir`: the identity the build reads (the run's candidate; default: the published one).
+
+    dbt parses the whole project again whenever its vars or profile change: nothing here names
+    the run (`build_path`, `identity_build_path`), so from night to night the parse dbt saved
+    in `dbt/target` serves. Paths are absolute: the staging views of the published warehouse
+    read the lake wherever their reader runs.
+    """
     project = settings.dbt_project_dir
     dbt_vars = settings.dbt_vars() | ({"identity_dir": str(identity_dir)} if identity_dir else {})
     return [
@@ -171,12 +181,13 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     the published file was built by another version of the dbt project. Reads the identity
     the run's resolve step wrote (`identity_build_path`).
     """
-    target = build_path(settings, run_id)
-    identity = identity_build_path(settings, run_id)
+    target = build_path(settings)
+    identity = identity_build_path(settings)
     if not identity.is_dir():
         raise BuildFailed([f"no identity resolved for run {run_id} ({identity}): the resolve step must run first"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
+    target.unlink(missing_ok=True)  # and its write-ahead log: what an interrupted build left
+    target.with_name(f"{target.name}.wal").unlink(missing_ok=True)
     fingerprint = project_fingerprint(settings)
     if not full_refresh and _published_fingerprint(settings) != fingerprint:
         log.info("the dbt project changed since the published build (or nothing is published): full refresh")
@@ -185,7 +196,7 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
         # Readers may hold the published file open read-only; copying it only reads it.
         shutil.copyfile(settings.warehouse_path, target)
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
-    result = _invoke(settings, run_id, target, "build", *extra)
+    result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh
     _stamp(target, run_id, lake_version, fingerprint, full_refresh)
     mode = build_mode(full_refresh)
@@ -193,25 +204,25 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
     return result
 
 
-def run_tests(settings: Settings, run_id: str) -> BuildResult:
+def run_tests(settings: Settings) -> BuildResult:
     """The warehouse gates: `dbt test` (data tests and reconciliations) on the new file;
     raises BuildFailed if any fails. The published file is not touched either way.
 
     Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
     not every night.
     """
-    result = _invoke(settings, run_id, build_path(settings, run_id), "test", "--exclude-resource-type", "unit_test")
+    result = _invoke(settings, build_path(settings), "test", "--exclude-resource-type", "unit_test")
     log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
     return result
 
 
-def _invoke(settings: Settings, run_id: str, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command of run `run_id` on `target` (`run_dbt`, reading the run's identity)
+def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
+    """Run one dbt command on `target` (`run_dbt`, reading the identity of the build area)
     and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(settings, target, command, *extra, identity_dir=identity_build_path(settings, run_id))
+    done = run_dbt(settings, target, command, *extra, identity_dir=identity_build_path(settings))
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:
@@ -275,15 +286,7 @@ def published_lake_version(settings: Settings) -> str | None:
     return info.get("lake_version") if info else None
 
 
-def discard_builds(settings: Settings, keep_run: str | None = None) -> None:
-    """Remove build files and identity candidates that were never published (failed or
-    interrupted builds), except those of run `keep_run`."""
-    if not settings.build_dir.is_dir():
-        return
-    keep = {build_path(settings, keep_run).name, identity_build_path(settings, keep_run).name} if keep_run else set()
-    for path in settings.build_dir.glob("bank-*.duckdb*"):
-        if path.name not in keep:
-            path.unlink(missing_ok=True)
-    for path in settings.build_dir.glob("identity-*"):
-        if path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+def discard_builds(settings: Settings) -> None:
+    """Empty the build area of what a run that never published left there (a failed or
+    interrupted build, its identity): a run that builds starts from nothing."""
+    shutil.rmtree(settings.build_dir, ignore_errors=True)

@@ -196,7 +196,7 @@ def bank_quality(customers: int, days: int) -> None:
     print(f"resolve step (read and normalise the records, resolve, key) in {time.perf_counter() - t0:.1f}s")
     target = settings.root / "identity.duckdb"
     t0 = time.perf_counter()
-    identity = identity_build_path(settings, report.run_id)
+    identity = identity_build_path(settings)
     if run_dbt(settings, target, "run", "--select", "+int_customer_xref", "--quiet", identity_dir=identity).returncode:
         raise SystemExit("dbt run of the customer models failed")
     print(f"dbt run of the customer models (web users, calls, xref) in {time.perf_counter() - t0:.1f}s")

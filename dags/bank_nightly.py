@@ -144,8 +144,7 @@ def bank_nightly() -> None:
     # `bankdw_run`, not `run_id`: Airflow reserves that name for its own run's id.
     bankdw_run = stage()
     waits >> bankdw_run
-    # TaskFlow passes XComArgs where the functions declare their runtime types.
-    publish(warehouse_gates(build(resolve(commit(feed_gates(bankdw_run))))))  # type: ignore[arg-type]
+    publish(warehouse_gates(build(resolve(commit(feed_gates(bankdw_run))))))
 
 
 bank_nightly()

@@ -512,7 +512,7 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
     gate_step(settings, report.run_id)
     commit_step(settings, report.run_id)
     assert resolve_step(settings, report.run_id).resolved
-    candidate = identity_build_path(settings, report.run_id)
+    candidate = identity_build_path(settings)
     shutil.copytree(candidate, settings.identity_dir)
     before = files_of(settings.identity_dir)
     target = settings.root / "warehouse" / "dev.duckdb"

@@ -78,10 +78,12 @@ def run_killed(data_dir: str, point: str) -> None:
         Path.replace = replace_then_die  # type: ignore[method-assign]
         extract.lake.Lake.commit = counting_commit  # type: ignore[method-assign]
     elif point == "build":  # while dbt writes the new warehouse file
-        build_dir = Path(data_dir) / "warehouse" / "_build"
+        from bankdw.warehouse import build_path
+
+        built = build_path(load_settings(data_dir=Path(data_dir)))
 
         def kill_when_dbt_writes() -> None:
-            while not any(p.stat().st_size > 2_000_000 for p in build_dir.glob("bank-*.duckdb*")):
+            while not any(p.stat().st_size > 2_000_000 for p in built.parent.glob(f"{built.name}*")):
                 time.sleep(0.05)
             _die()
 

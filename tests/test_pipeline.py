@@ -81,6 +81,19 @@ def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -
     assert floats == []
 
 
+def test_every_view_of_the_published_warehouse_answers(published: tuple[Settings, RunReport], tmp_path: Path) -> None:
+    """The staging views read the lake and the intermediate views the staging ones; dbt built
+    them in `_build/`, and they must still resolve in the published file (DuckDB names a
+    database after its file) for a reader that runs anywhere."""
+    settings, _ = published
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        views = con.sql("select schema_name, view_name from duckdb_views() where not internal").fetchall()
+        assert len(views) >= 10
+        con.execute(f"set file_search_path = '{tmp_path}'")  # nothing resolves relative to the data dir
+        for schema, view in views:
+            con.sql(f"select count(*) from {schema}.{view}").fetchall()
+
+
 def test_every_row_delivered_is_loaded_or_quarantined(published: tuple[Settings, RunReport]) -> None:
     settings, report = published
     # the audit log balances per file, and the lake holds exactly the loaded rows

@@ -111,6 +111,17 @@ def test_every_night_is_published_and_the_rollback_restored_the_previous_version
     assert nights.states[night_2.run_id][1] == str(NIGHT_2)
 
 
+def test_the_second_night_reuses_the_dbt_parse_of_the_first(nights: Nights) -> None:
+    """Nothing dbt is given names the run (bankdw.warehouse.dbt_args): from night to night dbt
+    skips parsing the project (tens of seconds of every night on a small bank)."""
+    commands = (
+        (nights.settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8").split("Running with dbt=")
+    )
+    night_2 = commands[-2:]  # its build and its tests
+    assert len(commands) >= 5 and all("Unable to do partial parsing" not in c for c in night_2), night_2[0][:3000]
+    assert all("skipping partial parsing" in c or "Partial parsing enabled" in c for c in night_2)
+
+
 def test_a_reader_in_another_process_never_errs_and_never_sees_a_partial_state(nights: Nights) -> None:
     errors = [a["error"] for a in nights.answers if "error" in a]
     answers = [a for a in nights.answers if "fresh" in a]
@@ -294,7 +305,7 @@ def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_iden
     assert settings.warehouse_path.read_bytes() == warehouse_before
     report = RunReport.latest(settings)
     assert report is not None and report.resolved and report.step == "warehouse_gate"
-    assert NEW_RECORD in registry_keys(identity_build_path(settings, report.run_id))
+    assert NEW_RECORD in registry_keys(identity_build_path(settings))
     # and the published registry is byte for byte as it was, and so are the published keys and versions
     after = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
     assert after == before
