@@ -26,10 +26,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from expectations.config import load_gates_config
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
+GATES_VAR = "gates"
+"""The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
 
 
 def _config_file() -> Path:
@@ -233,7 +237,7 @@ class Settings(BaseSettings):
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
 
-    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, str | int]:
+    def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, object]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.
 
         The pipeline passes this as `--vars` to every dbt command (bankdw.warehouse.dbt_args);
@@ -266,6 +270,9 @@ class Settings(BaseSettings):
             "contribution_window_months": self.contribution_window_months,
             "balance_snapshot_window_days": self.balance_snapshot_window_days,
             "household_max_members": self.household_max_members,
+            # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
+            # a rule is configured once, there, for the feed gate and the warehouse alike
+            GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
         }
 
 
@@ -286,10 +293,12 @@ _END = "# <<< end of the generated settings"
 _PATH_VARS = {
     "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
     "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+    GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
+    "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }
 
 
-def by_hand_dbt_vars() -> dict[str, str | int]:
+def by_hand_dbt_vars() -> dict[str, object]:
     """The vars a `dbt build` by hand runs with: the defaults of `Settings`, the environment and
     bankdw.toml ignored, with the data dir in this checkout and paths relative to dbt_project/."""
     defaults = Settings.model_construct()

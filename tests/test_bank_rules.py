@@ -62,7 +62,9 @@ def judge(
     lake = Lake(settings.lake_dir)
     if after_stage is not None:
         after_stage(lake.staging(report.run_id))
-    inputs = RuleInputs(lake, report.run_id, settings.landing_dir, load_agreement(), as_of)
+    inputs = RuleInputs(
+        lake, report.run_id, settings.landing_dir, load_agreement(), as_of, settings.reporting_currency
+    )
     results = run_bank_rules(inputs, config or load_gates_config())
     return {(r.feed, r.expectation): r for r in results}
 
@@ -109,16 +111,20 @@ def test_a_broken_balance_chain_is_blocking_and_names_the_row(bank: Settings) ->
     edit_csv(bank, "core_banking", "transactions.csv", break_chain)
     # when
     results = judge(bank)
-    # then the chain fails at that posting (and at the account's next one, which follows from it)
+    # then the chain breaks on that account-day: the posting follows no balance, and the one
+    # that followed it has lost what it followed
     chain = results[("core_banking.transactions", "balance_chain")]
     assert (chain.success, chain.severity) == (False, "blocking")
-    assert chain.unexpected_count == 2
+    assert chain.unexpected_count == 1 and len(chain.examples) == 2
     first = next(e for e in chain.examples if e["txn_id"] == planted["txn_id"])
     assert (first["_source_file"], first["_source_row"]) == (
         f"core_banking/{NIGHT}/transactions.csv",
         planted["row"],
     )
-    assert chain.summary_line().startswith("BLOCKING core_banking.transactions: balance_chain(balance_after) failed")
+    assert chain.summary_line().startswith(
+        "BLOCKING core_banking.transactions: balance_chain(balance_after) failed on 1 of "
+    )
+    assert "largest 1.0000" in chain.summary_line() and "[rules.balance_chain]" in chain.summary_line()
 
 
 def test_an_end_of_day_balance_that_disagrees_with_the_postings_is_blocking(bank: Settings) -> None:
