@@ -57,7 +57,8 @@ class CheckResult:
         if self.success:
             return f"{head} passed"
         if self.note:
-            return f"{head} {self.note}"
+            line = f"{head} {self.note}"
+            return f"{line}, e.g. {_describe(self.examples[0])}" if self.examples else line
         if not self.unexpected_count:
             return f"{head} failed"
         line = f"{head} failed on {self.unexpected_count} row{'s' if self.unexpected_count != 1 else ''}"

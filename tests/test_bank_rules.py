@@ -62,9 +62,7 @@ def judge(
     lake = Lake(settings.lake_dir)
     if after_stage is not None:
         after_stage(lake.staging(report.run_id))
-    inputs = RuleInputs(
-        lake, report.run_id, settings.landing_dir, load_agreement(), as_of, settings.reporting_currency
-    )
+    inputs = RuleInputs(lake, report.run_id, settings.landing_dir, load_agreement(), as_of, settings.reporting_currency)
     results = run_bank_rules(inputs, config or load_gates_config())
     return {(r.feed, r.expectation): r for r in results}
 
