@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     )
     reporting_currency: str = Field(
         default="CNY",
-        description="ISO 4217 currency of every amount in the marts. The feeds carry no FX rates: an account, "
-        "balance or posting in another currency fails the marts' tests instead of being mixed in.",
+        description="ISO 4217 currency of every amount in the marts. The feeds carry no FX rates: the feed "
+        "gate refuses an account, balance or posting in another currency (rule reporting_currency) instead of "
+        "mixing it in.",
     )
     identity_match_threshold: float = Field(
         default=0.99,
@@ -92,7 +93,8 @@ class Settings(BaseSettings):
     )
     gates_config: Path = Field(
         default=PROJECT_ROOT / "expectations" / "gates.toml",
-        description="Severity (blocking or warning) and thresholds of every feed gate (see docs/quality.md).",
+        description="Severity (blocking or warning), tolerances and thresholds of every rule, followed by the "
+        "feed gate and by the warehouse tests of the same fact (see docs/quality.md).",
     )
     keep_versions: int = Field(
         default=3,

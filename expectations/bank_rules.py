@@ -457,9 +457,8 @@ def _reporting_currency(
         count = sum(n for *_, n in failing)
         found = sorted({str(c) for _, _, c, _ in failing})
         note = (
-            f"failed on {count} row(s) in {', '.join(found)} in {len(failing)} file(s), e.g. "
-            f"{failing[0][0]}; the reporting currency is {currency}: if the bank reports in "
-            f"{found[0]}, set {REPORTING_CURRENCY_SETTING}"
+            f"failed on {count} row(s) in {', '.join(found)} in {len(failing)} file(s); the reporting "
+            f"currency is {currency}: if the bank reports in {found[0]}, set {REPORTING_CURRENCY_SETTING}"
             if failing
             else None
         )

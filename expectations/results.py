@@ -120,6 +120,8 @@ class GateReport:
 
 def _describe(example: dict[str, Any]) -> str:
     values = ", ".join(f"{k}={_show(v)}" for k, v in example.items() if not k.startswith("_"))
+    if example.get("_source_file") is None:  # a check of a system or a feed, not of a row
+        return values
     return f"{example.get('_source_file')} row {example.get('_source_row')}: {values}"
 
 

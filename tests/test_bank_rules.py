@@ -235,3 +235,16 @@ def test_an_invalid_configuration_is_refused_naming_the_key(tmp_path: Path) -> N
     )
     with pytest.raises(ValueError, match=r"rules.control_totals.severity"):
         load_gates_config(path)
+
+
+def test_the_default_simulated_bank_publishes_with_no_warning_it_did_not_have(published_bank: PublishedBank) -> None:
+    # given the shared bank as one run published it (default settings and gates.toml)
+    report = published_bank.report
+    # then it published, and warned of what the simulator plants on purpose only: web events
+    # delivered twice and a new web event type (the feed gate), the same type in staging (dbt)
+    assert report.outcome == "SUCCESS" and report.checks_failed == 0
+    feed = [w.split(":")[1].split(" failed")[0] for w in report.warnings if w.startswith("WARNING ")]
+    assert feed == [" expect_column_values_to_be_unique(event_id)", " expect_column_values_to_be_in_set(event_type)"]
+    (warehouse,) = [w for w in report.warnings if not w.startswith("WARNING ")]
+    assert warehouse.startswith("warehouse test test.bankdw.accepted_values_stg_online_banking__events_event_type")
+    assert report.checks_warned == 3
