@@ -88,8 +88,8 @@ def warned(tmp_path_factory: pytest.TempPathFactory) -> Night:
     """The example, but rounding beyond 0.05 of an end-of-day balance only warns."""
     root = tmp_path_factory.mktemp("warned")
     text = EXAMPLE_GATES.read_text(encoding="utf-8")
-    eod = text.index("[rules.end_of_day_balance]")
-    section = text[eod : text.index("[rules.", eod + 1)]
+    eod = text.index("\n[rules.end_of_day_balance]\n")
+    section = text[eod : text.index("\n[", eod + 1)]
     tightened = section.replace('severity = "blocking"', 'severity = "warning"').replace(
         "amount_tolerance = 0.10", "amount_tolerance = 0.05"
     )
