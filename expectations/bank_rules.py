@@ -321,7 +321,7 @@ def _end_of_day_balance(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> 
     rule = config.rules.end_of_day_balance
     transactions = f"lake_{_view_name(TRANSACTIONS)}"
     postings = (
-        f"select account_id, posting_date, amount from {transactions}"
+        f"select account_id, posting_date, sum(amount) as amount from {transactions} group by all"
         if _has_view(con, transactions)
         else "select null::varchar as account_id, null::date as posting_date, null::decimal(18,4) as amount"
     )
