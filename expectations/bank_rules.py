@@ -319,34 +319,46 @@ def _end_of_day_balance(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> 
     assert_balances_roll_forward checks the same over the whole history.
     """
     rule = config.rules.end_of_day_balance
-    transactions = f"lake_{_view_name(TRANSACTIONS)}"
+    transactions, balances = f"lake_{_view_name(TRANSACTIONS)}", f"lake_{_view_name(BALANCES)}"
     postings = (
         f"select account_id, posting_date, sum(amount) as amount from {transactions} group by all"
         if _has_view(con, transactions)
         else "select null::varchar as account_id, null::date as posting_date, null::decimal(18,4) as amount"
     )
+    # one timeline per account, postings summed up to each balance row: windows, not a range join
     con.execute(
         f"""
         create or replace temp table roll_forward as
-        with first_date as (select min(business_date) as first_date from lake_{_view_name(BALANCES)}),
-        opened as (
-            select s._source_file, s._source_row, s.account_id, s.business_date, s.ledger_balance,
-                p.ledger_balance as previous_balance, p.business_date as previous_date
-            from staged_{_view_name(BALANCES)} as s
-            asof left join lake_{_view_name(BALANCES)} as p
-                on s.account_id = p.account_id and s.business_date > p.business_date
+        with first_date as (select min(business_date) as first_date from {balances}),
+        timeline as (
+            select account_id, business_date, 1 as is_balance, ledger_balance, 0 as amount, _source_file, _source_row
+            from {balances}
+            union all
+            select account_id, posting_date, 0, null, amount, null, null from ({postings})
+        ),
+        running as (
+            select *, sum(amount) over (
+                partition by account_id order by business_date, is_balance
+                rows between unbounded preceding and current row
+            ) as cumulative
+            from timeline
+        ),
+        balance_rows as (
+            select
+                *,
+                lag(ledger_balance) over by_date as previous_balance,
+                lag(business_date) over by_date as previous_date,
+                lag(cumulative) over by_date as cumulative_at_previous
+            from running
+            where is_balance = 1
+            window by_date as (partition by account_id order by business_date)
         ),
         judged as (
-            select
-                o.*,
-                coalesce(sum(t.amount), 0) as postings
-            from opened as o
+            select b.*, b.cumulative - coalesce(b.cumulative_at_previous, 0) as postings
+            from balance_rows as b
+            semi join staged_{_view_name(BALANCES)} as s using (_source_file, _source_row)
             cross join first_date
-            left join ({postings}) as t
-                on o.account_id = t.account_id and t.posting_date <= o.business_date
-                and (o.previous_date is null or t.posting_date > o.previous_date)
-            where o.previous_date is not null or o.business_date > first_date.first_date
-            group by all
+            where b.previous_date is not null or b.business_date > first_date.first_date
         )
         select
             _source_file, _source_row, account_id, business_date,
