@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import textwrap
+from collections.abc import Mapping
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -28,13 +29,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from expectations.config import load_gates_config
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
+GATES_VAR = "gates"
+"""The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
 
 
-DbtVar = str | int | float | list[int]
+DbtVar = str | int | float | list[int] | Mapping[str, object]
 """What a dbt var holds: settings reach dbt as JSON (`--vars`) or YAML (the vars block)."""
 
 
@@ -61,8 +66,9 @@ class Settings(BaseSettings):
     )
     reporting_currency: str = Field(
         default="CNY",
-        description="ISO 4217 currency of every amount in the marts. The feeds carry no FX rates: an account, "
-        "balance or posting in another currency fails the marts' tests instead of being mixed in.",
+        description="ISO 4217 currency of every amount in the marts. The feeds carry no FX rates: the feed "
+        "gate refuses an account, balance or posting in another currency (rule reporting_currency) instead of "
+        "mixing it in.",
     )
     identity_match_threshold: float = Field(
         default=0.99,
@@ -94,7 +100,8 @@ class Settings(BaseSettings):
     )
     gates_config: Path = Field(
         default=PROJECT_ROOT / "expectations" / "gates.toml",
-        description="Severity (blocking or warning) and thresholds of every feed gate (see docs/quality.md).",
+        description="Severity (blocking or warning), tolerances and thresholds of every rule, followed by the "
+        "feed gate and by the warehouse tests of the same fact (see docs/quality.md).",
     )
     keep_versions: int = Field(
         default=3,
@@ -401,6 +408,9 @@ class Settings(BaseSettings):
             "mgc_outflow_window_months": self.mgc_outflow_window_months,
             "rfm_window_months": self.rfm_window_months,
             "income_band_edges": self.income_band_edges,
+            # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
+            # a rule is configured once, there, for the feed gate and the warehouse alike
+            GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
         }
 
 
@@ -421,6 +431,8 @@ _END = "# <<< end of the generated settings"
 _PATH_VARS = {
     "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
     "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+    GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
+    "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }
 
 

@@ -34,7 +34,7 @@ from bankdw.warehouse import (
     published_lake_version,
     run_tests,
 )
-from expectations.history import ensure_checks_schema, record_warehouse_tests
+from expectations.history import WarehouseBuild, ensure_checks_schema, record_warehouse_tests
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
@@ -206,6 +206,7 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
             agreement,
             batches,
             as_of,
+            settings.reporting_currency,
         )
         report.checks_passed += len(gates.passed)
         report.checks_warned += len(gates.warnings)
@@ -309,16 +310,20 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "warehouse_gate"):
         if not report.built:
             return report
+        built = WarehouseBuild(build_path(settings), settings.root / "dbt" / "target" / "manifest.json")
         try:
             result = run_tests(settings)
         except BuildFailed as failed:
             report.failures = failed.failures
             if failed.result is not None:
                 record_warehouse_tests(
-                    settings.lake_dir, settings.runs_dir / run_id, run_id, failed.result.test_results, None
+                    settings.lake_dir, settings.runs_dir / run_id, run_id, failed.result.test_results, None, built
                 )
             raise
-        record_warehouse_tests(settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, result.path)
+        checks = record_warehouse_tests(
+            settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, result.path, built
+        )
+        report.warnings += [f"warehouse test {c['check_id']}: {c['note']}" for c in checks if c["outcome"] == "warned"]
         report.warehouse_tested = True
         report.checks_passed += result.tests_passed
         report.checks_warned += result.tests_warned

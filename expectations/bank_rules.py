@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from expectations.config import GatesConfig
+from expectations.config import GatesConfig, ToleranceRule
 from expectations.gates import EXAMPLES
 from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 TRANSACTIONS = "core_banking.transactions"
 BALANCES = "core_banking.balances"
+LOANS = "core_banking.loans"
+CURRENCY_COLUMN = "currency"
+REPORTING_CURRENCY_SETTING = "reporting_currency (BANKDW_REPORTING_CURRENCY)"
 ROW = ("_source_file", "_source_row")
 
 
@@ -52,6 +55,8 @@ class RuleInputs:
     agreement: FeedAgreement
     as_of: date | None
     """The run's business date (None: not known, freshness and future dates not judged)."""
+    reporting_currency: str
+    """The installation's reporting currency (setting `reporting_currency`)."""
 
     @property
     def staging(self) -> Lake:
@@ -69,6 +74,9 @@ def run_bank_rules(inputs: RuleInputs, config: GatesConfig) -> list[CheckResult]
             results.append(_future_postings(con, inputs, config))
         if BALANCES in staged:
             results.append(_end_of_day_balance(con, config))
+        results += _reporting_currency(con, inputs, config, staged)
+        if LOANS in staged:
+            results.append(_loan_classification(con, inputs, config))
         results += _volume(con, inputs, config)
         results += _freshness(con, inputs, config)
     return results
@@ -203,102 +211,335 @@ def _manifest_total(landing_dir: Path, source_file: str, column: str) -> Decimal
 
 
 def _balance_chain(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> CheckResult:
-    """balance_after = previous balance_after of the account that day, or the previous end-of-day
-    ledger balance for its first posting of the day, plus the posting's amount.
+    """The day's postings of an account chain in some order: each posting's opening balance
+    (balance_after - amount) is a balance it can follow, within the rule's amount tolerance.
 
-    Postings are in order of `txn_ts`, then `txn_id`. A first posting whose account has no
-    earlier end-of-day balance in the lake (a new account, or the first date loaded) is not
-    judged: its opening balance is not known.
+    What a posting can follow: the balance_after of another posting of the account that day, or
+    the day's opening balance, which is the previous end-of-day ledger balance (or, when the
+    account left the balances feed, dormant or closed, and postings still came, any balance_after
+    of its last earlier posting day). No order of the day's postings is assumed: the agreement
+    promises `txn_ts` is when the customer initiated a posting, and postings of one day may all
+    carry the same time. When the opening is not known (a new account, the first date loaded),
+    one posting of the day (its first) may follow nothing. Judged per account-day.
     """
-    failing, count = _failing(
-        con,
+    rule = config.rules.balance_chain
+    transactions, balances = f"lake_{_view_name(TRANSACTIONS)}", f"lake_{_view_name(BALANCES)}"
+    has_balances = _has_view(con, balances)
+    previous_eod = (
         f"""
+        select s.txn_id, s._source_file, s._source_row, b.ledger_balance as previous_eod_balance,
+            b.business_date as previous_eod_date
+        from staged as s
+        asof left join {balances} as b on s.account_id = b.account_id and s.posting_date > b.business_date
+        """
+        if has_balances
+        else "select txn_id, _source_file, _source_row, null::decimal(18,4) as previous_eod_balance, "
+        "null::date as previous_eod_date from staged"
+    )
+    con.execute(
+        f"""
+        create or replace temp table chain as
         with postings as (
-            select
-                t.*,
-                lag(t.balance_after) over by_account as last_balance_after,
-                lag(t.posting_date) over by_account as last_posting_date
-            from lake_{_view_name(TRANSACTIONS)} as t
-            window by_account as (partition by t.account_id order by t.posting_date, t.txn_ts, t.txn_id)
+            select account_id, posting_date, txn_id, amount, balance_after, _source_file, _source_row
+            from {transactions}
         ),
         staged as (
             select p.* from postings as p
             semi join staged_{_view_name(TRANSACTIONS)} as s using (txn_id, _source_file, _source_row)
         ),
-        opened as (
-            select s.*, b.ledger_balance as previous_eod_balance, b.business_date as previous_eod_date
+        posting_days as (select distinct account_id, posting_date from postings),
+        openings as (
+            select s.*, e.previous_eod_balance, e.previous_eod_date, d.posting_date as previous_posting_date
             from staged as s
-            asof left join lake_{_view_name(BALANCES)} as b
-                on s.account_id = b.account_id and s.posting_date > b.business_date
+            join ({previous_eod}) as e using (txn_id, _source_file, _source_row)
+            asof left join posting_days as d on s.account_id = d.account_id and s.posting_date > d.posting_date
         ),
-        -- The balance a posting starts from: the day's previous posting; for the first of the
-        -- day, the latest known of the previous end-of-day balance and the last earlier posting
-        -- (an account can leave the balances feed, closed or dormant, and postings still come).
+        -- every balance a posting may follow
+        followable as (
+            select o.txn_id, o._source_file, o._source_row, o.previous_eod_balance as balance
+            from openings as o
+            where o.previous_eod_date is not null
+                and (o.previous_posting_date is null or o.previous_eod_date >= o.previous_posting_date)
+            union all
+            select o.txn_id, o._source_file, o._source_row, p.balance_after
+            from openings as o
+            join postings as p on o.account_id = p.account_id and p.posting_date = o.previous_posting_date
+            where o.previous_eod_date is null or o.previous_eod_date < o.previous_posting_date
+            union all
+            select o.txn_id, o._source_file, o._source_row, p.balance_after
+            from openings as o
+            join postings as p
+                on o.account_id = p.account_id and o.posting_date = p.posting_date
+                and (o.txn_id, o._source_file, o._source_row) <> (p.txn_id, p._source_file, p._source_row)
+        ),
         judged as (
             select
-                *,
-                case
-                    when last_posting_date = posting_date then last_balance_after
-                    when previous_eod_date is not null
-                        and (last_posting_date is null or previous_eod_date >= last_posting_date)
-                        then previous_eod_balance
-                    when previous_eod_date is not null then last_balance_after
-                end as previous_balance
-            from opened
+                o._source_file, o._source_row, o.txn_id, o.account_id, o.posting_date, o.amount, o.balance_after,
+                o.balance_after - o.amount as opening_balance,
+                (o.previous_eod_date is not null or o.previous_posting_date is not null) as opening_known,
+                min(abs(o.balance_after - o.amount - f.balance)) as difference
+            from openings as o
+            left join followable as f using (txn_id, _source_file, _source_row)
+            group by all
         )
         select
-            _source_file, _source_row, txn_id, account_id, posting_date, amount, balance_after,
-            previous_balance, previous_balance + amount as expected_balance_after
+            *,
+            difference is null or difference > {rule.amount_tolerance:f} as unmatched,
+            count(*) filter (where difference is null or difference > {rule.amount_tolerance:f})
+                over (partition by account_id, posting_date) as unmatched_that_day
         from judged
-        where previous_balance is not null and balance_after <> previous_balance + amount
+        """
+    )
+    failing, days = _account_day_breaks(
+        con,
+        """
+        select account_id, posting_date as business_date,
+            max(difference) as difference,
+            bool_or(unmatched and unmatched_that_day > (case when opening_known then 0 else 1 end)) as breaks
+        from chain group by all
+        """,
+        """
+        select _source_file, _source_row, txn_id, account_id, posting_date, amount, balance_after,
+            opening_balance, difference as nearest_followable_difference
+        from chain
+        where unmatched and unmatched_that_day > (case when opening_known then 0 else 1 end)
         order by _source_file, _source_row
         """,
     )
-    return _result(TRANSACTIONS, "balance_chain", "balance_after", config.rules.balance_chain.severity, failing, count)
+    return _tolerance_result(TRANSACTIONS, "balance_chain", "balance_after", rule, failing, days)
 
 
 def _end_of_day_balance(con: duckdb.DuckDBPyConnection, config: GatesConfig) -> CheckResult:
-    """The end-of-day ledger balance is the day's last balance_after of the account, or, on a day
-    without postings, the previous end-of-day balance (when the lake has one)."""
-    transactions = f"lake_{_view_name(TRANSACTIONS)}"
-    has_postings = con.sql(
-        "select count(*) from information_schema.tables where table_name = ?", params=[transactions]
-    ).fetchall()[0][0]
-    last_posting = (
-        f"""
-        select account_id, posting_date, arg_max(balance_after, (txn_ts, txn_id)) as last_balance_after
-        from {transactions} group by account_id, posting_date
-        """
-        if has_postings
-        else "select null::varchar as account_id, null::date as posting_date, null::decimal(18,4) as last_balance_after"
+    """The day's roll-forward: the previous end-of-day ledger balance + the postings booked
+    after it, up to and including the day = this end-of-day ledger balance.
+
+    No order of postings is needed: the roll-forward sums them. An account's first balance
+    starts from zero when the account appears after the lake's first balance date (opened since);
+    on the lake's first date its opening is not known and it is not judged. The warehouse test
+    assert_balances_roll_forward checks the same over the whole history.
+    """
+    rule = config.rules.end_of_day_balance
+    transactions, balances = f"lake_{_view_name(TRANSACTIONS)}", f"lake_{_view_name(BALANCES)}"
+    postings = (
+        f"select account_id, posting_date, sum(amount) as amount from {transactions} group by all"
+        if _has_view(con, transactions)
+        else "select null::varchar as account_id, null::date as posting_date, null::decimal(18,4) as amount"
     )
+    # one timeline per account, postings summed up to each balance row: windows, not a range join
+    con.execute(
+        f"""
+        create or replace temp table roll_forward as
+        with first_date as (select min(business_date) as first_date from {balances}),
+        timeline as (
+            select account_id, business_date, 1 as is_balance, ledger_balance, 0 as amount, _source_file, _source_row
+            from {balances}
+            union all
+            select account_id, posting_date, 0, null, amount, null, null from ({postings})
+        ),
+        running as (
+            select *, sum(amount) over (
+                partition by account_id order by business_date, is_balance
+                rows between unbounded preceding and current row
+            ) as cumulative
+            from timeline
+        ),
+        balance_rows as (
+            select
+                *,
+                lag(ledger_balance) over by_date as previous_balance,
+                lag(business_date) over by_date as previous_date,
+                lag(cumulative) over by_date as cumulative_at_previous
+            from running
+            where is_balance = 1
+            window by_date as (partition by account_id order by business_date)
+        ),
+        judged as (
+            select b.*, b.cumulative - coalesce(b.cumulative_at_previous, 0) as postings
+            from balance_rows as b
+            semi join staged_{_view_name(BALANCES)} as s using (_source_file, _source_row)
+            cross join first_date
+            where b.previous_date is not null or b.business_date > first_date.first_date
+        )
+        select
+            _source_file, _source_row, account_id, business_date,
+            coalesce(previous_balance, 0) as opening_balance, postings,
+            coalesce(previous_balance, 0) + postings as expected_ledger_balance, ledger_balance,
+            ledger_balance - (coalesce(previous_balance, 0) + postings) as difference
+        from judged
+        """
+    )
+    breaks = f"abs(difference) > {rule.amount_tolerance:f}"
+    failing, days = _account_day_breaks(
+        con,
+        f"select account_id, business_date, abs(difference) as difference, {breaks} as breaks from roll_forward",
+        f"select * from roll_forward where {breaks} order by _source_file, _source_row",
+    )
+    return _tolerance_result(BALANCES, "end_of_day_balance", "ledger_balance", rule, failing, days)
+
+
+@dataclass(frozen=True)
+class AccountDays:
+    """How a balance rule's account-days came out: judged, broken, and by how much."""
+
+    judged: int
+    broken: int
+    difference_sum: Decimal
+    difference_max: Decimal
+
+    @property
+    def share(self) -> float:
+        return self.broken / self.judged if self.judged else 0.0
+
+
+def _account_day_breaks(
+    con: duckdb.DuckDBPyConnection, account_days: str, failing_rows: str
+) -> tuple[list[dict[str, Any]], AccountDays]:
+    """`account_days` returns (account_id, business_date, difference, breaks) per account-day judged."""
+    judged, broken, total, largest = con.sql(
+        f"""
+        select count(*), count(*) filter (where breaks),
+            coalesce(sum(difference) filter (where breaks), 0), coalesce(max(difference) filter (where breaks), 0)
+        from ({account_days})
+        """
+    ).fetchall()[0]
+    failing, _ = _failing(con, failing_rows)
+    return failing, AccountDays(int(judged), int(broken), Decimal(total), Decimal(largest))
+
+
+def _tolerance_result(
+    feed: str, rule_name: str, column: str, rule: ToleranceRule, failing: list[dict[str, Any]], days: AccountDays
+) -> CheckResult:
+    """A balance rule's result: it fails (at its severity) when the account-days beyond the amount
+    tolerance are more than its share tolerance of those judged; the note says how many, by how much."""
+    beyond = days.broken > 0 and days.share > rule.share_tolerance
+    note = None
+    if days.broken:
+        note = (
+            f"{'failed on' if beyond else 'passed with'} {days.broken} of {days.judged} account-days "
+            f"({days.share:.2%}) that differ by more than amount_tolerance {rule.amount_tolerance:f}: "
+            f"sum of differences {days.difference_sum:f}, largest {days.difference_max:f}; "
+            + (
+                f"more than share_tolerance {rule.share_tolerance:g} (set both in [rules.{rule_name}] of the "
+                "gates configuration, setting gates_config / BANKDW_GATES_CONFIG)"
+                if beyond
+                else f"within share_tolerance {rule.share_tolerance:g}"
+            )
+        )
+    return CheckResult(
+        feed=feed,
+        expectation=rule_name,
+        column=column,
+        severity=rule.severity,
+        success=not beyond,
+        unexpected_count=days.broken,
+        examples=[{k: _plain(v) for k, v in row.items()} for row in failing[:EXAMPLES]],
+        note=note,
+    )
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.sql("select count(*) from information_schema.tables where table_name = ?", params=[name]).fetchall()
+    return bool(found[0][0])
+
+
+def _reporting_currency(
+    con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig, staged: set[str]
+) -> list[CheckResult]:
+    """Every staged row with a currency (accounts, balances, postings) is in the reporting
+    currency: the feeds carry no FX rates, an amount in another currency cannot be added in.
+    One example per landed file and currency, with how many rows it holds."""
+    results = []
+    currency = inputs.reporting_currency
+    for feed in inputs.agreement.files:
+        if feed.qualified_name not in staged or CURRENCY_COLUMN not in feed.column_names:
+            continue
+        failing = con.sql(
+            f"""
+            select _source_file, min(_source_row) as _source_row, {CURRENCY_COLUMN}, count(*) as rows
+            from staged_{_view_name(feed)}
+            where {CURRENCY_COLUMN} is distinct from ?
+            group by all order by _source_file, {CURRENCY_COLUMN}
+            """,
+            params=[currency],
+        ).fetchall()
+        examples = [
+            {"_source_file": f, "_source_row": r, CURRENCY_COLUMN: c, "rows": n, "reporting_currency": currency}
+            for f, r, c, n in failing
+        ]
+        count = sum(n for *_, n in failing)
+        found = sorted({str(c) for _, _, c, _ in failing})
+        note = (
+            f"failed on {count} row(s) in {', '.join(found)} in {len(failing)} file(s); the reporting "
+            f"currency is {currency}: if the bank reports in {found[0]}, set {REPORTING_CURRENCY_SETTING}"
+            if failing
+            else None
+        )
+        results.append(
+            CheckResult(
+                feed=feed.qualified_name,
+                expectation="reporting_currency",
+                column=CURRENCY_COLUMN,
+                severity=config.rules.reporting_currency.severity,
+                success=not failing,
+                unexpected_count=count,
+                examples=examples[:EXAMPLES],
+                note=note,
+            )
+        )
+    return results
+
+
+def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig) -> CheckResult:
+    """No loan is classified less severely than the regulatory floor of its days past due
+    (`[rules.loan_classification] floors`); a more conservative class is the bank's policy and
+    never flagged. Classes rank in the order feeds.yml lists them, least severe first."""
+    rule = config.rules.loan_classification
+    classes = list(inputs.agreement.file(*LOANS.split(".")).column("classification").values)
+    unknown = sorted({f.at_least for f in rule.floors} - set(classes))
+    if unknown:
+        raise ValueError(
+            f"[rules.loan_classification] floors name {', '.join(unknown)}, which feeds.yml does not classify "
+            f"({', '.join(classes)})"
+        )
+    floors = ", ".join(f"({f.above_days_past_due}, '{f.at_least}')" for f in rule.floors)
+    ranks = ", ".join(f"('{name}', {rank})" for rank, name in enumerate(classes))
     failing, count = _failing(
         con,
         f"""
-        with last_posting as ({last_posting}),
-        previous as (
-            select s.*, p.ledger_balance as previous_eod_balance
-            from staged_{_view_name(BALANCES)} as s
-            asof left join lake_{_view_name(BALANCES)} as p
-                on s.account_id = p.account_id and s.business_date > p.business_date
-        ),
-        judged as (
-            select
-                previous._source_file, previous._source_row, previous.account_id, previous.business_date,
-                previous.ledger_balance,
-                coalesce(last_posting.last_balance_after, previous.previous_eod_balance) as expected_ledger_balance
-            from previous
-            left join last_posting
-                on previous.account_id = last_posting.account_id
-                and previous.business_date = last_posting.posting_date
+        with floors (above_days_past_due, at_least) as (values {floors}),
+        ranks (classification, class_rank) as (values {ranks}),
+        floored as (
+            select l._source_file, l._source_row, l.account_id, l.business_date, l.days_past_due, l.classification,
+                max_by(f.at_least, f.above_days_past_due) as floor_classification
+            from staged_{_view_name(LOANS)} as l
+            join floors as f on l.days_past_due > f.above_days_past_due
+            group by all
         )
-        select * from judged
-        where expected_ledger_balance is not null and ledger_balance <> expected_ledger_balance
-        order by _source_file, _source_row
+        select floored.*
+        from floored
+        join ranks as classified on floored.classification = classified.classification
+        join ranks as floored_rank on floored.floor_classification = floored_rank.classification
+        where classified.class_rank < floored_rank.class_rank
+        order by floored._source_file, floored._source_row
         """,
     )
-    return _result(
-        BALANCES, "end_of_day_balance", "ledger_balance", config.rules.end_of_day_balance.severity, failing, count
+    note = None
+    if count:
+        first = failing[0]
+        note = (
+            f"failed on {count} loan-day(s) classified below the floor of their days past due, e.g. "
+            f"{first['classification']} at {first['days_past_due']} days (floor {first['floor_classification']}); "
+            "the floors are the bank's policy: [rules.loan_classification] floors in the gates configuration"
+        )
+    return CheckResult(
+        feed=LOANS,
+        expectation="loan_classification",
+        column="classification",
+        severity=rule.severity,
+        success=count == 0,
+        unexpected_count=count,
+        examples=[{k: _plain(v) for k, v in row.items()} for row in failing[:EXAMPLES]],
+        note=note,
     )
 
 

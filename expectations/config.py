@@ -7,6 +7,7 @@ the run with a message naming the key, instead of silently gating with a default
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -25,6 +26,34 @@ class Rule(_Strict):
     severity: Severity
 
 
+class ToleranceRule(Rule):
+    """A balance rule: account-days whose difference is within `amount_tolerance` pass; beyond
+    it they break, and the rule fails (at its severity) when the breaking account-days are more
+    than `share_tolerance` of the account-days judged."""
+
+    amount_tolerance: Decimal = Field(ge=0)
+    share_tolerance: float = Field(ge=0, le=1)
+
+
+class Floor(_Strict):
+    """A regulatory floor: a loan more than `above_days_past_due` days past due is classified at
+    least `at_least`."""
+
+    above_days_past_due: int = Field(ge=0)
+    at_least: str
+
+
+class LoanClassificationRule(Rule):
+    floors: tuple[Floor, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> LoanClassificationRule:
+        days = [floor.above_days_past_due for floor in self.floors]
+        if days != sorted(set(days)):
+            raise ValueError("rules.loan_classification.floors must rise strictly in above_days_past_due")
+        return self
+
+
 class VolumeRule(Rule):
     trailing_days: int = Field(ge=1)
     min_history: int = Field(ge=1)
@@ -34,9 +63,11 @@ class VolumeRule(Rule):
 
 class Rules(_Strict):
     control_totals: Rule
-    balance_chain: Rule
-    end_of_day_balance: Rule
+    balance_chain: ToleranceRule
+    end_of_day_balance: ToleranceRule
     future_postings: Rule
+    reporting_currency: Rule
+    loan_classification: LoanClassificationRule
     volume: VolumeRule
 
 
@@ -62,6 +93,18 @@ class GatesConfig(_Strict):
             if fnmatchcase(check_id, pattern):
                 return severity
         return default
+
+    def dbt_vars(self) -> dict[str, dict[str, str | float]]:
+        """What the warehouse tests of the same facts read (the dbt var `gates`): per rule its
+        dbt severity (`error` or `warn`) and, for the balance rules, the tolerances."""
+        rendered: dict[str, dict[str, str | float]] = {}
+        for name in type(self.rules).model_fields:
+            rule = getattr(self.rules, name)
+            entry: dict[str, str | float] = {"severity": "error" if rule.severity == "blocking" else "warn"}
+            if isinstance(rule, ToleranceRule):
+                entry |= {"amount_tolerance": str(rule.amount_tolerance), "share_tolerance": rule.share_tolerance}
+            rendered[name] = entry
+        return rendered
 
 
 def load_gates_config(path: Path = GATES_TOML) -> GatesConfig:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 CHECKS_DIR = Path("_audit") / "checks"
 DBT_TESTS_FILE = "dbt_tests.json"
 DATA_DOCS_DIR = "data_docs"
+DIFFERENCE = "difference"
+"""The column a warehouse test returns per broken row to have its differences measured."""
 
 CHECK_SCHEMA = pa.schema(
     [
@@ -75,6 +79,7 @@ def feed_gates(
     agreement: FeedAgreement,
     batches: dict[str, pd.DataFrame],
     as_of: date | None,
+    reporting_currency: str,
 ) -> GateReport:
     """The GX suites on the staged batches, then the bank rules; the results are written to the
     run's folder (gates.json, Data Docs) and to the lake's check history."""
@@ -96,7 +101,7 @@ def feed_gates(
         from expectations.data_docs import write_index
 
         write_index(folder / DATA_DOCS_DIR)
-    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of)
+    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency)
     report.results += run_bank_rules(inputs, config)
     report.write_json(folder)
     write_checks(lake.root, run_id, "feed", [_feed_row(check) for check in report.results])
@@ -128,25 +133,34 @@ def write_checks(lake_dir: Path, run_id: str, stage: str, rows: list[dict[str, A
     return path
 
 
-def warehouse_tests(run_folder: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def warehouse_tests(
+    run_folder: Path, results: list[dict[str, Any]], built: WarehouseBuild | None = None
+) -> list[dict[str, Any]]:
     """The check rows of a dbt invocation's data and unit tests (`BuildResult.test_results`),
-    also written to the run's folder for its report."""
+    also written to the run's folder for its report. With `built`, each test's severity is the
+    one configured (a passing test configured to warn is a warning check), and a test that
+    returns a `difference` per broken row (assert_balances_roll_forward) is measured: how many
+    rows broke, the sum and the largest difference, even when they stay within its tolerance."""
     rows = []
     for node in results:
         unique_id: str = node["unique_id"]
         status = node["status"]
         outcome = {"pass": "passed", "warn": "warned"}.get(status, "failed")
+        configured = built.severity(unique_id) if built else None
+        severity = "warning" if status == "warn" or configured == "warn" else "blocking"
+        measured = built.differences(node) if built else None
+        message = None if status == "pass" else (node.get("message") or status)[:500]
         rows.append(
             {
                 "check_id": unique_id,
                 "subject": unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id,
                 "check_name": unique_id.split(".")[0],
                 "column_name": None,
-                "severity": "warning" if status == "warn" else "blocking",
+                "severity": severity,
                 "outcome": outcome,
                 "failing_rows": int(node.get("failures") or 0),
                 "examples": None,
-                "note": None if status == "pass" else (node.get("message") or status)[:500],
+                "note": "; ".join(part for part in (message, measured) if part) or None,
             }
         )
     run_folder.mkdir(parents=True, exist_ok=True)
@@ -154,15 +168,61 @@ def warehouse_tests(run_folder: Path, results: list[dict[str, Any]]) -> list[dic
     return rows
 
 
+@dataclass(frozen=True)
+class WarehouseBuild:
+    """The file a run's tests ran on and dbt's manifest of them (`<target>/manifest.json`)."""
+
+    path: Path
+    manifest: Path
+
+    @cached_property
+    def _nodes(self) -> dict[str, Any]:
+        if not self.manifest.exists():
+            return {}
+        nodes: dict[str, Any] = json.loads(self.manifest.read_text(encoding="utf-8")).get("nodes", {})
+        return nodes
+
+    def severity(self, unique_id: str) -> str | None:
+        """The test's configured severity: `error` or `warn` (None: not in the manifest)."""
+        config = (self._nodes.get(unique_id) or {}).get("config") or {}
+        severity = config.get("severity")
+        return str(severity).lower() if severity else None
+
+    def differences(self, node: dict[str, Any]) -> str | None:
+        """How many rows a test returning a `difference` column returned, their sum and the largest
+        (in absolute value); None for any other test."""
+        sql = node.get("compiled_code") or ""
+        if not node["unique_id"].startswith("test.") or DIFFERENCE not in sql or not self.path.exists():
+            return None
+        try:
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                if DIFFERENCE not in con.sql(f"select * from ({sql}) limit 0").columns:
+                    return None
+                n, total, largest = con.sql(
+                    f"select count(*), sum(abs({DIFFERENCE})), max(abs({DIFFERENCE})) from ({sql})"
+                ).fetchall()[0]
+        except duckdb.Error as exc:
+            log.warning("could not measure the differences of %s: %s", node["unique_id"], exc)
+            return None
+        if not n:
+            return None
+        return f"{n} row(s) beyond the amount tolerance: sum of differences {total}, largest {largest}"
+
+
 def record_warehouse_tests(
-    lake_dir: Path, run_folder: Path, run_id: str, test_results: list[dict[str, Any]], into_build: Path | None
-) -> int:
+    lake_dir: Path,
+    run_folder: Path,
+    run_id: str,
+    test_results: list[dict[str, Any]],
+    into_build: Path | None,
+    built: WarehouseBuild | None = None,
+) -> list[dict[str, Any]]:
     """Keep the dbt test results (run_results entries) in the lake's history and, with `into_build`
     (the tests passed, that file will be published), in its `audit.check_results` too. Returns
-    how many tests were recorded."""
-    rows = warehouse_tests(run_folder, test_results)
+    the check rows recorded."""
+    rows = warehouse_tests(run_folder, test_results, built)
     if not rows:
-        return 0
+        return rows
     path = write_checks(lake_dir, run_id, "warehouse", rows)
     if into_build is not None and into_build.exists():
         con = duckdb.connect(str(into_build))
@@ -174,7 +234,7 @@ def record_warehouse_tests(
             con.execute("checkpoint")
         finally:
             con.close()
-    return len(rows)
+    return rows
 
 
 def _json_value(value: Any) -> Any:

@@ -57,7 +57,8 @@ class CheckResult:
         if self.success:
             return f"{head} passed"
         if self.note:
-            return f"{head} {self.note}"
+            line = f"{head} {self.note}"
+            return f"{line}, e.g. {_describe(self.examples[0])}" if self.examples else line
         if not self.unexpected_count:
             return f"{head} failed"
         line = f"{head} failed on {self.unexpected_count} row{'s' if self.unexpected_count != 1 else ''}"
@@ -119,6 +120,8 @@ class GateReport:
 
 def _describe(example: dict[str, Any]) -> str:
     values = ", ".join(f"{k}={_show(v)}" for k, v in example.items() if not k.startswith("_"))
+    if example.get("_source_file") is None:  # a check of a system or a feed, not of a row
+        return values
     return f"{example.get('_source_file')} row {example.get('_source_row')}: {values}"
 
 

@@ -1,7 +1,9 @@
 """Bank rules the gates check beyond what `extract/feeds/feeds.yml` writes down.
 
 The agreement says which columns exist, their types, keys and allowed values; it does not
-say which values are plausible or which columns point at other files. Those rules live
+say which values are plausible or which columns point at other files. (Loan classification
+against days past due is the bank's policy bounded by regulatory floors: configuration, in
+gates.toml's [rules.loan_classification], checked by `bank_rules`.) Those rules live
 here, beside the suites they generate, so that a reviewer can read every range and every
 reference in one place. `check_rules` ties them to the agreement: a rule naming a file or
 column the agreement does not have fails generation instead of silently checking nothing.
@@ -80,17 +82,6 @@ REFERENCES: dict[str, dict[str, str]] = {
 A row pointing at an account or customer the bank does not have would vanish from every
 join in the marts, so these are blocking."""
 
-LOAN_CLASSIFICATION_FEED = "core_banking.loans"
-DPD_BANDS: dict[str, Range] = {
-    "NORMAL": Range(0, 30),
-    "SPECIAL_MENTION": Range(31, 90),
-    "SUBSTANDARD": Range(91, 180),
-    "DOUBTFUL": Range(181, 360),
-    "LOSS": Range(min=361),
-}
-"""Five-tier loan classification by days past due: a loan classified better than its arrears
-understates credit risk (provisions, NPL ratio), so a disagreement is blocking."""
-
 
 def check_rules(agreement: FeedAgreement) -> None:
     """Fail if a rule names a feed file or column that the agreement does not have."""
@@ -107,7 +98,3 @@ def check_rules(agreement: FeedAgreement) -> None:
         for column, target in refs.items():
             require(feed, column)
             require(*target.rsplit(".", 1))
-    require(LOAN_CLASSIFICATION_FEED, "days_past_due")
-    classes = set(agreement.file(*LOAN_CLASSIFICATION_FEED.split(".")).column("classification").values)
-    if classes != set(DPD_BANDS):
-        raise ValueError(f"DPD_BANDS covers {sorted(DPD_BANDS)}, feeds.yml classifies {sorted(classes)}")

@@ -21,8 +21,6 @@ from expectations import _gx
 from expectations.rules import (
     AT_LEAST_ONCE,
     DATE_RANGE,
-    DPD_BANDS,
-    LOAN_CLASSIFICATION_FEED,
     RANGES,
     REFERENCES,
     SNAPSHOT_DATE,
@@ -88,8 +86,6 @@ def build_suite(feed: FeedFile, agreement_version: int) -> ExpectationSuite:
     expectations = [*_table_expectations(feed)]
     for column in feed.columns:
         expectations += _column_expectations(feed, column)
-    if feed.qualified_name == LOAN_CLASSIFICATION_FEED:
-        expectations += _classification_expectations()
     return gx.ExpectationSuite(
         name=feed.qualified_name,
         expectations=expectations,
@@ -151,24 +147,9 @@ def _column_expectations(feed: FeedFile, column: Column) -> list[Expectation]:
     return found
 
 
-def _classification_expectations() -> list[Expectation]:
-    """days_past_due within the band of the loan's classification, one expectation per class.
-
-    GX's row-level SQL check (UnexpectedRowsExpectation) does not run on pandas; a column-pair
-    set check would need a derived "band" column computed outside the suite. A row condition
-    keeps the whole rule in the suite, readable band by band, and GX reports the failing rows.
-    """
-    from great_expectations.expectations.row_conditions import Column as Col
-
-    return [
-        _between("days_past_due", band, row_condition=Col("classification") == classification)
-        for classification, band in DPD_BANDS.items()
-    ]
-
-
-def _between(column: str, bounds: Range, **kwargs: Any) -> Expectation:
+def _between(column: str, bounds: Range) -> Expectation:
     import great_expectations.expectations as gxe
 
     return gxe.ExpectColumnValuesToBeBetween(
-        column=column, min_value=bounds.min, max_value=bounds.max, **kwargs, **_severity("blocking")
+        column=column, min_value=bounds.min, max_value=bounds.max, **_severity("blocking")
     )

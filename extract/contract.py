@@ -74,6 +74,8 @@ class FeedFile(BaseModel):
     columns: tuple[Column, ...]
     control_totals: tuple[str, ...] = ()
     files_per_date: str | None = None
+    optional: bool = False
+    """The system may leave the file out of a delivery; every other file comes every business date."""
 
     @property
     def column_names(self) -> list[str]:
@@ -152,6 +154,7 @@ def parse_agreement(raw: dict[str, Any]) -> FeedAgreement:
                     columns=columns,
                     control_totals=tuple(spec.get("control_totals", ())),
                     files_per_date=spec.get("files_per_date"),
+                    optional=spec.get("optional", False),
                 )
             )
     return FeedAgreement(version=raw["version"], timezone=raw["timezone"], files=tuple(files))

@@ -119,13 +119,23 @@ def find_deliveries(landing_dir: Path, agreement: FeedAgreement) -> list[Deliver
 
 
 def check_files_against_manifest(delivery: Delivery, manifest: Manifest, agreement: FeedAgreement) -> list[str]:
-    """Problems with the delivery's file set and checksums (rows and totals are checked on parsing)."""
+    """Problems with the delivery's file set and checksums (rows and totals are checked on parsing):
+    a file of the agreement that the manifest leaves out, unless the agreement marks it optional,
+    refuses the delivery as much as a file that does not match."""
     problems = []
     landed = {p.name for p in delivery.path.iterdir() if p.is_file() and p.name != MANIFEST_NAME}
     for name in sorted(set(manifest.files) - landed):
         problems.append(f"{name}: listed in the manifest but not delivered")
     for name in sorted(landed - set(manifest.files)):
         problems.append(f"{name}: delivered but not listed in the manifest")
+    listed = [agreement.feed_for(delivery.system, name) for name in manifest.files]
+    for feed in agreement.files_of(delivery.system):
+        if not feed.optional and feed not in listed:
+            expected = f"{feed.name}-HH.{feed.format}" if feed.is_hourly else f"{feed.name}.{feed.format}"
+            problems.append(
+                f"{expected}: not in the manifest; the agreement (extract/feeds/feeds.yml) says {delivery.system} "
+                "delivers it every business date (an empty file has its header row only)"
+            )
     for name in sorted(set(manifest.files) & landed):
         if agreement.feed_for(delivery.system, name) is None:
             problems.append(f"{name}: not a file of the {delivery.system} agreement")

@@ -77,6 +77,7 @@ SLOWEST_FIRST = (
     "test_loads.py",
     "test_pipeline.py",
     "test_publish.py",
+    "test_real_bank.py",
     "test_customer_history.py",
     "test_dag.py",
     "test_simulate.py",

@@ -10,6 +10,7 @@ import io
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -62,7 +63,7 @@ def judge(
     lake = Lake(settings.lake_dir)
     if after_stage is not None:
         after_stage(lake.staging(report.run_id))
-    inputs = RuleInputs(lake, report.run_id, settings.landing_dir, load_agreement(), as_of)
+    inputs = RuleInputs(lake, report.run_id, settings.landing_dir, load_agreement(), as_of, settings.reporting_currency)
     results = run_bank_rules(inputs, config or load_gates_config())
     return {(r.feed, r.expectation): r for r in results}
 
@@ -109,16 +110,20 @@ def test_a_broken_balance_chain_is_blocking_and_names_the_row(bank: Settings) ->
     edit_csv(bank, "core_banking", "transactions.csv", break_chain)
     # when
     results = judge(bank)
-    # then the chain fails at that posting (and at the account's next one, which follows from it)
+    # then the chain breaks on that account-day: the posting follows no balance, and the one
+    # that followed it has lost what it followed
     chain = results[("core_banking.transactions", "balance_chain")]
     assert (chain.success, chain.severity) == (False, "blocking")
-    assert chain.unexpected_count == 2
+    assert chain.unexpected_count == 1 and len(chain.examples) == 2
     first = next(e for e in chain.examples if e["txn_id"] == planted["txn_id"])
     assert (first["_source_file"], first["_source_row"]) == (
         f"core_banking/{NIGHT}/transactions.csv",
         planted["row"],
     )
-    assert chain.summary_line().startswith("BLOCKING core_banking.transactions: balance_chain(balance_after) failed")
+    assert chain.summary_line().startswith(
+        "BLOCKING core_banking.transactions: balance_chain(balance_after) failed on 1 of "
+    )
+    assert "largest 1.0000" in chain.summary_line() and "[rules.balance_chain]" in chain.summary_line()
 
 
 def test_an_end_of_day_balance_that_disagrees_with_the_postings_is_blocking(bank: Settings) -> None:
@@ -231,3 +236,137 @@ def test_an_invalid_configuration_is_refused_naming_the_key(tmp_path: Path) -> N
     )
     with pytest.raises(ValueError, match=r"rules.control_totals.severity"):
         load_gates_config(path)
+
+
+def test_the_default_simulated_bank_publishes_with_no_warning_it_did_not_have(published_bank: PublishedBank) -> None:
+    # given the shared bank as one run published it (default settings and gates.toml)
+    report = published_bank.report
+    # then it published, and warned of what the simulator plants on purpose only: web events
+    # delivered twice and a new web event type (the feed gate), the same type in staging (dbt)
+    assert report.outcome == "SUCCESS" and report.checks_failed == 0
+    feed = [w.split(":")[1].split(" failed")[0] for w in report.warnings if w.startswith("WARNING ")]
+    assert feed == [" expect_column_values_to_be_unique(event_id)", " expect_column_values_to_be_in_set(event_type)"]
+    (warehouse,) = [w for w in report.warnings if not w.startswith("WARNING ")]
+    assert warehouse.startswith("warehouse test test.bankdw.accepted_values_stg_online_banking__events_event_type")
+    assert report.checks_warned == 3
+
+
+def gates_with(tmp_path: Path, section: str, **values: str) -> GatesConfig:
+    """gates.toml with some keys of one [rules.<section>] table changed."""
+    text = GATES_TOML.read_text(encoding="utf-8")
+    start = text.index(f"\n[rules.{section}]\n")
+    end = text.index("\n[", start + 1)
+    table = text[start:end]
+    for key, value in values.items():
+        lines = [line for line in table.split("\n") if line.startswith(f"{key} =")]
+        assert len(lines) == 1, key
+        table = table.replace(lines[0], f"{key} = {value}")
+    path = tmp_path / "gates.toml"
+    path.write_text(text[:start] + table + text[end:], encoding="utf-8")
+    return load_gates_config(path)
+
+
+def test_postings_chain_in_any_order_whatever_their_time_and_ids(bank: Settings) -> None:
+    # given the night's postings all stamped with one batch time, listed backwards, and each
+    # account's ids given out in the reverse of the order they chain in
+    def batch(rows: Rows) -> Rows:
+        by_account: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            row["txn_ts"] = f"{NIGHT}T23:30:00+08:00"
+            by_account.setdefault(row["account_id"], []).append(row)
+        reordered = [acc for acc in by_account.values() if len(acc) >= 2]
+        assert reordered, "the night has no account with two postings"
+        for postings in reordered:
+            ids = [r["txn_id"] for r in postings]
+            for row, txn_id in zip(postings, reversed(ids), strict=True):
+                row["txn_id"] = txn_id
+        return rows[::-1]
+
+    edit_csv(bank, "core_banking", "transactions.csv", batch)
+    # when the night is judged, then both balance rules pass: they assume no order
+    results = judge(bank)
+    assert failed(results) == {}
+    chain = results[("core_banking.transactions", "balance_chain")]
+    assert (chain.success, chain.unexpected_count, chain.note) == (True, 0, None)
+
+
+def test_rounding_within_the_tolerances_passes_and_is_still_counted(bank: Settings, tmp_path: Path) -> None:
+    # given one account's end-of-day balance 0.10 above its roll-forward (rounding in the ledger)
+    def round_up(rows: Rows) -> Rows:
+        rows[0]["ledger_balance"] = f"{Decimal(rows[0]['ledger_balance']) + Decimal('0.10'):.2f}"
+        return rows
+
+    edit_csv(bank, "core_banking", "balances.csv", round_up)
+    # when judged with an amount tolerance of 0.10, then nothing breaks
+    within = judge(bank, config=gates_with(tmp_path, "end_of_day_balance", amount_tolerance="0.10"))
+    assert failed(within) == {}
+    assert within[("core_banking.balances", "end_of_day_balance")].unexpected_count == 0
+    # when judged with 0.05 but half of the account-days allowed to break, then it passes, counted
+    for folder in Lake(bank.lake_dir).root.glob("_staging/*"):
+        shutil.rmtree(folder)
+    config = gates_with(tmp_path, "end_of_day_balance", amount_tolerance="0.05", share_tolerance="0.5")
+    shared = judge(bank, config=config)[("core_banking.balances", "end_of_day_balance")]
+    assert (shared.success, shared.unexpected_count) == (True, 1)
+    assert shared.note is not None and shared.note.startswith("passed with 1 of ")
+    assert "sum of differences 0.1000, largest 0.1000; within share_tolerance 0.5" in shared.note
+
+
+def test_a_loan_classified_below_its_floor_is_flagged_never_a_more_conservative_one(
+    bank: Settings, tmp_path: Path
+) -> None:
+    # given four loans of the night: NORMAL at 20 days and SPECIAL_MENTION at 95 (below their
+    # floors), SPECIAL_MENTION at 1 day (at its floor) and SUBSTANDARD at 5 days (above it)
+    planted = [("20", "NORMAL"), ("95", "SPECIAL_MENTION"), ("1", "SPECIAL_MENTION"), ("5", "SUBSTANDARD")]
+
+    def classify(rows: Rows) -> Rows:
+        assert len(rows) >= len(planted)
+        for row, (days, classification) in zip(rows, planted, strict=False):
+            row.update(days_past_due=days, classification=classification)
+        return rows
+
+    edit_csv(bank, "core_banking", "loans.csv", classify)
+    # when judged with the default floors
+    results = judge(bank)
+    # then the two below their floor block, named with the floor they break
+    loans = results[("core_banking.loans", "loan_classification")]
+    assert (loans.success, loans.severity, loans.unexpected_count) == (False, "blocking", 2)
+    assert [(e["_source_row"], e["classification"], e["floor_classification"]) for e in loans.examples] == [
+        (1, "NORMAL", "SPECIAL_MENTION"),
+        (2, "SPECIAL_MENTION", "SUBSTANDARD"),
+    ]
+    assert "[rules.loan_classification] floors" in loans.summary_line()
+    # and a bank whose policy floors arrears at 30 days (a table of its own) sees only the second
+    for folder in Lake(bank.lake_dir).root.glob("_staging/*"):
+        shutil.rmtree(folder)
+    floors = '[{ above_days_past_due = 30, at_least = "SPECIAL_MENTION" }, { above_days_past_due = 90, at_least = "SUBSTANDARD" }]'
+    text = GATES_TOML.read_text(encoding="utf-8")
+    start = text.index("floors = [")
+    path = tmp_path / "gates.toml"
+    path.write_text(text[:start] + f"floors = {floors}\n" + text[text.index("]\n", start) + 2 :], encoding="utf-8")
+    policy = judge(bank, config=load_gates_config(path))[("core_banking.loans", "loan_classification")]
+    assert [e["_source_row"] for e in policy.examples] == [2]
+
+
+def test_another_currency_than_the_reporting_currency_blocks_naming_file_and_setting(bank: Settings) -> None:
+    # given one account of the night's snapshot in US dollars
+    def dollars(rows: Rows) -> Rows:
+        rows[3]["currency"] = "USD"
+        return rows
+
+    edit_csv(bank, "core_banking", "accounts.csv", dollars)
+    # when judged
+    results = judge(bank)
+    # then the accounts block, naming the file, the row, the currency and the setting
+    currency = results[("core_banking.accounts", "reporting_currency")]
+    assert (currency.success, currency.severity, currency.unexpected_count) == (False, "blocking", 1)
+    assert currency.examples == [
+        {
+            "_source_file": f"core_banking/{NIGHT}/accounts.csv",
+            "_source_row": 4,
+            "currency": "USD",
+            "rows": 1,
+            "reporting_currency": bank.reporting_currency,
+        }
+    ]
+    assert "set reporting_currency (BANKDW_REPORTING_CURRENCY)" in currency.summary_line()
+    assert failed(results).keys() == {("core_banking.accounts", "reporting_currency")}

@@ -281,6 +281,36 @@ def test_a_manifest_with_an_unreadable_control_total_refuses_the_delivery(
     assert "control_totals.amount" in outcome.problems[0]
 
 
+def test_a_manifest_that_leaves_out_a_file_the_agreement_requires_refuses_the_delivery(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given a call-centre delivery without its calls file, and an online-banking delivery without
+    # any hour file of events (the agreement marks them optional: an hour, or a day, without events)
+    delivery_writer("call_center", D, {"agents.csv": AGENTS})
+    users = csv_bytes("user_id,customer_id,email,phone,registered_at,status")
+    delivery_writer("online_banking", D, {"users.csv": users})
+    lake = Lake(settings.lake_dir)
+    # when they are staged
+    outcomes = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
+    )
+    # then the call centre's is refused, naming the missing file, and nothing of it is staged
+    refused = {o.delivery.label: o.problems for o in outcomes}
+    assert refused["call_center/2026-11-20"] == [
+        "calls.csv: not in the manifest; the agreement (extract/feeds/feeds.yml) says call_center delivers it "
+        "every business date (an empty file has its header row only)"
+    ]
+    assert not list(lake.staging("L1").root.glob("call_center/**/*.parquet"))
+    # and the online-banking delivery, with an empty users snapshot, is staged
+    assert refused["online_banking/2026-11-20"] == []
+
+
+def test_every_file_of_the_agreement_is_required_but_the_hour_files_of_events() -> None:
+    # the agreement says which files a system delivers every business date (extract/feeds/README.md)
+    optional = {f.qualified_name for f in AGREEMENT.files if f.optional}
+    assert optional == {"online_banking.events"}
+
+
 def test_rows_delivered_are_counted_on_the_files_bytes(tmp_path: Path) -> None:
     # given a CSV with a quoted field holding a line end and a doubled quote, a blank line,
     # and a last record without its line end; and an hour file with an empty line
@@ -315,7 +345,7 @@ def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
     agents = csv_bytes(
         "agent_id,full_name,team,site,hire_date", *(f"AG{i},Agent {i},Cards,Shanghai,2020-01-06" for i in (1, 2, 3))
     )
-    delivery_writer("call_center", D, {"agents.csv": agents})
+    delivery_writer("call_center", D, {"agents.csv": agents, "calls.csv": csv_bytes(CALLS_HEADER)})
     lake = Lake(settings.lake_dir)
     lake.ensure_schemas(AGREEMENT)
     # when the delivery is staged and committed, the file passes its manifest (three rows) ...
@@ -324,7 +354,7 @@ def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
     )
     assert outcome.problems == []
     lake.commit("L1", audit_table("L1", [outcome]))
-    [audit] = lake.audit_records().to_pylist()
+    [audit] = [r for r in lake.audit_records().to_pylist() if r["feed"] == "agents"]
     assert (audit["rows_delivered"], audit["rows_loaded"], audit["rows_quarantined"]) == (3, 2, 0)
     # ... then the warehouse's audit test, which holds the extract to delivered = loaded + quarantined, fails on it
     target = settings.root / "audit.duckdb"

@@ -207,7 +207,11 @@ def test_make_run_generates_a_bank_only_when_the_landing_area_is_empty(tmp_path:
     # given a landing area that already holds one real delivery (agents only, from the call centre)
     data = tmp_path / "data"
     agents = b"agent_id,full_name,team,site,hire_date\nAG1,Li Na,Cards,Shanghai,2020-01-06\n"
-    write_delivery(data / "landing", "call_center", date(2026, 11, 20), {"agents.csv": agents})
+    calls = (  # no calls that day: the file with its header only (the agreement requires the file)
+        b"call_id,direction,started_at,answered_at,ended_at,caller_number,customer_id,queue,agent_id,wait_seconds,"
+        b"talk_seconds,hold_seconds,transfer_count,reason_code,outcome,complaint_flag,csat_score,campaign_id\n"
+    )
+    write_delivery(data / "landing", "call_center", date(2026, 11, 20), {"agents.csv": agents, "calls.csv": calls})
     # when `bankdw run --simulate-if-empty` runs against it
     result = CliRunner().invoke(main, ["run", "--simulate-if-empty"], env={"BANKDW_DATA_DIR": str(data)})
     # then nothing is simulated, the delivery is loaded, and the warehouse is published

@@ -2,8 +2,19 @@
 -- delivered balance plus the postings booked in between: a posting is missing or doubled,
 -- or the core sent inconsistent files. Balances, interest and the customer's view of the
 -- account cannot be trusted on those days until the difference is explained.
+-- The same fact as the feed gate's end_of_day_balance rule, with its severity and tolerances
+-- (var gates, from the gates configuration): an account-day breaks when its difference is
+-- beyond amount_tolerance, and the test fails (or warns) only when the breaking account-days
+-- are more than share_tolerance of those judged. It returns every breaking account-day with
+-- its difference (the run page sums them); `failures` counts them only beyond the share.
+-- The roll-forward sums the postings: it assumes no order of a day's postings.
 -- The first delivered balance of an account that existed before the first date in the lake
 -- has no known opening balance and is not checked; an account opened later starts from zero.
+{{ config(
+    severity = gate_severity('end_of_day_balance'),
+    fail_calc = 'count(*) filter (where is_beyond_share_tolerance)',
+) }}
+
 with balances as (
 
     select * from {{ ref('fct_account_balance_daily') }}
@@ -72,19 +83,53 @@ balance_rows as (
     where running.is_balance_row = 1
     window account_balances as (partition by running.account_id order by running.event_date)
 
+),
+
+judged as (
+
+    select
+        balance_rows.account_id,
+        balance_rows.business_date,
+        coalesce(balance_rows.opening_balance, 0) as opening_balance,
+        balance_rows.cumulative_postings
+        - coalesce(balance_rows.cumulative_postings_at_opening, 0) as postings,
+        balance_rows.closing_balance
+    from balance_rows
+    cross join first_lake_date
+    where
+        not (balance_rows.opening_balance is null and balance_rows.business_date = first_lake_date.first_date)
+
+),
+
+breaks as (
+
+    select
+        judged.*,
+        judged.closing_balance - (judged.opening_balance + judged.postings) as difference
+    from judged
+    where abs(judged.closing_balance - (judged.opening_balance + judged.postings))
+        > {{ gate_amount_tolerance('end_of_day_balance') }}
+
+),
+
+account_days as (
+
+    select count(*) as n_judged
+    from judged
+
+),
+
+final as (
+
+    select
+        breaks.*,
+        account_days.n_judged as judged_account_days,
+        (
+            count(*) over () > {{ gate_share_tolerance('end_of_day_balance') }} * account_days.n_judged
+        ) as is_beyond_share_tolerance
+    from breaks
+    cross join account_days
+
 )
 
-select
-    balance_rows.account_id,
-    balance_rows.business_date,
-    coalesce(balance_rows.opening_balance, 0) as opening_balance,
-    balance_rows.cumulative_postings - coalesce(balance_rows.cumulative_postings_at_opening, 0) as postings,
-    balance_rows.closing_balance
-from balance_rows
-cross join first_lake_date
-where
-    not (balance_rows.opening_balance is null and balance_rows.business_date = first_lake_date.first_date)
-    and coalesce(balance_rows.opening_balance, 0)
-    + balance_rows.cumulative_postings
-    - coalesce(balance_rows.cumulative_postings_at_opening, 0)
-    != balance_rows.closing_balance
+select * from final
