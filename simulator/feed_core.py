@@ -32,9 +32,11 @@ BRANCH_IDS = tuple(b.branch_id for b in BRANCHES)
 
 
 def classification(dpd: np.ndarray) -> np.ndarray:
-    """Five-tier loan classification (index into CLASSIFICATION) from days past due:
-    NORMAL 0-30, SPECIAL_MENTION 31-90, SUBSTANDARD 91-180, DOUBTFUL 181-360, LOSS above 360."""
-    return np.searchsorted(np.array([30, 90, 180, 360]), dpd, side="left")
+    """Five-tier loan classification (index into CLASSIFICATION) from days past due, as most
+    banks classify (and the regulator's floors allow, expectations/gates.toml): NORMAL when
+    current, SPECIAL_MENTION from the first day in arrears to 90, SUBSTANDARD 91-180, DOUBTFUL
+    181-360, LOSS above 360."""
+    return np.searchsorted(np.array([0, 90, 180, 360]), dpd, side="left")
 
 
 def _take(values: pa.Array, index: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

@@ -316,7 +316,7 @@ def test_loans_match_the_ledger_and_their_classification(db: duckdb.DuckDBPyConn
     )
     assert _count(db, "select * from core_banking__loans where outstanding_principal <= 0") == 0
     # and the classification follows days past due
-    expected = """case when days_past_due <= 30 then 'NORMAL' when days_past_due <= 90 then 'SPECIAL_MENTION'
+    expected = """case when days_past_due = 0 then 'NORMAL' when days_past_due <= 90 then 'SPECIAL_MENTION'
                        when days_past_due <= 180 then 'SUBSTANDARD' when days_past_due <= 360 then 'DOUBTFUL'
                        else 'LOSS' end"""
     assert _count(db, f"select * from core_banking__loans where classification <> {expected}") == 0
