@@ -96,7 +96,11 @@ final as (
         cast(coalesce(allocated.allocated_cost, 0) as decimal(18, 2)) as allocated_cost,
         cast(pools.unattributed_cost as decimal(18, 2)) as unattributed_cost,
         cast(pools.no_account_cost as decimal(18, 2)) as no_account_cost,
-        cast(pools.unattributed_cost + pools.no_account_cost as decimal(18, 2)) as unallocated_cost
+        -- the sum of the two parts as published, each rounded to the cent: the pool adds up
+        cast(
+            cast(pools.unattributed_cost as decimal(18, 2)) + cast(pools.no_account_cost as decimal(18, 2))
+            as decimal(18, 2)
+        ) as unallocated_cost
     from pools
     left join allocated
         on
