@@ -17,6 +17,10 @@ warehouse from it, once, and every module that needs a bank of that shape starts
     read it (the warehouse read-only, the lake, the reports) use `published_bank.settings`
     as it is; a test or module fixture that runs, edits or deletes anything works on
     `published_bank.copy(tmp_path / "data")`, a copy of the whole data dir.
+`value_bank` (session)
+    Settings of a larger bank (`VALUE_BANK`: 2,000 customers over 70 days, September and
+    October complete), simulated and published by one run: for what needs thousands of
+    customers or months of history. Read it only; its `_truth/` is beside the landing area.
 
 A module adopts them by asking for the fixture and taking its dates from the constants, e.g.
 
@@ -268,3 +272,24 @@ def published_bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory)
     root = shared_dir(tmp_path_factory, "published", build)
     settings = load_settings(data_dir=root / "data")
     return PublishedBank(settings, RunReport.load(settings, (root / "run_id").read_text(encoding="utf-8")))
+
+
+VALUE_BANK = {"customers": 2000, "days": 70, "start": date(2026, 8, 25), "seed": 7}
+"""The larger shared bank: thousands of customers over two complete months (September and
+October 2026), for what a few hundred customers over days cannot show (value tiers, the Pareto
+curve, planted churners before they leave, models that learn from history)."""
+
+
+@pytest.fixture(scope="session")
+def value_bank(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A simulated bank of thousands of customers loaded and published by one run."""
+    from bankdw.pipeline import DateSelection, run
+    from simulator import SimulationConfig, simulate
+
+    def build(root: Path) -> None:
+        settings = load_settings(data_dir=root / "data")
+        simulate(SimulationConfig(out=settings.landing_dir, **VALUE_BANK))  # type: ignore[arg-type]
+        report = run(settings, DateSelection())
+        assert report.outcome == "SUCCESS", report.failures
+
+    return load_settings(data_dir=shared_dir(tmp_path_factory, "value_bank", build) / "data")

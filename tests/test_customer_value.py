@@ -30,31 +30,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pytest
 
-from bankdw.config import Settings, load_settings
+from bankdw.config import Settings
 from models.value.households import households
-from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, copy_deliveries, shared_dir, write_manifest
+from tests.conftest import PUBLISHED_DAYS, VALUE_BANK, PublishedBank, bank_date, copy_deliveries, write_manifest
 
-VALUE_BANK = {"customers": 2000, "days": 70, "start": date(2026, 8, 25), "seed": 7}
 LAST_COMPLETE_MONTH = date(2026, 10, 1)
 log = logging.getLogger(__name__)
 SEPTEMBER_END = date(2026, 9, 30)
-
-
-@pytest.fixture(scope="session")
-def value_bank(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A simulated bank of thousands of customers loaded and published by one run."""
-    from bankdw.pipeline import DateSelection, run
-    from simulator import SimulationConfig, simulate
-
-    def build(root: Path) -> None:
-        settings = load_settings(data_dir=root / "data")
-        simulate(SimulationConfig(out=settings.landing_dir, **VALUE_BANK))  # type: ignore[arg-type]
-        report = run(settings, DateSelection())
-        assert report.outcome == "SUCCESS", report.failures
-
-    return load_settings(data_dir=shared_dir(tmp_path_factory, "value_bank", build) / "data")
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
