@@ -10,6 +10,7 @@ import tomllib
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -86,6 +87,10 @@ class GatesConfig(_Strict):
     rules: Rules
     freshness: Freshness
     overrides: dict[str, Severity] = Field(default_factory=dict)
+    data_docs: Literal["problems", "all"] = "problems"
+    """Which feed files get a GX Data Docs page per run: those where an expectation failed
+    (`problems`), or every one (`all`). Rendering a page costs about half a second per file
+    per night whatever its size; the run page and `audit.check_results` list every check anyway."""
 
     def severity_of(self, check_id: str, default: Severity) -> Severity:
         """The configured severity of a suite expectation: the first matching override, else the suite's."""

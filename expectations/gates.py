@@ -68,7 +68,8 @@ def run_gates(
 
     Severities are the suite's unless `config` (default: expectations/gates.toml) overrides
     them. `reference_keys` supplies referenced keys from the lake when the referenced file is
-    not in this call. With `docs_dir`, each validation is also rendered as a GX Data Docs page.
+    not in this call. With `docs_dir`, validations are also rendered as GX Data Docs pages (those with a
+    failed expectation, or all: the configuration's `data_docs`).
     """
     agreement = load_agreement()
     config = config or load_gates_config()
@@ -92,7 +93,7 @@ def run_gates(
         )
         checks = [_check_result(name, feed, r, frame) for r in validation.results] + skipped
         report.results += [_configured(check, config) for check in checks]
-        if docs_dir is not None:
+        if docs_dir is not None and (config.data_docs == "all" or not validation.success):
             from expectations.data_docs import write_validation_page
 
             write_validation_page(validation, docs_dir / f"{name}.html")

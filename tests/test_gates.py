@@ -495,3 +495,27 @@ def test_a_posting_without_its_accounts_file_is_checked_against_the_lake(tmp_pat
     # and the validation is rendered as a GX Data Docs page that shows the failing value
     page = (tmp_path / "docs" / "core_banking.transactions.html").read_text(encoding="utf-8")
     assert "A999" in page and "account_id" in page
+
+
+def test_data_docs_pages_are_rendered_for_the_files_with_a_failure_unless_all_are_asked_for(tmp_path: Path) -> None:
+    # given a load of two files, one with a posting on an unknown channel
+    from expectations.config import GATES_TOML, load_gates_config
+
+    rows = clean()
+    rows["core_banking.transactions"][1]["channel"] = "TELEX"
+    batches = deliver(rows, only=("core_banking.transactions", "core_banking.accounts"))
+
+    # when gated with the default configuration, then only the failing file has a page
+    run_gates(batches, docs_dir=tmp_path / "problems")
+    assert sorted(p.name for p in (tmp_path / "problems").glob("*.html")) == ["core_banking.transactions.html"]
+
+    # and when every page is asked for, every file has one
+    path = tmp_path / "gates.toml"
+    path.write_text(
+        GATES_TOML.read_text(encoding="utf-8").replace('data_docs = "problems"', 'data_docs = "all"'), "utf-8"
+    )
+    run_gates(batches, config=load_gates_config(path), docs_dir=tmp_path / "all")
+    assert sorted(p.name for p in (tmp_path / "all").glob("*.html")) == [
+        "core_banking.accounts.html",
+        "core_banking.transactions.html",
+    ]
