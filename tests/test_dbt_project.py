@@ -251,15 +251,20 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return manifest
 
 
-@pytest.fixture(scope="module")
-def declared_marts() -> dict[str, dict[str, Any]]:
-    """Mart name → its model entry in the yml files under models/marts."""
+def declared_marts_of(folder: Path) -> dict[str, dict[str, Any]]:
+    """Mart name → its model entry in the yml files under `folder`."""
     models: dict[str, dict[str, Any]] = {}
-    for path in sorted(MARTS_DIR.rglob("*.yml")):
+    for path in sorted(folder.rglob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for model in document.get("models", []):
             models[model["name"]] = model
     return models
+
+
+@pytest.fixture(scope="module")
+def declared_marts() -> dict[str, dict[str, Any]]:
+    """Mart name → its model entry in the yml files under models/marts."""
+    return declared_marts_of(MARTS_DIR)
 
 
 def mart_nodes(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -386,6 +391,23 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
+        not_null = set(
+            con.sql(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = 'marts' and is_nullable = 'NO'"
+            ).fetchall()
+        )
+        # and a null in such a column is refused as the table is written
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            con.execute("insert into marts.dim_branch (branch_id) values (null)")
     finally:
         con.close()
     assert tables == set(REQUIRED_COLUMNS)
+    # every column a mart's contract declares not null is NOT NULL in the warehouse, and no other
+    declared = {
+        (mart, column["name"])
+        for mart, model in declared_marts_of(MARTS_DIR).items()
+        for column in model.get("columns", [])
+        if {"type": "not_null"} in column.get("constraints", [])
+    }
+    assert len(declared) > 100 and not_null == declared
