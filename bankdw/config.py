@@ -37,6 +37,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
+PATH_VARS = ("lake_dir", "identity_dir")
+"""The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
 DbtVar = str | int | float | list[int] | Mapping[str, object]

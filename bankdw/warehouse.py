@@ -12,6 +12,8 @@ dbt's incremental facts add only what newer loads brought (dbt_project/macros/in
 The build is a full refresh instead when asked (`bankdw run --rebuild`), when nothing is
 published yet, or when the dbt project changed since the published build (its models,
 macros, seeds or settings): a changed model must not be appended to a table built by the old one.
+A data dir moved elsewhere is not a change: only views name the lake's path, and every build
+creates the views again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from bankdw.config import GATES_VAR, Settings
+from bankdw.config import GATES_VAR, PATH_VARS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +166,10 @@ def project_fingerprint(settings: Settings) -> str:
                 digest.update(path.relative_to(project).as_posix().encode())
                 digest.update(path.read_bytes())
     # the identity settings are not here: they shape the resolve step's output, which dbt reads as data;
-    # nor the gates' severities and tolerances: only tests read them, and no table depends on a test
-    shaping = {name: value for name, value in settings.dbt_vars().items() if name != GATES_VAR}
+    # nor the gates' severities and tolerances: only tests read them, and no table depends on a test;
+    # nor where the data dir lies: only views name the lake's path, and every build creates them again
+    # (a data dir moved or restored elsewhere, or copied by a test, goes on incrementally)
+    shaping = {name: value for name, value in settings.dbt_vars().items() if name not in (GATES_VAR, *PATH_VARS)}
     digest.update(json.dumps(shaping, sort_keys=True).encode())
     return digest.hexdigest()
 

@@ -17,6 +17,11 @@ warehouse from it, once, and every module that needs a bank of that shape starts
     read it (the warehouse read-only, the lake, the reports) use `published_bank.settings`
     as it is; a test or module fixture that runs, edits or deletes anything works on
     `published_bank.copy(tmp_path / "data")`, a copy of the whole data dir.
+`published_nights` (session)
+    A `tests.nights.Nights`: a copy of `published_bank` whose next two nights were published
+    while two reader processes read, with a rollback between (night 1 also moves a member out of
+    a household). For what needs a real nightly run after the history: write-audit-publish,
+    readers, versions, incremental builds. Read it only; copy `.settings.root` to change it.
 `value_bank` (session)
     Settings of a larger bank (`VALUE_BANK`: 2,000 customers over 70 days, September and
     October complete), simulated and published by one run: for what needs thousands of
@@ -59,6 +64,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -66,6 +72,9 @@ from bankdw.config import Settings, load_settings
 from bankdw.reporting.run_report import RunReport
 from extract.contract import load_agreement
 from extract.landing import MANIFEST_NAME, Manifest
+
+if TYPE_CHECKING:
+    from tests.nights import Nights
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -293,3 +302,15 @@ def value_bank(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         assert report.outcome == "SUCCESS", report.failures
 
     return load_settings(data_dir=shared_dir(tmp_path_factory, "value_bank", build) / "data")
+
+
+@pytest.fixture(scope="session")
+def published_nights(
+    published_bank: PublishedBank, bank_landing: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Nights:
+    """The shared bank's next two nights published while readers read, with a rollback between
+    (tests/nights.py): read it, never write into it (copy `.settings.root`)."""
+    from tests.nights import load_nights, publish_nights
+
+    root = shared_dir(tmp_path_factory, "nights", lambda root: publish_nights(published_bank, bank_landing, root))
+    return load_nights(root)

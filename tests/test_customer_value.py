@@ -8,9 +8,9 @@ dbt unit tests with small inline fixtures (`dbt_project/models/intermediate/valu
   October are complete months), simulated and loaded by the real pipeline once per session
   (`value_bank`, about six minutes), for what needs thousands of customers: the Pareto curve,
   affluent and loyal customers in tier A, planted churners before they leave, BZ;
-- the shared `published_bank` (150 customers, five days) for the household key, which needs a
-  second nightly build (one member joins a household and another leaves it), and a third,
-  incremental one for the monthly activity kept incrementally by month.
+- the shared `published_nights` (tests/nights.py: the 150-customer bank's next two nights) for
+  the household key, which needs a second nightly build (one member joins a household and
+  another leaves it), and a third, incremental one for the monthly activity kept by month.
 
 The simulator's answer key: `_truth/churners.csv` names the planted churners; who is affluent
 (income of 400,000 or more, or chosen at random) and how long each customer has banked here
@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import logging
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -33,7 +31,8 @@ import pyarrow as pa
 
 from bankdw.config import Settings
 from models.value.households import households
-from tests.conftest import PUBLISHED_DAYS, VALUE_BANK, PublishedBank, bank_date, copy_deliveries, write_manifest
+from tests.conftest import VALUE_BANK
+from tests.nights import NEWCOMER, Nights
 
 LAST_COMPLETE_MONTH = date(2026, 10, 1)
 log = logging.getLogger(__name__)
@@ -365,106 +364,29 @@ def test_a_household_keeps_its_key_when_a_member_joins_or_leaves() -> None:
     assert set(alone.household_key) == {hashlib.md5(b"household/SHARED_PHONE/+8613900000000").hexdigest()}
 
 
-def test_the_household_key_survives_a_nightly_build(
-    published_bank: PublishedBank, bank_landing: Path, tmp_path: Path
-) -> None:
-    """Real nightly builds: the published one; the next night, after one member of a household
-    moved out (a new phone or address) and a new customer moved in with the one who stays; and
-    the night after, incremental, for the monthly activity."""
-    from bankdw.pipeline import DateSelection, run
-
-    settings = published_bank.copy(tmp_path / "data")
-    # given a household of people who share one phone or address and nothing else
-    with connect(settings) as con:
-        household = con.sql(
-            """
-            with members as (
-                select customer_key_a as customer_key, link_type, shared_value
-                from intermediate.int_customer_household_links
-                union all
-                select customer_key_b, link_type, shared_value from intermediate.int_customer_household_links
-            ),
-            single_anchor as (
-                select households.household_key
-                from intermediate.int_customer_households as households
-                inner join members on households.customer_key = members.customer_key
-                group by households.household_key
-                having count(distinct members.link_type || members.shared_value) = 1
-                    and any_value(members.link_type) in ('SHARED_PHONE', 'SHARED_ADDRESS')
-            )
-            select single_anchor.household_key, any_value(members.link_type),
-                list(distinct households.customer_key order by households.customer_key)
-            from single_anchor
-            inner join intermediate.int_customer_households as households
-                on single_anchor.household_key = households.household_key
-            inner join members on households.customer_key = members.customer_key
-            group by single_anchor.household_key
-            order by single_anchor.household_key
-            limit 1
-            """
-        ).fetchone()
-        assert household is not None, "the shared bank has no household around one phone or address"
-        key, link_type, members = household
-        leaver, stayer = members[0], members[-1]
-        records = dict(
-            con.sql(
-                "select source_key, customer_key from marts.customer_xref where source_table = 'customers'"
-                " and customer_key in (?, ?)",
-                params=[leaver, stayer],
-            ).fetchall()
-        )
-    shared = ["phone"] if link_type == "SHARED_PHONE" else ["address", "postal_code"]
-    elsewhere = {"phone": "13912345678", "address": "88 Far Away Road", "postal_code": "999999"}
-    # when, in the next night's customers snapshot, the member with the smallest key (whom the
-    # old rule took the key from) moves out and a new customer moves in with the one who stays
-    delivery = settings.landing_dir / "core_banking" / published_bank.next_date.isoformat()
-    path = delivery / "customers.csv"
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
-    rows = list(reader)
-    assert reader.fieldnames is not None
-    stayer_row = next(r for r in rows if records.get(r["customer_id"]) == stayer)
-    for row in rows:
-        if records.get(row["customer_id"]) == leaver:
-            row |= {column: elsewhere[column] for column in shared}
-    newcomer = dict(stayer_row) | {
-        "customer_id": "C999999999",
-        "full_name": "Newcomer Test",
-        "national_id": "110101199001011234",
-        "birth_date": "1990-01-01",
-        "email": "",
-    }
-    rows.append(newcomer)
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-    write_manifest(delivery)
-    report = run(settings, DateSelection(last=published_bank.next_date))
-    assert report.outcome == "SUCCESS", report.failures
+def test_the_household_key_survives_a_nightly_build(published_nights: Nights) -> None:
+    """Real nightly builds (tests/nights.py): the published history; night 1, after one member
+    of a household moved out (a new phone or address) and a new customer moved in with the one
+    who stays; and night 2, incremental, for the monthly activity."""
+    # given a household of people who share one phone or address and nothing else, when on
+    # night 1 the member with the smallest key (whom the old rule took the key from) moves out
+    # and a new customer moves in with the one who stays
+    move = published_nights.household
+    assert move.link_type in ("SHARED_PHONE", "SHARED_ADDRESS")
+    _, night_1, night_2 = published_nights.runs
+    assert night_1.outcome == "SUCCESS", night_1.failures
     # then the household keeps its key, with the one who stays and the newcomer in it
-    with connect(settings) as con:
-        after = con.sql(
-            """
-            select households.customer_key, xref.source_key
-            from intermediate.int_customer_households as households
-            left join marts.customer_xref as xref
-                on xref.customer_key = households.customer_key and xref.source_table = 'customers'
-            where households.household_key = ?
-            """,
-            params=[key],
-        ).fetchall()
+    after = [(c, s) for k, c, s in published_nights.households_after_night_1 if k == move.household_key]
     in_household = {customer for customer, _ in after}
-    assert stayer in in_household
-    assert leaver not in in_household
-    assert "C999999999" in {source for _, source in after}
-    # and on the night after (incremental: the first night on this copy of the data dir was a
-    # full refresh, its paths being new), the monthly activity rebuilt for the current month
-    # only is what the facts hold for every customer and month, earlier nights' rows included
-    copy_deliveries(bank_landing, settings.landing_dir, [bank_date(PUBLISHED_DAYS + 1)])
-    report = run(settings, DateSelection(last=bank_date(PUBLISHED_DAYS + 1)))
-    assert report.outcome == "SUCCESS", report.failures
-    assert report.build_mode == "incremental"
+    assert move.stayer in in_household
+    assert move.leaver not in in_household
+    assert NEWCOMER in {source for _, source in after}
+    # and on night 2 (incremental, on the history after night 1 was rolled back), the monthly
+    # activity rebuilt for the current month only is what the facts hold for every customer
+    # and month, earlier nights' rows included
+    assert night_2.outcome == "SUCCESS", night_2.failures
+    assert night_2.build_mode == "incremental"
+    settings = published_nights.settings
     with connect(settings) as con:
         mismatches = con.sql(
             """

@@ -6,14 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
-from tests.conftest import simulate_bank
+from tests.conftest import PublishedBank, copy_deliveries
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 
@@ -55,46 +55,43 @@ def test_bank_nightly_is_configured_as_agreed(dagbag) -> None:  # type: ignore[n
 
 
 @pytest.mark.slow
-def test_dag_test_runs_the_real_tasks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # given a tiny bank with deliveries for 2026-11-16 .. 2026-11-18, except that the call
-    # centre sent nothing on 2026-11-18 (closed), and an Airflow database
-    data = tmp_path / "data"
-    simulate_bank(data / "landing", customers=80, days=3, start=date(2026, 11, 16))
-    shutil.rmtree(data / "landing" / "call_center" / "2026-11-18")
-    env = os.environ | {"BANKDW_DATA_DIR": str(data)}
+def test_dag_test_runs_the_real_tasks_end_to_end(
+    published_bank: PublishedBank, bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the shared bank's history published (tests/conftest.py), the next date's deliveries
+    # except the call centre's (closed that day), the date after waiting too, and an Airflow database
+    settings = published_bank.copy(tmp_path / "data")
+    night, later = published_bank.next_date, published_bank.next_date + timedelta(days=1)
+    shutil.rmtree(settings.landing_dir / "call_center" / night.isoformat())
+    copy_deliveries(bank_landing, settings.landing_dir, [later])
+    env = os.environ | {"BANKDW_DATA_DIR": str(settings.root)}
     subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
     )
     # and a manifest wait that has already run out (settings are read when the DAG is parsed)
-    monkeypatch.setenv("BANKDW_DATA_DIR", str(data))
+    monkeypatch.setenv("BANKDW_DATA_DIR", str(settings.root))
     monkeypatch.setenv("BANKDW_MANIFEST_WAIT_MINUTES", "0")
     monkeypatch.setenv("BANKDW_MANIFEST_POKE_SECONDS", "1")
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
-    warehouse = data / "warehouse" / "bank.duckdb"
-    # when the runs are backfilled in date order, as `airflow backfill create` runs them:
-    # first the run of 2026-11-17 02:30 (business date 2026-11-16) ...
-    first = dag.test(logical_date=datetime(2026, 11, 17, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
-    assert first.state == "success"
-    # ... which loads its own date only, though later dates wait in the landing area
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        dates = con.sql("select min(business_date), max(business_date) from marts.fct_account_balance_daily").fetchall()
-        assert dates == [(date(2026, 11, 16), date(2026, 11, 16))]
-    # then the run of 2026-11-19 02:30 (business date 2026-11-18), with 2026-11-17 still pending
-    run = dag.test(logical_date=datetime(2026, 11, 19, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    # when the night's run is tested: the run of 02:30 the day after the business date
+    logical = datetime.combine(night + timedelta(days=1), time(2, 30), tzinfo=ZoneInfo("Asia/Shanghai"))
+    run = dag.test(logical_date=logical)
     # then the call centre's wait gave up without failing the run, and every other task succeeded
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states.pop("wait_for_call_center") == "skipped"
     assert states == dict.fromkeys(states, "success"), states
     assert run.state == "success"
-    # and the warehouse is published with what arrived: three days of the core system, the
-    # later two added incrementally to the first night's warehouse
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # and the warehouse is published with what arrived that night, added incrementally to the
+    # history's warehouse, though the next date's deliveries wait in the landing area
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.sql("select build_mode from audit.warehouse_build").fetchall() == [("incremental",)]
-        dates = con.sql("select min(business_date), max(business_date) from marts.fct_account_balance_daily").fetchall()
-        assert dates == [(date(2026, 11, 16), date(2026, 11, 18))]
-        loads = con.sql(
-            "select system, count(distinct business_date) from audit.loads group by 1 order by 1"
-        ).fetchall()
-        assert loads == [("call_center", 2), ("core_banking", 3), ("online_banking", 3)]
+        latest = con.sql("select max(business_date) from marts.fct_account_balance_daily").fetchall()
+        assert latest == [(night,)]
+        loads = con.sql("select system, max(business_date) from audit.loads group by 1 order by 1").fetchall()
+        assert loads == [
+            ("call_center", published_bank.last_date),
+            ("core_banking", night),
+            ("online_banking", night),
+        ]

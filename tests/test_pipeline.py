@@ -136,25 +136,8 @@ def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], 
     return path
 
 
-def test_the_next_night_loads_only_its_own_deliveries_while_a_reader_keeps_answering(
-    published: tuple[Settings, RunReport], tmp_path: Path
-) -> None:
-    # given the published history, a BI tool holding it open read-only, and the next date's deliveries
-    settings = copy_of(published, tmp_path)
-    latest = "select max(business_date) from marts.fct_account_balance_daily"
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as reader:
-        assert reader.sql(latest).fetchall() == [(LAST,)]
-        # when the nightly job runs
-        report = run(settings)
-        # then the reader was not in the writer's way and still sees the state it opened
-        assert reader.sql(latest).fetchall() == [(LAST,)]
-    # and the run loaded exactly the three new deliveries, which a new connection sees
-    assert report.outcome == "SUCCESS", report.failures
-    assert sorted(report.deliveries_loaded) == [
-        f"{s}/{NEXT}" for s in ("call_center", "core_banking", "online_banking")
-    ]
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        assert con.sql(latest).fetchall() == [(NEXT,)]
+# The next night loads only its own deliveries while a BI tool holds the published file open:
+# tests/test_publish.py, on the shared nights (tests/nights.py).
 
 
 def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(

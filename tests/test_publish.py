@@ -8,10 +8,6 @@ import csv
 import io
 import json
 import shutil
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,86 +16,23 @@ import pytest
 from click.testing import CliRunner
 
 from bankdw.cli import main
-from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import DateSelection, run
+from bankdw.config import Settings, load_settings
+from bankdw.pipeline import run
 from bankdw.publish import RollbackError, list_versions, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
-from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, copy_deliveries, write_manifest
+from tests.conftest import write_manifest
+from tests.nights import LAST, NIGHT_1, NIGHT_2, PENDING, Nights, stamp
 
 pytestmark = pytest.mark.slow
-LAST = bank_date(PUBLISHED_DAYS - 1)
-NIGHT_1, NIGHT_2, PENDING = (bank_date(PUBLISHED_DAYS + n) for n in range(3))
 
 
-@dataclass
-class Nights:
-    settings: Settings
-    runs: list[RunReport]  # history, night 1, night 2 (after a rollback)
-    published_after: list[str]  # the build stamp of the published file after each change
-    answers: list[dict[str, object]]  # what the reader processes saw
-    states: dict[str, list[object]]  # run id -> what a reader must see of that build
-
-
-def stamp(settings: Settings) -> list[object]:
-    from tests.warehouse_reader import answer
-
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return answer(con)
-
-
-def wait_for(answers: Path, run_id: str, timeout: float = 60) -> None:
-    """Until the reader's new connections answer from build `run_id`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        lines = answers.read_text(encoding="utf-8").splitlines() if answers.exists() else []
-        last = json.loads(lines[-1]) if lines else None
-        if last and last.get("fresh", [None])[0] == run_id:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the reader never saw build {run_id}; last answer: {last}")
-
-
-@pytest.fixture(scope="module")
-def nights(published_bank: PublishedBank, bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Nights:
-    """History published (a copy of the shared published bank, tests/conftest.py), then,
-    while a second process reads: night 1 published, a rollback, night 2 published (keeping
-    two versions). PENDING's deliveries wait in the landing area."""
-    root = tmp_path_factory.mktemp("bank")
-    assert published_bank.last_date == LAST
-    settings = published_bank.copy(root / "data", keep_versions=2)
-    copy_deliveries(bank_landing, settings.landing_dir, [NIGHT_2, PENDING])
-    runs = [published_bank.report]
-    states = {runs[0].run_id: stamp(settings)}
-    answers, held, stop = root / "fresh.jsonl", root / "held.jsonl", root / "stop"
-    readers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.warehouse_reader", mode, str(settings.warehouse_path), str(out), str(stop)],
-            cwd=PROJECT_ROOT,
-        )
-        for mode, out in (("fresh", answers), ("held", held))
-    ]
-    published_after = [runs[0].run_id]
-    try:
-        wait_for(answers, runs[0].run_id)
-        runs.append(run(settings, DateSelection(last=NIGHT_1)))
-        states[runs[1].run_id] = stamp(settings)
-        published_after.append(runs[1].run_id)
-        wait_for(answers, runs[1].run_id)
-        published_after.append(rollback(settings).run_id)
-        wait_for(answers, runs[0].run_id)
-        runs.append(run(settings, DateSelection(last=NIGHT_2)))
-        states[runs[2].run_id] = stamp(settings)
-        published_after.append(runs[2].run_id)
-        wait_for(answers, runs[2].run_id)
-    finally:
-        stop.touch()
-        for reader in readers:
-            reader.wait(timeout=60)
-    lines = answers.read_text(encoding="utf-8").splitlines() + held.read_text(encoding="utf-8").splitlines()
-    return Nights(settings, runs, published_after, [json.loads(line) for line in lines], states)
+@pytest.fixture
+def nights(published_nights: Nights) -> Nights:
+    """History published, then, while a second process reads: night 1 published, a rollback,
+    night 2 published (keeping two versions); PENDING's deliveries wait (tests/nights.py)."""
+    return published_nights
 
 
 def test_every_night_is_published_and_the_rollback_restored_the_previous_version(nights: Nights) -> None:
@@ -109,6 +42,12 @@ def test_every_night_is_published_and_the_rollback_restored_the_previous_version
     assert nights.published_after == [history.run_id, night_1.run_id, history.run_id, night_2.run_id]
     assert nights.states[history.run_id][1] == str(LAST)
     assert nights.states[night_2.run_id][1] == str(NIGHT_2)
+    # and each night loaded exactly its own three deliveries, the night after the history
+    # while a BI tool held the published file open (test_a_reader_in_another_process_...)
+    for night, day in ((night_1, NIGHT_1), (night_2, NIGHT_2)):
+        assert sorted(night.deliveries_loaded) == [
+            f"{s}/{day}" for s in ("call_center", "core_banking", "online_banking")
+        ]
 
 
 def test_the_second_night_reuses_the_dbt_parse_of_the_first(nights: Nights) -> None:

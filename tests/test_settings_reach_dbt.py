@@ -17,6 +17,7 @@ import yaml
 
 from bankdw.config import (
     DBT_PROJECT_YML,
+    PATH_VARS,
     PROFILE_VARS,
     PROJECT_ROOT,
     Settings,
@@ -107,6 +108,9 @@ def test_an_incremental_build_needs_the_same_settings(tmp_path: Path) -> None:
     # but not the identity settings: the resolve step uses them, and dbt reads its output as data
     resolved_otherwise = load_settings(data_dir=tmp_path / "data", identity_probabilistic=False)
     assert project_fingerprint(resolved_otherwise) == project_fingerprint(settings)
+    # nor where the data dir lies: a copy or a restore elsewhere goes on incrementally
+    assert set(PATH_VARS) <= set(settings.dbt_vars())
+    assert project_fingerprint(load_settings(data_dir=tmp_path / "moved")) == project_fingerprint(settings)
 
 
 def test_by_hand_the_identity_plugin_uses_the_default_phone_region() -> None:
