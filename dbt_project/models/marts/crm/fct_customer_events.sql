@@ -1,0 +1,38 @@
+-- Incremental by window (macros/crm_events.sql): a night replaces the events dated from the
+-- earliest date its loads touched, less var event_lookback_days.
+-- depends_on: {{ ref('int_business_date_loads') }} (the window, macros/crm_events.sql)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        window_column='event_date',
+        on_schema_change='fail',
+    )
+}}
+
+with customer_events as (
+
+    select * from {{ ref('int_customer_events') }}
+    {% if is_incremental() %}
+        where event_date >= {{ customer_events_window_start() }}
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        customer_events.event_id,
+        customer_events.customer_key,
+        customer_events.account_id,
+        customer_events.event_date,
+        customer_events.event_type,
+        customer_events.severity,
+        customer_events.measured_value,
+        customer_events.baseline_value,
+        customer_events.detected_in_run
+    from customer_events
+
+)
+
+select * from final
