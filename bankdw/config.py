@@ -344,6 +344,37 @@ class Settings(BaseSettings):
         description="TD_MATURING: a time deposit is an event this many days before its maturity_date.",
     )
 
+    # The leads and their contact rules (docs/crm.md).
+    lead_min_severity: int = Field(
+        default=2,
+        ge=1,
+        le=3,
+        description="Customer events of at least this severity (1 to 3) are candidates for a lead.",
+    )
+    lead_customer_gap_days: int = Field(
+        default=30,
+        ge=1,
+        description="Contact rule: at most one lead per customer in this many days.",
+    )
+    lead_rm_max_open: int = Field(
+        default=20,
+        ge=1,
+        description="Contact rule: at most this many open leads per relationship manager; the candidate of "
+        "lowest priority waits (the branch queue of customers without an RM has no limit).",
+    )
+    lead_due_days: int = Field(
+        default=14,
+        ge=1,
+        description="A lead is due this many days after it is created (EXPIRED when nothing happened by "
+        "then); a candidate waiting for its RM is dropped after as long.",
+    )
+    top_value_visit_days: int = Field(
+        default=30,
+        ge=1,
+        description="Contact rule: a top-value customer (value tier A) is visited at least every this many "
+        "days: a lead is raised when the last contact is older.",
+    )
+
     @field_validator("income_band_edges")
     @classmethod
     def _ascending_edges(cls, value: list[int]) -> list[int]:
@@ -488,6 +519,11 @@ class Settings(BaseSettings):
             "salary_min_credits": self.salary_min_credits,
             "failed_logins_threshold": self.failed_logins_threshold,
             "td_maturity_notice_days": self.td_maturity_notice_days,
+            "lead_min_severity": self.lead_min_severity,
+            "lead_customer_gap_days": self.lead_customer_gap_days,
+            "lead_rm_max_open": self.lead_rm_max_open,
+            "lead_due_days": self.lead_due_days,
+            "top_value_visit_days": self.top_value_visit_days,
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
