@@ -320,8 +320,7 @@ class Settings(BaseSettings):
     balance_drop_min_baseline: int = Field(
         default=10_000,
         ge=0,
-        description="BALANCE_DROP: judged only when the deposits before were at least this, in the reporting "
-        "currency.",
+        description="BALANCE_DROP: judged only when the deposits before were at least this, in the reporting currency.",
     )
     salary_missed_days: int = Field(
         default=35,

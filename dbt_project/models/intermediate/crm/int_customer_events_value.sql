@@ -15,6 +15,13 @@ loads as (
 
 ),
 
+data_end as (
+
+    select max(loads.business_date) as last_date
+    from loads
+
+),
+
 ranked as (
 
     select
@@ -34,16 +41,18 @@ final as (
         ranked.customer_key,
         cast(null as varchar) as account_id,
         ranked.month_end as event_date,
-        case when ranked.to_rank < ranked.from_rank then 'VALUE_TIER_DOWN' else 'VALUE_TIER_UP' end as event_type,
+        case when ranked.to_rank < ranked.from_rank then 'VALUE_TIER_DOWN' else 'VALUE_TIER_UP' end
+            as event_type,
         case when ranked.to_rank < ranked.from_rank then 2 else 1 end as severity,
         cast(ranked.contribution_12m_after as decimal(18, 2)) as measured_value,
         cast(ranked.contribution_12m_before as decimal(18, 2)) as baseline_value
     from ranked
+    cross join data_end
     where
         ranked.from_rank is not null
         and ranked.to_rank is not null
         and ranked.from_rank <> ranked.to_rank
-        and ranked.month_end <= (select max(loads.business_date) from loads)
+        and ranked.month_end <= data_end.last_date
 
 )
 

@@ -11,22 +11,34 @@ with versions as (
 
 ),
 
-changes as (
+with_previous as (
 
     select
         versions.customer_key,
         versions.rm_id,
         versions.valid_from,
         versions.valid_to,
+        lag(versions.rm_id) over (
+            partition by versions.customer_key order by versions.valid_from
+        ) as previous_rm_id,
+        row_number() over (
+            partition by versions.customer_key order by versions.valid_from
+        ) as version_order
+    from versions
+
+),
+
+changes as (
+
+    select
+        with_previous.*,
         case
-            when
-                versions.rm_id is not distinct from lag(versions.rm_id) over (
-                    partition by versions.customer_key order by versions.valid_from
-                )
+            when with_previous.version_order > 1
+                and coalesce(with_previous.rm_id, '') = coalesce(with_previous.previous_rm_id, '')
                 then 0
             else 1
         end as starts_period
-    from versions
+    from with_previous
 
 ),
 

@@ -57,7 +57,7 @@ event_days as (
         string_agg(
             events.event_type || ' (' || coalesce(cast(events.measured_value as varchar), '-')
             || ' against ' || coalesce(cast(events.baseline_value as varchar), '-') || ')',
-            ', ' order by events.severity desc, events.event_type
+            ', ' order by events.severity desc, events.event_type asc
         ) as reason
     from events
     where events.severity >= {{ var('lead_min_severity') }}
@@ -87,14 +87,16 @@ visits_due as (
         top_value_days.candidate_date,
         2 as severity,
         1 as n_event_types,
-        'VISIT_DUE (no contact since ' || coalesce(cast(max(facts.fact_date) as varchar), 'the data began') || ')'
+        'VISIT_DUE (no contact since '
+        || coalesce(cast(max(facts.fact_date) as varchar), 'the data began')
+        || ')'
             as reason
     from top_value_days
     left join facts
         on
             top_value_days.customer_key = facts.customer_key
             and facts.fact_kind = 'CONTACT'
-            and facts.fact_date < top_value_days.candidate_date
+            and top_value_days.candidate_date > facts.fact_date
     group by all
     having
         coalesce(max(facts.fact_date), date '0001-01-01')

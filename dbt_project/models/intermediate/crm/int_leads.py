@@ -29,7 +29,10 @@ def model(dbt, session):
     ]
     contacts, conversions, complaints = defaultdict(list), defaultdict(list), defaultdict(list)
     for customer, kind, day, until in (
-        dbt.ref("int_lead_customer_facts").order("fact_date").select("customer_key, fact_kind, fact_date, until_date").fetchall()
+        dbt.ref("int_lead_customer_facts")
+        .order("fact_date")
+        .select("customer_key, fact_kind, fact_date, until_date")
+        .fetchall()
     ):
         if kind == "CONTACT":
             contacts[customer].append(day)

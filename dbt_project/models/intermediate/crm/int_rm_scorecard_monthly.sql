@@ -50,15 +50,23 @@ loads as (
 
 ),
 
+data_end as (
+
+    select max(loads.business_date) as last_date
+    from loads
+
+),
+
 months as (
 
     select distinct
         customer_profitability.month_start,
         least(
             cast(customer_profitability.month_start + interval 1 month - interval 1 day as date),
-            (select max(loads.business_date) from loads)
+            data_end.last_date
         ) as reference_date
     from customer_profitability
+    cross join data_end
 
 ),
 
@@ -82,11 +90,21 @@ credited as (
     select
         customer_profitability.month_start,
         assignments.rm_id,
-        cast(sum(customer_profitability.avg_liability_balance * coalesce(assignments.credit_share, 1)) as decimal(18, 2))
+        cast(
+            sum(
+                customer_profitability.avg_liability_balance * coalesce(assignments.credit_share, 1)
+            ) as decimal(18, 2)
+        )
             as aum,
-        cast(sum(customer_profitability.avg_asset_balance * coalesce(assignments.credit_share, 1)) as decimal(18, 2))
+        cast(
+            sum(customer_profitability.avg_asset_balance * coalesce(assignments.credit_share, 1)) as decimal(
+                18, 2
+            )
+        )
             as loans,
-        cast(sum(customer_profitability.contribution * coalesce(assignments.credit_share, 1)) as decimal(18, 2))
+        cast(
+            sum(customer_profitability.contribution * coalesce(assignments.credit_share, 1)) as decimal(18, 2)
+        )
             as contribution
     from customer_profitability
     left join assignments
@@ -127,7 +145,7 @@ lost as (
         on
             before.customer_key = now.customer_key
             and before.rm_id = now.rm_id
-            and now.month_start = months.month_start
+            and months.month_start = now.month_start
     where now.customer_key is null
     group by all
 
@@ -170,7 +188,8 @@ scored as (
         coalesce(lead_counts.leads_assigned, 0) as leads_assigned,
         coalesce(lead_counts.leads_contacted, 0) as leads_contacted,
         coalesce(lead_counts.leads_converted, 0) as leads_converted,
-        cast(lead_counts.leads_converted / nullif(lead_counts.leads_assigned, 0) as decimal(5, 4)) as conversion_rate,
+        cast(lead_counts.leads_converted / nullif(lead_counts.leads_assigned, 0) as decimal(5, 4))
+            as conversion_rate,
         cast(lead_counts.avg_days_to_contact as decimal(8, 2)) as avg_days_to_contact
     from credited
     left join credited as last_year
@@ -203,16 +222,16 @@ final as (
         case
             when scored.rm_id is not null
                 then rank() over (
-                    partition by scored.month_start, scored.rm_id is null, scored.branch_id
-                    order by scored.contribution desc
-                )
+                        partition by scored.month_start, scored.rm_id is null, scored.branch_id
+                        order by scored.contribution desc
+                    )
         end as rank_in_branch,
         case
             when scored.rm_id is not null
                 then rank() over (
-                    partition by scored.month_start, scored.rm_id is null, scored.region
-                    order by scored.contribution desc
-                )
+                        partition by scored.month_start, scored.rm_id is null, scored.region
+                        order by scored.contribution desc
+                    )
         end as rank_in_region
     from scored
 
