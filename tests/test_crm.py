@@ -235,3 +235,28 @@ def test_the_published_events_are_what_the_rules_find(value_bank: Settings, mart
             """
         ).fetchall()
     assert only_one_side == []
+
+
+def test_the_rm_workbench_notebook_runs(value_bank: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    from bankdw.config import PROJECT_ROOT
+
+    # given the shared bank's warehouse and its headline figures
+    with connect(value_bank) as con:
+        n_events = con.sql("select count(*) from marts.fct_customer_events").fetchone()[0]
+        n_leads = con.sql("select count(*) from marts.fct_leads").fetchone()[0]
+    # when the notebook runs top to bottom against it
+    monkeypatch.setenv("BANKDW_WAREHOUSE", str(value_bank.warehouse_path))
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "rm_workbench.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    # then it shows the same figures, an RM's leads and the leaderboard
+    outputs = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+    )
+    assert f"n_events={n_events} n_leads={n_leads}" in outputs
+    assert "rm=None" not in outputs
+    assert "n_rms=0" not in outputs
