@@ -223,6 +223,19 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
         "outcome",
     ],
     "bridge_customer_relationship_manager": ["customer_key", "rm_id", "valid_from", "valid_to", "credit_share"],
+    "fct_rm_departure_risk": [
+        "rm_id",
+        "departure_date",
+        "has_left",
+        "n_customers",
+        "contribution_at_risk",
+        "aum_at_reference",
+        "aum_latest",
+        "n_still_with_rm",
+        "n_reassigned",
+        "n_unassigned",
+        "n_closed",
+    ],
     "fct_rm_scorecard_monthly": [
         "month_start",
         "rm_id",
@@ -263,6 +276,7 @@ MONEY_COLUMNS = {
     "fct_customer_tier_migration_monthly": ["contribution_12m_before", "contribution_12m_after"],
     "fct_customer_rfm_monthly": ["monetary"],
     "fct_customer_events": ["measured_value", "baseline_value"],
+    "fct_rm_departure_risk": ["contribution_at_risk", "aum_at_reference", "aum_latest"],
     "fct_rm_scorecard_monthly": ["aum", "loans", "contribution", "contribution_last_year", "contribution_growth"],
 }
 FLOATING_POINT_TYPES = ("double", "float", "real")
