@@ -190,9 +190,9 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
         con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
         con.execute(
             "create view intermediate.int_business_date_loads as"
-            " select business_date, case when business_date = ? then 'Z-redelivery' else load_id end as load_id"
-            " from intermediate.int_business_date_loads_delivered",
-            [last],
+            f" select business_date, case when business_date = date '{last.isoformat()}'"
+            " then 'Z-redelivery' else load_id end as load_id"
+            " from intermediate.int_business_date_loads_delivered"
         )
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
