@@ -175,7 +175,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
     the mart's watermark that re-delivers a date replaces the events from that date on (an event it
     no longer supports is withdrawn, the others come back once, with the new run), and leaves the
-    dates before it alone."""
+    dates before it alone, except for a re-keyed customer, whose events move to the new key."""
     # given a copy of the published bank, whose events know no lookback
     settings = published_bank.copy(tmp_path / "data", event_lookback_days=0)
     con = duckdb.connect(str(settings.warehouse_path))
@@ -196,6 +196,16 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
         )
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
+        # and a customer with events before that date whom identity resolution has re-keyed since
+        # those events were built (the mart still holds them under the old key)
+        rekeyed = con.sql(
+            "select customer_key from marts.fct_customer_events where event_date < ? order by event_id limit 1",
+            params=[last],
+        ).fetchone()[0]
+        con.execute(
+            "update marts.fct_customer_events set customer_key = 'old-key-of-' || customer_key where customer_key = ?",
+            [rekeyed],
+        )
         for event_id, day in (("phantom-now", last), ("phantom-before", last - timedelta(days=1))):
             con.execute(
                 "insert into marts.fct_customer_events values (?, ?, null, ?, 'NEW_COMPLAINT', 3, 1, null, '0')",
@@ -221,6 +231,9 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     assert [row for row in before if row[3] < last] == [
         row for row in after if row[3] < last and row[0] != "phantom-before"
     ]
+    # the re-keyed customer's events are back under the current key, the old key is gone
+    assert not [row for row in after if row[1].startswith("old-key-of-")]
+    assert any(row[1] == rekeyed for row in after)
 
 
 @pytest.mark.parametrize("mart", ["fct_customer_events"])

@@ -88,6 +88,7 @@ final as (
     from detected
     asof left join loads
         on detected.event_date >= loads.business_date
+    where detected.customer_key is not null
 
 )
 

@@ -1,6 +1,7 @@
 -- Incremental by window (macros/crm_events.sql): a night replaces the events dated from the
--- earliest date its loads touched, less var event_lookback_days.
--- depends_on: {{ ref('int_business_date_loads') }} (the window, macros/crm_events.sql)
+-- earliest date its loads touched, less var event_lookback_days, and the events of customer
+-- keys it does not hold yet (a re-keyed customer).
+-- depends_on: {{ ref('int_business_date_loads') }} {{ ref('int_customer_versions') }} (macros/crm_events.sql)
 {{
     config(
         materialized='incremental',
@@ -14,7 +15,9 @@ with customer_events as (
 
     select * from {{ ref('int_customer_events') }}
     {% if is_incremental() %}
-        where event_date >= {{ customer_events_window_start() }}
+        where
+            event_date >= {{ customer_events_window_start() }}
+            or customer_key not in (select loaded.customer_key from {{ this }} as loaded)
     {% endif %}
 
 ),
