@@ -278,6 +278,104 @@ class Settings(BaseSettings):
         "bands are below the first edge, between two edges, and from the last edge up.",
     )
 
+    # The relationship manager's day (docs/crm.md): customer events and their rules.
+    event_lookback_days: int = Field(
+        default=40,
+        ge=0,
+        description="fct_customer_events: a night recomputes the events dated from the earliest date its loads "
+        "touched less this many days (a correction can move an event earlier, e.g. salary_stopped).",
+    )
+    large_flow_baseline_days: int = Field(
+        default=90,
+        ge=1,
+        description="LARGE_DEPOSIT / LARGE_WITHDRAWAL: days before the day whose average daily flow (in that "
+        "direction, customer-initiated) is the customer's baseline.",
+    )
+    large_flow_multiple: float = Field(
+        default=5.0,
+        gt=1,
+        description="LARGE_DEPOSIT / LARGE_WITHDRAWAL: a day's flow at least this many times the customer's "
+        "baseline is large.",
+    )
+    large_flow_min_amount: int = Field(
+        default=50_000,
+        ge=0,
+        description="LARGE_DEPOSIT / LARGE_WITHDRAWAL: and at least this much, in the reporting currency.",
+    )
+    large_flow_min_history_days: int = Field(
+        default=30,
+        ge=1,
+        description="LARGE_DEPOSIT / LARGE_WITHDRAWAL: judged only once the data covers this many days before "
+        "the day (a baseline needs history).",
+    )
+    balance_drop_window_days: int = Field(
+        default=30,
+        ge=1,
+        description="BALANCE_DROP: the customer's deposits are compared with theirs this many days before.",
+    )
+    balance_drop_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="BALANCE_DROP: deposits fell by at least this share of what they were.",
+    )
+    balance_drop_min_baseline: int = Field(
+        default=10_000,
+        ge=0,
+        description="BALANCE_DROP: judged only when the deposits before were at least this, in the reporting currency.",
+    )
+    salary_missed_days: int = Field(
+        default=35,
+        ge=1,
+        description="SALARY_STOPPED: days after a salary or pension credit with no next one.",
+    )
+    salary_min_credits: int = Field(
+        default=1,
+        ge=1,
+        description="SALARY_STOPPED: salary credits the customer must have had here, up to the last one.",
+    )
+    failed_logins_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="FAILED_LOGINS: LOGIN_FAILED events of a customer's online-banking users on one day.",
+    )
+    td_maturity_notice_days: int = Field(
+        default=14,
+        ge=0,
+        description="TD_MATURING: a time deposit is an event this many days before its maturity_date.",
+    )
+
+    # The leads and their contact rules (docs/crm.md).
+    lead_min_severity: int = Field(
+        default=2,
+        ge=1,
+        le=3,
+        description="Customer events of at least this severity (1 to 3) are candidates for a lead.",
+    )
+    lead_customer_gap_days: int = Field(
+        default=30,
+        ge=1,
+        description="Contact rule: at most one lead per customer in this many days.",
+    )
+    lead_rm_max_open: int = Field(
+        default=20,
+        ge=1,
+        description="Contact rule: at most this many open leads per relationship manager; the candidate of "
+        "lowest priority waits (the branch queue of customers without an RM has no limit).",
+    )
+    lead_due_days: int = Field(
+        default=14,
+        ge=1,
+        description="A lead is due this many days after it is created (EXPIRED when nothing happened by "
+        "then); a candidate waiting for its RM is dropped after as long.",
+    )
+    top_value_visit_days: int = Field(
+        default=30,
+        ge=1,
+        description="Contact rule: a top-value customer (value tier A) is visited at least every this many "
+        "days: a lead is raised when the last contact is older.",
+    )
+
     @field_validator("income_band_edges")
     @classmethod
     def _ascending_edges(cls, value: list[int]) -> list[int]:
@@ -410,6 +508,23 @@ class Settings(BaseSettings):
             "mgc_outflow_window_months": self.mgc_outflow_window_months,
             "rfm_window_months": self.rfm_window_months,
             "income_band_edges": self.income_band_edges,
+            "event_lookback_days": self.event_lookback_days,
+            "large_flow_baseline_days": self.large_flow_baseline_days,
+            "large_flow_multiple": self.large_flow_multiple,
+            "large_flow_min_amount": self.large_flow_min_amount,
+            "large_flow_min_history_days": self.large_flow_min_history_days,
+            "balance_drop_window_days": self.balance_drop_window_days,
+            "balance_drop_share": self.balance_drop_share,
+            "balance_drop_min_baseline": self.balance_drop_min_baseline,
+            "salary_missed_days": self.salary_missed_days,
+            "salary_min_credits": self.salary_min_credits,
+            "failed_logins_threshold": self.failed_logins_threshold,
+            "td_maturity_notice_days": self.td_maturity_notice_days,
+            "lead_min_severity": self.lead_min_severity,
+            "lead_customer_gap_days": self.lead_customer_gap_days,
+            "lead_rm_max_open": self.lead_rm_max_open,
+            "lead_due_days": self.lead_due_days,
+            "top_value_visit_days": self.top_value_visit_days,
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),

@@ -1,0 +1,44 @@
+{#
+    The customer events are incremental by window (models/marts/crm/fct_customer_events.sql).
+
+    A night recomputes the events dated from `customer_events_window_start()`: the earliest
+    business date that a load newer than the table's watermark (its latest detected_in_run)
+    delivered, less var event_lookback_days (a rule can date an event before the day whose
+    data changed it: a salary credit withdrawn moves the salary-stopped event earlier). The
+    `replace_window` strategy then deletes every event of the table dated in that window and
+    inserts what the rules find there now: an event the corrected data still supports comes
+    back with the same event_id; one it no longer supports is gone (withdrawn); a re-delivered
+    date never duplicates one. Before the window nothing changes, except for re-keyed
+    customers: identity resolution can give a customer a new key (two records found to be
+    one, or one split), so the events of a key that is no longer a customer are deleted and
+    every event of a key the table does not hold yet is inserted, whatever its date. (When a
+    record merges into a customer the table already holds, that record's events before the
+    window are dropped rather than moved: docs/crm.md.)
+#}
+
+{% macro customer_events_window_start() -%}
+    (
+        select coalesce(min(loads.business_date), date '9999-12-31') - {{ var('event_lookback_days') }}
+        from {{ ref('int_business_date_loads') }} as loads
+        where loads.load_id > (select coalesce(max(loaded.detected_in_run), '') from {{ this }} as loaded)
+    )
+{%- endmacro %}
+
+
+{% macro get_incremental_replace_window_sql(arg_dict) -%}
+    {#- A custom incremental strategy: replace every row of the target whose
+        `window_column` is at or after `customer_events_window_start()` by the rows of the
+        batch (which holds exactly those dates). Runs before the target changes, so the window
+        is the one the batch was selected with. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }}
+    where
+        {{ config.get('window_column') }} >= {{ customer_events_window_start() }}
+        or customer_key not in (
+            select current_versions.customer_key from {{ ref('int_customer_versions') }} as current_versions
+            where current_versions.is_current
+        );
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

@@ -1,0 +1,95 @@
+-- Every customer event the rules detect over the whole history (docs/crm.md), with its
+-- deterministic event_id: an md5 of event type, customer, account and event date, so that the
+-- same fact gives the same id however often its date is delivered or rebuilt.
+-- detected_in_run is the latest load of the event's date (int_business_date_loads): the run
+-- that delivered, or last re-delivered, the day on which the rule first held.
+-- fct_customer_events selects from this view only the dates that new loads touched.
+with flows as (
+
+    select * from {{ ref('int_customer_events_flows') }}
+
+),
+
+balances as (
+
+    select * from {{ ref('int_customer_events_balances') }}
+
+),
+
+salary as (
+
+    select * from {{ ref('int_customer_events_salary') }}
+
+),
+
+account_events as (
+
+    select * from {{ ref('int_customer_events_accounts') }}
+
+),
+
+loan_events as (
+
+    select * from {{ ref('int_customer_events_loans') }}
+
+),
+
+contact_events as (
+
+    select * from {{ ref('int_customer_events_contacts') }}
+
+),
+
+value_events as (
+
+    select * from {{ ref('int_customer_events_value') }}
+
+),
+
+loads as (
+
+    select * from {{ ref('int_business_date_loads') }}
+
+),
+
+detected as (
+
+    select * from flows
+    union all
+    select * from balances
+    union all
+    select * from salary
+    union all
+    select * from account_events
+    union all
+    select * from loan_events
+    union all
+    select * from contact_events
+    union all
+    select * from value_events
+
+),
+
+final as (
+
+    select
+        md5(
+            detected.event_type || '|' || detected.customer_key || '|'
+            || coalesce(detected.account_id, '') || '|' || strftime(detected.event_date, '%Y-%m-%d')
+        ) as event_id,
+        detected.customer_key,
+        detected.account_id,
+        detected.event_date,
+        detected.event_type,
+        detected.severity,
+        detected.measured_value,
+        detected.baseline_value,
+        loads.load_id as detected_in_run
+    from detected
+    asof left join loads
+        on detected.event_date >= loads.business_date
+    where detected.customer_key is not null
+
+)
+
+select * from final

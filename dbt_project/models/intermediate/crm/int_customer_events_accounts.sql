@@ -1,0 +1,92 @@
+-- Events of an account, from the daily account snapshots and balances:
+--   DORMANCY_START: the account's status became DORMANT (the snapshot before showed another
+--     status). measured_value is the balance that day. Severity 2.
+--   TD_MATURING: a time deposit (product_type TIME_DEPOSIT) is within var
+--     td_maturity_notice_days days of its maturity_date: dated the first delivered day it is,
+--     normally exactly that many days ahead. measured_value is its balance that day,
+--     baseline_value its days to maturity. Severity 2.
+with account_snapshots as (
+
+    select * from {{ ref('stg_core_banking__accounts') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+balances as (
+
+    select * from {{ ref('int_account_balances_keyed') }}
+
+),
+
+status_changes as (
+
+    select
+        account_snapshots.account_id,
+        account_snapshots.snapshot_date,
+        account_snapshots.status,
+        lag(account_snapshots.status) over (
+            partition by account_snapshots.account_id order by account_snapshots.snapshot_date
+        ) as previous_status
+    from account_snapshots
+
+),
+
+dormancy as (
+
+    select
+        accounts.customer_key,
+        status_changes.account_id,
+        status_changes.snapshot_date as event_date,
+        'DORMANCY_START' as event_type,
+        2 as severity,
+        cast(balances.ledger_balance as decimal(18, 2)) as measured_value,
+        cast(null as decimal(18, 2)) as baseline_value
+    from status_changes
+    inner join accounts
+        on status_changes.account_id = accounts.account_id
+    left join balances
+        on
+            status_changes.account_id = balances.account_id
+            and status_changes.snapshot_date = balances.business_date
+    where
+        status_changes.status = 'DORMANT'
+        and status_changes.previous_status <> 'DORMANT'
+
+),
+
+maturing as (
+
+    select
+        accounts.customer_key,
+        balances.account_id,
+        balances.business_date as event_date,
+        'TD_MATURING' as event_type,
+        2 as severity,
+        cast(balances.ledger_balance as decimal(18, 2)) as measured_value,
+        cast(accounts.maturity_date - balances.business_date as decimal(18, 2)) as baseline_value
+    from balances
+    inner join accounts
+        on balances.account_id = accounts.account_id
+    where
+        accounts.product_type = 'TIME_DEPOSIT'
+        and balances.business_date between accounts.maturity_date - {{ var('td_maturity_notice_days') }}
+        and accounts.maturity_date
+    qualify
+        row_number() over (partition by balances.account_id order by balances.business_date) = 1
+
+),
+
+final as (
+
+    select * from dormancy
+    union all
+    select * from maturing
+
+)
+
+select * from final

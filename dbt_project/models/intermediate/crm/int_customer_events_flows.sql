@@ -1,0 +1,90 @@
+-- LARGE_DEPOSIT and LARGE_WITHDRAWAL: a day on which the customer's own money moved in (or
+-- out) far beyond the customer's habit. Customer-initiated postings only (channel not
+-- SYSTEM, not reversed): deposits and transfers in, withdrawals and transfers out. The
+-- baseline is the customer's average daily flow in that direction over the var
+-- large_flow_baseline_days days before (days without a posting count as zero; before the
+-- data covers the whole window, over the days it covers). The day is an event when its flow
+-- is at least var large_flow_multiple times the baseline and at least var
+-- large_flow_min_amount, and the data covers at least var large_flow_min_history_days days
+-- before it (a new customer has no habit yet). Severity 2 (3 for a withdrawal twice over the
+-- multiple; 1 for a deposit).
+with postings as (
+
+    select * from {{ ref('int_transactions_flagged') }}
+
+),
+
+first_date as (
+
+    select min(postings.posting_date) as first_posting_date
+    from postings
+
+),
+
+daily_flows as (
+
+    select
+        postings.customer_key,
+        postings.posting_date,
+        case
+            when postings.txn_type in ('DEPOSIT', 'TRANSFER_IN') then 'LARGE_DEPOSIT'
+            else 'LARGE_WITHDRAWAL'
+        end as event_type,
+        sum(abs(postings.amount)) as flow_amount
+    from postings
+    where
+        postings.customer_key is not null
+        and postings.channel <> 'SYSTEM'
+        and not postings.is_reversed
+        and postings.txn_type in ('DEPOSIT', 'TRANSFER_IN', 'WITHDRAWAL', 'TRANSFER_OUT')
+    group by all
+
+),
+
+with_baseline as (
+
+    select
+        daily_flows.*,
+        least(
+            daily_flows.posting_date - first_date.first_posting_date,
+            {{ var('large_flow_baseline_days') }}
+        ) as baseline_days,
+        coalesce(
+            sum(daily_flows.flow_amount) over (
+                partition by daily_flows.customer_key, daily_flows.event_type
+                order by daily_flows.posting_date
+                range between interval ({{ var('large_flow_baseline_days') }}) day preceding
+                and interval 1 day preceding
+            ),
+            0
+        ) as baseline_total
+    from daily_flows
+    cross join first_date
+
+),
+
+final as (
+
+    select
+        with_baseline.customer_key,
+        cast(null as varchar) as account_id,
+        with_baseline.posting_date as event_date,
+        with_baseline.event_type,
+        case
+            when with_baseline.event_type = 'LARGE_DEPOSIT' then 1
+            when with_baseline.flow_amount >= 2 * {{ var('large_flow_multiple') }}
+                * with_baseline.baseline_total / with_baseline.baseline_days then 3
+            else 2
+        end as severity,
+        cast(with_baseline.flow_amount as decimal(18, 2)) as measured_value,
+        cast(with_baseline.baseline_total / with_baseline.baseline_days as decimal(18, 2)) as baseline_value
+    from with_baseline
+    where
+        with_baseline.baseline_days >= {{ var('large_flow_min_history_days') }}
+        and with_baseline.flow_amount >= {{ var('large_flow_min_amount') }}
+        and with_baseline.flow_amount
+        >= {{ var('large_flow_multiple') }} * with_baseline.baseline_total / with_baseline.baseline_days
+
+)
+
+select * from final

@@ -1,0 +1,155 @@
+-- Candidates for a lead, one per customer and day (docs/crm.md), before the contact rules
+-- (int_leads applies them):
+--   from the day's customer events of severity at least var lead_min_severity;
+--   VISIT_DUE: a top-value customer (value tier A the month before) whose last contact
+--     (int_lead_customer_facts) is older than var top_value_visit_days, judged once the data
+--     covers that many days;
+-- with the customer's RM and home branch on the day (int_customer_versions; no RM: the
+-- branch queue). priority = 10 x the highest severity + the value weight of the tier the
+-- month before (A 5, B 3, C 1, else 0) + one per further event type the same day.
+-- reason names the events in words.
+with events as (
+
+    select * from {{ ref('int_customer_events') }}
+
+),
+
+facts as (
+
+    select * from {{ ref('int_lead_customer_facts') }}
+
+),
+
+customer_value as (
+
+    select * from {{ ref('int_customer_value_monthly') }}
+
+),
+
+versions as (
+
+    select * from {{ ref('int_customer_versions') }}
+
+),
+
+loads as (
+
+    select * from {{ ref('int_business_date_loads') }}
+
+),
+
+data_range as (
+
+    select
+        min(loads.business_date) as first_date,
+        max(loads.business_date) as last_date
+    from loads
+
+),
+
+event_days as (
+
+    select
+        events.customer_key,
+        events.event_date as candidate_date,
+        max(events.severity) as severity,
+        count(distinct events.event_type) as n_event_types,
+        string_agg(
+            events.event_type || ' (' || coalesce(cast(events.measured_value as varchar), '-')
+            || ' against ' || coalesce(cast(events.baseline_value as varchar), '-') || ')',
+            ', ' order by events.severity desc, events.event_type asc
+        ) as reason
+    from events
+    where events.severity >= {{ var('lead_min_severity') }}
+    group by all
+
+),
+
+top_value_days as (
+
+    select
+        customer_value.customer_key,
+        loads.business_date as candidate_date
+    from customer_value
+    inner join loads
+        on date_trunc('month', loads.business_date) = customer_value.month_start + interval 1 month
+    cross join data_range
+    where
+        customer_value.value_tier = 'A'
+        and loads.business_date >= data_range.first_date + {{ var('top_value_visit_days') }}
+
+),
+
+visits_due as (
+
+    select
+        top_value_days.customer_key,
+        top_value_days.candidate_date,
+        2 as severity,
+        1 as n_event_types,
+        'VISIT_DUE (no contact since '
+        || coalesce(cast(max(facts.fact_date) as varchar), 'the data began')
+        || ')'
+            as reason
+    from top_value_days
+    left join facts
+        on
+            top_value_days.customer_key = facts.customer_key
+            and facts.fact_kind = 'CONTACT'
+            and top_value_days.candidate_date > facts.fact_date
+    group by all
+    having
+        coalesce(max(facts.fact_date), date '0001-01-01')
+        < top_value_days.candidate_date - {{ var('top_value_visit_days') }}
+
+),
+
+all_days as (
+
+    select * from event_days
+    union all
+    select * from visits_due
+
+),
+
+merged as (
+
+    select
+        all_days.customer_key,
+        all_days.candidate_date,
+        max(all_days.severity) as severity,
+        sum(all_days.n_event_types) as n_event_types,
+        string_agg(all_days.reason, '; ' order by all_days.reason) as reason
+    from all_days
+    group by all
+
+),
+
+final as (
+
+    select
+        merged.customer_key,
+        merged.candidate_date,
+        versions.rm_id,
+        versions.home_branch_id as branch_id,
+        cast(
+            10 * merged.severity
+            + case previous_value.value_tier when 'A' then 5 when 'B' then 3 when 'C' then 1 else 0 end
+            + merged.n_event_types - 1
+            as integer
+        ) as priority,
+        merged.reason
+    from merged
+    left join customer_value as previous_value
+        on
+            merged.customer_key = previous_value.customer_key
+            and previous_value.month_start + interval 1 month = date_trunc('month', merged.candidate_date)
+    left join versions
+        on
+            merged.customer_key = versions.customer_key
+            and merged.candidate_date >= versions.valid_from
+            and (merged.candidate_date < versions.valid_to or versions.valid_to is null)
+
+)
+
+select * from final

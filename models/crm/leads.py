@@ -1,0 +1,201 @@
+"""Leads from candidates, day by day, under the contact rules (docs/crm.md).
+
+The contact rules depend on what happened before: a lead blocks the customer's next one for
+`customer_gap_days`, and an RM's open leads (until contacted, converted or expired) limit
+what the RM is given the next day. That is a loop over days, which SQL has no good form for;
+the dbt Python model `int_leads` feeds it the candidates (one per customer and day, from the
+events and the visits due) and the later contacts and sales, and stores what it returns.
+
+Per day, in this order:
+1. the day's new candidates join the ones still waiting for their RM (a candidate waits at
+   most `due_days`; after that it is dropped: its moment has passed);
+2. candidates are served by priority (highest first; then the earlier candidate, then the
+   customer key, so the result never depends on input order);
+3. a customer who may not be contacted (do-not-contact, or an open complaint the complaint
+   team handles) gets a SUPPRESSED lead with its reason, once per candidate day;
+4. a customer with a lead created in the last `customer_gap_days` days gets none;
+5. a candidate whose RM already holds `rm_max_open` open leads waits (the branch queue,
+   a customer without an RM, has no limit);
+6. otherwise the lead is created, due `due_days` later, and its outcome read from the
+   later contacts: CONVERTED (a sale or a new account by the due date), CONTACTED (a call
+   or branch contact by then), EXPIRED (nothing by the due date, once the data has passed
+   it), else OPEN. A lead is open from its creation to its first contact, sale or expiry.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    customer_gap_days: int
+    """At most one lead per customer in this many days."""
+    rm_max_open: int
+    """At most this many open leads per RM; the lowest priority waits."""
+    due_days: int
+    """A lead is due this many days after it is created; a waiting candidate is dropped then."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer_key: str
+    candidate_date: date
+    rm_id: str | None
+    branch_id: str | None
+    priority: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lead:
+    lead_id: str
+    customer_key: str
+    rm_id: str | None
+    branch_id: str | None
+    created_date: date
+    due_date: date
+    priority: int
+    reason: str
+    status: str
+    suppressed_reason: str | None
+    outcome_date: date | None
+    outcome: str | None
+
+
+@dataclass
+class CustomerFacts:
+    """What the feeds show of the customers, each list sorted by date."""
+
+    contacts: Mapping[str, Sequence[date]] = field(default_factory=dict)
+    """Calls answered with the customer and branch visits."""
+    conversions: Mapping[str, Sequence[date]] = field(default_factory=dict)
+    """Sales: a call ending in SALE, an account opened."""
+    complaints: Mapping[str, Sequence[tuple[date, date]]] = field(default_factory=dict)
+    """Open complaints as [from, to) periods."""
+    do_not_contact: frozenset[str] = frozenset()
+
+
+def lead_id(customer_key: str, created_date: date) -> str:
+    """One lead per customer and day at most: the pair is the lead's identity."""
+    return hashlib.md5(f"{customer_key}|{created_date.isoformat()}".encode()).hexdigest()
+
+
+def _first_after(dates: Sequence[date], after: date, until: date) -> date | None:
+    """The first date in (after, until] of a sorted sequence."""
+    i = bisect.bisect_right(dates, after)
+    return dates[i] if i < len(dates) and dates[i] <= until else None
+
+
+def _suppression(customer: str, day: date, facts: CustomerFacts) -> str | None:
+    if customer in facts.do_not_contact:
+        return "DO_NOT_CONTACT"
+    if any(start <= day < end for start, end in facts.complaints.get(customer, ())):
+        return "OPEN_COMPLAINT"
+    return None
+
+
+def _outcome(candidate: Candidate, day: date, due: date, facts: CustomerFacts, as_of: date) -> tuple[str, date | None]:
+    converted = _first_after(facts.conversions.get(candidate.customer_key, ()), day, due)
+    if converted:
+        return "CONVERTED", converted
+    contacted = _first_after(facts.contacts.get(candidate.customer_key, ()), day, due)
+    if contacted:
+        return "CONTACTED", contacted
+    if due < as_of:
+        return "EXPIRED", due
+    return "OPEN", None
+
+
+def _closes_on(customer: str, day: date, due: date, facts: CustomerFacts) -> date:
+    """The first day the lead is no longer open: its first contact or sale, or the day after
+    it is due."""
+    firsts = [
+        found
+        for found in (
+            _first_after(facts.contacts.get(customer, ()), day, due),
+            _first_after(facts.conversions.get(customer, ()), day, due),
+        )
+        if found is not None
+    ]
+    return min(firsts) if firsts else due + timedelta(days=1)
+
+
+def assign_leads(candidates: Iterable[Candidate], facts: CustomerFacts, rules: ContactRules, as_of: date) -> list[Lead]:
+    """The leads of every day from the first candidate's to `as_of` (see the module's doc)."""
+    by_day: dict[date, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        by_day[candidate.candidate_date].append(candidate)
+    if not by_day:
+        return []
+    leads: list[Lead] = []
+    last_lead: dict[str, date] = {}
+    open_until: dict[str, list[date]] = defaultdict(list)  # per RM, the close day of each lead
+    waiting: list[Candidate] = []
+    day = min(by_day)
+    while day <= as_of:
+        pool = [c for c in waiting if c.candidate_date + timedelta(days=rules.due_days) > day] + by_day.get(day, [])
+        pool.sort(key=lambda c: (-c.priority, c.candidate_date, c.customer_key))
+        waiting = []
+        served_today: set[str] = set()
+        for candidate in pool:
+            customer = candidate.customer_key
+            if customer in served_today:
+                continue
+            suppressed = _suppression(customer, day, facts)
+            if suppressed:
+                if candidate.candidate_date == day:
+                    served_today.add(customer)
+                    leads.append(_lead(candidate, day, rules, "SUPPRESSED", suppressed, None, None))
+                continue
+            if customer in last_lead and (day - last_lead[customer]).days < rules.customer_gap_days:
+                continue
+            rm = candidate.rm_id
+            if rm is not None:
+                still_open = [closes for closes in open_until[rm] if closes > day]
+                open_until[rm] = still_open
+                if len(still_open) >= rules.rm_max_open:
+                    waiting.append(candidate)
+                    continue
+            due = day + timedelta(days=rules.due_days)
+            status, outcome_date = _outcome(candidate, day, due, facts, as_of)
+            if rm is not None:
+                open_until[rm].append(_closes_on(customer, day, due, facts))
+            last_lead[customer] = day
+            served_today.add(customer)
+            leads.append(_lead(candidate, day, rules, status, None, outcome_date, status if outcome_date else None))
+        day += timedelta(days=1)
+    return leads
+
+
+def _lead(
+    candidate: Candidate,
+    day: date,
+    rules: ContactRules,
+    status: str,
+    suppressed_reason: str | None,
+    outcome_date: date | None,
+    outcome: str | None,
+) -> Lead:
+    reason = candidate.reason
+    if candidate.candidate_date != day:
+        reason = f"{reason} (waited since {candidate.candidate_date.isoformat()})"
+    return Lead(
+        lead_id=lead_id(candidate.customer_key, day),
+        customer_key=candidate.customer_key,
+        rm_id=candidate.rm_id,
+        branch_id=candidate.branch_id,
+        created_date=day,
+        due_date=day + timedelta(days=rules.due_days),
+        priority=candidate.priority,
+        reason=reason,
+        status=status,
+        suppressed_reason=suppressed_reason,
+        outcome_date=outcome_date,
+        outcome=outcome,
+    )

@@ -1,0 +1,261 @@
+"""The relationship manager's day on real builds (docs/crm.md): events on the shared 2,000-customer
+bank (planted churners, maturing time deposits), the contact rules over its 70 days, the RM
+scorecards against the bank, and the events' incremental window on a copy of the small bank.
+
+The rules themselves are proven at their boundaries by the dbt unit tests in
+`dbt_project/models/intermediate/crm/_int_crm__models.yml` and tests/test_crm_leads.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.config import Settings
+from bankdw.warehouse import run_dbt
+from tests.conftest import PublishedBank
+
+log = logging.getLogger(__name__)
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+
+def test_planted_churners_raise_a_salary_or_balance_signal_before_they_close(value_bank: Settings) -> None:
+    # given the planted churners, and the first day a balance drop can be judged (the data must
+    # cover balance_drop_window_days before it)
+    with (value_bank.root / "_truth" / "churners.csv").open(encoding="utf-8", newline="") as fh:
+        churners = {row["customer_id"]: date.fromisoformat(row["left_on"]) for row in csv.DictReader(fh)}
+    with connect(value_bank) as con:
+        first_date = con.sql("select min(business_date) from marts.fct_account_balance_daily").fetchone()[0]
+        judged_from = first_date + timedelta(days=value_bank.balance_drop_window_days)
+        judgeable = {customer: left for customer, left in churners.items() if left > judged_from}
+        # when their first SALARY_STOPPED or BALANCE_DROP event before they left is looked up
+        rows = con.sql(
+            """
+            select xref.source_key, min(events.event_date)
+            from marts.customer_xref as xref
+            inner join marts.fct_customer_events as events
+                on xref.customer_key = events.customer_key
+            where xref.source_table = 'customers'
+                and events.event_type in ('SALARY_STOPPED', 'BALANCE_DROP')
+                and list_contains(?, xref.source_key)
+            group by xref.source_key
+            """,
+            params=[list(judgeable)],
+        ).fetchall()
+    lead_days = [(judgeable[customer] - first).days for customer, first in rows if first < judgeable[customer]]
+    # then most of them did, days before they left
+    assert len(judgeable) >= 10, "the shared bank plants too few churners to judge"
+    assert len(lead_days) >= 0.75 * len(judgeable), (len(lead_days), len(judgeable))
+    average = sum(lead_days) / len(lead_days)
+    log.info("churners signalled: %d of %d, %.1f days ahead on average", len(lead_days), len(judgeable), average)
+    assert average >= 5
+
+
+def test_maturing_time_deposits_appear_exactly_the_notice_ahead(value_bank: Settings) -> None:
+    notice = value_bank.td_maturity_notice_days
+    with connect(value_bank) as con:
+        # given every time deposit whose notice day falls on a delivered day with its balance
+        expected = con.sql(
+            f"""
+            select accounts.account_id, accounts.maturity_date - {notice} as notice_date
+            from marts.dim_account as accounts
+            inner join marts.dim_product as products using (product_code)
+            inner join marts.fct_account_balance_daily as balances
+                on balances.account_id = accounts.account_id
+                and balances.business_date = accounts.maturity_date - {notice}
+            where products.product_type = 'TIME_DEPOSIT'
+                and balances.business_date > (select min(business_date) from marts.fct_account_balance_daily)
+            """
+        ).fetchall()
+        # when the events are read
+        found = con.sql(
+            "select account_id, event_date from marts.fct_customer_events where event_type = 'TD_MATURING'"
+        ).fetchall()
+    # then each has its event on that day, and none more than the notice ahead
+    assert expected, "no time deposit matures inside the shared bank's history"
+    assert set(expected) <= set(found)
+    with connect(value_bank) as con:
+        early = con.sql(
+            "select count(*) from marts.fct_customer_events"
+            f" where event_type = 'TD_MATURING' and baseline_value > {notice}"
+        ).fetchone()[0]
+    assert early == 0
+
+
+def test_the_contact_rules_hold_over_the_whole_history(value_bank: Settings) -> None:
+    gap, most = value_bank.lead_customer_gap_days, value_bank.lead_rm_max_open
+    with connect(value_bank) as con:
+        statuses = dict(con.sql("select status, count(*) from marts.fct_leads group by status").fetchall())
+        # no customer has two leads (not suppressed) within the gap
+        too_close = con.sql(
+            f"""
+            select count(*)
+            from marts.fct_leads as first_lead
+            inner join marts.fct_leads as next_lead
+                on first_lead.customer_key = next_lead.customer_key
+                and next_lead.created_date > first_lead.created_date
+                and next_lead.created_date < first_lead.created_date + {gap}
+            where first_lead.status <> 'SUPPRESSED' and next_lead.status <> 'SUPPRESSED'
+            """
+        ).fetchone()[0]
+        # no RM holds more open leads than allowed on any day (a lead is open until its
+        # outcome date, or the day after its due date: an upper bound of the rule's own count)
+        most_open = con.sql(
+            """
+            with leads as (
+                select rm_id, created_date,
+                    case when status = 'OPEN' then date '9999-12-31'
+                        when status = 'EXPIRED' then due_date + 1 else outcome_date end as closes
+                from marts.fct_leads
+                where status <> 'SUPPRESSED' and rm_id is not null
+            ),
+            days as (select distinct created_date as day from leads)
+            select coalesce(max(n), 0) from (
+                select leads.rm_id, days.day, count(*) as n
+                from leads inner join days on leads.created_date <= days.day and days.day < leads.closes
+                group by all
+            )
+            """
+        ).fetchone()[0]
+        # and customers with an open complaint get no lead that is not suppressed
+        complaint_leads = con.sql(
+            f"""
+            select count(*)
+            from marts.fct_leads as leads
+            inner join marts.fct_calls as calls
+                on leads.customer_key = calls.customer_key
+                and calls.complaint_flag and calls.outcome <> 'RESOLVED'
+                and leads.created_date >= calls.call_date
+                and leads.created_date < calls.call_date + {value_bank.open_complaints_window_days}
+            where leads.status <> 'SUPPRESSED'
+            """
+        ).fetchone()[0]
+    log.info("leads by status: %s; most open leads of an RM on a day: %d", statuses, most_open)
+    assert statuses.get("CONTACTED", 0) > 0 and statuses.get("EXPIRED", 0) > 0
+    assert too_close == 0
+    assert 0 < most_open <= most
+    assert complaint_leads == 0
+
+
+def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
+    with connect(value_bank) as con:
+        differences = con.sql(
+            """
+            with scored as (
+                select month_start, sum(contribution) as contribution, sum(aum) as aum
+                from marts.fct_rm_scorecard_monthly group by month_start
+            ),
+            bank as (
+                select month_start, sum(contribution) as contribution, sum(avg_liability_balance) as aum
+                from marts.fct_customer_profitability_monthly group by month_start
+            )
+            select bank.month_start, bank.contribution - scored.contribution, bank.aum - scored.aum
+            from bank full outer join scored using (month_start)
+            where scored.contribution is null or bank.contribution is null
+                or abs(bank.contribution - scored.contribution) > 0.01
+                or abs(bank.aum - scored.aum) > 0.01
+            """
+        ).fetchall()
+        ranked = con.sql(
+            "select count(*), count(rank_in_branch) from marts.fct_rm_scorecard_monthly where rm_id is not null"
+        ).fetchone()
+    assert differences == []
+    assert ranked[0] > 0 and ranked[0] == ranked[1]
+
+
+def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
+    """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
+    the mart's watermark that re-delivers a date replaces the events from that date on (an event it
+    no longer supports is withdrawn, the others come back once, with the new run), and leaves the
+    dates before it alone, except for a re-keyed customer, whose events move to the new key."""
+    # given a copy of the published bank, whose events know no lookback
+    settings = published_bank.copy(tmp_path / "data", event_lookback_days=0)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
+        # and a re-delivery of the latest date with events, newer than every load the mart saw
+        last = max(row[3] for row in before)
+        definition = con.sql(
+            "select sql from duckdb_views() where schema_name = 'intermediate'"
+            " and view_name = 'int_business_date_loads'"
+        ).fetchone()[0]
+        con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
+        con.execute(
+            "create view intermediate.int_business_date_loads as"
+            f" select business_date, case when business_date = date '{last.isoformat()}'"
+            " then 'Z-redelivery' else load_id end as load_id"
+            " from intermediate.int_business_date_loads_delivered"
+        )
+        # and two events no rule supports: one on the re-delivered date, one before it
+        key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
+        # and a customer with events before that date whom identity resolution has re-keyed since
+        # those events were built (the mart still holds them under the old key)
+        rekeyed = con.sql(
+            "select customer_key from marts.fct_customer_events where event_date < ? order by event_id limit 1",
+            params=[last],
+        ).fetchone()[0]
+        con.execute(
+            "update marts.fct_customer_events set customer_key = 'old-key-of-' || customer_key where customer_key = ?",
+            [rekeyed],
+        )
+        for event_id, day in (("phantom-now", last), ("phantom-before", last - timedelta(days=1))):
+            con.execute(
+                "insert into marts.fct_customer_events values (?, ?, null, ?, 'NEW_COMPLAINT', 3, 1, null, '0')",
+                [event_id, key, day],
+            )
+    finally:
+        con.close()
+    assert definition
+    # when the mart is built incrementally
+    outcome = run_dbt(settings, settings.warehouse_path, "run", "-s", "fct_customer_events", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then
+    with connect(settings) as con:
+        after = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
+    ids = [row[0] for row in after]
+    assert len(ids) == len(set(ids))
+    assert "phantom-now" not in ids  # withdrawn: the re-delivered date does not support it
+    assert "phantom-before" in ids  # outside the window: untouched
+    on_last = {row[0]: row for row in after if row[3] >= last}
+    assert on_last
+    assert {row[0] for row in before if row[3] >= last} == set(on_last)
+    assert {row[8] for row in on_last.values()} == {"Z-redelivery"}
+    assert [row for row in before if row[3] < last] == [
+        row for row in after if row[3] < last and row[0] != "phantom-before"
+    ]
+    # the re-keyed customer's events are back under the current key, the old key is gone
+    assert not [row for row in after if row[1].startswith("old-key-of-")]
+    assert any(row[1] == rekeyed for row in after)
+
+
+def test_the_rm_workbench_notebook_runs(value_bank: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    from bankdw.config import PROJECT_ROOT
+
+    # given the shared bank's warehouse and its headline figures
+    with connect(value_bank) as con:
+        n_events = con.sql("select count(*) from marts.fct_customer_events").fetchone()[0]
+        n_leads = con.sql("select count(*) from marts.fct_leads").fetchone()[0]
+    # when the notebook runs top to bottom against it
+    monkeypatch.setenv("BANKDW_WAREHOUSE", str(value_bank.warehouse_path))
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "rm_workbench.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    # then it shows the same figures, an RM's leads and the leaderboard
+    outputs = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+    )
+    assert f"n_events={n_events} n_leads={n_leads}" in outputs
+    assert "rm=None" not in outputs
+    assert "n_rms=0" not in outputs
