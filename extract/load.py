@@ -176,6 +176,11 @@ def _stage_one(
                 except FileRefused as refused:
                     outcome.problems.append(str(refused))
                     continue
+                except (duckdb.Error, OSError, ValueError) as failed:
+                    # A read error no check above foresaw: it refuses this delivery, never the night.
+                    names = ", ".join(p.name for p in paths)
+                    outcome.problems.append(f"{names}: could not be read ({type(failed).__name__}: {failed})")
+                    continue
                 problems = _compare_with_manifest(converted, manifest)
                 if problems:
                     outcome.problems += problems
