@@ -146,6 +146,7 @@ def stage_step(
         selection = selection or DateSelection()
         pending = [d for d in state.pending if selection.covers(d.business_date)]
         report.deliveries_waiting = [d.label for d in state.incomplete if selection.covers(d.business_date)]
+        report.warnings += [f"landing {stray}" for stray in state.strays]
         report.business_date = str(selection.last or _latest_delivered(state) or "") or None
         log.info(
             "%d deliveries pending, %d already loaded, %d refused earlier, %d waiting for a manifest",

@@ -29,7 +29,8 @@ from extract.landing import (
     DeliveryRefused,
     Manifest,
     check_files_against_manifest,
-    find_deliveries,
+    scan_landing,
+    symbolic_links,
 )
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class LandingState:
     loaded: list[Delivery]
     refused: list[tuple[Delivery, str]]
     incomplete: list[Delivery]
+    strays: list[str] = field(default_factory=list)
+    """Entries of the landing area that are no delivery folder: reported, left alone."""
 
 
 def landing_state(landing_dir: Path, lake: Lake, agreement: FeedAgreement) -> LandingState:
@@ -82,8 +85,9 @@ def landing_state(landing_dir: Path, lake: Lake, agreement: FeedAgreement) -> La
     A re-delivered date comes with a new manifest, so it is pending again and replaces the old load.
     """
     latest = _latest_outcomes(lake.audit_records())
-    state = LandingState([], [], [], [])
-    for delivery in find_deliveries(landing_dir, agreement):
+    scan = scan_landing(landing_dir, agreement)
+    state = LandingState([], [], [], [], scan.strays)
+    for delivery in scan.deliveries:
         if not delivery.is_complete:
             state.incomplete.append(delivery)
             continue
@@ -153,6 +157,11 @@ def _stage_one(
 ) -> DeliveryOutcome:
     started = datetime.now(UTC)
     outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), started, started)
+    links = symbolic_links(delivery)
+    if links:
+        outcome.problems = links
+        outcome.ended_at = datetime.now(UTC)
+        return outcome
     try:
         manifest = delivery.read_manifest()
     except DeliveryRefused as refused:

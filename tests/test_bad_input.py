@@ -91,18 +91,18 @@ def test_crlf_line_ends_are_standard_csv_and_load(settings: Settings, delivery_w
 
 
 def test_a_single_crlf_line_among_lf_lines_loads(settings: Settings, delivery_writer: Callable[..., Path]) -> None:
-    # given a calls file whose second row alone ends with CRLF
+    # given a calls file whose second row alone ends with CRLF, after a campaign id in its last field
     calls = (
         lines(CALLS_HEADER, CALL)
-        + (CALL.replace("K1,", "K2,", 1) + "\r\n").encode()
+        + (CALL.replace("K1,", "K2,", 1) + "CMP1\r\n").encode()
         + lines(CALL.replace("K1,", "K3,", 1))
     )
     delivery_writer("call_center", D, {"agents.csv": lines(AGENTS_HEADER, AGENT), "calls.csv": calls})
-    # when staged, then all three calls load with their line numbers
+    # when staged, then all three calls load with their line numbers, no `\r` kept in the campaign id
     outcome = stage_pending(settings)["call_center/2026-11-20"]
     assert outcome.problems == []
     assert_conserved(outcome, {"calls.csv": 3})
-    assert [(c[0], c[2], c[4]) for c in staged_calls(settings)] == [("K1", 1, None), ("K2", 2, None), ("K3", 3, None)]
+    assert [(c[0], c[2], c[4]) for c in staged_calls(settings)] == [("K1", 1, None), ("K2", 2, "CMP1"), ("K3", 3, None)]
 
 
 def test_a_stray_carriage_return_in_an_unquoted_field_quarantines_its_line(
