@@ -38,7 +38,15 @@ from expectations.history import WarehouseBuild, ensure_checks_schema, record_wa
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
-from extract.load import LandingState, audit_table, landing_state, new_load_id, stage
+from extract.load import (
+    IMPLAUSIBLE_DATE,
+    DeliveryOutcome,
+    LandingState,
+    audit_table,
+    landing_state,
+    new_load_id,
+    stage,
+)
 from models.identity.probabilistic import IdentityConfig
 from models.identity.resolve import resolve_lake
 
@@ -155,8 +163,18 @@ def stage_step(
             len(state.refused),
             len(state.incomplete),
         )
-        outcomes = stage(pending, settings.landing_dir, lake, agreement, run_id, settings.type_drift_share)
+        outcomes = stage(
+            pending,
+            settings.landing_dir,
+            lake,
+            agreement,
+            run_id,
+            settings.type_drift_share,
+            settings.delivery_gap_days,
+        )
         report.record_outcomes(outcomes)
+        if not selection.last and any(o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE) for o in outcomes):
+            report.business_date = str(_latest_delivered(state, outcomes) or "") or None
         if outcomes:
             staging = lake.staging(run_id).root
             staging.mkdir(parents=True, exist_ok=True)
@@ -164,10 +182,13 @@ def stage_step(
     return report
 
 
-def _latest_delivered(state: LandingState) -> date | None:
-    """Without a date given, a run's business date is the latest any system delivered (complete)."""
-    dates = [d.business_date for d in [*state.pending, *state.loaded, *(r[0] for r in state.refused)]]
-    return max(dates, default=None)
+def _latest_delivered(state: LandingState, outcomes: list[DeliveryOutcome] | None = None) -> date | None:
+    """Without a date given, a run's business date is the latest any system delivered (complete),
+    but for deliveries refused as dated implausibly far ahead (now or earlier: `IMPLAUSIBLE_DATE`)."""
+    implausible = {o.delivery for o in outcomes or [] if o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE)}
+    implausible |= {d for d, message in state.refused if message.startswith(IMPLAUSIBLE_DATE)}
+    delivered = [*state.pending, *state.loaded, *(r[0] for r in state.refused)]
+    return max((d.business_date for d in delivered if d not in implausible), default=None)
 
 
 def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) -> dict[str, Any]:

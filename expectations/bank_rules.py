@@ -72,6 +72,7 @@ def run_bank_rules(inputs: RuleInputs, config: GatesConfig) -> list[CheckResult]
         if TRANSACTIONS in staged:
             results.append(_balance_chain(con, config))
             results.append(_future_postings(con, inputs, config))
+        results += _impossible_dates(con, inputs, config, staged)
         if BALANCES in staged:
             results.append(_end_of_day_balance(con, config))
         results += _reporting_currency(con, inputs, config, staged)
@@ -557,6 +558,43 @@ def _future_postings(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config:
     )
     severity = config.rules.future_postings.severity
     return _result(TRANSACTIONS, "future_postings", "posting_date", severity, failing, count)
+
+
+def _impossible_dates(
+    con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig, staged: set[str]
+) -> list[CheckResult]:
+    """Per staged feed file: rows with a date (or a timestamp's date in the bank's time zone)
+    after their delivery's business date + `slack_days`, the column named in each example."""
+    rule = config.rules.impossible_dates
+    known = {f"{f.qualified_name}.{c}" for f in inputs.agreement.files for c in f.column_names}
+    unknown = sorted(set(rule.exempt) - known)
+    if unknown:
+        raise ValueError(f"gates.toml [rules.impossible_dates] exempt names no column of the agreement: {unknown}")
+    results = []
+    for feed in inputs.agreement.files:
+        columns = [
+            c
+            for c in feed.columns
+            if c.type in ("date", "timestamp") and f"{feed.qualified_name}.{c.name}" not in rule.exempt
+        ]
+        if feed.qualified_name not in staged or not columns:
+            continue
+        parts = []
+        for column in columns:
+            name = f'"{column.name}"'
+            value = f"timezone('{inputs.agreement.timezone}', {name})::date" if column.type == "timestamp" else name
+            parts.append(
+                f"select _source_file, _source_row, '{column.name}' as column_name, {name}::varchar as value, "
+                f"_business_date as delivery_business_date from staged_{_view_name(feed)} "
+                f"where {value} > _business_date + {rule.slack_days}"
+            )
+        failing, count = _failing(con, " union all ".join(parts) + " order by _source_file, _source_row, column_name")
+        note = (
+            f"dates after the delivery's business date + {rule.slack_days} day(s) "
+            "(gates.toml [rules.impossible_dates] slack_days, exempt)"
+        )
+        results.append(_result(feed.qualified_name, "impossible_dates", None, rule.severity, failing, count, note=note))
+    return results
 
 
 def _delivered_rows(con: duckdb.DuckDBPyConnection, inputs: RuleInputs) -> None:

@@ -119,6 +119,30 @@ def _latest_outcomes(audit: pa.Table) -> dict[tuple[str, date], tuple[str, str, 
     return latest
 
 
+IMPLAUSIBLE_DATE = "implausible business date"
+"""Starts the refusal of a delivery dated too far after its system's last (`delivery_gap_days`)."""
+
+
+def last_loaded_dates(audit: pa.Table) -> dict[str, date]:
+    """The latest business date each system loaded, from the audit log."""
+    last: dict[str, date] = {}
+    for row in audit.select(["system", "business_date", "outcome"]).to_pylist():
+        if row["outcome"] == "LOADED":
+            last[row["system"]] = max(last.get(row["system"], row["business_date"]), row["business_date"])
+    return last
+
+
+def implausible_date(delivery: Delivery, last: date | None, gap_days: int | None) -> str | None:
+    """Why a delivery's date cannot be a business date that follows `last`, or None."""
+    if last is None or gap_days is None or (delivery.business_date - last).days <= gap_days:
+        return None
+    return (
+        f"{IMPLAUSIBLE_DATE}: {delivery.business_date} is {(delivery.business_date - last).days} days after the "
+        f"last date {delivery.system} loaded or delivered ({last}), more than delivery_gap_days "
+        f"({gap_days}, BANKDW_DELIVERY_GAP_DAYS); left in landing, refused"
+    )
+
+
 def new_load_id(now: datetime | None = None) -> str:
     """Sortable and unique: the UTC start time to the microsecond."""
     now = now or datetime.now(UTC)
@@ -132,14 +156,24 @@ def stage(
     agreement: FeedAgreement,
     load_id: str,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
+    delivery_gap_days: int | None = None,
 ) -> list[DeliveryOutcome]:
-    """Verify and convert each delivery into the load's staging area; refuse those that do not match."""
+    """Verify and convert each delivery into the load's staging area; refuse those that do not match,
+    and (given `delivery_gap_days`) those dated implausibly far after their system's last date."""
     staging = lake.staging(load_id)
     outcomes = []
-    deliveries = list(deliveries)
+    deliveries = sorted(deliveries, key=lambda d: d.business_date)
+    last = last_loaded_dates(lake.audit_records()) if delivery_gap_days else {}
     t0 = time.monotonic()
     for number, delivery in enumerate(deliveries, start=1):
-        outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id, type_drift_share)
+        too_far = implausible_date(delivery, last.get(delivery.system), delivery_gap_days)
+        if too_far:
+            now = datetime.now(UTC)
+            outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), now, now, problems=[too_far])
+        else:
+            outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id, type_drift_share)
+        if not outcome.refused:
+            last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
         outcomes.append(outcome)
         rows = sum(f.rows_loaded for f in outcome.files)
         status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
