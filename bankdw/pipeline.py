@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from bankdw.access import private_files
 from bankdw.config import Settings
 from bankdw.publish import publish_version, published_identity_dir
 from bankdw.reporting.run_page import write_run_page
@@ -47,6 +48,7 @@ from extract.load import (
     new_load_id,
     stage,
 )
+from extract.sql import literal
 from models.identity.probabilistic import IdentityConfig
 from models.identity.resolve import resolve_lake
 
@@ -78,7 +80,7 @@ def run_lock(settings: Settings) -> Iterator[None]:
             _held_locks[path] -= 1
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as handle:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -89,7 +91,8 @@ def run_lock(settings: Settings) -> Iterator[None]:
         handle.flush()
         _held_locks[path] = 1
         try:
-            yield
+            with private_files(settings):  # what a run writes is the bank's: owner (or data_group) only
+                yield
         finally:
             _held_locks.pop(path, None)
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -201,7 +204,7 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
             if any(staging.feed_dir(feed).glob("*/*.parquet")):
                 # hive_partitioning off: the date is a column; DuckDB would add another from the folder names.
                 batches[feed.qualified_name] = con.sql(
-                    f"select * from read_parquet('{staging.feed_glob(feed)}', "
+                    f"select * from read_parquet({literal(staging.feed_glob(feed))}, "
                     "union_by_name = true, hive_partitioning = false)"
                 ).df()
     finally:

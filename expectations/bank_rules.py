@@ -34,6 +34,7 @@ from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
 from extract.lake import Lake
 from extract.landing import MANIFEST_NAME
+from extract.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def lake_keys(lake: Lake, agreement: FeedAgreement) -> Any:
 
 
 def _read(glob: str) -> str:
-    return f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)"
+    return f"read_parquet({literal(glob)}, union_by_name = true, hive_partitioning = false)"
 
 
 @contextmanager
@@ -502,8 +503,8 @@ def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, con
             f"[rules.loan_classification] floors name {', '.join(unknown)}, which feeds.yml does not classify "
             f"({', '.join(classes)})"
         )
-    floors = ", ".join(f"({f.above_days_past_due}, '{f.at_least}')" for f in rule.floors)
-    ranks = ", ".join(f"('{name}', {rank})" for rank, name in enumerate(classes))
+    floors = ", ".join(f"({f.above_days_past_due}, {literal(f.at_least)})" for f in rule.floors)
+    ranks = ", ".join(f"({literal(name)}, {rank})" for rank, name in enumerate(classes))
     failing, count = _failing(
         con,
         f"""
@@ -546,7 +547,7 @@ def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, con
 
 def _future_postings(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig) -> CheckResult:
     """No posting is dated after the business date of its delivery, nor after the run's business date."""
-    as_of = f"date '{inputs.as_of}'" if inputs.as_of else "null::date"
+    as_of = f"date {literal(inputs.as_of)}" if inputs.as_of else "null::date"
     failing, count = _failing(
         con,
         f"""
@@ -582,9 +583,11 @@ def _impossible_dates(
         parts = []
         for column in columns:
             name = f'"{column.name}"'
-            value = f"timezone('{inputs.agreement.timezone}', {name})::date" if column.type == "timestamp" else name
+            value = (
+                f"timezone({literal(inputs.agreement.timezone)}, {name})::date" if column.type == "timestamp" else name
+            )
             parts.append(
-                f"select _source_file, _source_row, '{column.name}' as column_name, {name}::varchar as value, "
+                f"select _source_file, _source_row, {literal(column.name)} as column_name, {name}::varchar as value, "
                 f"_business_date as delivery_business_date from staged_{_view_name(feed)} "
                 f"where {value} > _business_date + {rule.slack_days}"
             )
@@ -607,7 +610,7 @@ def _delivered_rows(con: duckdb.DuckDBPyConnection, inputs: RuleInputs) -> None:
             "create or replace temp table delivered (system varchar, feed varchar, business_date date, n_rows bigint)"
         )
         return
-    listed = ", ".join(f"'{f}'" for f in files)
+    listed = ", ".join(literal(f) for f in files)
     con.execute(
         f"""
         create or replace temp table delivered as
@@ -636,7 +639,7 @@ def _volume(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesCon
     rows = con.sql(
         f"""
         with this_load as (
-            select distinct system, business_date from read_parquet('{staged_audit}') where outcome = 'LOADED'
+            select distinct system, business_date from read_parquet({literal(staged_audit)}) where outcome = 'LOADED'
         ),
         feeds as (select distinct system, feed from delivered),
         checked as (

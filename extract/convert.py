@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 
 from extract.contract import DECIMAL_TYPE, Column, FeedFile
+from extract.sql import ident as _ident
+from extract.sql import literal as _literal
 from extract.text import CR_MARK, FileRefused, PlainFile, open_landed, plain_file
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -80,14 +82,6 @@ class ConvertedFeed:
 def scalar(con: duckdb.DuckDBPyConnection, query: str) -> Any:
     """The single value a query returns (DuckDB 2 relations keep no result between calls)."""
     return con.sql(query).fetchall()[0][0]
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _SHAPES = {

@@ -32,6 +32,7 @@ from extract.landing import (
     scan_landing,
     symbolic_links,
 )
+from extract.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -285,22 +286,23 @@ def _write_staged(
     feed = converted.feed
     part = partition_name(business_date)
     lineage = (
-        f"'{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
-        f"date '{business_date}' as _business_date, timestamptz '{loaded_at.isoformat()}' as _loaded_at"
+        f"{literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, _source_row, "
+        f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
     )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"copy (select * exclude (_file, _source_row), {lineage} from typed order by _file, _source_row) "
-        f"to '{target}' (format parquet, compression zstd)"
+        f"to {literal(target)} (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
         con.register("quarantined", converted.quarantine)
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"copy (select '{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
-            f"raw, reason, date '{business_date}' as _business_date from quarantined) to '{target}' (format parquet)"
+            f"copy (select {literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, "
+            f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
+            f"to {literal(target)} (format parquet)"
         )
         con.unregister("quarantined")
 
