@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from bankdw.access import private_files
 from bankdw.config import Settings
-from bankdw.publish import publish_version, published_identity_dir
+from bankdw.publish import Version, VersionChanged, publish_version, published_identity_dir, verify_published
+from bankdw.publish import rollback as roll_back
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import (
@@ -315,6 +316,12 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         version = lake_version_to_build(settings, rebuild)
         if version is None:
             return report
+        if not rebuild:  # an incremental build starts from a copy of the published file
+            try:
+                verify_published(settings)
+            except VersionChanged as changed:
+                report.failures = [f"build: {changed}"]
+                raise BuildFailed([str(changed)]) from changed
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
             if not report.resolved:  # what the build area holds would be another run's identity
@@ -383,6 +390,29 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
         build_step(settings, report.run_id, rebuild)
         warehouse_gate_step(settings, report.run_id)
         return publish_step(settings, report.run_id)
+
+
+def rollback(settings: Settings, to: str | None = None) -> Version:
+    """`bankdw rollback`: publish an earlier kept version, holding the run lock, so that no run in
+    flight publishes over it (raises `RunInProgress` while one works)."""
+    with run_lock(settings):
+        return roll_back(settings, to)
+
+
+def run_is_alive(settings: Settings) -> bool:
+    """Whether a process holds the run lock now (a report saying RUNNING without one was killed)."""
+    path = settings.root / ".run.lock"
+    if _held_locks.get(path):
+        return True
+    if not path.exists():
+        return False
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def pending_deliveries(settings: Settings) -> list[Delivery]:
