@@ -3,6 +3,7 @@
     <data>/warehouse/bank.duckdb                     what analysts and BI tools open (read-only)
     <data>/warehouse/versions/bank-<run_id>.duckdb   every published build, newest `keep_versions` kept
     <data>/warehouse/versions/identity-<run_id>/     the identity (key registry, merge log) each was built with
+    <data>/warehouse/checksums/bank-<run_id>.duckdb.sha256  each kept version's checksum, recorded when published
     <data>/lake/_identity/                           the published version's identity, installed beside the lake
 
 A published build is moved into `versions/` and then *hard-linked* over the published path:
@@ -11,7 +12,7 @@ that opens `bank.duckdb` gets either the old file or the new one, whole, and a r
 the old one keeps it until it reconnects. Linking instead of copying costs no time and no
 space (a warehouse may be gigabytes); it is safe because nothing opens a published file
 for writing: a published version is made read-only (the link shares its inode, so the
-published file is too), and its checksum is recorded beside it (`<version>.sha256`). A build
+published file is too), and its checksum is recorded (`<warehouse>/checksums/<version>.sha256`). A build
 starts only from a published file whose checksum is a kept version's, and a rollback only
 to a version that still has its checksum; either says so when not. Rolling back swaps an
 older version in the same way, holding the run lock (`bankdw.pipeline.rollback`).
@@ -91,15 +92,21 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
 
 
 CHECKSUM_SUFFIX = ".sha256"
-"""Beside every kept version: `<sha256>  <file name>` (sha256sum's format), read-only, written
-when the version is published: the versions' audit, which a build and a rollback check."""
+"""Of every kept version, `<warehouse>/checksums/<version file>.sha256`: `<sha256>  <file name>`
+(sha256sum's format), read-only, written when the version is published: the versions' audit,
+which a build and a rollback check."""
+
+
+def checksum_path(version: Path) -> Path:
+    return version.parent.parent / "checksums" / (version.name + CHECKSUM_SUFFIX)
 
 
 def _seal(version: Path) -> None:
     """Make a published version read-only (the published file is a hard link to it: the same
     inode, so read-only too) and record its checksum beside it."""
     version.chmod(0o440 if version.parent.stat().st_mode & 0o050 else 0o400)
-    record = version.with_name(version.name + CHECKSUM_SUFFIX)
+    record = checksum_path(version)
+    record.parent.mkdir(parents=True, exist_ok=True)
     partial = record.with_name(f".{record.name}.tmp")
     partial.write_text(f"{sha256_of(version)}  {version.name}\n", encoding="utf-8")
     partial.chmod(0o400)
@@ -108,7 +115,7 @@ def _seal(version: Path) -> None:
 
 def recorded_checksum(version: Path) -> str | None:
     """The checksum recorded when `version` was published (None: published before checksums were)."""
-    record = version.with_name(version.name + CHECKSUM_SUFFIX)
+    record = checksum_path(version)
     return record.read_text(encoding="utf-8").split()[0] if record.exists() else None
 
 
@@ -221,7 +228,7 @@ def prune(settings: Settings) -> list[Path]:
     for path in paths[settings.keep_versions :]:
         if not _is_published(settings, path):
             path.unlink()
-            path.with_name(path.name + CHECKSUM_SUFFIX).unlink(missing_ok=True)
+            checksum_path(path).unlink(missing_ok=True)
             removed.append(path)
     for identity in versions_dir(settings).glob(f"{IDENTITY_PREFIX}*"):
         if not version_path(settings, identity.name.removeprefix(IDENTITY_PREFIX)).exists():
