@@ -184,8 +184,9 @@ def published_identity_dir(settings: Settings) -> Path:
 def _swap_in(settings: Settings, version: Path) -> None:
     published = settings.warehouse_path
     published.parent.mkdir(parents=True, exist_ok=True)
+    for stray in published.parent.glob(f".{published.name}.*.tmp"):  # links a killed publish left
+        stray.unlink(missing_ok=True)
     tmp = published.with_name(f".{published.name}.{version.stem}.tmp")
-    tmp.unlink(missing_ok=True)
     os.link(version, tmp)
     tmp.replace(published)
 

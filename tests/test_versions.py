@@ -20,7 +20,14 @@ from click.testing import CliRunner
 from bankdw.cli import main
 from bankdw.config import Settings
 from bankdw.pipeline import RunInProgress, rollback
-from bankdw.publish import VersionChanged, list_versions, recorded_checksum, verify_published
+from bankdw.publish import (
+    RollbackError,
+    VersionChanged,
+    list_versions,
+    publish_version,
+    recorded_checksum,
+    verify_published,
+)
 from bankdw.reporting.run_report import RunReport
 from bankdw.reporting.terminal import format_status
 from extract.landing import sha256_of
@@ -86,3 +93,40 @@ def test_status_shows_a_killed_run_as_killed(settings: Settings) -> None:
     # and while a process holds it, the run is running
     with another_process_runs(settings):
         assert "Last run: R1 RUNNING (step build" in format_status(settings)
+
+
+def tiny_build(settings: Settings, name: str) -> Path:
+    """A warehouse file as a build leaves it in the build area (one table, no dbt)."""
+    built = settings.build_dir / f"{name}.duckdb"
+    built.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(built)) as con:
+        con.execute(f"create table t as select '{name}' as night")
+    return built
+
+
+def test_a_publish_seals_the_version_and_clears_links_a_killed_publish_left(settings: Settings) -> None:
+    # given a link that a publish killed between linking and renaming left behind
+    stray = settings.warehouse_path.with_name(f".{settings.warehouse_path.name}.bank-OLD.tmp")
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"half a publish")
+    # when a build is published
+    publish_version(settings, tiny_build(settings, "N1"), "N1")
+    # then the stray link is gone, and the version is read-only with its checksum recorded
+    assert not stray.exists()
+    [version] = list_versions(settings)
+    assert version.path.stat().st_mode & 0o222 == 0 and settings.warehouse_path.samefile(version.path)
+    assert recorded_checksum(version.path) == sha256_of(version.path)
+
+
+def test_a_rollback_refuses_a_kept_version_changed_since_it_was_published(settings: Settings) -> None:
+    # given two published nights, the first changed in place since
+    publish_version(settings, tiny_build(settings, "N1"), "N1")
+    publish_version(settings, tiny_build(settings, "N2"), "N2")
+    first = next(v for v in list_versions(settings) if v.run_id == "N1").path
+    first.chmod(0o600)
+    with duckdb.connect(str(first)) as con:
+        con.execute("update t set night = 'forged'")
+    # when rolled back, then it is refused naming the version, and night 2 stays published
+    with pytest.raises(RollbackError, match=r"bank-N1\.duckdb has changed since it was published"):
+        rollback(settings)
+    assert [v.run_id for v in list_versions(settings) if v.published] == ["N2"]
