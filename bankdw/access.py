@@ -35,6 +35,8 @@ def private_files(settings: Settings) -> Iterator[None]:
         gid = grp.getgrnam(group).gr_gid if group else None
         for folder in private_dirs(settings):
             folder.mkdir(parents=True, exist_ok=True)
+            if folder.stat().st_uid != os.getuid():
+                continue  # another owner's folder: theirs to set (the umask still holds for what we write)
             if gid is not None:
                 os.chown(folder, -1, gid)
                 folder.chmod(0o2750)
