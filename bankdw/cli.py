@@ -205,12 +205,13 @@ def status(settings: Settings) -> None:
 @click.pass_obj
 def rollback(settings: Settings, to: str | None) -> None:
     """Publish an earlier kept version of the warehouse, atomically (readers are not blocked)."""
+    from bankdw.pipeline import RunInProgress
+    from bankdw.pipeline import rollback as roll_back
     from bankdw.publish import RollbackError
-    from bankdw.publish import rollback as roll_back
 
     try:
         version = roll_back(settings, to)
-    except RollbackError as exc:
+    except (RollbackError, RunInProgress) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Published version {version.run_id} (lake version {version.lake_version}) at {settings.warehouse_path}")
     click.echo("The next nightly run builds and publishes the lake's latest state again.")

@@ -100,6 +100,17 @@ class Settings(BaseSettings):
         description="Share of a typed column's values that may fail to read before the file is refused "
         "as a schema change (below it, the bad rows are quarantined).",
     )
+    delivery_gap_days: int = Field(
+        default=31,
+        ge=1,
+        description="Most days a delivery may be dated after the last date its system loaded (or delivered "
+        "earlier in the same run); a later one (a folder dated 2062, say) is refused as implausible.",
+    )
+    data_group: str | None = Field(
+        default=None,
+        description="A group that may read the lake, the reports and the warehouse (files 0640, folders 2750); "
+        "unset: the owner alone (0600, 0700), whatever the umask of the caller.",
+    )
     gates_config: Path = Field(
         default=PROJECT_ROOT / "expectations" / "gates.toml",
         description="Severity (blocking or warning), tolerances and thresholds of every rule, followed by the "

@@ -21,8 +21,10 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from bankdw.access import private_files
 from bankdw.config import Settings
-from bankdw.publish import publish_version, published_identity_dir
+from bankdw.publish import Version, VersionChanged, publish_version, published_identity_dir, verify_published
+from bankdw.publish import rollback as roll_back
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import (
@@ -38,7 +40,16 @@ from expectations.history import WarehouseBuild, ensure_checks_schema, record_wa
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
-from extract.load import LandingState, audit_table, landing_state, new_load_id, stage
+from extract.load import (
+    IMPLAUSIBLE_DATE,
+    DeliveryOutcome,
+    LandingState,
+    audit_table,
+    landing_state,
+    new_load_id,
+    stage,
+)
+from extract.sql import literal
 from models.identity.probabilistic import IdentityConfig
 from models.identity.resolve import resolve_lake
 
@@ -70,7 +81,7 @@ def run_lock(settings: Settings) -> Iterator[None]:
             _held_locks[path] -= 1
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as handle:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -81,7 +92,8 @@ def run_lock(settings: Settings) -> Iterator[None]:
         handle.flush()
         _held_locks[path] = 1
         try:
-            yield
+            with private_files(settings):  # what a run writes is the bank's: owner (or data_group) only
+                yield
         finally:
             _held_locks.pop(path, None)
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -146,6 +158,7 @@ def stage_step(
         selection = selection or DateSelection()
         pending = [d for d in state.pending if selection.covers(d.business_date)]
         report.deliveries_waiting = [d.label for d in state.incomplete if selection.covers(d.business_date)]
+        report.warnings += [f"landing {stray}" for stray in state.strays]
         report.business_date = str(selection.last or _latest_delivered(state) or "") or None
         log.info(
             "%d deliveries pending, %d already loaded, %d refused earlier, %d waiting for a manifest",
@@ -154,8 +167,18 @@ def stage_step(
             len(state.refused),
             len(state.incomplete),
         )
-        outcomes = stage(pending, settings.landing_dir, lake, agreement, run_id, settings.type_drift_share)
+        outcomes = stage(
+            pending,
+            settings.landing_dir,
+            lake,
+            agreement,
+            run_id,
+            settings.type_drift_share,
+            settings.delivery_gap_days,
+        )
         report.record_outcomes(outcomes)
+        if not selection.last and any(o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE) for o in outcomes):
+            report.business_date = str(_latest_delivered(state, outcomes) or "") or None
         if outcomes:
             staging = lake.staging(run_id).root
             staging.mkdir(parents=True, exist_ok=True)
@@ -163,10 +186,13 @@ def stage_step(
     return report
 
 
-def _latest_delivered(state: LandingState) -> date | None:
-    """Without a date given, a run's business date is the latest any system delivered (complete)."""
-    dates = [d.business_date for d in [*state.pending, *state.loaded, *(r[0] for r in state.refused)]]
-    return max(dates, default=None)
+def _latest_delivered(state: LandingState, outcomes: list[DeliveryOutcome] | None = None) -> date | None:
+    """Without a date given, a run's business date is the latest any system delivered (complete),
+    but for deliveries refused as dated implausibly far ahead (now or earlier: `IMPLAUSIBLE_DATE`)."""
+    implausible = {o.delivery for o in outcomes or [] if o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE)}
+    implausible |= {d for d, message in state.refused if message.startswith(IMPLAUSIBLE_DATE)}
+    delivered = [*state.pending, *state.loaded, *(r[0] for r in state.refused)]
+    return max((d.business_date for d in delivered if d not in implausible), default=None)
 
 
 def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) -> dict[str, Any]:
@@ -179,7 +205,7 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
             if any(staging.feed_dir(feed).glob("*/*.parquet")):
                 # hive_partitioning off: the date is a column; DuckDB would add another from the folder names.
                 batches[feed.qualified_name] = con.sql(
-                    f"select * from read_parquet('{staging.feed_glob(feed)}', "
+                    f"select * from read_parquet({literal(staging.feed_glob(feed))}, "
                     "union_by_name = true, hive_partitioning = false)"
                 ).df()
     finally:
@@ -290,6 +316,12 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         version = lake_version_to_build(settings, rebuild)
         if version is None:
             return report
+        if not rebuild:  # an incremental build starts from a copy of the published file
+            try:
+                verify_published(settings)
+            except VersionChanged as changed:
+                report.failures = [f"build: {changed}"]
+                raise BuildFailed([str(changed)]) from changed
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
             if not report.resolved:  # what the build area holds would be another run's identity
@@ -358,6 +390,29 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
         build_step(settings, report.run_id, rebuild)
         warehouse_gate_step(settings, report.run_id)
         return publish_step(settings, report.run_id)
+
+
+def rollback(settings: Settings, to: str | None = None) -> Version:
+    """`bankdw rollback`: publish an earlier kept version, holding the run lock, so that no run in
+    flight publishes over it (raises `RunInProgress` while one works)."""
+    with run_lock(settings):
+        return roll_back(settings, to)
+
+
+def run_is_alive(settings: Settings) -> bool:
+    """Whether a process holds the run lock now (a report saying RUNNING without one was killed)."""
+    path = settings.root / ".run.lock"
+    if _held_locks.get(path):
+        return True
+    if not path.exists():
+        return False
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def pending_deliveries(settings: Settings) -> list[Delivery]:

@@ -3,6 +3,7 @@
     <data>/warehouse/bank.duckdb                     what analysts and BI tools open (read-only)
     <data>/warehouse/versions/bank-<run_id>.duckdb   every published build, newest `keep_versions` kept
     <data>/warehouse/versions/identity-<run_id>/     the identity (key registry, merge log) each was built with
+    <data>/warehouse/checksums/bank-<run_id>.duckdb.sha256  each kept version's checksum, recorded when published
     <data>/lake/_identity/                           the published version's identity, installed beside the lake
 
 A published build is moved into `versions/` and then *hard-linked* over the published path:
@@ -10,7 +11,11 @@ a link under a temporary name, renamed over `bank.duckdb`. The rename is atomic,
 that opens `bank.duckdb` gets either the old file or the new one, whole, and a reader holding
 the old one keeps it until it reconnects. Linking instead of copying costs no time and no
 space (a warehouse may be gigabytes); it is safe because nothing opens a published file
-for writing. Rolling back swaps an older version in the same way.
+for writing: a published version is made read-only (the link shares its inode, so the
+published file is too), and its checksum is recorded (`<warehouse>/checksums/<version>.sha256`). A build
+starts only from a published file whose checksum is a kept version's, and a rollback only
+to a version that still has its checksum; either says so when not. Rolling back swaps an
+older version in the same way, holding the run lock (`bankdw.pipeline.rollback`).
 
 A build's identity (models/identity/resolve.py: the key registry and merge log the build's keys
 come from) is published with it: kept beside the version, then installed as `<lake>/_identity/`,
@@ -31,6 +36,7 @@ import duckdb
 
 from bankdw.config import Settings
 from bankdw.warehouse import BUILD_INFO_TABLE, identity_build_path
+from extract.landing import sha256_of
 from models.identity.resolve import IDENTITY_FILES
 
 log = logging.getLogger(__name__)
@@ -77,11 +83,72 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
         shutil.rmtree(identity_version_path(settings, run_id), ignore_errors=True)
         identity.replace(identity_version_path(settings, run_id))
     built.replace(version)
+    _seal(version)
     _swap_in(settings, version)
     _install_identity(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
     prune(settings)
     return settings.warehouse_path
+
+
+CHECKSUM_SUFFIX = ".sha256"
+"""Of every kept version, `<warehouse>/checksums/<version file>.sha256`: `<sha256>  <file name>`
+(sha256sum's format), read-only, written when the version is published: the versions' audit,
+which a build and a rollback check."""
+
+
+def checksum_path(version: Path) -> Path:
+    return version.parent.parent / "checksums" / (version.name + CHECKSUM_SUFFIX)
+
+
+def _seal(version: Path) -> None:
+    """Make a published version read-only (the published file is a hard link to it: the same
+    inode, so read-only too) and record its checksum beside it."""
+    version.chmod(0o440 if version.parent.stat().st_mode & 0o050 else 0o400)
+    record = checksum_path(version)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    partial = record.with_name(f".{record.name}.tmp")
+    partial.write_text(f"{sha256_of(version)}  {version.name}\n", encoding="utf-8")
+    partial.chmod(0o400)
+    partial.replace(record)
+
+
+def recorded_checksum(version: Path) -> str | None:
+    """The checksum recorded when `version` was published (None: published before checksums were)."""
+    record = checksum_path(version)
+    return record.read_text(encoding="utf-8").split()[0] if record.exists() else None
+
+
+class VersionChanged(Exception):
+    """A published or kept version no longer has the checksum recorded when it was published."""
+
+
+def verify_published(settings: Settings) -> None:
+    """Raise `VersionChanged` if the published warehouse is not, byte for byte, a kept version as
+    it was published (someone opened it read-write and changed it, say). Versions published
+    before checksums were recorded are taken as they are."""
+    published = settings.warehouse_path
+    if not published.exists():
+        return
+    recorded = {recorded_checksum(v): v for v in versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb")}
+    recorded.pop(None, None)
+    if not recorded:
+        return
+    actual = sha256_of(published)
+    if actual not in recorded:
+        raise VersionChanged(
+            f"the published warehouse {published} has sha256 {actual}, which no kept version had when it was "
+            "published: it was changed in place. Nothing is built from it; roll back to a kept version "
+            "(`bankdw rollback`) or rebuild from the lake (`bankdw run --rebuild`)"
+        )
+
+
+def _verify_version(version: Path) -> None:
+    expected = recorded_checksum(version)
+    if expected is not None and sha256_of(version) != expected:
+        raise VersionChanged(
+            f"version {version.name} has changed since it was published (sha256 differs from {expected})"
+        )
 
 
 def _install_identity(settings: Settings, run_id: str) -> None:
@@ -117,8 +184,9 @@ def published_identity_dir(settings: Settings) -> Path:
 def _swap_in(settings: Settings, version: Path) -> None:
     published = settings.warehouse_path
     published.parent.mkdir(parents=True, exist_ok=True)
+    for stray in published.parent.glob(f".{published.name}.*.tmp"):  # links a killed publish left
+        stray.unlink(missing_ok=True)
     tmp = published.with_name(f".{published.name}.{version.stem}.tmp")
-    tmp.unlink(missing_ok=True)
     os.link(version, tmp)
     tmp.replace(published)
 
@@ -161,6 +229,7 @@ def prune(settings: Settings) -> list[Path]:
     for path in paths[settings.keep_versions :]:
         if not _is_published(settings, path):
             path.unlink()
+            checksum_path(path).unlink(missing_ok=True)
             removed.append(path)
     for identity in versions_dir(settings).glob(f"{IDENTITY_PREFIX}*"):
         if not version_path(settings, identity.name.removeprefix(IDENTITY_PREFIX)).exists():
@@ -184,6 +253,10 @@ def rollback(settings: Settings, to: str | None = None) -> Version:
         if not older:
             raise RollbackError("no version older than the published one is kept")
         target = older[0]
+    try:
+        _verify_version(target.path)
+    except VersionChanged as changed:
+        raise RollbackError(str(changed)) from changed
     _swap_in(settings, target.path)
     _install_identity(settings, target.run_id)
     log.info("rolled back: %s now serves version %s", settings.warehouse_path, target.run_id)

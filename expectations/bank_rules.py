@@ -34,6 +34,7 @@ from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
 from extract.lake import Lake
 from extract.landing import MANIFEST_NAME
+from extract.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def run_bank_rules(inputs: RuleInputs, config: GatesConfig) -> list[CheckResult]
         if TRANSACTIONS in staged:
             results.append(_balance_chain(con, config))
             results.append(_future_postings(con, inputs, config))
+        results += _impossible_dates(con, inputs, config, staged)
         if BALANCES in staged:
             results.append(_end_of_day_balance(con, config))
         results += _reporting_currency(con, inputs, config, staged)
@@ -97,7 +99,7 @@ def lake_keys(lake: Lake, agreement: FeedAgreement) -> Any:
 
 
 def _read(glob: str) -> str:
-    return f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)"
+    return f"read_parquet({literal(glob)}, union_by_name = true, hive_partitioning = false)"
 
 
 @contextmanager
@@ -501,8 +503,8 @@ def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, con
             f"[rules.loan_classification] floors name {', '.join(unknown)}, which feeds.yml does not classify "
             f"({', '.join(classes)})"
         )
-    floors = ", ".join(f"({f.above_days_past_due}, '{f.at_least}')" for f in rule.floors)
-    ranks = ", ".join(f"('{name}', {rank})" for rank, name in enumerate(classes))
+    floors = ", ".join(f"({f.above_days_past_due}, {literal(f.at_least)})" for f in rule.floors)
+    ranks = ", ".join(f"({literal(name)}, {rank})" for rank, name in enumerate(classes))
     failing, count = _failing(
         con,
         f"""
@@ -545,7 +547,7 @@ def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, con
 
 def _future_postings(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig) -> CheckResult:
     """No posting is dated after the business date of its delivery, nor after the run's business date."""
-    as_of = f"date '{inputs.as_of}'" if inputs.as_of else "null::date"
+    as_of = f"date {literal(inputs.as_of)}" if inputs.as_of else "null::date"
     failing, count = _failing(
         con,
         f"""
@@ -559,6 +561,45 @@ def _future_postings(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config:
     return _result(TRANSACTIONS, "future_postings", "posting_date", severity, failing, count)
 
 
+def _impossible_dates(
+    con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig, staged: set[str]
+) -> list[CheckResult]:
+    """Per staged feed file: rows with a date (or a timestamp's date in the bank's time zone)
+    after their delivery's business date + `slack_days`, the column named in each example."""
+    rule = config.rules.impossible_dates
+    known = {f"{f.qualified_name}.{c}" for f in inputs.agreement.files for c in f.column_names}
+    unknown = sorted(set(rule.exempt) - known)
+    if unknown:
+        raise ValueError(f"gates.toml [rules.impossible_dates] exempt names no column of the agreement: {unknown}")
+    results = []
+    for feed in inputs.agreement.files:
+        columns = [
+            c
+            for c in feed.columns
+            if c.type in ("date", "timestamp") and f"{feed.qualified_name}.{c.name}" not in rule.exempt
+        ]
+        if feed.qualified_name not in staged or not columns:
+            continue
+        parts = []
+        for column in columns:
+            name = f'"{column.name}"'
+            value = (
+                f"timezone({literal(inputs.agreement.timezone)}, {name})::date" if column.type == "timestamp" else name
+            )
+            parts.append(
+                f"select _source_file, _source_row, {literal(column.name)} as column_name, {name}::varchar as value, "
+                f"_business_date as delivery_business_date from staged_{_view_name(feed)} "
+                f"where {value} > _business_date + {rule.slack_days}"
+            )
+        failing, count = _failing(con, " union all ".join(parts) + " order by _source_file, _source_row, column_name")
+        note = (
+            f"dates after the delivery's business date + {rule.slack_days} day(s) "
+            "(gates.toml [rules.impossible_dates] slack_days, exempt)"
+        )
+        results.append(_result(feed.qualified_name, "impossible_dates", None, rule.severity, failing, count, note=note))
+    return results
+
+
 def _delivered_rows(con: duckdb.DuckDBPyConnection, inputs: RuleInputs) -> None:
     """Table `delivered`: rows delivered per system, feed and business date, by the latest load
     that loaded each delivery (the lake's audit with this load's audit added)."""
@@ -569,7 +610,7 @@ def _delivered_rows(con: duckdb.DuckDBPyConnection, inputs: RuleInputs) -> None:
             "create or replace temp table delivered (system varchar, feed varchar, business_date date, n_rows bigint)"
         )
         return
-    listed = ", ".join(f"'{f}'" for f in files)
+    listed = ", ".join(literal(f) for f in files)
     con.execute(
         f"""
         create or replace temp table delivered as
@@ -598,7 +639,7 @@ def _volume(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesCon
     rows = con.sql(
         f"""
         with this_load as (
-            select distinct system, business_date from read_parquet('{staged_audit}') where outcome = 'LOADED'
+            select distinct system, business_date from read_parquet({literal(staged_audit)}) where outcome = 'LOADED'
         ),
         feeds as (select distinct system, feed from delivered),
         checked as (

@@ -62,11 +62,21 @@ class VolumeRule(Rule):
     min_rows: int = Field(ge=0)
 
 
+class ImpossibleDatesRule(Rule):
+    """No date or timestamp of a delivered row after its delivery's business date by more than
+    `slack_days` (timestamps read as dates in the bank's time zone); columns that look ahead by
+    nature (`<system>.<file>.<column>`, e.g. a maturity date) are `exempt`."""
+
+    slack_days: int = Field(ge=0)
+    exempt: tuple[str, ...] = ()
+
+
 class Rules(_Strict):
     control_totals: Rule
     balance_chain: ToleranceRule
     end_of_day_balance: ToleranceRule
     future_postings: Rule
+    impossible_dates: ImpossibleDatesRule
     reporting_currency: Rule
     loan_classification: LoanClassificationRule
     volume: VolumeRule

@@ -8,19 +8,35 @@ renderer and view, the ones its Data Docs sites use, into `runs/<run_id>/data_do
 
 from __future__ import annotations
 
+import copy
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
 
 
+EXAMPLES = 5
+"""Values a page lists of one expectation's parameters or results; the rest are counted."""
+
+
 def write_validation_page(validation: ExpectationSuiteValidationResult, path: Path) -> Path:
+    """The page of one validation, rendered from a copy whose values from the data are escaped
+    (GX's renderer writes them as HTML: a delivered `<script>` would run in the reader's
+    browser) and whose long lists (the keys of a 'value in set' check: every account id in
+    use) are cut to `EXAMPLES` and a count."""
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
-    document = ValidationResultsPageRenderer().render(validation)
+    page = copy.deepcopy(validation)
+    for result in page.results:
+        result.result = _safe(result.result)
+        config = result.expectation_config
+        if config is not None:
+            for name, value in config.kwargs.items():
+                config.kwargs[name] = _safe(value)
+    document = ValidationResultsPageRenderer().render(page)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(DefaultJinjaPageView().render(document), encoding="utf-8")
     return path
@@ -39,3 +55,16 @@ def write_index(docs_dir: Path) -> Path | None:
         encoding="utf-8",
     )
     return index
+
+
+def _safe(value: Any) -> Any:
+    """`value` with every string HTML-escaped and every list cut to `EXAMPLES` items and a count."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {key: _safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+        kept = [_safe(item) for item in items[:EXAMPLES]]
+        return [*kept, f"... and {len(items) - EXAMPLES:,} more"] if len(items) > EXAMPLES else kept
+    return value

@@ -30,6 +30,7 @@ import pyarrow as pa
 from expectations.results import CheckResult, GateReport
 from extract.contract import FeedAgreement
 from extract.lake import Lake, write_atomically
+from extract.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +229,8 @@ def record_warehouse_tests(
         con = duckdb.connect(str(into_build))
         try:
             con.execute(
-                f"insert into audit.check_results by name "
-                f"select * exclude (checked_at), checked_at::timestamptz as checked_at from read_parquet('{path}')"
+                "insert into audit.check_results by name select * exclude (checked_at), "
+                f"checked_at::timestamptz as checked_at from read_parquet({literal(path)})"
             )
             con.execute("checkpoint")
         finally:

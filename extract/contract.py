@@ -7,6 +7,7 @@ is written down once.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -99,8 +100,10 @@ class FeedFile(BaseModel):
 
     def matches(self, filename: str) -> bool:
         """Whether a landed file name belongs to this feed file."""
-        if self.is_hourly:
-            return filename.startswith(f"{self.name}-") and filename.endswith(f".{self.format}")
+        if self.is_hourly:  # exactly `<name>-HH.<format>`, HH 00 to 23
+            return (
+                re.fullmatch(rf"{re.escape(self.name)}-([01]\d|2[0-3])\.{re.escape(self.format)}", filename) is not None
+            )
         return filename == f"{self.name}.{self.format}"
 
     @property

@@ -17,9 +17,9 @@ quarantining most of it. `type_drift_share` is that threshold (settings: `type_d
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -30,14 +30,22 @@ import numpy as np
 import pyarrow as pa
 
 from extract.contract import DECIMAL_TYPE, Column, FeedFile
+from extract.sql import ident as _ident
+from extract.sql import literal as _literal
+from extract.text import CR_MARK, FileRefused, PlainFile, open_landed, plain_file
 
 QUARANTINE_SCHEMA = pa.schema(
     [("_file", pa.string()), ("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())]
 )
 
 
-class FileRefused(Exception):
-    """The file cannot be loaded at all (e.g. a required column is missing)."""
+__all__ = ["ConvertedFeed", "FileCounts", "FileRefused", "convert_feed", "count_records"]
+
+RESERVED_PREFIX = "_"
+"""The warehouse's own columns (lineage: `_load_id`, `_business_date`, `_source_file`,
+`_source_row`, `_loaded_at`; working columns `_file`, `_reason`) start with `_`; no column of
+the agreement does. A delivered column or key that does is refused, so that a sender cannot
+forge a row's lineage."""
 
 
 @dataclass
@@ -74,14 +82,6 @@ class ConvertedFeed:
 def scalar(con: duckdb.DuckDBPyConnection, query: str) -> Any:
     """The single value a query returns (DuckDB 2 relations keep no result between calls)."""
     return con.sql(query).fetchall()[0][0]
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _SHAPES = {
@@ -141,8 +141,11 @@ def _refuse_type_drift(con: duckdb.DuckDBPyConnection, feed: FeedFile, share: fl
         raise FileRefused("; ".join(problems))
 
 
-def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
-    """Select typed columns, `_file`, `_source_row` and `_reason` (empty when the row is valid) from `raw`."""
+def _typed_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = False) -> str:
+    """Select typed columns, `_file`, `_source_row` and `_reason` (empty when the row is valid) from `raw`.
+
+    `marked_cr`: a file of the feed had carriage returns outside quotes, read as `CR_MARK`
+    (extract.text); a row holding one is quarantined, naming the column."""
     casts, checks = [], []
     for column in feed.columns:
         src = f"nullif({_ident(column.name)}, '')"
@@ -154,6 +157,10 @@ def _typed_select(feed: FeedFile, extra_columns: list[str]) -> str:
                 f"case when {src} is not null and ({expr}) is null then "
                 f"{_literal(message)} || {src} || {_literal(' as ' + _describe(column))} end"
             )
+    if marked_cr:
+        for name in feed.column_names + extra_columns:
+            message = f"{name}: a carriage return (\\r) outside quotes; the agreement's line end is \\n"
+            checks.append(f"case when contains({_ident(name)}, chr({ord(CR_MARK)})) then {_literal(message)} end")
     casts += [f"{_ident(name)}" for name in extra_columns]
     reason = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
     return f"select {', '.join(casts)}, _file, _source_row, {reason} as _reason from raw"
@@ -184,8 +191,33 @@ def _number_rows(con: duckdb.DuckDBPyConnection, file_name: str, rejected_rows: 
 
 
 def read_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    """The CSV header's column names (a UTF-8 byte order mark before them is not part of the first)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         return next(csv.reader(fh), [])
+
+
+def check_columns(file_name: str, names: list[str], feed: FeedFile, what: str = "column") -> list[str]:
+    """Refuse a file whose header (or JSON keys) lacks a column of the agreement, repeats one, or
+    names one in the warehouse's own namespace (`RESERVED_PREFIX`); return the extra names.
+
+    DuckDB's names are case-insensitive: `Amount` beside `amount` is the same column twice."""
+    missing = [c for c in feed.column_names if c not in names]
+    if missing:
+        raise FileRefused(f"{file_name}: required {what}(s) missing from the header: {', '.join(missing)}")
+    folded = [n.lower() for n in names]
+    duplicated = sorted({n for n in names if folded.count(n.lower()) > 1})
+    if duplicated:
+        raise FileRefused(
+            f"{file_name}: {what}(s) appear twice (names are not case-sensitive): {', '.join(duplicated)}"
+        )
+    reserved = [n for n in names if n.startswith(RESERVED_PREFIX)]
+    if reserved:
+        raise FileRefused(
+            f"{file_name}: {what}(s) {', '.join(reserved)} in the warehouse's lineage namespace "
+            f"(names starting with {RESERVED_PREFIX!r} are the warehouse's own, e.g. _load_id, _source_file): "
+            "refused, so that no delivery can forge where a row came from"
+        )
+    return [n for n in names if n not in feed.column_names]
 
 
 def _reset(con: duckdb.DuckDBPyConnection) -> None:
@@ -194,15 +226,10 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop table if exists rejects; drop table if exists reject_scans")
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tuple[list[str], pa.Table]:
+def _load_csv(con: duckdb.DuckDBPyConnection, plain: PlainFile, feed: FeedFile) -> tuple[list[str], pa.Table]:
+    path = plain.path  # named as the landed file
     header = read_header(path)
-    missing = [c for c in feed.column_names if c not in header]
-    if missing:
-        raise FileRefused(f"{path.name}: required column(s) missing from the header: {', '.join(missing)}")
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
-        raise FileRefused(f"{path.name}: column(s) appear twice in the header: {', '.join(duplicated)}")
-    extra = [c for c in header if c not in feed.column_names]
+    extra = check_columns(path.name, header, feed)
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     con.execute(
         f"""create or replace table raw as select * from read_csv({_literal(str(path))}, columns = {columns},
@@ -222,11 +249,11 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, feed: FeedFile) -> tup
     return extra, rejects
 
 
-def _load_jsonl(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFile) -> tuple[list[str], pa.Table]:
+def _load_jsonl(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], feed: FeedFile) -> tuple[list[str], pa.Table]:
     # One JSON object per line: read lines as text (record separator 0x1E never occurs
     # unescaped in valid JSON), then parse each line in SQL. All hour files of a delivery
     # are read in one scan; `filename` and the file order keep every line's position.
-    files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+    files = "[" + ", ".join(_literal(str(p.path)) for p in plains) + "]"
     con.execute(
         f"""create or replace table lines as select * from read_csv({files}, columns = {{'line': 'VARCHAR'}},
             header = false, delim = chr(30), quote = '', escape = '', new_line = '\\n',
@@ -248,18 +275,16 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, paths: list[Path], feed: FeedFil
         "from lines"
     )
     con.execute("create or replace table objects as select line, _file, _source_row from numbered where is_object")
+    stray_cr = _literal("a carriage return (\\r) inside the line; the agreement's line end is \\n")
     rejected = con.sql(
         "select _file, _source_row, line as raw, case when line is null then 'empty line' "
+        f"when contains(line, chr({ord(CR_MARK)})) then {stray_cr} "
         "else 'not a JSON object (invalid JSON)' end as reason from numbered where not is_object "
         "order by _file, _source_row"
     ).to_arrow_table()
-    known = ", ".join(_literal(c) for c in feed.column_names)
-    extra_keys = sorted(
-        k
-        for (k,) in con.sql(
-            f"select distinct unnest(json_keys(line)) as k from objects except select unnest([{known}])"
-        ).fetchall()
-    )
+    keys = [k for (k,) in con.sql("select distinct unnest(json_keys(line)) as k from objects order by k").fetchall()]
+    names = ", ".join(p.path.name for p in plains)
+    extra_keys = check_columns(names, feed.column_names + [k for k in keys if k not in feed.column_names], feed, "key")
     # `$."key"`: a JSON path that reads any key, dots and quotes included.
     fields = ", ".join(
         f"json_extract_string(line, {_literal('$.' + json.dumps(name))}) as {_ident(name)}"
@@ -283,15 +308,18 @@ def convert_feed(
     in `extra_columns`: schema drift that loses nothing and warns.
     """
     _reset(con)
-    if feed.format == "csv":
-        if len(paths) != 1:
-            raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
-        extra, rejected = _load_csv(con, paths[0], feed)
-    else:
-        extra, rejected = _load_jsonl(con, paths, feed)
+    with tempfile.TemporaryDirectory(prefix="bankdw-plain-") as workdir:
+        plains = [plain_file(p, Path(workdir), csv_quoting=feed.format == "csv") for p in paths]
+        if feed.format == "csv":
+            if len(paths) != 1:
+                raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
+            extra, rejected = _load_csv(con, plains[0], feed)
+        else:
+            extra, rejected = _load_jsonl(con, plains, feed)
     _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
     kept_extra = extra
-    con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra)}")
+    marked_cr = feed.format == "csv" and any(p.marked_cr for p in plains)
+    con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra, marked_cr)}")
     con.execute(
         "create or replace table typed as select * exclude (_reason) from checked "
         "where _reason = '' order by _file, _source_row"
@@ -340,8 +368,7 @@ def count_records(path: Path, feed: FeedFile) -> int:
     one record per line, blank lines included (the extract quarantines them as empty lines).
     A last record without its line end counts.
     """
-    opener: Any = gzip.open if path.name.endswith(".gz") else Path.open
-    with opener(path, "rb") as fh:
+    with open_landed(path) as fh:
         if feed.format == "csv":
             return max(_count_lines(fh, quoted=True, skip_blank=True) - 1, 0)
         return _count_lines(fh, quoted=False, skip_blank=False)

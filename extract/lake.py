@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.contract import LINEAGE_COLUMNS, FeedAgreement, FeedFile
+from extract.sql import ident, literal
 
 STAGING = "_staging"
 QUARANTINE = "_quarantine"
@@ -160,9 +161,9 @@ def _write_empty(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, 
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    select = ", ".join(f'null::{sql_type} as "{name}"' for name, sql_type in columns.items())
+    select = ", ".join(f"null::{sql_type} as {ident(name)}" for name, sql_type in columns.items())
     tmp = path.with_suffix(".tmp")
-    con.execute(f"copy (select {select} limit 0) to '{tmp}' (format parquet)")
+    con.execute(f"copy (select {select} limit 0) to {literal(tmp)} (format parquet)")
     tmp.replace(path)
 
 

@@ -8,7 +8,8 @@ and is not touched. A manifest that does not match the files refuses the deliver
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from extract.contract import FeedAgreement
 
 MANIFEST_NAME = "_manifest.json"
+DELIVERY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""A delivery folder's name, as the agreement writes it: `YYYY-MM-DD`, nothing else (Python's
+`date.fromisoformat` also reads `20260113` and `2026W032`, which would load a date twice)."""
 
 
 class ManifestFile(BaseModel):
@@ -101,21 +105,55 @@ def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def find_deliveries(landing_dir: Path, agreement: FeedAgreement) -> list[Delivery]:
-    """Every dated folder of every known system, complete or not, oldest first."""
-    deliveries = []
+@dataclass
+class LandingScan:
+    """The delivery folders of the landing area, and what else is there (reported, left alone)."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    strays: list[str] = field(default_factory=list)
+
+
+def scan_landing(landing_dir: Path, agreement: FeedAgreement) -> LandingScan:
+    """Every `YYYY-MM-DD` folder of every known system, complete or not, oldest first; every
+    other entry of a system's folder is named in `strays` and left alone."""
+    scan = LandingScan()
     for system in agreement.systems:
         system_dir = landing_dir / system
         if not system_dir.is_dir():
             continue
-        for folder in system_dir.iterdir():
+        for folder in sorted(system_dir.iterdir()):
+            where = f"{system}/{folder.name}"
+            if not folder.is_dir():
+                scan.strays.append(f"{where}: not a folder; left alone")
+                continue
+            if not DELIVERY_FOLDER.fullmatch(folder.name):
+                scan.strays.append(f"{where}: not a delivery folder (the agreement's are YYYY-MM-DD); left alone")
+                continue
             try:
                 business_date = date.fromisoformat(folder.name)
             except ValueError:
-                continue  # not a delivery folder (e.g. a vendor's scratch directory)
-            if folder.is_dir():
-                deliveries.append(Delivery(system, business_date, folder))
-    return sorted(deliveries, key=lambda d: (d.business_date, agreement.systems.index(d.system)))
+                scan.strays.append(f"{where}: not a date; left alone")
+                continue
+            scan.deliveries.append(Delivery(system, business_date, folder))
+    scan.deliveries.sort(key=lambda d: (d.business_date, agreement.systems.index(d.system)))
+    return scan
+
+
+def find_deliveries(landing_dir: Path, agreement: FeedAgreement) -> list[Delivery]:
+    """Every dated folder of every known system, complete or not, oldest first."""
+    return scan_landing(landing_dir, agreement).deliveries
+
+
+def symbolic_links(delivery: Delivery) -> list[str]:
+    """A delivery holds regular files only: a symbolic link (which could point anywhere, out of
+    the landing area too) refuses it, as does a delivery folder that is one."""
+    if delivery.path.is_symlink():
+        return [f"the delivery folder is a symbolic link (to {delivery.path.readlink()}): refused"]
+    return [
+        f"{entry.name}: a symbolic link (to {entry.readlink()}); a delivery holds regular files only"
+        for entry in sorted(delivery.path.iterdir())
+        if entry.is_symlink()
+    ]
 
 
 def check_files_against_manifest(delivery: Delivery, manifest: Manifest, agreement: FeedAgreement) -> list[str]:

@@ -29,8 +29,10 @@ from extract.landing import (
     DeliveryRefused,
     Manifest,
     check_files_against_manifest,
-    find_deliveries,
+    scan_landing,
+    symbolic_links,
 )
+from extract.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class LandingState:
     loaded: list[Delivery]
     refused: list[tuple[Delivery, str]]
     incomplete: list[Delivery]
+    strays: list[str] = field(default_factory=list)
+    """Entries of the landing area that are no delivery folder: reported, left alone."""
 
 
 def landing_state(landing_dir: Path, lake: Lake, agreement: FeedAgreement) -> LandingState:
@@ -82,8 +86,9 @@ def landing_state(landing_dir: Path, lake: Lake, agreement: FeedAgreement) -> La
     A re-delivered date comes with a new manifest, so it is pending again and replaces the old load.
     """
     latest = _latest_outcomes(lake.audit_records())
-    state = LandingState([], [], [], [])
-    for delivery in find_deliveries(landing_dir, agreement):
+    scan = scan_landing(landing_dir, agreement)
+    state = LandingState([], [], [], [], scan.strays)
+    for delivery in scan.deliveries:
         if not delivery.is_complete:
             state.incomplete.append(delivery)
             continue
@@ -115,6 +120,30 @@ def _latest_outcomes(audit: pa.Table) -> dict[tuple[str, date], tuple[str, str, 
     return latest
 
 
+IMPLAUSIBLE_DATE = "implausible business date"
+"""Starts the refusal of a delivery dated too far after its system's last (`delivery_gap_days`)."""
+
+
+def last_loaded_dates(audit: pa.Table) -> dict[str, date]:
+    """The latest business date each system loaded, from the audit log."""
+    last: dict[str, date] = {}
+    for row in audit.select(["system", "business_date", "outcome"]).to_pylist():
+        if row["outcome"] == "LOADED":
+            last[row["system"]] = max(last.get(row["system"], row["business_date"]), row["business_date"])
+    return last
+
+
+def implausible_date(delivery: Delivery, last: date | None, gap_days: int | None) -> str | None:
+    """Why a delivery's date cannot be a business date that follows `last`, or None."""
+    if last is None or gap_days is None or (delivery.business_date - last).days <= gap_days:
+        return None
+    return (
+        f"{IMPLAUSIBLE_DATE}: {delivery.business_date} is {(delivery.business_date - last).days} days after the "
+        f"last date {delivery.system} loaded or delivered ({last}), more than delivery_gap_days "
+        f"({gap_days}, BANKDW_DELIVERY_GAP_DAYS); left in landing, refused"
+    )
+
+
 def new_load_id(now: datetime | None = None) -> str:
     """Sortable and unique: the UTC start time to the microsecond."""
     now = now or datetime.now(UTC)
@@ -128,14 +157,24 @@ def stage(
     agreement: FeedAgreement,
     load_id: str,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
+    delivery_gap_days: int | None = None,
 ) -> list[DeliveryOutcome]:
-    """Verify and convert each delivery into the load's staging area; refuse those that do not match."""
+    """Verify and convert each delivery into the load's staging area; refuse those that do not match,
+    and (given `delivery_gap_days`) those dated implausibly far after their system's last date."""
     staging = lake.staging(load_id)
     outcomes = []
-    deliveries = list(deliveries)
+    deliveries = sorted(deliveries, key=lambda d: d.business_date)
+    last = last_loaded_dates(lake.audit_records()) if delivery_gap_days else {}
     t0 = time.monotonic()
     for number, delivery in enumerate(deliveries, start=1):
-        outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id, type_drift_share)
+        too_far = implausible_date(delivery, last.get(delivery.system), delivery_gap_days)
+        if too_far:
+            now = datetime.now(UTC)
+            outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), now, now, problems=[too_far])
+        else:
+            outcome = _stage_one(delivery, landing_dir, staging, agreement, load_id, type_drift_share)
+        if not outcome.refused:
+            last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
         outcomes.append(outcome)
         rows = sum(f.rows_loaded for f in outcome.files)
         status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
@@ -153,6 +192,11 @@ def _stage_one(
 ) -> DeliveryOutcome:
     started = datetime.now(UTC)
     outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), started, started)
+    links = symbolic_links(delivery)
+    if links:
+        outcome.problems = links
+        outcome.ended_at = datetime.now(UTC)
+        return outcome
     try:
         manifest = delivery.read_manifest()
     except DeliveryRefused as refused:
@@ -175,6 +219,11 @@ def _stage_one(
                     converted = convert_feed(con, paths, feed, type_drift_share)
                 except FileRefused as refused:
                     outcome.problems.append(str(refused))
+                    continue
+                except (duckdb.Error, OSError, ValueError) as failed:
+                    # A read error no check above foresaw: it refuses this delivery, never the night.
+                    names = ", ".join(p.name for p in paths)
+                    outcome.problems.append(f"{names}: could not be read ({type(failed).__name__}: {failed})")
                     continue
                 problems = _compare_with_manifest(converted, manifest)
                 if problems:
@@ -237,22 +286,23 @@ def _write_staged(
     feed = converted.feed
     part = partition_name(business_date)
     lineage = (
-        f"'{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
-        f"date '{business_date}' as _business_date, timestamptz '{loaded_at.isoformat()}' as _loaded_at"
+        f"{literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, _source_row, "
+        f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
     )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"copy (select * exclude (_file, _source_row), {lineage} from typed order by _file, _source_row) "
-        f"to '{target}' (format parquet, compression zstd)"
+        f"to {literal(target)} (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
         con.register("quarantined", converted.quarantine)
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"copy (select '{load_id}' as _load_id, '{relative_dir}/' || _file as _source_file, _source_row, "
-            f"raw, reason, date '{business_date}' as _business_date from quarantined) to '{target}' (format parquet)"
+            f"copy (select {literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, "
+            f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
+            f"to {literal(target)} (format parquet)"
         )
         con.unregister("quarantined")
 

@@ -90,7 +90,12 @@ def format_status(settings: Settings) -> str:
     if latest is None:
         lines.append("Last run: none")
     else:
-        lines.append(f"Last run: {latest.run_id} {latest.outcome} (step {latest.step}, {latest.seconds:.1f}s)")
+        from bankdw.pipeline import run_is_alive
+
+        outcome, step = latest.outcome, f"step {latest.step}"
+        if outcome == "RUNNING" and not run_is_alive(settings):
+            outcome, step = "KILLED", f"stopped in step {latest.step}; no process holds the run lock"
+        lines.append(f"Last run: {latest.run_id} {outcome} ({step}, {latest.seconds:.1f}s)")
         lines += [f"  {f}" for f in latest.failures[:10]]
     lines += query_hint(settings) if settings.warehouse_path.exists() else ["Warehouse: not published yet"]
     return "\n".join(lines)

@@ -1,0 +1,18 @@
+"""Values and names written into DuckDB SQL: quoted with the engine's own rules, never pasted.
+
+A path is data like any other: a data directory named `bank's data` must not end a string
+literal (issue 19). Everything the warehouse builds SQL from (paths, load ids, dates, column
+names from a delivery) goes through these two functions, or is passed as a parameter.
+"""
+
+from __future__ import annotations
+
+
+def literal(value: object) -> str:
+    """A SQL string literal holding `str(value)` ('' doubles a quote, as DuckDB reads it)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted identifier (a doubled `"` inside)."""
+    return '"' + name.replace('"', '""') + '"'

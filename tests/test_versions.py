@@ -1,0 +1,132 @@
+"""Published versions cannot be changed unseen, rollback cannot race a run, and a killed run
+is shown as killed (issue 19).
+
+On a copy of the shared published bank (no build of its own) and on an empty data dir.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from bankdw.cli import main
+from bankdw.config import Settings
+from bankdw.pipeline import RunInProgress, rollback
+from bankdw.publish import (
+    RollbackError,
+    VersionChanged,
+    list_versions,
+    publish_version,
+    recorded_checksum,
+    verify_published,
+)
+from bankdw.reporting.run_report import RunReport
+from bankdw.reporting.terminal import format_status
+from extract.landing import sha256_of
+from tests.conftest import PublishedBank
+
+
+@contextmanager
+def another_process_runs(settings: Settings) -> Iterator[None]:
+    """The run lock held as another process would hold it (its own open file, flocked)."""
+    path = settings.root / ".run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def test_published_and_kept_versions_are_read_only_with_their_checksum(published_bank: PublishedBank) -> None:
+    settings = published_bank.settings
+    [version] = list_versions(settings)
+    for path in (settings.warehouse_path, version.path):
+        assert path.stat().st_mode & 0o222 == 0, f"{path} {stat.filemode(path.stat().st_mode)}"
+    assert recorded_checksum(version.path) == sha256_of(version.path) == sha256_of(settings.warehouse_path)
+    verify_published(settings)  # as published: nothing to say
+
+
+def test_a_published_file_changed_in_place_is_found_before_a_build_starts_from_it(
+    published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    # given a copy of the published bank whose published file someone opened read-write and changed
+    settings = published_bank.copy(tmp_path / "data")
+    published = settings.warehouse_path
+    published.chmod(0o600)
+    with duckdb.connect(str(published)) as con:
+        con.execute("create table marts.tampered as select 1 as x")
+    # when it is checked (as the build step does before an incremental build), then it is refused,
+    # naming the file and what to do
+    with pytest.raises(VersionChanged, match=r"changed in place.*bankdw rollback.*--rebuild"):
+        verify_published(settings)
+
+
+def test_rollback_waits_for_no_run_it_refuses_while_one_holds_the_lock(settings: Settings) -> None:
+    # given a run in flight on the data dir
+    with another_process_runs(settings):
+        # when a rollback is asked for, then it is refused naming the run, before touching anything
+        with pytest.raises(RunInProgress, match="another run is working"):
+            rollback(settings)
+        result = CliRunner().invoke(main, ["rollback"], env={"BANKDW_DATA_DIR": str(settings.root)})
+        assert result.exit_code == 1 and "another run is working" in result.output
+    # and without one it gets as far as the versions (none kept here)
+    result = CliRunner().invoke(main, ["rollback"], env={"BANKDW_DATA_DIR": str(settings.root)})
+    assert result.exit_code == 1 and "no version older than the published one" in result.output
+
+
+def test_status_shows_a_killed_run_as_killed(settings: Settings) -> None:
+    # given the report of a run that was killed during its build (its last word: RUNNING)
+    report = RunReport(run_id="R1", started_at=datetime.now(UTC).isoformat(), step="build")
+    report.save(settings)
+    # then status says it was killed, since no process holds the run lock
+    assert "Last run: R1 KILLED (stopped in step build; no process holds the run lock" in format_status(settings)
+    # and while a process holds it, the run is running
+    with another_process_runs(settings):
+        assert "Last run: R1 RUNNING (step build" in format_status(settings)
+
+
+def tiny_build(settings: Settings, name: str) -> Path:
+    """A warehouse file as a build leaves it in the build area (one table, no dbt)."""
+    built = settings.build_dir / f"{name}.duckdb"
+    built.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(built)) as con:
+        con.execute(f"create table t as select '{name}' as night")
+    return built
+
+
+def test_a_publish_seals_the_version_and_clears_links_a_killed_publish_left(settings: Settings) -> None:
+    # given a link that a publish killed between linking and renaming left behind
+    stray = settings.warehouse_path.with_name(f".{settings.warehouse_path.name}.bank-OLD.tmp")
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"half a publish")
+    # when a build is published
+    publish_version(settings, tiny_build(settings, "N1"), "N1")
+    # then the stray link is gone, and the version is read-only with its checksum recorded
+    assert not stray.exists()
+    [version] = list_versions(settings)
+    assert version.path.stat().st_mode & 0o222 == 0 and settings.warehouse_path.samefile(version.path)
+    assert recorded_checksum(version.path) == sha256_of(version.path)
+
+
+def test_a_rollback_refuses_a_kept_version_changed_since_it_was_published(settings: Settings) -> None:
+    # given two published nights, the first changed in place since
+    publish_version(settings, tiny_build(settings, "N1"), "N1")
+    publish_version(settings, tiny_build(settings, "N2"), "N2")
+    first = next(v for v in list_versions(settings) if v.run_id == "N1").path
+    first.chmod(0o600)
+    with duckdb.connect(str(first)) as con:
+        con.execute("update t set night = 'forged'")
+    # when rolled back, then it is refused naming the version, and night 2 stays published
+    with pytest.raises(RollbackError, match=r"bank-N1\.duckdb has changed since it was published"):
+        rollback(settings)
+    assert [v.run_id for v in list_versions(settings) if v.published] == ["N2"]
