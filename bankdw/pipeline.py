@@ -39,10 +39,15 @@ from extract.contract import FeedAgreement, load_agreement
 from extract.lake import Lake, write_atomically
 from extract.landing import Delivery
 from extract.load import LandingState, audit_table, landing_state, new_load_id, stage
+from models.churn.store import resolve_version
 from models.identity.probabilistic import IdentityConfig
 from models.identity.resolve import resolve_lake
 
 log = logging.getLogger(__name__)
+
+
+NO_CHURN_MODEL = "no churn model trained: scoring skipped (bankdw models train churn --cutoff DATE)"
+"""The run summary's note on a night built without a churn model: fct_churn_scores gets no rows."""
 
 
 class GateFailed(Exception):
@@ -300,6 +305,8 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             raise
         report.built = True
         report.build_mode = result.mode
+        if resolve_version(settings.churn_models_dir, settings.churn_model_version) is None:
+            report.warnings.append(NO_CHURN_MODEL)
     return report
 
 
