@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from bankdw.config import Settings
@@ -140,11 +141,12 @@ def train(settings: Settings, cutoff: date) -> Evaluation:
 
 
 def evaluate(
-    settings: Settings, version: str = "latest", truth_dir: Path | None = None, rows: object | None = None
+    settings: Settings, version: str = "latest", truth_dir: Path | None = None, rows: pd.DataFrame | None = None
 ) -> Evaluation:
     """Figures of a stored version on the warehouse's scoring dates from its cut-off on; the
     calibration table is written beside the model (`calibration.csv`)."""
     t0 = time.monotonic()
+    standalone = rows is None  # not the evaluation that `train` records with its fit
     found_version = store.resolve_version(settings.churn_models_dir, version)
     if found_version is None:
         raise FileNotFoundError(
@@ -158,7 +160,7 @@ def evaluate(
             window = warehouse_window(con)
             dates = scoring_dates(window, settings.churn_min_history_days, settings.churn_score_interval_days)
             rows = labelled_rows(con, [d for d in dates if d >= cutoff], rule)
-        _, held_out = split(rows, cutoff, rule.horizon_days)  # type: ignore[arg-type]
+        _, held_out = split(rows, cutoff, rule.horizon_days)
         if held_out.empty:
             raise ValueError(
                 f"no scoring date from the cut-off {cutoff} on has its {rule.horizon_days}-day horizon in the "
@@ -171,7 +173,7 @@ def evaluate(
             found |= truth_figures(churned, probability, truth_labels(con, truth_dir, held_out, rule.horizon_days))
     path = settings.churn_models_dir / found_version / "calibration.csv"
     calibration_table(churned, probability).to_csv(path, index=False)
-    if truth_dir is not None or rows is None:
+    if standalone:
         _record(
             settings,
             {

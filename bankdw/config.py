@@ -39,7 +39,7 @@ GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
 
 
-DbtVar = str | int | float | list[int] | Mapping[str, object]
+DbtVar = str | int | float | list[int] | list[float] | Mapping[str, object]
 """What a dbt var holds: settings reach dbt as JSON (`--vars`) or YAML (the vars block)."""
 
 

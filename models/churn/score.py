@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from models.churn.dataset import matrix
@@ -25,7 +26,7 @@ def score(con: duckdb.DuckDBPyConnection, model: StoredModel, score_date: date, 
     features = compute_features(con, [score_date])
     frame = features.to_pandas()
     x = matrix(frame).to_numpy()
-    probability = model.probability(x) if len(frame) else []
+    probability: np.ndarray = model.probability(x) if len(frame) else np.zeros(0)
     reasons = top_reasons(x, model.contributions(x), model.meta.medians) if len(frame) else []
     columns: dict[str, pa.Array] = {
         "customer_key": pa.array(frame["customer_key"], pa.string()),

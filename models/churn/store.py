@@ -48,7 +48,7 @@ class StoredModel:
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated churn probabilities of the rows of `x` (features in `meta.features` order)."""
         raw = self.booster.predict(x)
-        return np.interp(raw, self.meta.calibration_x, self.meta.calibration_y)
+        return np.asarray(np.interp(raw, self.meta.calibration_x, self.meta.calibration_y))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Each feature's contribution to each row's raw score (log-odds, exact TreeSHAP);
