@@ -24,6 +24,7 @@ from models.churn import store
 from models.churn.dataset import labelled_rows, matrix, scoring_dates, split, warehouse_window
 from models.churn.evaluate import calibration_table, figures, truth_figures, truth_labels
 from models.churn.labels import LabelRule
+from models.churn.reasons import N_REASONS, top_reasons
 from models.churn.train import fit
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ MODEL_RUNS_SCHEMA = pa.schema(
         ],
     ]
 )
+HELD_OUT_FILE = "held_out.parquet"
+"""Beside the model: the evaluation's rows (customer, date, label, probability, reasons), for the notebook."""
 FIGURES = ("auc", "average_precision", "precision_at_10pct", "recall_at_10pct", "lift_at_10pct")
 
 
@@ -166,13 +169,23 @@ def evaluate(
                 f"no scoring date from the cut-off {cutoff} on has its {rule.horizon_days}-day horizon in the "
                 "warehouse yet: nothing to evaluate (train with an earlier --cutoff)"
             )
-        probability = model.probability(matrix(held_out).to_numpy())
+        x = matrix(held_out).to_numpy()
+        probability = model.probability(x)
         churned = held_out["churned"].to_numpy(dtype=int)
         found = figures(churned, probability)
         if truth_dir is not None:
             found |= truth_figures(churned, probability, truth_labels(con, truth_dir, held_out, rule.horizon_days))
     path = settings.churn_models_dir / found_version / "calibration.csv"
     calibration_table(churned, probability).to_csv(path, index=False)
+    reasons = top_reasons(x, model.contributions(x), model.meta.medians)
+    predictions = held_out[["customer_key", "score_date", "churned"]].assign(
+        churn_probability=probability,
+        **{f"reason_{k + 1}": [r[k].text if len(r) > k else None for r in reasons] for k in range(N_REASONS)},
+        **{
+            f"reason_{k + 1}_feature": [r[k].feature if len(r) > k else None for r in reasons] for k in range(N_REASONS)
+        },
+    )
+    predictions.to_parquet(path.with_name(HELD_OUT_FILE), index=False)
     if standalone:
         _record(
             settings,

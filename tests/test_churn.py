@@ -10,19 +10,22 @@ measured by hand (docs/models.md), not here.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import nbformat
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from nbclient import NotebookClient
 
 from bankdw.churn import train
 from bankdw.cli import main
-from bankdw.config import Settings, load_settings
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import NO_CHURN_MODEL
 from bankdw.reporting.run_report import RunReport
 from models.churn import store
@@ -175,7 +178,9 @@ def test_a_night_without_a_model_scores_nothing_and_says_so(value_bank: Settings
         assert con.sql("select count(churn_probability) from marts.customer_360").fetchone() == (0,)
 
 
-def test_train_and_evaluate_print_the_figures_and_record_the_runs(trained: Settings, value_bank: Settings) -> None:
+def test_train_and_evaluate_print_the_figures_and_record_the_runs_and_the_notebook_shows_them(
+    trained: Settings, value_bank: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given a model trained with the cut-off, stored by version in the data dir
     (version,) = store.versions(trained.churn_models_dir)
     model = store.load(trained.churn_models_dir, version)
@@ -203,6 +208,18 @@ def test_train_and_evaluate_print_the_figures_and_record_the_runs(trained: Setti
     ).fetchall()
     assert [(a, v) for a, v, _ in runs] == [("train", version), ("evaluate", version)]
     assert runs[0][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
+    # and the notebook, run top to bottom on the same data dir, shows the same figures, its
+    # charts as Vega-Lite specs that render without a CDN
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "churn_early_warning.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    text = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert f"auc={float(printed['auc']):.4f}" in text and f"lift_at_10pct={float(printed['lift_at_10pct']):.4f}" in text
+    charts = [o for o in outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert len(charts) == 4
+    assert "cdn." not in json.dumps(outputs)
 
 
 def test_every_reason_names_a_feature_on_the_side_it_claims(trained: Settings) -> None:
