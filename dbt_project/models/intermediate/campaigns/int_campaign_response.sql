@@ -67,7 +67,7 @@ segments as (
         customer_value.value_tier as segment
     from campaigns
     inner join customer_value
-        on customer_value.month_start = cast(campaigns.campaign_month - interval 1 month as date)
+        on cast(campaigns.campaign_month - interval 1 month as date) = customer_value.month_start
 
 ),
 
@@ -81,8 +81,8 @@ following as (
     from campaigns
     inner join profitability
         on
-            profitability.month_start > campaigns.campaign_month
-            and profitability.month_start <= cast(campaigns.campaign_month + interval 3 month as date)
+            campaigns.campaign_month < profitability.month_start
+            and cast(campaigns.campaign_month + interval 3 month as date) >= profitability.month_start
             and profitability.is_complete_month
 
 ),

@@ -28,8 +28,10 @@ final as (
             as contribution_3m_matched,
         case
             when response.months_observed > 0
-                then
-                    cast(response.contribution_3m_converted - response.contribution_3m_matched as decimal(18, 2))
+                then cast(
+                        response.contribution_3m_converted
+                        - response.contribution_3m_matched as decimal(18, 2)
+                    )
         end as contribution_3m_uplift
     from response
 
