@@ -22,17 +22,17 @@ final as (
     select
         scores.customer_key,
         scores.score_date,
-        scores.churn_probability,
+        cast(scores.churn_probability as decimal(5, 4)) as churn_probability,
         scores.risk_band,
         scores.reason_1,
         scores.reason_1_feature,
-        scores.reason_1_contribution,
+        cast(scores.reason_1_contribution as decimal(9, 4)) as reason_1_contribution,
         scores.reason_2,
         scores.reason_2_feature,
-        scores.reason_2_contribution,
+        cast(scores.reason_2_contribution as decimal(9, 4)) as reason_2_contribution,
         scores.reason_3,
         scores.reason_3_feature,
-        scores.reason_3_contribution,
+        cast(scores.reason_3_contribution as decimal(9, 4)) as reason_3_contribution,
         scores.model_version
     from scores
 

@@ -146,7 +146,7 @@ final as (
         credit_risk.worst_loan_classification,
         coalesce(credit_risk.is_non_performing, false) as is_non_performing,
         cast(coalesce(credit_risk.total_exposure, 0) as decimal(18, 2)) as total_exposure,
-        churn_scores.churn_probability,
+        cast(churn_scores.churn_probability as decimal(5, 4)) as churn_probability,
         churn_scores.risk_band as churn_risk_band,
         churn_scores.reason_1 as churn_top_reason
     from customers
