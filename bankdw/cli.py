@@ -1,4 +1,4 @@
-"""`bankdw`: the command line of the warehouse (simulate, run, status, config)."""
+"""`bankdw`: the command line of the warehouse (simulate, run, status, config, models)."""
 
 from __future__ import annotations
 
@@ -226,3 +226,57 @@ def show_config(settings: Settings) -> None:
     click.echo(f"{'landing':24} {settings.landing_dir}")
     click.echo(f"{'lake':24} {settings.lake_dir}")
     click.echo(f"{'warehouse':24} {settings.warehouse_path}")
+
+
+@main.group()
+def models() -> None:
+    """Train and evaluate the analytical models (docs/models.md)."""
+
+
+@models.command("train")
+@click.argument("model", type=click.Choice(["churn"]))
+@click.option(
+    "--cutoff",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="Train on scoring dates whose horizon ends before this date; evaluate on those from it on.",
+)
+@click.pass_obj
+def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
+    """Fit a model version on the published warehouse and store it in the data directory."""
+    from bankdw.churn import train
+
+    try:
+        evaluation = train(settings, cutoff.date())
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"version: {evaluation.version}")
+    _echo_figures(evaluation.figures)
+    click.echo(f"calibration: {evaluation.calibration_path}")
+
+
+@models.command("evaluate")
+@click.argument("model", type=click.Choice(["churn"]))
+@click.option("--version", default="latest", show_default=True, help="The model version to evaluate.")
+@click.option(
+    "--truth",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="The simulator's answer key (a data dir's _truth/): adds auc_vs_truth.",
+)
+@click.pass_obj
+def evaluate_model(settings: Settings, model: str, version: str, truth: Path | None) -> None:
+    """Print a version's figures on the held-out period after its cut-off, one `name: value` a line."""
+    from bankdw.churn import evaluate
+
+    try:
+        evaluation = evaluate(settings, version, truth)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"version: {evaluation.version}")
+    _echo_figures(evaluation.figures)
+    click.echo(f"calibration: {evaluation.calibration_path}")
+
+
+def _echo_figures(figures: dict[str, float]) -> None:
+    for name, value in figures.items():
+        click.echo(f"{name}: {value:.0f}" if name in ("rows", "churners") else f"{name}: {value:.4f}")

@@ -37,11 +37,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
-PATH_VARS = ("lake_dir", "identity_dir")
+PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir")
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
-DbtVar = str | int | float | list[int] | Mapping[str, object]
+DbtVar = str | int | float | list[int] | list[float] | Mapping[str, object]
 """What a dbt var holds: settings reach dbt as JSON (`--vars`) or YAML (the vars block)."""
 
 
@@ -387,11 +387,68 @@ class Settings(BaseSettings):
         "days: a lead is raised when the last contact is older.",
     )
 
+    # The churn early-warning model (docs/models.md): labels, scoring dates, risk bands, versions.
+    churn_horizon_days: int = Field(
+        default=90,
+        ge=1,
+        description="A customer scored on D churns if they leave within this many days after D (the label's horizon).",
+    )
+    churn_balance_threshold: int = Field(
+        default=1000,
+        ge=0,
+        description="Churn by going dormant: deposits below this (reporting currency) on every day of the last "
+        "churn_stay_days of the horizon.",
+    )
+    churn_activity_threshold: int = Field(
+        default=0,
+        ge=0,
+        description="Churn by going dormant: at most this many customer-initiated postings and online sessions "
+        "in the last churn_stay_days of the horizon.",
+    )
+    churn_stay_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days at the end of the horizon that balances and activity must stay below the thresholds.",
+    )
+    churn_score_interval_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days between the scoring dates a churn model is trained and evaluated on.",
+    )
+    churn_min_history_days: int = Field(
+        default=30,
+        ge=0,
+        description="The first scoring date of training is this many days after the warehouse's first date "
+        "(the features' windows need history).",
+    )
+    churn_risk_band_edges: list[float] = Field(
+        default=[0.1, 0.3],
+        min_length=2,
+        max_length=2,
+        description="Churn probabilities from which a customer's risk_band is MEDIUM, then HIGH (LOW below).",
+    )
+    churn_model_dir: Path | None = Field(
+        default=None,
+        description="Where trained churn models are kept, one folder per version (default: <data_dir>/models/churn).",
+    )
+    churn_model_version: str = Field(
+        default="latest",
+        description="The churn model version the nightly run scores with: a version's folder name, or latest "
+        "(the newest trained).",
+    )
+
     @field_validator("income_band_edges")
     @classmethod
     def _ascending_edges(cls, value: list[int]) -> list[int]:
         if any(later <= earlier for earlier, later in pairwise(value)):
             raise ValueError(f"income_band_edges must be strictly ascending, got {value}")
+        return value
+
+    @field_validator("churn_risk_band_edges")
+    @classmethod
+    def _band_edges(cls, value: list[float]) -> list[float]:
+        if not 0 < value[0] < value[1] < 1:
+            raise ValueError(f"churn_risk_band_edges must be two probabilities, ascending, got {value}")
         return value
 
     @field_validator("timezone")
@@ -459,6 +516,11 @@ class Settings(BaseSettings):
     def build_dir(self) -> Path:
         """Where a nightly build writes its new warehouse before it is published."""
         return self.root / "warehouse" / "_build"
+
+    @property
+    def churn_models_dir(self) -> Path:
+        """Trained churn models, one folder per version (never in git)."""
+        return (self.churn_model_dir or self.root / "models" / "churn").resolve()
 
     @property
     def runs_dir(self) -> Path:
@@ -536,6 +598,10 @@ class Settings(BaseSettings):
             "lead_rm_max_open": self.lead_rm_max_open,
             "lead_due_days": self.lead_due_days,
             "top_value_visit_days": self.top_value_visit_days,
+            # the churn model the nightly build scores with (int_churn_scores)
+            "churn_model_dir": path(self.churn_models_dir),
+            "churn_model_version": self.churn_model_version,
+            "churn_risk_band_edges": self.churn_risk_band_edges,
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
@@ -559,6 +625,8 @@ _END = "# <<< end of the generated settings"
 _PATH_VARS = {
     "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
     "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+    "churn_model_dir": "Trained churn models, one folder per version (`<data_dir>/models/churn` unless the "
+    "setting churn_model_dir names another).",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
     "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }

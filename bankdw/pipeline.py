@@ -50,10 +50,15 @@ from extract.load import (
     stage,
 )
 from extract.sql import literal
+from models.churn.store import resolve_version
 from models.identity.probabilistic import IdentityConfig
 from models.identity.resolve import resolve_lake
 
 log = logging.getLogger(__name__)
+
+
+NO_CHURN_MODEL = "no churn model trained: scoring skipped (bankdw models train churn --cutoff DATE)"
+"""The run summary's note on a night built without a churn model: fct_churn_scores gets no rows."""
 
 
 class GateFailed(Exception):
@@ -332,6 +337,8 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             raise
         report.built = True
         report.build_mode = result.mode
+        if resolve_version(settings.churn_models_dir, settings.churn_model_version) is None:
+            report.warnings.append(NO_CHURN_MODEL)
     return report
 
 

@@ -88,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
 SLOWEST_FIRST = (
     "test_customer_value.py",
     "test_crm.py",
+    "test_churn.py",
     "test_loads.py",
     "test_pipeline.py",
     "test_publish.py",

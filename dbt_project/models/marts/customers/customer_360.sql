@@ -4,7 +4,8 @@
 -- among holders by allocation weight (int_customer_holdings), contribution
 -- (int_customer_contributions), postings by channel, web sessions and calls
 -- (int_customer_activity_*), the value tier, class and RFM segment of the as-of month
--- (int_customer_value_monthly, int_customer_rfm_monthly), what the customers feed says of work
+-- (int_customer_value_monthly, int_customer_rfm_monthly), tonight's churn score and its top
+-- reason (int_churn_scores; null when no churn model is trained), what the customers feed says of work
 -- and income (int_customer_attributes) and credit risk (int_customer_credit_risk). Every window
 -- is a dbt var (dbt_project.yml); the column names say the default.
 with customers as (
@@ -80,6 +81,12 @@ credit_risk as (
 
 ),
 
+churn_scores as (
+
+    select * from {{ ref('int_churn_scores') }}
+
+),
+
 final as (
 
     select
@@ -138,7 +145,10 @@ final as (
         attributes.annual_income_band,
         credit_risk.worst_loan_classification,
         coalesce(credit_risk.is_non_performing, false) as is_non_performing,
-        cast(coalesce(credit_risk.total_exposure, 0) as decimal(18, 2)) as total_exposure
+        cast(coalesce(credit_risk.total_exposure, 0) as decimal(18, 2)) as total_exposure,
+        cast(churn_scores.churn_probability as decimal(5, 4)) as churn_probability,
+        churn_scores.risk_band as churn_risk_band,
+        churn_scores.reason_1 as churn_top_reason
     from customers
     cross join as_of
     left join holdings
@@ -165,6 +175,8 @@ final as (
         on customers.customer_key = attributes.customer_key
     left join credit_risk
         on customers.customer_key = credit_risk.customer_key
+    left join churn_scores
+        on customers.customer_key = churn_scores.customer_key
 
 )
 

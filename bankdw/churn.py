@@ -1,0 +1,202 @@
+"""The churn model's commands: train a version on the published warehouse, evaluate it on
+the period after its cut-off, and record both in the lake's audit (`audit.model_runs`).
+
+The model itself is `models/churn/` (docs/models.md); this module only joins it to the
+settings, the published warehouse and the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from bankdw.config import Settings
+from extract.lake import write_atomically
+from models.churn import store
+from models.churn.dataset import labelled_rows, matrix, scoring_dates, split, warehouse_window
+from models.churn.evaluate import calibration_table, figures, truth_figures, truth_labels
+from models.churn.labels import LabelRule
+from models.churn.reasons import N_REASONS, top_reasons
+from models.churn.train import fit
+
+log = logging.getLogger(__name__)
+
+MODEL_RUNS = Path("_audit") / "model_runs"
+"""`<lake>/_audit/model_runs/<run_id>.parquet`: one row per fit or evaluation (audit.model_runs)."""
+MODEL_RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("model", pa.string()),
+        ("action", pa.string()),
+        ("ran_at", pa.timestamp("us", tz="UTC")),
+        ("model_version", pa.string()),
+        ("cutoff", pa.date32()),
+        ("data_fingerprint", pa.string()),
+        ("libraries", pa.string()),
+        ("seconds", pa.float64()),
+        ("train_rows", pa.int64()),
+        ("train_churners", pa.int64()),
+        ("eval_rows", pa.int64()),
+        ("eval_churners", pa.int64()),
+        *[
+            (name, pa.float64())
+            for name in (
+                "auc",
+                "average_precision",
+                "precision_at_10pct",
+                "recall_at_10pct",
+                "lift_at_10pct",
+                "auc_vs_truth",
+            )
+        ],
+    ]
+)
+HELD_OUT_FILE = "held_out.parquet"
+"""Beside the model: the evaluation's rows (customer, date, label, probability, reasons), for the notebook."""
+FIGURES = ("auc", "average_precision", "precision_at_10pct", "recall_at_10pct", "lift_at_10pct")
+
+
+def label_rule(settings: Settings) -> LabelRule:
+    return LabelRule(
+        horizon_days=settings.churn_horizon_days,
+        balance_threshold=settings.churn_balance_threshold,
+        activity_threshold=settings.churn_activity_threshold,
+        stay_days=settings.churn_stay_days,
+    )
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if not settings.warehouse_path.exists():
+        raise FileNotFoundError(f"no published warehouse at {settings.warehouse_path}: run `bankdw run` first")
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con.execute(f"set TimeZone = '{settings.timezone}'")
+    return con
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    version: str
+    figures: dict[str, float]
+    calibration_path: Path
+
+
+def _record(settings: Settings, row: dict[str, object]) -> None:
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{row['action']}"
+    row = {"run_id": run_id, "model": "churn", "ran_at": datetime.now(UTC), **row}
+    folder = settings.lake_dir / MODEL_RUNS
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(pa.Table.from_pylist([row], schema=MODEL_RUNS_SCHEMA), folder / f"{run_id}.parquet")
+
+
+def _figure_columns(found: dict[str, float]) -> dict[str, object]:
+    return {
+        "eval_rows": int(found.get("rows", 0)),
+        "eval_churners": int(found.get("churners", 0)),
+        **{name: found.get(name) for name in (*FIGURES, "auc_vs_truth")},
+    }
+
+
+def train(settings: Settings, cutoff: date) -> Evaluation:
+    """Fit a version on the scoring dates whose horizon ends before `cutoff`, store it, and
+    evaluate it on the dates from the cut-off on."""
+    t0 = time.monotonic()
+    rule = label_rule(settings)
+    with _connect(settings) as con:
+        window = warehouse_window(con)
+        dates = scoring_dates(window, settings.churn_min_history_days, settings.churn_score_interval_days)
+        rows = labelled_rows(con, dates, rule)
+    training, _ = split(rows, cutoff, rule.horizon_days)
+    model = fit(training, cutoff, rule)
+    folder = store.save(settings.churn_models_dir, model)
+    seconds = round(time.monotonic() - t0, 1)
+    log.info(
+        "trained churn model %s in %.1fs on %d rows (%d churners): %s",
+        model.meta.version,
+        seconds,
+        model.meta.train_rows,
+        model.meta.train_positives,
+        folder,
+    )
+    evaluation = evaluate(settings, model.meta.version, rows=rows)
+    _record(
+        settings,
+        {
+            "action": "train",
+            "model_version": model.meta.version,
+            "cutoff": cutoff,
+            "data_fingerprint": model.meta.data_fingerprint,
+            "libraries": json.dumps(model.meta.libraries),
+            "seconds": seconds,
+            "train_rows": model.meta.train_rows,
+            "train_churners": model.meta.train_positives,
+            **_figure_columns(evaluation.figures),
+        },
+    )
+    return evaluation
+
+
+def evaluate(
+    settings: Settings, version: str = "latest", truth_dir: Path | None = None, rows: pd.DataFrame | None = None
+) -> Evaluation:
+    """Figures of a stored version on the warehouse's scoring dates from its cut-off on; the
+    calibration table is written beside the model (`calibration.csv`)."""
+    t0 = time.monotonic()
+    standalone = rows is None  # not the evaluation that `train` records with its fit
+    found_version = store.resolve_version(settings.churn_models_dir, version)
+    if found_version is None:
+        raise FileNotFoundError(
+            f"no churn model trained in {settings.churn_models_dir}: run `bankdw models train churn`"
+        )
+    model = store.load(settings.churn_models_dir, found_version)
+    rule = LabelRule(**{k: type(getattr(label_rule(settings), k))(v) for k, v in model.meta.label_rule.items()})
+    cutoff = date.fromisoformat(model.meta.cutoff)
+    with _connect(settings) as con:
+        if rows is None:
+            window = warehouse_window(con)
+            dates = scoring_dates(window, settings.churn_min_history_days, settings.churn_score_interval_days)
+            rows = labelled_rows(con, [d for d in dates if d >= cutoff], rule)
+        _, held_out = split(rows, cutoff, rule.horizon_days)
+        if held_out.empty:
+            raise ValueError(
+                f"no scoring date from the cut-off {cutoff} on has its {rule.horizon_days}-day horizon in the "
+                "warehouse yet: nothing to evaluate (train with an earlier --cutoff)"
+            )
+        x = matrix(held_out).to_numpy()
+        probability = model.probability(x)
+        churned = held_out["churned"].to_numpy(dtype=int)
+        found = figures(churned, probability)
+        if truth_dir is not None:
+            found |= truth_figures(churned, probability, truth_labels(con, truth_dir, held_out, rule.horizon_days))
+    path = settings.churn_models_dir / found_version / "calibration.csv"
+    calibration_table(churned, probability).to_csv(path, index=False)
+    reasons = top_reasons(x, model.contributions(x), model.meta.medians)
+    predictions = held_out[["customer_key", "score_date", "churned"]].assign(
+        churn_probability=probability,
+        **{f"reason_{k + 1}": [r[k].text if len(r) > k else None for r in reasons] for k in range(N_REASONS)},
+        **{
+            f"reason_{k + 1}_feature": [r[k].feature if len(r) > k else None for r in reasons] for k in range(N_REASONS)
+        },
+    )
+    predictions.to_parquet(path.with_name(HELD_OUT_FILE), index=False)
+    if standalone:
+        _record(
+            settings,
+            {
+                "action": "evaluate",
+                "model_version": found_version,
+                "cutoff": cutoff,
+                "data_fingerprint": model.meta.data_fingerprint,
+                "libraries": json.dumps(model.meta.libraries),
+                "seconds": round(time.monotonic() - t0, 1),
+                **_figure_columns(found),
+            },
+        )
+    return Evaluation(found_version, found, path)

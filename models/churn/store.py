@@ -1,0 +1,96 @@
+"""Trained churn models in the data directory, one folder per version, never in git.
+
+A version folder `<churn_models_dir>/<version>/` holds the LightGBM booster as text
+(`model.txt`), the isotonic calibration's points and everything that identifies the fit
+(`model.json`: cut-off, data fingerprint, library versions, features, the training medians
+the reasons compare with, the label rule). The version's name is the cut-off and a hash of the
+fingerprint and the libraries: the same data and libraries give the same name. No pickle: a
+model is read back by the library that wrote it, whatever Python objects have become since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
+    import lightgbm
+
+MODEL_FILE, META_FILE = "model.txt", "model.json"
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    version: str
+    cutoff: str
+    data_fingerprint: str
+    libraries: dict[str, str]
+    features: list[str]
+    medians: dict[str, float]
+    calibration_x: list[float]
+    calibration_y: list[float]
+    horizon_days: int
+    label_rule: dict[str, float]
+    trained_at: str
+    train_rows: int
+    train_positives: int
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    meta: ModelMeta
+    booster: lightgbm.Booster
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated churn probabilities of the rows of `x` (features in `meta.features` order)."""
+        raw = self.booster.predict(x)
+        return np.asarray(np.interp(raw, self.meta.calibration_x, self.meta.calibration_y))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Each feature's contribution to each row's raw score (log-odds, exact TreeSHAP);
+        the last column, the expected value, is dropped."""
+        return np.asarray(self.booster.predict(x, pred_contrib=True))[:, :-1]
+
+
+def save(models_dir: Path, model: StoredModel) -> Path:
+    folder = models_dir / model.meta.version
+    tmp = models_dir / f".{model.meta.version}.tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.booster.save_model(str(tmp / MODEL_FILE))
+    (tmp / META_FILE).write_text(json.dumps(asdict(model.meta), indent=2), encoding="utf-8")
+    if folder.exists():  # the same data and libraries: the same model, written again
+        for old in folder.iterdir():
+            old.unlink()
+        folder.rmdir()
+    tmp.rename(folder)
+    return folder
+
+
+def versions(models_dir: Path) -> list[str]:
+    """Trained versions, oldest first by training time."""
+    if not models_dir.is_dir():
+        return []
+    metas = [json.loads(p.read_text(encoding="utf-8")) for p in models_dir.glob(f"*/{META_FILE}")]
+    return [m["version"] for m in sorted(metas, key=lambda m: m["trained_at"])]
+
+
+def resolve_version(models_dir: Path, wanted: str) -> str | None:
+    """The version named (`latest`: the newest trained), or None when no model is trained."""
+    found = versions(models_dir)
+    if wanted == "latest":
+        return found[-1] if found else None
+    if wanted not in found:
+        raise FileNotFoundError(f"churn model version {wanted!r} is not in {models_dir} (setting churn_model_version)")
+    return wanted
+
+
+def load(models_dir: Path, version: str) -> StoredModel:
+    folder = models_dir / version
+    import lightgbm
+
+    meta = ModelMeta(**json.loads((folder / META_FILE).read_text(encoding="utf-8")))
+    return StoredModel(meta, lightgbm.Booster(model_file=str(folder / MODEL_FILE)))

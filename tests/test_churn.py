@@ -1,0 +1,287 @@
+"""Churn early warning (issue 15, docs/models.md): the label rule, point-in-time features, the
+model's figures, its reasons and the nightly scores inside write-audit-publish.
+
+The rules are tested on small inline tables; the model on the shared 2,000-customer bank
+(`value_bank`, read only: training reads a copy of its warehouse file, whose views read the
+bank's lake) with a 21-day horizon, since that bank holds 70 days; the night on a copy of the
+published bank. The targets of the issue (AUC, lift on 3,000 customers x 270 days) are
+measured by hand (docs/models.md), not here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import nbformat
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from nbclient import NotebookClient
+
+from bankdw.churn import train
+from bankdw.cli import main
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.pipeline import NO_CHURN_MODEL
+from bankdw.reporting.run_report import RunReport
+from models.churn import store
+from models.churn.evaluate import figures
+from models.churn.features import FEATURE_NAMES, FEATURES, compute_features
+from models.churn.labels import LabelRule, compute_labels
+from models.churn.reasons import top_reasons
+from models.churn.score import risk_band, score
+from tests.conftest import PublishedBank
+
+SHORT = {
+    "churn_horizon_days": 21,
+    "churn_stay_days": 14,
+    "churn_score_interval_days": 3,
+    "churn_min_history_days": 14,
+}
+"""The value bank holds 70 days: a 21-day horizon leaves weeks to train on and weeks to evaluate."""
+CUTOFF = date(2026, 10, 8)
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con.execute(f"set TimeZone = '{settings.timezone}'")
+    return con
+
+
+# ---------------------------------------------------------------- the rules, on inline tables
+
+D = date(2026, 3, 1)
+
+
+def _bank(days: int = 11) -> duckdb.DuckDBPyConnection:
+    """Five customers over D .. D+10, deposit threshold 1,000, horizon 10, stay 5:
+    STAYS keeps money and activity; CLOSES has no account open after D+5; DORMANT drains to 10
+    on D+4 and is silent from D+3; DIPS drains too but posts once at D+8; ASLEEP was already
+    below the threshold and silent on D."""
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_products_current as select 'SAV' as product_code, 'DEPOSIT' as product_family"
+    )
+    rows, postings = [], []
+    for n in range(days):
+        day = D + timedelta(days=n)
+        rows.append(("STAYS", day, 5000))
+        if n <= 5:
+            rows.append(("CLOSES", day, 5000))
+        rows.append(("DORMANT", day, 5000 if n < 4 else 10))
+        rows.append(("DIPS", day, 5000 if n < 4 else 10))
+        rows.append(("ASLEEP", day, 10))
+        postings.append(("STAYS", day))
+        if n < 3:
+            postings.append(("DORMANT", day))
+    postings.append(("DIPS", D + timedelta(days=8)))
+    con.execute(
+        "create table intermediate.int_account_balances_keyed "
+        "(customer_key varchar, business_date date, product_code varchar, ledger_balance decimal(18, 4))"
+    )
+    con.executemany("insert into intermediate.int_account_balances_keyed values (?, ?, 'SAV', ?)", rows)
+    con.execute(
+        "create table intermediate.int_transactions_flagged "
+        "(customer_key varchar, posting_date date, is_reversal boolean, channel varchar)"
+    )
+    con.executemany("insert into intermediate.int_transactions_flagged values (?, ?, false, 'MOBILE')", postings)
+    con.execute("create table intermediate.int_web_sessions_keyed (customer_key varchar, session_date date)")
+    return con
+
+
+def test_the_label_rule_counts_closing_and_going_dormant_and_nothing_else() -> None:
+    # given the five customers, all scored on D
+    con = _bank()
+    scored = duckdb.sql(
+        "select unnest(['STAYS', 'CLOSES', 'DORMANT', 'DIPS', 'ASLEEP']) as customer_key, ?::date as score_date",
+        params=[D],
+    ).fetch_arrow_table()
+    # when they are labelled with a 10-day horizon
+    labels = compute_labels(
+        con, scored, LabelRule(horizon_days=10, balance_threshold=1000, activity_threshold=0, stay_days=5)
+    )
+    # then closing every account and draining plus silence count, a single posting does not,
+    # and the customer who was already dormant is not labelled at all
+    found = {row["customer_key"]: row for row in labels.to_pylist()}
+    assert set(found) == {"STAYS", "CLOSES", "DORMANT", "DIPS"}
+    assert {k for k, row in found.items() if row["churned"]} == {"CLOSES", "DORMANT"}
+    assert found["CLOSES"]["closed_all"] and not found["CLOSES"]["went_dormant"]
+    assert found["DORMANT"]["went_dormant"] and not found["DORMANT"]["closed_all"]
+    # and a date whose horizon the warehouse does not hold yet gets no label
+    later = duckdb.sql("select 'STAYS' as customer_key, ?::date as score_date", params=[D + timedelta(days=1)])
+    assert compute_labels(con, later.fetch_arrow_table(), LabelRule(10, 1000, 0, 5)).num_rows == 0
+
+
+def test_reasons_push_up_name_a_side_and_skip_the_usual_value() -> None:
+    # given one customer's values, the training medians and the model's contributions
+    medians = dict.fromkeys(FEATURE_NAMES, 1.0) | {"days_since_salary": 20.0, "balance_change_30d": 0.0}
+    values = np.ones((1, len(FEATURES)))
+    contributions = np.zeros((1, len(FEATURES)))
+    index = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    values[0, index["days_since_salary"]], contributions[0, index["days_since_salary"]] = 48, 0.9
+    values[0, index["balance_change_30d"]], contributions[0, index["balance_change_30d"]] = -0.6, 0.5
+    contributions[0, index["complaints_90d"]] = 0.7  # pushes up, but the value is the usual one
+    values[0, index["web_trend"]], contributions[0, index["web_trend"]] = 0.2, -0.4  # pulls down
+    values[0, index["n_accounts"]], contributions[0, index["n_accounts"]] = np.nan, 0.3  # unknown
+    # when the reasons are chosen
+    (reasons,) = top_reasons(values, contributions, medians)
+    # then the strongest reasons with an unusual value come first, each saying its side
+    assert [r.feature for r in reasons] == ["days_since_salary", "balance_change_30d"]
+    assert reasons[0].text == "no salary or pension credited for 48 days (above the usual 20)"
+    assert reasons[1].text == "deposits changed by -60% over 30 days (below the usual +0%)"
+    assert [r.above_usual for r in reasons] == [True, False]
+
+
+def test_the_figures_of_a_ranking() -> None:
+    # given 20 rows, two churners, ranked first and third
+    churned = np.zeros(20, dtype=int)
+    churned[[0, 2]] = 1
+    probability = np.linspace(0.9, 0.0, 20)
+    # when the figures are computed
+    found = figures(churned, probability)
+    # then the top 10% (two rows) hold one churner of two: precision 0.5, lift 5
+    assert found["precision_at_10pct"] == 0.5
+    assert found["recall_at_10pct"] == 0.5
+    assert found["lift_at_10pct"] == pytest.approx(5.0)
+    assert found["auc"] == pytest.approx(1 - 1 / 36)
+    assert [risk_band(p, [0.1, 0.3]) for p in (0.05, 0.1, 0.29, 0.3)] == ["LOW", "MEDIUM", "MEDIUM", "HIGH"]
+
+
+# ---------------------------------------------------------------- the model, on the value bank
+
+
+@pytest.fixture(scope="module")
+def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data dir of its own holding a copy of the value bank's warehouse file (its views read
+    the value bank's lake) and a churn model trained on it with the short horizon."""
+    data = tmp_path_factory.mktemp("churn") / "data"
+    (data / "warehouse").mkdir(parents=True)
+    shutil.copy2(value_bank.warehouse_path, data / "warehouse" / "bank.duckdb")
+    settings = load_settings(data_dir=data, **SHORT)
+    train(settings, CUTOFF)
+    return settings
+
+
+def test_a_night_without_a_model_scores_nothing_and_says_so(value_bank: Settings) -> None:
+    # given the value bank, built by a night before any churn model was trained
+    report = RunReport.latest(value_bank)
+    assert report is not None
+    # then its summary says scoring was skipped, and no scores were published
+    assert NO_CHURN_MODEL in report.warnings
+    with connect(value_bank) as con:
+        assert con.sql("select count(*) from marts.fct_churn_scores").fetchone() == (0,)
+        assert con.sql("select count(churn_probability) from marts.customer_360").fetchone() == (0,)
+
+
+def test_train_and_evaluate_print_the_figures_and_record_the_runs_and_the_notebook_shows_them(
+    trained: Settings, value_bank: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a model trained with the cut-off, stored by version in the data dir
+    (version,) = store.versions(trained.churn_models_dir)
+    model = store.load(trained.churn_models_dir, version)
+    assert version.startswith(CUTOFF.isoformat())
+    assert model.meta.libraries["lightgbm"] and model.meta.train_positives >= 5
+    # when `bankdw models evaluate churn --truth` runs on the held-out period
+    env = {"BANKDW_DATA_DIR": str(trained.data_dir)} | {f"BANKDW_{k.upper()}": str(v) for k, v in SHORT.items()}
+    result = CliRunner(env=env).invoke(
+        main, ["models", "evaluate", "churn", "--truth", str(value_bank.root / "_truth")]
+    )
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split(": ", 1) for line in result.output.splitlines())
+    # then every figure is printed as `name: value`, and they rank churners far above chance
+    for name in ("auc", "average_precision", "precision_at_10pct", "recall_at_10pct", "lift_at_10pct", "auc_vs_truth"):
+        assert not math.isnan(float(printed[name])), name
+    assert float(printed["auc"]) > 0.8
+    assert float(printed["lift_at_10pct"]) > 3
+    assert float(printed["auc_vs_truth"]) > 0.7
+    # and the calibration table is written, its mean probability rising with the churn rate
+    calibration = Path(printed["calibration"]).read_text(encoding="utf-8").splitlines()
+    assert calibration[0] == "bin,rows,mean_probability,churn_rate" and len(calibration) == 11
+    # and the fit and both evaluations are in the lake's audit, read as audit.model_runs builds
+    runs = duckdb.sql(
+        f"select action, model_version, auc from read_parquet('{trained.lake_dir}/_audit/model_runs/*.parquet') order by ran_at"
+    ).fetchall()
+    assert [(a, v) for a, v, _ in runs] == [("train", version), ("evaluate", version)]
+    assert runs[0][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
+    # and the notebook, run top to bottom on the same data dir, shows the same figures, its
+    # charts as Vega-Lite specs that render without a CDN
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "churn_early_warning.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    text = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert f"auc={float(printed['auc']):.4f}" in text and f"lift_at_10pct={float(printed['lift_at_10pct']):.4f}" in text
+    charts = [o for o in outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert len(charts) == 4
+    assert "cdn." not in json.dumps(outputs)
+
+
+def test_every_reason_names_a_feature_on_the_side_it_claims(trained: Settings) -> None:
+    # given the scores of a held-out date, with their reasons
+    model = store.load(trained.churn_models_dir, store.versions(trained.churn_models_dir)[-1])
+    day = date(2026, 10, 20)
+    with connect(trained) as con:
+        scores = score(con, model, day, trained.churn_risk_band_edges).to_pylist()
+        features = {row["customer_key"]: row for row in compute_features(con, [day]).to_pylist()}
+    # then every reason pushes the score up and its feature's value is on the side it names
+    checked = 0
+    for row in scores:
+        for k in (1, 2, 3):
+            feature = row[f"reason_{k}_feature"]
+            if feature is None:
+                continue
+            value, usual = features[row["customer_key"]][feature], model.meta.medians[feature]
+            assert row[f"reason_{k}_contribution"] > 0
+            assert ("(above the usual" in row[f"reason_{k}"]) == (value > usual), row
+            assert ("(below the usual" in row[f"reason_{k}"]) == (value < usual), row
+            checked += 1
+    assert checked > 1000
+    # and the high-risk customers are there, with reasons
+    assert any(row["risk_band"] == "HIGH" and row["reason_1"] for row in scores)
+
+
+# ---------------------------------------------------------------- a night, on the published bank
+
+
+def test_features_do_not_leak_and_the_night_publishes_scores(
+    published_bank: PublishedBank, trained: Settings, tmp_path: Path
+) -> None:
+    """One real night: the features of the last published date are the same before and after
+    the next date is loaded, and the night scores with the model in force."""
+    from bankdw.pipeline import DateSelection, run
+
+    # given a copy of the published bank, with the trained churn model in force
+    settings = published_bank.copy(tmp_path / "data", churn_model_dir=trained.churn_models_dir)
+    day = published_bank.last_date
+    with connect(settings) as con:
+        before = compute_features(con, [day])
+    # when the next night loads the next date
+    report = run(settings, DateSelection(last=published_bank.next_date))
+    assert report.outcome == "SUCCESS", report.failures
+    assert NO_CHURN_MODEL not in report.warnings
+    # then the features of the earlier date are unchanged, value for value
+    with connect(settings) as con:
+        after = compute_features(con, [day])
+        assert after.num_rows == before.num_rows > 100
+        assert after.to_pylist() == before.to_pylist()
+        # and the night scored every customer with an open account on its date, with its version
+        version = store.versions(trained.churn_models_dir)[-1]
+        scored = con.sql(
+            "select score_date, count(*), min(model_version), max(model_version) from marts.fct_churn_scores group by 1"
+        ).fetchall()
+        assert scored == [
+            (published_bank.next_date, compute_features(con, [published_bank.next_date]).num_rows, version, version)
+        ]
+        # and customer_360 shows tonight's score and top reason
+        shown = con.sql(
+            "select count(*) from marts.customer_360 as c join marts.fct_churn_scores as s using (customer_key) "
+            "where c.churn_probability = s.churn_probability and c.churn_risk_band = s.risk_band "
+            "and c.churn_top_reason is not distinct from s.reason_1"
+        ).fetchone()
+        assert shown == (scored[0][1],)
