@@ -338,7 +338,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         report.built = True
         report.build_mode = result.mode
         if resolve_version(settings.churn_models_dir, settings.churn_model_version) is None:
-            report.warnings.append(NO_CHURN_MODEL)
+            report.notes.append(NO_CHURN_MODEL)
     return report
 
 

@@ -50,6 +50,10 @@ def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data")
 
 
+UNTIL_A_MODEL_IS_TRAINED = {"fct_churn_scores"}
+"""Marts that stay empty until a model is trained (`bankdw models train churn`): tests/test_churn.py."""
+
+
 def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
     published: tuple[Settings, RunReport],
 ) -> None:
@@ -68,7 +72,8 @@ def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(
         for mart, columns in required_marts().items():
             present = {r[0] for r in con.sql(f"describe marts.{mart}").fetchall()}
             assert set(columns) <= present, (mart, set(columns) - present)
-            assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
+            if mart not in UNTIL_A_MODEL_IS_TRAINED:
+                assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
 
 
 def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -> None:

@@ -48,8 +48,17 @@ def many_keys() -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The HTML the run wrote (run page, Data Docs) by name, after staging and gating both
-    deliveries (the direction is not of the agreement's enum: a blocking failure)."""
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("reports") / "data")
+    deliveries (the direction is not of the agreement's enum: a blocking failure), with a Data
+    Docs page for every feed file (`data_docs = "all"`: the agents file passes, and by default
+    only files with a failure get a page)."""
+    from expectations.config import GATES_TOML
+
+    root = tmp_path_factory.mktemp("reports")
+    gates = root / "gates.toml"
+    gates.write_text(
+        GATES_TOML.read_text(encoding="utf-8").replace('data_docs = "problems"', 'data_docs = "all"'), "utf-8"
+    )
+    settings = load_settings(data_dir=root / "data", gates_config=gates)
     write_delivery(settings.landing_dir, "call_center", D, bad_calls())
     write_delivery(settings.landing_dir, "core_banking", D, many_keys())
     previous = os.umask(0)

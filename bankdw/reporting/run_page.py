@@ -114,6 +114,8 @@ def _publication(settings: Settings, report: RunReport) -> str:
         parts.append(
             "<h3>Warnings</h3><ul>" + "".join(f"<li>{escape(w)}</li>" for w in report.warnings[:200]) + "</ul>"
         )
+    if report.notes:
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
     return "\n".join(parts)
 
 

@@ -28,6 +28,8 @@ class RunReport:
     deliveries_waiting: list[str] = field(default_factory=list)
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run did not do and why, by design rather than by a check (e.g. no churn model trained)."""
     checks_passed: int = 0
     checks_warned: int = 0
     checks_failed: int = 0

@@ -58,6 +58,7 @@ def format_run(report: RunReport, settings: Settings) -> str:
         f"Checks: {report.checks_passed} passed, {report.checks_failed} failed, {report.checks_warned} warnings"
     )
     lines += [f"  {w}" for w in report.warnings[:20]]
+    lines += [f"Note: {n}" for n in report.notes]
     if report.failures:
         lines.append(f"FAILED at {report.step}:")
         lines += [f"  {f}" for f in report.failures[:20]]
