@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -321,17 +322,17 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         version = lake_version_to_build(settings, rebuild)
         if version is None:
             return report
-        if not rebuild:  # an incremental build starts from a copy of the published file
-            try:
-                verify_published(settings)
-            except VersionChanged as changed:
-                report.failures = [f"build: {changed}"]
-                raise BuildFailed([str(changed)]) from changed
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
         try:
             if not report.resolved:  # what the build area holds would be another run's identity
                 raise BuildFailed([f"run {run_id} resolved no identity: the resolve step must run before the build"])
-            result = build(settings, run_id, version, full_refresh=rebuild)
+            # an incremental build starts from a copy of the published file, checked as it is copied
+            result = build(
+                settings, run_id, version, full_refresh=rebuild, start_from=partial(verify_published, settings)
+            )
+        except VersionChanged as changed:
+            report.failures = [f"build: {changed}"]
+            raise BuildFailed([str(changed)]) from changed
         except BuildFailed as failed:
             report.failures = failed.failures
             raise

@@ -25,6 +25,7 @@ the identity of the version it restores, so the next night keys from what is pub
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -123,24 +124,42 @@ class VersionChanged(Exception):
     """A published or kept version no longer has the checksum recorded when it was published."""
 
 
-def verify_published(settings: Settings) -> None:
+def verify_published(settings: Settings, copy_to: Path | None = None) -> None:
     """Raise `VersionChanged` if the published warehouse is not, byte for byte, a kept version as
     it was published (someone opened it read-write and changed it, say). Versions published
-    before checksums were recorded are taken as they are."""
+    before checksums were recorded are taken as they are.
+
+    With `copy_to`, the published file is also copied there in the same read (the nightly
+    build starts from that copy): a large warehouse is read once, not once to check and once
+    to copy. A copy that fails the check is removed."""
     published = settings.warehouse_path
     if not published.exists():
         return
     recorded = {recorded_checksum(v): v for v in versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb")}
     recorded.pop(None, None)
     if not recorded:
+        if copy_to is not None:
+            shutil.copyfile(published, copy_to)
         return
-    actual = sha256_of(published)
+    actual = sha256_of(published) if copy_to is None else _copy_hashing(published, copy_to)
     if actual not in recorded:
+        if copy_to is not None:
+            copy_to.unlink(missing_ok=True)
         raise VersionChanged(
             f"the published warehouse {published} has sha256 {actual}, which no kept version had when it was "
             "published: it was changed in place. Nothing is built from it; roll back to a kept version "
             "(`bankdw rollback`) or rebuild from the lake (`bankdw run --rebuild`)"
         )
+
+
+def _copy_hashing(source: Path, target: Path, chunk_size: int = 1 << 20) -> str:
+    """Copy `source` to `target` and return its sha256, reading it once."""
+    digest = hashlib.sha256()
+    with source.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(chunk_size):
+            digest.update(chunk)
+            dst.write(chunk)
+    return digest.hexdigest()
 
 
 def _verify_version(version: Path) -> None:

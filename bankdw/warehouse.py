@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,13 +180,21 @@ def _published_fingerprint(settings: Settings) -> str | None:
     return info.get("project_fingerprint") if info else None
 
 
-def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool = False) -> BuildResult:
+def build(
+    settings: Settings,
+    run_id: str,
+    lake_version: str,
+    full_refresh: bool = False,
+    start_from: Callable[[Path], None] | None = None,
+) -> BuildResult:
     """`dbt build` of the seeds and models (no tests: see `run_tests`) into a new file; raises
     BuildFailed on any error.
 
     Incremental on a copy of the published warehouse unless `full_refresh` is asked for or
     the published file was built by another version of the dbt project. Reads the identity
-    the run's resolve step wrote (`identity_build_path`).
+    the run's resolve step wrote (`identity_build_path`). `start_from(target)` copies the
+    published file to the build file (default: a plain copy; the pipeline checks its checksum
+    in the same read, `bankdw.publish.verify_published`).
     """
     target = build_path(settings)
     identity = identity_build_path(settings)
@@ -200,7 +209,10 @@ def build(settings: Settings, run_id: str, lake_version: str, full_refresh: bool
         full_refresh = True
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
-        shutil.copyfile(settings.warehouse_path, target)
+        if start_from is None:
+            shutil.copyfile(settings.warehouse_path, target)
+        else:
+            start_from(target)
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
     result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh

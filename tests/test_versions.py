@@ -56,6 +56,14 @@ def test_published_and_kept_versions_are_read_only_with_their_checksum(published
     verify_published(settings)  # as published: nothing to say
 
 
+def test_the_build_copy_of_the_published_file_is_checked_in_the_same_read(
+    published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    # given the published bank, when the build's copy is made, then it is the published file, byte for byte
+    verify_published(published_bank.settings, copy_to=tmp_path / "copy.duckdb")
+    assert (tmp_path / "copy.duckdb").read_bytes() == published_bank.settings.warehouse_path.read_bytes()
+
+
 def test_a_published_file_changed_in_place_is_found_before_a_build_starts_from_it(
     published_bank: PublishedBank, tmp_path: Path
 ) -> None:
@@ -69,6 +77,10 @@ def test_a_published_file_changed_in_place_is_found_before_a_build_starts_from_i
     # naming the file and what to do
     with pytest.raises(VersionChanged, match=r"changed in place.*bankdw rollback.*--rebuild"):
         verify_published(settings)
+    # and the build's copy of it, checked as it is made, is refused and left nowhere
+    with pytest.raises(VersionChanged, match=r"changed in place"):
+        verify_published(settings, copy_to=tmp_path / "copy.duckdb")
+    assert not (tmp_path / "copy.duckdb").exists()
 
 
 def test_rollback_waits_for_no_run_it_refuses_while_one_holds_the_lock(settings: Settings) -> None:
