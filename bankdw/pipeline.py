@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,8 +39,9 @@ from bankdw.warehouse import (
     run_tests,
 )
 from expectations.history import WarehouseBuild, ensure_checks_schema, record_warehouse_tests
+from expectations.results import CheckResult
 from extract.contract import FeedAgreement, load_agreement
-from extract.lake import Lake, write_atomically
+from extract.lake import STAGED_AUDIT, Lake, write_atomically
 from extract.landing import Delivery
 from extract.load import (
     IMPLAUSIBLE_DATE,
@@ -188,7 +190,7 @@ def stage_step(
         if outcomes:
             staging = lake.staging(run_id).root
             staging.mkdir(parents=True, exist_ok=True)
-            write_atomically(audit_table(run_id, outcomes), staging / "_audit.parquet")
+            write_atomically(audit_table(run_id, outcomes), staging / STAGED_AUDIT)
     return report
 
 
@@ -221,34 +223,98 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
 
 def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None = None) -> RunReport:
     """Validate the staged batches with the Great Expectations suites and the bank rules, and judge
-    each system's freshness; blocking failures stop the run."""
+    each system's freshness.
+
+    A blocking failure holds back what it concerns (gates.toml, `blocking_holds`): by default the
+    deliveries of its system from the first failing date on, which stay pending; the gates then
+    run again on what is left, since the other systems' checks may have leant on what was held
+    (a call's customer delivered in a held core file), until nothing more fails. With
+    `blocking_holds = "run"`, or a failure no system can be named for, nothing of the run loads.
+    """
+    from expectations.config import load_gates_config
     from expectations.history import feed_gates
 
     agreement = agreement or load_agreement()
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "gate"):
-        batches = staged_batches(settings, run_id, agreement)
+        hold_systems = load_gates_config(settings.gates_config).blocking_holds == "system"
         as_of = date.fromisoformat(report.business_date) if report.business_date else None
-        gates = feed_gates(
-            _lake(settings),
-            settings.landing_dir,
-            settings.gates_config,
-            settings.runs_dir / run_id,
-            run_id,
-            agreement,
-            batches,
-            as_of,
-            settings.reporting_currency,
-        )
+        held: list[CheckResult] = []
+        while True:
+            gates = feed_gates(
+                _lake(settings),
+                settings.landing_dir,
+                settings.gates_config,
+                settings.runs_dir / run_id,
+                run_id,
+                agreement,
+                staged_batches(settings, run_id, agreement),
+                as_of,
+                settings.reporting_currency,
+                held,
+            )
+            failing = [check for check in gates.blocking_failures if check not in held]
+            if not hold_systems or not failing or not _hold_back(settings, run_id, report, failing, agreement):
+                break
+            held += failing
         report.checks_passed += len(gates.passed)
         report.checks_warned += len(gates.warnings)
         report.checks_failed += len(gates.blocking_failures)
         report.warnings += [check.summary_line() for check in gates.warnings]
-        if gates.blocking_failures:
+        unplaced = [check for check in gates.blocking_failures if _system_of(check, agreement) is None]
+        if gates.blocking_failures and (not hold_systems or unplaced):
             report.failures = [check.summary_line() for check in gates.blocking_failures]
             _lake(settings).discard(run_id)
             raise GateFailed(f"{len(gates.blocking_failures)} blocking expectation(s) failed")
+        for check in gates.blocking_failures:
+            report.systems_blocked.setdefault(str(_system_of(check, agreement)), []).append(check.summary_line())
     return report
+
+
+def _system_of(check: CheckResult, agreement: FeedAgreement) -> str | None:
+    """The source system a check judged (its feed is `<system>.<file>`, or the system itself)."""
+    system = check.feed.split(".")[0]
+    return system if system in agreement.systems else None
+
+
+_DELIVERY_FOLDER = re.compile(r"^([a-z_]+)/(\d{4}-\d{2}-\d{2})/")
+
+
+def _failing_dates(check: CheckResult) -> set[date]:
+    """The business dates a failing check's examples name (by their source file, or by date)."""
+    dates = set()
+    for example in check.examples:
+        found = _DELIVERY_FOLDER.match(str(example.get("_source_file") or ""))
+        if found:
+            dates.add(date.fromisoformat(found.group(2)))
+        elif isinstance(example.get("business_date"), date):
+            dates.add(example["business_date"])
+    return dates
+
+
+def _hold_back(
+    settings: Settings, run_id: str, report: RunReport, failing: list[CheckResult], agreement: FeedAgreement
+) -> bool:
+    """Take the deliveries the failing checks concern out of the run's staged load: each check's
+    system from the earliest date its examples name (its later dates wait in order), or every
+    staged date of the system when the examples name none. Returns whether anything was held."""
+    lake = _lake(settings)
+    audit = pq.read_table(lake.staging(run_id).root / STAGED_AUDIT).to_pylist()
+    staged = sorted({(r["system"], r["business_date"]) for r in audit if r["outcome"] == "LOADED"})
+    reasons: dict[tuple[str, date], list[str]] = {}
+    for check in failing:
+        system = _system_of(check, agreement)
+        dates = [d for s, d in staged if s == system]
+        if not dates:
+            continue
+        named = [d for d in _failing_dates(check) if d in dates]
+        for day in dates:
+            if day >= min(named, default=dates[0]):
+                reasons.setdefault((str(system), day), []).append(check.summary_line())
+    for (system, day), checks in sorted(reasons.items()):
+        report.hold(f"{system}/{day.isoformat()}", checks, lake.withhold(run_id, system, day))
+        log.info("held back %s/%s: %s", system, day, checks[0])
+    return bool(reasons)
 
 
 def commit_step(settings: Settings, run_id: str) -> RunReport:
@@ -256,7 +322,7 @@ def commit_step(settings: Settings, run_id: str) -> RunReport:
     report = RunReport.load(settings, run_id)
     lake = _lake(settings)
     with _Step(settings, report, "commit"):
-        audit = lake.staging(run_id).root / "_audit.parquet"
+        audit = lake.staging(run_id).root / STAGED_AUDIT
         if audit.exists():
             lake.commit(run_id, pq.read_table(audit))
     return report
@@ -378,8 +444,8 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
         built = build_path(settings)
         if report.built and report.warehouse_tested and built.exists():
             report.published = str(publish_version(settings, built, run_id))
-        if report.deliveries_refused:
-            report.outcome = "REFUSED"  # what did load is published; the refused stay in landing
+        if report.deliveries_refused or report.systems_blocked:
+            report.outcome = "REFUSED"  # what did load is published; the refused and held stay in landing
         elif report.deliveries_loaded or report.built:
             report.outcome = "SUCCESS"
         else:

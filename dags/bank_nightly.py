@@ -87,7 +87,8 @@ def bank_nightly() -> None:
 
     @task(retries=0)
     def feed_gates(bankdw_run: str) -> str:
-        """GX suites, bank rules and freshness on the staged batches: blocking failures stop here."""
+        """GX suites, bank rules and freshness on the staged batches: a blocking failure holds back
+        its system's deliveries (or, with `blocking_holds = "run"`, fails here)."""
         from bankdw.pipeline import GateFailed, gate_step
 
         try:

@@ -97,6 +97,11 @@ class GatesConfig(_Strict):
     rules: Rules
     freshness: Freshness
     overrides: dict[str, Severity] = Field(default_factory=dict)
+    blocking_holds: Literal["system", "run"] = "system"
+    """What a blocking failure at the feed gate holds back: `system`, the deliveries of the system
+    it concerns from the failing date on (the other systems load and publish, the run exits 2, the
+    held deliveries stay pending and are gated again by every run until they pass); `run`, every
+    delivery of the run (nothing loads, the run fails)."""
     data_docs: Literal["problems", "all"] = "problems"
     """Which feed files get a GX Data Docs page per run: those where an expectation failed
     (`problems`), or every one (`all`). Rendering a page costs about half a second per file

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -81,9 +82,14 @@ def feed_gates(
     batches: dict[str, pd.DataFrame],
     as_of: date | None,
     reporting_currency: str,
+    held: Sequence[CheckResult] = (),
 ) -> GateReport:
     """The GX suites on the staged batches, then the bank rules; the results are written to the
-    run's folder (gates.json, Data Docs) and to the lake's check history."""
+    run's folder (gates.json, Data Docs) and to the lake's check history.
+
+    `held`: blocking failures of an earlier pass of the same run that held deliveries back
+    (`bankdw.pipeline.gate_step`); they stay in the results, in place of the same checks'
+    outcomes on what is left."""
     from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
     from expectations.config import load_gates_config
 
@@ -104,6 +110,8 @@ def feed_gates(
         write_index(folder / DATA_DOCS_DIR)
     inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency)
     report.results += run_bank_rules(inputs, config)
+    held_ids = {check.check_id for check in held}
+    report.results = [*held, *(check for check in report.results if check.check_id not in held_ids)]
     report.write_json(folder)
     write_checks(lake.root, run_id, "feed", [_feed_row(check) for check in report.results])
     return report

@@ -17,7 +17,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +32,8 @@ STAGING = "_staging"
 QUARANTINE = "_quarantine"
 AUDIT_LOADS = Path("_audit") / "loads"
 SCHEMA_DIR = "_schema"
+STAGED_AUDIT = "_audit.parquet"
+"""A staged load's audit rows, at the root of its staging area; committed as the load's audit file."""
 
 QUARANTINE_COLUMNS = {
     "_load_id": "VARCHAR",
@@ -125,6 +129,20 @@ class Lake:
         write_atomically(audit.cast(AUDIT_SCHEMA), self.audit_dir / f"{load_id}.parquet")
         shutil.rmtree(trash, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+    def withhold(self, load_id: str, system: str, business_date: date) -> list[dict[str, Any]]:
+        """Take one staged delivery out of a load before commit: its partitions (rows and
+        quarantine) and its audit rows go, so the delivery stays pending in the landing area.
+        Returns the audit rows it had (what the run's report counted for it)."""
+        staging = self.staging(load_id).root
+        partition = partition_name(business_date)
+        for part in [*staging.glob(f"{system}/*/{partition}"), *staging.glob(f"{QUARANTINE}/{system}/*/{partition}")]:
+            shutil.rmtree(part)
+        audit_path = staging / STAGED_AUDIT
+        rows = pq.read_table(audit_path).to_pylist()
+        ours = [r for r in rows if (r["system"], r["business_date"], r["outcome"]) == (system, business_date, "LOADED")]
+        write_atomically(pa.Table.from_pylist([r for r in rows if r not in ours], schema=AUDIT_SCHEMA), audit_path)
+        return ours
 
     def discard(self, load_id: str) -> None:
         shutil.rmtree(self.staging(load_id).root, ignore_errors=True)

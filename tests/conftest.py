@@ -164,6 +164,24 @@ def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None 
     Manifest.model_validate({"system": system, "business_date": business_date, "files": entries}).write(folder)
 
 
+HOLD_THE_RUN = ('blocking_holds = "system"', 'blocking_holds = "run"')
+"""For `gates_toml`: a blocking failure at the feed gate stops the whole run (nothing loads)."""
+
+
+def gates_toml(path: Path, *replacements: tuple[str, str]) -> Path:
+    """A copy of the shipped gates configuration (expectations/gates.toml) at `path`, each
+    `(old, new)` text replaced; point the setting `gates_config` at it."""
+    from expectations.config import GATES_TOML
+
+    text = GATES_TOML.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, f"{old!r} is not in {GATES_TOML}"
+        text = text.replace(old, new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:
     """A tiny synthetic bank (all three systems) in `landing`."""
     from simulator import SimulationConfig, simulate

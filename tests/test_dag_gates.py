@@ -1,4 +1,5 @@
-"""A failed gate in the Airflow DAG fails its own task, once, and nothing downstream runs."""
+"""A failed gate in the Airflow DAG (gates configured to stop the run) fails its own task, once,
+and nothing downstream runs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import bank_date, copy_deliveries, write_manifest
+from tests.conftest import HOLD_THE_RUN, bank_date, copy_deliveries, gates_toml, write_manifest
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 
@@ -29,11 +30,15 @@ def test_a_blocking_feed_gate_fails_its_task_without_retry(
     accounts = folder / "accounts.csv"
     accounts.write_text(accounts.read_text(encoding="utf-8").replace(",ACTIVE,", ",SUSPENDED,", 1), encoding="utf-8")
     write_manifest(folder)
-    env = os.environ | {"BANKDW_DATA_DIR": str(data)}
+    # and the gates configured to stop the whole run at a blocking failure (by default the other
+    # systems would load: tests/test_pipeline.py)
+    gates = gates_toml(tmp_path / "gates.toml", HOLD_THE_RUN)
+    env = os.environ | {"BANKDW_DATA_DIR": str(data), "BANKDW_GATES_CONFIG": str(gates)}
     subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
     )
     monkeypatch.setenv("BANKDW_DATA_DIR", str(data))
+    monkeypatch.setenv("BANKDW_GATES_CONFIG", str(gates))
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]

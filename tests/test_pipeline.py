@@ -15,10 +15,11 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import DateSelection, GateFailed, pending_deliveries, run
+from bankdw.pipeline import DateSelection, commit_step, gate_step, pending_deliveries, run, stage_step
 from bankdw.reporting.run_report import RunReport
 from expectations.suites import SUITES_DIR
-from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, write_delivery, write_manifest
+from extract.landing import MANIFEST_NAME
+from tests.conftest import PUBLISHED_DAYS, PublishedBank, bank_date, copy_deliveries, write_delivery, write_manifest
 
 pytestmark = pytest.mark.slow
 DAYS = PUBLISHED_DAYS
@@ -145,26 +146,72 @@ def edit_next(settings: Settings, system: str, name: str, edit: Callable[[str], 
 # tests/test_publish.py, on the shared nights (tests/nights.py).
 
 
-def test_a_blocking_gate_stops_the_load_and_leaves_lake_and_warehouse_as_they_were(
+def test_a_blocking_failure_holds_back_its_system_and_the_others_publish(
     published: tuple[Settings, RunReport], tmp_path: Path
 ) -> None:
     # given the next core delivery, in which one account has a status the agreement does not know
     settings = copy_of(published, tmp_path)
     edit_next(settings, "core_banking", "accounts.csv", lambda t: t.replace(",ACTIVE,", ",SUSPENDED,", 1))
-    before = settings.warehouse_path.read_bytes()
     # when the nightly job runs
-    with pytest.raises(GateFailed):
-        run(settings)
-    # then the report names the expectation, the file and the row
+    result = CliRunner().invoke(main, ["run"], env={"BANKDW_DATA_DIR": str(settings.root)})
+    # then it exits 2, and says which delivery waits and why: the expectation, the file and the row
+    assert result.exit_code == 2, result.output
     report = RunReport.latest(settings)
-    assert report is not None and report.outcome == "FAILED" and report.step == "gate"
-    failure = "\n".join(report.failures)
-    assert "core_banking.accounts" in failure and "status" in failure and "SUSPENDED" in failure
-    assert f"core_banking/{NEXT}/accounts.csv row " in failure
-    # and nothing of the run reached the lake or the warehouse, and every delivery of NEXT is still pending
-    assert not list(settings.lake_dir.glob(f"*/*/business_date={NEXT}"))
-    assert settings.warehouse_path.read_bytes() == before
-    assert len(pending_deliveries(settings)) == 3
+    assert (
+        report is not None and report.outcome == "REFUSED" and list(report.deliveries_held) == [f"core_banking/{NEXT}"]
+    )
+    why = "\n".join(report.deliveries_held[f"core_banking/{NEXT}"])
+    assert "core_banking.accounts" in why and "status" in why and "SUSPENDED" in why
+    assert f"core_banking/{NEXT}/accounts.csv row " in why
+    assert f"Held back by the feed gate, gated again next run: core_banking/{NEXT}" in result.output
+    assert report.systems_blocked["core_banking"] == report.deliveries_held[f"core_banking/{NEXT}"]
+    # and the other systems' deliveries of NEXT were loaded and published without it
+    assert sorted(report.deliveries_loaded) == [f"call_center/{NEXT}", f"online_banking/{NEXT}"]
+    assert report.published and report.rows["online_banking.events"]["loaded"] > 0
+    assert "core_banking.accounts" not in report.rows  # what was held is not counted as loaded
+    assert not list(settings.lake_dir.glob(f"core_banking/*/business_date={NEXT}"))
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        loads = dict(
+            con.sql(
+                "select system, count(*) from audit.loads where business_date = ? group by 1", params=[NEXT]
+            ).fetchall()
+        )
+    # (one audit row per landed file, the manifest aside)
+    files = {s: len(list((settings.landing_dir / s / NEXT.isoformat()).iterdir())) - 1 for s in loads}
+    assert loads == files and set(loads) == {"online_banking", "call_center"}
+    # and the held delivery is still pending: the next run gates it again
+    assert [d.label for d in pending_deliveries(settings)] == [f"core_banking/{NEXT}"]
+
+
+def test_a_held_system_waits_in_order_and_loads_once_corrected(
+    published: tuple[Settings, RunReport], bank_landing: Path, tmp_path: Path
+) -> None:
+    # given a bad status in the core system's NEXT accounts, and every system's next date delivered too
+    settings = copy_of(published, tmp_path)
+    accounts = settings.landing_dir / "core_banking" / NEXT.isoformat() / "accounts.csv"
+    manifest = accounts.with_name(MANIFEST_NAME)
+    sent = accounts.read_bytes(), manifest.read_bytes()
+    edit_next(settings, "core_banking", "accounts.csv", lambda t: t.replace(",ACTIVE,", ",SUSPENDED,", 1))
+    after = bank_date(DAYS + 1)
+    copy_deliveries(bank_landing, settings.landing_dir, [after])
+    # when the feed gate judges both dates
+    staged = gate_step(settings, stage_step(settings).run_id)
+    commit_step(settings, staged.run_id)
+    # then the core system waits from its failing date on, in order, and the others load both dates
+    assert sorted(staged.deliveries_held) == [f"core_banking/{NEXT}", f"core_banking/{after}"]
+    assert sorted(staged.deliveries_loaded) == sorted(
+        f"{s}/{d}" for s in ("call_center", "online_banking") for d in (NEXT, after)
+    )
+    assert [p for d in (NEXT, after) for p in settings.lake_dir.glob(f"core_banking/*/business_date={d}")] == []
+    assert list(settings.lake_dir.glob(f"online_banking/*/business_date={after}"))
+    # when the core system sends NEXT again, corrected
+    accounts.write_bytes(sent[0])
+    manifest.write_bytes(sent[1])
+    again = gate_step(settings, stage_step(settings).run_id)
+    commit_step(settings, again.run_id)
+    # then both its dates load, in one run, and nothing waits
+    assert sorted(again.deliveries_loaded) == [f"core_banking/{NEXT}", f"core_banking/{after}"]
+    assert (again.deliveries_held, again.systems_blocked, pending_deliveries(settings)) == ({}, {}, [])
 
 
 def test_a_delivery_that_does_not_match_its_manifest_is_refused_and_the_rest_is_published(

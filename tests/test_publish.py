@@ -22,7 +22,7 @@ from bankdw.publish import RollbackError, list_versions, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
-from tests.conftest import write_manifest
+from tests.conftest import HOLD_THE_RUN, gates_toml, write_manifest
 from tests.nights import LAST, NIGHT_1, NIGHT_2, PENDING, Nights, stamp
 
 pytestmark = pytest.mark.slow
@@ -146,6 +146,9 @@ def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(night
     # given a copy of the bank, and the pending night's postings, one with a balance booked 5.00 too low
     shutil.copytree(nights.settings.root, tmp_path / "data")
     settings = load_settings(data_dir=tmp_path / "data", keep_versions=2)
+    # and the gates configured to stop the whole run at a blocking failure (by default only the
+    # core system's delivery would wait: tests/test_pipeline.py)
+    gates = gates_toml(tmp_path / "gates.toml", HOLD_THE_RUN)
     folder = settings.landing_dir / "core_banking" / PENDING.isoformat()
     rows = list(csv.DictReader(io.StringIO((folder / "transactions.csv").read_text(encoding="utf-8"), newline="")))
     rows[0]["balance_after"] = f"{float(rows[0]['balance_after']) - 5:.2f}"
@@ -158,7 +161,9 @@ def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(night
     published = settings.warehouse_path
     before = (published.read_bytes(), published.stat().st_ino, [v.run_id for v in list_versions(settings)])
     # when the nightly job runs
-    result = CliRunner().invoke(main, ["run"], env={"BANKDW_DATA_DIR": str(settings.root)})
+    result = CliRunner().invoke(
+        main, ["run"], env={"BANKDW_DATA_DIR": str(settings.root), "BANKDW_GATES_CONFIG": str(gates)}
+    )
     # then it fails at the gate, and the published warehouse and its versions are exactly as they were
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     report = RunReport.latest(settings)

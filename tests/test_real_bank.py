@@ -130,6 +130,9 @@ def test_with_the_documented_configuration_the_bank_publishes(onboarded: Night) 
     assert report.published is not None
     assert [w.split(":")[0] for w in report.warnings] == ["WARNING call_center"]
     assert "days_behind=3" in report.warnings[0] and "limits='warn > 1, block > 4'" in report.warnings[0]
+    # and the empty relationship-manager file loaded as no rows, said once as a note
+    [empty] = [note for note in report.notes if note.startswith("core_banking.relationship_managers: ")]
+    assert "file(s) delivered empty (header only), e.g. core_banking/" in empty and "loaded as no rows" in empty
     # and the balance rules judged every account-day, in no particular order of postings, within 0.10
     checks = onboarded.feed_checks()
     for check_id in (
@@ -167,11 +170,15 @@ def test_the_published_warehouse_holds_the_bank_as_delivered(onboarded: Night) -
 
 
 def test_as_shipped_the_gates_say_which_rule_how_many_and_what_to_change(as_shipped: Night) -> None:
-    # then the feed gate refused the night, and nothing reached the lake or the warehouse
+    # then the feed gate held the core system back, every date of it, and nothing of it reached the lake
     report = as_shipped.report
-    assert (report.outcome, report.step, report.published) == ("FAILED", "gate", None)
-    assert not as_shipped.settings.warehouse_path.exists()
-    failures = {line.split(":")[0] + ":" + line.split(":")[1].split("(")[0]: line for line in report.failures}
+    assert (report.outcome, list(report.systems_blocked)) == ("REFUSED", ["core_banking"]), report.failures
+    assert sorted(report.deliveries_held) == [f"core_banking/{business_date(n)}" for n in range(DAYS)]
+    assert not list(as_shipped.settings.lake_dir.glob("core_banking/*/business_date=*"))
+    failures = {
+        line.split(":")[0] + ":" + line.split(":")[1].split("(")[0]: line
+        for line in report.systems_blocked["core_banking"]
+    }
     assert sorted(failures) == [
         "BLOCKING core_banking.accounts: reporting_currency",
         "BLOCKING core_banking.balances: end_of_day_balance",
@@ -193,8 +200,12 @@ def test_as_shipped_the_gates_say_which_rule_how_many_and_what_to_change(as_ship
     chain = failures["BLOCKING core_banking.transactions: balance_chain"]
     assert "failed on 1 of 15 account-days" in chain and "largest 0.0400" in chain
     assert "account_id='A002'" in chain
-    # and special mention from the first day past due, and the call centre's silence, do not block
-    assert report.warnings == [line for line in report.warnings if line.startswith("WARNING call_center: freshness")]
+    # and special mention from the first day past due, and the call centre's silence, do not block:
+    # the warnings are the systems' freshness alone (the core system, held back, has loaded nothing yet)
+    assert sorted(w.split(": freshness() ")[0] for w in report.warnings) == [
+        "WARNING call_center",
+        "WARNING core_banking",
+    ]
 
 
 def test_a_warning_in_the_warehouse_is_reported_and_publishes(warned: Night) -> None:

@@ -19,7 +19,7 @@ from bankdw.config import load_settings
 from bankdw.pipeline import GateFailed, gate_step, stage_step
 from expectations.data_docs import EXAMPLES
 from extract.contract import load_agreement
-from tests.conftest import write_delivery
+from tests.conftest import HOLD_THE_RUN, gates_toml, write_delivery
 from tests.test_bad_input import AGENT, AGENTS_HEADER, CALL, CALLS_HEADER, lines
 from tests.test_impossible_dates import core_delivery, customer
 
@@ -51,13 +51,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     deliveries (the direction is not of the agreement's enum: a blocking failure), with a Data
     Docs page for every feed file (`data_docs = "all"`: the agents file passes, and by default
     only files with a failure get a page)."""
-    from expectations.config import GATES_TOML
-
     root = tmp_path_factory.mktemp("reports")
-    gates = root / "gates.toml"
-    gates.write_text(
-        GATES_TOML.read_text(encoding="utf-8").replace('data_docs = "problems"', 'data_docs = "all"'), "utf-8"
-    )
+    # the whole run stops at the blocking failure, so that the gate step raises as it writes the pages
+    gates = gates_toml(root / "gates.toml", ('data_docs = "problems"', 'data_docs = "all"'), HOLD_THE_RUN)
     settings = load_settings(data_dir=root / "data", gates_config=gates)
     write_delivery(settings.landing_dir, "call_center", D, bad_calls())
     write_delivery(settings.landing_dir, "core_banking", D, many_keys())

@@ -126,6 +126,12 @@ def _deliveries(report: RunReport) -> str:
         parts.append(f"<p class='failed'>Refused {escape(label)}: {escape('; '.join(problems))}</p>")
     if report.deliveries_waiting:
         parts.append(f"<p>Waiting for a manifest: {escape(', '.join(report.deliveries_waiting))}</p>")
+    if report.deliveries_held:
+        held = escape(", ".join(report.deliveries_held))
+        parts.append(f"<p class='failed'>Held back by the feed gate (pending, gated again next run): {held}</p>")
+    for system, checks in report.systems_blocked.items():
+        items = "".join(f"<li>{escape(c)}</li>" for c in checks)
+        parts.append(f"<p class='failed'>Blocked {escape(system)}:</p><ul>{items}</ul>")
     if report.rows:
         rows = [
             [escape(feed), f"{c['delivered']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bankdw.config import Settings
 from extract.load import DeliveryOutcome
@@ -26,6 +27,12 @@ class RunReport:
     deliveries_loaded: list[str] = field(default_factory=list)
     deliveries_refused: dict[str, list[str]] = field(default_factory=dict)
     deliveries_waiting: list[str] = field(default_factory=list)
+    deliveries_held: dict[str, list[str]] = field(default_factory=dict)
+    """Deliveries the feed gate held back (`blocking_holds = "system"`), with the blocking checks
+    that held them: not loaded, still pending, gated again by the next run."""
+    systems_blocked: dict[str, list[str]] = field(default_factory=dict)
+    """Per source system, the blocking checks that failed on it this run (a held delivery's, or a
+    silent system's freshness): the run exits 2 while any system is blocked."""
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -41,6 +48,22 @@ class RunReport:
     published: str | None = None
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def hold(self, label: str, checks: list[str], audit_rows: list[dict[str, Any]]) -> None:
+        """Record that the gate held delivery `label` back (`checks`: why); what staging counted
+        for it (`audit_rows`, its files' rows) leaves the run's loaded figures."""
+        self.deliveries_held[label] = checks
+        if label in self.deliveries_loaded:
+            self.deliveries_loaded.remove(label)
+        for row in audit_rows:
+            feed = f"{row['system']}.{row['feed']}"
+            counts = self.rows.get(feed)
+            if counts is not None:
+                counts["delivered"] -= int(row["rows_delivered"] or 0)
+                counts["loaded"] -= int(row["rows_loaded"] or 0)
+                counts["quarantined"] -= int(row["rows_quarantined"] or 0)
+                if not any(counts.values()):  # nothing else of the run delivered that file
+                    del self.rows[feed]
 
     @staticmethod
     def path(settings: Settings, run_id: str) -> Path:
@@ -63,6 +86,7 @@ class RunReport:
         return cls(**json.loads(reports[-1].read_text(encoding="utf-8"))) if reports else None
 
     def record_outcomes(self, outcomes: list[DeliveryOutcome]) -> None:
+        empty: dict[str, list[str]] = {}
         for outcome in outcomes:
             if outcome.refused:
                 self.deliveries_refused[outcome.delivery.label] = outcome.problems
@@ -73,7 +97,14 @@ class RunReport:
                 counts["delivered"] += f.rows_delivered
                 counts["loaded"] += f.rows_loaded
                 counts["quarantined"] += f.rows_quarantined
+                if f.rows_delivered == 0:
+                    empty.setdefault(f"{f.system}.{f.feed}", []).append(f.source_file)
                 if f.extra_columns:
                     self.warnings.append(
                         f"{f.source_file}: column(s) not in the agreement, kept: {', '.join(f.extra_columns)}"
                     )
+        # What staging saw without judging it (the agreement allows an empty file), once per feed file.
+        for feed, files in empty.items():
+            self.notes.append(
+                f"{feed}: {len(files)} file(s) delivered empty (header only), e.g. {files[0]}; loaded as no rows"
+            )

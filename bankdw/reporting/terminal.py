@@ -50,6 +50,11 @@ def format_run(report: RunReport, settings: Settings) -> str:
         lines.append(f"Delivery REFUSED: {label}: {'; '.join(problems)}")
     if report.deliveries_waiting:
         lines.append(f"Waiting for a manifest: {', '.join(report.deliveries_waiting)}")
+    if report.deliveries_held:
+        lines.append(f"Held back by the feed gate, gated again next run: {', '.join(report.deliveries_held)}")
+    for system, checks in report.systems_blocked.items():
+        more = f" (+{len(checks) - 3} more)" if len(checks) > 3 else ""
+        lines.append(f"Blocked {system}: " + "; ".join(checks[:3]) + more)
     if report.rows:
         lines.append("Rows per feed (loaded / quarantined):")
         for feed, counts in sorted(report.rows.items()):
