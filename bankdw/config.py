@@ -183,14 +183,6 @@ class Settings(BaseSettings):
         description="A normalised address or phone shared by more customers than this is a building or an office, "
         "not a household.",
     )
-    interest_reconciliation_tolerance: float = Field(
-        default=0.05,
-        ge=0,
-        le=1,
-        description="Share of the interest the ledger booked in a month (interest postings plus the change of "
-        "accrued_interest) by which the marts' interest_income or interest_expense may differ from it before the "
-        "warehouse gate fails (docs/profitability.md, Reconciliation).",
-    )
     # The value model (docs/customer_value.md): the loyalty x value pyramid, value classes and
     # RFM of fct_customer_value_monthly and fct_customer_rfm_monthly, month by month.
     value_window_months: int = Field(
@@ -564,7 +556,6 @@ class Settings(BaseSettings):
             "contribution_window_months": self.contribution_window_months,
             "balance_snapshot_window_days": self.balance_snapshot_window_days,
             "household_max_members": self.household_max_members,
-            "interest_reconciliation_tolerance": self.interest_reconciliation_tolerance,
             "value_window_months": self.value_window_months,
             "value_measure": self.value_measure,
             "value_high_percentile": self.value_high_percentile,

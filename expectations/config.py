@@ -36,6 +36,14 @@ class ToleranceRule(Rule):
     share_tolerance: float = Field(ge=0, le=1)
 
 
+class ReconciliationRule(Rule):
+    """A warehouse reconciliation against what the bank booked, where the warehouse's own model
+    of a figure may differ from the bank's by policy (day counts, rounding, fees waived): within
+    `share_tolerance` of the booked figure it passes; beyond, the rule's severity applies."""
+
+    share_tolerance: float = Field(ge=0, le=1)
+
+
 class Floor(_Strict):
     """A regulatory floor: a loan more than `above_days_past_due` days past due is classified at
     least `at_least`."""
@@ -80,6 +88,7 @@ class Rules(_Strict):
     reporting_currency: Rule
     loan_classification: LoanClassificationRule
     volume: VolumeRule
+    interest_reconciliation: ReconciliationRule
 
 
 class Freshness(_Strict):
@@ -116,13 +125,15 @@ class GatesConfig(_Strict):
 
     def dbt_vars(self) -> dict[str, dict[str, str | float]]:
         """What the warehouse tests of the same facts read (the dbt var `gates`): per rule its
-        dbt severity (`error` or `warn`) and, for the balance rules, the tolerances."""
+        dbt severity (`error` or `warn`) and, for the balance rules and reconciliations, the tolerances."""
         rendered: dict[str, dict[str, str | float]] = {}
         for name in type(self.rules).model_fields:
             rule = getattr(self.rules, name)
             entry: dict[str, str | float] = {"severity": "error" if rule.severity == "blocking" else "warn"}
             if isinstance(rule, ToleranceRule):
                 entry |= {"amount_tolerance": str(rule.amount_tolerance), "share_tolerance": rule.share_tolerance}
+            elif isinstance(rule, ReconciliationRule):
+                entry |= {"share_tolerance": rule.share_tolerance}
             rendered[name] = entry
         return rendered
 

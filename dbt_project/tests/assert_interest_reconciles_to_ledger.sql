@@ -1,7 +1,7 @@
 -- A failure means the interest the warehouse accrues (interest_income on loans and cards,
 -- interest_expense on deposits, in any profitability mart) is further from the interest
--- the bank booked than the configured share (var interest_reconciliation_tolerance,
--- setting BANKDW_INTEREST_RECONCILIATION_TOLERANCE): balances, rates or day counts in the
+-- the bank booked than the configured share (share_tolerance of [rules.interest_reconciliation]
+-- in the gates configuration, which also sets the test's severity): balances, rates or day counts in the
 -- warehouse do not describe the bank's book, and net interest income, which is the same
 -- accrual against the FTP curve, cannot be trusted for the month. The booked interest of a
 -- month is recomputed from the staged feeds, independently of the marts: the month's
@@ -11,6 +11,8 @@
 -- the assets' (sign turned to positive), expense the liabilities'. Compared for complete
 -- months after the first month of the data (whose opening accrual is unknown), where the
 -- ledger booked interest on that side at all.
+{{ config(severity = gate_severity('interest_reconciliation')) }}
+
 with ledger as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
@@ -205,9 +207,9 @@ compared as (
 select
     compared.*,
     compared.reported - compared.booked as difference,
-    {{ var('interest_reconciliation_tolerance') }} as tolerance_share
+    {{ gate_share_tolerance('interest_reconciliation') }} as tolerance_share
 from compared
 where
     compared.reported is null
     or abs(compared.reported - compared.booked)
-    > abs(compared.booked) * {{ var('interest_reconciliation_tolerance') }}
+    > abs(compared.booked) * {{ gate_share_tolerance('interest_reconciliation') }}

@@ -2,6 +2,9 @@
 -- transactions file, the postings in fct_transactions must number what was loaded and add
 -- up to the control total the core system declared in the manifest. A row here is a file
 -- whose postings were lost, doubled or altered between the delivery and the mart.
+-- The same fact as the feed gate's control_totals rule, with its severity (var gates).
+{{ config(severity = gate_severity('control_totals')) }}
+
 with delivered as (
 
     select
