@@ -27,6 +27,7 @@ from bankdw.config import (
     render_dbt_project_vars,
 )
 from bankdw.warehouse import dbt_args, project_fingerprint, run_dbt
+from tests.conftest import gates_toml
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 READS_VAR = re.compile(r"""\bvar\(\s*["']([a-z_]+)["']""")
@@ -95,6 +96,29 @@ def test_the_pipeline_passes_the_settings_in_force_to_every_dbt_command(tmp_path
     assert (passed["timezone"], passed["calls_window_days"]) == ("Europe/Zurich", 60)
     assert passed["lake_dir"] == str(tmp_path / "data" / "lake")
     assert args[args.index("--threads") + 1] == "3"
+
+
+def test_the_warehouse_tests_follow_the_rules_of_the_gates_configuration(tmp_path: Path) -> None:
+    # given a gates configuration where the interest reconciliation only warns, within 20 %
+    section = "[rules.interest_reconciliation]"
+    gates = gates_toml(
+        tmp_path / "gates.toml",
+        ('severity = "blocking"\nshare_tolerance = 0.05', 'severity = "warning"\nshare_tolerance = 0.2'),
+    )
+    assert section in gates.read_text(encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", gates_config=gates)
+    # when the pipeline builds its dbt command line
+    args = dbt_args(settings, "test")
+    rules = json.loads(args[args.index("--vars") + 1])["gates"]
+    # then the warehouse test reads that severity and tolerance
+    assert rules["interest_reconciliation"] == {"severity": "warn", "share_tolerance": 0.2}
+    # and every rule a warehouse test reads through macros/gates.sql is one the configuration has
+    read = {
+        rule
+        for text in project_files().values()
+        for rule in re.findall(r"gate_(?:severity|amount_tolerance|share_tolerance)\('(\w+)'\)", text)
+    }
+    assert {"end_of_day_balance", "control_totals", "interest_reconciliation"} <= read <= set(rules)
 
 
 def test_an_incremental_build_needs_the_same_settings(tmp_path: Path) -> None:
