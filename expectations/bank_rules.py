@@ -74,6 +74,7 @@ def run_bank_rules(inputs: RuleInputs, config: GatesConfig) -> list[CheckResult]
             results.append(_balance_chain(con, config))
             results.append(_future_postings(con, inputs, config))
         results += _impossible_dates(con, inputs, config, staged)
+        results += _complete_lists(con, inputs, config, staged)
         if BALANCES in staged:
             results.append(_end_of_day_balance(con, config))
         results += _reporting_currency(con, inputs, config, staged)
@@ -543,6 +544,35 @@ def _loan_classification(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, con
         examples=[{k: _plain(v) for k, v in row.items()} for row in failing[:EXAMPLES]],
         note=note,
     )
+
+
+def _complete_lists(
+    con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig, staged: set[str]
+) -> list[CheckResult]:
+    """A file that lists every item of its kind (a full snapshot, the end-of-day state of every
+    open account or loan: `FeedFile.lists_everything`) is whole only if staging quarantined none
+    of its rows: a quarantined balances row would make the account vanish from that day's
+    deposits, a quarantined customers row the customer. One result per such staged feed file;
+    the failing rows are the quarantined ones, with the reason staging gave."""
+    results = []
+    for feed in inputs.agreement.files:
+        if not feed.lists_everything or feed.qualified_name not in staged:
+            continue
+        quarantined = inputs.staging.quarantine_dir(feed)
+        failing: list[dict[str, Any]] = []
+        count = 0
+        if any(quarantined.glob("*/*.parquet")):
+            failing, count = _failing(
+                con,
+                f"""
+                select _source_file, _source_row, reason
+                from {_read(str(quarantined / "*" / "*.parquet"))}
+                order by _source_file, _source_row
+                """,
+            )
+        severity = config.rules.complete_lists.severity
+        results.append(_result(feed.qualified_name, "complete_lists", None, severity, failing, count))
+    return results
 
 
 def _future_postings(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesConfig) -> CheckResult:

@@ -85,6 +85,7 @@ class Rules(_Strict):
     end_of_day_balance: ToleranceRule
     future_postings: Rule
     impossible_dates: ImpossibleDatesRule
+    complete_lists: Rule
     reporting_currency: Rule
     loan_classification: LoanClassificationRule
     volume: VolumeRule

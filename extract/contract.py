@@ -94,6 +94,12 @@ class FeedFile(BaseModel):
         return self.delivery == "full snapshot"
 
     @property
+    def lists_everything(self) -> bool:
+        """The file lists every item of its kind on the business date (a full snapshot, or the
+        end-of-day state of every open account or loan): an item missing from it is gone."""
+        return self.is_snapshot or self.delivery.startswith("end-of-day state of every")
+
+    @property
     def is_hourly(self) -> bool:
         """Delivered as several files per date (`events-00.jsonl.gz` .. `events-23.jsonl.gz`)."""
         return self.files_per_date is not None
