@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
-PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir")
+PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir", "duckdb_temp_dir")
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     simulate_days: int = Field(default=90, ge=1, description="Business days of history in the synthetic bank.")
     simulate_seed: int = Field(default=42, description="Seed of the synthetic bank.")
     dbt_threads: int = Field(default=2, ge=1, description="Threads dbt builds with.")
+    duckdb_memory_limit: str = Field(
+        default="4GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory each DuckDB connection of a run (the dbt build's included) may hold before it "
+        "spills to duckdb_temp_dir instead of growing, e.g. 4GB.",
+    )
+    duckdb_temp_dir: Path | None = Field(
+        default=None,
+        description="Where DuckDB spills what does not fit in duckdb_memory_limit (default: <data_dir>/tmp/duckdb).",
+    )
     type_drift_share: float = Field(
         default=0.5,
         gt=0,
@@ -523,6 +533,14 @@ class Settings(BaseSettings):
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
 
+    @property
+    def duckdb_temp_directory(self) -> Path:
+        return (self.duckdb_temp_dir or self.root / "tmp" / "duckdb").resolve()
+
+    def duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
+        """The `config` of every DuckDB connection a run opens: its memory limit and where it spills."""
+        return {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.duckdb_temp_directory)}
+
     def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, DbtVar]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.
 
@@ -542,6 +560,9 @@ class Settings(BaseSettings):
             "identity_dir": path(self.identity_dir),
             # on-run-start sets DuckDB's TimeZone to it (macros/settings.sql)
             "timezone": self.timezone,
+            # on-run-start sets DuckDB's memory_limit and temp_directory to them (macros/settings.sql)
+            "duckdb_memory_limit": self.duckdb_memory_limit,
+            "duckdb_temp_dir": path(self.duckdb_temp_directory),
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
             "reporting_currency": self.reporting_currency,
@@ -616,6 +637,8 @@ _END = "# <<< end of the generated settings"
 _PATH_VARS = {
     "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
     "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+    "duckdb_temp_dir": "Where DuckDB spills beyond duckdb_memory_limit (`<data_dir>/tmp/duckdb` unless the setting "
+    "duckdb_temp_dir names another).",
     "churn_model_dir": "Trained churn models, one folder per version (`<data_dir>/models/churn` unless the "
     "setting churn_model_dir names another).",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "

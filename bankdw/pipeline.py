@@ -183,6 +183,7 @@ def stage_step(
             run_id,
             settings.type_drift_share,
             settings.delivery_gap_days,
+            settings.duckdb_config(),
         )
         report.record_outcomes(outcomes)
         if not selection.last and any(o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE) for o in outcomes):
@@ -207,7 +208,7 @@ def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) ->
     """The staged rows of each feed file, as pandas DataFrames for the gates."""
     staging = _lake(settings).staging(run_id)
     batches = {}
-    con = duckdb.connect()
+    con = duckdb.connect(config=settings.duckdb_config())
     try:
         for feed in agreement.files:
             if any(staging.feed_dir(feed).glob("*/*.parquet")):

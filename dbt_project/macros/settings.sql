@@ -9,3 +9,13 @@
 {% macro set_bank_time_zone() %}
     set global TimeZone = '{{ var("timezone") }}'
 {% endmacro %}
+
+{#
+    DuckDB's memory limit and spill folder, for the whole invocation like the time zone: a
+    build that needs more memory spills to the folder rather than growing. Called by
+    on-run-start with ('memory_limit', var('duckdb_memory_limit')) and ('temp_directory',
+    var('duckdb_temp_dir')): settings of bankdw/config.py.
+#}
+{% macro set_duckdb_global(name, value) %}
+    set global {{ name }} = '{{ value }}'
+{% endmacro %}

@@ -148,7 +148,7 @@ final as (
         on
             merged.customer_key = versions.customer_key
             and merged.candidate_date >= versions.valid_from
-            and (merged.candidate_date < versions.valid_to or versions.valid_to is null)
+            and merged.candidate_date < coalesce(versions.valid_to, date '9999-12-31')
 
 )
 

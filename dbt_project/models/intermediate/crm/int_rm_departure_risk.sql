@@ -97,7 +97,7 @@ at_risk as (
         on
             referenced.rm_id = rm_periods.rm_id
             and referenced.reference_date >= rm_periods.valid_from
-            and (referenced.reference_date < rm_periods.valid_to or rm_periods.valid_to is null)
+            and referenced.reference_date < coalesce(rm_periods.valid_to, date '9999-12-31')
 
 ),
 

@@ -81,7 +81,7 @@ assignments as (
     inner join rm_periods
         on
             months.reference_date >= rm_periods.valid_from
-            and (months.reference_date < rm_periods.valid_to or rm_periods.valid_to is null)
+            and months.reference_date < coalesce(rm_periods.valid_to, date '9999-12-31')
 
 ),
 

@@ -42,7 +42,7 @@
         ~ " min(changed.snapshot_date)) as varchar)"
         ~ " from " ~ ref('int_customer_history_dates') ~ " as changed"
         ~ " left join " ~ this ~ " as version_row on changed.snapshot_date >= version_row.valid_from"
-        ~ " and (changed.snapshot_date < version_row.valid_to or version_row.valid_to is null)"
+        ~ " and changed.snapshot_date < coalesce(version_row.valid_to, date '9999-12-31')"
         ~ " where changed.is_changed"
     ).columns[0].values()[0] -%}
     {%- set read_bound = bound if bound is not none else read_bound %}
@@ -107,7 +107,7 @@ covering_versions as (
     inner join previous_versions
         on
             changed_dates.snapshot_date >= previous_versions.valid_from
-            and (changed_dates.snapshot_date < previous_versions.valid_to or previous_versions.valid_to is null)
+            and changed_dates.snapshot_date < coalesce(previous_versions.valid_to, date '9999-12-31')
 
 ),
 
@@ -172,7 +172,7 @@ restart_points as (
         on
             restart_dates.customer_key = covering.customer_key
             and restart_dates.restart_date >= covering.valid_from
-            and (restart_dates.restart_date < covering.valid_to or covering.valid_to is null)
+            and restart_dates.restart_date < coalesce(covering.valid_to, date '9999-12-31')
     union all
     select
         rebuilt_keys.customer_key,
