@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test pytest lint format env clean airflow-ui
+.PHONY: run test pytest lint format env clean airflow-ui serve
 
 env: $(VENV)/.synced
 
@@ -25,6 +25,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 ## run: the nightly job on the embedded default (generates a synthetic bank if the landing area is empty)
 run: env
 	$(BIN)/bankdw run --simulate-if-empty
+
+## serve: the published marts over PostgreSQL on 127.0.0.1:$BANKDW_SERVE_PORT (default 5433), until stopped (docs/serving.md)
+serve: env
+	$(BIN)/bankdw serve
 
 ## test: lint and the whole test suite side by side, naming the 15 slowest tests
 # Lint (mostly mypy and sqlfluff, single-threaded) runs beside the tests rather than before
