@@ -170,8 +170,8 @@ class Cluster:
 
             entry = pwd.getpwnam(user)
             ensure_prefix_permissions(self.pgdata)  # the server's user must reach its folders
-            for folder in (self.pgdata, self.socket_dir):
-                os.chown(folder, entry.pw_uid, entry.pw_gid)
+            for path in (self.pgdata, self.socket_dir, *self.pgdata.rglob("*")):  # a copied data dir: root's
+                os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
         if not (self.pgdata / "PG_VERSION").exists():
             subprocess.run(
                 [_bin("initdb"), "-D", str(self.pgdata), "-U", ADMIN, "--auth-local=trust", "--auth-host=reject",
