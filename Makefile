@@ -54,9 +54,12 @@ format: env
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros analyses
 
 ## airflow-ui: Airflow standalone (UI on http://localhost:8080) with this project's DAGs
-# Tasks run in processes of their own: the data dir is passed as an absolute path.
+# Tasks run in processes of their own: the data dir is passed as an absolute path. Standalone
+# starts its scheduler, API server and DAG processor as `airflow ...` from PATH: the venv's
+# bin goes first, so that it works with the venv not activated.
+AIRFLOW_HOME ?= $(CURDIR)/.airflow
 airflow-ui: env
-	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	PATH=$(CURDIR)/$(BIN):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False BANKDW_DATA_DIR=$(abspath $(or $(BANKDW_DATA_DIR),data)) \
 	$(BIN)/airflow standalone
 
