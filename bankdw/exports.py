@@ -93,8 +93,8 @@ def current_export(settings: Settings) -> Export | None:
     manifest = link / MANIFEST
     if not manifest.exists():
         return None
-    target = link.resolve()
-    return Export(target.name, target, json.loads(manifest.read_text(encoding="utf-8")))
+    content = json.loads(manifest.read_text(encoding="utf-8"))
+    return Export(str(content["build_id"]), link.resolve(), content)
 
 
 def write_exports(settings: Settings, run_id: str, warehouse: Path, pii: dict[str, dict[str, str]]) -> Export:
@@ -180,8 +180,10 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, monthly: boo
 
 def _switch(settings: Settings, target: Path) -> None:
     link = exports_link(settings)
-    if link.exists() and not link.is_symlink():
-        raise ExportFailed(f"{link} is a folder, not the link to an export: move it away")
+    if link.is_dir() and not link.is_symlink():
+        # a data dir copied without its links (shutil.copytree) holds a copy of the export: replaced
+        log.warning("%s is a folder, not the link to an export (a copied data dir?): replaced by the link", link)
+        shutil.rmtree(link)
     tmp = link.with_name(f".{link.name}.{target.name}.link")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(Path(exports_store(settings).name) / target.name)

@@ -29,9 +29,9 @@ import psycopg
 import pytest
 
 from bankdw.config import Settings
-from bankdw.exports import MANIFEST, STEWARD, current_export, pii_columns
+from bankdw.exports import MANIFEST, STEWARD, current_export, exports_store, pii_columns, switch_to
 from bankdw.publish import published_state_path
-from bankdw.serve import Cluster, _bin, credentials, credentials_path, load, running
+from bankdw.serve import Cluster, _bin, credentials, credentials_path, refresh_if_newer, running
 from tests.conftest import PublishedBank
 
 PII_NAME = re.compile(r"national|phone|e_?mail|address|birth|full_name|first_name|last_name")
@@ -322,7 +322,7 @@ def test_a_query_during_a_refresh_answers_from_one_version(served: tuple[Setting
     export = current_export(settings)
     assert export is not None
     # given a second export: the same build without half its customers, in two marts
-    second = tmp_path / "second"
+    second = exports_store(settings) / "second"
     shutil.copytree(export.path, second)
     with duckdb.connect() as con:
         for mart in ("dim_customer", "customer_360"):
@@ -341,7 +341,8 @@ def test_a_query_during_a_refresh_answers_from_one_version(served: tuple[Setting
     query = "select (select count(*) from marts.dim_customer), (select count(*) from marts.customer_360)"
     with _connect(cluster, "analyst") as pg:
         before = pg.execute(query).fetchone()
-    # when it is loaded while a reader queries both marts in one statement, again and again
+    # when it is published (the exports' link switched) and the server, watching, loads it while a
+    # reader queries both marts in one statement, again and again
     answers: list[tuple[Any, ...] | None] = []
     errors: list[psycopg.Error] = []
     done = threading.Event()
@@ -357,13 +358,15 @@ def test_a_query_during_a_refresh_answers_from_one_version(served: tuple[Setting
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        load(cluster, second)
+        assert switch_to(settings, "second") is not None
+        assert refresh_if_newer(cluster, export.run_id) == "second"
         with _connect(cluster, "analyst") as pg:
             after = pg.execute(query).fetchone()
     finally:
         done.set()
         thread.join()
-        load(cluster, export.path)  # the module's other tests read the published build
+        switch_to(settings, export.run_id)  # the module's other tests read the published build
+        assert refresh_if_newer(cluster, "second") == export.run_id
     # then every answer is one version's, whole
     assert errors == []
     assert before is not None and after is not None and before != after
