@@ -78,7 +78,7 @@ def build_path(settings: Settings) -> Path:
     """Where the run that builds writes its new warehouse: the build area, under the published
     file's name. DuckDB names a database after its file, and the views dbt creates name their
     tables with it (`"bank".staging...`): built as `bank.duckdb`, the views still resolve once
-    the file is published (and kept as a version) under that name. One name for every night
+    the file is kept as a version's state (`bankdw.publish.state_path`) under that name. One name for every night
     also keeps dbt's command line the same, so dbt parses the project again only when it
     changed (`dbt_args`). One run at a time builds (`pipeline.run_lock`; the DAG runs one at a
     time), and publishing moves the file away."""
