@@ -47,6 +47,7 @@ import subprocess
 import tempfile
 import time
 import tomllib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,9 @@ def credentials(settings: Settings, rm_ids: list[str]) -> dict[str, str]:
 
 
 def _bin(name: str) -> str:
-    from pgserver._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():  # pgserver's own server class looks for a runtime dir we do not use
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
 
@@ -137,7 +140,9 @@ def _bin(name: str) -> str:
 def _system_user() -> str | None:
     if os.geteuid() != 0:
         return None
-    from pgserver.utils import ensure_user_exists
+    with warnings.catch_warnings():  # importing pgserver looks for a runtime dir we do not use
+        warnings.simplefilter("ignore")
+        from pgserver.utils import ensure_user_exists
 
     ensure_user_exists(SYSTEM_USER)
     return SYSTEM_USER
