@@ -47,7 +47,7 @@ import duckdb
 
 from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
-from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path
+from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path, published_run_id
 from extract.landing import sha256_of
 from models.identity.resolve import IDENTITY_FILES
 
@@ -231,13 +231,11 @@ def verify_published(settings: Settings, copy_to: Path | None = None) -> None:
 def published_state_path(settings: Settings) -> Path:
     """The whole build behind the published version (its staging and intermediate schemas too):
     what a build and the models' training start from. A version published before versions kept
-    their state is whole itself."""
-    for version in versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb"):
-        if _is_published(settings, version):
-            state = state_path(settings, version.stem.removeprefix(VERSION_PREFIX))
-            if state.exists():
-                return state
-    return settings.warehouse_path
+    their state is whole itself. Found by the run that built the published file (its
+    `audit.warehouse_build`), not by its link: a copied data dir keeps no links."""
+    run_id = published_run_id(settings)
+    state = state_path(settings, run_id) if run_id else None
+    return state if state is not None and state.exists() else settings.warehouse_path
 
 
 def copy_published_state(settings: Settings, copy_to: Path) -> None:

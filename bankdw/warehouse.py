@@ -298,6 +298,12 @@ def _published_build_info(settings: Settings) -> dict[str, Any] | None:
     return dict(zip(names, rows[0], strict=True)) if rows else None
 
 
+def published_run_id(settings: Settings) -> str | None:
+    """The run that built the published warehouse (None: no usable warehouse)."""
+    info = _published_build_info(settings)
+    return info.get("run_id") if info else None
+
+
 def published_lake_version(settings: Settings) -> str | None:
     """The lake version the published warehouse was built from (None: no usable warehouse)."""
     info = _published_build_info(settings)

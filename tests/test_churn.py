@@ -48,7 +48,8 @@ CUTOFF = date(2026, 10, 8)
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    """The published version's whole build: the features are intermediate models."""
+    con = duckdb.connect(str(published_state_path(settings)), read_only=True)
     con.execute(f"set TimeZone = '{settings.timezone}'")
     return con
 
