@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test pytest lint format env clean airflow-ui
+.PHONY: run test pytest lint format env clean airflow-ui serve
 
 env: $(VENV)/.synced
 
@@ -28,6 +28,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 ## run: the nightly job on the embedded default (generates a synthetic bank if the landing area is empty)
 run: env
 	$(BIN)/bankdw run --simulate-if-empty
+
+## serve: the published marts over PostgreSQL on 127.0.0.1:$BANKDW_SERVE_PORT (default 5433), until stopped (docs/serving.md)
+serve: env
+	$(BIN)/bankdw serve
 
 ## test: lint and the whole test suite side by side, naming the 15 slowest tests
 # Lint (mostly mypy and sqlfluff, single-threaded) runs beside the tests rather than before
@@ -53,9 +57,12 @@ format: env
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros analyses
 
 ## airflow-ui: Airflow standalone (UI on http://localhost:8080) with this project's DAGs
-# Tasks run in processes of their own: the data dir is passed as an absolute path.
+# Tasks run in processes of their own: the data dir is passed as an absolute path. Standalone
+# starts its scheduler, API server and DAG processor as `airflow ...` from PATH: the venv's
+# bin goes first, so that it works with the venv not activated.
+AIRFLOW_HOME ?= $(CURDIR)/.airflow
 airflow-ui: env
-	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	PATH=$(CURDIR)/$(BIN):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False BANKDW_DATA_DIR=$(abspath $(or $(BANKDW_DATA_DIR),data)) \
 	$(BIN)/airflow standalone
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from bankdw.config import Settings
+from bankdw.publish import published_state_path
 from extract.lake import write_atomically
 from models.churn import store
 from models.churn.dataset import labelled_rows, matrix, scoring_dates, split, warehouse_window
@@ -76,7 +77,8 @@ def label_rule(settings: Settings) -> LabelRule:
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     if not settings.warehouse_path.exists():
         raise FileNotFoundError(f"no published warehouse at {settings.warehouse_path}: run `bankdw run` first")
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    # the features are intermediate models: the published version's whole build holds them
+    con = duckdb.connect(str(published_state_path(settings)), read_only=True)
     con.execute(f"set TimeZone = '{settings.timezone}'")
     return con
 

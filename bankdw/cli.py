@@ -217,6 +217,22 @@ def rollback(settings: Settings, to: str | None) -> None:
     click.echo("The next nightly run builds and publishes the lake's latest state again.")
 
 
+@main.command()
+@click.option("--port", type=int, help="TCP port on 127.0.0.1 (default: serve_port, BANKDW_SERVE_PORT).")
+@click.pass_obj
+def serve(settings: Settings, port: int | None) -> None:
+    """Serve the public marts over PostgreSQL with logins analyst, steward and rm_<rm_id>, in the
+    foreground until stopped; reloads each newly published export (docs/serving.md)."""
+    from bankdw.serve import credentials_path
+    from bankdw.serve import serve as serve_marts
+
+    click.echo(f"Serving on 127.0.0.1:{port or settings.serve_port}; passwords in {credentials_path(settings)}")
+    try:
+        serve_marts(settings, port)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command("config")
 @click.pass_obj
 def show_config(settings: Settings) -> None:

@@ -21,7 +21,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -130,6 +130,27 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         description="Published warehouse versions kept for `bankdw rollback` (the current one included).",
+    )
+    # The served warehouse (`bankdw serve`, docs/serving.md): PostgreSQL on 127.0.0.1.
+    serve_port: int = Field(
+        default=5433,
+        ge=1,
+        le=65535,
+        description="TCP port on 127.0.0.1 of the served warehouse (`bankdw serve`).",
+    )
+    serve_analyst_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the served warehouse's login `analyst`; unset: generated on first use into "
+        "`<data>/serve/credentials.toml`.",
+    )
+    serve_steward_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the served warehouse's login `steward`; unset: generated like the analyst's.",
+    )
+    serve_rm_passwords: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Passwords of the relationship managers\' logins, by RM id (`{"RM0001": "..."}` in '
+        "BANKDW_SERVE_RM_PASSWORDS); an RM not named gets one generated like the analyst's.",
     )
     # What the marts count and keep: dbt reads these with var() (see `dbt_vars`).
     # customer_360's look-back windows, in days ending on its as-of date (the latest business date

@@ -25,7 +25,13 @@ import pyarrow.parquet as pq
 
 from bankdw.access import private_files
 from bankdw.config import Settings
-from bankdw.publish import Version, VersionChanged, publish_version, published_identity_dir, verify_published
+from bankdw.publish import (
+    Version,
+    VersionChanged,
+    copy_published_state,
+    publish_version,
+    published_identity_dir,
+)
 from bankdw.publish import rollback as roll_back
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
@@ -395,7 +401,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
                 raise BuildFailed([f"run {run_id} resolved no identity: the resolve step must run before the build"])
             # an incremental build starts from a copy of the published file, checked as it is copied
             result = build(
-                settings, run_id, version, full_refresh=rebuild, start_from=partial(verify_published, settings)
+                settings, run_id, version, full_refresh=rebuild, start_from=partial(copy_published_state, settings)
             )
         except VersionChanged as changed:
             report.failures = [f"build: {changed}"]

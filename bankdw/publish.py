@@ -1,7 +1,8 @@
 """Published warehouse versions: publish a build, keep the last few, roll back to one.
 
     <data>/warehouse/bank.duckdb                     what analysts and BI tools open (read-only)
-    <data>/warehouse/versions/bank-<run_id>.duckdb   every published build, newest `keep_versions` kept
+    <data>/warehouse/versions/bank-<run_id>.duckdb   each published build as readers see it (newest `keep_versions`)
+    <data>/warehouse/versions/state-<run_id>/bank.duckdb  the whole build it was made from, which the next starts from
     <data>/warehouse/versions/identity-<run_id>/     the identity (key registry, merge log) each was built with
     <data>/warehouse/checksums/bank-<run_id>.duckdb.sha256  each kept version's checksum, recorded when published
     <data>/lake/_identity/                           the published version's identity, installed beside the lake
@@ -16,6 +17,15 @@ published file is too), and its checksum is recorded (`<warehouse>/checksums/<ve
 starts only from a published file whose checksum is a kept version's, and a rollback only
 to a version that still has its checksum; either says so when not. Rolling back swaps an
 older version in the same way, holding the run lock (`bankdw.pipeline.rollback`).
+
+What readers see is not the whole build: a published version holds the schemas of
+`READER_SCHEMAS` only (the public marts, `audit`, the `assumptions`), copied table by table
+from the build. The build's `staging` views (which name the lake's absolute paths) and its
+`intermediate` tables (customers' national ids, phones, e-mails and addresses, unmasked) stay
+in the build's *state* (`state-<run_id>/bank.duckdb`: under the build's file name, which its
+views name it by; sealed and checksummed like the version,
+never linked where readers look): the next incremental build starts from a copy of it
+(`copy_published_state`), and so does training on the published history (`published_state_path`).
 
 A build's identity (models/identity/resolve.py: the key registry and merge log the build's keys
 come from) is published with it: kept beside the version, then installed as `<lake>/_identity/`,
@@ -36,13 +46,17 @@ from pathlib import Path
 import duckdb
 
 from bankdw.config import Settings
-from bankdw.warehouse import BUILD_INFO_TABLE, identity_build_path
+from bankdw.exports import pii_columns, switch_to, write_exports
+from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path, published_run_id
 from extract.landing import sha256_of
 from models.identity.resolve import IDENTITY_FILES
 
 log = logging.getLogger(__name__)
 
 VERSION_PREFIX = "bank-"
+STATE_PREFIX = "state-"
+READER_SCHEMAS = ("marts", "audit", "assumptions")
+"""The schemas a published version holds: what analysts and BI tools may open."""
 IDENTITY_PREFIX = "identity-"
 IDENTITY_MARKER = "_published.json"
 """Written last into `<lake>/_identity/` when an identity is installed: the run it belongs to."""
@@ -70,6 +84,13 @@ def version_path(settings: Settings, run_id: str) -> Path:
     return versions_dir(settings) / f"{VERSION_PREFIX}{run_id}.duckdb"
 
 
+def state_path(settings: Settings, run_id: str) -> Path:
+    """The whole build of version `run_id` (every schema): what the next build starts from. Under
+    the build's own file name (DuckDB names a database after its file, and the build's views
+    name their tables with it), in a folder of its own."""
+    return versions_dir(settings) / f"{STATE_PREFIX}{run_id}" / build_path(settings).name
+
+
 def identity_version_path(settings: Settings, run_id: str) -> Path:
     return versions_dir(settings) / f"{IDENTITY_PREFIX}{run_id}"
 
@@ -83,13 +104,66 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
     if identity.is_dir():
         shutil.rmtree(identity_version_path(settings, run_id), ignore_errors=True)
         identity.replace(identity_version_path(settings, run_id))
-    built.replace(version)
+    state = state_path(settings, run_id)
+    state.parent.mkdir(exist_ok=True)
+    built.replace(state)
+    _seal(state)
+    _write_reader(state, version)
     _seal(version)
     _swap_in(settings, version)
     _install_identity(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
+    export(settings, run_id)
     prune(settings)
     return settings.warehouse_path
+
+
+def export(settings: Settings, run_id: str) -> None:
+    """Write the Parquet exports of published version `run_id` (`bankdw.exports`), masking the
+    columns the dbt project tags as PII (dbt's manifest of the build says which)."""
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    if not manifest.exists():  # a version not built by dbt here: PII unknown, so nothing unmasked goes out
+        log.warning("no dbt manifest at %s: the PII columns are unknown, version %s is not exported", manifest, run_id)
+        return
+    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest))
+
+
+def _write_reader(state: Path, version: Path) -> None:
+    """Write into `version` the tables of `READER_SCHEMAS` of the build `state`, with their
+    constraints and comments: a new file, so no page of a dropped schema lingers in it."""
+    partial = version.with_name(f".{version.name}.partial")
+    partial.unlink(missing_ok=True)
+    partial.with_name(f"{partial.name}.wal").unlink(missing_ok=True)
+    schemas = ", ".join(f"'{name}'" for name in READER_SCHEMAS)
+    con = duckdb.connect(str(partial))
+    try:
+        con.execute(f"attach '{state}' as build (read_only)")
+        tables = con.sql(
+            "select schema_name, table_name, sql, comment from duckdb_tables() "
+            f"where database_name = 'build' and schema_name in ({schemas}) order by all"
+        ).fetchall()
+        columns = con.sql(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            f"where database_name = 'build' and schema_name in ({schemas}) and comment is not null"
+        ).fetchall()
+        for schema in {row[0] for row in tables}:
+            con.execute(f"create schema {schema}")
+        for schema, table, create, comment in tables:
+            con.execute(create)  # `CREATE TABLE schema.table(...)`: types and NOT NULL as the contract built them
+            con.execute(f"insert into {schema}.{table} select * from build.{schema}.{table}")
+            if comment:
+                con.execute(f"comment on table {schema}.{table} is {_quoted(comment)}")
+        for schema, table, column, comment in columns:
+            con.execute(f'comment on column {schema}.{table}."{column}" is {_quoted(comment)}')
+        con.execute("detach build")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    partial.replace(version)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 CHECKSUM_SUFFIX = ".sha256"
@@ -99,6 +173,8 @@ which a build and a rollback check."""
 
 
 def checksum_path(version: Path) -> Path:
+    if version.parent.name.startswith(STATE_PREFIX):  # versions/state-<run_id>/bank.duckdb
+        return version.parent.parent.parent / "checksums" / (f"{version.parent.name}.duckdb" + CHECKSUM_SUFFIX)
     return version.parent.parent / "checksums" / (version.name + CHECKSUM_SUFFIX)
 
 
@@ -149,6 +225,36 @@ def verify_published(settings: Settings, copy_to: Path | None = None) -> None:
             f"the published warehouse {published} has sha256 {actual}, which no kept version had when it was "
             "published: it was changed in place. Nothing is built from it; roll back to a kept version "
             "(`bankdw rollback`) or rebuild from the lake (`bankdw run --rebuild`)"
+        )
+
+
+def published_state_path(settings: Settings) -> Path:
+    """The whole build behind the published version (its staging and intermediate schemas too):
+    what a build and the models' training start from. A version published before versions kept
+    their state is whole itself. Found by the run that built the published file (its
+    `audit.warehouse_build`), not by its link: a copied data dir keeps no links."""
+    run_id = published_run_id(settings)
+    state = state_path(settings, run_id) if run_id else None
+    return state if state is not None and state.exists() else settings.warehouse_path
+
+
+def copy_published_state(settings: Settings, copy_to: Path) -> None:
+    """Copy the whole build behind the published version to `copy_to` (where the nightly build
+    starts), checking as it copies that neither the published file nor that state changed since
+    they were published (`VersionChanged`)."""
+    state = published_state_path(settings)
+    if state == settings.warehouse_path:
+        verify_published(settings, copy_to)
+        return
+    verify_published(settings)
+    expected = recorded_checksum(state)
+    actual = _copy_hashing(state, copy_to)
+    if expected is not None and actual != expected:
+        copy_to.unlink(missing_ok=True)
+        raise VersionChanged(
+            f"the build state {state} has sha256 {actual}, not {expected} as when it was published: it was "
+            "changed in place. Nothing is built from it; roll back to a kept version (`bankdw rollback`) "
+            "or rebuild from the lake (`bankdw run --rebuild`)"
         )
 
 
@@ -247,9 +353,17 @@ def prune(settings: Settings) -> list[Path]:
     removed = []
     for path in paths[settings.keep_versions :]:
         if not _is_published(settings, path):
-            path.unlink()
-            checksum_path(path).unlink(missing_ok=True)
+            state = state_path(settings, path.stem.removeprefix(VERSION_PREFIX))
+            for stale in (path, state):
+                checksum_path(stale).unlink(missing_ok=True)
+                stale.unlink(missing_ok=True)
+            shutil.rmtree(state.parent, ignore_errors=True)
             removed.append(path)
+    for state in versions_dir(settings).glob(f"{STATE_PREFIX}*"):  # an interrupted publish's
+        if not version_path(settings, state.name.removeprefix(STATE_PREFIX)).exists():
+            checksum_path(state / build_path(settings).name).unlink(missing_ok=True)
+            shutil.rmtree(state)
+            removed.append(state)
     for identity in versions_dir(settings).glob(f"{IDENTITY_PREFIX}*"):
         if not version_path(settings, identity.name.removeprefix(IDENTITY_PREFIX)).exists():
             shutil.rmtree(identity)
@@ -278,5 +392,7 @@ def rollback(settings: Settings, to: str | None = None) -> Version:
         raise RollbackError(str(changed)) from changed
     _swap_in(settings, target.path)
     _install_identity(settings, target.run_id)
+    if switch_to(settings, target.run_id) is None:
+        export(settings, target.run_id)
     log.info("rolled back: %s now serves version %s", settings.warehouse_path, target.run_id)
     return Version(**{**target.__dict__, "published": True})

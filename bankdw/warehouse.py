@@ -78,7 +78,7 @@ def build_path(settings: Settings) -> Path:
     """Where the run that builds writes its new warehouse: the build area, under the published
     file's name. DuckDB names a database after its file, and the views dbt creates name their
     tables with it (`"bank".staging...`): built as `bank.duckdb`, the views still resolve once
-    the file is published (and kept as a version) under that name. One name for every night
+    the file is kept as a version's state (`bankdw.publish.state_path`) under that name. One name for every night
     also keeps dbt's command line the same, so dbt parses the project again only when it
     changed (`dbt_args`). One run at a time builds (`pipeline.run_lock`; the DAG runs one at a
     time), and publishing moves the file away."""
@@ -296,6 +296,12 @@ def _published_build_info(settings: Settings) -> dict[str, Any] | None:
     finally:
         con.close()
     return dict(zip(names, rows[0], strict=True)) if rows else None
+
+
+def published_run_id(settings: Settings) -> str | None:
+    """The run that built the published warehouse (None: no usable warehouse)."""
+    info = _published_build_info(settings)
+    return info.get("run_id") if info else None
 
 
 def published_lake_version(settings: Settings) -> str | None:

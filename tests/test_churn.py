@@ -27,6 +27,7 @@ from bankdw.churn import train
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import NO_CHURN_MODEL
+from bankdw.publish import published_state_path
 from bankdw.reporting.run_report import RunReport
 from models.churn import store
 from models.churn.evaluate import figures
@@ -47,7 +48,8 @@ CUTOFF = date(2026, 10, 8)
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    """The published version's whole build: the features are intermediate models."""
+    con = duckdb.connect(str(published_state_path(settings)), read_only=True)
     con.execute(f"set TimeZone = '{settings.timezone}'")
     return con
 
@@ -157,11 +159,12 @@ def test_the_figures_of_a_ranking() -> None:
 
 @pytest.fixture(scope="module")
 def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A data dir of its own holding a copy of the value bank's warehouse file (its views read
+    """A data dir of its own holding a copy of the value bank's whole build (its views read
     the value bank's lake) and a churn model trained on it with the short horizon."""
     data = tmp_path_factory.mktemp("churn") / "data"
     (data / "warehouse").mkdir(parents=True)
-    shutil.copy2(value_bank.warehouse_path, data / "warehouse" / "bank.duckdb")
+    # the whole build (the features are intermediate models), as a warehouse published before states were kept
+    shutil.copy2(published_state_path(value_bank), data / "warehouse" / "bank.duckdb")
     settings = load_settings(data_dir=data, **SHORT)
     train(settings, CUTOFF)
     return settings

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from bankdw.config import Settings
+from bankdw.publish import published_state_path
 from models.value.households import households
 from tests.conftest import VALUE_BANK
 from tests.nights import NEWCOMER, Nights
@@ -387,7 +388,7 @@ def test_the_household_key_survives_a_nightly_build(published_nights: Nights) ->
     assert night_2.outcome == "SUCCESS", night_2.failures
     assert night_2.build_mode == "incremental"
     settings = published_nights.settings
-    with connect(settings) as con:
+    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:  # intermediate: the whole build
         mismatches = con.sql(
             """
             with postings as (

@@ -111,8 +111,9 @@ def tiny_build(settings: Settings, name: str) -> Path:
     """A warehouse file as a build leaves it in the build area (one table, no dbt)."""
     built = settings.build_dir / f"{name}.duckdb"
     built.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(built)) as con:
-        con.execute(f"create table t as select '{name}' as night")
+    with duckdb.connect(str(built)) as con:  # in marts: what a published version keeps (READER_SCHEMAS)
+        con.execute("create schema marts")
+        con.execute(f"create table marts.t as select '{name}' as night")
     return built
 
 
@@ -137,7 +138,7 @@ def test_a_rollback_refuses_a_kept_version_changed_since_it_was_published(settin
     first = next(v for v in list_versions(settings) if v.run_id == "N1").path
     first.chmod(0o600)
     with duckdb.connect(str(first)) as con:
-        con.execute("update t set night = 'forged'")
+        con.execute("update marts.t set night = 'forged'")
     # when rolled back, then it is refused naming the version, and night 2 stays published
     with pytest.raises(RollbackError, match=r"bank-N1\.duckdb has changed since it was published"):
         rollback(settings)
