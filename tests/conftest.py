@@ -87,11 +87,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SLOWEST_FIRST = (
     "test_customer_value.py",
+    "test_airflow_ui.py",
     "test_crm.py",
     "test_churn.py",
     "test_loads.py",
     "test_pipeline.py",
     "test_publish.py",
+    "test_serve.py",
     "test_real_bank.py",
     "test_customer_history.py",
     "test_dag.py",
@@ -100,6 +102,7 @@ SLOWEST_FIRST = (
     "test_dbt_project.py",
     "test_profitability.py",
     "test_dag_gates.py",
+    "test_gate_references.py",
 )
 """Modules that take longest on their own, longest first (measured: `make test` lists the
 slowest tests). xdist (`--dist loadfile`) hands out test files in collection order, so the

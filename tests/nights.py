@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.publish import published_state_path
 from bankdw.reporting.run_report import RunReport
 from tests.conftest import PUBLISHED_DAYS, bank_date, copy_deliveries, write_manifest
 
@@ -99,7 +100,8 @@ def move_household_member(settings: Settings, night: date) -> HouseholdMove:
     """In `night`'s pending customers snapshot, the member of a household around one phone or
     address with the smallest key moves out (a new phone or address), and a new customer
     (NEWCOMER) moves in with the one who stays."""
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    # the intermediate models are in the published version's whole build, not in what readers open
+    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
         household = con.sql(
             """
             with members as (
@@ -166,7 +168,7 @@ def move_household_member(settings: Settings, night: date) -> HouseholdMove:
 
 
 def households_of(settings: Settings) -> list[tuple[str, str, str | None]]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
         return [
             (key, customer, source)
             for key, customer, source in con.sql(

@@ -27,6 +27,7 @@ import pytest
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import RunInProgress, run
+from bankdw.publish import published_state_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import published_lake_version
 from extract.landing import MANIFEST_NAME, Manifest
@@ -237,16 +238,18 @@ def test_a_corrected_delivery_replaces_what_its_date_loaded(banks: dict[str, Any
     with duckdb.connect(str(banks["hard"].warehouse_path), read_only=True) as con:
         rows = con.sql("select description from marts.fct_transactions where txn_id = ?", params=[txn_id]).fetchall()
         assert rows == [("CORRECTED",)]
-        events = con.sql(
-            "select count(*) from intermediate.int_web_events_deduplicated where event_id = ?", params=[withdrawn_event]
-        ).fetchall()[0][0]
-        assert events == 0
         # the unchanged re-delivery replaced its date: loaded twice, counted once
         calls = con.sql(
             "select count(*), count(distinct call_id) from marts.fct_calls where business_date = ?",
             params=[START + timedelta(days=2)],
         ).fetchall()[0]
         assert calls[0] == calls[1] > 0
+    # the withdrawn web event is gone from the published version's whole build
+    with duckdb.connect(str(published_state_path(banks["hard"])), read_only=True) as con:
+        events = con.sql(
+            "select count(*) from intermediate.int_web_events_deduplicated where event_id = ?", params=[withdrawn_event]
+        ).fetchall()[0][0]
+        assert events == 0
 
 
 def test_every_file_balances_in_the_audit(banks: dict[str, Any]) -> None:

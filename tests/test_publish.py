@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from bankdw.cli import main
 from bankdw.config import Settings, load_settings
 from bankdw.pipeline import run
-from bankdw.publish import RollbackError, list_versions, rollback
+from bankdw.publish import RollbackError, list_versions, published_state_path, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
@@ -214,7 +214,8 @@ def identity_files(directory: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def published_keys(settings: Settings) -> dict[str, str]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    """The keys the published version's whole build gave (its intermediate schema)."""
+    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
         return dict(con.sql("select customer_id, customer_key from intermediate.int_customer_identity").fetchall())
 
 
