@@ -8,18 +8,21 @@ measured by hand (docs/models.md).
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
-from pathlib import Path
 
 import duckdb
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from nbclient import NotebookClient
 
 from bankdw.cli import main
-from bankdw.config import Settings, load_settings
+from bankdw.clv import evaluate, train
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from models.clv import store
 from models.clv.evaluate import decile_table, figures
 from models.clv.fit import FitRule, NotEnoughHistory, fit
@@ -156,3 +159,34 @@ def test_train_and_evaluate_print_the_back_test_and_record_the_runs(clv_data: Se
         "held_out.parquet",
         "model.json",
     ]
+
+
+def test_the_notebook_runs_from_its_folder_and_shows_the_figures_offline(
+    clv_data: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the value bank's copy with a lifetime value model trained on it
+    if not store.versions(clv_data.clv_models_dir):
+        train(clv_data, date(2026, 10, 1))
+    monkeypatch.setenv("BANKDW_DATA_DIR", str(clv_data.data_dir))
+    # when the notebook runs top to bottom from notebooks/, as a person opens it
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "customer_value.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    text = "".join(str(o.get("text", "")) for o in outputs)
+    # then it shows the figures of the warehouse's last complete month and of the back-test
+    with duckdb.connect(str(clv_data.warehouse_path), read_only=True) as con:
+        tiers = dict(
+            con.sql(
+                "select value_tier, count(*) from marts.fct_customer_value_monthly "
+                "where month_start = '2026-10-01' group by 1"
+            ).fetchall()
+        )
+    assert "month: 2026-10-01" in text
+    assert f"A={tiers['A']}, B={tiers['B']}, C={tiers['C']}, D={tiers['D']}" in text
+    top20 = float(text.split("top20_share=")[1].split()[0])
+    assert 0.6 < top20 <= 1.0  # the simulator's bank is more concentrated than 80/20
+    backtest = evaluate(clv_data, record=False)
+    assert f"spearman={backtest.figures['spearman']:.4f}" in text
+    # and its five charts are PNG images in the notebook itself, nothing loaded from a CDN
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 5
+    assert "cdn." not in json.dumps(outputs)
