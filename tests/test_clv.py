@@ -23,6 +23,8 @@ from nbclient import NotebookClient
 from bankdw.cli import main
 from bankdw.clv import evaluate, train
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.pipeline import NO_CLV_MODEL
+from bankdw.reporting.run_report import RunReport
 from models.clv import store
 from models.clv.evaluate import decile_table, figures
 from models.clv.fit import FitRule, NotEnoughHistory, fit
@@ -190,3 +192,14 @@ def test_the_notebook_runs_from_its_folder_and_shows_the_figures_offline(
     # and its five charts are PNG images in the notebook itself, nothing loaded from a CDN
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 5
     assert "cdn." not in json.dumps(outputs)
+
+
+def test_a_night_without_a_model_scores_nothing_and_says_so(value_bank: Settings) -> None:
+    # given the value bank, built by a night before any lifetime value model was trained
+    report = RunReport.latest(value_bank)
+    assert report is not None
+    # then its summary says scoring was skipped, and no lifetime value was published
+    assert NO_CLV_MODEL in report.notes and NO_CLV_MODEL not in report.warnings
+    with duckdb.connect(str(value_bank.warehouse_path), read_only=True) as con:
+        assert con.sql("select count(*) from marts.fct_customer_lifetime_value").fetchone() == (0,)
+        assert con.sql("select count(clv) from marts.customer_360").fetchone() == (0,)
