@@ -56,8 +56,11 @@ MODEL_RUNS_SCHEMA = pa.schema(
                 "recall_at_10pct",
                 "lift_at_10pct",
                 "auc_vs_truth",
+                "spearman",
+                "mean_absolute_error",
             )
         ],
+        ("figures", pa.string()),
     ]
 )
 HELD_OUT_FILE = "held_out.parquet"
@@ -90,9 +93,10 @@ class Evaluation:
     calibration_path: Path
 
 
-def _record(settings: Settings, row: dict[str, object]) -> None:
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{row['action']}"
-    row = {"run_id": run_id, "model": "churn", "ran_at": datetime.now(UTC), **row}
+def record_model_run(settings: Settings, row: dict[str, object], model: str = "churn") -> None:
+    """One row of audit.model_runs, in the lake (columns absent from `row` are null)."""
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{model}-{row['action']}"
+    row = {"run_id": run_id, "model": model, "ran_at": datetime.now(UTC), **row}
     folder = settings.lake_dir / MODEL_RUNS
     folder.mkdir(parents=True, exist_ok=True)
     write_atomically(pa.Table.from_pylist([row], schema=MODEL_RUNS_SCHEMA), folder / f"{run_id}.parquet")
@@ -128,7 +132,7 @@ def train(settings: Settings, cutoff: date) -> Evaluation:
         folder,
     )
     evaluation = evaluate(settings, model.meta.version, rows=rows)
-    _record(
+    record_model_run(
         settings,
         {
             "action": "train",
@@ -189,7 +193,7 @@ def evaluate(
     )
     predictions.to_parquet(path.with_name(HELD_OUT_FILE), index=False)
     if standalone:
-        _record(
+        record_model_run(
             settings,
             {
                 "action": "evaluate",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from bankdw.config import Settings, load_settings
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.terminal import format_run, format_status, format_versions
 from simulator.config import Defects
+
+if TYPE_CHECKING:  # the model commands import their modules when they run
+    from bankdw.clv import Backtest
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -250,7 +254,7 @@ def models() -> None:
 
 
 @models.command("train")
-@click.argument("model", type=click.Choice(["churn"]))
+@click.argument("model", type=click.Choice(["churn", "clv"]))
 @click.option(
     "--cutoff",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -260,6 +264,9 @@ def models() -> None:
 @click.pass_obj
 def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
     """Fit a model version on the published warehouse and store it in the data directory."""
+    if model == "clv":
+        _train_clv(settings, cutoff.date())
+        return
     from bankdw.churn import train
 
     try:
@@ -272,7 +279,7 @@ def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
 
 
 @models.command("evaluate")
-@click.argument("model", type=click.Choice(["churn"]))
+@click.argument("model", type=click.Choice(["churn", "clv"]))
 @click.option("--version", default="latest", show_default=True, help="The model version to evaluate.")
 @click.option(
     "--truth",
@@ -282,6 +289,9 @@ def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
 @click.pass_obj
 def evaluate_model(settings: Settings, model: str, version: str, truth: Path | None) -> None:
     """Print a version's figures on the held-out period after its cut-off, one `name: value` a line."""
+    if model == "clv":
+        _evaluate_clv(settings, version)
+        return
     from bankdw.churn import evaluate
 
     try:
@@ -291,6 +301,33 @@ def evaluate_model(settings: Settings, model: str, version: str, truth: Path | N
     click.echo(f"version: {evaluation.version}")
     _echo_figures(evaluation.figures)
     click.echo(f"calibration: {evaluation.calibration_path}")
+
+
+def _train_clv(settings: Settings, cutoff: date) -> None:
+    from bankdw.clv import train
+
+    try:
+        _echo_backtest(train(settings, cutoff))
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _evaluate_clv(settings: Settings, version: str) -> None:
+    from bankdw.clv import evaluate
+
+    try:
+        _echo_backtest(evaluate(settings, version))
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _echo_backtest(backtest: Backtest) -> None:
+    """The lifetime value back-test: `name: value` lines, then the error by predicted decile."""
+    click.echo(f"version: {backtest.version}")
+    for name, value in backtest.figures.items():
+        click.echo(f"{name}: {value:.0f}" if name in ("months", "customers") else f"{name}: {value:.4f}")
+    click.echo(f"deciles: {backtest.deciles_path}")
+    click.echo(backtest.deciles.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
 
 def _echo_figures(figures: dict[str, float]) -> None:

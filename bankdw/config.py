@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
-PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir", "duckdb_temp_dir")
+PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir", "clv_model_dir", "duckdb_temp_dir")
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
@@ -460,6 +460,46 @@ class Settings(BaseSettings):
         "(the newest trained).",
     )
 
+    # The customer lifetime value model (docs/models.md): retention by value tier x margin.
+    clv_discount_rate: float = Field(
+        default=0.10,
+        ge=0,
+        lt=1,
+        description="Annual rate at which clv discounts each future month's expected contribution.",
+    )
+    clv_horizon_months: int = Field(
+        default=60,
+        ge=1,
+        description="Months of expected contribution summed (discounted) into clv.",
+    )
+    clv_margin_window_months: int = Field(
+        default=6,
+        ge=1,
+        description="Complete months of a customer's own contribution the expected monthly margin averages.",
+    )
+    clv_margin_prior_months: float = Field(
+        default=3.0,
+        ge=0,
+        description="Weight, in months, of the value tier's mean margin in a customer's expected margin "
+        "(a customer with little history leans on their tier).",
+    )
+    clv_min_segment_customers: int = Field(
+        default=30,
+        ge=1,
+        description="Fewest month-to-month transitions a value tier needs for its own retention rate; "
+        "fewer: the pooled rate of all tiers.",
+    )
+    clv_model_dir: Path | None = Field(
+        default=None,
+        description="Where trained lifetime value models are kept, one folder per version "
+        "(default: <data_dir>/models/clv).",
+    )
+    clv_model_version: str = Field(
+        default="latest",
+        description="The lifetime value model version the nightly run scores with: a version's folder name, "
+        "or latest (the newest trained).",
+    )
+
     @field_validator("income_band_edges")
     @classmethod
     def _ascending_edges(cls, value: list[int]) -> list[int]:
@@ -544,6 +584,11 @@ class Settings(BaseSettings):
     def churn_models_dir(self) -> Path:
         """Trained churn models, one folder per version (never in git)."""
         return (self.churn_model_dir or self.root / "models" / "churn").resolve()
+
+    @property
+    def clv_models_dir(self) -> Path:
+        """Trained lifetime value models, one folder per version (never in git)."""
+        return (self.clv_model_dir or self.root / "models" / "clv").resolve()
 
     @property
     def runs_dir(self) -> Path:
@@ -635,6 +680,11 @@ class Settings(BaseSettings):
             "churn_model_dir": path(self.churn_models_dir),
             "churn_model_version": self.churn_model_version,
             "churn_risk_band_edges": self.churn_risk_band_edges,
+            # the lifetime value model the nightly build scores with (int_clv_scores)
+            "clv_model_dir": path(self.clv_models_dir),
+            "clv_model_version": self.clv_model_version,
+            "clv_discount_rate": self.clv_discount_rate,
+            "clv_horizon_months": self.clv_horizon_months,
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
@@ -662,6 +712,8 @@ _PATH_VARS = {
     "duckdb_temp_dir names another).",
     "churn_model_dir": "Trained churn models, one folder per version (`<data_dir>/models/churn` unless the "
     "setting churn_model_dir names another).",
+    "clv_model_dir": "Trained lifetime value models, one folder per version (`<data_dir>/models/clv` unless "
+    "the setting clv_model_dir names another).",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
     "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }

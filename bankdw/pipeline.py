@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 
 NO_CHURN_MODEL = "no churn model trained: scoring skipped (bankdw models train churn --cutoff DATE)"
 """The run summary's note on a night built without a churn model: fct_churn_scores gets no rows."""
+NO_CLV_MODEL = "no lifetime value model trained: scoring skipped (bankdw models train clv --cutoff DATE)"
+"""The run summary's note on a night built without a lifetime value model: fct_customer_lifetime_value gets no rows."""
 
 
 class GateFailed(Exception):
@@ -413,6 +415,8 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         report.build_mode = result.mode
         if resolve_version(settings.churn_models_dir, settings.churn_model_version) is None:
             report.notes.append(NO_CHURN_MODEL)
+        if resolve_version(settings.clv_models_dir, settings.clv_model_version, "clv_model_version") is None:
+            report.notes.append(NO_CLV_MODEL)
     return report
 
 

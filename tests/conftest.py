@@ -90,6 +90,7 @@ SLOWEST_FIRST = (
     "test_airflow_ui.py",
     "test_crm.py",
     "test_churn.py",
+    "test_clv.py",
     "test_loads.py",
     "test_pipeline.py",
     "test_publish.py",

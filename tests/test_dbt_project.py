@@ -166,6 +166,7 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
         "churn_probability",
         "churn_risk_band",
         "churn_top_reason",
+        "clv",
     ],
     "fct_customer_value_monthly": [
         "month_start",
@@ -263,6 +264,16 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
         "churn_probability",
         "risk_band",
         *(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_feature", "_contribution")),
+        "model_version",
+    ],
+    "fct_customer_lifetime_value": [
+        "customer_key",
+        "score_date",
+        "value_tier",
+        "expected_contribution_12m",
+        "expected_contribution_36m",
+        "clv",
+        "retention_probability",
         "model_version",
     ],
     "fct_campaign_response": [

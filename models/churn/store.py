@@ -78,13 +78,14 @@ def versions(models_dir: Path) -> list[str]:
     return [m["version"] for m in sorted(metas, key=lambda m: m["trained_at"])]
 
 
-def resolve_version(models_dir: Path, wanted: str) -> str | None:
-    """The version named (`latest`: the newest trained), or None when no model is trained."""
+def resolve_version(models_dir: Path, wanted: str, setting: str = "churn_model_version") -> str | None:
+    """The version named (`latest`: the newest trained), or None when no model is trained
+    (any model stored as `<version>/model.json` with `version` and `trained_at`)."""
     found = versions(models_dir)
     if wanted == "latest":
         return found[-1] if found else None
     if wanted not in found:
-        raise FileNotFoundError(f"churn model version {wanted!r} is not in {models_dir} (setting churn_model_version)")
+        raise FileNotFoundError(f"model version {wanted!r} is not in {models_dir} (setting {setting})")
     return wanted
 
 

@@ -23,7 +23,10 @@ with no_runs as (
         cast(null as double) as precision_at_10pct,
         cast(null as double) as recall_at_10pct,
         cast(null as double) as lift_at_10pct,
-        cast(null as double) as auc_vs_truth
+        cast(null as double) as auc_vs_truth,
+        cast(null as double) as spearman,
+        cast(null as double) as mean_absolute_error,
+        cast(null as varchar) as figures
     where false
 
 ),
@@ -64,7 +67,10 @@ final as (
         cast(runs.precision_at_10pct as double) as precision_at_10pct,
         cast(runs.recall_at_10pct as double) as recall_at_10pct,
         cast(runs.lift_at_10pct as double) as lift_at_10pct,
-        cast(runs.auc_vs_truth as double) as auc_vs_truth
+        cast(runs.auc_vs_truth as double) as auc_vs_truth,
+        cast(runs.spearman as double) as spearman,
+        cast(runs.mean_absolute_error as double) as mean_absolute_error,
+        cast(runs.figures as varchar) as figures
     from runs
 
 )

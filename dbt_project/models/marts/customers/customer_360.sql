@@ -5,7 +5,8 @@
 -- (int_customer_contributions), postings by channel, web sessions and calls
 -- (int_customer_activity_*), the value tier, class and RFM segment of the as-of month
 -- (int_customer_value_monthly, int_customer_rfm_monthly), tonight's churn score and its top
--- reason (int_churn_scores; null when no churn model is trained), what the customers feed says of work
+-- reason (int_churn_scores; null when no churn model is trained), tonight's lifetime value
+-- (int_clv_scores; null when no lifetime value model is trained), what the customers feed says of work
 -- and income (int_customer_attributes) and credit risk (int_customer_credit_risk). Every window
 -- is a dbt var (dbt_project.yml); the column names say the default.
 with customers as (
@@ -87,6 +88,12 @@ churn_scores as (
 
 ),
 
+clv_scores as (
+
+    select * from {{ ref('int_clv_scores') }}
+
+),
+
 final as (
 
     select
@@ -148,7 +155,8 @@ final as (
         cast(coalesce(credit_risk.total_exposure, 0) as decimal(18, 2)) as total_exposure,
         cast(churn_scores.churn_probability as decimal(5, 4)) as churn_probability,
         churn_scores.risk_band as churn_risk_band,
-        churn_scores.reason_1 as churn_top_reason
+        churn_scores.reason_1 as churn_top_reason,
+        cast(clv_scores.clv as decimal(18, 2)) as clv
     from customers
     cross join as_of
     left join holdings
@@ -177,6 +185,8 @@ final as (
         on customers.customer_key = credit_risk.customer_key
     left join churn_scores
         on customers.customer_key = churn_scores.customer_key
+    left join clv_scores
+        on customers.customer_key = clv_scores.customer_key
 
 )
 
