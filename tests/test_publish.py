@@ -209,6 +209,10 @@ def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> tuple[Set
     return settings, twin["customer_id"]
 
 
+VERSION_PARTS = (("bank", ".duckdb"), ("identity", ""), ("state", ""))
+"""What a kept version is: the file readers open, its identity, and its whole build (`state-`)."""
+
+
 def identity_files(directory: Path) -> dict[str, tuple[bytes, int]]:
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
 
@@ -277,7 +281,7 @@ def test_a_rollback_restores_the_keys_of_the_version_it_restores(nights: Nights,
     # and the version pruned (night 1) went with its identity
     assert [v.run_id for v in list_versions(settings)] == [night_3.run_id, night_2]
     assert sorted(p.name for p in versions_dir_of(settings)) == sorted(
-        [f"bank-{night_3.run_id}.duckdb", f"bank-{night_2}.duckdb", f"identity-{night_3.run_id}", f"identity-{night_2}"]
+        [f"{kind}-{run_id}{suffix}" for run_id in (night_3.run_id, night_2) for kind, suffix in VERSION_PARTS]
     )
     # when rolled back to night 2
     rollback(settings)
