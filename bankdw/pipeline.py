@@ -413,11 +413,30 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             raise
         report.built = True
         report.build_mode = result.mode
+        report.notes += accounts_never_posted(build_path(settings))
         if resolve_version(settings.churn_models_dir, settings.churn_model_version) is None:
             report.notes.append(NO_CHURN_MODEL)
         if resolve_version(settings.clv_models_dir, settings.clv_model_version, "clv_model_version") is None:
             report.notes.append(NO_CLV_MODEL)
     return report
+
+
+def accounts_never_posted(warehouse: Path, examples: int = 3) -> list[str]:
+    """What the build saw without judging it: accounts that have no posting in the whole loaded
+    history (a savings account left alone, a dormant account). The agreement allows them; they
+    load, their balances come from the balances feed; a note says how many, never a warning."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(count, first)] = con.sql(
+            "select count(*), list(account_id order by account_id)[1:?] from marts.dim_account a "
+            "anti join intermediate.int_account_postings_monthly p on a.account_id = p.account_id",
+            params=[examples],
+        ).fetchall()
+    if not count:
+        return []
+    return [
+        f"core_banking.accounts: {count} account(s) have no posting in the loaded history, e.g. "
+        f"{', '.join(first)}; loaded, their balances come from the balances feed"
+    ]
 
 
 def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:

@@ -49,6 +49,7 @@ from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
 from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path, published_run_id
 from extract.landing import sha256_of
+from extract.sql import literal
 from models.identity.resolve import IDENTITY_FILES
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _write_reader(state: Path, version: Path) -> None:
     schemas = ", ".join(f"'{name}'" for name in READER_SCHEMAS)
     con = duckdb.connect(str(partial))
     try:
-        con.execute(f"attach '{state}' as build (read_only)")
+        con.execute(f"attach {literal(state)} as build (read_only)")
         tables = con.sql(
             "select schema_name, table_name, sql, comment from duckdb_tables() "
             f"where database_name = 'build' and schema_name in ({schemas}) order by all"

@@ -59,6 +59,7 @@ from psycopg import sql
 
 from bankdw.config import Settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_link, mask_sql
+from extract.sql import literal, path_pattern
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def _pg_type(duck: str) -> str:
 def _files(export: Path, mart: str) -> str:
     steward = export / STEWARD / mart
     folder = steward if steward.is_dir() else export / mart
-    return str(folder / "**" / "*.parquet")
+    return literal(path_pattern(folder, "**/*.parquet"))
 
 
 def _setup_roles(con: psycopg.Connection[Any], passwords: dict[str, str]) -> None:
@@ -329,14 +330,14 @@ def load(cluster: Cluster, export: Path, passwords: dict[str, str] | None = None
 def _rm_ids(export: Path) -> list[str]:
     files = _files(export, "bridge_customer_relationship_manager")
     with duckdb.connect() as duck:
-        rows = duck.sql(f"select distinct rm_id from read_parquet('{files}') where rm_id is not null").fetchall()
+        rows = duck.sql(f"select distinct rm_id from read_parquet({files}) where rm_id is not null").fetchall()
     return sorted(str(row[0]) for row in rows)
 
 
 def _load_table(
     con: psycopg.Connection[Any], duck: duckdb.DuckDBPyConnection, schema: str, mart: str, files: str
 ) -> None:
-    source = f"read_parquet('{files}', hive_partitioning = false)"
+    source = f"read_parquet({files}, hive_partitioning = false)"
     described = duck.sql(f"describe select * from {source}").fetchall()
     columns = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c[0]), sql.SQL(_pg_type(c[1]))) for c in described

@@ -34,7 +34,7 @@ from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
 from extract.lake import Lake
 from extract.landing import MANIFEST_NAME
-from extract.sql import literal
+from extract.sql import literal, path_pattern
 
 log = logging.getLogger(__name__)
 
@@ -640,7 +640,7 @@ def _delivered_rows(con: duckdb.DuckDBPyConnection, inputs: RuleInputs) -> None:
             "create or replace temp table delivered (system varchar, feed varchar, business_date date, n_rows bigint)"
         )
         return
-    listed = ", ".join(literal(f) for f in files)
+    listed = ", ".join(literal(path_pattern(f)) for f in files)
     con.execute(
         f"""
         create or replace temp table delivered as
@@ -666,10 +666,11 @@ def _volume(con: duckdb.DuckDBPyConnection, inputs: RuleInputs, config: GatesCon
     staged_audit = inputs.staging.root / "_audit.parquet"
     if not staged_audit.exists():
         return []
+    staged = literal(path_pattern(staged_audit))
     rows = con.sql(
         f"""
         with this_load as (
-            select distinct system, business_date from read_parquet({literal(staged_audit)}) where outcome = 'LOADED'
+            select distinct system, business_date from read_parquet({staged}) where outcome = 'LOADED'
         ),
         feeds as (select distinct system, feed from delivered),
         checked as (

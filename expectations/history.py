@@ -31,7 +31,7 @@ import pyarrow as pa
 from expectations.results import CheckResult, GateReport
 from extract.contract import FeedAgreement
 from extract.lake import Lake, write_atomically
-from extract.sql import literal
+from extract.sql import literal, path_pattern
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def record_warehouse_tests(
         try:
             con.execute(
                 "insert into audit.check_results by name select * exclude (checked_at), "
-                f"checked_at::timestamptz as checked_at from read_parquet({literal(path)})"
+                f"checked_at::timestamptz as checked_at from read_parquet({literal(path_pattern(path))})"
             )
             con.execute("checkpoint")
         finally:

@@ -32,6 +32,7 @@ import pyarrow as pa
 from extract.contract import DECIMAL_TYPE, Column, FeedFile
 from extract.sql import ident as _ident
 from extract.sql import literal as _literal
+from extract.sql import path_pattern
 from extract.text import CR_MARK, FileRefused, PlainFile, open_landed, plain_file
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -232,7 +233,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, plain: PlainFile, feed: FeedFile) 
     extra = check_columns(path.name, header, feed)
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     con.execute(
-        f"""create or replace table raw as select * from read_csv({_literal(str(path))}, columns = {columns},
+        f"""create or replace table raw as select * from read_csv({_literal(path_pattern(path))}, columns = {columns},
             header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
             auto_detect = false, strict_mode = true, store_rejects = true,
             rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
@@ -253,7 +254,7 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], feed: F
     # One JSON object per line: read lines as text (record separator 0x1E never occurs
     # unescaped in valid JSON), then parse each line in SQL. All hour files of a delivery
     # are read in one scan; `filename` and the file order keep every line's position.
-    files = "[" + ", ".join(_literal(str(p.path)) for p in plains) + "]"
+    files = "[" + ", ".join(_literal(path_pattern(p.path)) for p in plains) + "]"
     con.execute(
         f"""create or replace table lines as select * from read_csv({files}, columns = {{'line': 'VARCHAR'}},
             header = false, delim = chr(30), quote = '', escape = '', new_line = '\\n',

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.contract import LINEAGE_COLUMNS, FeedAgreement, FeedFile
-from extract.sql import ident, literal
+from extract.sql import ident, literal, path_pattern
 
 STAGING = "_staging"
 QUARANTINE = "_quarantine"
@@ -90,7 +90,7 @@ class Lake:
         return self.root / AUDIT_LOADS
 
     def feed_glob(self, feed: FeedFile) -> str:
-        return str(self.feed_dir(feed) / "*" / "*.parquet")
+        return path_pattern(self.feed_dir(feed), "*/*.parquet")
 
     def ensure_schemas(self, agreement: FeedAgreement) -> None:
         """Write a zero-row file with the full schema for every feed, so that readers of the

@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -133,14 +133,27 @@ def last_loaded_dates(audit: pa.Table) -> dict[str, date]:
     return last
 
 
-def implausible_date(delivery: Delivery, last: date | None, gap_days: int | None) -> str | None:
-    """Why a delivery's date cannot be a business date that follows `last`, or None."""
-    if last is None or gap_days is None or (delivery.business_date - last).days <= gap_days:
+def implausible_date(delivery: Delivery, last: Mapping[str, date], gap_days: int | None) -> str | None:
+    """Why a delivery's date cannot be a business date that follows what `last` holds, or None.
+
+    A system's date is judged against the last date that system loaded or delivered; a system
+    that has loaded nothing yet (its first delivery) against the latest date of any system, so
+    that a first folder dated 2062 beside deliveries of 2026 is refused too. With nothing loaded
+    by any system there is no reference and every date is plausible."""
+    if gap_days is None:
         return None
+    own = last.get(delivery.system)
+    reference = own if own is not None else max(last.values(), default=None)
+    if reference is None or (delivery.business_date - reference).days <= gap_days:
+        return None
+    of_what = (
+        f"the last date {delivery.system} loaded or delivered ({reference})"
+        if own is not None
+        else f"the latest date any system loaded or delivered ({reference}; {delivery.system} has none yet)"
+    )
     return (
-        f"{IMPLAUSIBLE_DATE}: {delivery.business_date} is {(delivery.business_date - last).days} days after the "
-        f"last date {delivery.system} loaded or delivered ({last}), more than delivery_gap_days "
-        f"({gap_days}, BANKDW_DELIVERY_GAP_DAYS); left in landing, refused"
+        f"{IMPLAUSIBLE_DATE}: {delivery.business_date} is {(delivery.business_date - reference).days} days after "
+        f"{of_what}, more than delivery_gap_days ({gap_days}, BANKDW_DELIVERY_GAP_DAYS); left in landing, refused"
     )
 
 
@@ -174,7 +187,7 @@ def stage(
     con = duckdb.connect(config=duckdb_config or {})
     try:
         for number, delivery in enumerate(deliveries, start=1):
-            too_far = implausible_date(delivery, last.get(delivery.system), delivery_gap_days)
+            too_far = implausible_date(delivery, last, delivery_gap_days)
             if too_far:
                 now = datetime.now(UTC)
                 outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), now, now, problems=[too_far])

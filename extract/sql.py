@@ -7,6 +7,9 @@ names from a delivery) goes through these two functions, or is passed as a param
 
 from __future__ import annotations
 
+import glob
+from pathlib import Path
+
 
 def literal(value: object) -> str:
     """A SQL string literal holding `str(value)` ('' doubles a quote, as DuckDB reads it)."""
@@ -16,3 +19,12 @@ def literal(value: object) -> str:
 def ident(name: str) -> str:
     """A quoted identifier (a doubled `"` inside)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def path_pattern(path: Path | str, tail: str = "") -> str:
+    """A path for DuckDB's file readers, which read every path as a glob pattern: the path's
+    own `*`, `?` and `[` (a data directory named `bank[1]`) match only themselves, escaped as
+    `[*]`, `[?]` and `[[]` (glob.escape's form, which DuckDB reads alike); `tail`, when given,
+    is appended after a `/` as a pattern (`*/*.parquet`). Quote the result with `literal`."""
+    escaped = glob.escape(str(path))
+    return f"{escaped}/{tail}" if tail else escaped

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from bankdw.config import Settings, load_settings
-from bankdw.pipeline import commit_step, stage_step
+from bankdw.pipeline import commit_step, gate_step, stage_step
 from extract.contract import load_agreement
 from extract.lake import Lake
 from tests.conftest import PublishedBank, write_delivery
@@ -106,6 +106,59 @@ def test_a_data_directory_whose_path_holds_a_quote_works(tmp_path: Path) -> None
     glob = Lake(settings.lake_dir).feed_glob(AGREEMENT.file("call_center", "calls"))
     rows = duckdb.execute("select call_id, _source_file from read_parquet(?) order by 1", [glob]).fetchall()
     assert rows == [("K1", "call_center/2026-11-20/calls.csv"), ("K3", "call_center/2026-11-20/calls.csv")]
+
+
+GLOB_NAME, DECOY_NAME = "bank[1]*?", "bank1-x"
+"""A data directory named with DuckDB's glob characters, and a sibling its name would match
+read as a pattern (`bank` `1` anything one-character)."""
+
+
+def decoy_lake(tmp_path: Path) -> Path:
+    """A lake beside the real one holding a call `DECOY` that a pattern read would pick up."""
+    calls = tmp_path / DECOY_NAME / "lake" / "call_center" / "calls" / "business_date=2026-11-20"
+    calls.mkdir(parents=True)
+    duckdb.execute(f"copy (select 'DECOY' as call_id) to '{calls / 'part.parquet'}' (format parquet)")
+    return calls
+
+
+def test_a_data_directory_whose_path_holds_glob_characters_reads_only_its_own_files(tmp_path: Path) -> None:
+    # given a data directory named `bank[1]*?`, and beside it a lake its name matches as a pattern
+    settings = load_settings(data_dir=tmp_path / GLOB_NAME)
+    decoy_lake(tmp_path)
+    # when a night stages, gates and commits (the stage's CSV reader and the gates' Parquet readers)
+    write_delivery(
+        settings.landing_dir,
+        "call_center",
+        D,
+        {"agents.csv": lines(AGENTS_HEADER, AGENT), "calls.csv": lines(CALLS_HEADER, CALL)},
+    )
+    stage_step(settings, run_id="R1")
+    gate_step(settings, "R1")
+    report = commit_step(settings, "R1")
+    # then the night loaded its own file, and the lake's pattern reads its own calls, never the decoy's
+    assert report.deliveries_loaded == ["call_center/2026-11-20"]
+    pattern = Lake(settings.lake_dir).feed_glob(AGREEMENT.file("call_center", "calls"))
+    rows = duckdb.execute("select call_id from read_parquet(?, union_by_name = true)", [pattern]).fetchall()
+    assert rows == [("K1",)]
+
+
+def test_dbt_sources_read_a_lake_whose_path_holds_glob_characters(tmp_path: Path) -> None:
+    # given a lake under `bank[1]*?` holding one call, and a decoy lake its name matches
+    import jinja2
+    import yaml
+
+    lake = tmp_path / GLOB_NAME / "lake"
+    calls = lake / "call_center" / "calls" / "business_date=2026-11-20"
+    calls.mkdir(parents=True)
+    duckdb.execute(f"copy (select 'REAL' as call_id) to '{calls / 'part.parquet'}' (format parquet)")
+    decoy_lake(tmp_path)
+    # when the call centre source's external location is rendered as dbt renders it
+    path = Path(__file__).resolve().parents[1] / "dbt_project/models/staging/call_center/_call_center__sources.yml"
+    [source] = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    location = source["config"]["meta"]["external_location"]
+    sql = jinja2.Template(location).render(var={"lake_dir": str(lake)}.__getitem__).format(name="calls")
+    # then it reads the lake's own file only
+    assert duckdb.sql(f"select call_id from {sql}").fetchall() == [("REAL",)]
 
 
 def test_dbt_reads_the_lake_through_a_path_with_a_quote() -> None:

@@ -152,6 +152,30 @@ def test_a_delivery_dated_far_after_the_last_loaded_date_is_refused_and_is_not_t
     assert report.business_date == "2026-11-21"
 
 
+def test_a_system_s_first_delivery_dated_far_after_the_others_is_refused(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given the call centre's 2026-11-20 loaded, and core banking that has loaded nothing yet
+    lake = Lake(settings.lake_dir)
+    delivery_writer("call_center", D, good_calls())
+    outcomes = stage(
+        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
+    )
+    lake.commit("L1", audit_table("L1", outcomes))
+    # when core banking's first delivery is a folder dated 2062 (its content is not even read)
+    delivery_writer("core_banking", date(2062, 1, 13), {"customers.csv": (CUSTOMERS_HEADER + "\n").encode()})
+    report = stage_step(settings, run_id="L2")
+    # then it is refused against the latest date any system loaded, naming the setting
+    [problem] = report.deliveries_refused["core_banking/2062-01-13"]
+    assert problem.startswith(
+        "implausible business date: 2062-01-13 is 12838 days after the latest date any system loaded or "
+        "delivered (2026-11-20; core_banking has none yet)"
+    )
+    assert "delivery_gap_days (31" in problem
+    assert report.deliveries_loaded == []
+    assert report.business_date != "2062-01-13"
+
+
 def test_a_delivery_within_the_gap_loads_after_a_holiday(
     settings: Settings, delivery_writer: Callable[..., Path]
 ) -> None:

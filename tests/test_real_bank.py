@@ -137,6 +137,20 @@ def test_with_the_documented_configuration_the_bank_publishes(onboarded: Night) 
     # and the empty relationship-manager file loaded as no rows, said once as a note
     [empty] = [note for note in report.notes if note.startswith("core_banking.relationship_managers: ")]
     assert "file(s) delivered empty (header only), e.g. core_banking/" in empty and "loaded as no rows" in empty
+    # and the accounts that never post loaded, said once as a note (not a warning)
+    # (counted here from the delivered files: accounts no transactions file names)
+    core = onboarded.settings.landing_dir / "core_banking"
+    silent = sorted(
+        row[0]
+        for row in duckdb.sql(
+            f"select account_id from read_csv('{core}/*/accounts.csv', all_varchar = true) except "
+            f"select account_id from read_csv('{core}/*/transactions.csv', all_varchar = true)"
+        ).fetchall()
+    )
+    assert set(NEVER_POSTS) <= set(silent)
+    [never] = [note for note in report.notes if note.startswith("core_banking.accounts: ")]
+    assert never.startswith(f"core_banking.accounts: {len(silent)} account(s) have no posting"), never
+    assert f"e.g. {', '.join(silent[:3])};" in never
     # and the balance rules judged every account-day, in no particular order of postings, within 0.10
     checks = onboarded.feed_checks()
     for check_id in (

@@ -116,9 +116,13 @@ def test_the_warehouse_tests_follow_the_rules_of_the_gates_configuration(tmp_pat
     read = {
         rule
         for text in project_files().values()
-        for rule in re.findall(r"gate_(?:severity|amount_tolerance|share_tolerance)\('(\w+)'\)", text)
+        for rule in re.findall(
+            r"gate_(?:severity|amount_tolerance|share_tolerance)\('(\w+)'\)|var\('gates'\)\['(\w+)'\]", text
+        )
     }
-    assert {"end_of_day_balance", "control_totals", "interest_reconciliation"} <= read <= set(rules)
+    read = {name for pair in read for name in pair if name}
+    expected = {"end_of_day_balance", "control_totals", "interest_reconciliation", "reporting_currency"}
+    assert expected <= read <= set(rules)
 
 
 def test_an_incremental_build_needs_the_same_settings(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from extract.sql import path_pattern
+
 
 @dataclass(frozen=True)
 class MergeQuality:
@@ -48,7 +50,7 @@ def merge_quality(xref: pa.Table, persons_csv: Path, source_tables: tuple[str, .
     con = duckdb.connect()
     try:
         con.register("xref", xref)
-        con.execute("create table truth as select * from read_csv(?, all_varchar = true)", [str(persons_csv)])
+        con.execute("create table truth as select * from read_csv(?, all_varchar = true)", [path_pattern(persons_csv)])
         where = ""
         if source_tables:
             where = "where x.source_table in (" + ", ".join(f"'{t}'" for t in source_tables) + ")"
@@ -119,7 +121,7 @@ def with_evidence(xref: pa.Table, defects_csv: Path) -> pa.Table:
                   and d.key = x.source_key and x.source_table = 'calls' and x.linked_customer_id is null
             )
             """,
-            params=[str(defects_csv)],
+            params=[path_pattern(defects_csv)],
         ).to_arrow_table()
     finally:
         con.close()

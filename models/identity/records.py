@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from extract.sql import path_pattern
 from models.identity.normalise import register_udfs
 
 RECORD_COLUMNS = (
@@ -87,7 +88,7 @@ def customer_records(lake_dir: Path, phone_region: str) -> pa.Table:
     try:
         register_udfs(con, phone_region)
         # the bank's time zone does not matter here: updated_at stays an instant
-        snapshots = str(lake_dir / CUSTOMERS_FEED / "*" / "*.parquet")
+        snapshots = path_pattern(lake_dir / CUSTOMERS_FEED, "*/*.parquet")
         return con.sql(_RECORDS_SQL, params=[snapshots]).to_arrow_table()
     finally:
         con.close()

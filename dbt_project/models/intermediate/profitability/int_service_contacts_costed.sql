@@ -38,8 +38,13 @@ call_contacts as (
         calls.call_id as contact_id,
         cast(date_trunc('month', cast(calls.started_at as date)) as date) as month_start,
         customer_xref.customer_key,
-        cast(calls.talk_seconds as decimal(38, 4)) / 60 as volume,
-        cast(calls.talk_seconds as decimal(38, 4)) * assumptions.cost_per_call_minute / 60 as cost
+        -- DuckDB divides decimals in floating point: each row is cast back to a decimal so
+        -- that sums of costs do not depend on the order rows are added in.
+        cast(cast(calls.talk_seconds as decimal(38, 4)) / 60 as decimal(38, 10)) as volume,
+        cast(
+            cast(calls.talk_seconds as decimal(38, 4)) * assumptions.cost_per_call_minute / 60
+            as decimal(38, 10)
+        ) as cost
     from calls
     left join customer_xref
         on
@@ -56,8 +61,8 @@ session_contacts as (
         sessions.session_id as contact_id,
         cast(date_trunc('month', sessions.session_date) as date) as month_start,
         customer_xref.customer_key,
-        cast(1 as decimal(38, 4)) as volume,
-        cast(assumptions.cost_per_web_session as decimal(38, 4)) as cost
+        cast(1 as decimal(38, 10)) as volume,
+        cast(assumptions.cost_per_web_session as decimal(38, 10)) as cost
     from sessions
     left join customer_xref
         on
