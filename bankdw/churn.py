@@ -81,7 +81,7 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     if not settings.warehouse_path.exists():
         raise FileNotFoundError(f"no published warehouse at {settings.warehouse_path}: run `bankdw run` first")
     # the features are intermediate models: the published version's whole build holds them
-    con = duckdb.connect(str(published_state_path(settings)), read_only=True)
+    con = duckdb.connect(str(published_state_path(settings)), read_only=True, config=settings.duckdb_config())
     con.execute(f"set TimeZone = '{settings.timezone}'")
     return con
 

@@ -446,7 +446,7 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "warehouse_gate"):
         if not report.built:
             return report
-        built = WarehouseBuild(build_path(settings), settings.root / "dbt" / "target" / "manifest.json")
+        built = WarehouseBuild(build_path(settings), settings.root / "dbt" / "target" / "manifest.json", settings.root)
         try:
             result = run_tests(settings)
         except BuildFailed as failed:

@@ -92,9 +92,13 @@ def identity_build_path(settings: Settings) -> Path:
 
 
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
-    """The environment variable dbt reads: the build file (`profiles.yml`). Every setting is a
-    var (`dbt_args`)."""
-    return {"BANKDW_DBT_PATH": str(target)}
+    """The environment variable dbt reads: the build file (`profiles.yml`), relative to the data
+    dir dbt runs in (`run_dbt`). Every setting is a var (`dbt_args`)."""
+    return {"BANKDW_DBT_PATH": _relative(target, settings.root)}
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
 
 
 def run_dbt(
@@ -112,13 +116,43 @@ def run_dbt(
     or test process that built in-process would lock every reader out of it afterwards.
     """
     dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *dbt_args(settings, command, identity_dir), *extra],
-        env=os.environ | dbt_environment(settings, target),
+    args, environment = dbt_args(settings, command, identity_dir), dbt_environment(settings, target)
+    shared = _shared_parse(settings, args, environment)
+    saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
+    if shared is not None and shared.exists() and not saved.exists():
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared, saved)
+    done = subprocess.run(
+        [str(dbt), *args, *extra],
+        cwd=settings.root,
+        env=os.environ | environment,
         capture_output=capture,
         text=True,
         check=False,
     )
+    if shared is not None and saved.exists() and not shared.exists():
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        partial = shared.with_name(f".{shared.name}.{os.getpid()}")
+        shutil.copyfile(saved, partial)
+        partial.replace(shared)  # atomic: a reader sees the whole parse or none
+    return done
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+"""Where dbt keeps its parse of the project, in its target folder; it parses again only what changed."""
+
+
+def _shared_parse(settings: Settings, args: list[str], environment: dict[str, str]) -> Path | None:
+    """The parse kept in `dbt_parse_cache` for dbt commands with these vars and this profile.
+
+    dbt's parse is valid for the same project, vars and profile; the paths in them are relative
+    to the data dir (`dbt_args`), so data dirs with the same settings share one parse. The name
+    holds a digest of the vars and the profile's environment: other settings, another file."""
+    if settings.dbt_parse_cache is None:
+        return None
+    key = json.dumps([args[args.index("--vars") + 1], environment], sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return settings.dbt_parse_cache / f"partial_parse-{digest}.msgpack"
 
 
 def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None) -> list[str]:
@@ -127,12 +161,15 @@ def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None)
     `identity_dir`: the identity the build reads (the run's candidate; default: the published one).
 
     dbt parses the whole project again whenever its vars or profile change: nothing here names
-    the run (`build_path`, `identity_build_path`), so from night to night the parse dbt saved
-    in `dbt/target` serves. Paths are absolute: the staging views of the published warehouse
-    read the lake wherever their reader runs.
+    the run (`build_path`, `identity_build_path`), and paths are relative to the data dir dbt
+    runs in (`run_dbt`), so the parse dbt saved in `dbt/target` serves from night to night and
+    in a copy of the data dir (a restore elsewhere, a test's copy). Only the build's staging
+    views name the lake, relatively: no reader opens them (the published file holds tables).
     """
     project = settings.dbt_project_dir
-    dbt_vars = settings.dbt_vars() | ({"identity_dir": str(identity_dir)} if identity_dir else {})
+    dbt_vars = settings.dbt_vars(paths_relative_to=settings.root)
+    if identity_dir:
+        dbt_vars["identity_dir"] = _relative(identity_dir, settings.root)
     return [
         command,
         "--vars",

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from bankdw.config import load_settings
+from bankdw.publish import published_state_path
 from bankdw.warehouse import run_dbt
 from models.clv.fit import FitRule, fit
 from models.clv.history import monthly_history
@@ -47,8 +48,8 @@ def bench(data: Path) -> None:
     settings = load_settings(data_dir=data)
     with tempfile.TemporaryDirectory(prefix="bench-value-") as scratch:
         target = Path(scratch) / "bank.duckdb"
-        shutil.copyfile(settings.warehouse_path, target)
-        with duckdb.connect(str(target)) as con:
+        shutil.copyfile(published_state_path(settings), target)  # the whole build: intermediate models too
+        with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
             (customers,) = con.sql("select count(*) from marts.dim_customer").fetchone() or (0,)
             print(f"customers: {customers}", flush=True)
             for sql in REFERENCE_SQL:

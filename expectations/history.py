@@ -183,6 +183,8 @@ class WarehouseBuild:
 
     path: Path
     manifest: Path
+    search_path: Path | None = None
+    """Where the relative lake paths of its views resolve from: the data dir dbt ran in."""
 
     @cached_property
     def _nodes(self) -> dict[str, Any]:
@@ -204,7 +206,10 @@ class WarehouseBuild:
         if not node["unique_id"].startswith("test.") or DIFFERENCE not in sql or not self.path.exists():
             return None
         try:
-            with duckdb.connect(str(self.path), read_only=True) as con:
+            config: dict[str, str | bool | int | float | list[str]] = (
+                {"file_search_path": str(self.search_path)} if self.search_path else {}
+            )
+            with duckdb.connect(str(self.path), read_only=True, config=config) as con:
                 if DIFFERENCE not in con.sql(f"select * from ({sql}) limit 0").columns:
                     return None
                 n, total, largest = con.sql(

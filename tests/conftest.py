@@ -83,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+    # One dbt parse of the project for every data dir of the session with the same settings
+    # (setting dbt_parse_cache): a test's new data dir does not parse the whole project again.
+    # Set here, before xdist starts its workers, which inherit it.
+    os.environ.setdefault("BANKDW_DBT_PARSE_CACHE", tempfile.mkdtemp(prefix="bankdw-dbt-parse-"))
 
 
 SLOWEST_FIRST = (

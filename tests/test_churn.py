@@ -49,7 +49,7 @@ CUTOFF = date(2026, 10, 8)
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """The published version's whole build: the features are intermediate models."""
-    con = duckdb.connect(str(published_state_path(settings)), read_only=True)
+    con = duckdb.connect(str(published_state_path(settings)), read_only=True, config=settings.duckdb_config())
     con.execute(f"set TimeZone = '{settings.timezone}'")
     return con
 

@@ -180,7 +180,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     # given a copy of the published bank, whose events know no lookback
     settings = published_bank.copy(tmp_path / "data", event_lookback_days=0)
     state = published_state_path(settings)  # the whole build: readers' file holds no intermediate views
-    con = duckdb.connect(str(state))
+    con = duckdb.connect(str(state), config=settings.duckdb_config())  # its views name the lake relatively
     try:
         before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
         # and a re-delivery of the latest date with events, newer than every load the mart saw

@@ -470,8 +470,9 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
 
     resolve_lake(settings.lake_dir, settings.identity_dir, settings.identity_dir, settings.phone_region)
     warehouse = tmp_path / "warehouse.duckdb"
-    for name, value in dbt_environment(settings, warehouse).items():
-        monkeypatch.setenv(name, value)
+    # (the pipeline names the build file relative to the data dir it runs dbt in; dbt runs here in-process)
+    [name] = dbt_environment(settings, warehouse)
+    monkeypatch.setenv(name, str(warehouse))
     # when dbt builds, with every test, with the settings' vars
     outcome = dbt_invoke(["build", "--vars", json.dumps(settings.dbt_vars())], tmp_path)
     # then everything passes and every mart exists, empty

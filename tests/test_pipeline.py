@@ -92,15 +92,20 @@ def test_money_is_decimal_in_every_mart(published: tuple[Settings, RunReport]) -
 def test_every_view_of_the_published_state_answers(published: tuple[Settings, RunReport], tmp_path: Path) -> None:
     """The staging views read the lake and the intermediate views the staging ones; dbt built
     them in `_build/`, and they must still resolve in the published version's whole build
-    (DuckDB names a database after its file; what readers open holds tables only) for a data
-    engineer who opens it anywhere."""
+    (DuckDB names a database after its file; what readers open holds tables only). They name
+    the lake relative to the data dir, where dbt runs (so that dbt's saved parse serves a copy
+    of the data dir): a data engineer opens the state from there, or sets DuckDB's
+    file_search_path to it, as every connection of a run does (`Settings.duckdb_config`)."""
     settings, _ = published
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.sql("select count(*) from duckdb_views() where not internal").fetchall() == [(0,)]
     with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
         views = con.sql("select schema_name, view_name from duckdb_views() where not internal").fetchall()
         assert len(views) >= 10
-        con.execute(f"set file_search_path = '{tmp_path}'")  # nothing resolves relative to the data dir
+        con.execute(f"set file_search_path = '{tmp_path}'")  # elsewhere, the lake is not found
+        with pytest.raises(duckdb.IOException, match="No files found"):
+            con.sql("select count(*) from staging.stg_core_banking__customers").fetchall()
+        con.execute(f"set file_search_path = '{settings.root}'")
         for schema, view in views:
             con.sql(f"select count(*) from {schema}.{view}").fetchall()
 
