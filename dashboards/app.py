@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
+# One script per dashboard, in views/: Streamlit would list a folder named pages/ a second time.
 PAGES = Path(__file__).parent / "views"
-"""One script per dashboard (not `pages/`, which Streamlit would list a second time on its own)."""
 DASHBOARDS = {
     "value_pyramid": "Value pyramid and Pareto curve",
     "profitability": "Profitability by product, branch and RM",

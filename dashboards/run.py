@@ -16,7 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from bankdw.config import load_settings
+import psycopg
+from warehouse import connect
+
+from bankdw.config import Settings, load_settings
 
 log = logging.getLogger("dashboards")
 HERE = Path(__file__).parent
@@ -40,6 +43,20 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], what: str) -> None:
         time.sleep(0.5)
 
 
+def _wait_for_marts(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+    """The server listens before it has loaded the marts: wait until the analyst can read them."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with connect(settings, connect_timeout=5) as con:
+                con.execute("select 1 from marts.dim_date limit 1")
+                return
+        except psycopg.Error as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"bankdw serve did not serve the marts within {STARTUP_SECONDS:.0f} s: {exc}") from exc
+            time.sleep(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8501, help="the dashboards' port on 127.0.0.1 (8501)")
@@ -55,10 +72,12 @@ def main() -> None:
             log.info("starting the served warehouse on 127.0.0.1:%d (bankdw serve)", settings.serve_port)
             children.append(subprocess.Popen([BIN / "bankdw", "serve"]))
             _wait_for(settings.serve_port, children[-1], "bankdw serve")
+            _wait_for_marts(settings, children[-1])
         app = subprocess.Popen(
             [BIN / "streamlit", "run", HERE / "app.py", "--server.address", "127.0.0.1", "--server.port",
              str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--theme.base", "light", "--client.toolbarMode", "viewer"],
+             "--server.fileWatcherType", "none", "--theme.base", "light", "--client.toolbarMode", "viewer",
+             "--runner.magicEnabled", "false"],
         )  # fmt: skip
         children.append(app)
         _wait_for(args.port, app, "streamlit")

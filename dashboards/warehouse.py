@@ -7,7 +7,7 @@ per question, so that it reads and lints as SQL and not as strings inside Python
 
 from __future__ import annotations
 
-import os
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ import pandas as pd
 import psycopg
 import streamlit as st
 
-from bankdw.config import load_settings
-from bankdw.serve import credentials
+from bankdw.config import Settings, load_settings
+from bankdw.serve import credentials_path
 
 QUERIES = Path(__file__).parent / "queries"
 TIER_ORDER = ["A", "B", "C", "D", "INACTIVE", "LAPSED"]
@@ -25,11 +25,26 @@ REFRESH_SECONDS = 60
 """How long a page keeps an answer: a refresh of the served warehouse shows within a minute."""
 
 
-def _connect() -> psycopg.Connection[Any]:
-    settings = load_settings()
-    password = os.environ.get("BANKDW_SERVE_ANALYST_PASSWORD") or credentials(settings, [])["analyst"]
+def analyst_password(settings: Settings) -> str | None:
+    """The `analyst` login's password: the setting, else what the server generated (None: not yet).
+
+    Read, never generated here: the server generates it when it first starts (bankdw.serve.credentials).
+    """
+    if settings.serve_analyst_password is not None:
+        return settings.serve_analyst_password.get_secret_value()
+    path = credentials_path(settings)
+    if not path.exists():
+        return None
+    return tomllib.loads(path.read_text(encoding="utf-8")).get("analyst")
+
+
+def connect(settings: Settings, **options: Any) -> psycopg.Connection[Any]:
+    """A session of the `analyst` login on the served warehouse."""
+    password = analyst_password(settings)
+    if password is None:
+        raise psycopg.OperationalError(f"no analyst password yet in {credentials_path(settings)}: is bankdw serve up?")
     return psycopg.connect(
-        host="127.0.0.1", port=settings.serve_port, user="analyst", password=password, dbname="bank", autocommit=True
+        host="127.0.0.1", port=settings.serve_port, user="analyst", password=password, dbname="bank", **options
     )
 
 
@@ -37,7 +52,7 @@ def _connect() -> psycopg.Connection[Any]:
 def query(name: str) -> pd.DataFrame:
     """The rows of `queries/<name>.sql` on the served warehouse (money stays Decimal)."""
     sql = (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
-    with _connect() as con, con.cursor() as cur:
+    with connect(load_settings(), autocommit=True) as con, con.cursor() as cur:
         cur.execute(sql)  # a committed file of ours, no parameters
         columns = [c.name for c in cur.description or []]
         return pd.DataFrame(cur.fetchall(), columns=columns)

@@ -25,6 +25,6 @@ chart = (
     .encode(x=alt.X("churn_risk_band:N", sort=BANDS, title="risk band"), y="customers:Q",
             tooltip=["churn_risk_band", "customers", alt.Tooltip("contribution_12m:Q", format=",.2f")])
 )  # fmt: skip
-st.altair_chart(chart, use_container_width=True)
+st.altair_chart(chart, width="stretch")
 st.subheader("Most likely to leave")
 st.dataframe(query("churn_watchlist"), hide_index=True)

@@ -19,7 +19,8 @@ st.caption(f"Month end of {month:%B %Y}. Non-performing: SUBSTANDARD, DOUBTFUL a
 
 principal = total(latest, "outstanding_principal")
 npl = total(latest[latest["is_non_performing"]], "outstanding_principal")
-first, second, third, fourth = st.columns(4)
+first, second = st.columns(2)
+third, fourth = st.columns(2)
 first.metric("Loans", count(latest["loans"].sum()))
 second.metric("Outstanding principal", money(principal))
 third.metric("Non-performing principal", money(npl))
@@ -35,7 +36,7 @@ chart = (
         tooltip=["classification", "loans", alt.Tooltip("outstanding_principal:Q", format=",.2f")],
     )
 )
-st.altair_chart(chart, use_container_width=True)
+st.altair_chart(chart, width="stretch")
 st.dataframe(
     latest[["classification", "loans", "outstanding_principal", "required_provision", "write_off", "credit_cost"]],
     hide_index=True,
@@ -47,4 +48,4 @@ by_month = (
     .mark_bar()
     .encode(x="yearmonth(month_start):O", y="outstanding_principal:Q", color="classification:N")
 )
-st.altair_chart(by_month, use_container_width=True)
+st.altair_chart(by_month, width="stretch")

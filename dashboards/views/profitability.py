@@ -39,7 +39,7 @@ def ranking(frame: pd.DataFrame, label: str) -> None:
             tooltip=[label, alt.Tooltip("contribution:Q", format=",.2f"), alt.Tooltip("raroc:Q", format=".1%")],
         )
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.dataframe(frame[[label, *MEASURES]].sort_values("contribution", ascending=False), hide_index=True)
 
 

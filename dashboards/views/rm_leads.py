@@ -18,7 +18,7 @@ rm = st.selectbox("Relationship manager", ["all", *sorted(leads["rm_id"].unique(
 shown = leads if rm == "all" else leads[leads["rm_id"] == rm]
 by_status = shown.groupby("status", as_index=False).size()
 st.altair_chart(alt.Chart(by_status).mark_bar().encode(x="status:N", y=alt.Y("size:Q", title="leads")),
-                use_container_width=True)  # fmt: skip
+                width="stretch")  # fmt: skip
 st.dataframe(
     shown.assign(is_open=shown["status"] == "OPEN")
     .sort_values(["is_open", "priority", "due_date"], ascending=[False, False, True])

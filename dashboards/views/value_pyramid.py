@@ -31,7 +31,7 @@ pyramid = (
     )
 )
 st.subheader("Customers by value tier")
-st.altair_chart(pyramid, use_container_width=True)
+st.altair_chart(pyramid, width="stretch")
 
 st.subheader("Pareto curve")
 st.caption("Share of the month's positive contribution made by the customers ranked up to each one.")
@@ -43,7 +43,7 @@ pareto = (
         y=alt.Y("contribution_share:Q", axis=alt.Axis(format="%"), title="share of positive contribution"),
     )
 )
-st.altair_chart(pareto, use_container_width=True)
+st.altair_chart(pareto, width="stretch")
 
 st.subheader("Tiers and classes")
 st.dataframe(
