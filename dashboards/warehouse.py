@@ -2,7 +2,7 @@
 
 Every dashboard asks its figures of the same PostgreSQL endpoint any BI tool would use
 (docs/serving.md): the marts in schema `marts`, PII masked. The SQL lives in `queries/`, one file
-per question, so that it reads and lints as SQL and not as strings inside Python.
+per question, so that it reads as SQL and not as strings inside Python.
 """
 
 from __future__ import annotations
