@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test pytest lint format env clean airflow-ui serve
+.PHONY: run test pytest lint format env clean airflow-ui serve dashboards chromium
 
 env: $(VENV)/.synced
 
@@ -22,7 +22,7 @@ $(UV):
 # PYTHONDONTWRITEBYTECODE set (as on these machines) Python would compile them all from source
 # in every process (about 2 s of CPU per dbt command). Compiled once here, in parallel.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra simulator --compile-bytecode
+	$(UV) sync --frozen --extra simulator --extra dashboards --compile-bytecode
 	@touch $@
 
 ## run: the nightly job on the embedded default (generates a synthetic bank if the landing area is empty)
@@ -32,6 +32,21 @@ run: env
 ## serve: the published marts over PostgreSQL on 127.0.0.1:$BANKDW_SERVE_PORT (default 5433), until stopped (docs/serving.md)
 serve: env
 	$(BIN)/bankdw serve
+
+## dashboards: the dashboards (Streamlit) on http://127.0.0.1:8501 over the served warehouse, until stopped (docs/dashboards.md)
+# Uses `make serve` when it runs (BANKDW_SERVE_PORT), else starts the server for as long as they run.
+DASHBOARDS_PORT ?= 8501
+dashboards: env
+	$(BIN)/python dashboards/run.py --port $(DASHBOARDS_PORT)
+
+## chromium: Debian's headless browser, which tests/test_dashboards.py drives (installed as root)
+# Playwright drives it (never `playwright install`: it downloads a browser build, which fails here).
+CHROMIUM := /usr/bin/chromium
+chromium: $(CHROMIUM)
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "$@ is missing: as root, apt-get install -y chromium" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 ## test: lint and the whole test suite side by side, naming the 15 slowest tests
 # Lint (mostly mypy and sqlfluff, single-threaded) runs beside the tests rather than before

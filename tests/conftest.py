@@ -99,6 +99,7 @@ SLOWEST_FIRST = (
     "test_pipeline.py",
     "test_publish.py",
     "test_serve.py",
+    "test_dashboards.py",
     "test_real_bank.py",
     "test_customer_history.py",
     "test_dag.py",

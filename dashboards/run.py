@@ -1,0 +1,99 @@
+"""`make dashboards`: the dashboards on http://127.0.0.1:8501 over the served warehouse.
+
+Uses the served warehouse when one answers on `BANKDW_SERVE_PORT` (`make serve` in another
+terminal); otherwise starts `bankdw serve` itself for as long as the dashboards run. Stays in
+the foreground until Ctrl-C or SIGTERM, and then stops what it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from warehouse import connect
+
+from bankdw.config import Settings, load_settings
+
+log = logging.getLogger("dashboards")
+HERE = Path(__file__).parent
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 120.0
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not _answers(port):
+        if process.poll() is not None:
+            raise SystemExit(f"{what} stopped before it answered on port {port} (exit {process.returncode})")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not answer on port {port} within {STARTUP_SECONDS:.0f} s")
+        time.sleep(0.5)
+
+
+def _wait_for_marts(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+    """The server listens before it has loaded the marts: wait until the analyst can read them."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with connect(settings, connect_timeout=5) as con:
+                con.execute("select 1 from marts.dim_date limit 1")
+                return
+        except psycopg.Error as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"bankdw serve did not serve the marts within {STARTUP_SECONDS:.0f} s: {exc}") from exc
+            time.sleep(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8501, help="the dashboards' port on 127.0.0.1 (8501)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    settings = load_settings()
+    children: list[subprocess.Popen[bytes]] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        if _answers(settings.serve_port):
+            log.info("using the served warehouse on 127.0.0.1:%d", settings.serve_port)
+        else:
+            log.info("starting the served warehouse on 127.0.0.1:%d (bankdw serve)", settings.serve_port)
+            children.append(subprocess.Popen([BIN / "bankdw", "serve"]))
+            _wait_for(settings.serve_port, children[-1], "bankdw serve")
+            _wait_for_marts(settings, children[-1])
+        app = subprocess.Popen(
+            [BIN / "streamlit", "run", HERE / "app.py", "--server.address", "127.0.0.1", "--server.port",
+             str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", "--theme.base", "light", "--client.toolbarMode", "viewer",
+             "--runner.magicEnabled", "false"],
+        )  # fmt: skip
+        children.append(app)
+        _wait_for(args.port, app, "streamlit")
+        log.info("dashboards on http://127.0.0.1:%d/ (Ctrl-C stops them)", args.port)
+        app.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+
+if __name__ == "__main__":
+    main()
