@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -26,7 +26,7 @@ from models.churn.dataset import labelled_rows, matrix, scoring_dates, split, wa
 from models.churn.evaluate import calibration_table, figures, truth_figures, truth_labels
 from models.churn.labels import LabelRule
 from models.churn.reasons import N_REASONS, top_reasons
-from models.churn.train import fit
+from models.churn.train import Grid, fit
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,13 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
 class Evaluation:
     version: str
     figures: dict[str, float]
-    calibration_path: Path
+    calibration_path: Path | None
+    waiting: str | None = None
+    """Why there are no figures yet: no held-out date has its whole horizon in the warehouse."""
+
+
+class NothingToEvaluate(ValueError):
+    """No scoring date from the model's cut-off on has its whole horizon in the warehouse yet."""
 
 
 def record_model_run(settings: Settings, row: dict[str, object], model: str = "churn") -> None:
@@ -120,7 +126,12 @@ def train(settings: Settings, cutoff: date) -> Evaluation:
         dates = scoring_dates(window, settings.churn_min_history_days, settings.churn_score_interval_days)
         rows = labelled_rows(con, dates, rule)
     training, _ = split(rows, cutoff, rule.horizon_days)
-    model = fit(training, cutoff, rule)
+    grid = Grid(
+        risk_band_edges=list(settings.churn_risk_band_edges),
+        score_interval_days=settings.churn_score_interval_days,
+        min_history_days=settings.churn_min_history_days,
+    )
+    model = fit(training, cutoff, rule, grid)
     folder = store.save(settings.churn_models_dir, model)
     seconds = round(time.monotonic() - t0, 1)
     log.info(
@@ -131,7 +142,12 @@ def train(settings: Settings, cutoff: date) -> Evaluation:
         model.meta.train_positives,
         folder,
     )
-    evaluation = evaluate(settings, model.meta.version, rows=rows)
+    try:
+        evaluation = evaluate(settings, model.meta.version, rows=rows)
+    except NothingToEvaluate as waiting:
+        # the model is stored and usable by the night; its figures come once the data covers a horizon
+        log.info("churn model %s stored; its evaluation waits: %s", model.meta.version, waiting)
+        evaluation = Evaluation(model.meta.version, {}, None, waiting=str(waiting))
     record_model_run(
         settings,
         {
@@ -167,13 +183,21 @@ def evaluate(
     with _connect(settings) as con:
         if rows is None:
             window = warehouse_window(con)
-            dates = scoring_dates(window, settings.churn_min_history_days, settings.churn_score_interval_days)
+            # the version's own grid (older versions: the settings')
+            history = model.meta.min_history_days
+            dates = scoring_dates(
+                window,
+                settings.churn_min_history_days if history is None else history,
+                model.meta.score_interval_days or settings.churn_score_interval_days,
+            )
             rows = labelled_rows(con, [d for d in dates if d >= cutoff], rule)
         _, held_out = split(rows, cutoff, rule.horizon_days)
         if held_out.empty:
-            raise ValueError(
+            ready = cutoff + timedelta(days=rule.horizon_days)
+            raise NothingToEvaluate(
                 f"no scoring date from the cut-off {cutoff} on has its {rule.horizon_days}-day horizon in the "
-                "warehouse yet: nothing to evaluate (train with an earlier --cutoff)"
+                f"warehouse yet: evaluation must wait until the warehouse holds {ready} (or train with an "
+                "earlier --cutoff)"
             )
         x = matrix(held_out).to_numpy()
         probability = model.probability(x)

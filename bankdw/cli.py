@@ -274,6 +274,9 @@ def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"version: {evaluation.version}")
+    if evaluation.waiting is not None:  # stored and usable; the figures come when the data allows
+        click.echo(f"evaluation: waits ({evaluation.waiting})")
+        return
     _echo_figures(evaluation.figures)
     click.echo(f"calibration: {evaluation.calibration_path}")
 

@@ -3,8 +3,9 @@
 Incomes land overnight on the salary day; people spend through the day by card, transfer,
 bill payment and cash, more on weekends at shops and less at the counter; companies receive
 and pay continuously and run payroll monthly; fees are charged on the first of the month;
-churners drain their accounts before they leave. Amounts scale with each customer's income
-so that balances stay plausible; the ledger declines whatever a balance cannot pay.
+churners fade and drain their accounts before they leave (gradually, some not at all).
+Amounts scale with each customer's income so that balances stay plausible; the ledger
+declines whatever a balance cannot pay.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Protocol
 import numpy as np
 
 from .accounts import DELINQUENT, Accounts
+from .config import ChurnBehaviour
 from .days import day_of_month, month_index, weekday
-from .population import Customers
+from .population import Customers, warning_strength
 from .postings import FIRST_BILLER, FIRST_MERCHANT, Postings, channel, text, txn_type
 from .reference import BILLERS, BRANCHES, MERCHANTS, PRODUCT_INDEX
 
@@ -49,6 +51,7 @@ class Ledger(Protocol):
 
     rng: np.random.Generator
     c: Customers
+    churn: ChurnBehaviour
     a: Accounts
     end: int
     kind: np.ndarray
@@ -109,7 +112,8 @@ def incomes(ledger: Ledger, d: int, dom: int, usable: np.ndarray) -> Postings:
     """Salaries, pensions and family transfers, overnight on each customer's pay day."""
     c = ledger.c
     account = ledger.current_of
-    paid = (c.salary_dom == dom) & ~c.corporate & (c.duplicate_of < 0) & (d < c.drain_day) & (account >= 0)
+    gap = (c.salary_stop <= d) & (d < c.salary_resume)
+    paid = (c.salary_dom == dom) & ~c.corporate & (c.duplicate_of < 0) & ~gap & (account >= 0)
     paid[paid] = usable[account[paid]]
     who = np.flatnonzero(paid)
     amount = np.round(c.monthly_inflow[who] * ledger.rng.uniform(0.97, 1.03, len(who))).astype(np.int64)
@@ -178,8 +182,9 @@ def daytime(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
     )
 
 
-def _draining(ledger: Ledger, customer: np.ndarray, d: int) -> np.ndarray:
-    return ledger.c.drain_day[customer] <= d
+def _fading(ledger: Ledger, customer: np.ndarray, d: int) -> np.ndarray:
+    """The share of their usual spending customers keep on day `d` (less as leaving nears)."""
+    return 1.0 - ledger.churn.spending_fade * warning_strength(ledger.c, customer, d)
 
 
 def _personal(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
@@ -187,7 +192,7 @@ def _personal(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
     a, c, rng = ledger.a, ledger.c, ledger.rng
     accounts = np.flatnonzero(usable & (ledger.kind == "CURRENT") & ~c.corporate[a.customer])
     owner = a.customer[accounts]
-    rate = 1.1 * c.activity[owner] * np.where(_draining(ledger, owner, d), 0.6, 1.0)
+    rate = 1.1 * c.activity[owner] * _fading(ledger, owner, d)
     count = rng.poisson(rate * (1.1 if _weekend(d) else 1.0))
     account, customer = np.repeat(accounts, count), np.repeat(owner, count)
     n = len(account)
@@ -265,7 +270,7 @@ def _card_purchases(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
     a, c, rng = ledger.a, ledger.c, ledger.rng
     cards = np.flatnonzero(usable & ledger.card)
     owner = a.customer[cards]
-    rate = 0.45 * c.activity[owner] * (1.3 if _weekend(d) else 1.0) * np.where(_draining(ledger, owner, d), 0.5, 1.0)
+    rate = 0.45 * c.activity[owner] * (1.3 if _weekend(d) else 1.0) * _fading(ledger, owner, d)
     count = rng.poisson(rate)
     account, customer = np.repeat(cards, count), np.repeat(owner, count)
     n = len(account)
@@ -312,14 +317,15 @@ def _corporate(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
 
 
 def _churn_drain(ledger: Ledger, d: int, usable: np.ndarray) -> Postings:
-    """Before leaving, churners move their money to another bank in large transfers."""
-    a, c, rng = ledger.a, ledger.c, ledger.rng
+    """Before leaving (and in a look-alike's spell), money moves to another bank in large
+    transfers, more often as the spell strengthens."""
+    a, rng, churn = ledger.a, ledger.rng, ledger.churn
     owner = a.customer
-    candidates = (
-        usable & np.isin(ledger.kind, ["CURRENT", "SAVINGS"]) & (c.drain_day[owner] <= d) & (ledger.balance > 0)
-    )
-    idx = np.flatnonzero(candidates & (rng.random(len(a)) < 0.15))
-    amount = -np.round(ledger.balance[idx] * rng.uniform(0.2, 0.6, len(idx))).astype(np.int64)
+    candidates = np.flatnonzero(usable & np.isin(ledger.kind, ["CURRENT", "SAVINGS"]) & (ledger.balance > 0))
+    chance = churn.drain_rate * warning_strength(ledger.c, owner[candidates], d)
+    idx = candidates[rng.random(len(candidates)) < chance]
+    share = rng.uniform(churn.drain_share_min, churn.drain_share_max, len(idx))
+    amount = -np.round(ledger.balance[idx] * share).astype(np.int64)
     online = ledger.online_since[owner[idx]] <= d
     via = np.where(online, channel("MOBILE"), channel("BRANCH"))
     return ledger.new(

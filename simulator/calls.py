@@ -1,10 +1,11 @@
 """The contact centre: agents, inbound service calls and outbound campaigns.
 
 Calls follow what happened elsewhere: a fee in the ledger brings a FEE_DISPUTE call (and, if
-the bank agrees, the refund booked that day), churners call RETENTION and COMPLAINTS before
-they leave, borrowers in arrears get COLLECTIONS calls, and SALES campaigns dial customers
-without a credit card. The caller-number defects are injected here: calls from a number no
-customer has, and from a household number that several customers share.
+the bank agrees, the refund booked that day), most warned churners call RETENTION and some
+COMPLAINTS before they leave (silent ones never do; look-alikes do and stay), borrowers in
+arrears get COLLECTIONS calls, and SALES campaigns dial customers without a credit card. The
+caller-number defects are injected here: calls from a number no customer has, and from a
+household number that several customers share.
 """
 
 from __future__ import annotations
@@ -132,18 +133,39 @@ class CallCentre:
         self.rate = np.where(c.corporate, 0.012, np.where(c.duplicate_of >= 0, 0.002, 0.006))
         self.disputes: list[Disputes] = []
         self.next_call = 1
-        # churners call before they leave
-        leavers = np.flatnonzero(c.churner)
-        retention_day = np.maximum(start, c.closed_day[leavers] - self.rng.integers(0, 11, len(leavers)))
-        complainers = leavers[self.rng.random(len(leavers)) < 0.6]
-        span = np.maximum(c.closed_day[complainers] - c.drain_day[complainers], 0)
-        complaint_day = c.drain_day[complainers] + (self.rng.random(len(complainers)) * (span + 1)).astype(np.int64)
+        # warned churners call retention in their last 30 days and may complain on the way out;
+        # silent churners never call; look-alikes complain or call retention and stay
+        behaviour = config.churn
+        warned = c.churner & (c.drain_day < c.closed_day) & (c.duplicate_of < 0)
+        callers = np.flatnonzero(warned & (self.rng.random(len(c)) < behaviour.retention_call_share))
+        first = np.maximum(c.drain_day[callers], c.closed_day[callers] - 30)
+        retention_day = first + (self.rng.random(len(callers)) * (c.closed_day[callers] - first + 1)).astype(np.int64)
+        complainers = np.flatnonzero(warned & (self.rng.random(len(c)) < behaviour.complaint_call_share))
+        alike = c.lookalike & (c.duplicate_of < 0)
+        alike_complain = np.flatnonzero(alike & (self.rng.random(len(c)) < behaviour.lookalike_complaint_share))
+        alike_retain = np.flatnonzero(alike & (self.rng.random(len(c)) < behaviour.lookalike_retention_share))
+        complainers = np.concatenate([complainers, alike_complain])
+        retainers = np.concatenate([callers, alike_retain])
+        retention_day = np.concatenate([retention_day, self._within_spell(alike_retain)])
+        complaint_day = self._within_spell(complainers)
         self.planned = [
-            _frame(retention_day, leavers, np.full(len(leavers), "CLOSE_ACCOUNT"), True, 8, 20),
             _frame(
-                np.minimum(complaint_day, end), complainers, np.full(len(complainers), "COMPLAINT_SERVICE"), True, 8, 20
+                np.clip(retention_day, start, end), retainers, np.full(len(retainers), "CLOSE_ACCOUNT"), True, 8, 20
+            ),
+            _frame(
+                np.clip(complaint_day, start, end),
+                complainers,
+                np.full(len(complainers), "COMPLAINT_SERVICE"),
+                True,
+                8,
+                20,
             ),
         ]
+
+    def _within_spell(self, who: np.ndarray) -> np.ndarray:
+        """A day drawn uniformly within each customer's warning spell."""
+        first, last = self.c.drain_day[who], self.c.drain_end[who]
+        return first + (self.rng.random(len(who)) * (last - first + 1)).astype(np.int64)
 
     def day(self, book: DayBook, disputes: Disputes) -> Calls:
         """The calls of `book.day` (they end the same day), sorted by start."""

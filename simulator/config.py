@@ -97,6 +97,81 @@ class Defects:
 
 
 @dataclass(frozen=True)
+class ChurnBehaviour:
+    """How planted churners and their look-alikes behave (the answer key is `_truth/churners.csv`).
+
+    A real bank's leavers do not all announce themselves the same number of days ahead, some
+    give no warning at all, and some customers who stay look for a while exactly like leavers.
+    Each warned churner draws a lead time; over it their salary stops at a drawn point, their
+    spending fades and money leaves in transfers, both growing from nothing to full strength as
+    the leaving day nears. Look-alikes (customers who stay) go through one such spell, rising
+    and falling again, with a salary gap and calls to the complaint or retention desk.
+    """
+
+    share_per_90_days: float = 0.02
+    """Share of the existing personal customers who leave, per 90 simulated days."""
+    lead_min_days: int = 15
+    """Shortest warning: days between the first sign and the leaving day."""
+    lead_max_days: int = 150
+    """Longest warning (lead times are drawn uniformly between the two)."""
+    silent_share: float = 0.18
+    """Churners who give no warning at all: salary, spending and balances as usual, no call."""
+    salary_stop_from: float = 0.2
+    """A warned churner's salary stops at a point drawn uniformly from this share of the lead
+    time to 1.2 (beyond 1.0: the salary keeps arriving until they leave)."""
+    spending_fade: float = 0.5
+    """Everyday spending falls by this share at full warning strength (gradually before it)."""
+    drain_rate: float = 0.15
+    """Daily chance, at full warning strength, that money leaves a current or savings account."""
+    drain_share_min: float = 0.1
+    """Smallest share of the balance one drain transfer moves out."""
+    drain_share_max: float = 0.5
+    """Largest share of the balance one drain transfer moves out."""
+    retention_call_share: float = 0.75
+    """Warned churners who call the retention desk (CLOSE_ACCOUNT) in their last 30 days."""
+    complaint_call_share: float = 0.5
+    """Warned churners who complain (COMPLAINT_SERVICE) during their warning."""
+    lookalike_share_per_90_days: float = 0.02
+    """Share of the personal customers who stay but look like leavers for a while, per 90 days."""
+    lookalike_min_days: int = 30
+    """Shortest look-alike spell."""
+    lookalike_max_days: int = 120
+    """Longest look-alike spell (drawn uniformly between the two)."""
+    lookalike_peak_min: float = 0.5
+    """Weakest look-alike spell at its height, as a share of a leaver's full warning strength
+    (drawn uniformly up to 1; the spell rises and falls linearly)."""
+    lookalike_salary_gap_share: float = 0.6
+    """Look-alikes whose salary stops for part of the spell (one to two months) and resumes."""
+    lookalike_complaint_share: float = 0.4
+    """Look-alikes who call the complaint desk during the spell."""
+    lookalike_retention_share: float = 0.2
+    """Look-alikes who call the retention desk during the spell (and are kept)."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "share_per_90_days",
+            "silent_share",
+            "spending_fade",
+            "drain_rate",
+            "drain_share_min",
+            "drain_share_max",
+            "retention_call_share",
+            "complaint_call_share",
+            "lookalike_share_per_90_days",
+            "lookalike_peak_min",
+            "lookalike_salary_gap_share",
+            "lookalike_complaint_share",
+            "lookalike_retention_share",
+        ):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"ChurnBehaviour.{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not 1 <= self.lead_min_days <= self.lead_max_days:
+            raise ValueError("ChurnBehaviour needs 1 <= lead_min_days <= lead_max_days")
+        if not 1 <= self.lookalike_min_days <= self.lookalike_max_days:
+            raise ValueError("ChurnBehaviour needs 1 <= lookalike_min_days <= lookalike_max_days")
+
+
+@dataclass(frozen=True)
 class SimulationConfig:
     """One synthetic bank: `customers` customer records over `days` business days from `start`.
 
@@ -111,6 +186,7 @@ class SimulationConfig:
     seed: int = 42
     timezone: str = "Asia/Shanghai"
     defects: Defects = field(default_factory=Defects)
+    churn: ChurnBehaviour = field(default_factory=ChurnBehaviour)
 
     def __post_init__(self) -> None:
         if self.customers < 10:

@@ -69,6 +69,7 @@ class Ledger:
     ) -> None:
         self.rng = stream(config.seed, "ledger")
         self.c, self.a = customers, accounts
+        self.churn = config.churn
         self.start, self.end = epoch_day(config.start), epoch_day(config.end)
         self.online_since = online_since
         kind = accounts.kind

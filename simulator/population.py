@@ -88,7 +88,18 @@ class Customers:
     closed_day: np.ndarray
     churner: np.ndarray
     drain_day: np.ndarray
-    """Day a churner starts to leave: salary stops, money drains (NEVER for others)."""
+    """First day of a warning spell: a churner's first sign, a look-alike's spell (NEVER for
+    others; a silent churner's is their leaving day)."""
+    drain_end: np.ndarray
+    """Last day of the spell: a churner's leaving day, the day a look-alike is back to normal."""
+    warn_peak: np.ndarray
+    """Strength of the spell at its height (1 for churners, drawn for look-alikes, 0 for others)."""
+    salary_stop: np.ndarray
+    """First day no income arrives (NEVER while it keeps arriving)."""
+    salary_resume: np.ndarray
+    """First day income arrives again after a look-alike's salary gap (NEVER for others)."""
+    lookalike: np.ndarray
+    """Customers who stay but look like leavers for a while."""
     duplicate_of: np.ndarray
     """For an extra record of a person: index of the person's first record, else -1."""
     legacy: np.ndarray
@@ -204,6 +215,11 @@ def build_customers(config: SimulationConfig, rms: RelationshipManagers) -> Cust
         closed_day=life["closed"],
         churner=life["churner"],
         drain_day=life["drain"],
+        drain_end=life["drain_end"],
+        warn_peak=life["peak"],
+        salary_stop=life["salary_stop"],
+        salary_resume=life["salary_resume"],
+        lookalike=life["lookalike"],
         duplicate_of=np.full(n, -1, np.int64),
         legacy=np.zeros(n, bool),
         employed=p["employed"],
@@ -277,25 +293,56 @@ def _profiles(rng: np.random.Generator, config: SimulationConfig, n: int) -> dic
 
 
 def _lifecycles(rng: np.random.Generator, config: SimulationConfig, p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Who closed long ago, who leaves during the period, who is dormant, who shares a phone."""
+    """Who closed long ago, who leaves during the period (and how they warn), who only looks
+    like leaving, who is dormant, who shares a phone."""
     start, end = epoch_day(config.start), epoch_day(config.end)
+    behaviour = config.churn
+    # warnings and look-alikes draw from their own stream: the rest of the bank stays as it was
+    warn = stream(config.seed, "churn_warnings")
     n = len(p["corporate"])
     existing = p["onboard"] < start
     closed = np.full(n, NEVER, np.int64)
     drain = np.full(n, NEVER, np.int64)
+    drain_end = np.full(n, NEVER, np.int64)
+    peak = np.zeros(n)
+    salary_stop = np.full(n, NEVER, np.int64)
+    salary_resume = np.full(n, NEVER, np.int64)
     churner = np.zeros(n, bool)
+    lookalike = np.zeros(n, bool)
     dormant = np.zeros(n, bool)
     old = pick(rng, np.flatnonzero(existing & ~p["corporate"] & (p["onboard"] < start - 90)), 0.01)
     closed[old] = rng.integers(p["onboard"][old] + 60, start)
     available = existing & ~p["corporate"] & (closed == NEVER)
     if config.days >= 3:
-        leavers = pick(rng, np.flatnonzero(available), 0.02 * config.days / 90)
+        leavers = pick(rng, np.flatnonzero(available), behaviour.share_per_90_days * config.days / 90)
         churner[leavers] = True
         closed[leavers] = rng.integers(start + max(2, config.days // 4), end + 1, len(leavers))
-        drain[leavers] = np.maximum(start, closed[leavers] - 30)  # salary stops, money leaves
+        # each warned churner's first sign comes a drawn lead time ahead (it may fall before the
+        # period: the bank then opens on a churner already on the way out); silent ones give none
+        lead = warn.integers(behaviour.lead_min_days, behaviour.lead_max_days + 1, len(leavers))
+        silent = warn.random(len(leavers)) < behaviour.silent_share
+        lead[silent] = 0
+        drain[leavers] = closed[leavers] - lead
+        drain_end[leavers] = closed[leavers]
+        peak[leavers] = 1.0
+        stop_at = warn.uniform(behaviour.salary_stop_from, 1.2, len(leavers))
+        stops = ~silent & (stop_at < 1.0)
+        salary_stop[leavers[stops]] = drain[leavers[stops]] + np.round(stop_at[stops] * lead[stops]).astype(np.int64)
         available[leavers] = False
     dormant[pick(rng, np.flatnonzero(available), 0.04)] = True
     available &= ~dormant
+    if config.days >= 3:
+        # customers who stay but, for a spell, look like leavers (a salary gap, a balance dip,
+        # less spending, a complaint): the false alarms a real early warning has to live with
+        alike = pick(warn, np.flatnonzero(available), behaviour.lookalike_share_per_90_days * config.days / 90)
+        lookalike[alike] = True
+        length = warn.integers(behaviour.lookalike_min_days, behaviour.lookalike_max_days + 1, len(alike))
+        drain[alike] = warn.integers(start - length // 2, end + 1, len(alike))
+        drain_end[alike] = drain[alike] + length
+        peak[alike] = warn.uniform(behaviour.lookalike_peak_min, 1.0, len(alike))
+        gap = alike[warn.random(len(alike)) < behaviour.lookalike_salary_gap_share]
+        salary_stop[gap] = drain[gap] + (warn.random(len(gap)) * (drain_end[gap] - drain[gap]) / 2).astype(np.int64)
+        salary_resume[gap] = salary_stop[gap] + warn.integers(30, 62, len(gap))
     # households of two persons who share a phone (the ambiguous-caller defect)
     household = np.full(n, -1, np.int64)
     n_house = min(how_many(int(available.sum()), config.defects.ambiguous_callers), int(available.sum()) // 2)
@@ -304,7 +351,12 @@ def _lifecycles(rng: np.random.Generator, config: SimulationConfig, p: dict[str,
     return {
         "closed": closed,
         "drain": drain,
+        "drain_end": drain_end,
+        "peak": peak,
+        "salary_stop": salary_stop,
+        "salary_resume": salary_resume,
         "churner": churner,
+        "lookalike": lookalike,
         "dormant": dormant,
         "available": available,
         "household": household,
@@ -481,3 +533,17 @@ def _updated_wall(rng: np.random.Generator, onboard: np.ndarray, start: int) -> 
     span = np.maximum(start - 1 - onboard, 0)
     day = np.where(reviewed, onboard + (rng.random(n) * span).astype(np.int64), onboard)
     return day * DAY + rng.integers(9 * 3600, 17 * 3600, n)
+
+
+def warning_strength(c: Customers, customer: np.ndarray, d: int) -> np.ndarray:
+    """How strongly each customer shows the signs of leaving on day `d`, from 0 to 1.
+
+    A churner's signs grow linearly from their first sign (`drain_day`) to full strength on
+    their leaving day; a look-alike's spell rises to its peak halfway and falls back to 0.
+    """
+    first, last = c.drain_day[customer], c.drain_end[customer]
+    within = (first <= d) & (d <= last)
+    span = np.maximum(last - first, 1).astype(np.float64)
+    x = np.clip((d - first) / span, 0.0, 1.0)
+    rising = np.where(c.churner[customer], x, 1.0 - np.abs(2.0 * x - 1.0))
+    return np.where(within, rising * c.warn_peak[customer], 0.0)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from .accounts import build_accounts
 from .calls import CallCentre, build_agents
 from .config import SimulationConfig, SimulationSummary
-from .days import epoch_day, to_date
+from .days import NEVER, epoch_day, to_date
 from .delivery import Courier, Plan
 from .feed_calls import CallFeed
 from .feed_core import CoreFeed
@@ -149,6 +149,18 @@ def simulate(config: SimulationConfig) -> SimulationSummary:
             "left_on": dates(customers.closed_day[leavers]),
             "person_id": numbered("P", customers.person[leavers] + 1, 7),
             "drain_from": dates(customers.drain_day[leavers]),
+            "salary_stopped_on": dates(customers.salary_stop[leavers], customers.salary_stop[leavers] != NEVER),
+        }
+    )
+    alike = np.flatnonzero(customers.lookalike & (customers.duplicate_of < 0))
+    truth.lookalikes = pa.table(
+        {
+            "customer_id": customers.customer_id.take(pa.array(alike)),
+            "person_id": numbered("P", customers.person[alike] + 1, 7),
+            "spell_from": dates(customers.drain_day[alike]),
+            "spell_to": dates(customers.drain_end[alike]),
+            "salary_gap_from": dates(customers.salary_stop[alike], customers.salary_stop[alike] != NEVER),
+            "salary_gap_to": dates(customers.salary_resume[alike], customers.salary_resume[alike] != NEVER),
         }
     )
     truth.write(config)

@@ -3,9 +3,11 @@
 Written to `_truth/` beside the landing area (never inside it, so no pipeline loads it) for
 tests and evaluations of the warehouse: `persons.csv` says which source records are the same
 person (what entity resolution should find: customer ids, web users, calls), `churners.csv`
-who left, when, and from when they drained their accounts, `defects.csv` each injected defect
-with the delivery, file and key or line where it sits; `superseded/` (written by `delivery`)
-keeps the first versions of re-delivered dates. Columns are only ever added at the end.
+who left, when, from when they showed signs (their leaving day for silent churners) and when
+their income stopped, `lookalikes.csv` who looked like leaving for a spell and stayed,
+`defects.csv` each injected defect with the delivery, file and key or line where it sits;
+`superseded/` (written by `delivery`) keeps the first versions of re-delivered dates.
+Columns are only ever added at the end.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class DefectLog:
 class Truth:
     persons: list[pa.Table] = field(default_factory=list)
     churners: pa.Table | None = None
+    lookalikes: pa.Table | None = None
     defects: DefectLog = field(default_factory=DefectLog)
 
     def add_persons(self, system: str, table: str, keys: pa.Array, person: np.ndarray) -> None:
@@ -149,6 +152,8 @@ class Truth:
         _write(out / "persons.csv", persons)
         if self.churners is not None:
             _write(out / "churners.csv", self.churners)
+        if self.lookalikes is not None:
+            _write(out / "lookalikes.csv", self.lookalikes)
         self.defects.write(out / "defects.csv")
         settings = asdict(config)
         del settings["out"]  # the same bank wherever it is written

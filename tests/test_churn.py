@@ -44,6 +44,9 @@ SHORT = {
     "churn_min_history_days": 14,
 }
 """The value bank holds 70 days: a 21-day horizon leaves weeks to train on and weeks to evaluate."""
+EDGES = [0.002, 0.02]
+"""Risk band edges the model is trained with (the default is 0.1, 0.3), low enough that many
+of the value bank's scores (base rate about 0.5%) fall in another band than by the default."""
 CUTOFF = date(2026, 10, 8)
 
 
@@ -157,15 +160,20 @@ def test_the_figures_of_a_ranking() -> None:
 # ---------------------------------------------------------------- the model, on the value bank
 
 
-@pytest.fixture(scope="module")
-def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A data dir of its own holding a copy of the value bank's whole build (its views read
-    the value bank's lake) and a churn model trained on it with the short horizon."""
+def _copy_of(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("churn") / "data"
     (data / "warehouse").mkdir(parents=True)
     # the whole build (the features are intermediate models), as a warehouse published before states were kept
     shutil.copy2(published_state_path(value_bank), data / "warehouse" / "bank.duckdb")
-    settings = load_settings(data_dir=data, **SHORT)
+    return data
+
+
+@pytest.fixture(scope="module")
+def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data dir of its own holding a copy of the value bank's whole build (its views read
+    the value bank's lake) and a churn model trained on it with the short horizon and risk
+    band edges of its own."""
+    settings = load_settings(data_dir=_copy_of(value_bank, tmp_path_factory), **SHORT, churn_risk_band_edges=EDGES)
     train(settings, CUTOFF)
     return settings
 
@@ -225,6 +233,36 @@ def test_train_and_evaluate_print_the_figures_and_record_the_runs_and_the_notebo
     assert "cdn." not in json.dumps(outputs)
 
 
+def test_training_before_any_horizon_is_complete_stores_the_model_and_says_evaluation_waits(
+    value_bank: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # given a copy of the value bank whose last date is days after the cut-off: no scoring date
+    # from the cut-off on has its 21-day horizon in the warehouse
+    data = _copy_of(value_bank, tmp_path_factory)
+    settings = load_settings(data_dir=data, **SHORT)
+    with connect(settings) as con:
+        (last,) = con.sql("select max(business_date) from intermediate.int_account_balances_keyed").fetchone()
+    cutoff = last - timedelta(days=5)
+    # when `bankdw models train churn` runs with that cut-off
+    env = {"BANKDW_DATA_DIR": str(data)} | {f"BANKDW_{k.upper()}": str(v) for k, v in SHORT.items()}
+    result = CliRunner(env=env).invoke(main, ["models", "train", "churn", "--cutoff", cutoff.isoformat()])
+    # then it succeeds, stores the version and says when its evaluation can run
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split(": ", 1) for line in result.output.splitlines())
+    assert printed["version"] in store.versions(settings.churn_models_dir)
+    ready = cutoff + timedelta(days=SHORT["churn_horizon_days"])
+    assert printed["evaluation"].startswith("waits") and ready.isoformat() in printed["evaluation"]
+    assert "auc" not in printed
+    # and the fit is in the audit, without figures
+    runs = duckdb.sql(
+        f"select action, model_version, eval_rows, auc from read_parquet('{settings.lake_dir}/_audit/model_runs/*.parquet')"
+    ).fetchall()
+    assert runs == [("train", printed["version"], 0, None)]
+    # and evaluating it later still says why there is nothing yet (an error: the user asked for figures)
+    result = CliRunner(env=env).invoke(main, ["models", "evaluate", "churn"])
+    assert result.exit_code == 1 and ready.isoformat() in result.output
+
+
 def test_every_reason_names_a_feature_on_the_side_it_claims(trained: Settings) -> None:
     # given the scores of a held-out date, with their reasons
     model = store.load(trained.churn_models_dir, store.versions(trained.churn_models_dir)[-1])
@@ -281,6 +319,14 @@ def test_features_do_not_leak_and_the_night_publishes_scores(
         assert scored == [
             (published_bank.next_date, compute_features(con, [published_bank.next_date]).num_rows, version, version)
         ]
+        # and with the model's own risk band edges and horizon, though the night's settings
+        # name no churn variable (defaults: 90 days, 0.1 and 0.3)
+        model = store.load(trained.churn_models_dir, version)
+        assert (model.meta.risk_band_edges, model.meta.horizon_days) == (EDGES, SHORT["churn_horizon_days"])
+        assert (settings.churn_risk_band_edges, settings.churn_horizon_days) == ([0.1, 0.3], 90)
+        bands = con.sql("select cast(churn_probability as double), risk_band from marts.fct_churn_scores").fetchall()
+        assert all(band == risk_band(p, EDGES) for p, band in bands)
+        assert any(risk_band(p, EDGES) != risk_band(p, [0.1, 0.3]) for p, _ in bands)
         # and customer_360 shows tonight's score and top reason
         shown = con.sql(
             "select count(*) from marts.customer_360 as c join marts.fct_churn_scores as s using (customer_key) "

@@ -21,10 +21,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from extract.contract import load_agreement
 from simulator import Defects, SimulationConfig, SimulationSummary, simulate
+from simulator.calls import CallCentre, build_agents
+from simulator.days import NEVER, epoch_day
+from simulator.population import Customers, build_customers, relationship_managers, warning_strength
+from simulator.truth import DefectLog
 
 DEFECT_KINDS = {
     "duplicate_person",
@@ -409,25 +414,122 @@ def test_snapshots_keep_everyone_and_show_onboarding_and_leaving(bank: Path, db:
     assert _count(db, "select * from core_banking__customers where onboarding_date > _date") == 0
 
 
-def test_churners_stop_earning_and_call_before_leaving(bank: Path, db: duckdb.DuckDBPyConnection) -> None:
-    # given the churners and who really made each call
+def test_churners_income_stops_when_the_answer_key_says_and_silent_ones_never_call(defective_bank: Path) -> None:
+    db = _connect(defective_bank)
+    bank = defective_bank
+    # given the churners and who really made each retention or complaint call
     persons = {(r["source_table"], r["source_key"]): r["person_id"] for r in _truth(bank, "persons.csv")}
-    queues = {
-        persons[("calls", call_id)]: queue
-        for call_id, queue in db.execute(
-            "select call_id, queue from call_center__calls where queue = 'RETENTION'"
+    callers = {
+        persons[("calls", call_id)]
+        for (call_id,) in db.execute(
+            "select call_id from call_center__calls where reason_code in ('CLOSE_ACCOUNT', 'COMPLAINT_SERVICE')"
         ).fetchall()
     }
-    for churner in _truth(bank, "churners.csv"):
-        # then each called the retention desk, and no salary arrived in their last month
-        assert persons[("customers", churner["customer_id"])] in queues
-        salaries = db.execute(
-            """select count(*) from core_banking__transactions t
-               join core_banking__accounts a on a._date = t._date and a.account_id = t.account_id
-               where a.customer_id = ? and t.txn_type = 'SALARY' and t.posting_date > ?::date - 30""",
-            [churner["customer_id"], churner["left_on"]],
-        ).fetchone()
-        assert salaries == (0,)
+    churners = _truth(bank, "churners.csv")
+    # (this bank holds both kinds: one whose income stops, one who gives no warning)
+    assert any(c["salary_stopped_on"] for c in churners) and any(c["drain_from"] == c["left_on"] for c in churners)
+    for churner in churners:
+        # then no income arrived from the day the answer key says it stopped
+        if churner["salary_stopped_on"]:
+            incomes = db.execute(
+                """select count(*) from core_banking__transactions t
+                   join core_banking__accounts a on a._date = t._date and a.account_id = t.account_id
+                   where a.customer_id = ? and t.channel = 'SYSTEM' and t.amount > 0
+                       and t.description in ('Salary', 'Pension', 'Family transfer') and t.posting_date >= ?::date""",
+                [churner["customer_id"], churner["salary_stopped_on"]],
+            ).fetchone()
+            assert incomes == (0,), churner
+        # and a churner who gives no warning (first sign on the leaving day) never called
+        if churner["drain_from"] == churner["left_on"]:
+            assert persons[("customers", churner["customer_id"])] not in callers, churner
+
+
+def _population(**settings: object) -> tuple[SimulationConfig, Customers]:
+    config = SimulationConfig(out=Path("/nonexistent/landing"), **settings)  # type: ignore[arg-type]
+    start = epoch_day(config.start)
+    return config, build_customers(config, relationship_managers(config.seed, start))
+
+
+def test_churners_warn_months_ahead_some_not_at_all_and_lookalikes_stay() -> None:
+    # given the population of a 3,000-customer bank over 270 days (built in memory, no files)
+    config, c = _population(customers=3000, days=270, seed=21)
+    behaviour = config.churn
+    start, end = epoch_day(config.start), epoch_day(config.end)
+    churners = np.flatnonzero(c.churner)
+    lead = c.closed_day[churners] - c.drain_day[churners]
+    silent = lead == 0
+    # then about 6% leave during the period, each on a day within it
+    assert 100 <= len(churners) <= 220, len(churners)
+    assert ((c.closed_day[churners] > start) & (c.closed_day[churners] <= end)).all()
+    # and the warned ones show signs 15 to 150 days ahead, spread over that range, not one lead
+    warned = lead[~silent]
+    assert warned.min() >= behaviour.lead_min_days and warned.max() <= behaviour.lead_max_days
+    assert np.percentile(warned, 25) < 60 and np.percentile(warned, 75) > 100, np.percentile(warned, [25, 75])
+    # and about one in six gives no warning at all (no income stop either)
+    assert 0.08 <= silent.mean() <= 0.30, silent.mean()
+    assert (c.salary_stop[churners[silent]] == NEVER).all()
+    # and a warned churner's income stops within the warning or not before they leave
+    stops = churners[~silent & (c.salary_stop[churners] != NEVER)]
+    assert 0.5 <= len(stops) / (~silent).sum() < 1.0
+    assert ((c.salary_stop[stops] >= c.drain_day[stops]) & (c.salary_stop[stops] <= c.closed_day[stops])).all()
+    # and as many customers who stay go through a spell that looks like leaving, most with an
+    # income gap that ends
+    alike = np.flatnonzero(c.lookalike & (c.duplicate_of < 0))
+    assert 0.5 * len(churners) <= len(alike) <= 1.5 * len(churners)
+    assert not (c.churner & c.lookalike).any() and (c.closed_day[alike] == NEVER).all()
+    gap = alike[c.salary_stop[alike] != NEVER]
+    assert 0.4 <= len(gap) / len(alike) <= 0.8
+    assert (c.salary_resume[gap] - c.salary_stop[gap] >= 30).all()
+
+
+def test_warning_strength_grows_to_leaving_and_a_lookalikes_fades_away() -> None:
+    # given a churner and a look-alike with a spell of at least 60 days inside the period
+    _, c = _population(customers=3000, days=270, seed=21)
+    churner = next(int(i) for i in np.flatnonzero(c.churner) if c.closed_day[i] - c.drain_day[i] >= 60)
+    alike = next(int(i) for i in np.flatnonzero(c.lookalike) if c.drain_end[i] - c.drain_day[i] >= 60)
+    who = np.array([churner, alike])
+
+    def strength(d: int) -> np.ndarray:
+        return warning_strength(c, who, d)
+
+    # then nobody shows a sign before their spell
+    assert (strength(int(c.drain_day[churner]) - 1)[0], strength(int(c.drain_day[alike]) - 1)[1]) == (0.0, 0.0)
+    # and the churner's signs grow day by day, gradually, to full strength on the leaving day
+    days = range(int(c.drain_day[churner]), int(c.closed_day[churner]) + 1)
+    rising = [float(strength(d)[0]) for d in days]
+    assert rising == sorted(rising) and rising[-1] == 1.0 and 0.4 < rising[len(rising) // 2] < 0.6
+    # and the look-alike's rise to its peak halfway and are gone when the spell ends
+    first, last = int(c.drain_day[alike]), int(c.drain_end[alike])
+    middle = float(strength((first + last) // 2)[1])
+    assert middle == pytest.approx(c.warn_peak[alike], abs=0.05) and middle >= 0.5
+    assert float(strength(last + 1)[1]) == 0.0
+    # and everyone else shows nothing
+    others = np.flatnonzero(~c.churner & ~c.lookalike)
+    assert not warning_strength(c, others, int(c.closed_day[churner])).any()
+
+
+def test_retention_and_complaint_calls_come_from_warned_churners_and_lookalikes() -> None:
+    # given the calls the contact centre plans for a 3,000-customer bank over 270 days
+    config, c = _population(customers=3000, days=270, seed=21)
+    start = epoch_day(config.start)
+    centre = CallCentre(
+        config, c, build_agents(config.seed, start), np.zeros(len(c), bool), np.zeros(0, np.int64), DefectLog()
+    )
+    retention, complaint = centre.planned
+    warned = c.churner & (c.drain_day < c.closed_day)
+    silent = c.churner & ~warned
+    # then only warned churners and look-alikes call, never a silent churner or anyone else
+    for planned in (retention, complaint):
+        assert (warned | c.lookalike)[planned["customer"]].all()
+        assert not silent[planned["customer"]].any()
+    # and most warned churners call retention in their last 30 days, before they leave
+    leaving = retention["customer"][c.churner[retention["customer"]]]
+    days = retention["day"][c.churner[retention["customer"]]]
+    share = len(np.unique(leaving)) / int((warned & (c.duplicate_of < 0)).sum())
+    assert 0.6 <= share <= 0.9, share
+    assert ((days <= c.closed_day[leaving]) & (days >= np.maximum(start, c.closed_day[leaving] - 30))).all()
+    # and some look-alikes call retention too, and stay
+    assert c.lookalike[retention["customer"]].sum() >= 5
 
 
 # -- online banking and the contact centre ----------------------------------------------------
@@ -695,9 +797,12 @@ def test_applications_are_submitted_right_after_they_start_or_abandoned(clean_ba
     # then a submission follows the start of the same product's application
     submits = [(a, b) for a, b in pairs if b[0] == "APPLICATION_SUBMIT"]
     assert submits and all(a[0] == "APPLICATION_START" and a[1] == b[1] for a, b in submits)
-    # and most started applications are abandoned
+    # and most started applications are abandoned: about one in five is submitted (a start
+    # followed by more browsing is submitted 35% of the time, and many starts are the last
+    # page before logout); 0.21 on a 600-customer, 60-day bank, so a small bank's share
+    # varies around it (its few dozen starts once gave 0.14)
     starts = sum(e == "APPLICATION_START" for events in sessions.values() for e, _ in events)
-    assert 0.2 * starts <= len(submits) <= 0.6 * starts
+    assert 0.1 * starts <= len(submits) <= 0.4 * starts
 
 
 def test_open_time_deposits_always_show_a_future_maturity(defective_bank: Path) -> None:

@@ -22,7 +22,14 @@ def risk_band(probability: float, edges: list[float]) -> str:
     return RISK_BANDS[sum(probability >= edge for edge in edges)]
 
 
-def score(con: duckdb.DuckDBPyConnection, model: StoredModel, score_date: date, band_edges: list[float]) -> pa.Table:
+def score(
+    con: duckdb.DuckDBPyConnection, model: StoredModel, score_date: date, band_edges: list[float] | None = None
+) -> pa.Table:
+    """The scores of `score_date`; the risk bands are the model's own edges (`band_edges`, the
+    night's setting, only for a version stored before the edges were kept with it)."""
+    edges = model.meta.risk_band_edges or band_edges
+    if edges is None:
+        raise ValueError(f"churn model {model.meta.version} keeps no risk band edges and none were given")
     features = compute_features(con, [score_date])
     frame = features.to_pandas()
     x = matrix(frame).to_numpy()
@@ -32,7 +39,7 @@ def score(con: duckdb.DuckDBPyConnection, model: StoredModel, score_date: date, 
         "customer_key": pa.array(frame["customer_key"], pa.string()),
         "score_date": pa.array([score_date] * len(frame), pa.date32()),
         "churn_probability": pa.array([round(float(p), 4) for p in probability], pa.float64()),
-        "risk_band": pa.array([risk_band(float(p), band_edges) for p in probability], pa.string()),
+        "risk_band": pa.array([risk_band(float(p), edges) for p in probability], pa.string()),
     }
     for k in range(N_REASONS):
         picked = [r[k] if len(r) > k else None for r in reasons]

@@ -3,7 +3,8 @@
 A version folder `<churn_models_dir>/<version>/` holds the LightGBM booster as text
 (`model.txt`), the isotonic calibration's points and everything that identifies the fit
 (`model.json`: cut-off, data fingerprint, library versions, features, the training medians
-the reasons compare with, the label rule). The version's name is the cut-off and a hash of the
+the reasons compare with, the label rule, the risk band edges and the scoring grid). A night
+scores with what the version says, not with its own churn settings. The version's name is the cut-off and a hash of the
 fingerprint and the libraries: the same data and libraries give the same name. No pickle: a
 model is read back by the library that wrote it, whatever Python objects have become since.
 """
@@ -38,6 +39,13 @@ class ModelMeta:
     trained_at: str
     train_rows: int
     train_positives: int
+    risk_band_edges: list[float] | None = None
+    """Probabilities from which the night calls a score MEDIUM, then HIGH: set at training
+    (setting churn_risk_band_edges then), so a night scores as the model was trained whatever
+    its own settings; None in versions stored before it was kept (the night's setting applies)."""
+    score_interval_days: int | None = None
+    """The scoring grid the model was trained and is evaluated on (None: older versions)."""
+    min_history_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ folds being contiguous blocks of scoring dates (a fold never predicts its own da
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import lightgbm
@@ -80,7 +81,18 @@ def libraries() -> dict[str, str]:
     return {"lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
-def fit(train: pd.DataFrame, cutoff: date, rule: LabelRule, min_positives: int = 5) -> StoredModel:
+@dataclass(frozen=True)
+class Grid:
+    """What the night and the evaluation need besides the booster: kept in the version."""
+
+    risk_band_edges: list[float]
+    score_interval_days: int
+    min_history_days: int
+
+
+def fit(
+    train: pd.DataFrame, cutoff: date, rule: LabelRule, grid: Grid | None = None, min_positives: int = 5
+) -> StoredModel:
     """A calibrated model of `train` (labelled rows whose horizon ended before the cut-off)."""
     y = train["churned"].to_numpy(dtype=int)
     if int(y.sum()) < min_positives or train["score_date"].nunique() < CALIBRATION_FOLDS:
@@ -111,5 +123,8 @@ def fit(train: pd.DataFrame, cutoff: date, rule: LabelRule, min_positives: int =
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         train_rows=len(train),
         train_positives=int(y.sum()),
+        risk_band_edges=list(grid.risk_band_edges) if grid else None,
+        score_interval_days=grid.score_interval_days if grid else None,
+        min_history_days=grid.min_history_days if grid else None,
     )
     return StoredModel(meta, final.booster_)

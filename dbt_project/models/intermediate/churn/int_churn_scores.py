@@ -4,8 +4,10 @@ A dbt Python model so that the scores are built, tested and published with the w
 belong to (a failed build publishes none): it loads the model version named by the var
 churn_model_version (setting of that name; `latest` is the newest trained) from the var
 churn_model_dir, computes the point-in-time features with the same SQL as training
-(models/churn/features.py) and scores them (models/churn/score.py). No trained model: no rows
-(the run summary says scoring was skipped). docs/models.md describes the model.
+(models/churn/features.py) and scores them (models/churn/score.py). The risk bands are the
+version's own (kept with it at training), so a night needs no churn setting to score as the
+model was trained; the var churn_risk_band_edges serves only versions stored before. No trained
+model: no rows (the run summary says scoring was skipped). docs/models.md describes the model.
 """
 
 import json
@@ -54,6 +56,7 @@ def model(dbt, session):
     ).fetchone()[0]
     if version is None or latest is None:
         return SCHEMA.empty_table()
-    edges = dbt.config.get("churn_risk_band_edges")  # rendered from the var: a list, or its text
+    # the model's own edges win; the var (rendered as a list, or its text) is for older versions
+    edges = dbt.config.get("churn_risk_band_edges")
     edges = [float(edge) for edge in (json.loads(edges) if isinstance(edges, str) else edges)]
     return score(session, store.load(models_dir, version), latest, edges).cast(SCHEMA)
