@@ -455,7 +455,8 @@ class Settings(BaseSettings):
         default=[0.1, 0.3],
         min_length=2,
         max_length=2,
-        description="Churn probabilities from which a customer's risk_band is MEDIUM, then HIGH (LOW below).",
+        description="Churn probabilities from which a customer's risk_band is MEDIUM, then HIGH (LOW below), "
+        "kept with each churn model when it is trained: the night scores with the trained model's edges.",
     )
     churn_model_dir: Path | None = Field(
         default=None,
