@@ -237,6 +237,76 @@ def serve(settings: Settings, port: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.group()
+def metrics() -> None:
+    """The bank's metrics (the semantic layer, MetricFlow) on the published warehouse, read-only."""
+
+
+@metrics.command("list")
+@click.pass_obj
+def list_metrics(settings: Settings) -> None:
+    """Every metric, what it means and what it can be grouped by."""
+    from bankdw.metrics import Metrics, MetricsUnavailable
+
+    try:
+        with Metrics(settings) as engine:
+            for name, description, dimensions in engine.list():
+                click.echo(f"{name}: {description}")
+                click.echo(f"    group by: {', '.join(dimensions)}")
+    except MetricsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@metrics.command("query")
+@click.option("--metrics", "names", required=True, help="Comma-separated metric names (`bankdw metrics list`).")
+@click.option("--group-by", default="", help="Comma-separated: metric_time__month, product__product_family, ...")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    help="A filter, e.g. \"{{ TimeDimension('metric_time', 'month') }} >= '2026-10-01'\".",
+)
+@click.option("--order-by", default="", help="Comma-separated; a leading '-' sorts descending.")
+@click.option("--limit", type=int, help="At most this many rows.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the rows to this CSV file."
+)
+@click.option("--explain", is_flag=True, help="Print the SQL MetricFlow writes instead of running it.")
+@click.pass_obj
+def query_metrics(
+    settings: Settings,
+    names: str,
+    group_by: str,
+    where: tuple[str, ...],
+    order_by: str,
+    limit: int | None,
+    csv_path: Path | None,
+    explain: bool,
+) -> None:
+    """Query metrics, e.g. `bankdw metrics query --metrics deposits --group-by metric_time__month`."""
+    from bankdw.metrics import Metrics, MetricsUnavailable, write_csv
+    from bankdw.reporting.terminal import format_table
+
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    try:
+        with Metrics(settings) as engine:
+            if explain:
+                click.echo(engine.explain(split(names), split(group_by), where, split(order_by), limit))
+                return
+            result = engine.query(split(names), split(group_by), where, split(order_by), limit)
+    except MetricsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # MetricFlow's query errors (unknown metric, bad group-by) say what is wrong
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    if csv_path is not None:
+        write_csv(result, csv_path)
+        click.echo(f"{len(result.rows)} rows written to {csv_path}")
+    else:
+        click.echo(format_table(result.columns, result.rows))
+
+
 @main.command("config")
 @click.pass_obj
 def show_config(settings: Settings) -> None:

@@ -121,3 +121,30 @@ def format_versions(settings: Settings) -> str:
             f" {mark} {v.run_id}  lake {v.lake_version or '?'}  built {v.built_at or '?'}  {v.size_bytes / 1e6:.1f} MB"
         )
     return "\n".join(lines)
+
+
+def format_table(columns: list[str], rows: list[tuple[object, ...]]) -> str:
+    """Rows as a plain aligned text table: numbers right-aligned, dates as dates (a metric's
+    `metric_time` comes back as a midnight timestamp)."""
+    from datetime import datetime
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime) and value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return str(value)
+
+    cells = [[text(value) for value in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [
+        all(isinstance(row[i], int | float) or type(row[i]).__name__ == "Decimal" or row[i] is None for row in rows)
+        for i in range(len(columns))
+    ]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
