@@ -237,6 +237,41 @@ def serve(settings: Settings, port: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("docs")
+@click.option("--serve", "serve_docs", is_flag=True, help="Serve them on http://127.0.0.1:PORT until stopped.")
+@click.option("--port", type=int, default=8580, show_default=True, help="Port of --serve.")
+@click.option("--open", "open_page", is_flag=True, help="Open them in the browser.")
+@click.pass_obj
+def show_docs(settings: Settings, serve_docs: bool, port: int, open_page: bool) -> None:
+    """The dbt docs of the published warehouse (models, columns and their types, metrics,
+    exposures): one file that works offline, written by every publish."""
+    import webbrowser
+
+    from bankdw.docs import PAGE, docs_dir
+
+    page = docs_dir(settings) / PAGE
+    if not page.exists():
+        raise click.ClickException(f"no docs at {page}: they are written by `bankdw run` when it publishes")
+    if not serve_docs:
+        click.echo(page.absolute().as_uri())
+        if open_page:
+            webbrowser.open(page.absolute().as_uri())
+        return
+    import contextlib
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    # the link, not where it points: a publish while serving switches what the next request gets
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(docs_dir(settings).absolute()))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        click.echo(f"Serving the dbt docs on {url} (Ctrl-C stops)")
+        if open_page:
+            webbrowser.open(url)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
 @main.group()
 def metrics() -> None:
     """The bank's metrics (the semantic layer, MetricFlow) on the published warehouse, read-only."""

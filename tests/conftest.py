@@ -83,6 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+    # The dbt docs cost 10 to 30 s a publish: only the shared published bank makes them
+    # (tests/test_docs_site.py reads them); every other publish of the suite goes without.
+    os.environ.setdefault("BANKDW_PUBLISH_DOCS", "false")
 
 
 SLOWEST_FIRST = (
@@ -296,7 +299,7 @@ def published_bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory)
     from bankdw.pipeline import DateSelection, run
 
     def build(root: Path) -> None:
-        settings = load_settings(data_dir=root / "data")
+        settings = load_settings(data_dir=root / "data", publish_docs=True)
         copy_deliveries(bank_landing, settings.landing_dir, [bank_date(n) for n in range(PUBLISHED_DAYS + 1)])
         report = run(settings, DateSelection(last=bank_date(PUBLISHED_DAYS - 1)))
         assert report.outcome == "SUCCESS", report.failures
