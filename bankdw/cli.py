@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from bankdw.config import Settings, load_settings
+from bankdw.reporting import progress
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.terminal import format_run, format_status, format_versions
 from simulator.config import Defects
 
 if TYPE_CHECKING:  # the model commands import their modules when they run
     from bankdw.clv import Backtest
+    from bankdw.reporting.run_report import RunReport
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -171,8 +175,13 @@ def run(
         (on or first).date() if (on or first) else None,  # type: ignore[union-attr]
         (on or last).date() if (on or last) else None,  # type: ignore[union-attr]
     )
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    log_path = settings.root / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    if not verbose:
+        click.echo(f"Log (dbt, splink and every step's detail; -v shows them here): {log_path}")
     try:
-        report = run_pipeline(settings, selection, rebuild)
+        with _output_to_log(log_path, quiet=not verbose) as terminal, progress.listening(_progress_printer(terminal)):
+            report = run_pipeline(settings, selection, rebuild)
     except RunInProgress as exc:
         raise click.ClickException(str(exc)) from exc
     except (GateFailed, BuildFailed) as exc:
@@ -188,6 +197,46 @@ def run(
     if report.outcome == "REFUSED":
         # What loaded is published, but a scheduler must notice the refused deliveries.
         sys.exit(2)
+
+
+def _progress_printer(terminal: TextIO) -> Callable[[RunReport, str, bool], None]:
+    def show(report: RunReport, step: str, ok: bool) -> None:
+        terminal.write(progress.step_line(report, step, ok) + "\n")
+        terminal.flush()
+
+    return show
+
+
+@contextmanager
+def _output_to_log(path: Path, quiet: bool) -> Iterator[TextIO]:
+    """While the run works, everything written to the process's stdout and stderr (our log
+    lines, splink's warnings, the dbt child processes that inherit them) goes to the log file
+    `path`; yields the terminal, for the progress lines. Not quiet (`-v`): all stays on the terminal.
+
+    File descriptors rather than logging handlers: dbt runs in child processes that write to
+    the descriptors they inherit, and a library's warnings go to whatever stderr is.
+    """
+    if not quiet:
+        yield sys.stdout
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    terminal = os.fdopen(os.dup(saved_out), "w", encoding="utf-8")
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    try:
+        yield terminal
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        for fd in (saved_out, saved_err, log_fd):
+            os.close(fd)
+        terminal.close()
 
 
 def _has_deliveries(landing: Path) -> bool:

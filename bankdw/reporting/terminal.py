@@ -56,13 +56,19 @@ def format_run(report: RunReport, settings: Settings) -> str:
         more = f" (+{len(checks) - 3} more)" if len(checks) > 3 else ""
         lines.append(f"Blocked {system}: " + "; ".join(checks[:3]) + more)
     if report.rows:
-        lines.append("Rows per feed (loaded / quarantined):")
-        for feed, counts in sorted(report.rows.items()):
-            lines.append(f"  {feed:36} {counts['loaded']:>12,} / {counts['quarantined']:,}")
+        # the total, and the feed files that lost rows to the quarantine (each feed: the run page)
+        loaded = sum(c["loaded"] for c in report.rows.values())
+        quarantined = {feed: c["quarantined"] for feed, c in sorted(report.rows.items()) if c["quarantined"]}
+        lines.append(
+            f"Rows loaded: {loaded:,} from {len(report.rows)} feed files; quarantined: {sum(quarantined.values()):,}"
+        )
+        lines += [f"  {feed:36} {n:>8,} quarantined" for feed, n in quarantined.items()]
     lines.append(
         f"Checks: {report.checks_passed} passed, {report.checks_failed} failed, {report.checks_warned} warnings"
     )
-    lines += [f"  {w}" for w in report.warnings[:20]]
+    lines += [f"  {w}" for w in report.warnings[:10]]
+    if len(report.warnings) > 10:
+        lines.append(f"  ... and {len(report.warnings) - 10} more warnings (run page)")
     lines += [f"Note: {n}" for n in report.notes]
     if report.failures:
         lines.append(f"FAILED at {report.step}:")
