@@ -131,3 +131,65 @@ def test_bankdw_docs_serves_the_page(published_bank: PublishedBank, page: str) -
     # and without --serve the command names the file
     done = subprocess.run([str(bankdw), "docs"], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip().endswith("/docs/index.html")
+
+
+# ---------------------------------------------------------------- the GX Data Docs of a run
+
+WARNED_CHECK = "call_center.calls/expect_column_values_to_be_in_set(direction)"
+
+
+@pytest.fixture(scope="module")
+def data_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Data Docs of a run that staged and gated two small deliveries (no build): the call
+    centre's bad call direction configured as a warning, the accounts' unknown customer
+    blocking; a page for every feed file."""
+    from bankdw.config import load_settings
+    from bankdw.pipeline import GateFailed, gate_step, stage_step
+    from tests.conftest import HOLD_THE_RUN, gates_toml, write_delivery
+    from tests.test_reports import D, bad_calls, many_keys
+
+    root = tmp_path_factory.mktemp("data_docs")
+    warning = ("[overrides]\n", f'[overrides]\n"{WARNED_CHECK}" = "warning"\n')
+    gates = gates_toml(root / "gates.toml", ('data_docs = "problems"', 'data_docs = "all"'), HOLD_THE_RUN, warning)
+    settings = load_settings(data_dir=root / "data", gates_config=gates)
+    write_delivery(settings.landing_dir, "call_center", D, bad_calls())
+    write_delivery(settings.landing_dir, "core_banking", D, many_keys())
+    report = stage_step(settings, run_id="R1")
+    with pytest.raises(GateFailed):
+        gate_step(settings, report.run_id)
+    return settings.runs_dir / "R1" / "data_docs"
+
+
+def _status(page: str) -> str:
+    return re.sub(r"<[^>]+>", "", re.search(r"Status:</span>(.*?)</(strong|td|div)>", page, re.S).group(1)).strip()  # type: ignore[union-attr]
+
+
+def test_data_docs_say_warning_for_a_check_the_run_treated_as_a_warning(data_docs: Path) -> None:
+    calls = (data_docs / "call_center.calls.html").read_text(encoding="utf-8")
+    accounts = (data_docs / "core_banking.accounts.html").read_text(encoding="utf-8")
+    # the calls' only unmet check was a warning: the page says so, and says no failure
+    assert calls.count("<strong>warning</strong>") == 1
+    assert "<strong>failed</strong>" not in calls
+    assert _status(calls) == "Passed with warnings"
+    # the accounts' unknown customer blocked the run: a failure
+    assert accounts.count("<strong>failed</strong>") >= 1 and "<strong>warning</strong>" not in accounts
+    assert _status(accounts) == "Failed"
+    # a page with nothing unmet says passed
+    agents = (data_docs / "call_center.agents.html").read_text(encoding="utf-8")
+    assert _status(agents) == "Passed" and "<strong>failed</strong>" not in agents
+
+
+def test_data_docs_work_offline_and_their_links_resolve(data_docs: Path) -> None:
+    pages = sorted(data_docs.glob("*.html"))
+    assert len(pages) > 3
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        # nothing fetched from elsewhere, and a stylesheet of their own
+        assert remote_assets(page) == [], path.name
+        assert "<style>" in page, path.name
+        # every relative link (href or src) names a file that is there
+        targets = re.findall(r"""(?:href|src)=["']([^"'#]+)["']""", page)
+        local = [t for t in targets if not re.match(r"^[a-z]+:", t)]
+        assert [t for t in local if not (path.parent / t).is_file()] == [], path.name
+    index = (data_docs / "index.html").read_text(encoding="utf-8")
+    assert "call_center.calls.html" in index
