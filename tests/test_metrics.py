@@ -212,3 +212,28 @@ def test_bankdw_metrics_query_writes_the_figures(published_bank: PublishedBank, 
     )
     assert bad.returncode != 0
     assert "Traceback" not in bad.stderr
+
+
+def test_churn_rate_is_customers_lost_over_customers_at_the_start(
+    published_bank: PublishedBank, metrics: Metrics
+) -> None:
+    # given the tier migrations (in the shared bank's one month everyone is NEW: no churn rate)
+    expected = marts(
+        published_bank,
+        """
+        select month_start, {
+            'base': sum(customers) filter (where from_tier in ('A', 'B', 'C', 'D', 'INACTIVE')),
+            'lost': sum(customers) filter (
+                where from_tier in ('A', 'B', 'C', 'D', 'INACTIVE') and to_tier in ('LAPSED', 'EXITED')
+            )
+        }
+        from marts.fct_customer_tier_migration_monthly group by all
+        """,
+    )
+    got = by_month(metrics, "churn_rate")
+    assert expected and got.keys() == expected.keys()
+    for month, figures in expected.items():
+        if figures["base"]:
+            assert float(got[month]) == pytest.approx((figures["lost"] or 0) / figures["base"])
+        else:
+            assert got[month] is None
