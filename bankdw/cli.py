@@ -219,7 +219,7 @@ def _output_to_log(path: Path, quiet: bool) -> Iterator[TextIO]:
     if not quiet:
         yield sys.stdout
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # dbt's lines name tables and failing tests
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
