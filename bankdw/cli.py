@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from bankdw.config import Settings, load_settings
+from bankdw.reporting import progress
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.terminal import format_run, format_status, format_versions
 from simulator.config import Defects
 
 if TYPE_CHECKING:  # the model commands import their modules when they run
     from bankdw.clv import Backtest
+    from bankdw.reporting.run_report import RunReport
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -171,8 +175,13 @@ def run(
         (on or first).date() if (on or first) else None,  # type: ignore[union-attr]
         (on or last).date() if (on or last) else None,  # type: ignore[union-attr]
     )
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    log_path = settings.root / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    if not verbose:
+        click.echo(f"Log (dbt, splink and every step's detail; -v shows them here): {log_path}")
     try:
-        report = run_pipeline(settings, selection, rebuild)
+        with _output_to_log(log_path, quiet=not verbose) as terminal, progress.listening(_progress_printer(terminal)):
+            report = run_pipeline(settings, selection, rebuild)
     except RunInProgress as exc:
         raise click.ClickException(str(exc)) from exc
     except (GateFailed, BuildFailed) as exc:
@@ -188,6 +197,46 @@ def run(
     if report.outcome == "REFUSED":
         # What loaded is published, but a scheduler must notice the refused deliveries.
         sys.exit(2)
+
+
+def _progress_printer(terminal: TextIO) -> Callable[[RunReport, str, bool], None]:
+    def show(report: RunReport, step: str, ok: bool) -> None:
+        terminal.write(progress.step_line(report, step, ok) + "\n")
+        terminal.flush()
+
+    return show
+
+
+@contextmanager
+def _output_to_log(path: Path, quiet: bool) -> Iterator[TextIO]:
+    """While the run works, everything written to the process's stdout and stderr (our log
+    lines, splink's warnings, the dbt child processes that inherit them) goes to the log file
+    `path`; yields the terminal, for the progress lines. Not quiet (`-v`): all stays on the terminal.
+
+    File descriptors rather than logging handlers: dbt runs in child processes that write to
+    the descriptors they inherit, and a library's warnings go to whatever stderr is.
+    """
+    if not quiet:
+        yield sys.stdout
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # dbt's lines name tables and failing tests
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    terminal = os.fdopen(os.dup(saved_out), "w", encoding="utf-8")
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    try:
+        yield terminal
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        for fd in (saved_out, saved_err, log_fd):
+            os.close(fd)
+        terminal.close()
 
 
 def _has_deliveries(landing: Path) -> bool:
@@ -235,6 +284,111 @@ def serve(settings: Settings, port: int | None) -> None:
         serve_marts(settings, port)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("docs")
+@click.option("--serve", "serve_docs", is_flag=True, help="Serve them on http://127.0.0.1:PORT until stopped.")
+@click.option("--port", type=int, default=8580, show_default=True, help="Port of --serve.")
+@click.option("--open", "open_page", is_flag=True, help="Open them in the browser.")
+@click.pass_obj
+def show_docs(settings: Settings, serve_docs: bool, port: int, open_page: bool) -> None:
+    """The dbt docs of the published warehouse (models, columns and their types, metrics,
+    exposures): one file that works offline, written by every publish."""
+    import webbrowser
+
+    from bankdw.docs import PAGE, docs_dir
+
+    page = docs_dir(settings) / PAGE
+    if not page.exists():
+        raise click.ClickException(f"no docs at {page}: they are written by `bankdw run` when it publishes")
+    if not serve_docs:
+        click.echo(page.absolute().as_uri())
+        if open_page:
+            webbrowser.open(page.absolute().as_uri())
+        return
+    import contextlib
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    # the link, not where it points: a publish while serving switches what the next request gets
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(docs_dir(settings).absolute()))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        click.echo(f"Serving the dbt docs on {url} (Ctrl-C stops)")
+        if open_page:
+            webbrowser.open(url)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
+@main.group()
+def metrics() -> None:
+    """The bank's metrics (the semantic layer, MetricFlow) on the published warehouse, read-only."""
+
+
+@metrics.command("list")
+@click.pass_obj
+def list_metrics(settings: Settings) -> None:
+    """Every metric, what it means and what it can be grouped by."""
+    from bankdw.metrics import Metrics, MetricsUnavailable
+
+    try:
+        with Metrics(settings) as engine:
+            for name, description, dimensions in engine.list():
+                click.echo(f"{name}: {description}")
+                click.echo(f"    group by: {', '.join(dimensions)}")
+    except MetricsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@metrics.command("query")
+@click.option("--metrics", "names", required=True, help="Comma-separated metric names (`bankdw metrics list`).")
+@click.option("--group-by", default="", help="Comma-separated: metric_time__month, product__product_family, ...")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    help="A filter, e.g. \"{{ TimeDimension('metric_time', 'month') }} >= '2026-10-01'\".",
+)
+@click.option("--order-by", default="", help="Comma-separated; a leading '-' sorts descending.")
+@click.option("--limit", type=int, help="At most this many rows.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the rows to this CSV file."
+)
+@click.option("--explain", is_flag=True, help="Print the SQL MetricFlow writes instead of running it.")
+@click.pass_obj
+def query_metrics(
+    settings: Settings,
+    names: str,
+    group_by: str,
+    where: tuple[str, ...],
+    order_by: str,
+    limit: int | None,
+    csv_path: Path | None,
+    explain: bool,
+) -> None:
+    """Query metrics, e.g. `bankdw metrics query --metrics deposits --group-by metric_time__month`."""
+    from bankdw.metrics import Metrics, MetricsUnavailable, write_csv
+    from bankdw.reporting.terminal import format_table
+
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    try:
+        with Metrics(settings) as engine:
+            if explain:
+                click.echo(engine.explain(split(names), split(group_by), where, split(order_by), limit))
+                return
+            result = engine.query(split(names), split(group_by), where, split(order_by), limit)
+    except MetricsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # MetricFlow's query errors (unknown metric, bad group-by) say what is wrong
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    if csv_path is not None:
+        write_csv(result, csv_path)
+        click.echo(f"{len(result.rows)} rows written to {csv_path}")
+    else:
+        click.echo(format_table(result.columns, result.rows))
 
 
 @main.command("config")

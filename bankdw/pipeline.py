@@ -33,6 +33,7 @@ from bankdw.publish import (
     published_identity_dir,
 )
 from bankdw.publish import rollback as roll_back
+from bankdw.reporting import progress
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import (
@@ -149,6 +150,7 @@ class _Step:
         self.report.save(self.settings)
         write_run_page(self.settings, self.report)
         self.lock.__exit__(exc_type, exc, tb)
+        progress.step_done(self.report, self.name, exc is None)
 
 
 def _lake(settings: Settings) -> Lake:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import duckdb
 
+from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
 from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path, published_run_id
@@ -115,8 +116,19 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
     _install_identity(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
     export(settings, run_id)
+    if settings.publish_docs:
+        generate_docs(settings, run_id)
     prune(settings)
     return settings.warehouse_path
+
+
+def generate_docs(settings: Settings, run_id: str) -> None:
+    """The dbt docs of published version `run_id` (`bankdw.docs`). Docs are not the data: when
+    dbt cannot make them the version stays published and the link keeps the last good docs."""
+    try:
+        docs.generate(settings, run_id)
+    except docs.DocsFailed as failed:
+        log.warning("version %s is published without its docs: %s", run_id, failed)
 
 
 def export(settings: Settings, run_id: str) -> None:
@@ -395,5 +407,7 @@ def rollback(settings: Settings, to: str | None = None) -> Version:
     _install_identity(settings, target.run_id)
     if switch_to(settings, target.run_id) is None:
         export(settings, target.run_id)
+    if not docs.switch_to(settings, target.run_id) and settings.publish_docs:
+        generate_docs(settings, target.run_id)
     log.info("rolled back: %s now serves version %s", settings.warehouse_path, target.run_id)
     return Version(**{**target.__dict__, "published": True})

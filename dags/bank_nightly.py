@@ -3,7 +3,9 @@
 
 Loads one business date of the bank's three feeds and publishes the warehouse.
 
-For the business date of the run (the day before the run, in the bank's time zone):
+For the business date of the run (the day before the run, in the bank's time zone; a run
+triggered without a logical date, Airflow 3's default for the API and the trigger button,
+takes the day before it was triggered):
 
 1. **wait_for_<system>**: waits for the system's `_manifest.json`. A system that sends
    nothing that day (the call centre on a holiday) is allowed: after
@@ -43,18 +45,27 @@ from bankdw.config import load_settings
 
 SETTINGS = load_settings()  # environment and config file only: no I/O beyond that at import
 SYSTEMS = ("core_banking", "online_banking", "call_center")
+INTERVAL = timedelta(days=1)
 
 
 def _business_date() -> date:
-    """The business date a run loads: the start of its data interval, in the bank's time zone."""
-    interval_start = get_current_context()["data_interval_start"]
-    assert interval_start is not None
+    """The business date a run loads: the start of its data interval, in the bank's time zone.
+
+    A run triggered without a logical date (the default of Airflow 3's API and of the UI's
+    trigger button) has no data interval: the interval ending when the run was triggered
+    (`run_after`) stands in, so a run triggered at 10:00 on the 5th loads the 4th, as the
+    scheduled run of 02:30 on the 5th does.
+    """
+    context = get_current_context()
+    interval_start = context.get("data_interval_start")
+    if interval_start is None:
+        interval_start = pendulum.instance(context["dag_run"].run_after) - INTERVAL
     return pendulum.instance(interval_start).in_timezone(SETTINGS.timezone).date()
 
 
 @dag(
     dag_id="bank_nightly",
-    schedule=CronTriggerTimetable("30 2 * * *", timezone=SETTINGS.timezone, interval=timedelta(days=1)),
+    schedule=CronTriggerTimetable("30 2 * * *", timezone=SETTINGS.timezone, interval=INTERVAL),
     start_date=pendulum.datetime(2026, 1, 1, tz=SETTINGS.timezone),
     catchup=False,
     max_active_runs=1,

@@ -92,17 +92,21 @@ def run_gates(
         validation = batch.validate(
             gx.ExpectationSuite(**suite), expectation_parameters=parameters, result_format=RESULT_FORMAT
         )
-        checks = [_check_result(name, feed, r, frame) for r in validation.results]
+        validated = [_configured(_check_result(name, feed, r, frame), config) for r in validation.results]
+        checks = list(validated)
         for position, check in sorted(referenced.items()):  # where the suite has them, so reports read alike
-            checks.insert(position, check)
-        report.results += [_configured(check, config) for check in [*checks, *skipped]]
+            checks.insert(position, _configured(check, config))
+        report.results += [*checks, *(_configured(check, config) for check in skipped)]
         failed = not validation.success or not all(check.success for check in referenced.values())
         if docs_dir is not None and (config.data_docs == "all" or failed):
             from expectations.data_docs import write_validation_page
 
             validation.results += [_as_gx_result(check, frame) for check in referenced.values()]
             validation.success = not failed
-            write_validation_page(validation, docs_dir / f"{name}.html")
+            severities = [c.severity for c in validated] + [
+                _configured(c, config).severity for c in referenced.values()
+            ]
+            write_validation_page(validation, docs_dir / f"{name}.html", severities)
         report.rows[name] = len(frame)
         report.seconds[name] = round(time.perf_counter() - started, 2)
         log.info(

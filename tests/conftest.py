@@ -87,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # (setting dbt_parse_cache): a test's new data dir does not parse the whole project again.
     # Set here, before xdist starts its workers, which inherit it.
     os.environ.setdefault("BANKDW_DBT_PARSE_CACHE", tempfile.mkdtemp(prefix="bankdw-dbt-parse-"))
+    # The dbt docs cost 10 to 30 s a publish: only the shared published bank makes them
+    # (tests/test_docs_site.py reads them); every other publish of the suite goes without.
+    os.environ.setdefault("BANKDW_PUBLISH_DOCS", "false")
 
 
 SLOWEST_FIRST = (
@@ -103,6 +106,7 @@ SLOWEST_FIRST = (
     "test_real_bank.py",
     "test_customer_history.py",
     "test_dag.py",
+    "test_run_output.py",
     "test_simulate.py",
     "test_identity.py",
     "test_dbt_project.py",
@@ -301,7 +305,7 @@ def published_bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory)
     from bankdw.pipeline import DateSelection, run
 
     def build(root: Path) -> None:
-        settings = load_settings(data_dir=root / "data")
+        settings = load_settings(data_dir=root / "data", publish_docs=True)
         copy_deliveries(bank_landing, settings.landing_dir, [bank_date(n) for n in range(PUBLISHED_DAYS + 1)])
         report = run(settings, DateSelection(last=bank_date(PUBLISHED_DAYS - 1)))
         assert report.outcome == "SUCCESS", report.failures

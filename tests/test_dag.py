@@ -95,3 +95,35 @@ def test_dag_test_runs_the_real_tasks_end_to_end(
             ("core_banking", night),
             ("online_banking", night),
         ]
+
+
+def test_a_run_triggered_without_a_logical_date_waits_for_the_day_before(
+    published_bank: PublishedBank, bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the next date's deliveries except the call centre's, and the date after's too
+    settings = published_bank.copy(tmp_path / "data")
+    night, later = published_bank.next_date, published_bank.next_date + timedelta(days=1)
+    shutil.rmtree(settings.landing_dir / "call_center" / night.isoformat())
+    copy_deliveries(bank_landing, settings.landing_dir, [later])
+    env = os.environ | {"BANKDW_DATA_DIR": str(settings.root)}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
+    )
+    monkeypatch.setenv("BANKDW_DATA_DIR", str(settings.root))
+    monkeypatch.setenv("BANKDW_MANIFEST_WAIT_MINUTES", "0")
+    monkeypatch.setenv("BANKDW_MANIFEST_POKE_SECONDS", "1")
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    # when a run is triggered with no logical date (Airflow 3's API default) at 10:00 the day
+    # after the business date; the steps after the sensors are marked done, not run
+    triggered = datetime.combine(night + timedelta(days=1), time(10, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    run = dag.test(logical_date=None, run_after=triggered, mark_success_pattern=r"(?!wait_for_).*")
+    # then the run had no data interval, and the sensors looked for the day before: the core
+    # and online deliveries of that date are found, the call centre's (missing) is skipped
+    assert run.logical_date is None and run.data_interval_start is None
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["wait_for_core_banking"] == "success"
+    assert states["wait_for_online_banking"] == "success"
+    assert states["wait_for_call_center"] == "skipped"
+    assert run.state == "success"

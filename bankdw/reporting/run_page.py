@@ -1,9 +1,11 @@
 """The run summary page a data engineer opens in a browser: `<data>/runs/<run_id>/report.html`.
 
 One self-contained HTML file (no scripts, no network), rewritten after every step of the
-run, so that it shows where a run stopped as well as what a finished run did: what was
-loaded or refused, every check with its severity, outcome, failing rows and examples (the
-failures first), the build's dbt tests, and what was published or why not. It holds
+run, so that it shows where a run stopped as well as what a finished run did. In the order a
+person needs it: what failed and what warned (the run's failures and warnings, and every
+failing or warning check, with its failing rows and examples), then the run's facts and what
+was published or why not, the deliveries as one table, and the checks and dbt tests as counts
+by outcome (the passing ones are counted, not listed: a night runs hundreds). It holds
 example rows, i.e. customer data: it lives in the data dir, never in the repository.
 
 Written with `html.escape` and f-strings rather than a template engine: the page is a few
@@ -46,6 +48,7 @@ def write_run_page(settings: Settings, report: RunReport) -> Path:
     body = [
         f"<h1>bankdw run {escape(report.run_id)}: "
         f"<span class='outcome-{escape(report.outcome)}'>{escape(report.outcome)}</span></h1>",
+        _attention(report, feed_checks, dbt_tests),
         _facts(report),
         _publication(settings, report),
         _deliveries(report),
@@ -108,36 +111,39 @@ def _publication(settings: Settings, report: RunReport) -> str:
     else:
         text = "Nothing new was built: the published warehouse is unchanged."
     parts = [f"<h2>Publication</h2><p>{text}</p>"]
-    if report.failures:
-        parts.append("<h3>What failed</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in report.failures) + "</ul>")
-    if report.warnings:
-        parts.append(
-            "<h3>Warnings</h3><ul>" + "".join(f"<li>{escape(w)}</li>" for w in report.warnings[:200]) + "</ul>"
-        )
     if report.notes:
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
     return "\n".join(parts)
 
 
 def _deliveries(report: RunReport) -> str:
-    parts = ["<h2>Deliveries</h2>"]
-    parts.append(f"<p>Loaded: {len(report.deliveries_loaded)}. {escape(', '.join(report.deliveries_loaded))}</p>")
+    """One row per delivery: loaded, refused, held back or waiting, and why; then the rows of
+    each feed file."""
+    rows: list[list[str]] = []
+    classes: list[str] = []
+    for label in report.deliveries_loaded:
+        rows.append([escape(label), "loaded", ""])
+        classes.append("passed")
     for label, problems in report.deliveries_refused.items():
-        parts.append(f"<p class='failed'>Refused {escape(label)}: {escape('; '.join(problems))}</p>")
-    if report.deliveries_waiting:
-        parts.append(f"<p>Waiting for a manifest: {escape(', '.join(report.deliveries_waiting))}</p>")
-    if report.deliveries_held:
-        held = escape(", ".join(report.deliveries_held))
-        parts.append(f"<p class='failed'>Held back by the feed gate (pending, gated again next run): {held}</p>")
+        rows.append([escape(label), "refused", escape("; ".join(problems))])
+        classes.append("failed")
+    for label, checks in report.deliveries_held.items():
+        rows.append([escape(label), "held back (gated again next run)", escape("; ".join(checks))])
+        classes.append("failed")
+    for label in report.deliveries_waiting:
+        rows.append([escape(label), "waiting for its manifest", ""])
+        classes.append("warned")
+    parts = [f"<h2>Deliveries ({len(report.deliveries_loaded)} loaded)</h2>"]
+    if rows:
+        parts.append(_table(["delivery", "status", "why"], rows, classes))
     for system, checks in report.systems_blocked.items():
-        items = "".join(f"<li>{escape(c)}</li>" for c in checks)
-        parts.append(f"<p class='failed'>Blocked {escape(system)}:</p><ul>{items}</ul>")
+        parts.append(f"<p class='failed'>Blocked {escape(system)}: {escape('; '.join(checks))}</p>")
     if report.rows:
-        rows = [
+        counts = [
             [escape(feed), f"{c['delivered']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}"]
             for feed, c in sorted(report.rows.items())
         ]
-        parts.append(_table(["feed file", "delivered", "loaded", "quarantined"], rows))
+        parts.append(_table(["feed file", "delivered", "loaded", "quarantined"], counts))
     return "\n".join(parts)
 
 
@@ -150,8 +156,15 @@ def _outcome(check: dict[str, Any]) -> str:
 def _feed_checks(checks: list[dict[str, Any]]) -> str:
     if not checks:
         return "<h2>Feed gates</h2><p>No feed gate ran.</p>"
-    checks = sorted(checks, key=lambda c: (ORDER[_outcome(c)], c["feed"]))
     counts = {o: sum(1 for c in checks if _outcome(c) == o) for o in ORDER}
+    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
+    listed = sorted((c for c in checks if _outcome(c) != "passed"), key=lambda c: (ORDER[_outcome(c)], c["feed"]))
+    if not listed:
+        return f"<h2>Feed gates ({summary})</h2><p>Every check passed.</p>"
+    return f"<h2>Feed gates ({summary})</h2>\n" + _check_table(listed)
+
+
+def _check_table(checks: list[dict[str, Any]]) -> str:
     rows, classes = [], []
     for check in checks:
         label = check["expectation"] + (f"({check['column']})" if check.get("column") else "")
@@ -170,18 +183,22 @@ def _feed_checks(checks: list[dict[str, Any]]) -> str:
             ]
         )
         classes.append(_outcome(check))
-    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    return f"<h2>Feed gates ({summary})</h2>\n" + _table(
-        ["feed / system", "check", "severity", "outcome", "failing rows", "note", "examples"], rows, classes
-    )
+    return _table(["feed / system", "check", "severity", "outcome", "failing rows", "note", "examples"], rows, classes)
 
 
 def _warehouse_tests(tests: list[dict[str, Any]], report: RunReport) -> str:
     if not tests:
         why = "the run built nothing" if not report.built and report.outcome != "FAILED" else "no dbt test results"
         return f"<h2>Warehouse tests (dbt)</h2><p>None: {escape(why)}.</p>"
-    tests = sorted(tests, key=lambda t: (ORDER[t["outcome"]], t["check_id"]))
     counts = {o: sum(1 for t in tests if t["outcome"] == o) for o in ORDER}
+    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
+    listed = sorted((t for t in tests if t["outcome"] != "passed"), key=lambda t: (ORDER[t["outcome"]], t["check_id"]))
+    if not listed:
+        return f"<h2>Warehouse tests (dbt: {summary})</h2><p>Every test passed.</p>"
+    return f"<h2>Warehouse tests (dbt: {summary})</h2>\n" + _test_table(listed)
+
+
+def _test_table(tests: list[dict[str, Any]]) -> str:
     rows = [
         [
             escape(t["check_id"]),
@@ -192,10 +209,36 @@ def _warehouse_tests(tests: list[dict[str, Any]], report: RunReport) -> str:
         ]
         for t in tests
     ]
-    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    return f"<h2>Warehouse tests (dbt: {summary})</h2>\n" + _table(
-        ["test", "severity", "outcome", "failing rows", "message"], rows, [t["outcome"] for t in tests]
-    )
+    return _table(["test", "severity", "outcome", "failing rows", "message"], rows, [t["outcome"] for t in tests])
+
+
+def _attention(report: RunReport, feed_checks: list[dict[str, Any]], tests: list[dict[str, Any]]) -> str:
+    """What needs a person, first: the run's failures, then its warnings, each with the checks
+    and dbt tests behind them."""
+    failed_checks = [c for c in feed_checks if _outcome(c) == "failed"]
+    warned_checks = [c for c in feed_checks if _outcome(c) == "warned"]
+    failed_tests = [t for t in tests if t["outcome"] == "failed"]
+    warned_tests = [t for t in tests if t["outcome"] == "warned"]
+    parts = []
+    if report.failures or failed_checks or failed_tests:
+        parts.append("<h2 id='failures' class='failed'>Failures</h2>")
+        if report.failures:
+            parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in report.failures) + "</ul>")
+        if failed_checks:
+            parts.append(_check_table(failed_checks))
+        if failed_tests:
+            parts.append(_test_table(failed_tests))
+    if report.warnings or warned_checks or warned_tests:
+        parts.append("<h2 id='warnings' class='warned'>Warnings</h2>")
+        if report.warnings:
+            parts.append("<ul>" + "".join(f"<li>{escape(w)}</li>" for w in report.warnings[:200]) + "</ul>")
+        if warned_checks:
+            parts.append(_check_table(warned_checks))
+        if warned_tests:
+            parts.append(_test_table(warned_tests))
+    if not parts:
+        return "<p id='all-clear'>No failures, no warnings.</p>"
+    return "\n".join(parts)
 
 
 def _data_docs(folder: Path) -> str:

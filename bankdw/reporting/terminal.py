@@ -56,13 +56,19 @@ def format_run(report: RunReport, settings: Settings) -> str:
         more = f" (+{len(checks) - 3} more)" if len(checks) > 3 else ""
         lines.append(f"Blocked {system}: " + "; ".join(checks[:3]) + more)
     if report.rows:
-        lines.append("Rows per feed (loaded / quarantined):")
-        for feed, counts in sorted(report.rows.items()):
-            lines.append(f"  {feed:36} {counts['loaded']:>12,} / {counts['quarantined']:,}")
+        # the total, and the feed files that lost rows to the quarantine (each feed: the run page)
+        loaded = sum(c["loaded"] for c in report.rows.values())
+        quarantined = {feed: c["quarantined"] for feed, c in sorted(report.rows.items()) if c["quarantined"]}
+        lines.append(
+            f"Rows loaded: {loaded:,} from {len(report.rows)} feed files; quarantined: {sum(quarantined.values()):,}"
+        )
+        lines += [f"  {feed:36} {n:>8,} quarantined" for feed, n in quarantined.items()]
     lines.append(
         f"Checks: {report.checks_passed} passed, {report.checks_failed} failed, {report.checks_warned} warnings"
     )
-    lines += [f"  {w}" for w in report.warnings[:20]]
+    lines += [f"  {w}" for w in report.warnings[:10]]
+    if len(report.warnings) > 10:
+        lines.append(f"  ... and {len(report.warnings) - 10} more warnings (run page)")
     lines += [f"Note: {n}" for n in report.notes]
     if report.failures:
         lines.append(f"FAILED at {report.step}:")
@@ -121,3 +127,30 @@ def format_versions(settings: Settings) -> str:
             f" {mark} {v.run_id}  lake {v.lake_version or '?'}  built {v.built_at or '?'}  {v.size_bytes / 1e6:.1f} MB"
         )
     return "\n".join(lines)
+
+
+def format_table(columns: list[str], rows: list[tuple[object, ...]]) -> str:
+    """Rows as a plain aligned text table: numbers right-aligned, dates as dates (a metric's
+    `metric_time` comes back as a midnight timestamp)."""
+    from datetime import datetime
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime) and value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return str(value)
+
+    cells = [[text(value) for value in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [
+        all(isinstance(row[i], int | float) or type(row[i]).__name__ == "Decimal" or row[i] is None for row in rows)
+        for i in range(len(columns))
+    ]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
