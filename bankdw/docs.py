@@ -79,12 +79,15 @@ def docs_command(settings: Settings) -> list[str]:
 def generate(settings: Settings, run_id: str) -> Path:
     """Generate the docs of published version `run_id` and switch `<data>/docs` to them; keep
     the docs before (a reader may have them open), remove older ones. Returns the page."""
+    from bankdw.warehouse import dbt_environment
+
     store = docs_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     done = subprocess.run(
         docs_command(settings),
-        env=os.environ | {"BANKDW_DBT_PATH": str(settings.warehouse_path)},
+        cwd=settings.root,  # as every dbt command: its paths are relative to the data dir (dbt_args)
+        env=os.environ | dbt_environment(settings, settings.warehouse_path),
         capture_output=True,  # dbt's lines are in its log (<data>/dbt/logs), not on the terminal
         text=True,
         check=False,
