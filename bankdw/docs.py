@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from bankdw import links
 from bankdw.config import Settings
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ def generate(settings: Settings, run_id: str) -> Path:
     final = store / run_id
     shutil.rmtree(final, ignore_errors=True)
     partial.replace(final)
-    _switch(settings, final)
-    _prune(settings, keep=final)
+    links.switch(docs_dir(settings), final)
+    links.prune(docs_store(settings), keep=final)
     log.info("dbt docs of version %s in %s (%.1f s)", run_id, docs_dir(settings) / PAGE, time.monotonic() - t0)
     return docs_dir(settings) / PAGE
 
@@ -116,26 +117,5 @@ def switch_to(settings: Settings, run_id: str) -> bool:
     kept = docs_store(settings) / run_id
     if not (kept / PAGE).exists():
         return False
-    _switch(settings, kept)
+    links.switch(docs_dir(settings), kept)
     return True
-
-
-def _switch(settings: Settings, target: Path) -> None:
-    link = docs_dir(settings)
-    if link.is_dir() and not link.is_symlink():
-        # a data dir copied without its links holds a copy of the docs: replaced by the link
-        shutil.rmtree(link)
-    tmp = link.with_name(f".{link.name}.{target.name}.link")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(Path(docs_store(settings).name) / target.name)
-    tmp.replace(link)
-
-
-def _prune(settings: Settings, keep: Path) -> None:
-    kept = sorted(
-        (p for p in docs_store(settings).iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in [p for p in kept if p != keep][1:]:
-        shutil.rmtree(old, ignore_errors=True)

@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from bankdw import links
 from bankdw.config import Settings
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,8 @@ def write_exports(settings: Settings, run_id: str, warehouse: Path, pii: dict[st
         raise ExportFailed(f"exporting {warehouse} (version {run_id}) into {partial} failed: {exc}") from exc
     shutil.rmtree(target, ignore_errors=True)
     partial.replace(target)
-    _switch(settings, target)
-    _prune(settings, keep=target)
+    links.switch(exports_link(settings), target)
+    links.prune(exports_store(settings), keep=target)
     log.info("exported %d marts of version %s to %s", len(manifest["marts"]), run_id, exports_link(settings))
     return Export(run_id, target, manifest)
 
@@ -124,7 +125,7 @@ def switch_to(settings: Settings, run_id: str) -> Export | None:
     target = exports_store(settings) / run_id
     if not (target / MANIFEST).exists():
         return None
-    _switch(settings, target)
+    links.switch(exports_link(settings), target)
     return current_export(settings)
 
 
@@ -176,26 +177,3 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, monthly: boo
     else:
         folder.mkdir(parents=True)
         con.execute(f"copy ({query}) to '{folder / 'data_0.parquet'}' (format parquet)")
-
-
-def _switch(settings: Settings, target: Path) -> None:
-    link = exports_link(settings)
-    if link.is_dir() and not link.is_symlink():
-        # a data dir copied without its links (shutil.copytree) holds a copy of the export: replaced
-        log.warning("%s is a folder, not the link to an export (a copied data dir?): replaced by the link", link)
-        shutil.rmtree(link)
-    tmp = link.with_name(f".{link.name}.{target.name}.link")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(Path(exports_store(settings).name) / target.name)
-    tmp.replace(link)
-
-
-def _prune(settings: Settings, keep: Path) -> None:
-    """Keep the export just written and the one before it (readers may still hold it)."""
-    exports = sorted(
-        (p for p in exports_store(settings).iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in [p for p in exports if p != keep][1:]:
-        shutil.rmtree(old, ignore_errors=True)
