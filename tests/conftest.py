@@ -80,6 +80,10 @@ if TYPE_CHECKING:
 def pytest_configure(config: pytest.Config) -> None:
     """Airflow reads its configuration when first imported: give the test session its own
     home (SQLite metadata database, no examples, this project's DAGs) before any test can."""
+    # Each xdist worker its own (they inherit the controller's environment): two processes
+    # migrating and running DAGs in one SQLite file lose each other's task instances.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"bankdw-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
@@ -195,11 +199,13 @@ def gates_toml(path: Path, *replacements: tuple[str, str]) -> Path:
     return path
 
 
-def simulate_bank(landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16)) -> None:
+def simulate_bank(
+    landing: Path, customers: int = 120, days: int = 5, start: date = date(2026, 11, 16), seed: int = 7
+) -> None:
     """A tiny synthetic bank (all three systems) in `landing`."""
     from simulator import SimulationConfig, simulate
 
-    simulate(SimulationConfig(out=landing, customers=customers, days=days, start=start, seed=7))
+    simulate(SimulationConfig(out=landing, customers=customers, days=days, start=start, seed=seed))
 
 
 @pytest.fixture

@@ -165,13 +165,15 @@ def _copy_of(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     (data / "warehouse").mkdir(parents=True)
     # the whole build (the features are intermediate models), as a warehouse published before states were kept
     shutil.copy2(published_state_path(value_bank), data / "warehouse" / "bank.duckdb")
+    # its views name the lake relative to the data dir (bankdw.warehouse.dbt_args): the value bank's
+    (data / "lake").symlink_to(value_bank.lake_dir)
     return data
 
 
 @pytest.fixture(scope="module")
 def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data dir of its own holding a copy of the value bank's whole build (its views read
-    the value bank's lake) and a churn model trained on it with the short horizon and risk
+    the value bank's lake, linked) and a churn model trained on it with the short horizon and risk
     band edges of its own."""
     settings = load_settings(data_dir=_copy_of(value_bank, tmp_path_factory), **SHORT, churn_risk_band_edges=EDGES)
     train(settings, CUTOFF)
