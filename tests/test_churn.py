@@ -35,7 +35,7 @@ from models.churn.features import FEATURE_NAMES, FEATURES, compute_features
 from models.churn.labels import LabelRule, compute_labels
 from models.churn.reasons import top_reasons
 from models.churn.score import risk_band, score
-from tests.conftest import PublishedBank
+from tests.conftest import SYSTEMS, PublishedBank
 
 SHORT = {
     "churn_horizon_days": 21,
@@ -165,8 +165,11 @@ def _copy_of(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     (data / "warehouse").mkdir(parents=True)
     # the whole build (the features are intermediate models), as a warehouse published before states were kept
     shutil.copy2(published_state_path(value_bank), data / "warehouse" / "bank.duckdb")
-    # its views name the lake relative to the data dir (bankdw.warehouse.dbt_args): the value bank's
-    (data / "lake").symlink_to(value_bank.lake_dir)
+    # its views name the lake relative to the data dir (bankdw.warehouse.dbt_args): the value
+    # bank's deliveries, linked; the lake's audit (model runs) is the copy's own
+    (data / "lake").mkdir()
+    for system in SYSTEMS:
+        (data / "lake" / system).symlink_to(value_bank.lake_dir / system)
     return data
 
 
