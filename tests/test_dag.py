@@ -6,14 +6,19 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
+from bankdw.config import Settings
 from tests.conftest import PublishedBank, copy_deliveries
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 
@@ -54,12 +59,12 @@ def test_bank_nightly_is_configured_as_agreed(dagbag) -> None:  # type: ignore[n
     }
 
 
-@pytest.mark.slow
-def test_dag_test_runs_the_real_tasks_end_to_end(
+def night_without_the_call_centre(
     published_bank: PublishedBank, bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given the shared bank's history published (tests/conftest.py), the next date's deliveries
-    # except the call centre's (closed that day), the date after waiting too, and an Airflow database
+) -> tuple[Settings, date, DAG]:
+    """A copy of the shared bank whose next date has every delivery but the call centre's (closed
+    that day), the date after waiting too, an Airflow database, a manifest wait that has already
+    run out (settings are read when the DAG is parsed), and the DAG parsed with those settings."""
     settings = published_bank.copy(tmp_path / "data")
     night, later = published_bank.next_date, published_bank.next_date + timedelta(days=1)
     shutil.rmtree(settings.landing_dir / "call_center" / night.isoformat())
@@ -68,13 +73,21 @@ def test_dag_test_runs_the_real_tasks_end_to_end(
     subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
     )
-    # and a manifest wait that has already run out (settings are read when the DAG is parsed)
     monkeypatch.setenv("BANKDW_DATA_DIR", str(settings.root))
     monkeypatch.setenv("BANKDW_MANIFEST_WAIT_MINUTES", "0")
     monkeypatch.setenv("BANKDW_MANIFEST_POKE_SECONDS", "1")
     from airflow.dag_processing.dagbag import DagBag
 
-    dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    return settings, night, DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+
+
+@pytest.mark.slow
+def test_dag_test_runs_the_real_tasks_end_to_end(
+    published_bank: PublishedBank, bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the shared bank's history published (tests/conftest.py), the next date's deliveries
+    # except the call centre's (closed that day), the date after waiting too, and an Airflow database
+    settings, night, dag = night_without_the_call_centre(published_bank, bank_landing, tmp_path, monkeypatch)
     # when the night's run is tested: the run of 02:30 the day after the business date
     logical = datetime.combine(night + timedelta(days=1), time(2, 30), tzinfo=ZoneInfo("Asia/Shanghai"))
     run = dag.test(logical_date=logical)
@@ -101,20 +114,7 @@ def test_a_run_triggered_without_a_logical_date_waits_for_the_day_before(
     published_bank: PublishedBank, bank_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the next date's deliveries except the call centre's, and the date after's too
-    settings = published_bank.copy(tmp_path / "data")
-    night, later = published_bank.next_date, published_bank.next_date + timedelta(days=1)
-    shutil.rmtree(settings.landing_dir / "call_center" / night.isoformat())
-    copy_deliveries(bank_landing, settings.landing_dir, [later])
-    env = os.environ | {"BANKDW_DATA_DIR": str(settings.root)}
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    monkeypatch.setenv("BANKDW_DATA_DIR", str(settings.root))
-    monkeypatch.setenv("BANKDW_MANIFEST_WAIT_MINUTES", "0")
-    monkeypatch.setenv("BANKDW_MANIFEST_POKE_SECONDS", "1")
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    _, night, dag = night_without_the_call_centre(published_bank, bank_landing, tmp_path, monkeypatch)
     # when a run is triggered with no logical date (Airflow 3's API default) at 10:00 the day
     # after the business date; the steps after the sensors are marked done, not run
     triggered = datetime.combine(night + timedelta(days=1), time(10, 0), tzinfo=ZoneInfo("Asia/Shanghai"))

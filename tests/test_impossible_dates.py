@@ -128,16 +128,21 @@ def test_an_exempt_column_the_agreement_does_not_have_stops_the_gate(
         impossible_dates(settings.model_copy(update={"gates_config": gates}))
 
 
-def test_a_delivery_dated_far_after_the_last_loaded_date_is_refused_and_is_not_the_run_s_date(
-    settings: Settings, delivery_writer: Callable[..., Path]
-) -> None:
-    # given the call centre's 2026-11-20 loaded
+def load_the_call_centre_of_d(settings: Settings, delivery_writer: Callable[..., Path]) -> None:
+    """Stage and commit the call centre's delivery of D: the last date loaded."""
     lake = Lake(settings.lake_dir)
     delivery_writer("call_center", D, good_calls())
     outcomes = stage(
         landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
     )
     lake.commit("L1", audit_table("L1", outcomes))
+
+
+def test_a_delivery_dated_far_after_the_last_loaded_date_is_refused_and_is_not_the_run_s_date(
+    settings: Settings, delivery_writer: Callable[..., Path]
+) -> None:
+    # given the call centre's 2026-11-20 loaded
+    load_the_call_centre_of_d(settings, delivery_writer)
     # and then the next date, and a folder dated 2062
     delivery_writer("call_center", D + timedelta(days=1), good_calls())
     delivery_writer("call_center", date(2062, 1, 13), good_calls())
@@ -156,12 +161,7 @@ def test_a_system_s_first_delivery_dated_far_after_the_others_is_refused(
     settings: Settings, delivery_writer: Callable[..., Path]
 ) -> None:
     # given the call centre's 2026-11-20 loaded, and core banking that has loaded nothing yet
-    lake = Lake(settings.lake_dir)
-    delivery_writer("call_center", D, good_calls())
-    outcomes = stage(
-        landing_state(settings.landing_dir, lake, AGREEMENT).pending, settings.landing_dir, lake, AGREEMENT, "L1"
-    )
-    lake.commit("L1", audit_table("L1", outcomes))
+    load_the_call_centre_of_d(settings, delivery_writer)
     # when core banking's first delivery is a folder dated 2062 (its content is not even read)
     delivery_writer("core_banking", date(2062, 1, 13), {"customers.csv": (CUSTOMERS_HEADER + "\n").encode()})
     report = stage_step(settings, run_id="L2")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,7 +134,6 @@ def format_versions(settings: Settings) -> str:
 def format_table(columns: list[str], rows: list[tuple[object, ...]]) -> str:
     """Rows as a plain aligned text table: numbers right-aligned, dates as dates (a metric's
     `metric_time` comes back as a midnight timestamp)."""
-    from datetime import datetime
 
     def text(value: object) -> str:
         if value is None:
@@ -144,8 +145,7 @@ def format_table(columns: list[str], rows: list[tuple[object, ...]]) -> str:
     cells = [[text(value) for value in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [
-        all(isinstance(row[i], int | float) or type(row[i]).__name__ == "Decimal" or row[i] is None for row in rows)
-        for i in range(len(columns))
+        all(isinstance(row[i], int | float | Decimal) or row[i] is None for row in rows) for i in range(len(columns))
     ]
 
     def line(values: list[str]) -> str:
