@@ -158,10 +158,7 @@ def _feed_checks(checks: list[dict[str, Any]]) -> str:
         return "<h2>Feed gates</h2><p>No feed gate ran.</p>"
     counts = {o: sum(1 for c in checks if _outcome(c) == o) for o in ORDER}
     summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    listed = sorted((c for c in checks if _outcome(c) != "passed"), key=lambda c: (ORDER[_outcome(c)], c["feed"]))
-    if not listed:
-        return f"<h2>Feed gates ({summary})</h2><p>Every check passed.</p>"
-    return f"<h2>Feed gates ({summary})</h2>\n" + _check_table(listed)
+    return f"<h2>Feed gates ({summary})</h2><p>{_where_listed(counts)}</p>"
 
 
 def _check_table(checks: list[dict[str, Any]]) -> str:
@@ -192,10 +189,14 @@ def _warehouse_tests(tests: list[dict[str, Any]], report: RunReport) -> str:
         return f"<h2>Warehouse tests (dbt)</h2><p>None: {escape(why)}.</p>"
     counts = {o: sum(1 for t in tests if t["outcome"] == o) for o in ORDER}
     summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    listed = sorted((t for t in tests if t["outcome"] != "passed"), key=lambda t: (ORDER[t["outcome"]], t["check_id"]))
-    if not listed:
-        return f"<h2>Warehouse tests (dbt: {summary})</h2><p>Every test passed.</p>"
-    return f"<h2>Warehouse tests (dbt: {summary})</h2>\n" + _test_table(listed)
+    return f"<h2>Warehouse tests (dbt: {summary})</h2><p>{_where_listed(counts)}</p>"
+
+
+def _where_listed(counts: dict[str, int]) -> str:
+    """Those that did not pass are listed once, at the top of the page (`_attention`)."""
+    if not counts["failed"] and not counts["warned"]:
+        return "Every one passed."
+    return "Those that did not pass are listed above, under Failures and Warnings."
 
 
 def _test_table(tests: list[dict[str, Any]]) -> str:
@@ -215,6 +216,8 @@ def _test_table(tests: list[dict[str, Any]]) -> str:
 def _attention(report: RunReport, feed_checks: list[dict[str, Any]], tests: list[dict[str, Any]]) -> str:
     """What needs a person, first: the run's failures, then its warnings, each with the checks
     and dbt tests behind them."""
+    feed_checks = sorted(feed_checks, key=lambda c: c["feed"])
+    tests = sorted(tests, key=lambda t: t["check_id"])
     failed_checks = [c for c in feed_checks if _outcome(c) == "failed"]
     warned_checks = [c for c in feed_checks if _outcome(c) == "warned"]
     failed_tests = [t for t in tests if t["outcome"] == "failed"]
