@@ -110,7 +110,6 @@ SLOWEST_FIRST = (
     "test_real_bank.py",
     "test_customer_history.py",
     "test_dag.py",
-    "test_run_output.py",
     "test_simulate.py",
     "test_identity.py",
     "test_dbt_project.py",

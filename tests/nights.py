@@ -4,9 +4,10 @@
 tests/conftest.py) starts from a copy of the published bank (history up to LAST) and, while a
 reader in a second process opens a new connection for every query (`fresh`) and another holds
 one connection open since the start (`held`), publishes night 1, rolls it back, and publishes
-night 2 (incremental, on the rolled-back history). Night 1's customers snapshot carries a
-household change (`move_household_member`): the member of a household whom the old rule took
-its key from moves out, and a newcomer moves in with the one who stays.
+night 2 (incremental, on the rolled-back history) through `bankdw run`, keeping what it printed
+(test_run_output reads it). Night 1's customers snapshot carries a household change
+(`move_household_member`): the member of a household whom the old rule took its key from moves
+out, and a newcomer moves in with the one who stays.
 
 Everything is written to files under the root, so that every xdist worker reads the same
 nights (`load_nights`): the data dir, the readers' answers, what each build showed a reader,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 LAST = bank_date(PUBLISHED_DAYS - 1)
 NIGHT_1, NIGHT_2, PENDING = (bank_date(PUBLISHED_DAYS + n) for n in range(3))
+NIGHT_2_OUTPUT = "night_2_terminal.json"
+"""What `bankdw run` printed for night 2: returncode, stdout, stderr."""
 NEWCOMER = "C999999999"
 """The customer record night 1 adds to a household (a larger customer_id than any simulated)."""
 
@@ -74,6 +78,8 @@ class Nights:
     households_after_night_1: list[tuple[str, str, str | None]]
     """(household_key, customer_key, core customer_id) of every household member, as night 1
     published them."""
+    night_2_terminal: dict[str, Any]
+    """What `bankdw run` printed for night 2 (returncode, stdout, stderr)."""
 
 
 def stamp(settings: Settings) -> list[object]:
@@ -214,7 +220,22 @@ def publish_nights(published_bank: PublishedBank, bank_landing: Path, root: Path
         wait_for(answers, runs[1].run_id)
         published_after.append(rollback(settings).run_id)
         wait_for(answers, runs[0].run_id)
-        runs.append(run(settings, DateSelection(last=NIGHT_2)))
+        # night 2 as a person runs it (`bankdw run` in a terminal that is a pipe): test_run_output
+        # reads what it printed (NIGHT_2_OUTPUT) instead of running a night of its own
+        terminal = subprocess.run(
+            [str(Path(sys.executable).with_name("bankdw")), "run", "--to", NIGHT_2.isoformat()],
+            env=os.environ | {"BANKDW_DATA_DIR": str(settings.root), "BANKDW_KEEP_VERSIONS": "2"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        (root / NIGHT_2_OUTPUT).write_text(
+            json.dumps({"returncode": terminal.returncode, "stdout": terminal.stdout, "stderr": terminal.stderr}),
+            encoding="utf-8",
+        )
+        latest = RunReport.latest(settings)
+        assert latest is not None and latest.run_id != runs[1].run_id, terminal.stdout + terminal.stderr
+        runs.append(latest)
         states[runs[2].run_id] = stamp(settings)
         published_after.append(runs[2].run_id)
         wait_for(answers, runs[2].run_id)
@@ -248,4 +269,5 @@ def load_nights(root: Path) -> Nights:
         states=facts["states"],
         household=HouseholdMove(**facts["household"]),
         households_after_night_1=[tuple(row) for row in facts["households_after_night_1"]],
+        night_2_terminal=json.loads((root / NIGHT_2_OUTPUT).read_text(encoding="utf-8")),
     )

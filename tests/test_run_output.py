@@ -4,29 +4,25 @@ and splink in the log file), and a run page that puts failures and warnings firs
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from bankdw.reporting.run_page import page_path, write_run_page
 from bankdw.reporting.run_report import RunReport
 from tests.conftest import PublishedBank
+from tests.nights import Nights
 
 STEPS = ["stage", "gate", "commit", "resolve", "build", "warehouse_gate", "publish"]
 MOST_LINES = 40
 """The terminal output of a whole night; `make run` printed about 1,900 lines before."""
 
 
-def test_bankdw_run_prints_a_line_per_step_and_the_summary(published_bank: PublishedBank, tmp_path: Path) -> None:
-    # given the shared bank with its next date pending, and a terminal that is a pipe
-    settings = published_bank.copy(tmp_path / "data")
-    bankdw = Path(sys.executable).with_name("bankdw")
-    env = os.environ | {"BANKDW_DATA_DIR": str(settings.root)}
-    # when the night runs
-    done = subprocess.run([str(bankdw), "run"], env=env, capture_output=True, text=True, check=False)
+def test_bankdw_run_prints_a_line_per_step_and_the_summary(published_nights: Nights) -> None:
+    # given the shared bank's night 2, run as `bankdw run` in a terminal that is a pipe
+    # (tests/nights.py: one night of the session serves this test and those of write-audit-publish)
+    done = subprocess.CompletedProcess(["bankdw", "run"], **published_nights.night_2_terminal)
     # then it succeeds with a few plain lines: no colour codes, no dbt or splink line
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
