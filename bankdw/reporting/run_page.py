@@ -156,9 +156,8 @@ def _outcome(check: dict[str, Any]) -> str:
 def _feed_checks(checks: list[dict[str, Any]]) -> str:
     if not checks:
         return "<h2>Feed gates</h2><p>No feed gate ran.</p>"
-    counts = {o: sum(1 for c in checks if _outcome(c) == o) for o in ORDER}
-    summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    return f"<h2>Feed gates ({summary})</h2><p>{_where_listed(counts)}</p>"
+    summary, where = _tally([_outcome(c) for c in checks])
+    return f"<h2>Feed gates ({summary})</h2><p>{where}</p>"
 
 
 def _check_table(checks: list[dict[str, Any]]) -> str:
@@ -187,16 +186,18 @@ def _warehouse_tests(tests: list[dict[str, Any]], report: RunReport) -> str:
     if not tests:
         why = "the run built nothing" if not report.built and report.outcome != "FAILED" else "no dbt test results"
         return f"<h2>Warehouse tests (dbt)</h2><p>None: {escape(why)}.</p>"
-    counts = {o: sum(1 for t in tests if t["outcome"] == o) for o in ORDER}
+    summary, where = _tally([t["outcome"] for t in tests])
+    return f"<h2>Warehouse tests (dbt: {summary})</h2><p>{where}</p>"
+
+
+def _tally(outcomes: list[str]) -> tuple[str, str]:
+    """The counts by outcome, and where those that did not pass are: listed once, at the top of
+    the page (`_attention`)."""
+    counts = {o: outcomes.count(o) for o in ORDER}
     summary = f"{counts['failed']} failed, {counts['warned']} warned, {counts['passed']} passed"
-    return f"<h2>Warehouse tests (dbt: {summary})</h2><p>{_where_listed(counts)}</p>"
-
-
-def _where_listed(counts: dict[str, int]) -> str:
-    """Those that did not pass are listed once, at the top of the page (`_attention`)."""
-    if not counts["failed"] and not counts["warned"]:
-        return "Every one passed."
-    return "Those that did not pass are listed above, under Failures and Warnings."
+    if counts["passed"] == len(outcomes):
+        return summary, "Every one passed."
+    return summary, "Those that did not pass are listed above, under Failures and Warnings."
 
 
 def _test_table(tests: list[dict[str, Any]]) -> str:
