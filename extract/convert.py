@@ -117,54 +117,72 @@ def _describe(column: Column) -> str:
 DEFAULT_TYPE_DRIFT_SHARE = 0.5
 
 
+def _typed_columns(feed: FeedFile) -> list[Column]:
+    return [c for c in feed.columns if c.type not in ("string", "enum")]
+
+
 def _refuse_type_drift(con: duckdb.DuckDBPyConnection, feed: FeedFile, share: float, header_lines: int) -> None:
-    """Refuse the file(s) if a typed column fails to read in more than `share` of its non-empty values."""
-    typed = [c for c in feed.columns if c.type not in ("string", "enum")]
+    """Refuse the file(s) if a typed column fails to read in more than `share` of its non-empty values.
+
+    Reads the flags `_checked_select` left in table `checked`, so that no value is cast twice."""
+    typed = _typed_columns(feed)
     if not typed:
         return
-    parts = []
-    for column in typed:
-        src = f"nullif({_ident(column.name)}, '')"
-        bad = f"{src} is not null and ({cast_expression(column, src)}) is null"
-        parts.append(
-            f"select _file, {_literal(column.name)} as col, count({src}) as n, count(*) filter (where {bad}) as bad, "
-            f"min(_source_row) filter (where {bad}) as first_row, "
-            f"arg_min({src}, _source_row) filter (where {bad}) as first_value from raw group by _file"
-        )
-    drifted = con.sql(" union all ".join(parts) + " order by _file, col").fetchall()
-    problems = [
-        f"{file}: column {col}: {bad} of {n} values do not read as {_describe(feed.column(col))} "
-        f"(first at line {first_row + header_lines}: {value!r}); refused as a change of the file's schema"
-        for file, col, n, bad, first_row, value in drifted
-        if bad and bad > share * n
-    ]
+    counts = ", ".join(
+        f"count(*) filter (where _has{i}), count(*) filter (where _bad{i}), min(_source_row) filter (where _bad{i})"
+        for i in range(len(typed))
+    )
+    problems = []
+    for file, *figures in con.sql(f"select _file, {counts} from checked group by _file order by _file").fetchall():
+        drifted = [(c, *figures[3 * i : 3 * i + 3]) for i, c in enumerate(typed)]
+        for column, n, bad, first_row in sorted(drifted, key=lambda d: d[0].name):
+            if bad and bad > share * n:
+                value = scalar(
+                    con,
+                    f"select {_ident(column.name)} from raw where _file = {_literal(file)} "
+                    f"and _source_row = {first_row}",
+                )
+                problems.append(
+                    f"{file}: column {column.name}: {bad} of {n} values do not read as {_describe(column)} "
+                    f"(first at line {first_row + header_lines}: {value!r}); refused as a change of the file's schema"
+                )
     if problems:
         raise FileRefused("; ".join(problems))
 
 
-def _typed_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = False) -> str:
-    """Select typed columns, `_file`, `_source_row` and `_reason` (empty when the row is valid) from `raw`.
+def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = False) -> str:
+    """Select from `raw` the typed columns, `_file`, `_source_row` and `_reason` (empty when the row
+    is valid), and for the i-th typed column the flags `_has{i}` (a value was given) and `_bad{i}`
+    (it does not read as its type), which the type drift check counts.
 
+    Each value is cast once, in the inner select; the outer one judges the casts.
     `marked_cr`: a file of the feed had carriage returns outside quotes, read as `CR_MARK`
     (extract.text); a row holding one is quarantined, naming the column."""
-    casts, checks = [], []
+    typed = {c.name: i for i, c in enumerate(_typed_columns(feed))}
+    inner, outer, flags, checks = [], [], [], []
     for column in feed.columns:
-        src = f"nullif({_ident(column.name)}, '')"
-        expr = cast_expression(column, src)
-        casts.append(f"{expr} as {_ident(column.name)}")
-        if column.type not in ("string", "enum"):
+        name = _ident(column.name)
+        src = f"nullif({name}, '')"
+        inner.append(f"{cast_expression(column, src)} as {name}")
+        outer.append(name)
+        if column.name in typed:
+            i = typed[column.name]
+            inner.append(f"{src} as _text{i}")
+            flags += [f"_text{i} is not null as _has{i}", f"_text{i} is not null and {name} is null as _bad{i}"]
             message = f"{column.name}: cannot read "
             checks.append(
-                f"case when {src} is not null and ({expr}) is null then "
-                f"{_literal(message)} || {src} || {_literal(' as ' + _describe(column))} end"
+                f"case when _text{i} is not null and {name} is null then "
+                f"{_literal(message)} || _text{i} || {_literal(' as ' + _describe(column))} end"
             )
     if marked_cr:
-        for name in feed.column_names + extra_columns:
+        for j, name in enumerate(feed.column_names + extra_columns):
             message = f"{name}: a carriage return (\\r) outside quotes; the agreement's line end is \\n"
-            checks.append(f"case when contains({_ident(name)}, chr({ord(CR_MARK)})) then {_literal(message)} end")
-    casts += [f"{_ident(name)}" for name in extra_columns]
+            inner.append(f"contains({_ident(name)}, chr({ord(CR_MARK)})) as _cr{j}")
+            checks.append(f"case when _cr{j} then {_literal(message)} end")
+    inner += [_ident(name) for name in extra_columns] + ["_file", "_source_row"]
+    outer += [_ident(name) for name in extra_columns] + ["_file", "_source_row"] + flags
     reason = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
-    return f"select {', '.join(casts)}, _file, _source_row, {reason} as _reason from raw"
+    return f"select {', '.join(outer)}, {reason} as _reason from (select {', '.join(inner)} from raw)"
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, file_name: str, rejected_rows: np.ndarray) -> None:
@@ -317,12 +335,13 @@ def convert_feed(
             extra, rejected = _load_csv(con, plains[0], feed)
         else:
             extra, rejected = _load_jsonl(con, plains, feed)
-    _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
     kept_extra = extra
     marked_cr = feed.format == "csv" and any(p.marked_cr for p in plains)
-    con.execute(f"create or replace table checked as {_typed_select(feed, kept_extra, marked_cr)}")
+    con.execute(f"create or replace table checked as {_checked_select(feed, kept_extra, marked_cr)}")
+    _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
+    flags = "".join(f", _has{i}, _bad{i}" for i in range(len(_typed_columns(feed))))
     con.execute(
-        "create or replace table typed as select * exclude (_reason) from checked "
+        f"create or replace table typed as select * exclude (_reason{flags}) from checked "
         "where _reason = '' order by _file, _source_row"
     )
     raw_names = feed.column_names + kept_extra
