@@ -74,7 +74,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     overrides = {"dashboards_port": args.port, "dashboards_login": args.login}
-    settings = load_settings(**{name: value for name, value in overrides.items() if value is not None})
+    try:
+        settings = load_settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValueError as exc:  # pydantic's, naming the setting (as bankdw's commands say it)
+        raise SystemExit(f"invalid configuration: {exc}") from None
     port = settings.dashboards_port
     children: list[subprocess.Popen[bytes]] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
