@@ -1,6 +1,6 @@
 """The dashboards a person opens (`make dashboards`, docs/dashboards.md), rendered in a real browser.
 
-The test starts the dashboards as `make dashboards` does (dashboards/run.py, which starts the
+The test starts the dashboards with `make dashboards` (dashboards/run.py, which starts the
 served warehouse over a copy of the shared published bank), opens each dashboard of the
 catalogue (dashboards/catalog.py) in headless Chromium (Debian's package, driven by Playwright),
 saves a screenshot into the test's output folder, and reads the figures off the page: each must
@@ -60,14 +60,21 @@ def _chromium() -> Path:
 
 
 @contextmanager
-def _dashboards(settings: Settings, serve_port: int, *args: str) -> Iterator[str]:
-    """dashboards/run.py on a free port (its arguments `args`) until the block ends; yields its URL."""
+def _dashboards(settings: Settings, serve_port: int, *args: str, make: bool = False) -> Iterator[str]:
+    """dashboards/run.py on a free port (its arguments `args`) until the block ends; yields its URL.
+
+    With `make`: `make dashboards` instead, given the port by its setting (BANKDW_DASHBOARDS_PORT).
+    """
     port = _free_port()
     env = {**os.environ, "BANKDW_DATA_DIR": str(settings.root), "BANKDW_SERVE_PORT": str(serve_port)}
+    if make:
+        command = ["make", "--no-print-directory", "dashboards"]
+        env["BANKDW_DASHBOARDS_PORT"] = str(port)
+    else:
+        command = [sys.executable, str(ROOT / "dashboards" / "run.py"), "--port", str(port), *args]
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "dashboards" / "run.py"), "--port", str(port), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -95,9 +102,10 @@ def _dashboards(settings: Settings, serve_port: int, *args: str) -> Iterator[str
 def dashboards(
     published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Settings, str]]:
-    """dashboards/run.py over a copy of the published bank, as `analyst`: it starts `bankdw serve` itself."""
+    """`make dashboards` over a copy of the published bank, as `analyst` (the default login), on the
+    port of its setting: dashboards/run.py starts `bankdw serve` itself."""
     settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data", serve_port=_free_port())
-    with _dashboards(settings, settings.serve_port) as url:
+    with _dashboards(settings, settings.serve_port, make=True) as url:
         yield settings, url
 
 
