@@ -33,11 +33,11 @@ run: env
 serve: env
 	$(BIN)/bankdw serve
 
-## dashboards: the dashboards (Streamlit) on http://127.0.0.1:8501 over the served warehouse, until stopped (docs/dashboards.md)
+## dashboards: the dashboards (Streamlit) on http://127.0.0.1:$BANKDW_DASHBOARDS_PORT (default 8501) over the served warehouse, until stopped (docs/dashboards.md)
 # Uses `make serve` when it runs (BANKDW_SERVE_PORT), else starts the server for as long as they run.
-DASHBOARDS_PORT ?= 8501
+# Port and login are settings (dashboards_port, dashboards_login: docs/configuration.md).
 dashboards: env
-	$(BIN)/python dashboards/run.py --port $(DASHBOARDS_PORT)
+	$(BIN)/python dashboards/run.py
 
 ## chromium: Debian's headless browser, which tests/test_dashboards.py drives (installed as root)
 # Playwright drives it (never `playwright install`: it downloads a browser build, which fails here).

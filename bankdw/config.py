@@ -159,6 +159,19 @@ class Settings(BaseSettings):
         description='Passwords of the relationship managers\' logins, by RM id (`{"RM0001": "..."}` in '
         "BANKDW_SERVE_RM_PASSWORDS); an RM not named gets one generated like the analyst's.",
     )
+    # The dashboards (`make dashboards`, docs/dashboards.md): Streamlit over the served warehouse.
+    dashboards_port: int = Field(
+        default=8501,
+        ge=1,
+        le=65535,
+        description="TCP port on 127.0.0.1 of the dashboards (`make dashboards`).",
+    )
+    dashboards_login: str = Field(
+        default="analyst",
+        pattern=r"^(analyst|steward|rm_[A-Za-z0-9_]+)$",
+        description="The served warehouse's login the dashboards read as: `analyst` (PII masked), `steward`, or "
+        "`rm_<rm_id>` (that RM's customers and leads only); its password as `bankdw serve` has it.",
+    )
     # The dbt docs of each published version (`bankdw docs`, docs/serving.md).
     publish_docs: bool = Field(
         default=True,

@@ -56,6 +56,7 @@ from typing import Any
 import duckdb
 import psycopg
 from psycopg import sql
+from pydantic import SecretStr
 
 from bankdw.config import Settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_link, mask_sql
@@ -97,13 +98,34 @@ def rm_login(rm_id: str) -> str:
     return login
 
 
+def _given(settings: Settings) -> dict[str, SecretStr | None]:
+    """The passwords the settings give, by login."""
+    given = {"analyst": settings.serve_analyst_password, "steward": settings.serve_steward_password}
+    return given | {rm_login(rm): secret for rm, secret in settings.serve_rm_passwords.items()}
+
+
+def _stored(settings: Settings) -> dict[str, str]:
+    path = credentials_path(settings)
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def password(settings: Settings, login: str) -> str | None:
+    """The password of `login` as the server has it: the setting, else `credentials.toml`;
+    None when neither holds it (the server generates it when it first starts: `credentials`).
+
+    What a client of the served warehouse (the dashboards) logs in with; never generates one.
+    """
+    secret = _given(settings).get(login)
+    if secret is not None:
+        return secret.get_secret_value()
+    return _stored(settings).get(login)
+
+
 def credentials(settings: Settings, rm_ids: list[str]) -> dict[str, str]:
     """The password of every login: from the settings, else from `credentials.toml`, else a new
     one (written there, mode 0600)."""
     path = credentials_path(settings)
-    stored: dict[str, str] = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    given = {"analyst": settings.serve_analyst_password, "steward": settings.serve_steward_password}
-    given |= {rm_login(rm): secret for rm, secret in settings.serve_rm_passwords.items()}
+    stored, given = _stored(settings), _given(settings)
     wanted = ["analyst", "steward", *(rm_login(rm) for rm in sorted(rm_ids))]
     passwords, generated = {}, {}
     for login in wanted:

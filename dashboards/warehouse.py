@@ -1,57 +1,51 @@
-"""What the dashboards read: the served warehouse (`bankdw serve`) as the `analyst` login.
+"""What the dashboards read: the served warehouse (`bankdw serve`) as the login of the setting
+`dashboards_login` (`analyst` unless set; `dashboards/run.py --login rm_<rm_id>`).
 
 Every dashboard asks its figures of the same PostgreSQL endpoint any BI tool would use
-(docs/serving.md): the marts in schema `marts`, PII masked. The SQL lives in `queries/`, one file
-per question, so that it reads as SQL and not as strings inside Python.
+(docs/serving.md): the marts in schema `marts`, seen as that login may see them (the analyst's PII
+masked; an RM's customers and leads only). The SQL lives in `queries/`, one file per question, so
+that it reads as SQL and not as strings inside Python.
 """
 
 from __future__ import annotations
 
-import tomllib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import psycopg
 import streamlit as st
+from catalog import query_sql
 
 from bankdw.config import Settings, load_settings
-from bankdw.serve import credentials_path
+from bankdw.serve import credentials_path, password
 
-QUERIES = Path(__file__).parent / "queries"
 TIER_ORDER = ["A", "B", "C", "D", "INACTIVE", "LAPSED"]
 REFRESH_SECONDS = 60
 """How long a page keeps an answer: a refresh of the served warehouse shows within a minute."""
 
 
-def analyst_password(settings: Settings) -> str | None:
-    """The `analyst` login's password: the setting, else what the server generated (None: not yet).
-
-    Read, never generated here: the server generates it when it first starts (bankdw.serve.credentials).
-    """
-    if settings.serve_analyst_password is not None:
-        return settings.serve_analyst_password.get_secret_value()
-    path = credentials_path(settings)
-    if not path.exists():
-        return None
-    return tomllib.loads(path.read_text(encoding="utf-8")).get("analyst")
+def login() -> str:
+    return load_settings().dashboards_login
 
 
 def connect(settings: Settings, **options: Any) -> psycopg.Connection[Any]:
-    """A session of the `analyst` login on the served warehouse."""
-    password = analyst_password(settings)
-    if password is None:
-        raise psycopg.OperationalError(f"no analyst password yet in {credentials_path(settings)}: is bankdw serve up?")
+    """A session of the dashboards' login on the served warehouse."""
+    user = settings.dashboards_login
+    secret = password(settings, user)  # read, never generated here: the server generates it on first start
+    if secret is None:
+        raise psycopg.OperationalError(
+            f"no password of {user} yet in {credentials_path(settings)}: is bankdw serve up?"
+        )
     return psycopg.connect(
-        host="127.0.0.1", port=settings.serve_port, user="analyst", password=password, dbname="bank", **options
+        host="127.0.0.1", port=settings.serve_port, user=user, password=secret, dbname="bank", **options
     )
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
 def query(name: str) -> pd.DataFrame:
     """The rows of `queries/<name>.sql` on the served warehouse (money stays Decimal)."""
-    sql = (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
+    sql = query_sql(name)
     with connect(load_settings(), autocommit=True) as con, con.cursor() as cur:
         cur.execute(sql)  # a committed file of ours, no parameters
         columns = [c.name for c in cur.description or []]

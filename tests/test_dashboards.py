@@ -1,22 +1,26 @@
 """The dashboards a person opens (`make dashboards`, docs/dashboards.md), rendered in a real browser.
 
-The test starts the dashboards as `make dashboards` does (dashboards/run.py, which starts the
-served warehouse over a copy of the shared published bank), opens each dashboard in headless
-Chromium (Debian's package, driven by Playwright), saves a screenshot into the test's output
-folder, and reads the figures off the page: each must equal the same figure computed with SQL
-on the published warehouse.
+The test starts the dashboards with `make dashboards` (dashboards/run.py, which starts the
+served warehouse over a copy of the shared published bank), opens each dashboard of the
+catalogue (dashboards/catalog.py) in headless Chromium (Debian's package, driven by Playwright),
+saves a screenshot into the test's output folder, and reads the figures off the page: each must
+equal the same figure computed with SQL on the published warehouse. A second dashboards process
+reads the same server as a relationship manager (`--login rm_<rm_id>`): row-level security
+leaves it that RM's customers and leads.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from bankdw.config import Settings
+from bankdw.config import Settings, load_settings
+from dashboards.catalog import DASHBOARDS
 from tests.conftest import PublishedBank
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,14 +38,6 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-DASHBOARDS = {
-    "value_pyramid": "Value pyramid and Pareto curve",
-    "profitability": "Profitability by product, branch and RM",
-    "loan_book": "Loan book by classification",
-    "churn_risk": "Churn risk",
-    "rm_leads": "RM lead list",
-}
-"""Named as the dbt exposures that document them; each is served at /<name>, under its title."""
 NPL = "('SUBSTANDARD', 'DOUBTFUL', 'LOSS')"
 
 
@@ -62,18 +59,22 @@ def _chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def dashboards(
-    published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Settings, str]]:
-    """dashboards/run.py over a copy of the published bank: it starts `bankdw serve` itself."""
-    settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data")
-    serve_port, port = _free_port(), _free_port()
+@contextmanager
+def _dashboards(settings: Settings, serve_port: int, *args: str, make: bool = False) -> Iterator[str]:
+    """dashboards/run.py on a free port (its arguments `args`) until the block ends; yields its URL.
+
+    With `make`: `make dashboards` instead, given the port by its setting (BANKDW_DASHBOARDS_PORT).
+    """
+    port = _free_port()
     env = {**os.environ, "BANKDW_DATA_DIR": str(settings.root), "BANKDW_SERVE_PORT": str(serve_port)}
+    if make:
+        command = ["make", "--no-print-directory", "dashboards"]
+        env["BANKDW_DASHBOARDS_PORT"] = str(port)
+    else:
+        command = [sys.executable, str(ROOT / "dashboards" / "run.py"), "--port", str(port), *args]
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "dashboards" / "run.py"), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -87,7 +88,7 @@ def dashboards(
             assert process.poll() is None, (process.stdout.read() if process.stdout else b"").decode()
             assert time.monotonic() < deadline, "the dashboards did not answer within 120 s"
             time.sleep(0.5)
-        yield settings, url
+        yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # run.py stops streamlit and the server it started
         try:
@@ -98,12 +99,23 @@ def dashboards(
 
 
 @pytest.fixture(scope="module")
-def rendered(dashboards: tuple[Settings, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    """Each dashboard rendered in Chromium: its screenshot saved, its figures (label -> text) read."""
+def dashboards(
+    published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, str]]:
+    """`make dashboards` over a copy of the published bank, as `analyst` (the default login), on the
+    port of its setting: dashboards/run.py starts `bankdw serve` itself."""
+    settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data", serve_port=_free_port())
+    with _dashboards(settings, settings.serve_port, make=True) as url:
+        yield settings, url
+
+
+def _render(
+    url: str, names: Iterable[str], tmp_path_factory: pytest.TempPathFactory, tag: str
+) -> dict[str, dict[str, str]]:
+    """Each dashboard named rendered in Chromium: its screenshot saved, its figures (label -> text) read."""
     from playwright.sync_api import sync_playwright
 
-    _, url = dashboards
-    out = tmp_path_factory.mktemp("screenshots")
+    out = tmp_path_factory.mktemp(f"screenshots-{tag}")
     figures: dict[str, dict[str, str]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
@@ -112,7 +124,7 @@ def rendered(dashboards: tuple[Settings, str], tmp_path_factory: pytest.TempPath
         )  # fmt: skip
         try:
             page = browser.new_page()
-            for name, title in DASHBOARDS.items():
+            for name in names:
                 page.goto(f"{url}/{name}")
                 page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
                 # the script has finished when Streamlit's status widget stops saying it runs
@@ -122,14 +134,20 @@ def rendered(dashboards: tuple[Settings, str], tmp_path_factory: pytest.TempPath
                 page.wait_for_timeout(1_000)  # charts draw after the script ends
                 errors = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
                 assert not errors, f"{name}: {errors}"
-                assert page.inner_text("h1").strip() == title
+                assert page.inner_text("h1").strip() == DASHBOARDS[name].title
                 shot = out / f"{name}.png"
                 page.screenshot(path=str(shot))
-                print(f"screenshot of {name}: {shot}")  # noqa: T201 (where a person finds it: pytest -s)
+                print(f"screenshot of {name} ({tag}): {shot}")  # noqa: T201 (where a person finds it: pytest -s)
                 figures[name] = _figures(page)
         finally:
             browser.close()
     return figures
+
+
+@pytest.fixture(scope="module")
+def rendered(dashboards: tuple[Settings, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Each dashboard of the catalogue rendered as the analyst."""
+    return _render(dashboards[1], DASHBOARDS, tmp_path_factory, "analyst")
 
 
 def _figures(page: Any) -> dict[str, str]:
@@ -245,3 +263,102 @@ def test_the_rm_lead_list_shows_the_marts_figures(
     assert _number(shown["Open leads in branch queues"]) == _sql(
         settings, "select count(*) from marts.fct_leads where status = 'OPEN' and rm_id is null"
     )
+
+
+# ------------------------------------------------------------- as a relationship manager
+# The shared published bank's few RMs have one customer or no lead: the RM pages are checked on
+# the shared value bank, whose exports (not its files: it is read-only) a data dir of the test's
+# own serves.
+
+RM_CUSTOMERS = "select customer_key from marts.bridge_customer_relationship_manager where rm_id = '{rm}'"
+RM_LEADS = f"from marts.fct_leads where (customer_key in ({RM_CUSTOMERS}) or rm_id = '{{rm}}')"
+"""The leads an RM may see: those of their customers and those assigned to them (docs/serving.md)."""
+LATEST_VALUE = "from marts.fct_customer_value_monthly where month_start = (select max(month_start) from marts.fct_customer_value_monthly)"
+
+
+def _rm_with_customers_and_leads(settings: Settings) -> str:
+    """The RM who sees the most leads among those with several customers (named by query, not by hand)."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        row = con.sql(
+            """
+            with customers as (
+                select rm_id, count(distinct customer_key) as customers
+                from marts.bridge_customer_relationship_manager group by rm_id
+            ),
+            seen as (
+                select bridge.rm_id, leads.lead_id
+                from marts.bridge_customer_relationship_manager as bridge
+                inner join marts.fct_leads as leads on bridge.customer_key = leads.customer_key
+                union
+                select leads.rm_id, leads.lead_id from marts.fct_leads as leads where leads.rm_id is not null
+            )
+            select customers.rm_id
+            from customers inner join seen on customers.rm_id = seen.rm_id
+            where customers.customers >= 2
+            group by customers.rm_id, customers.customers
+            order by count(distinct seen.lead_id) desc, customers.customers desc, customers.rm_id
+            limit 1
+            """
+        ).fetchone()
+    assert row is not None, "no RM of the value bank has several customers and a lead"
+    return str(row[0])
+
+
+@pytest.fixture(scope="module")
+def rm_rendered(
+    value_bank: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict[str, dict[str, dict[str, str]]]]:
+    """The RM lead list and the value pyramid of the value bank, rendered by `dashboards/run.py
+    --login rm_<rm_id>` (which starts the served warehouse) and, on the same server, by a second
+    one as the analyst: {"rm": {page: figures}, "analyst": {page: figures}}."""
+    rm = _rm_with_customers_and_leads(value_bank)
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("rm_dashboards") / "data", serve_port=_free_port())
+    store = value_bank.root / ".exports"
+    shutil.copytree(store, settings.root / ".exports", symlinks=True)
+    (settings.root / "exports").symlink_to((value_bank.root / "exports").readlink())
+    pages = ["rm_leads", "value_pyramid"]
+    with (
+        _dashboards(settings, settings.serve_port, "--login", f"rm_{rm}") as as_rm,  # starts the server
+        _dashboards(settings, settings.serve_port) as as_analyst,  # finds it answering
+    ):
+        return rm, {
+            "rm": _render(as_rm, pages, tmp_path_factory, f"rm_{rm}"),
+            "analyst": _render(as_analyst, pages, tmp_path_factory, "value-bank-analyst"),
+        }
+
+
+def test_an_rm_sees_only_their_leads_on_the_lead_list(
+    value_bank: Settings, rm_rendered: tuple[str, dict[str, dict[str, dict[str, str]]]]
+) -> None:
+    # given an RM with several customers and at least one lead, and the lead list as they see it
+    rm, shown = rm_rendered
+    leads = RM_LEADS.format(rm=rm)
+    # then its figures are the marts' leads of that RM's customers and of the RM
+    expected = {
+        "Leads": _sql(value_bank, f"select count(*) {leads}"),
+        "Open leads": _sql(value_bank, f"select count(*) {leads} and status = 'OPEN'"),
+        "Open leads in branch queues": _sql(
+            value_bank, f"select count(*) {leads} and status = 'OPEN' and rm_id is null"
+        ),
+    }
+    assert expected["Leads"] >= 1
+    assert {label: _number(shown["rm"]["rm_leads"][label]) for label in expected} == expected
+    # and the analyst, on the same server, sees every lead of the bank: more
+    assert _number(shown["analyst"]["rm_leads"]["Leads"]) == _sql(value_bank, "select count(*) from marts.fct_leads")
+    assert _number(shown["rm"]["rm_leads"]["Leads"]) < _number(shown["analyst"]["rm_leads"]["Leads"])
+
+
+def test_an_rm_sees_only_their_customers_on_the_value_pyramid(
+    value_bank: Settings, rm_rendered: tuple[str, dict[str, dict[str, dict[str, str]]]]
+) -> None:
+    rm, shown = rm_rendered
+    mine = f"{LATEST_VALUE} and customer_key in ({RM_CUSTOMERS.format(rm=rm)})"
+    customers = _sql(value_bank, f"select count(*) {mine}")
+    assert customers >= 2
+    assert _number(shown["rm"]["value_pyramid"]["Customers"]) == customers
+    assert _number(shown["rm"]["value_pyramid"]["Contribution 12m"]) == _sql(
+        value_bank, f"select sum(contribution_12m) {mine}"
+    )
+    analyst = shown["analyst"]["value_pyramid"]
+    assert _number(analyst["Customers"]) == _sql(value_bank, f"select count(*) {LATEST_VALUE}")
+    assert _number(shown["rm"]["value_pyramid"]["Customers"]) < _number(analyst["Customers"])

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,9 +19,10 @@ import yaml
 from bankdw.config import PROJECT_ROOT
 from bankdw.docs import PAGE, docs_dir
 from bankdw.publish import READER_SCHEMAS
+from dashboards.catalog import DASHBOARDS, OVERVIEW, Dashboard
 from tests.conftest import PublishedBank
 
-DASHBOARDS = {"value_pyramid", "profitability", "loan_book", "churn_risk", "rm_leads"}
+EXPOSURES_YML = PROJECT_ROOT / "dbt_project/models/exposures/_exposures.yml"
 
 REMOTE_ASSET = re.compile(
     r"""<script[^>]+src=["']?(https?:)?//"""
@@ -72,13 +74,46 @@ def test_publish_writes_docs_with_the_published_column_types(published_bank: Pub
     assert "fct_account_profitability_monthly" in page
 
 
+def _exposures() -> dict[str, dict[str, Any]]:
+    spec = yaml.safe_load(EXPOSURES_YML.read_text(encoding="utf-8"))
+    return {e["name"]: e for e in spec["exposures"]}
+
+
+def _refs(exposure: dict[str, Any]) -> set[str]:
+    refs = [re.fullmatch(r"ref\('([a-z0-9_]+)'\)", d) for d in exposure["depends_on"]]
+    assert all(refs), exposure["depends_on"]
+    return {ref.group(1) for ref in refs if ref}
+
+
+def test_the_dashboard_exposures_are_the_catalogues_dashboards() -> None:
+    # given the dbt exposures of type dashboard and the dashboards' catalogue (dashboards/catalog.py)
+    exposures = {name: e for name, e in _exposures().items() if e["type"] == "dashboard"}
+    # then they name exactly the same dashboards, each at its URL, depending on the marts it reads
+    assert exposures.keys() == DASHBOARDS.keys()
+    for name, dashboard in DASHBOARDS.items():
+        assert exposures[name]["url"] == f"/{name}"
+        assert _refs(exposures[name]) == dashboard.marts, name
+        assert dashboard.script.is_file()
+
+
+def test_each_dashboard_runs_exactly_the_queries_of_its_catalogue_entry() -> None:
+    # given each page's script: the queries it asks (`query("name")`)
+    for dashboard in [OVERVIEW, *DASHBOARDS.values()]:
+        asked = re.findall(r"""\bquery\(["']([a-z0-9_]+)["']\)""", dashboard.script.read_text(encoding="utf-8"))
+        # then they are the catalogue's, and each reads at least one mart
+        assert sorted(set(asked)) == sorted(dashboard.queries), dashboard.name
+        assert dashboard.marts, dashboard.name
+    # and the marts are read from the SQL itself: a query of another mart changes them
+    probe = Dashboard("probe", "Probe", "", ("loan_book", "leads"))
+    assert probe.marts == {"fct_loan_book_monthly", "fct_leads"}
+
+
 def test_docs_show_the_notebooks_and_dashboards(page: str) -> None:
     # given the exposures of the dbt project
-    spec = yaml.safe_load((PROJECT_ROOT / "dbt_project/models/exposures/_exposures.yml").read_text(encoding="utf-8"))
-    exposures = {e["name"]: e for e in spec["exposures"]}
+    exposures = _exposures()
     notebooks = {p.stem for p in (PROJECT_ROOT / "notebooks").glob("*.ipynb")}
     # then every notebook and every dashboard is one, dashboards with relative urls
-    assert {f"{n}_notebook" for n in notebooks} | DASHBOARDS <= exposures.keys()
+    assert {f"{n}_notebook" for n in notebooks} | DASHBOARDS.keys() <= exposures.keys()
     for name in DASHBOARDS:
         assert exposures[name]["type"] == "dashboard"
         assert not re.match(r"^[a-z]+://", exposures[name]["url"])

@@ -28,10 +28,11 @@ import duckdb
 import psycopg
 import pytest
 
-from bankdw.config import Settings
+from bankdw.config import Settings, load_settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_store, pii_columns, switch_to
 from bankdw.publish import published_state_path
 from bankdw.serve import Cluster, _bin, credentials, credentials_path, refresh_if_newer, running
+from bankdw.serve import password as served_password
 from tests.conftest import PublishedBank
 
 PII_NAME = re.compile(r"national|phone|e_?mail|address|birth|full_name|first_name|last_name")
@@ -57,9 +58,7 @@ def served(
 
 def _connect(cluster: Cluster, login: str, password: str | None = None) -> psycopg.Connection[Any]:
     if password is None:
-        password = (
-            credentials(cluster.settings, [])[login] if login in ("analyst", "steward") else _passwords(cluster)[login]
-        )
+        password = served_password(cluster.settings, login)
     return psycopg.connect(
         host="127.0.0.1", port=cluster.port, user=login, password=password, dbname="bank", autocommit=True
     )
@@ -160,6 +159,19 @@ def test_credentials_are_generated_once_owner_only(served: tuple[Settings, Clust
     assert credentials(settings, sorted(_rms(settings))) == {
         k: stored[k] for k in credentials(settings, sorted(_rms(settings)))
     }
+
+
+def test_a_logins_password_is_the_setting_else_the_generated_one(tmp_path: Path) -> None:
+    # given a data dir whose server generated its passwords, one RM's given by the settings
+    settings = load_settings(data_dir=tmp_path / "data", serve_rm_passwords={"RM0002": "given"})
+    assert served_password(settings, "analyst") is None  # nothing generated yet, and it generates nothing
+    generated = credentials(settings, ["RM0001", "RM0002"])
+    # when / then a client reads each login's password as the server has it
+    assert served_password(settings, "analyst") == generated["analyst"]
+    assert served_password(settings, "rm_RM0001") == generated["rm_RM0001"]
+    assert served_password(settings, "rm_RM0002") == generated["rm_RM0002"] == "given"
+    assert served_password(settings, "rm_RM0003") is None
+    assert served_password(load_settings(data_dir=settings.root, serve_analyst_password="set"), "analyst") == "set"
 
 
 def test_a_wrong_password_or_an_unknown_login_is_refused(served: tuple[Settings, Cluster]) -> None:

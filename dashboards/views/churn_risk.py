@@ -2,12 +2,13 @@
 
 import altair as alt
 import streamlit as st
+from catalog import DASHBOARDS
 from warehouse import as_floats, count, money, query, total
 
 BANDS = ["HIGH", "MEDIUM", "LOW"]
 
 bands = query("churn_bands")
-st.title("Churn risk")
+st.title(DASHBOARDS["churn_risk"].title)
 high = bands[bands["churn_risk_band"] == "HIGH"]
 left, middle, right = st.columns(3)
 left.metric("Customers scored", count(bands["customers"].sum()))

@@ -4,12 +4,13 @@ from decimal import Decimal
 
 import altair as alt
 import streamlit as st
+from catalog import DASHBOARDS
 from warehouse import as_floats, count, money, query, total
 
 ORDER = ["NORMAL", "WATCH", "SUBSTANDARD", "DOUBTFUL", "LOSS"]
 
 book = query("loan_book")
-st.title("Loan book by classification")
+st.title(DASHBOARDS["loan_book"].title)
 if book.empty:
     st.info("No loan book yet: the published warehouse holds no month of fct_loan_book_monthly.")
     st.stop()

@@ -3,13 +3,14 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
+from catalog import DASHBOARDS
 from warehouse import as_floats, money, query, total
 
 MEASURES = ["net_interest_income", "fee_income", "other_income", "operating_cost", "credit_cost", "contribution",
             "capital_charge", "economic_profit", "raroc"]  # fmt: skip
 
 products = query("product_profitability")
-st.title("Profitability by product, branch and RM")
+st.title(DASHBOARDS["profitability"].title)
 if products.empty:
     st.info("No profitability yet: the published warehouse holds no month of the profitability marts.")
     st.stop()

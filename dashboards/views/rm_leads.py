@@ -2,10 +2,11 @@
 
 import altair as alt
 import streamlit as st
+from catalog import DASHBOARDS
 from warehouse import count, query
 
 leads = query("leads")
-st.title("RM lead list")
+st.title(DASHBOARDS["rm_leads"].title)
 open_leads = leads[leads["status"] == "OPEN"]
 left, middle, right = st.columns(3)
 left.metric("Leads", count(len(leads)))

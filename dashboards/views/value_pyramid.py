@@ -2,11 +2,12 @@
 
 import altair as alt
 import streamlit as st
+from catalog import DASHBOARDS
 from warehouse import TIER_ORDER, as_floats, count, money, query, total
 
 segments = query("value_segments")
 curve = query("pareto_curve")
-st.title("Value pyramid and Pareto curve")
+st.title(DASHBOARDS["value_pyramid"].title)
 if segments.empty:
     st.info("No customer value yet: the published warehouse holds no month of fct_customer_value_monthly.")
     st.stop()

@@ -88,7 +88,8 @@ by_channel as (
         coalesce(expected.channel, pools.channel) as channel,
         expected.total_cost as expected_total_cost,
         pools.total_cost as pool_total_cost,
-        coalesce(allocated_by_channel.allocated_cost, 0) as allocated_cost,
+        -- unrounded: the union with by_month below would otherwise round it to its scale (2)
+        cast(coalesce(allocated_by_channel.allocated_cost, 0) as decimal(38, 6)) as allocated_cost,
         coalesce(pools.unallocated_cost, 0) as unallocated_cost,
         0.01 + coalesce(allocated_by_channel.n_account_months, 0) * 0.000001 as tolerance
     from expected
@@ -121,7 +122,7 @@ by_month as (
         'ALL' as channel,
         sum(by_channel.expected_total_cost) as expected_total_cost,
         sum(by_channel.pool_total_cost) as pool_total_cost,
-        coalesce(max(account_months.allocated_cost), 0) as allocated_cost,
+        cast(coalesce(max(account_months.allocated_cost), 0) as decimal(38, 6)) as allocated_cost,
         sum(by_channel.unallocated_cost) as unallocated_cost,
         0.01 + coalesce(max(account_months.n_account_months), 0) * 0.005 as tolerance
     from by_channel
