@@ -276,10 +276,9 @@ def rollback(settings: Settings, to: str | None) -> None:
 def serve(settings: Settings, port: int | None) -> None:
     """Serve the public marts over PostgreSQL with logins analyst, steward and rm_<rm_id>, in the
     foreground until stopped; reloads each newly published export (docs/serving.md)."""
-    from bankdw.serve import credentials_path
     from bankdw.serve import serve as serve_marts
 
-    click.echo(f"Serving on 127.0.0.1:{port or settings.serve_port}; passwords in {credentials_path(settings)}")
+    # serve_marts logs "serving on ..." once the server answers, not before
     try:
         serve_marts(settings, port)
     except FileNotFoundError as exc:
