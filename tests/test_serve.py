@@ -30,8 +30,9 @@ import pytest
 
 from bankdw.config import Settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_store, pii_columns, switch_to
+from bankdw.postgres import pg_bin
 from bankdw.publish import published_state_path
-from bankdw.serve import Cluster, _bin, credentials, credentials_path, refresh_if_newer, running
+from bankdw.serve import Cluster, credentials, credentials_path, refresh_if_newer, running
 from tests.conftest import PublishedBank
 
 PII_NAME = re.compile(r"national|phone|e_?mail|address|birth|full_name|first_name|last_name")
@@ -301,7 +302,7 @@ def test_psql_logs_in_as_each_role(served: tuple[Settings, Cluster]) -> None:
     def psql(login: str, password: str, query: str) -> subprocess.CompletedProcess[str]:
         url = f"postgresql://{login}@127.0.0.1:{cluster.port}/bank"
         return subprocess.run(
-            [_bin("psql"), url, "-AtX", "-c", query],
+            [pg_bin("psql"), url, "-AtX", "-c", query],
             env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,
