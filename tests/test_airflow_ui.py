@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -15,19 +14,14 @@ import urllib.request
 from pathlib import Path
 
 from bankdw.config import PROJECT_ROOT
+from tests.conftest import free_port
 
 STARTUP_SECONDS = 240
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_make_airflow_ui_serves_the_ui_without_the_venv_on_path(tmp_path: Path) -> None:
     # given a shell whose PATH knows nothing of the venv, and an Airflow home of its own
-    port = _free_port()
+    port = free_port()
     path = ":".join(p for p in os.environ.get("PATH", "").split(":") if ".venv" not in p)
     make = shutil.which("make", path=path)
     assert make is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import duckdb
 import pytest
 
 from bankdw.config import Settings
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,12 +41,6 @@ DASHBOARDS = {
 }
 """Named as the dbt exposures that document them; each is served at /<name>, under its title."""
 NPL = "('SUBSTANDARD', 'DOUBTFUL', 'LOSS')"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _chromium() -> Path:
@@ -68,7 +61,7 @@ def dashboards(
 ) -> Iterator[tuple[Settings, str]]:
     """dashboards/run.py over a copy of the published bank: it starts `bankdw serve` itself."""
     settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data")
-    serve_port, port = _free_port(), _free_port()
+    serve_port, port = free_port(), free_port()
     env = {**os.environ, "BANKDW_DATA_DIR": str(settings.root), "BANKDW_SERVE_PORT": str(serve_port)}
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "dashboards" / "run.py"), "--port", str(port)],
