@@ -50,6 +50,7 @@ a new slow module belongs in that list.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import gzip
@@ -57,7 +58,9 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -134,6 +137,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_seconds: float = 60) -> None:
+    """Stop a process started with `start_new_session=True` and every process it started (its
+    process group): SIGTERM, then SIGKILL if it has not ended within `grace_seconds`."""
+    with contextlib.suppress(ProcessLookupError):  # the whole group has ended already
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -14,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from bankdw.config import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_group
 
 STARTUP_SECONDS = 240
 
@@ -56,12 +55,7 @@ def test_make_airflow_ui_serves_the_ui_without_the_venv_on_path(tmp_path: Path) 
             time.sleep(2)
     finally:
         # then it stops with its whole process group
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
         log.close()
     output = (tmp_path / "airflow-ui.log").read_text(encoding="utf-8", errors="replace")
     assert health is not None, output[-3000:]

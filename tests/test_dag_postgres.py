@@ -12,7 +12,8 @@ night does, and reads the outcome from the metadata database and the published w
 
 Not `airflow dags trigger -l`: in Airflow 3.3 the CLI infers a manual run's data interval from
 the time of triggering, not from the logical date it is given (the REST API and the UI use the
-logical date), so the run would load the day before today, not the night asked for.
+logical date), and the DAG takes its business date from the data interval, so the run would
+load the day before today, not the night asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -37,9 +37,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from psycopg import sql
 
 from bankdw.postgres import Server
-from tests.conftest import SYSTEMS, PublishedBank, copy_deliveries, free_port
+from tests.conftest import SYSTEMS, PublishedBank, copy_deliveries, free_port, stop_group
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -69,7 +70,7 @@ def metadata_db(tmp_path: Path) -> Iterator[tuple[Server, str]]:
     server.start()
     try:
         with server.connect() as con:
-            con.execute(f"create role airflow login password '{password}'")
+            con.execute(sql.SQL("create role airflow login password {}").format(sql.Literal(password)))
             con.execute("create database airflow owner airflow")
         yield server, f"//airflow:{password}@127.0.0.1:{server.port}/airflow"
     finally:
@@ -84,12 +85,7 @@ def _running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
         try:
             yield process
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process)
 
 
 def _api(port: int, path: str, token: str | None = None, body: dict[str, Any] | None = None) -> Any:
@@ -112,7 +108,7 @@ def _wait_for_api(port: int, api_server: subprocess.Popen[bytes], log: Path) -> 
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(1)
-    raise AssertionError(f"the API server did not answer: {log.read_text(errors='replace')[-3000:]}")
+    raise AssertionError(f"the API server did not answer: {_tail(log)}")
 
 
 def _tail(path: Path) -> str:
@@ -135,7 +131,6 @@ def test_the_scheduler_runs_the_night_with_the_local_executor_on_postgresql(
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg:{url}",
         # Airflow 3.3 would derive asyncpg for its async engine, not installed: psycopg 3 serves both
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": f"postgresql+psycopg_async:{url}",
@@ -169,7 +164,7 @@ def test_the_scheduler_runs_the_night_with_the_local_executor_on_postgresql(
         run_id = _api(api_port, runs, token, {"logical_date": logical.isoformat()})["dag_run_id"]
         deadline = time.monotonic() + RUN_SECONDS
         while run["state"] not in ("success", "failed") and time.monotonic() < deadline and scheduler.poll() is None:
-            time.sleep(5)
+            time.sleep(2)
             run = _api(api_port, f"{runs}/{run_id}", token)
     # then the run's data interval is the night before its logical date, and it succeeded
     assert run["state"] == "success", _tail(scheduler_log)

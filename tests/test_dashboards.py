@@ -10,7 +10,6 @@ on the published warehouse.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import duckdb
 import pytest
 
 from bankdw.config import Settings
-from tests.conftest import PublishedBank, free_port
+from tests.conftest import PublishedBank, free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,12 +81,7 @@ def dashboards(
             time.sleep(0.5)
         yield settings, url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # run.py stops streamlit and the server it started
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)  # run.py stops streamlit and the server it started
 
 
 @pytest.fixture(scope="module")
