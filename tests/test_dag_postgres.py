@@ -48,6 +48,8 @@ STARTUP_SECONDS = 240
 """How long the API server may take to answer (seconds: it imports all of Airflow on a shared machine)."""
 RUN_SECONDS = 900
 """How long the night's run may take (about 3 minutes on 2 shared cores)."""
+EVENT_SECONDS = 60
+"""How long the scheduler may take to log a task's end after the run's state says success."""
 TASKS = (
     *(f"wait_for_{system}" for system in SYSTEMS),
     *("stage", "feed_gates", "commit", "resolve", "build", "warehouse_gates", "publish"),
@@ -111,6 +113,17 @@ def _wait_for_api(port: int, api_server: subprocess.Popen[bytes], log: Path) -> 
     raise AssertionError(f"the API server did not answer: {_tail(log)}")
 
 
+def _finished_by_local_executor(scheduler_log: Path) -> set[str]:
+    """The tasks whose successful end the scheduler's LocalExecutor reported (the scheduler's log)."""
+    return set(
+        re.findall(
+            r"TaskInstance Finished: dag_id=bank_nightly, task_id=(\w+),.* executor=LocalExecutor\(.*"
+            r"executor_state=success",
+            scheduler_log.read_text(encoding="utf-8", errors="replace"),
+        )
+    )
+
+
 def _tail(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.exists() else ""
 
@@ -166,6 +179,14 @@ def test_the_scheduler_runs_the_night_with_the_local_executor_on_postgresql(
         while run["state"] not in ("success", "failed") and time.monotonic() < deadline and scheduler.poll() is None:
             time.sleep(2)
             run = _api(api_port, f"{runs}/{run_id}", token)
+        # the scheduler logs each task's end as it hears of it from the executor, which may be
+        # after the task set its own state and the run's: wait for the last before stopping it
+        deadline = time.monotonic() + EVENT_SECONDS
+        while run["state"] == "success" and time.monotonic() < deadline:
+            if _finished_by_local_executor(scheduler_log) == set(TASKS):
+                break
+            time.sleep(1)
+    finished = _finished_by_local_executor(scheduler_log)
     # then the run's data interval is the night before its logical date, and it succeeded
     assert run["state"] == "success", _tail(scheduler_log)
     assert datetime.fromisoformat(run["data_interval_start"]) == logical - timedelta(days=1)
@@ -180,11 +201,7 @@ def test_the_scheduler_runs_the_night_with_the_local_executor_on_postgresql(
     assert {task: state for task, state, _, _ in rows} == dict.fromkeys(TASKS, "success")
     assert {job for _, _, _, job in rows} == {"SchedulerJob"}
     assert len({pid for _, _, pid, _ in rows if pid is not None}) == len(TASKS)
-    finished = re.findall(
-        r"TaskInstance Finished: dag_id=bank_nightly, task_id=(\w+),.* executor=LocalExecutor\(.*executor_state=success",
-        scheduler_log.read_text(encoding="utf-8", errors="replace"),
-    )
-    assert sorted(finished) == sorted(TASKS)
+    assert finished == set(TASKS)
     # and the warehouse is published with the night, the date after still waiting in the landing area
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.sql("select build_mode from audit.warehouse_build").fetchall() == [("incremental",)]
