@@ -38,18 +38,15 @@ import contextlib
 import json
 import logging
 import os
-import pwd
 import re
 import secrets
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import tomllib
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +57,7 @@ from pydantic import SecretStr
 
 from bankdw.config import Settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_link, mask_sql
+from bankdw.postgres import Server
 from extract.sql import literal, path_pattern
 
 log = logging.getLogger(__name__)
@@ -75,8 +73,6 @@ WATCH_SECONDS = 5.0
 """How often the server looks for a newer export."""
 RM_MAP = "rm_customers"
 """In each build's schema: customer_key, household_key, rm_id, login: whose customers each RM login sees."""
-SYSTEM_USER = "pgserver"
-"""PostgreSQL refuses to run as root: when root, the server runs as this user (pgserver's own choice)."""
 NO_RLS = ("dim_relationship_manager",)
 """Customer-free marts that name RMs: the RM directory, which every reader may see."""
 
@@ -152,100 +148,48 @@ def credentials(settings: Settings, rm_ids: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- the cluster
 
 
-def _bin(name: str) -> str:
-    with warnings.catch_warnings():  # pgserver's own server class looks for a runtime dir we do not use
-        warnings.simplefilter("ignore")
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-    return str(POSTGRES_BIN_PATH / name)
-
-
-def _system_user() -> str | None:
-    if os.geteuid() != 0:
-        return None
-    with warnings.catch_warnings():  # importing pgserver looks for a runtime dir we do not use
-        warnings.simplefilter("ignore")
-        from pgserver.utils import ensure_user_exists
-
-    ensure_user_exists(SYSTEM_USER)
-    return SYSTEM_USER
-
-
 @dataclass
 class Cluster:
-    """A PostgreSQL cluster under `<data>/serve/pgdata/`, running in a child process."""
+    """The served warehouse's PostgreSQL cluster under `<data>/serve/pgdata/`, running in a child
+    process (`bankdw.postgres.Server`): its administrator by the private socket only, readers by
+    password on 127.0.0.1."""
 
     settings: Settings
     port: int
-    process: subprocess.Popen[bytes] | None = None
+    server: Server = field(init=False)
+
+    def __post_init__(self) -> None:
+        serve = serve_dir(self.settings)
+        self.server = Server(
+            pgdata=serve / "pgdata",
+            socket_dir=serve / "socket",
+            port=self.port,
+            admin=ADMIN,
+            hba=(
+                "# bankdw serve: the administrator by the private socket only; readers by password on 127.0.0.1\n"
+                f"host {DATABASE} analyst,steward,+{RM_GROUP} 127.0.0.1/32 scram-sha-256\n"
+                "host all all 0.0.0.0/0 reject\nhost all all ::/0 reject\n"
+            ),
+            log_file=serve / "postgres.log",
+            options=("password_encryption=scram-sha-256", "autovacuum=off", "log_min_messages=warning"),
+        )
 
     @property
     def pgdata(self) -> Path:
-        return serve_dir(self.settings) / "pgdata"
+        return self.server.pgdata
 
     @property
     def socket_dir(self) -> Path:
-        return serve_dir(self.settings) / "socket"
+        return self.server.socket_dir
 
     def start(self) -> None:
-        user = _system_user()
-        serve = serve_dir(self.settings)
-        serve.mkdir(parents=True, exist_ok=True)
-        for folder in (self.pgdata, self.socket_dir):
-            folder.mkdir(mode=0o700, exist_ok=True)
-        if user is not None:
-            from pgserver.utils import ensure_prefix_permissions
-
-            entry = pwd.getpwnam(user)
-            ensure_prefix_permissions(self.pgdata)  # the server's user must reach its folders
-            for path in (self.pgdata, self.socket_dir, *self.pgdata.rglob("*")):  # a copied data dir: root's
-                os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-        if not (self.pgdata / "PG_VERSION").exists():
-            subprocess.run(
-                [_bin("initdb"), "-D", str(self.pgdata), "-U", ADMIN, "--auth-local=trust", "--auth-host=reject",
-                 "--encoding=UTF8", "--no-instructions"],
-                check=True, capture_output=True, user=user,
-            )  # fmt: skip
-        hba = self.pgdata / "pg_hba.conf"
-        hba.write_text(
-            "# bankdw serve: the administrator by the private socket only; readers by password on 127.0.0.1\n"
-            f"local all {ADMIN} trust\n"
-            f"host {DATABASE} analyst,steward,+{RM_GROUP} 127.0.0.1/32 scram-sha-256\n"
-            "host all all 0.0.0.0/0 reject\nhost all all ::/0 reject\n",
-            encoding="utf-8",
-        )
-        if user is not None:
-            os.chown(hba, pwd.getpwnam(user).pw_uid, -1)
-        log_file = serve / "postgres.log"
-        self.process = subprocess.Popen(
-            [_bin("postgres"), "-D", str(self.pgdata), "-p", str(self.port), "-k", str(self.socket_dir),
-             "-c", "listen_addresses=127.0.0.1", "-c", "password_encryption=scram-sha-256",
-             "-c", "unix_socket_permissions=0700", "-c", "autovacuum=off", "-c", "log_min_messages=warning"],
-            stdout=log_file.open("ab"), stderr=subprocess.STDOUT, user=user,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"PostgreSQL stopped as it started (port {self.port}): see {log_file}")
-            with contextlib.suppress(psycopg.OperationalError):
-                self.admin("postgres").close()
-                break
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"PostgreSQL did not answer within 30 s: see {log_file}")
-            time.sleep(0.2)
+        self.server.start()
 
     def admin(self, dbname: str = DATABASE) -> psycopg.Connection[Any]:
-        return psycopg.connect(host=str(self.socket_dir), port=self.port, user=ADMIN, dbname=dbname, autocommit=True)
+        return self.server.connect(dbname)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # fast shutdown: end sessions, checkpoint
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.server.stop()
 
 
 # ---------------------------------------------------------------------------------------- loading

@@ -50,6 +50,7 @@ a new slow module belongs in that list.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import gzip
@@ -57,6 +58,9 @@ import hashlib
 import io
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -99,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
 SLOWEST_FIRST = (
     "test_customer_value.py",
     "test_airflow_ui.py",
+    "test_dag_postgres.py",
     "test_crm.py",
     "test_churn.py",
     "test_clv.py",
@@ -125,6 +130,25 @@ longest start first and the short ones fill in at the end: the workers finish to
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a module kept
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_seconds: float = 60) -> None:
+    """Stop a process started with `start_new_session=True` and every process it started (its
+    process group): SIGTERM, then SIGKILL if it has not ended within `grace_seconds`."""
+    with contextlib.suppress(ProcessLookupError):  # the whole group has ended already
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture

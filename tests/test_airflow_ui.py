@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -15,19 +13,14 @@ import urllib.request
 from pathlib import Path
 
 from bankdw.config import PROJECT_ROOT
+from tests.conftest import free_port, stop_group
 
 STARTUP_SECONDS = 240
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_make_airflow_ui_serves_the_ui_without_the_venv_on_path(tmp_path: Path) -> None:
     # given a shell whose PATH knows nothing of the venv, and an Airflow home of its own
-    port = _free_port()
+    port = free_port()
     path = ":".join(p for p in os.environ.get("PATH", "").split(":") if ".venv" not in p)
     make = shutil.which("make", path=path)
     assert make is not None
@@ -62,12 +55,7 @@ def test_make_airflow_ui_serves_the_ui_without_the_venv_on_path(tmp_path: Path) 
             time.sleep(2)
     finally:
         # then it stops with its whole process group
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
         log.close()
     output = (tmp_path / "airflow-ui.log").read_text(encoding="utf-8", errors="replace")
     assert health is not None, output[-3000:]

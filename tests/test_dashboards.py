@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +28,7 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from dashboards.catalog import DASHBOARDS
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,12 +37,6 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 NPL = "('SUBSTANDARD', 'DOUBTFUL', 'LOSS')"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _chromium() -> Path:
@@ -65,7 +57,7 @@ def _dashboards(settings: Settings, serve_port: int, *args: str, make: bool = Fa
 
     With `make`: `make dashboards` instead, given the port by its setting (BANKDW_DASHBOARDS_PORT).
     """
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BANKDW_DATA_DIR": str(settings.root), "BANKDW_SERVE_PORT": str(serve_port)}
     if make:
         command = ["make", "--no-print-directory", "dashboards"]
@@ -90,12 +82,7 @@ def _dashboards(settings: Settings, serve_port: int, *args: str, make: bool = Fa
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # run.py stops streamlit and the server it started
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)  # run.py stops streamlit and the server it started
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +91,7 @@ def dashboards(
 ) -> Iterator[tuple[Settings, str]]:
     """`make dashboards` over a copy of the published bank, as `analyst` (the default login), on the
     port of its setting: dashboards/run.py starts `bankdw serve` itself."""
-    settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data", serve_port=_free_port())
+    settings = published_bank.copy(tmp_path_factory.mktemp("dashboards") / "data", serve_port=free_port())
     with _dashboards(settings, settings.serve_port, make=True) as url:
         yield settings, url
 
@@ -312,7 +299,7 @@ def rm_rendered(
     --login rm_<rm_id>` (which starts the served warehouse) and, on the same server, by a second
     one as the analyst: {"rm": {page: figures}, "analyst": {page: figures}}."""
     rm = _rm_with_customers_and_leads(value_bank)
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("rm_dashboards") / "data", serve_port=_free_port())
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("rm_dashboards") / "data", serve_port=free_port())
     store = value_bank.root / ".exports"
     shutil.copytree(store, settings.root / ".exports", symlinks=True)
     (settings.root / "exports").symlink_to((value_bank.root / "exports").readlink())

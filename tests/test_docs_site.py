@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from bankdw.config import PROJECT_ROOT
 from bankdw.docs import PAGE, docs_dir
 from bankdw.publish import READER_SCHEMAS
 from dashboards.catalog import DASHBOARDS, OVERVIEW, Dashboard
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, free_port
 
 EXPOSURES_YML = PROJECT_ROOT / "dbt_project/models/exposures/_exposures.yml"
 
@@ -130,15 +129,9 @@ def test_docs_page_loads_nothing_from_the_internet(page: str) -> None:
     assert '"send_anonymous_usage_stats": false' in page.replace('\\"', '"')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_bankdw_docs_serves_the_page(published_bank: PublishedBank, page: str) -> None:
     # given `bankdw docs --serve` on a free port
-    port = _free_port()
+    port = free_port()
     bankdw = Path(sys.executable).with_name("bankdw")
     env = os.environ | {"BANKDW_DATA_DIR": str(published_bank.settings.root)}
     server = subprocess.Popen(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -30,10 +29,11 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from bankdw.exports import MANIFEST, STEWARD, current_export, exports_store, pii_columns, switch_to
+from bankdw.postgres import pg_bin
 from bankdw.publish import published_state_path
-from bankdw.serve import Cluster, _bin, credentials, credentials_path, refresh_if_newer, running
+from bankdw.serve import Cluster, credentials, credentials_path, refresh_if_newer, running
 from bankdw.serve import password as served_password
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, free_port
 
 PII_NAME = re.compile(r"national|phone|e_?mail|address|birth|full_name|first_name|last_name")
 """Column names that say PII: each such column of a public mart must be tagged (but the RM's
@@ -41,18 +41,12 @@ own name, dim_relationship_manager.full_name: staff, not customers)."""
 STAFF = {("dim_relationship_manager", "full_name")}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(
     published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Settings, Cluster]]:
     settings = published_bank.copy(tmp_path_factory.mktemp("served") / "data")
-    with running(settings, _free_port()) as cluster:
+    with running(settings, free_port()) as cluster:
         yield settings, cluster
 
 
@@ -313,7 +307,7 @@ def test_psql_logs_in_as_each_role(served: tuple[Settings, Cluster]) -> None:
     def psql(login: str, password: str, query: str) -> subprocess.CompletedProcess[str]:
         url = f"postgresql://{login}@127.0.0.1:{cluster.port}/bank"
         return subprocess.run(
-            [_bin("psql"), url, "-AtX", "-c", query],
+            [pg_bin("psql"), url, "-AtX", "-c", query],
             env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,
