@@ -49,18 +49,15 @@ INTERVAL = timedelta(days=1)
 
 
 def _business_date() -> date:
-    """The business date a run loads: the start of its data interval, in the bank's time zone.
-
-    A run triggered without a logical date (the default of Airflow 3's API and of the UI's
-    trigger button) has no data interval: the interval ending when the run was triggered
-    (`run_after`) stands in, so a run triggered at 10:00 on the 5th loads the 4th, as the
-    scheduled run of 02:30 on the 5th does.
+    """The business date a run loads: the day before its logical date, or, for a run triggered
+    without one (the default of Airflow 3's API and of the UI's trigger button), the day before
+    it was triggered, in the bank's time zone (`business_date_of_run`). A run triggered at 10:00
+    on the 5th loads the 4th, as the scheduled run of 02:30 on the 5th does.
     """
-    context = get_current_context()
-    interval_start = context.get("data_interval_start")
-    if interval_start is None:
-        interval_start = pendulum.instance(context["dag_run"].run_after) - INTERVAL
-    return pendulum.instance(interval_start).in_timezone(SETTINGS.timezone).date()
+    from bankdw.pipeline import business_date_of_run
+
+    run = get_current_context()["dag_run"]
+    return business_date_of_run(run.logical_date, run.run_after, INTERVAL, SETTINGS.timezone)
 
 
 @dag(

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from bankdw.config import Settings
+from bankdw.pipeline import business_date_of_run
 from tests.conftest import PublishedBank, copy_deliveries
 
 if TYPE_CHECKING:
@@ -108,6 +109,22 @@ def test_dag_test_runs_the_real_tasks_end_to_end(
             ("core_banking", night),
             ("online_banking", night),
         ]
+
+
+def test_a_run_loads_the_day_before_its_logical_date_whatever_its_interval_or_trigger_time() -> None:
+    shanghai, day = ZoneInfo("Asia/Shanghai"), timedelta(days=1)
+    scheduled = datetime(2026, 11, 5, 2, 30, tzinfo=shanghai)  # the 02:30 run of the 5th
+    assert business_date_of_run(scheduled, scheduled, day, "Asia/Shanghai") == date(2026, 11, 4)
+    # `airflow dags trigger -l` a week later: the logical date names the night, not the moment
+    # (Airflow 3.3's CLI gives such a run the data interval of the trigger time)
+    later = datetime(2026, 11, 12, 15, 0, tzinfo=shanghai)
+    assert business_date_of_run(scheduled, later, day, "Asia/Shanghai") == date(2026, 11, 4)
+    # no logical date: the day before the trigger, in the bank's time zone (23:00 UTC on the 11th
+    # is 07:00 on the 12th in Shanghai)
+    assert business_date_of_run(None, later, day, "Asia/Shanghai") == date(2026, 11, 11)
+    assert business_date_of_run(None, datetime(2026, 11, 11, 23, 0, tzinfo=UTC), day, "Asia/Shanghai") == date(
+        2026, 11, 11
+    )
 
 
 def test_a_run_triggered_without_a_logical_date_waits_for_the_day_before(
