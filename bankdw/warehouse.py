@@ -109,13 +109,13 @@ def identity_build_path(settings: Settings) -> Path:
 
 
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
-    """The environment variables dbt reads: the build file, and where a build on Spark keeps its
-    warehouse (`profiles.yml`), relative to the data dir dbt runs in (`run_dbt`). Every setting
-    is a var (`dbt_args`)."""
-    return {
-        "BANKDW_DBT_PATH": _relative(target, settings.root),
-        "BANKDW_SPARK_DIR": _relative(settings.spark_dir, settings.root),
-    }
+    """The environment variables dbt reads (`profiles.yml`): the build file, and on Spark (setting
+    engine) where Spark keeps its warehouse and metastore, relative to the data dir dbt runs in
+    (`run_dbt`). Every setting is a var (`dbt_args`)."""
+    environment = {"BANKDW_DBT_PATH": _relative(target, settings.root)}
+    if settings.engine == "spark":
+        environment["BANKDW_SPARK_DIR"] = _relative(settings.spark_dir, settings.root)
+    return environment
 
 
 def _relative(path: Path, start: Path) -> str:
