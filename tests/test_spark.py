@@ -49,7 +49,6 @@ PORTABLE_AT_LEAST = {
     "int_agents_current",
     "int_web_users_current",
     "int_customers_current",
-    "int_transactions_reversed",
     "dim_branch",
     "dim_product",
     "dim_relationship_manager",

@@ -79,18 +79,3 @@
     {{- return("parquet.`" ~ (path | replace('`', '``')) ~ "`") -}}
 {%- endmacro %}
 
-
-{#- The value of the first row in an order (ascending, the columns in `order_by` a list), per
-    group: DuckDB's ordered aggregate; Spark's `min_by` on the same order as a struct (compared
-    column by column). -#}
-{% macro first_by(value, order_by) -%}
-    {{- return(adapter.dispatch('first_by', 'bankdw')(value, order_by)) -}}
-{%- endmacro %}
-
-{% macro default__first_by(value, order_by) -%}
-    first({{ value }} order by {{ order_by | join(', ') }})
-{%- endmacro %}
-
-{% macro spark__first_by(value, order_by) -%}
-    min_by({{ value }}, struct({{ order_by | join(', ') }}))
-{%- endmacro %}
