@@ -22,7 +22,7 @@ $(UV):
 # PYTHONDONTWRITEBYTECODE set (as on these machines) Python would compile them all from source
 # in every process (about 2 s of CPU per dbt command). Compiled once here, in parallel.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra simulator --extra dashboards --compile-bytecode
+	$(UV) sync --frozen --extra simulator --extra dashboards --extra spark --compile-bytecode
 	@touch $@
 
 ## run: the nightly job on the embedded default (generates a synthetic bank if the landing area is empty)

@@ -157,7 +157,7 @@ def run(
     """
     from bankdw.pipeline import DateSelection, GateFailed, RunInProgress
     from bankdw.pipeline import run as run_pipeline
-    from bankdw.warehouse import BuildFailed
+    from bankdw.warehouse import BuildFailed, EngineNotReady
 
     if on and (first or last):
         raise click.UsageError("use --date alone, or --from/--to")
@@ -182,7 +182,7 @@ def run(
     try:
         with _output_to_log(log_path, quiet=not verbose) as terminal, progress.listening(_progress_printer(terminal)):
             report = run_pipeline(settings, selection, rebuild)
-    except RunInProgress as exc:
+    except (RunInProgress, EngineNotReady) as exc:
         raise click.ClickException(str(exc)) from exc
     except (GateFailed, BuildFailed) as exc:
         from bankdw.reporting.run_report import RunReport

@@ -63,14 +63,13 @@ def docs_command(settings: Settings) -> list[str]:
 
     args = dbt_args(settings, "generate")
     args[args.index("--target-path") + 1] = str(docs_target(settings))
+    args[args.index("--target") + 1] = "docs"
     dbt = Path(sys.executable).with_name("dbt")
     return [
         str(dbt),
         "docs",
         *args,
         "--static",
-        "--target",
-        "docs",
         "--exclude",
         "resource_type:test",
         "resource_type:unit_test",

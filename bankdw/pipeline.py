@@ -44,6 +44,7 @@ from bankdw.warehouse import (
     discard_builds,
     identity_build_path,
     published_lake_version,
+    require_pipeline_engine,
     run_tests,
 )
 from expectations.history import WarehouseBuild, ensure_checks_schema, record_warehouse_tests
@@ -411,6 +412,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
     """Build and test a new warehouse file from the lake and the identity the resolve step
     wrote, when the lake has moved on (or when asked to `rebuild`: new dbt models or
     assumptions, same data)."""
+    require_pipeline_engine(settings)
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "build"):
         version = lake_version_to_build(settings, rebuild)
@@ -504,6 +506,7 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
 
 def run(settings: Settings, selection: DateSelection | None = None, rebuild: bool = False) -> RunReport:
     """The whole nightly job in one process: every pending delivery in one pass and one build."""
+    require_pipeline_engine(settings)  # before anything loads: the build would refuse it at the end
     agreement = load_agreement()
     with run_lock(settings):
         report = stage_step(settings, selection, agreement)

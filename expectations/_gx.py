@@ -18,6 +18,7 @@ context has no docs site at all and keeps its stores in memory.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ def quiet() -> None:
     """Raise GX's INFO chatter to WARNING; call before the first `import great_expectations`."""
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # With the extra spark installed GX imports PySpark, which warns at import that it does not
+    # fully support pandas 3: a warning about PySpark's pandas API, which the gates never call.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
 def ephemeral_context() -> AbstractDataContext:

@@ -101,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SLOWEST_FIRST = (
+    "test_spark.py",
     "test_customer_value.py",
     "test_airflow_ui.py",
     "test_dag_postgres.py",

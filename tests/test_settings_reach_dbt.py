@@ -33,8 +33,9 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 READS_VAR = re.compile(r"""\bvar\(\s*["']([a-z_]+)["']""")
 ENV_VAR = re.compile(r"""\benv_var\(\s*["']([A-Z_]+)["']""")
 ENV_VARS_STILL_READ = {
-    # the build file of one invocation, not a setting (the pipeline builds a fresh file each night)
-    "profiles.yml": {"BANKDW_DBT_PATH"},
+    # the build file of one invocation and the build area of a build on Spark, not settings (the
+    # pipeline builds a fresh file each night, and keeps Spark's warehouse in the build area)
+    "profiles.yml": {"BANKDW_DBT_PATH", "BANKDW_SPARK_DIR"},
 }
 
 

@@ -7,7 +7,17 @@
     dbt commands without hooks (`dbt show`, `dbt compile`) keep DuckDB's own default.
 #}
 {% macro set_bank_time_zone() %}
+    {{ return(adapter.dispatch('set_bank_time_zone', 'bankdw')()) }}
+{% endmacro %}
+
+{% macro default__set_bank_time_zone() %}
     set global TimeZone = '{{ var("timezone") }}'
+{% endmacro %}
+
+{#- Spark: the session's time zone, which every thread shares (session mode) and every cast of a
+    timestamp to a date follows. -#}
+{% macro spark__set_bank_time_zone() %}
+    set time zone '{{ var("timezone") }}'
 {% endmacro %}
 
 {#
@@ -17,5 +27,13 @@
     var('duckdb_temp_dir')): settings of bankdw/config.py.
 #}
 {% macro set_duckdb_global(name, value) %}
+    {{ return(adapter.dispatch('set_duckdb_global', 'bankdw')(name, value)) }}
+{% endmacro %}
+
+{% macro default__set_duckdb_global(name, value) %}
     set global {{ name }} = '{{ value }}'
 {% endmacro %}
+
+{#- Spark manages its own memory and spill (the cluster's settings): nothing to set; dbt skips
+    an empty hook. -#}
+{% macro spark__set_duckdb_global(name, value) %}{% endmacro %}

@@ -7,10 +7,10 @@ with source as (
 renamed as (
 
     select
-        cast(source.agent_id as varchar) as agent_id,
-        cast(source.full_name as varchar) as full_name,
-        cast(source.team as varchar) as team,
-        cast(source.site as varchar) as site,
+        cast(source.agent_id as {{ string_type() }}) as agent_id,
+        cast(source.full_name as {{ string_type() }}) as full_name,
+        cast(source.team as {{ string_type() }}) as team,
+        cast(source.site as {{ string_type() }}) as site,
         cast(source.hire_date as date) as hire_date,
         cast(source._business_date as date) as snapshot_date,
         source._load_id,

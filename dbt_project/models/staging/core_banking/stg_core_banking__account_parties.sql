@@ -7,9 +7,9 @@ with source as (
 renamed as (
 
     select
-        cast(source.account_id as varchar) as account_id,
-        cast(source.customer_id as varchar) as customer_id,
-        cast(source.role as varchar) as role,
+        cast(source.account_id as {{ string_type() }}) as account_id,
+        cast(source.customer_id as {{ string_type() }}) as customer_id,
+        cast(source.role as {{ string_type() }}) as role,
         cast(source._business_date as date) as snapshot_date,
         source._load_id,
         source._source_file

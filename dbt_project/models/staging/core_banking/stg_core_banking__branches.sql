@@ -7,11 +7,11 @@ with source as (
 renamed as (
 
     select
-        cast(source.branch_id as varchar) as branch_id,
-        cast(source.branch_name as varchar) as branch_name,
-        cast(source.city as varchar) as city,
-        cast(source.region as varchar) as region,
-        cast(source.branch_type as varchar) as branch_type,
+        cast(source.branch_id as {{ string_type() }}) as branch_id,
+        cast(source.branch_name as {{ string_type() }}) as branch_name,
+        cast(source.city as {{ string_type() }}) as city,
+        cast(source.region as {{ string_type() }}) as region,
+        cast(source.branch_type as {{ string_type() }}) as branch_type,
         cast(source.opened_date as date) as opened_date,
         cast(source._business_date as date) as snapshot_date,
         source._load_id,

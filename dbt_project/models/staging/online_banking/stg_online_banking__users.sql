@@ -7,12 +7,12 @@ with source as (
 renamed as (
 
     select
-        cast(source.user_id as varchar) as user_id,
-        cast(source.customer_id as varchar) as customer_id,
-        cast(source.email as varchar) as email,
-        cast(source.phone as varchar) as phone,
-        cast(source.registered_at as timestamptz) as registered_at,
-        cast(source.status as varchar) as status,
+        cast(source.user_id as {{ string_type() }}) as user_id,
+        cast(source.customer_id as {{ string_type() }}) as customer_id,
+        cast(source.email as {{ string_type() }}) as email,
+        cast(source.phone as {{ string_type() }}) as phone,
+        cast(source.registered_at as {{ timestamptz_type() }}) as registered_at,
+        cast(source.status as {{ string_type() }}) as status,
         cast(source._business_date as date) as snapshot_date,
         source._load_id,
         source._source_file

@@ -1,0 +1,143 @@
+"""The same dbt project on Apache Spark, proven figure for figure (issue 18, docs/spark.md).
+
+The models tagged `engine_portable` are built with Spark (dbt-spark, session mode, a local
+PySpark) from the lake of the shared published bank, and compared with the same models of the
+DuckDB build that bank already published (its version's state file): the same columns of the
+same types, the same rows, the same keys, money to the cent (compared as Decimal text, never as
+floats). DuckDB is not built again here: its build is the one the pipeline published.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.pipeline import DateSelection, run
+from bankdw.publish import state_path
+from bankdw.warehouse import EngineNotReady
+from tests.conftest import PublishedBank
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+PORTABLE_AT_LEAST = {
+    # every staging model, the current states, and the core dimensions (docs/spark.md)
+    "stg_core_banking__customers",
+    "stg_core_banking__accounts",
+    "stg_core_banking__account_parties",
+    "stg_core_banking__products",
+    "stg_core_banking__branches",
+    "stg_core_banking__relationship_managers",
+    "stg_core_banking__balances",
+    "stg_core_banking__transactions",
+    "stg_core_banking__loans",
+    "stg_online_banking__users",
+    "stg_online_banking__events",
+    "stg_call_center__calls",
+    "stg_call_center__agents",
+    "int_accounts_current",
+    "int_account_parties_current",
+    "int_branches_current",
+    "int_products_current",
+    "int_relationship_managers_current",
+    "int_agents_current",
+    "int_web_users_current",
+    "int_customers_current",
+    "dim_branch",
+    "dim_product",
+    "dim_relationship_manager",
+}
+
+
+@pytest.fixture(scope="module")
+def spark_build(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """A copy of the published bank (Spark writes its warehouse into the data dir's build area)
+    whose portable models were built on Spark and written out as Parquet."""
+    root = tmp_path_factory.mktemp("spark")
+    settings = published_bank.copy(root / "data")
+    out = root / "built"
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.spark_build", str(settings.root), str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+    return settings, out
+
+
+def duckdb_state(settings: Settings, run_id: str) -> duckdb.DuckDBPyConnection:
+    """The published version's whole DuckDB build (staging views included), read-only; its views
+    name the lake relative to the data dir."""
+    return duckdb.connect(str(state_path(settings, run_id)), read_only=True, config=settings.duckdb_config())
+
+
+def as_text(rows: list[tuple[object, ...]]) -> Counter[tuple[str, ...]]:
+    """Rows as text, counted: Decimal keeps its scale (`12.3400`), instants print in UTC."""
+    return Counter(tuple("NULL" if value is None else str(value) for value in row) for row in rows)
+
+
+def test_every_portable_model_is_built_on_spark(spark_build: tuple[Settings, Path]) -> None:
+    # given the models dbt built on Spark
+    _, out = spark_build
+    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
+    # then the portable set holds at least what docs/spark.md promises
+    assert set(built) >= PORTABLE_AT_LEAST, sorted(PORTABLE_AT_LEAST - set(built))
+
+
+def test_spark_gives_the_duckdb_build_figure_for_figure(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> None:
+    # given every portable model as Spark built it, and the same model in the published DuckDB build
+    settings, out = spark_build
+    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
+    con = duckdb_state(settings, published_bank.report.run_id)
+    con.execute("set TimeZone = 'UTC'")  # instants compare as instants, printed alike on both sides
+    differences = {}
+    for model, relation in sorted(built.items()):
+        duck = con.sql(f"select * from {relation}")
+        spark = con.sql(f"select * from read_parquet('{out / model}/*.parquet')")
+        # then the columns are the same, in the same order, of the same types (decimal scales included)
+        duck_columns = list(zip(duck.columns, map(str, duck.types), strict=True))
+        spark_columns = list(zip(spark.columns, map(str, spark.types), strict=True))
+        assert spark_columns == duck_columns, model
+        # and the rows are the same, every value as text: keys, dates, flags, money to the cent
+        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.fetchall())
+        assert duck_rows, f"{model} is empty on DuckDB: the comparison would prove nothing"
+        if duck_rows != spark_rows:
+            differences[model] = {
+                "only_duckdb": list((duck_rows - spark_rows).elements())[:3],
+                "only_spark": list((spark_rows - duck_rows).elements())[:3],
+            }
+    con.close()
+    assert not differences, differences
+
+
+def test_money_keeps_its_scale_on_spark(spark_build: tuple[Settings, Path]) -> None:
+    # given the postings Spark staged
+    _, out = spark_build
+    con = duckdb.connect()
+    [(amount_type, total, rows)] = con.sql(
+        "select any_value(typeof(amount)), sum(amount), count(*) "
+        f"from read_parquet('{out / 'stg_core_banking__transactions'}/*.parquet')"
+    ).fetchall()
+    # then amounts are DECIMAL(18,4), summed exactly, never floating point
+    assert amount_type == "DECIMAL(18,4)"
+    assert rows > 1000
+    assert total.as_tuple().exponent == -4
+
+
+def test_the_nightly_run_refuses_spark_naming_the_setting(tmp_path: Path) -> None:
+    # given settings that pick Spark, as BANKDW_ENGINE=spark does
+    settings = load_settings(data_dir=tmp_path / "data", engine="spark")
+    # when the nightly run starts, then it refuses before anything is loaded, naming the setting
+    with pytest.raises(EngineNotReady, match="BANKDW_ENGINE=spark"):
+        run(settings, DateSelection())
+    assert not settings.lake_dir.exists()
