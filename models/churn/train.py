@@ -57,7 +57,7 @@ def _classifier(y: np.ndarray) -> LGBMClassifier:
     return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))  # type: ignore[arg-type]
 
 
-def _date_folds(dates: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+def date_folds(dates: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
     unique = np.array(sorted(dates.unique()))
     blocks = np.array_split(unique, min(CALIBRATION_FOLDS, len(unique)))
     folds = []
@@ -103,7 +103,7 @@ def fit(
             "churn_horizon_days or churn_score_interval_days gives more rows)"
         )
     x = matrix(train)
-    out_of_fold = cross_val_predict(_classifier(y), x, y, cv=_date_folds(train["score_date"]), method="predict_proba")
+    out_of_fold = cross_val_predict(_classifier(y), x, y, cv=date_folds(train["score_date"]), method="predict_proba")
     calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold[:, 1], y)
     final = _classifier(y).fit(x, y)
     data_fingerprint = fingerprint(train, cutoff, rule)
