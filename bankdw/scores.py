@@ -122,8 +122,14 @@ def start_archive(settings: Settings) -> Path:
                 shutil.copyfile(path, linked)
         if not archived_dates(target, model):
             _archive_published_mart(settings, target, model, archive)
-        write_atomically(archive.schema.empty_table(), target / model / SCHEMA_FILE)
+    write_schema_files(target)
     return target
+
+
+def write_schema_files(root: Path) -> None:
+    """Each archive's zero-row schema file under `root`: dbt reads an archive of no night."""
+    for model, archive in ARCHIVES.items():
+        write_atomically(archive.schema.empty_table(), root / model / SCHEMA_FILE)
 
 
 def _archive_published_mart(settings: Settings, target: Path, model: str, archive: Archive) -> None:

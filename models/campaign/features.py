@@ -71,7 +71,7 @@ select
 from response_as_of as dates
 inner join campaign_calls
     on campaign_calls.call_date <= dates.as_of and campaign_calls.call_date > dates.as_of - interval 365 day
-group by all
+group by dates.as_of, campaign_calls.customer_key
 """
 
 

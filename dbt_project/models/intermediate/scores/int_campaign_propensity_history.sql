@@ -1,6 +1,6 @@
 -- Every night's campaign propensities: the archived nights (bankdw/scores.py) but those scored
 -- again tonight, and tonight's (int_campaign_propensity), cast as fct_campaign_propensity
--- publishes them. A view: the incremental mart selects tonight's dates only.
+-- publishes them. Ephemeral: the incremental mart selects tonight's dates only.
 with archived as (
 
     select * from {{ source('scores', 'campaign_response') }}

@@ -1,5 +1,5 @@
 -- Every night's churn scores: the archived nights (bankdw/scores.py) but those scored again
--- tonight, and tonight's (int_churn_scores), cast as fct_churn_scores publishes them. A view:
+-- tonight, and tonight's (int_churn_scores), cast as fct_churn_scores publishes them. Ephemeral:
 -- the incremental mart selects tonight's dates only; a full refresh selects every night.
 with archived as (
 
