@@ -17,12 +17,10 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
-from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import cross_val_predict
 
 from models.campaign.features import FEATURE_NAMES, matrix
 from models.campaign.store import ResponseMeta, ResponseModel
-from models.churn.train import CALIBRATION_FOLDS, date_folds, libraries
+from models.churn.train import CALIBRATION_FOLDS, calibrated_fit, date_folds, libraries
 
 PARAMS: dict[str, object] = {
     "n_estimators": 150,
@@ -76,11 +74,7 @@ def fit(train: pd.DataFrame, cutoff: date, min_positives: int) -> ResponseModel:
             f"{cutoff}: at least {min_positives} conversions (setting response_min_conversions) over "
             f"{CALIBRATION_FOLDS} weeks are needed (a later --cutoff gives more)"
         )
-    x = matrix(train)
-    folds = date_folds(train["as_of"])
-    out_of_fold = cross_val_predict(_classifier(y), x, y, cv=folds, method="predict_proba")
-    calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold[:, 1], y)
-    final = _classifier(y).fit(x, y)
+    final, calibration = calibrated_fit(_classifier(y), _classifier(y), matrix(train), y, date_folds(train["as_of"]))
     data_fingerprint = fingerprint(train, cutoff)
     libs = libraries()
     tag = hashlib.sha256(f"{data_fingerprint}|{sorted(libs.items())}".encode()).hexdigest()[:12]

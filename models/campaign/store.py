@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.churn.store import META_FILE, MODEL_FILE
+from models.churn.store import META_FILE, MODEL_FILE, save_booster
 
 if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
     import lightgbm
@@ -48,17 +48,7 @@ class ResponseModel:
 
 
 def save(models_dir: Path, model: ResponseModel) -> Path:
-    folder = models_dir / model.meta.version
-    tmp = models_dir / f".{model.meta.version}.tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.booster.save_model(str(tmp / MODEL_FILE))
-    (tmp / META_FILE).write_text(json.dumps(asdict(model.meta), indent=2), encoding="utf-8")
-    if folder.exists():  # the same data and libraries: the same model, written again
-        for old in folder.iterdir():
-            old.unlink()
-        folder.rmdir()
-    tmp.rename(folder)
-    return folder
+    return save_booster(models_dir, model.meta.version, model.booster, asdict(model.meta))
 
 
 def load(models_dir: Path, version: str) -> ResponseModel:
