@@ -433,7 +433,7 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
         duckdb.from_arrow(scored)
         .project(f"* replace (cast(churn_probability as decimal(5, 4)) as churn_probability, {reasons})")
         .order("customer_key")
-        .arrow()
+        .to_arrow_table()
         .cast(ARCHIVES["churn"].schema)
     )
     run_id = published_bank.report.run_id
