@@ -397,6 +397,36 @@ def test_response_train_and_evaluate_print_the_figures_and_record_the_runs(train
     assert runs[1][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
 
 
+def test_the_first_build_with_an_archive_archives_the_published_scores(tmp_path: Path) -> None:
+    # given a warehouse published before scores were archived: its fct_churn_scores holds two nights
+    settings = load_settings(data_dir=tmp_path / "data")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    nulls = ", ".join(
+        f"null::varchar as reason_{k}, null::varchar as reason_{k}_feature, "
+        f"null::decimal(9, 4) as reason_{k}_contribution"
+        for k in (1, 2, 3)
+    )
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            f"create table marts.fct_churn_scores as select customer_key, score_date, "
+            f"cast(p as decimal(5, 4)) as churn_probability, 'LOW' as risk_band, {nulls}, 'v1' as model_version "
+            "from (values ('K1', date '2026-03-02', 0.1234), ('K2', date '2026-03-02', 0.05), "
+            "('K1', date '2026-03-03', 0.2)) as t (customer_key, score_date, p)"
+        )
+    # when a build starts its archive of scores
+    from bankdw.scores import start_archive
+
+    root = start_archive(settings)
+    # then each published night is a partition of the archive, its rows as published
+    assert archived_dates(root, "churn") == [date(2026, 3, 2), date(2026, 3, 3)]
+    night = duckdb.read_parquet(str(partition_path(root, "churn", date(2026, 3, 2)))).fetchall()
+    assert [(r[0], str(r[2])) for r in night] == [("K1", "0.1234"), ("K2", "0.0500")]
+    # and the archive of a model never scored holds its schema only
+    assert archived_dates(root, "campaign_response") == []
+    assert (root / "campaign_response" / "_schema" / "empty.parquet").exists()
+
+
 # ---------------------------------------------------------------- a night, on the published bank
 
 
