@@ -56,7 +56,7 @@ EDGES = [0.002, 0.02]
 of the value bank's scores (base rate about 0.5%) fall in another band than by the default."""
 CUTOFF = date(2026, 10, 8)
 RESPONSE_CUTOFF = date(2026, 10, 5)
-"""Campaign contacts first called before it train the response model (six weeks of the value
+"""Campaign contacts first called before it train the response model (five weeks of the value
 bank's campaigns), those of the weeks from it on evaluate it (four weeks)."""
 
 
