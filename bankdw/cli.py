@@ -407,7 +407,7 @@ def models() -> None:
 
 
 @models.command("train")
-@click.argument("model", type=click.Choice(["churn", "clv"]))
+@click.argument("model", type=click.Choice(["churn", "clv", "response"]))
 @click.option(
     "--cutoff",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -419,6 +419,9 @@ def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
     """Fit a model version on the published warehouse and store it in the data directory."""
     if model == "clv":
         _train_clv(settings, cutoff.date())
+        return
+    if model == "response":
+        _run_response(settings, cutoff=cutoff.date())
         return
     from bankdw.churn import train
 
@@ -435,7 +438,7 @@ def train_model(settings: Settings, model: str, cutoff: datetime) -> None:
 
 
 @models.command("evaluate")
-@click.argument("model", type=click.Choice(["churn", "clv"]))
+@click.argument("model", type=click.Choice(["churn", "clv", "response"]))
 @click.option("--version", default="latest", show_default=True, help="The model version to evaluate.")
 @click.option(
     "--truth",
@@ -448,6 +451,9 @@ def evaluate_model(settings: Settings, model: str, version: str, truth: Path | N
     if model == "clv":
         _evaluate_clv(settings, version)
         return
+    if model == "response":
+        _run_response(settings, version=version)
+        return
     from bankdw.churn import evaluate
 
     try:
@@ -456,6 +462,20 @@ def evaluate_model(settings: Settings, model: str, version: str, truth: Path | N
         raise click.ClickException(str(exc)) from exc
     click.echo(f"version: {evaluation.version}")
     _echo_figures(evaluation.figures)
+    click.echo(f"calibration: {evaluation.calibration_path}")
+
+
+def _run_response(settings: Settings, cutoff: date | None = None, version: str = "latest") -> None:
+    """Train (with a cut-off) or evaluate the campaign response model, printing its figures."""
+    from bankdw import response
+
+    try:
+        evaluation = response.train(settings, cutoff) if cutoff else response.evaluate(settings, version)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"version: {evaluation.version}")
+    for name, value in evaluation.figures.items():
+        click.echo(f"{name}: {value:.0f}" if name in ("contacts", "conversions") else f"{name}: {value:.4f}")
     click.echo(f"calibration: {evaluation.calibration_path}")
 
 

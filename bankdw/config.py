@@ -37,7 +37,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
-PATH_VARS = ("lake_dir", "identity_dir", "churn_model_dir", "clv_model_dir", "duckdb_temp_dir")
+PATH_VARS = (
+    "lake_dir",
+    "identity_dir",
+    "scores_dir",
+    "churn_model_dir",
+    "clv_model_dir",
+    "response_model_dir",
+    "duckdb_temp_dir",
+)
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
@@ -532,6 +540,24 @@ class Settings(BaseSettings):
         "or latest (the newest trained).",
     )
 
+    # The campaign response model (docs/models.md): which customers the next campaign calls first.
+    response_min_conversions: int = Field(
+        default=20,
+        ge=1,
+        description="Fewest converted campaign contacts before the cut-off that `bankdw models train response` "
+        "fits a model on.",
+    )
+    response_model_dir: Path | None = Field(
+        default=None,
+        description="Where trained campaign response models are kept, one folder per version "
+        "(default: <data_dir>/models/response).",
+    )
+    response_model_version: str = Field(
+        default="latest",
+        description="The campaign response model version the nightly run scores with: a version's folder name, "
+        "or latest (the newest trained).",
+    )
+
     @field_validator("income_band_edges")
     @classmethod
     def _ascending_edges(cls, value: list[int]) -> list[int]:
@@ -603,6 +629,13 @@ class Settings(BaseSettings):
         return self.lake_dir / "_identity"
 
     @property
+    def scores_dir(self) -> Path:
+        """The archive of every published night's model scores, beside the lake
+        (`<model>/score_date=<D>/scores.parquet`): the score marts are built from it, so a full
+        refresh keeps past nights' scores (bankdw/scores.py)."""
+        return self.lake_dir / "_scores"
+
+    @property
     def warehouse_path(self) -> Path:
         """The published DuckDB file that analysts and BI tools read."""
         return self.root / "warehouse" / "bank.duckdb"
@@ -631,6 +664,11 @@ class Settings(BaseSettings):
     def clv_models_dir(self) -> Path:
         """Trained lifetime value models, one folder per version (never in git)."""
         return (self.clv_model_dir or self.root / "models" / "clv").resolve()
+
+    @property
+    def response_models_dir(self) -> Path:
+        """Trained campaign response models, one folder per version (never in git)."""
+        return (self.response_model_dir or self.root / "models" / "response").resolve()
 
     @property
     def runs_dir(self) -> Path:
@@ -672,6 +710,8 @@ class Settings(BaseSettings):
             "lake_dir": path(self.lake_dir),
             # identity resolution's key registry and merge log (audit_customer_key_merges)
             "identity_dir": path(self.identity_dir),
+            # the archive of published nights' scores (fct_churn_scores, fct_campaign_propensity)
+            "scores_dir": path(self.scores_dir),
             # on-run-start sets DuckDB's TimeZone to it (macros/settings.sql)
             "timezone": self.timezone,
             # on-run-start sets DuckDB's memory_limit and temp_directory to them (macros/settings.sql)
@@ -733,6 +773,9 @@ class Settings(BaseSettings):
             "clv_model_version": self.clv_model_version,
             "clv_discount_rate": self.clv_discount_rate,
             "clv_horizon_months": self.clv_horizon_months,
+            # the campaign response model the nightly build scores with (int_campaign_propensity)
+            "response_model_dir": path(self.response_models_dir),
+            "response_model_version": self.response_model_version,
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
@@ -756,12 +799,16 @@ _END = "# <<< end of the generated settings"
 _PATH_VARS = {
     "lake_dir": "Root of the lake the sources read (`<data_dir>/lake`).",
     "identity_dir": "Identity resolution's key registry and merge log (`<data_dir>/lake/_identity`).",
+    "scores_dir": "The archive of every published night's model scores (`<data_dir>/lake/_scores`), which the "
+    "score marts are built from.",
     "duckdb_temp_dir": "Where DuckDB spills beyond duckdb_memory_limit (`<data_dir>/tmp/duckdb` unless the setting "
     "duckdb_temp_dir names another).",
     "churn_model_dir": "Trained churn models, one folder per version (`<data_dir>/models/churn` unless the "
     "setting churn_model_dir names another).",
     "clv_model_dir": "Trained lifetime value models, one folder per version (`<data_dir>/models/clv` unless "
     "the setting clv_model_dir names another).",
+    "response_model_dir": "Trained campaign response models, one folder per version (`<data_dir>/models/response` "
+    "unless the setting response_model_dir names another).",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
     "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }

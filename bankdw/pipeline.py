@@ -37,6 +37,7 @@ from bankdw.publish import rollback as roll_back
 from bankdw.reporting import progress
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
+from bankdw.scores import archive_tonight, start_archive
 from bankdw.warehouse import (
     BuildFailed,
     build,
@@ -73,6 +74,8 @@ NO_CHURN_MODEL = "no churn model trained: scoring skipped (bankdw models train c
 """The run summary's note on a night built without a churn model: fct_churn_scores gets no rows."""
 NO_CLV_MODEL = "no lifetime value model trained: scoring skipped (bankdw models train clv --cutoff DATE)"
 """The run summary's note on a night built without a lifetime value model: fct_customer_lifetime_value gets no rows."""
+NO_RESPONSE_MODEL = "no campaign response model trained: scoring skipped (bankdw models train response --cutoff DATE)"
+"""The run summary's note on a night built without a response model: fct_campaign_propensity gets no rows."""
 
 
 class GateFailed(Exception):
@@ -422,10 +425,12 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         try:
             if not report.resolved:  # what the build area holds would be another run's identity
                 raise BuildFailed([f"run {run_id} resolved no identity: the resolve step must run before the build"])
+            start_archive(settings)  # the published nights' scores, which the score marts are built from
             # an incremental build starts from a copy of the published file, checked as it is copied
             result = build(
                 settings, run_id, version, full_refresh=rebuild, start_from=partial(copy_published_state, settings)
             )
+            archive_tonight(settings)  # tonight's scores join the archive, published with the build
         except VersionChanged as changed:
             report.failures = [f"build: {changed}"]
             raise BuildFailed([str(changed)]) from changed
@@ -439,6 +444,11 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             report.notes.append(NO_CHURN_MODEL)
         if resolve_version(settings.clv_models_dir, settings.clv_model_version, "clv_model_version") is None:
             report.notes.append(NO_CLV_MODEL)
+        if (
+            resolve_version(settings.response_models_dir, settings.response_model_version, "response_model_version")
+            is None
+        ):
+            report.notes.append(NO_RESPONSE_MODEL)
     return report
 
 

@@ -5,7 +5,9 @@
     <data>/warehouse/versions/state-<run_id>/bank.duckdb  the whole build it was made from, which the next starts from
     <data>/warehouse/versions/identity-<run_id>/     the identity (key registry, merge log) each was built with
     <data>/warehouse/checksums/bank-<run_id>.duckdb.sha256  each kept version's checksum, recorded when published
+    <data>/warehouse/versions/scores-<run_id>/       the archive of scores each was built with
     <data>/lake/_identity/                           the published version's identity, installed beside the lake
+    <data>/lake/_scores/                             the published version's archive of scores, installed too
 
 A published build is moved into `versions/` and then *hard-linked* over the published path:
 a link under a temporary name, renamed over `bank.duckdb`. The rename is atomic, so a reader
@@ -27,10 +29,16 @@ views name it by; sealed and checksummed like the version,
 never linked where readers look): the next incremental build starts from a copy of it
 (`copy_published_state`), and so does training on the published history (`published_state_path`).
 
-A build's identity (models/identity/resolve.py: the key registry and merge log the build's keys
-come from) is published with it: kept beside the version, then installed as `<lake>/_identity/`,
-each file replaced atomically and a marker naming the run written last. A rollback installs
-the identity of the version it restores, so the next night keys from what is published.
+What a run writes beside the build that must outlive the warehouse file is published with it
+(`KEPT_DIRS`), by one mechanism: the build area's folder is kept beside the version
+(`versions/<kind>-<run_id>/`), then installed beside the lake, each file linked in under a
+temporary name and renamed over the published one, files of another version removed, and a
+marker naming the run written last. A rollback installs the folders of the version it
+restores. Two kinds: the build's identity (models/identity/resolve.py: the key registry and
+merge log the build's keys come from), installed as `<lake>/_identity/`, so the next night keys
+from what is published; and the archive of scores (bankdw/scores.py: every published night's
+model scores, which the score marts are built from), installed as `<lake>/_scores/`, so a
+rolled-back night's scores are gone and a full refresh rebuilds the marts from what was published.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +57,15 @@ import duckdb
 from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
-from bankdw.warehouse import BUILD_INFO_TABLE, build_path, identity_build_path, published_run_id
+from bankdw.warehouse import (
+    BUILD_INFO_TABLE,
+    build_path,
+    identity_build_path,
+    published_run_id,
+    scores_build_path,
+)
 from extract.landing import sha256_of
 from extract.sql import literal
-from models.identity.resolve import IDENTITY_FILES
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +75,29 @@ READER_SCHEMAS = ("marts", "audit", "assumptions")
 """The schemas a published version holds: what analysts and BI tools may open."""
 IDENTITY_PREFIX = "identity-"
 IDENTITY_MARKER = "_published.json"
-"""Written last into `<lake>/_identity/` when an identity is installed: the run it belongs to."""
+"""Written last into `<lake>/_identity/` (and any kept folder) when it is installed: the run it belongs to."""
+INSTALLING = ".installing"
+
+
+@dataclass(frozen=True)
+class KeptDir:
+    """A folder a run writes into the build area beside the warehouse, kept with the version it
+    was built with (`versions/<prefix><run_id>/`) and installed beside the lake while that
+    version is published."""
+
+    prefix: str
+    build: Callable[[Settings], Path]
+    """Where the run writes it (the build area)."""
+    installed: Callable[[Settings], Path]
+    """Where the published version's copy is installed: what a `dbt build` by hand reads."""
+
+    def version_path(self, settings: Settings, run_id: str) -> Path:
+        return versions_dir(settings) / f"{self.prefix}{run_id}"
+
+
+IDENTITY = KeptDir(IDENTITY_PREFIX, identity_build_path, lambda settings: settings.identity_dir)
+SCORES = KeptDir("scores-", scores_build_path, lambda settings: settings.scores_dir)
+KEPT_DIRS = (IDENTITY, SCORES)
 
 
 class RollbackError(Exception):
@@ -94,18 +130,19 @@ def state_path(settings: Settings, run_id: str) -> Path:
 
 
 def identity_version_path(settings: Settings, run_id: str) -> Path:
-    return versions_dir(settings) / f"{IDENTITY_PREFIX}{run_id}"
+    return IDENTITY.version_path(settings, run_id)
 
 
 def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
-    """Keep the build and its identity as a version, swap it in as the published warehouse,
-    install its identity beside the lake, prune old versions."""
+    """Keep the build and its kept folders (identity, scores) as a version, swap it in as the
+    published warehouse, install its folders beside the lake, prune old versions."""
     version = version_path(settings, run_id)
     version.parent.mkdir(parents=True, exist_ok=True)
-    identity = identity_build_path(settings)
-    if identity.is_dir():
-        shutil.rmtree(identity_version_path(settings, run_id), ignore_errors=True)
-        identity.replace(identity_version_path(settings, run_id))
+    for kept in KEPT_DIRS:
+        built_dir = kept.build(settings)
+        if built_dir.is_dir():
+            shutil.rmtree(kept.version_path(settings, run_id), ignore_errors=True)
+            built_dir.replace(kept.version_path(settings, run_id))
     state = state_path(settings, run_id)
     state.parent.mkdir(exist_ok=True)
     built.replace(state)
@@ -113,7 +150,7 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
     _write_reader(state, version)
     _seal(version)
     _swap_in(settings, version)
-    _install_identity(settings, run_id)
+    install_kept(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
     export(settings, run_id)
     if settings.publish_docs:
@@ -289,34 +326,60 @@ def _verify_version(version: Path) -> None:
         )
 
 
-def _install_identity(settings: Settings, run_id: str) -> None:
-    """Install version `run_id`'s identity as `<lake>/_identity/`: each file copied under a
-    temporary name and renamed over the published one, then the marker naming the run."""
-    source = identity_version_path(settings, run_id)
+def install_kept(settings: Settings, run_id: str) -> None:
+    """Install version `run_id`'s kept folders beside the lake (`KEPT_DIRS`)."""
+    for kept in KEPT_DIRS:
+        _install(kept.version_path(settings, run_id), kept.installed(settings), run_id)
+
+
+def _install(source: Path, target: Path, run_id: str) -> None:
+    """Make `target` hold what `source` holds: each file linked (a copy across file systems)
+    under a temporary name and renamed over the one installed, then the files no longer in
+    `source` removed (a rolled-back night's scores), then the marker naming the run. Kept files
+    are never written in place (every writer renames a new file in), so links are safe."""
     if not source.is_dir():
-        log.warning("version %s keeps no identity (published before identity was): %s left as it is", run_id, source)
+        log.warning("version %s keeps no %s (published before it was kept): %s left as is", run_id, source.name, target)
         return
-    target = settings.identity_dir
     target.mkdir(parents=True, exist_ok=True)
-    for name in IDENTITY_FILES:
-        partial = target / f".{name}.installing"
-        shutil.copyfile(source / name, partial)
-        partial.replace(target / name)
-    marker = target / f".{IDENTITY_MARKER}.installing"
+    wanted = {path.relative_to(source) for path in source.rglob("*") if path.is_file()}
+    for name in sorted(wanted):
+        installed = target / name
+        if installed.exists() and installed.samefile(source / name):
+            continue
+        installed.parent.mkdir(parents=True, exist_ok=True)
+        partial = installed.with_name(f".{installed.name}{INSTALLING}")
+        partial.unlink(missing_ok=True)
+        try:
+            os.link(source / name, partial)
+        except OSError:
+            shutil.copyfile(source / name, partial)
+        partial.replace(installed)
+    for stale in sorted(target.rglob("*"), reverse=True):  # files before the folders that held them
+        name = stale.relative_to(target)
+        if stale.is_file() and name not in wanted and name != Path(IDENTITY_MARKER):
+            stale.unlink()
+        elif stale.is_dir() and not any(stale.iterdir()):
+            stale.rmdir()
+    marker = target / f".{IDENTITY_MARKER}{INSTALLING}"
     marker.write_text(json.dumps({"run_id": run_id}) + "\n", encoding="utf-8")
     marker.replace(target / IDENTITY_MARKER)
 
 
 def published_identity_dir(settings: Settings) -> Path:
-    """The identity of the published version, which the next resolve step keys from: the one
-    kept beside it, or `<lake>/_identity/` for a version published before identities were kept
-    (or none published yet: then it holds nothing and keys start afresh)."""
+    """The identity of the published version, which the next resolve step keys from."""
+    return published_kept_dir(settings, IDENTITY)
+
+
+def published_kept_dir(settings: Settings, kept: KeptDir) -> Path:
+    """The folder of kind `kept` of the published version, which the next run starts from: the
+    one kept beside it, or the one installed beside the lake for a version published before
+    such folders were kept (or none published yet: then it holds nothing)."""
     for version in versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb"):
         if _is_published(settings, version):
-            kept = identity_version_path(settings, version.stem.removeprefix(VERSION_PREFIX))
-            if kept.is_dir():
-                return kept
-    return settings.identity_dir
+            found = kept.version_path(settings, version.stem.removeprefix(VERSION_PREFIX))
+            if found.is_dir():
+                return found
+    return kept.installed(settings)
 
 
 def _swap_in(settings: Settings, version: Path) -> None:
@@ -360,8 +423,8 @@ def list_versions(settings: Settings) -> list[Version]:
 
 
 def prune(settings: Settings) -> list[Path]:
-    """Remove versions beyond the newest `keep_versions`, with their identities; the published
-    one is always kept. Identities whose version is gone (an interrupted publish) go too."""
+    """Remove versions beyond the newest `keep_versions`, with their kept folders; the published
+    one is always kept. Kept folders whose version is gone (an interrupted publish) go too."""
     paths = sorted(versions_dir(settings).glob(f"{VERSION_PREFIX}*.duckdb"), reverse=True)
     removed = []
     for path in paths[settings.keep_versions :]:
@@ -377,10 +440,11 @@ def prune(settings: Settings) -> list[Path]:
             checksum_path(state / build_path(settings).name).unlink(missing_ok=True)
             shutil.rmtree(state)
             removed.append(state)
-    for identity in versions_dir(settings).glob(f"{IDENTITY_PREFIX}*"):
-        if not version_path(settings, identity.name.removeprefix(IDENTITY_PREFIX)).exists():
-            shutil.rmtree(identity)
-            removed.append(identity)
+    for kept in KEPT_DIRS:
+        for folder in versions_dir(settings).glob(f"{kept.prefix}*"):
+            if not version_path(settings, folder.name.removeprefix(kept.prefix)).exists():
+                shutil.rmtree(folder)
+                removed.append(folder)
     return removed
 
 
@@ -404,7 +468,7 @@ def rollback(settings: Settings, to: str | None = None) -> Version:
     except VersionChanged as changed:
         raise RollbackError(str(changed)) from changed
     _swap_in(settings, target.path)
-    _install_identity(settings, target.run_id)
+    install_kept(settings, target.run_id)
     if switch_to(settings, target.run_id) is None:
         export(settings, target.run_id)
     if not docs.switch_to(settings, target.run_id) and settings.publish_docs:

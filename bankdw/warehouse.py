@@ -108,6 +108,12 @@ def identity_build_path(settings: Settings) -> Path:
     return settings.build_dir / "identity"
 
 
+def scores_build_path(settings: Settings) -> Path:
+    """Where the build step writes the archive of scores the build reads and adds tonight's to
+    (bankdw/scores.py), beside the build file and published with it (`bankdw.publish`)."""
+    return settings.build_dir / "scores"
+
+
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
     """The environment variables dbt reads (`profiles.yml`): the build file, and on Spark (setting
     engine) where Spark keeps its warehouse and metastore, relative to the data dir dbt runs in
@@ -129,6 +135,7 @@ def run_dbt(
     *extra: str,
     capture: bool = False,
     identity_dir: Path | None = None,
+    scores_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command on the DuckDB file `target`, in a child process.
 
@@ -137,7 +144,7 @@ def run_dbt(
     or test process that built in-process would lock every reader out of it afterwards.
     """
     dbt = Path(sys.executable).with_name("dbt")
-    args, environment = dbt_args(settings, command, identity_dir), dbt_environment(settings, target)
+    args, environment = dbt_args(settings, command, identity_dir, scores_dir), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
     saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
     if shared is not None and shared.exists() and not saved.exists():
@@ -176,10 +183,13 @@ def _shared_parse(settings: Settings, args: list[str], environment: dict[str, st
     return settings.dbt_parse_cache / f"partial_parse-{digest}.msgpack"
 
 
-def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None) -> list[str]:
+def dbt_args(
+    settings: Settings, command: str, identity_dir: Path | None = None, scores_dir: Path | None = None
+) -> list[str]:
     """The command line of every dbt command of the pipeline: the settings in force as `--vars`
     (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files.
-    `identity_dir`: the identity the build reads (the run's candidate; default: the published one).
+    `identity_dir`: the identity the build reads (the run's candidate; default: the published one);
+    `scores_dir`: the archive of scores the build reads (the run's candidate; default: the published one).
 
     dbt parses the whole project again whenever its vars or profile change: nothing here names
     the run (`build_path`, `identity_build_path`), and paths are relative to the data dir dbt
@@ -191,6 +201,8 @@ def dbt_args(settings: Settings, command: str, identity_dir: Path | None = None)
     dbt_vars = settings.dbt_vars(paths_relative_to=settings.root)
     if identity_dir:
         dbt_vars["identity_dir"] = _relative(identity_dir, settings.root)
+    if scores_dir:
+        dbt_vars["scores_dir"] = _relative(scores_dir, settings.root)
     return [
         command,
         "--target",
@@ -295,12 +307,19 @@ def run_tests(settings: Settings) -> BuildResult:
 
 
 def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` (`run_dbt`, reading the identity of the build area)
+    """Run one dbt command on `target` (`run_dbt`, reading the identity and scores of the build area)
     and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(settings, target, command, *extra, identity_dir=identity_build_path(settings))
+    done = run_dbt(
+        settings,
+        target,
+        command,
+        *extra,
+        identity_dir=identity_build_path(settings),
+        scores_dir=scores_build_path(settings),
+    )
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:

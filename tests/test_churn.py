@@ -1,5 +1,6 @@
-"""Churn early warning (issue 15, docs/models.md): the label rule, point-in-time features, the
-model's figures, its reasons and the nightly scores inside write-audit-publish.
+"""Churn early warning and campaign response (issue 15, docs/models.md): the label rule,
+point-in-time features, the models' figures, the churn reasons and the nightly scores inside
+write-audit-publish, kept in the archive of scores through a full refresh and a rollback.
 
 The rules are tested on small inline tables; the model on the shared 2,000-customer bank
 (`value_bank`, read only: training reads a copy of its warehouse file, whose views read the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,12 +25,17 @@ import pytest
 from click.testing import CliRunner
 from nbclient import NotebookClient
 
+from bankdw import response
 from bankdw.churn import train
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import NO_CHURN_MODEL
-from bankdw.publish import published_state_path
+from bankdw.pipeline import NO_CHURN_MODEL, NO_RESPONSE_MODEL
+from bankdw.publish import SCORES, install_kept, published_state_path
 from bankdw.reporting.run_report import RunReport
+from bankdw.scores import ARCHIVES, archived_dates, partition_path
+from extract.lake import write_atomically
+from models.campaign.features import campaign_history, contacts
+from models.campaign.score import ranks
 from models.churn import store
 from models.churn.evaluate import figures
 from models.churn.features import FEATURE_NAMES, FEATURES, compute_features
@@ -48,6 +55,9 @@ EDGES = [0.002, 0.02]
 """Risk band edges the model is trained with (the default is 0.1, 0.3), low enough that many
 of the value bank's scores (base rate about 0.5%) fall in another band than by the default."""
 CUTOFF = date(2026, 10, 8)
+RESPONSE_CUTOFF = date(2026, 10, 5)
+"""Campaign contacts first called before it train the response model (five weeks of the value
+bank's campaigns), those of the weeks from it on evaluate it (four weeks)."""
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -180,6 +190,7 @@ def trained(value_bank: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
     band edges of its own."""
     settings = load_settings(data_dir=_copy_of(value_bank, tmp_path_factory), **SHORT, churn_risk_band_edges=EDGES)
     train(settings, CUTOFF)
+    response.train(settings, RESPONSE_CUTOFF)
     return settings
 
 
@@ -189,8 +200,10 @@ def test_a_night_without_a_model_scores_nothing_and_says_so(value_bank: Settings
     assert report is not None
     # then its summary says scoring was skipped, and no scores were published
     assert NO_CHURN_MODEL in report.notes and NO_CHURN_MODEL not in report.warnings
+    assert NO_RESPONSE_MODEL in report.notes
     with connect(value_bank) as con:
         assert con.sql("select count(*) from marts.fct_churn_scores").fetchone() == (0,)
+        assert con.sql("select count(*) from marts.fct_campaign_propensity").fetchone() == (0,)
         assert con.sql("select count(churn_probability) from marts.customer_360").fetchone() == (0,)
 
 
@@ -220,7 +233,8 @@ def test_train_and_evaluate_print_the_figures_and_record_the_runs_and_the_notebo
     assert calibration[0] == "bin,rows,mean_probability,churn_rate" and len(calibration) == 11
     # and the fit and both evaluations are in the lake's audit, read as audit.model_runs builds
     runs = duckdb.sql(
-        f"select action, model_version, auc from read_parquet('{trained.lake_dir}/_audit/model_runs/*.parquet') order by ran_at"
+        f"select action, model_version, auc from read_parquet('{trained.lake_dir}/_audit/model_runs/*.parquet') "
+        "where model = 'churn' order by ran_at"
     ).fetchall()
     assert [(a, v) for a, v, _ in runs] == [("train", version), ("evaluate", version)]
     assert runs[0][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
@@ -292,31 +306,191 @@ def test_every_reason_names_a_feature_on_the_side_it_claims(trained: Settings) -
     assert any(row["risk_band"] == "HIGH" and row["reason_1"] for row in scores)
 
 
+# ---------------------------------------------------------------- campaign response, on inline tables
+
+
+def _calls_bank() -> duckdb.DuckDBPyConnection:
+    """Balance snapshots on weekdays 2026-03-02 .. 2026-03-20; campaign calls: A called on
+    Wednesday 03-11 (no answer) and Thursday 03-12 (a sale), B on Monday 03-09 (no sale), C on
+    03-18 (no sale); one inbound call of A that is no campaign's."""
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    days = [date(2026, 3, 2) + timedelta(days=n) for n in range(19)]
+    con.execute("create table intermediate.int_account_balances_keyed (customer_key varchar, business_date date)")
+    con.executemany(
+        "insert into intermediate.int_account_balances_keyed values ('A', ?)", [[d] for d in days if d.weekday() < 5]
+    )
+    con.execute(
+        "create table intermediate.int_calls_keyed "
+        "(campaign_id varchar, customer_key varchar, call_date date, direction varchar, outcome varchar)"
+    )
+    con.executemany(
+        "insert into intermediate.int_calls_keyed values (?, ?, ?, ?, ?)",
+        [
+            ("CMP-1", "A", date(2026, 3, 11), "OUTBOUND", "NO_ANSWER"),
+            ("CMP-1", "A", date(2026, 3, 12), "OUTBOUND", "SALE"),
+            ("CMP-1", "B", date(2026, 3, 9), "OUTBOUND", "NO_SALE"),
+            ("CMP-1", "C", date(2026, 3, 18), "OUTBOUND", "NO_SALE"),
+            (None, "A", date(2026, 3, 10), "INBOUND", "RESOLVED"),
+        ],
+    )
+    return con
+
+
+def test_a_campaign_contact_is_read_as_of_the_business_day_before_its_week() -> None:
+    # given campaign calls in the weeks of 03-09 and 03-16
+    con = _calls_bank()
+    # when the contacts are read
+    found = contacts(con).sort_values("customer_key").to_dict(orient="records")
+    # then each contact is one row, converted if any call sold, as of the Friday before its week
+    assert [(r["customer_key"], r["first_call_date"], r["as_of"], r["converted"]) for r in found] == [
+        ("A", date(2026, 3, 11), date(2026, 3, 6), True),
+        ("B", date(2026, 3, 9), date(2026, 3, 6), False),
+        ("C", date(2026, 3, 18), date(2026, 3, 13), False),
+    ]
+    # and the campaign history of a date counts only the offers up to it, never the inbound call
+    history = campaign_history(con, [date(2026, 3, 6), date(2026, 3, 13)])
+    rows = sorted(
+        (r["as_of"], r["customer_key"], r["offers_365d"], r["sales_365d"], r["days_since_offer"])
+        for r in history.to_dict(orient="records")
+    )
+    assert rows == [(date(2026, 3, 13), "A", 2, 1, 1), (date(2026, 3, 13), "B", 1, 0, 4)]
+
+
+def test_propensity_ranks_start_at_one_for_the_highest_and_break_ties_by_key() -> None:
+    keys = np.array(["C", "A", "B", "D"])
+    assert ranks(keys, np.array([0.2, 0.1, 0.2, 0.3])).tolist() == [3, 4, 2, 1]
+
+
+def test_response_train_and_evaluate_print_the_figures_and_record_the_runs(trained: Settings) -> None:
+    # given a response model trained with its cut-off on the value bank's campaigns
+    (version,) = store.versions(trained.response_models_dir)
+    meta = json.loads((trained.response_models_dir / version / "model.json").read_text(encoding="utf-8"))
+    assert version.startswith(RESPONSE_CUTOFF.isoformat()) and meta["train_positives"] >= 20
+    # when `bankdw models evaluate response` runs on the contacts from the cut-off on
+    env = {"BANKDW_DATA_DIR": str(trained.data_dir)}
+    result = CliRunner(env=env).invoke(main, ["models", "evaluate", "response"])
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split(": ", 1) for line in result.output.splitlines())
+    # then every figure is printed as `name: value`, on held-out contacts only
+    assert printed["version"] == version
+    for name in ("auc", "average_precision", "precision_at_10pct", "recall_at_10pct", "lift_at_10pct"):
+        assert 0 <= float(printed[name]) <= 10, name
+    held_out = duckdb.sql(
+        f"select min(as_of), count(*), sum(converted::int) from "
+        f"read_parquet('{trained.response_models_dir / version / response.HELD_OUT_FILE}')"
+    ).fetchone()
+    assert held_out is not None and held_out[0] >= RESPONSE_CUTOFF
+    assert (held_out[1], held_out[2]) == (int(printed["contacts"]), int(printed["conversions"]))
+    # the simulator's sales campaigns convert a quarter of the answered calls at random: the
+    # ranking is no better than chance, and the figures must say so rather than pretend
+    assert 0.35 < float(printed["auc"]) < 0.65
+    # and the calibration table is written, one row per tenth of the contacts
+    calibration = Path(printed["calibration"]).read_text(encoding="utf-8").splitlines()
+    assert calibration[0] == "bin,rows,mean_probability,conversion_rate" and len(calibration) == 11
+    # and the fit and the evaluation are in audit.model_runs, under the model's name
+    runs = duckdb.sql(
+        f"select action, model_version, auc from read_parquet('{trained.lake_dir}/_audit/model_runs/*.parquet') "
+        "where model = 'response' order by ran_at"
+    ).fetchall()
+    assert [(a, v) for a, v, _ in runs] == [("train", version), ("evaluate", version)]
+    assert runs[1][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
+
+
+def test_the_first_build_with_an_archive_archives_the_published_scores(tmp_path: Path) -> None:
+    # given a warehouse published before scores were archived: its fct_churn_scores holds two nights
+    settings = load_settings(data_dir=tmp_path / "data")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    nulls = ", ".join(
+        f"null::varchar as reason_{k}, null::varchar as reason_{k}_feature, "
+        f"null::decimal(9, 4) as reason_{k}_contribution"
+        for k in (1, 2, 3)
+    )
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            f"create table marts.fct_churn_scores as select customer_key, score_date, "
+            f"cast(p as decimal(5, 4)) as churn_probability, 'LOW' as risk_band, {nulls}, 'v1' as model_version "
+            "from (values ('K1', date '2026-03-02', 0.1234), ('K2', date '2026-03-02', 0.05), "
+            "('K1', date '2026-03-03', 0.2)) as t (customer_key, score_date, p)"
+        )
+    # when a build starts its archive of scores
+    from bankdw.scores import start_archive
+
+    root = start_archive(settings)
+    # then each published night is a partition of the archive, its rows as published
+    assert archived_dates(root, "churn") == [date(2026, 3, 2), date(2026, 3, 3)]
+    night = duckdb.read_parquet(str(partition_path(root, "churn", date(2026, 3, 2)))).fetchall()
+    assert [(r[0], str(r[2])) for r in night] == [("K1", "0.1234"), ("K2", "0.0500")]
+    # and the archive of a model never scored holds its schema only
+    assert archived_dates(root, "campaign_response") == []
+    assert (root / "campaign_response" / "_schema" / "empty.parquet").exists()
+
+
 # ---------------------------------------------------------------- a night, on the published bank
 
 
-def test_features_do_not_leak_and_the_night_publishes_scores(
-    published_bank: PublishedBank, trained: Settings, tmp_path: Path
-) -> None:
-    """One real night: the features of the last published date are the same before and after
-    the next date is loaded, and the night scores with the model in force."""
+@dataclass(frozen=True)
+class Night:
+    settings: Settings
+    report: RunReport
+    published_before: str
+    """The run id of the version the night followed."""
+    features_before: object
+    archived: list[dict[str, object]]
+    """The churn scores of the published bank's last date, archived before the night."""
+
+
+@pytest.fixture(scope="module")
+def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: pytest.TempPathFactory) -> Night:
+    """One real night on a copy of the published bank, with the trained models in force. The
+    version it follows is given an archived night of churn scores first: its last date, as the
+    model scores it on that version's warehouse (written into the version's archive and
+    installed, as a night before would have)."""
     from bankdw.pipeline import DateSelection, run
 
-    # given a copy of the published bank, with the trained churn model in force
-    settings = published_bank.copy(tmp_path / "data", churn_model_dir=trained.churn_models_dir)
+    data = tmp_path_factory.mktemp("night") / "data"
+    settings = published_bank.copy(
+        data, churn_model_dir=trained.churn_models_dir, response_model_dir=trained.response_models_dir
+    )
     day = published_bank.last_date
+    model = store.load(trained.churn_models_dir, store.versions(trained.churn_models_dir)[-1])
     with connect(settings) as con:
-        before = compute_features(con, [day])
-    # when the next night loads the next date
+        features = compute_features(con, [day])
+        scored = score(con, model, day)
+    reasons = ", ".join(f"cast(reason_{k}_contribution as decimal(9, 4)) as reason_{k}_contribution" for k in (1, 2, 3))
+    archived = (
+        duckdb.from_arrow(scored)
+        .project(f"* replace (cast(churn_probability as decimal(5, 4)) as churn_probability, {reasons})")
+        .order("customer_key")
+        .to_arrow_table()
+        .cast(ARCHIVES["churn"].schema)
+    )
+    run_id = published_bank.report.run_id
+    write_atomically(archived, partition_path(SCORES.version_path(settings, run_id), "churn", day))
+    install_kept(settings, run_id)
     report = run(settings, DateSelection(last=published_bank.next_date))
     assert report.outcome == "SUCCESS", report.failures
-    assert NO_CHURN_MODEL not in report.notes
+    return Night(settings, report, run_id, features, archived.to_pylist())
+
+
+def test_features_do_not_leak_and_the_night_publishes_scores(
+    night: Night, published_bank: PublishedBank, trained: Settings
+) -> None:
+    """The features of the last published date are the same before and after the next date is
+    loaded, and the night scores with the models in force."""
+    settings = night.settings
+    day = published_bank.last_date
+    assert NO_CHURN_MODEL not in night.report.notes and NO_RESPONSE_MODEL not in night.report.notes
     # then the features of the earlier date are unchanged, value for value
     with connect(settings) as con:
         after = compute_features(con, [day])
+        before = night.features_before
+        assert isinstance(before, type(after))
         assert after.num_rows == before.num_rows > 100
         assert after.to_pylist() == before.to_pylist()
         # and the night scored every customer with an open account on its date, with its version
+        # (an incremental night adds its own date: the archived date is not the mart's until a full refresh)
         version = store.versions(trained.churn_models_dir)[-1]
         scored = con.sql(
             "select score_date, count(*), min(model_version), max(model_version) from marts.fct_churn_scores group by 1"
@@ -339,3 +513,63 @@ def test_features_do_not_leak_and_the_night_publishes_scores(
             "and c.churn_top_reason is not distinct from s.reason_1"
         ).fetchone()
         assert shown == (scored[0][1],)
+        # and the same customers are ranked for the next campaign, 1 to n, by the response model
+        (response_version,) = store.versions(trained.response_models_dir)
+        ranked = con.sql(
+            "select score_date, count(*), min(propensity_rank), max(propensity_rank), "
+            "count(distinct propensity_rank), min(model_version), max(model_version) "
+            "from marts.fct_campaign_propensity group by 1"
+        ).fetchall()
+        n = scored[0][1]
+        assert ranked == [(published_bank.next_date, n, 1, n, n, response_version, response_version)]
+        top = con.sql(
+            "select min(propensity) filter (where propensity_rank <= 10), max(propensity) filter (where propensity_rank > 10) "
+            "from marts.fct_campaign_propensity"
+        ).fetchone()
+        assert top is not None and top[0] >= top[1]
+    # and the archive of scores beside the lake holds the night with the one before it
+    assert archived_dates(settings.scores_dir, "churn") == [day, published_bank.next_date]
+    assert archived_dates(settings.scores_dir, "campaign_response") == [published_bank.next_date]
+
+
+def _scores(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return {
+            mart: con.sql(f"select * from marts.{mart} order by score_date, customer_key").fetchall()
+            for mart in ("fct_churn_scores", "fct_campaign_propensity")
+        }
+
+
+def test_scores_survive_a_full_refresh_and_go_with_a_rolled_back_night(
+    night: Night, published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    from bankdw.pipeline import rollback, run
+
+    # given a copy of the night's data dir: two nights of churn scores archived (the night's and
+    # the one before), the night's propensities
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        churn_model_dir=night.settings.churn_model_dir,
+        response_model_dir=night.settings.response_model_dir,
+    )
+    shutil.copytree(night.settings.root, settings.root, symlinks=True)
+    before = _scores(settings)
+    # when the warehouse is built again from the lake, a full refresh
+    rebuilt = run(settings, rebuild=True)
+    assert rebuilt.outcome == "SUCCESS" and rebuilt.build_mode == "full refresh", rebuilt.failures
+    # then both nights' churn scores are in the mart, the night's row for row as before, the
+    # earlier night's as archived; and the night's propensities are unchanged
+    after = _scores(settings)
+    next_date, last_date = published_bank.next_date, published_bank.last_date
+    assert [r for r in after["fct_churn_scores"] if r[1] == next_date] == before["fct_churn_scores"]
+    assert [r for r in after["fct_churn_scores"] if r[1] == last_date] == [tuple(r.values()) for r in night.archived]
+    assert len(before["fct_churn_scores"]) > 100 and len(night.archived) > 100
+    assert after["fct_campaign_propensity"] == before["fct_campaign_propensity"] != []
+    # when rolled back to the version the night followed
+    rollback(settings, to=night.published_before)
+    # then the night's scores are gone from the archive (and from what is published); the
+    # earlier night's stay, so the next full refresh cannot bring the rolled-back night back
+    assert archived_dates(settings.scores_dir, "churn") == [last_date]
+    assert archived_dates(settings.scores_dir, "campaign_response") == []
+    published = _scores(settings)
+    assert all(r[1] != next_date for rows in published.values() for r in rows)

@@ -276,6 +276,7 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
         "retention_probability",
         "model_version",
     ],
+    "fct_campaign_propensity": ["customer_key", "score_date", "propensity", "propensity_rank", "model_version"],
     "fct_campaign_response": [
         "campaign_id",
         "segment",
@@ -469,6 +470,9 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
     from models.identity.resolve import resolve_lake  # and the identity of no record, as resolved and published
 
     resolve_lake(settings.lake_dir, settings.identity_dir, settings.identity_dir, settings.phone_region)
+    from bankdw.scores import write_schema_files  # and an archive of scores of no night
+
+    write_schema_files(settings.scores_dir)
     warehouse = tmp_path / "warehouse.duckdb"
     # (the pipeline names the build file relative to the data dir it runs dbt in; dbt runs here in-process)
     [name] = dbt_environment(settings, warehouse)

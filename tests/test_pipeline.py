@@ -52,9 +52,9 @@ def copy_of(published: tuple[Settings, RunReport], tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data")
 
 
-UNTIL_A_MODEL_IS_TRAINED = {"fct_churn_scores", "fct_customer_lifetime_value"}
-"""Marts that stay empty until a model is trained (`bankdw models train churn|clv`): tests/test_churn.py,
-tests/test_clv.py."""
+UNTIL_A_MODEL_IS_TRAINED = {"fct_churn_scores", "fct_customer_lifetime_value", "fct_campaign_propensity"}
+"""Marts that stay empty until a model is trained (`bankdw models train churn|clv|response`):
+tests/test_churn.py, tests/test_clv.py."""
 
 
 def test_one_pass_loads_every_delivery_and_publishes_every_mart_with_rows(

@@ -216,8 +216,8 @@ def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> tuple[Set
     return settings, twin["customer_id"]
 
 
-VERSION_PARTS = (("bank", ".duckdb"), ("identity", ""), ("state", ""))
-"""What a kept version is: the file readers open, its identity, and its whole build (`state-`)."""
+VERSION_PARTS = (("bank", ".duckdb"), ("identity", ""), ("scores", ""), ("state", ""))
+"""What a kept version is: the file readers open, its identity, its archive of scores, and its whole build (`state-`)."""
 
 
 def identity_files(directory: Path) -> dict[str, tuple[bytes, int]]:

@@ -65,11 +65,17 @@ class StoredModel:
 
 
 def save(models_dir: Path, model: StoredModel) -> Path:
-    folder = models_dir / model.meta.version
-    tmp = models_dir / f".{model.meta.version}.tmp"
+    return save_booster(models_dir, model.meta.version, model.booster, asdict(model.meta))
+
+
+def save_booster(models_dir: Path, version: str, booster: lightgbm.Booster, meta: dict[str, object]) -> Path:
+    """Write a LightGBM model's version folder (`model.txt`, `model.json`) whole, by a rename;
+    the response model (models/campaign/store.py) is stored the same way."""
+    folder = models_dir / version
+    tmp = models_dir / f".{version}.tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    model.booster.save_model(str(tmp / MODEL_FILE))
-    (tmp / META_FILE).write_text(json.dumps(asdict(model.meta), indent=2), encoding="utf-8")
+    booster.save_model(str(tmp / MODEL_FILE))
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     if folder.exists():  # the same data and libraries: the same model, written again
         for old in folder.iterdir():
             old.unlink()

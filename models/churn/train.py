@@ -57,7 +57,7 @@ def _classifier(y: np.ndarray) -> LGBMClassifier:
     return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))  # type: ignore[arg-type]
 
 
-def _date_folds(dates: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+def date_folds(dates: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
     unique = np.array(sorted(dates.unique()))
     blocks = np.array_split(unique, min(CALIBRATION_FOLDS, len(unique)))
     folds = []
@@ -79,6 +79,20 @@ def fingerprint(train: pd.DataFrame, cutoff: date, rule: LabelRule) -> str:
 
 def libraries() -> dict[str, str]:
     return {"lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
+
+
+def calibrated_fit(
+    folded: LGBMClassifier,
+    final: LGBMClassifier,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[LGBMClassifier, IsotonicRegression]:
+    """`final` fitted on every row, and the isotonic calibration of the labels on `folded`'s
+    out-of-fold raw scores (each fold predicted by a model that never saw its dates)."""
+    out_of_fold = cross_val_predict(folded, x, y, cv=folds, method="predict_proba")
+    calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold[:, 1], y)
+    return final.fit(x, y), calibration
 
 
 @dataclass(frozen=True)
@@ -103,9 +117,7 @@ def fit(
             "churn_horizon_days or churn_score_interval_days gives more rows)"
         )
     x = matrix(train)
-    out_of_fold = cross_val_predict(_classifier(y), x, y, cv=_date_folds(train["score_date"]), method="predict_proba")
-    calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold[:, 1], y)
-    final = _classifier(y).fit(x, y)
+    final, calibration = calibrated_fit(_classifier(y), _classifier(y), x, y, date_folds(train["score_date"]))
     data_fingerprint = fingerprint(train, cutoff, rule)
     libs = libraries()
     tag = hashlib.sha256(f"{data_fingerprint}|{sorted(libs.items())}".encode()).hexdigest()[:12]

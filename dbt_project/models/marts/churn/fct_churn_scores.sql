@@ -1,8 +1,9 @@
 -- One row per customer and scoring date: the nightly churn scores (docs/models.md), each night
 -- adding its own date (incremental, delete+insert on score_date: a night built again replaces
--- its scores). The scores come from int_churn_scores, built and published with the warehouse.
--- A full refresh starts the history again from tonight: the scores of past nights are what the
--- model in force then said, and are not recomputed.
+-- its scores). Built from int_churn_score_history: the archive of published nights
+-- (bankdw/scores.py, published and rolled back with the warehouse) and tonight's scores, so a
+-- full refresh, or a rebuild from the lake, gives the same rows: past nights' scores are what
+-- the model in force then said, kept, not recomputed.
 {{
     config(
         materialized='incremental',
@@ -11,30 +12,33 @@
         on_schema_change='fail',
     )
 }}
-with scores as (
+with score_history as (
 
-    select * from {{ ref('int_churn_scores') }}
+    select * from {{ ref('int_churn_score_history') }}
 
 ),
 
 final as (
 
     select
-        scores.customer_key,
-        scores.score_date,
-        cast(scores.churn_probability as decimal(5, 4)) as churn_probability,
-        scores.risk_band,
-        scores.reason_1,
-        scores.reason_1_feature,
-        cast(scores.reason_1_contribution as decimal(9, 4)) as reason_1_contribution,
-        scores.reason_2,
-        scores.reason_2_feature,
-        cast(scores.reason_2_contribution as decimal(9, 4)) as reason_2_contribution,
-        scores.reason_3,
-        scores.reason_3_feature,
-        cast(scores.reason_3_contribution as decimal(9, 4)) as reason_3_contribution,
-        scores.model_version
-    from scores
+        score_history.customer_key,
+        score_history.score_date,
+        score_history.churn_probability,
+        score_history.risk_band,
+        score_history.reason_1,
+        score_history.reason_1_feature,
+        score_history.reason_1_contribution,
+        score_history.reason_2,
+        score_history.reason_2_feature,
+        score_history.reason_2_contribution,
+        score_history.reason_3,
+        score_history.reason_3_feature,
+        score_history.reason_3_contribution,
+        score_history.model_version
+    from score_history
+    {% if is_incremental() %}
+        where score_history.is_scored_tonight
+    {% endif %}
 
 )
 

@@ -1,0 +1,59 @@
+"""Trained response models in the data directory, one folder per version, never in git.
+
+As the churn model's (models/churn/store.py): the LightGBM booster as text (`model.txt`) and
+`model.json` (cut-off, data fingerprint, library versions, features, the isotonic calibration's
+points). No pickle. The version's name is the cut-off and a hash of the fingerprint and the
+libraries; `models.churn.store.versions` and `resolve_version` find versions of either model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from models.churn.store import META_FILE, MODEL_FILE, save_booster
+
+if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
+    import lightgbm
+
+
+@dataclass(frozen=True)
+class ResponseMeta:
+    version: str
+    cutoff: str
+    data_fingerprint: str
+    libraries: dict[str, str]
+    features: list[str]
+    calibration_x: list[float]
+    calibration_y: list[float]
+    trained_at: str
+    train_rows: int
+    train_positives: int
+    train_campaigns: int
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    meta: ResponseMeta
+    booster: lightgbm.Booster
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities that a contact converts (features in `meta.features` order)."""
+        raw = self.booster.predict(x)
+        return np.asarray(np.interp(raw, self.meta.calibration_x, self.meta.calibration_y))
+
+
+def save(models_dir: Path, model: ResponseModel) -> Path:
+    return save_booster(models_dir, model.meta.version, model.booster, asdict(model.meta))
+
+
+def load(models_dir: Path, version: str) -> ResponseModel:
+    import lightgbm
+
+    folder = models_dir / version
+    meta = ResponseMeta(**json.loads((folder / META_FILE).read_text(encoding="utf-8")))
+    return ResponseModel(meta, lightgbm.Booster(model_file=str(folder / MODEL_FILE)))
