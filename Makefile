@@ -56,9 +56,10 @@ test: env
 	@$(MAKE) --no-print-directory -j2 lint pytest
 
 # One test file per worker: the module-scoped warehouses and Airflow's database stay in one
-# process. The shared bank and published warehouse (tests/conftest.py) are built once for all.
+# process. The shared bank and published warehouse (tests/conftest.py) are built once for all;
+# files start in the order of SLOWEST_FIRST there (--no-loadscope-reorder keeps it).
 pytest: env
-	$(BIN)/pytest -n auto --dist loadfile --durations=15
+	$(BIN)/pytest -n auto --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: env
 	$(BIN)/ruff check .

@@ -102,30 +102,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SLOWEST_FIRST = (
     "test_spark.py",
-    "test_customer_value.py",
-    "test_airflow_ui.py",
-    "test_dag_postgres.py",
-    "test_crm.py",
     "test_churn.py",
-    "test_clv.py",
     "test_loads.py",
+    "test_customer_value.py",
+    "test_dag_postgres.py",
+    "test_customer_history.py",
+    "test_bank_rules.py",
     "test_pipeline.py",
     "test_publish.py",
+    "test_real_bank.py",
+    "test_dag.py",
+    "test_airflow_ui.py",
+    "test_crm.py",
+    "test_clv.py",
+    "test_metrics.py",
     "test_serve.py",
     "test_dashboards.py",
-    "test_real_bank.py",
-    "test_customer_history.py",
-    "test_dag.py",
-    "test_simulate.py",
+    "test_dag_gates.py",
     "test_identity.py",
+    "test_simulate.py",
     "test_dbt_project.py",
     "test_profitability.py",
-    "test_dag_gates.py",
     "test_gate_references.py",
 )
 """Modules that take longest on their own, longest first (measured: `make test` lists the
-slowest tests). xdist (`--dist loadfile`) hands out test files in collection order, so the
-longest start first and the short ones fill in at the end: the workers finish together."""
+slowest tests). xdist (`--dist loadfile --no-loadscope-reorder`, Makefile) hands out test files
+in collection order, so the longest start first and the short ones fill in at the end: the
+workers finish together. The first two build the shared banks (`published_bank` for Spark,
+`value_bank` for churn) while no other module waits for them. Without `--no-loadscope-reorder`
+xdist orders files by their number of tests instead, and this order is lost."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
