@@ -15,11 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow.parquet as pq
@@ -130,22 +129,6 @@ class DateSelection:
 
     def covers(self, business_date: date) -> bool:
         return (self.first is None or business_date >= self.first) and (self.last is None or business_date <= self.last)
-
-
-def business_date_of_run(
-    logical_date: datetime | None, run_after: datetime, interval: timedelta, timezone: str
-) -> date:
-    """The business date a scheduled or triggered run loads: the day before the moment that names
-    the run, in the bank's time zone.
-
-    That moment is the run's logical date (a scheduled run's, or one given to the UI, the REST
-    API or `airflow dags trigger -l`); a run triggered without one (Airflow 3's default for the
-    API and the trigger button) is named by when it was triggered (`run_after`). The run's data
-    interval is not read: Airflow 3.3's CLI sets a manual run's interval from the moment of
-    triggering, whatever logical date it names (its DAG run documentation, apache/airflow#64740).
-    """
-    anchor = logical_date if logical_date is not None else run_after
-    return (anchor - interval).astimezone(ZoneInfo(timezone)).date()
 
 
 class _Step:

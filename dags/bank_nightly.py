@@ -54,7 +54,7 @@ def _business_date() -> date:
     it was triggered, in the bank's time zone (`business_date_of_run`). A run triggered at 10:00
     on the 5th loads the 4th, as the scheduled run of 02:30 on the 5th does.
     """
-    from bankdw.pipeline import business_date_of_run
+    from bankdw.schedule import business_date_of_run
 
     run = get_current_context()["dag_run"]
     return business_date_of_run(run.logical_date, run.run_after, INTERVAL, SETTINGS.timezone)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from bankdw.config import Settings
-from bankdw.pipeline import business_date_of_run
+from bankdw.schedule import business_date_of_run
 from tests.conftest import PublishedBank, copy_deliveries
 
 if TYPE_CHECKING:
