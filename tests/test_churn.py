@@ -553,10 +553,14 @@ def test_scores_survive_a_full_refresh_and_go_with_a_rolled_back_night(
         response_model_dir=night.settings.response_model_dir,
     )
     shutil.copytree(night.settings.root, settings.root, symlinks=True)
-    before = _scores(settings)
-    # when the warehouse is built again from the lake, a full refresh
+    before, published_at = _scores(settings), settings.warehouse_path.stat().st_mtime_ns
+    # when the warehouse is built again from the lake, a full refresh, with nothing new delivered
     rebuilt = run(settings, rebuild=True)
     assert rebuilt.outcome == "SUCCESS" and rebuilt.build_mode == "full refresh", rebuilt.failures
+    # then it loaded nothing, built and published (tests/test_pipeline.py: without --rebuild
+    # such a run does nothing)
+    assert (rebuilt.deliveries_loaded, rebuilt.built, bool(rebuilt.published)) == ([], True, True)
+    assert settings.warehouse_path.stat().st_mtime_ns != published_at
     # then both nights' churn scores are in the mart, the night's row for row as before, the
     # earlier night's as archived; and the night's propensities are unchanged
     after = _scores(settings)
