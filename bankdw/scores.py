@@ -15,7 +15,7 @@ linked, never copied: partitions are only ever replaced whole), dbt builds the m
 it, and once the build has succeeded the scores of the night are written into it
 (`archive_tonight`). Publishing keeps it with the version and installs it as `<lake>/_scores/`;
 a rollback installs the restored version's, so a rolled-back night's scores are gone
-(bankdw.publish, `KEPT_DIRS`: the same mechanism as the identity registry).
+(bankdw.publish; `KEPT_DIRS` in bankdw.warehouse: the same mechanism as the identity registry).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bankdw.config import Settings
-from bankdw.publish import SCORES, published_kept_dir
-from bankdw.warehouse import build_path, scores_build_path
+from bankdw.publish import published_kept_dir
+from bankdw.warehouse import SCORES, build_path, scores_build_path
 from extract.lake import write_atomically
 
 log = logging.getLogger(__name__)

@@ -30,9 +30,10 @@ from bankdw.churn import train
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import NO_CHURN_MODEL, NO_RESPONSE_MODEL
-from bankdw.publish import SCORES, install_kept, published_state_path
+from bankdw.publish import install_kept, published_state_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.scores import ARCHIVES, archived_dates, partition_path
+from bankdw.warehouse import SCORES
 from extract.lake import write_atomically
 from models.campaign.features import campaign_history, contacts
 from models.campaign.score import ranks
