@@ -528,6 +528,9 @@ def test_features_do_not_leak_and_the_night_publishes_scores(
             "from marts.fct_campaign_propensity"
         ).fetchone()
         assert top is not None and top[0] >= top[1]
+        # and each archive's schema, read from its mart's contract, is the mart's as built
+        for archive in ARCHIVES.values():
+            assert con.sql(f"select * from marts.{archive.mart} limit 0").to_arrow_table().schema == archive.schema
     # and the archive of scores beside the lake holds the night with the one before it
     assert archived_dates(settings.scores_dir, "churn") == [day, published_bank.next_date]
     assert archived_dates(settings.scores_dir, "campaign_response") == [published_bank.next_date]
