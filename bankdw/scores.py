@@ -5,9 +5,10 @@
 
 A score is what the model in force said that night; it cannot be computed again later (the
 model and the data have moved on), so the score marts (fct_churn_scores,
-fct_campaign_propensity) are not only incremental tables in the warehouse, which a full
-refresh or a rebuild from the lake would empty: they are built from this archive (dbt source
-`scores`, var `scores_dir`) and tonight's scores, and a full refresh gives the same rows.
+fct_campaign_propensity, fct_customer_lifetime_value) are not only incremental tables in the
+warehouse, which a full refresh or a rebuild from the lake would empty: they are built from this
+archive (dbt source `scores`, var `scores_dir`) and tonight's scores, and a full refresh gives
+the same rows.
 
 The archive is published with the warehouse, never written from inside dbt: the build step
 starts the build area's archive from the published version's (`start_archive`; its files
@@ -77,6 +78,7 @@ def contract_schema(mart: str) -> pa.Schema:
 ARCHIVES = {
     "churn": Archive("fct_churn_scores", "int_churn_scores"),
     "campaign_response": Archive("fct_campaign_propensity", "int_campaign_propensity"),
+    "clv": Archive("fct_customer_lifetime_value", "int_clv_scores"),
 }
 """The archives by folder name (the dbt source `scores` names its tables so)."""
 
