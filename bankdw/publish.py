@@ -30,7 +30,8 @@ never linked where readers look): the next incremental build starts from a copy 
 (`copy_published_state`), and so does training on the published history (`published_state_path`).
 
 What a run writes beside the build that must outlive the warehouse file is published with it
-(`KEPT_DIRS`), by one mechanism: the build area's folder is kept beside the version
+(`KEPT_DIRS`, in bankdw.warehouse: the build's dbt command line names them), by one
+mechanism: the build area's folder is kept beside the version
 (`versions/<kind>-<run_id>/`), then installed beside the lake, each file linked in under a
 temporary name and renamed over the published one, files of another version removed, and a
 marker naming the run written last. A rollback installs the folders of the version it
@@ -48,7 +49,6 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,10 +59,12 @@ from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
 from bankdw.warehouse import (
     BUILD_INFO_TABLE,
+    IDENTITY,
+    KEPT_DIRS,
+    KeptDir,
     build_path,
-    identity_build_path,
     published_run_id,
-    scores_build_path,
+    versions_dir,
 )
 from extract.landing import sha256_of
 from extract.sql import literal
@@ -73,31 +75,9 @@ VERSION_PREFIX = "bank-"
 STATE_PREFIX = "state-"
 READER_SCHEMAS = ("marts", "audit", "assumptions")
 """The schemas a published version holds: what analysts and BI tools may open."""
-IDENTITY_PREFIX = "identity-"
 IDENTITY_MARKER = "_published.json"
 """Written last into `<lake>/_identity/` (and any kept folder) when it is installed: the run it belongs to."""
 INSTALLING = ".installing"
-
-
-@dataclass(frozen=True)
-class KeptDir:
-    """A folder a run writes into the build area beside the warehouse, kept with the version it
-    was built with (`versions/<prefix><run_id>/`) and installed beside the lake while that
-    version is published."""
-
-    prefix: str
-    build: Callable[[Settings], Path]
-    """Where the run writes it (the build area)."""
-    installed: Callable[[Settings], Path]
-    """Where the published version's copy is installed: what a `dbt build` by hand reads."""
-
-    def version_path(self, settings: Settings, run_id: str) -> Path:
-        return versions_dir(settings) / f"{self.prefix}{run_id}"
-
-
-IDENTITY = KeptDir(IDENTITY_PREFIX, identity_build_path, lambda settings: settings.identity_dir)
-SCORES = KeptDir("scores-", scores_build_path, lambda settings: settings.scores_dir)
-KEPT_DIRS = (IDENTITY, SCORES)
 
 
 class RollbackError(Exception):
@@ -112,10 +92,6 @@ class Version:
     built_at: str | None
     published: bool
     size_bytes: int
-
-
-def versions_dir(settings: Settings) -> Path:
-    return settings.warehouse_path.parent / "versions"
 
 
 def version_path(settings: Settings, run_id: str) -> Path:

@@ -5,9 +5,10 @@
 
 A score is what the model in force said that night; it cannot be computed again later (the
 model and the data have moved on), so the score marts (fct_churn_scores,
-fct_campaign_propensity) are not only incremental tables in the warehouse, which a full
-refresh or a rebuild from the lake would empty: they are built from this archive (dbt source
-`scores`, var `scores_dir`) and tonight's scores, and a full refresh gives the same rows.
+fct_campaign_propensity, fct_customer_lifetime_value) are not only incremental tables in the
+warehouse, which a full refresh or a rebuild from the lake would empty: they are built from this
+archive (dbt source `scores`, var `scores_dir`) and tonight's scores, and a full refresh gives
+the same rows.
 
 The archive is published with the warehouse, never written from inside dbt: the build step
 starts the build area's archive from the published version's (`start_archive`; its files
@@ -15,11 +16,12 @@ linked, never copied: partitions are only ever replaced whole), dbt builds the m
 it, and once the build has succeeded the scores of the night are written into it
 (`archive_tonight`). Publishing keeps it with the version and installs it as `<lake>/_scores/`;
 a rollback installs the restored version's, so a rolled-back night's scores are gone
-(bankdw.publish, `KEPT_DIRS`: the same mechanism as the identity registry).
+(bankdw.publish; `KEPT_DIRS` in bankdw.warehouse: the same mechanism as the identity registry).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -30,65 +32,53 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import yaml
 
-from bankdw.config import Settings
-from bankdw.publish import SCORES, published_kept_dir
-from bankdw.warehouse import build_path, scores_build_path
+from bankdw.config import PROJECT_ROOT, Settings
+from bankdw.publish import published_kept_dir
+from bankdw.warehouse import SCORES, build_path, scores_build_path
 from extract.lake import write_atomically
 
 log = logging.getLogger(__name__)
 
 PARTITION_FILE = "scores.parquet"
 SCHEMA_FILE = Path("_schema") / "empty.parquet"
+MARTS_DIR = PROJECT_ROOT / "dbt_project" / "models" / "marts"
+"""Where the marts' contracts are (their `_<area>__models.yml`)."""
 
 
 @dataclass(frozen=True)
 class Archive:
-    """One model's scores: the mart published from the archive, the intermediate model that
-    scores tonight, and the archive's schema (the mart's contract, column for column)."""
+    """One model's scores: the mart published from the archive and the intermediate model that
+    scores tonight. The archive's schema is the mart's enforced contract (`contract_schema`)."""
 
     mart: str
     tonight: str
-    schema: pa.Schema
+
+    @property
+    def schema(self) -> pa.Schema:
+        return contract_schema(self.mart)
 
 
-_REASONS = [
-    field
-    for k in (1, 2, 3)
-    for field in (
-        pa.field(f"reason_{k}", pa.string()),
-        pa.field(f"reason_{k}_feature", pa.string()),
-        pa.field(f"reason_{k}_contribution", pa.decimal128(9, 4)),
-    )
-]
+@functools.cache
+def contract_schema(mart: str) -> pa.Schema:
+    """The Arrow schema of `mart`'s contract, read from its yml in the dbt project: its columns in
+    order, each of the `data_type` the contract enforces, as DuckDB gives that type to Arrow (a
+    zero-row query casting to each: DuckDB's own type names and mapping, not a copy of them here).
+    The archive so stays the mart's shape whenever the contract changes."""
+    for path in sorted(MARTS_DIR.rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            if model["name"] == mart:
+                columns = ", ".join(f'cast(null as {c["data_type"]}) as "{c["name"]}"' for c in model["columns"])
+                with duckdb.connect() as con:
+                    return con.execute(f"select {columns} limit 0").to_arrow_table().schema
+    raise LookupError(f"no contract of mart {mart} under {MARTS_DIR}")
+
+
 ARCHIVES = {
-    "churn": Archive(
-        "fct_churn_scores",
-        "int_churn_scores",
-        pa.schema(
-            [
-                pa.field("customer_key", pa.string()),
-                pa.field("score_date", pa.date32()),
-                pa.field("churn_probability", pa.decimal128(5, 4)),
-                pa.field("risk_band", pa.string()),
-                *_REASONS,
-                pa.field("model_version", pa.string()),
-            ]
-        ),
-    ),
-    "campaign_response": Archive(
-        "fct_campaign_propensity",
-        "int_campaign_propensity",
-        pa.schema(
-            [
-                pa.field("customer_key", pa.string()),
-                pa.field("score_date", pa.date32()),
-                pa.field("propensity", pa.decimal128(5, 4)),
-                pa.field("propensity_rank", pa.int64()),
-                pa.field("model_version", pa.string()),
-            ]
-        ),
-    ),
+    "churn": Archive("fct_churn_scores", "int_churn_scores"),
+    "campaign_response": Archive("fct_campaign_propensity", "int_campaign_propensity"),
+    "clv": Archive("fct_customer_lifetime_value", "int_clv_scores"),
 }
 """The archives by folder name (the dbt source `scores` names its tables so)."""
 

@@ -102,16 +102,55 @@ def build_path(settings: Settings) -> Path:
     return settings.build_dir / settings.warehouse_path.name
 
 
+def versions_dir(settings: Settings) -> Path:
+    """Where the published versions are kept with their states and kept folders (`bankdw.publish`)."""
+    return settings.warehouse_path.parent / "versions"
+
+
+@dataclass(frozen=True)
+class KeptDir:
+    """A folder a run writes into the build area beside the warehouse (`build`), which the build
+    reads through the dbt var `var`, kept with the version it was built with
+    (`versions/<name>-<run_id>/`) and installed beside the lake while that version is published
+    (`installed`: the var's default, `Settings.dbt_vars`). Publishing, rollback and pruning
+    (`bankdw.publish`) and the build's dbt command line (`dbt_args`) handle every one alike: a new
+    kept folder is one more entry of `KEPT_DIRS`. Defined here, not in `bankdw.publish`, because
+    the build's command line needs them and publish imports this module."""
+
+    name: str
+    var: str
+    installed: Callable[[Settings], Path]
+
+    @property
+    def prefix(self) -> str:
+        """The name of a version's copy, before its run id."""
+        return f"{self.name}-"
+
+    def build(self, settings: Settings) -> Path:
+        """Where the run writes it: the build area, beside the build file."""
+        return settings.build_dir / self.name
+
+    def version_path(self, settings: Settings, run_id: str) -> Path:
+        return versions_dir(settings) / f"{self.prefix}{run_id}"
+
+
+IDENTITY = KeptDir("identity", "identity_dir", lambda settings: settings.identity_dir)
+"""The build's identity: the key registry and merge log its customer keys come from."""
+SCORES = KeptDir("scores", "scores_dir", lambda settings: settings.scores_dir)
+"""The archive of every published night's model scores (bankdw/scores.py)."""
+KEPT_DIRS = (IDENTITY, SCORES)
+
+
 def identity_build_path(settings: Settings) -> Path:
     """Where the resolve step writes the identity the build reads (models/identity/resolve.py),
     beside the build file and published with it (`bankdw.publish`)."""
-    return settings.build_dir / "identity"
+    return IDENTITY.build(settings)
 
 
 def scores_build_path(settings: Settings) -> Path:
     """Where the build step writes the archive of scores the build reads and adds tonight's to
     (bankdw/scores.py), beside the build file and published with it (`bankdw.publish`)."""
-    return settings.build_dir / "scores"
+    return SCORES.build(settings)
 
 
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
@@ -134,17 +173,17 @@ def run_dbt(
     command: str,
     *extra: str,
     capture: bool = False,
-    identity_dir: Path | None = None,
-    scores_dir: Path | None = None,
+    build_area: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command on the DuckDB file `target`, in a child process.
 
     Not in this process: dbt-duckdb keeps the databases it opened (and their write lock) for
     the life of the process, and a build file becomes the published warehouse. A scheduler
     or test process that built in-process would lock every reader out of it afterwards.
+    `build_area`: as `dbt_args`.
     """
     dbt = Path(sys.executable).with_name("dbt")
-    args, environment = dbt_args(settings, command, identity_dir, scores_dir), dbt_environment(settings, target)
+    args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
     saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
     if shared is not None and shared.exists() and not saved.exists():
@@ -183,13 +222,11 @@ def _shared_parse(settings: Settings, args: list[str], environment: dict[str, st
     return settings.dbt_parse_cache / f"partial_parse-{digest}.msgpack"
 
 
-def dbt_args(
-    settings: Settings, command: str, identity_dir: Path | None = None, scores_dir: Path | None = None
-) -> list[str]:
+def dbt_args(settings: Settings, command: str, build_area: bool = False) -> list[str]:
     """The command line of every dbt command of the pipeline: the settings in force as `--vars`
     (overriding the defaults in dbt_project.yml), `dbt_threads`, and where dbt keeps its files.
-    `identity_dir`: the identity the build reads (the run's candidate; default: the published one);
-    `scores_dir`: the archive of scores the build reads (the run's candidate; default: the published one).
+    `build_area`: the build reads the run's candidate of every kept folder (`KEPT_DIRS`: the
+    identity, the archive of scores), in the build area; by default the published ones.
 
     dbt parses the whole project again whenever its vars or profile change: nothing here names
     the run (`build_path`, `identity_build_path`), and paths are relative to the data dir dbt
@@ -199,10 +236,9 @@ def dbt_args(
     """
     project = settings.dbt_project_dir
     dbt_vars = settings.dbt_vars(paths_relative_to=settings.root)
-    if identity_dir:
-        dbt_vars["identity_dir"] = _relative(identity_dir, settings.root)
-    if scores_dir:
-        dbt_vars["scores_dir"] = _relative(scores_dir, settings.root)
+    if build_area:
+        for kept in KEPT_DIRS:
+            dbt_vars[kept.var] = _relative(kept.build(settings), settings.root)
     return [
         command,
         "--target",
@@ -307,19 +343,12 @@ def run_tests(settings: Settings) -> BuildResult:
 
 
 def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` (`run_dbt`, reading the identity and scores of the build area)
+    """Run one dbt command on `target` (`run_dbt`, reading the build area's kept folders)
     and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(
-        settings,
-        target,
-        command,
-        *extra,
-        identity_dir=identity_build_path(settings),
-        scores_dir=scores_build_path(settings),
-    )
+    done = run_dbt(settings, target, command, *extra, build_area=True)
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:

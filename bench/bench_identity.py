@@ -178,7 +178,7 @@ def scale(n: int, phone_region: str) -> None:
 def bank_quality(customers: int, days: int) -> None:
     from bankdw.config import load_settings
     from bankdw.pipeline import commit_step, gate_step, resolve_step, stage_step
-    from bankdw.warehouse import identity_build_path, run_dbt
+    from bankdw.warehouse import run_dbt
     from simulator import SimulationConfig, simulate
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-identity-")) / "data")
@@ -196,8 +196,7 @@ def bank_quality(customers: int, days: int) -> None:
     print(f"resolve step (read and normalise the records, resolve, key) in {time.perf_counter() - t0:.1f}s")
     target = settings.root / "identity.duckdb"
     t0 = time.perf_counter()
-    identity = identity_build_path(settings)
-    if run_dbt(settings, target, "run", "--select", "+int_customer_xref", "--quiet", identity_dir=identity).returncode:
+    if run_dbt(settings, target, "run", "--select", "+int_customer_xref", "--quiet", build_area=True).returncode:
         raise SystemExit("dbt run of the customer models failed")
     print(f"dbt run of the customer models (web users, calls, xref) in {time.perf_counter() - t0:.1f}s")
     con = duckdb.connect(str(target), read_only=True)

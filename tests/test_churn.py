@@ -16,11 +16,13 @@ import math
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import nbformat
 import numpy as np
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from nbclient import NotebookClient
@@ -29,10 +31,11 @@ from bankdw import response
 from bankdw.churn import train
 from bankdw.cli import main
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.pipeline import NO_CHURN_MODEL, NO_RESPONSE_MODEL
-from bankdw.publish import SCORES, install_kept, published_state_path
+from bankdw.pipeline import NO_CHURN_MODEL, NO_CLV_MODEL, NO_RESPONSE_MODEL
+from bankdw.publish import install_kept, published_state_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.scores import ARCHIVES, archived_dates, partition_path
+from bankdw.warehouse import SCORES
 from extract.lake import write_atomically
 from models.campaign.features import campaign_history, contacts
 from models.campaign.score import ranks
@@ -439,6 +442,8 @@ class Night:
     features_before: object
     archived: list[dict[str, object]]
     """The churn scores of the published bank's last date, archived before the night."""
+    clv_archived: list[dict[str, object]]
+    """The lifetime value scores of the published bank's last date, archived before the night."""
 
 
 @pytest.fixture(scope="module")
@@ -468,10 +473,33 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
     )
     run_id = published_bank.report.run_id
     write_atomically(archived, partition_path(SCORES.version_path(settings, run_id), "churn", day))
+    clv_archived = clv_night(archived.column("customer_key").to_pylist(), day)
+    write_atomically(clv_archived, partition_path(SCORES.version_path(settings, run_id), "clv", day))
     install_kept(settings, run_id)
     report = run(settings, DateSelection(last=published_bank.next_date))
     assert report.outcome == "SUCCESS", report.failures
-    return Night(settings, report, run_id, features, archived.to_pylist())
+    return Night(settings, report, run_id, features, archived.to_pylist(), clv_archived.to_pylist())
+
+
+def clv_night(customer_keys: list[str], day: date) -> pa.Table:
+    """A night of lifetime value scores of these customers, as fct_customer_lifetime_value
+    publishes them. Written into an archive by hand: the lifetime value model scores from the
+    value tier of the month before the night's, and the published bank's history starts in
+    the night's month, so no night of it scores a customer (the model is tested in test_clv)."""
+    n = len(customer_keys)
+    cents = [Decimal(100 * k + 5) / 100 for k in range(n)]
+    return pa.table(
+        {
+            "customer_key": customer_keys,
+            "score_date": [day] * n,
+            "value_tier": ["ABCD"[k % 4] for k in range(n)],
+            "expected_contribution_12m": cents,
+            "expected_contribution_36m": [2 * c for c in cents],
+            "clv": [3 * c - 1000 for c in cents],
+            "retention_probability": [Decimal("0.9123")] * n,
+            "model_version": [f"{day.isoformat()}-handwritten"] * n,
+        }
+    ).cast(ARCHIVES["clv"].schema)
 
 
 def test_features_do_not_leak_and_the_night_publishes_scores(
@@ -527,16 +555,22 @@ def test_features_do_not_leak_and_the_night_publishes_scores(
             "from marts.fct_campaign_propensity"
         ).fetchone()
         assert top is not None and top[0] >= top[1]
+        # and each archive's schema, read from its mart's contract, is the mart's as built
+        for archive in ARCHIVES.values():
+            assert con.sql(f"select * from marts.{archive.mart} limit 0").to_arrow_table().schema == archive.schema
     # and the archive of scores beside the lake holds the night with the one before it
     assert archived_dates(settings.scores_dir, "churn") == [day, published_bank.next_date]
     assert archived_dates(settings.scores_dir, "campaign_response") == [published_bank.next_date]
+    # and the archived night of lifetime values stays archived (no clv model: the night scored none)
+    assert archived_dates(settings.scores_dir, "clv") == [day]
+    assert NO_CLV_MODEL in night.report.notes
 
 
 def _scores(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return {
             mart: con.sql(f"select * from marts.{mart} order by score_date, customer_key").fetchall()
-            for mart in ("fct_churn_scores", "fct_campaign_propensity")
+            for mart in ("fct_churn_scores", "fct_campaign_propensity", "fct_customer_lifetime_value")
         }
 
 
@@ -553,7 +587,14 @@ def test_scores_survive_a_full_refresh_and_go_with_a_rolled_back_night(
         response_model_dir=night.settings.response_model_dir,
     )
     shutil.copytree(night.settings.root, settings.root, symlinks=True)
+    # and the night's lifetime values in its archive, as a night with a clv model would have
+    # archived them (the published bank's history scores none: `clv_night`)
+    next_date, last_date = published_bank.next_date, published_bank.last_date
+    night_clv = clv_night([str(r["customer_key"]) for r in night.clv_archived[::2]], next_date)
+    write_atomically(night_clv, partition_path(SCORES.version_path(settings, night.report.run_id), "clv", next_date))
+    install_kept(settings, night.report.run_id)
     before, published_at = _scores(settings), settings.warehouse_path.stat().st_mtime_ns
+    assert before["fct_customer_lifetime_value"] == []  # an incremental night adds only what it scored
     # when the warehouse is built again from the lake, a full refresh, with nothing new delivered
     rebuilt = run(settings, rebuild=True)
     assert rebuilt.outcome == "SUCCESS" and rebuilt.build_mode == "full refresh", rebuilt.failures
@@ -564,16 +605,22 @@ def test_scores_survive_a_full_refresh_and_go_with_a_rolled_back_night(
     # then both nights' churn scores are in the mart, the night's row for row as before, the
     # earlier night's as archived; and the night's propensities are unchanged
     after = _scores(settings)
-    next_date, last_date = published_bank.next_date, published_bank.last_date
     assert [r for r in after["fct_churn_scores"] if r[1] == next_date] == before["fct_churn_scores"]
     assert [r for r in after["fct_churn_scores"] if r[1] == last_date] == [tuple(r.values()) for r in night.archived]
     assert len(before["fct_churn_scores"]) > 100 and len(night.archived) > 100
     assert after["fct_campaign_propensity"] == before["fct_campaign_propensity"] != []
+    # and both archived nights of lifetime values are in their mart, row for row as archived
+    clv_nights = sorted(
+        [*night.clv_archived, *night_clv.to_pylist()], key=lambda r: (r["score_date"], r["customer_key"])
+    )
+    assert after["fct_customer_lifetime_value"] == [tuple(r.values()) for r in clv_nights]
+    assert {r[1] for r in after["fct_customer_lifetime_value"]} == {last_date, next_date}
     # when rolled back to the version the night followed
     rollback(settings, to=night.published_before)
     # then the night's scores are gone from the archive (and from what is published); the
     # earlier night's stay, so the next full refresh cannot bring the rolled-back night back
     assert archived_dates(settings.scores_dir, "churn") == [last_date]
     assert archived_dates(settings.scores_dir, "campaign_response") == []
+    assert archived_dates(settings.scores_dir, "clv") == [last_date]
     published = _scores(settings)
     assert all(r[1] != next_date for rows in published.values() for r in rows)

@@ -26,7 +26,7 @@ from bankdw.config import (
     load_settings,
     render_dbt_project_vars,
 )
-from bankdw.warehouse import dbt_args, project_fingerprint, run_dbt
+from bankdw.warehouse import KEPT_DIRS, dbt_args, project_fingerprint, run_dbt
 from tests.conftest import gates_toml
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -98,6 +98,11 @@ def test_the_pipeline_passes_the_settings_in_force_to_every_dbt_command(tmp_path
     # and paths are relative to the data dir dbt runs in, so that dbt's saved parse serves a copy of it
     assert passed["lake_dir"] == "lake"
     assert args[args.index("--threads") + 1] == "3"
+    # and the build reads the build area's candidate of every kept folder instead of the published one
+    built = json.loads((a := dbt_args(settings, "build", build_area=True))[a.index("--vars") + 1])
+    kept = {kept.var: kept.build(settings).relative_to(settings.root).as_posix() for kept in KEPT_DIRS}
+    assert kept == {"identity_dir": "warehouse/_build/identity", "scores_dir": "warehouse/_build/scores"}
+    assert built == passed | kept and all(passed[var] != path for var, path in kept.items())
 
 
 def test_the_warehouse_tests_follow_the_rules_of_the_gates_configuration(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 -- One row per customer and scoring date: the nightly lifetime value scores (docs/models.md),
 -- each night adding its own date (incremental, delete+insert on score_date: a night built
--- again replaces its scores). The scores come from int_clv_scores, built and published with
--- the warehouse. A full refresh starts the history again from tonight: past nights' scores are
--- what the model in force then said, and are not recomputed.
+-- again replaces its scores). Built from int_clv_score_history: the archive of published nights
+-- (bankdw/scores.py, published and rolled back with the warehouse) and tonight's scores, so a
+-- full refresh, or a rebuild from the lake, gives the same rows: past nights' scores are what
+-- the model in force then said, kept, not recomputed.
 {{
     config(
         materialized='incremental',
@@ -11,24 +12,27 @@
         on_schema_change='fail',
     )
 }}
-with scores as (
+with score_history as (
 
-    select * from {{ ref('int_clv_scores') }}
+    select * from {{ ref('int_clv_score_history') }}
 
 ),
 
 final as (
 
     select
-        scores.customer_key,
-        scores.score_date,
-        scores.value_tier,
-        cast(scores.expected_contribution_12m as decimal(18, 2)) as expected_contribution_12m,
-        cast(scores.expected_contribution_36m as decimal(18, 2)) as expected_contribution_36m,
-        cast(scores.clv as decimal(18, 2)) as clv,
-        cast(scores.retention_probability as decimal(5, 4)) as retention_probability,
-        scores.model_version
-    from scores
+        score_history.customer_key,
+        score_history.score_date,
+        score_history.value_tier,
+        score_history.expected_contribution_12m,
+        score_history.expected_contribution_36m,
+        score_history.clv,
+        score_history.retention_probability,
+        score_history.model_version
+    from score_history
+    {% if is_incremental() %}
+        where score_history.is_scored_tonight
+    {% endif %}
 
 )
 
