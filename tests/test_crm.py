@@ -197,6 +197,20 @@ def redeliver(con: duckdb.DuckDBPyConnection, dates: str) -> str:
     return str(definition)
 
 
+def poison(con: duckdb.DuckDBPyConnection, view: str, before: date) -> None:
+    """Make reading a row of intermediate view `view` dated before `before` an error."""
+    columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
+    con.execute(f"alter view intermediate.{view} rename to {view}_whole")
+    guarded = ", ".join(
+        f"case when business_date < date '{before.isoformat()}' then error('read ' || business_date) else {column} end"
+        f" as {column}"
+        if column != "business_date"
+        else column
+        for column in columns
+    )
+    con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
+
+
 EVENT_RULES = (
     "int_customer_deposits_daily",
     "int_customer_events_flows",
@@ -218,15 +232,25 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
     full refresh builds from the whole history."""
     # given two copies of the 2,000-customer bank's whole build (70 days), in which the last ten
     # days look re-delivered by a load newer than the mart's watermark
+    # (dbt reads the bank's lake, which is linked, not copied: the build files are the copies)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
     settings = load_settings(data_dir=tmp_path / "data")
-    shutil.copytree(value_bank.root, settings.root)
-    builds = {"incremental": published_state_path(settings), "full": tmp_path / "full" / "bank.duckdb"}
-    builds["full"].parent.mkdir()
-    shutil.copyfile(builds["incremental"], builds["full"])
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
     for build in builds.values():
+        build.parent.mkdir()
+        shutil.copyfile(published_state_path(value_bank), build)
         with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
             (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
             redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'")
+            if build == builds["incremental"]:
+                # and in the incremental one, reading a balance or a loan state before the
+                # window less the rules' look-back fails the build
+                window = last - timedelta(days=9 + settings.event_lookback_days)
+                poison(
+                    con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1)
+                )
+                poison(con, "int_loans_provisioned", window - timedelta(days=1))
     # when one is built incrementally and the other by a full refresh
     for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
         outcome = run_dbt(settings, builds[name], "run", "-s", *EVENT_RULES, *extra, capture=True)
