@@ -1,18 +1,21 @@
 """What do event detection and lead generation cost a night? (issue 16, docs/crm.md)
 
 Takes a published data directory (one that `make run` or bench/bench_nightly.py made: any size,
-any history), copies its warehouse to a scratch file, and replays the latest night of the
-events: the events the latest load detected are deleted, so the mart's watermark falls back to
-the load before and `dbt run` recomputes exactly the window that night's load touched (plus
-`event_lookback_days`), as the night itself did. Then it rebuilds the leads (rebuilt whole
-every night today). It prints dbt's own time for each model.
+any history) and copies the whole build behind its published version (staging and
+intermediate too) to scratch files. There it replays a night: the last `--days` business
+dates (default 1) are made to look re-delivered by a load newer than the events' watermark,
+so `dbt run` of the event rules and their mart recomputes exactly that night's window
+(plus `event_lookback_days`), as the night itself did; then it rebuilds the leads. Beside
+it, measured in the same run on a copy of the same file: the same models rebuilt from the
+whole history (`--full-refresh`, what every night cost before the rules were windowed), and
+a reference, DuckDB scanning the postings and balances the rules read. It prints dbt's own
+time for each model.
 
     .venv/bin/python bench/bench_crm.py --data data
     .venv/bin/python bench/bench_crm.py --data data/bench-nightly/long --repeat 3
 
-A bank loaded in one pass has one load for all its dates: its "latest night" is then the whole
-history, the worst case. The 100,000-customer figures of the issue come from a bank that
-bench/bench_nightly.py loaded night by night (`--customers 100000 --short 30 --long 360`).
+The issue's figures are at 100,000 customers with 30 and 360 days loaded: two data dirs
+bench/bench_nightly.py made (`--customers 100000 --short 30 --long 360`), one run each.
 """
 
 from __future__ import annotations
@@ -23,56 +26,91 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
-from bankdw.config import load_settings
+from bankdw.config import Settings, load_settings
+from bankdw.publish import published_state_path
 from bankdw.warehouse import run_dbt
 
+EVENTS = (
+    "int_customer_deposits_daily int_customer_events_flows int_customer_events_balances int_customer_events_salary "
+    "int_customer_events_accounts int_customer_events_loans int_customer_events_contacts int_customer_events_value "
+    "int_customer_events fct_customer_events"
+)
+LEADS = "int_leads fct_leads"
+REFERENCE_SQL = (
+    "select count(*), sum(amount) from intermediate.int_transactions_flagged",
+    "select count(*), sum(ledger_balance) from intermediate.int_account_balances_keyed",
+)
 
-def replay(data: Path, repeat: int) -> None:
+
+def redeliver(con: duckdb.DuckDBPyConnection, days: int) -> str:
+    """Make the last `days` business dates look delivered by a load newer than any the build saw."""
+    (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone() or (None,)
+    first = last - timedelta(days=days - 1)
+    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
+    con.execute(
+        "create view intermediate.int_business_date_loads as select business_date,"
+        f" case when business_date >= date '{first.isoformat()}' then 'Z-bench' else load_id end as load_id"
+        " from intermediate.int_business_date_loads_delivered"
+    )
+    return f"{first} to {last}"
+
+
+def timed_run(settings: Settings, target: Path, selector: str, *extra: str) -> dict[str, float]:
+    outcome = run_dbt(settings, target, "run", "-s", *selector.split(), *extra, capture=True)
+    if outcome.returncode != 0:
+        sys.exit(outcome.stdout[-3000:])
+    results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
+    return {result["unique_id"].rsplit(".", 1)[-1]: result["execution_time"] for result in results["results"]}
+
+
+def replay(data: Path, days: int, repeat: int) -> None:
     settings = load_settings(data_dir=data)
+    timings: dict[str, dict[str, list[float]]] = {"night": {}, "full": {}, "reference": {}}
     with tempfile.TemporaryDirectory(prefix="bench-crm-") as scratch:
-        # the published file's name: the views it holds name it by
-        target = Path(scratch) / "bank.duckdb"
-        timings: dict[str, list[float]] = {}
         for _ in range(repeat):
-            shutil.copyfile(settings.warehouse_path, target)
-            with duckdb.connect(str(target)) as con:
-                window = con.sql(
-                    """
-                    select count(*), min(event_date), max(event_date)
-                    from marts.fct_customer_events
-                    where detected_in_run = (select max(detected_in_run) from marts.fct_customer_events)
-                    """
-                ).fetchone() or (0, None, None)
-                con.execute(
-                    "delete from marts.fct_customer_events"
-                    " where detected_in_run = (select max(detected_in_run) from marts.fct_customer_events)"
-                )
-                (n_events,) = con.sql("select count(*) from marts.fct_customer_events").fetchone() or (0,)
-            print(f"replaying the latest night: {window[0]:,} events dated {window[1]} to {window[2]}", flush=True)
-            print(f"events kept from earlier nights: {n_events:,}", flush=True)
-            for selector in ("fct_customer_events", "int_leads fct_leads"):
-                outcome = run_dbt(settings, target, "run", "-s", *selector.split(), capture=True)
-                if outcome.returncode != 0:
-                    sys.exit(outcome.stdout[-3000:])
-                results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
-                for result in results["results"]:
-                    name = result["unique_id"].rsplit(".", 1)[-1]
-                    timings.setdefault(name, []).append(result["execution_time"])
-        for name, seconds in timings.items():
-            runs = ", ".join(f"{s:.1f}" for s in seconds)
-            print(f"{name:24s} median {statistics.median(seconds):6.1f}s  (runs: {runs})")
+            for mode in ("night", "full"):
+                # the published file's name: the views it holds name it by
+                target = Path(scratch) / mode / "bank.duckdb"
+                target.parent.mkdir(exist_ok=True)
+                shutil.copyfile(published_state_path(settings), target)
+                with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
+                    window = redeliver(con, days)
+                    if mode == "night":
+                        for sql in REFERENCE_SQL:
+                            t0 = time.monotonic()
+                            (rows, _) = con.sql(sql).fetchone() or (0, None)
+                            scanned = f"scan {sql.split('from ')[1]} ({rows:,} rows)"
+                            timings["reference"].setdefault(scanned, []).append(time.monotonic() - t0)
+                        (customers,) = con.sql("select count(*) from marts.dim_customer").fetchone() or (0,)
+                        print(f"{customers:,} customers; replaying a night that delivered {window}", flush=True)
+                extra = ("--full-refresh",) if mode == "full" else ()
+                for selector in (EVENTS, LEADS):
+                    for model, took in timed_run(settings, target, selector, *extra).items():
+                        timings[mode].setdefault(model, []).append(took)
+    print(f"{'model':32s} {'night s':>9s} {'full s':>9s}")
+    for name, seconds in timings["night"].items():
+        full = timings["full"].get(name, [float("nan")])
+        print(f"{name:32s} {statistics.median(seconds):9.2f} {statistics.median(full):9.2f}")
+    for mode in ("night", "full"):
+        total = sum(statistics.median(s) for n, s in timings[mode].items() if not n.startswith("bankdw-on-run"))
+        print(f"{'total (' + mode + ')':32s} {total:9.2f}")
+    for name, seconds in timings["reference"].items():
+        print(f"reference: {name}: {statistics.median(seconds):.2f}s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"), help="a published data directory")
+    parser.add_argument("--days", type=int, default=1, help="business dates the replayed night delivered")
     parser.add_argument("--repeat", type=int, default=1, help="nights to replay")
     args = parser.parse_args()
-    replay(args.data, args.repeat)
+    replay(args.data, args.days, args.repeat)
 
 
 if __name__ == "__main__":

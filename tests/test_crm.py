@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import logging
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from bankdw.config import Settings
+from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bankdw.warehouse import run_dbt
 from tests.conftest import PublishedBank
@@ -181,6 +182,95 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
     assert ranked[0] > 0 and ranked[0] == ranked[1]
 
 
+def redeliver(con: duckdb.DuckDBPyConnection, dates: str) -> str:
+    """Make the business dates matching SQL condition `dates` look re-delivered by a load newer
+    than every load the build saw ('Z-redelivery'); returns the view's definition before."""
+    definition = con.sql(
+        "select sql from duckdb_views() where schema_name = 'intermediate' and view_name = 'int_business_date_loads'"
+    ).fetchone()[0]
+    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
+    con.execute(
+        "create view intermediate.int_business_date_loads as"
+        f" select business_date, case when {dates} then 'Z-redelivery' else load_id end as load_id"
+        " from intermediate.int_business_date_loads_delivered"
+    )
+    return str(definition)
+
+
+def poison(con: duckdb.DuckDBPyConnection, view: str, before: date) -> None:
+    """Make reading a row of intermediate view `view` dated before `before` an error."""
+    columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
+    con.execute(f"alter view intermediate.{view} rename to {view}_whole")
+    guarded = ", ".join(
+        f"case when business_date < date '{before.isoformat()}' then error('read ' || business_date) else {column} end"
+        f" as {column}"
+        if column != "business_date"
+        else column
+        for column in columns
+    )
+    con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
+
+
+EVENT_RULES = (
+    "int_customer_deposits_daily",
+    "int_customer_events_flows",
+    "int_customer_events_balances",
+    "int_customer_events_salary",
+    "int_customer_events_accounts",
+    "int_customer_events_loans",
+    "int_customer_events_contacts",
+    "int_customer_events_value",
+    "int_customer_events",
+    "fct_customer_events",
+)
+"""The customer events' rules (views) and their mart: what a night of the events builds."""
+
+
+def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
+    """Each rule reads only the dates the night needs (its window less its own look-back:
+    macros/crm_events.sql, customer_events_since); the mart it builds is row for row the one a
+    full refresh builds from the whole history."""
+    # given two copies of the 2,000-customer bank's whole build (70 days), in which the last ten
+    # days look re-delivered by a load newer than the mart's watermark
+    # (dbt reads the bank's lake, which is linked, not copied: the build files are the copies)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    settings = load_settings(data_dir=tmp_path / "data")
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    for build in builds.values():
+        build.parent.mkdir()
+        shutil.copyfile(published_state_path(value_bank), build)
+        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+            (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'")
+            if build == builds["incremental"]:
+                # and in the incremental one, reading a balance or a loan state before the
+                # window less the rules' look-back fails the build
+                window = last - timedelta(days=9 + settings.event_lookback_days)
+                poison(
+                    con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1)
+                )
+                poison(con, "int_loans_provisioned", window - timedelta(days=1))
+    # when one is built incrementally and the other by a full refresh
+    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
+        outcome = run_dbt(settings, builds[name], "run", "-s", *EVENT_RULES, *extra, capture=True)
+        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then the events are the same, row for row, and the night did replace its window
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        only = [
+            con.sql(
+                f"select count(*) from (select * from {a}.marts.fct_customer_events except all select * from {b}.marts.fct_customer_events)"
+            ).fetchone()[0]
+            for a, b in (("bank", "full_build"), ("full_build", "bank"))
+        ]
+        replaced = con.sql(
+            "select count(*) filter (where detected_in_run = 'Z-redelivery'), count(*) from marts.fct_customer_events"
+        ).fetchone()
+    assert only == [0, 0]
+    assert 0 < replaced[0] < replaced[1]
+
+
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
     the mart's watermark that re-delivers a date replaces the events from that date on (an event it
@@ -194,17 +284,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
         before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
         # and a re-delivery of the latest date with events, newer than every load the mart saw
         last = max(row[3] for row in before)
-        definition = con.sql(
-            "select sql from duckdb_views() where schema_name = 'intermediate'"
-            " and view_name = 'int_business_date_loads'"
-        ).fetchone()[0]
-        con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
-        con.execute(
-            "create view intermediate.int_business_date_loads as"
-            f" select business_date, case when business_date = date '{last.isoformat()}'"
-            " then 'Z-redelivery' else load_id end as load_id"
-            " from intermediate.int_business_date_loads_delivered"
-        )
+        definition = redeliver(con, f"business_date = date '{last.isoformat()}'")
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
         # and a customer with events before that date whom identity resolution has re-keyed since

@@ -25,6 +25,45 @@
 {%- endmacro %}
 
 
+{% macro set_customer_events_window() -%}
+    {#- Pre-hook of fct_customer_events: tells the rules (int_customer_events_*, views) which
+        dates tonight's incremental build needs, so that each reads only those dates less the
+        look-back of its own baseline (customer_events_since) instead of the whole history.
+        A DuckDB variable of the model's own connection: the views read it when the mart
+        selects from them, and nobody else sees it (a full refresh, a test or an analyst
+        reading a view gets every date). The window is the mart's, extended back to the
+        earliest event of a key that is no longer a customer, so that a re-keyed customer's
+        events are recomputed under the new key whatever their date. -#}
+    {%- if is_incremental() -%}
+        set variable customer_events_window_start = least(
+            {{ customer_events_window_start() }},
+            (
+                select min(orphaned.event_date) from {{ this }} as orphaned
+                where orphaned.customer_key not in (
+                    select current_versions.customer_key from {{ ref('int_customer_versions') }} as current_versions
+                    where current_versions.is_current
+                )
+            )
+        )
+    {%- else -%}
+        reset variable customer_events_window_start
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro customer_events_since(date_column, lookback_days=0) -%}
+    {#- In a rule of the customer events: true for the rows the rule needs tonight, those
+        dated from the window fct_customer_events set (set_customer_events_window) less
+        `lookback_days`, the rule's own look-back (a baseline, the day before); true for
+        every row when no window is set. DuckDB folds the variable into a constant, so the
+        date filter reaches the Parquet scans. -#}
+    (
+        cast(getvariable('customer_events_window_start') as date) is null
+        or {{ date_column }} >= cast(getvariable('customer_events_window_start') as date) - {{ lookback_days }}
+    )
+{%- endmacro %}
+
+
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
     {#- A custom incremental strategy: replace every row of the target whose
         `window_column` is at or after `customer_events_window_start()` by the rows of the

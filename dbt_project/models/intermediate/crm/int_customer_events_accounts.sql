@@ -5,9 +5,12 @@
 --     td_maturity_notice_days days of its maturity_date: dated the first delivered day it is,
 --     normally exactly that many days ahead. measured_value is its balance that day,
 --     baseline_value its days to maturity. Severity 2.
+-- On an incremental night it reads the snapshots of the events' window and the day before, and
+-- the balances from the notice's days before it (customer_events_since).
 with account_snapshots as (
 
     select * from {{ ref('stg_core_banking__accounts') }}
+    where {{ customer_events_since('snapshot_date', 1) }}
 
 ),
 
@@ -20,6 +23,7 @@ accounts as (
 balances as (
 
     select * from {{ ref('int_account_balances_keyed') }}
+    where {{ customer_events_since('business_date', var('td_maturity_notice_days')) }}
 
 ),
 

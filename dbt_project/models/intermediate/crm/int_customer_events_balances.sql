@@ -2,10 +2,12 @@
 -- balance_drop_share of what they were var balance_drop_window_days days before, from at
 -- least var balance_drop_min_baseline. One event when the drop first holds, not one a day
 -- while it lasts: the day before must not have met the rule. Severity 2 (3 when at least
--- half again the share is gone, or everything).
+-- half again the share is gone, or everything). On an incremental night it reads the deposits
+-- of the events' window less the comparison's days and the day before (customer_events_since).
 with deposits as (
 
     select * from {{ ref('int_customer_deposits_daily') }}
+    where {{ customer_events_since('business_date', var('balance_drop_window_days') + 1) }}
 
 ),
 

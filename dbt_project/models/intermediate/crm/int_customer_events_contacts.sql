@@ -5,15 +5,18 @@
 --   FAILED_LOGINS: at least var failed_logins_threshold LOGIN_FAILED events of the
 --     customer's online-banking users on one day (event date in the bank's time zone).
 --     measured_value is the number of failures, baseline_value the threshold. Severity 1.
+-- On an incremental night it reads the events' window only (customer_events_since).
 with calls as (
 
     select * from {{ ref('int_calls_keyed') }}
+    where {{ customer_events_since('call_date') }}
 
 ),
 
 web_events as (
 
     select * from {{ ref('int_web_events_deduplicated') }}
+    where {{ customer_events_since('event_date') }}
 
 ),
 

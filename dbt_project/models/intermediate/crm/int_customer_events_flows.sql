@@ -7,17 +7,25 @@
 -- is at least var large_flow_multiple times the baseline and at least var
 -- large_flow_min_amount, and the data covers at least var large_flow_min_history_days days
 -- before it (a new customer has no habit yet). Severity 2 (3 for a withdrawal twice over the
--- multiple; 1 for a deposit).
+-- multiple; 1 for a deposit). On an incremental night it reads the postings of the events'
+-- window less the baseline's days (customer_events_since); the ledger's first date is the
+-- whole ledger's.
 with postings as (
 
     select * from {{ ref('int_transactions_flagged') }}
 
 ),
 
+ledger as (
+
+    select * from {{ ref('stg_core_banking__transactions') }}
+
+),
+
 first_date as (
 
-    select min(postings.posting_date) as first_posting_date
-    from postings
+    select min(ledger.posting_date) as first_posting_date
+    from ledger
 
 ),
 
@@ -37,6 +45,7 @@ daily_flows as (
         and postings.channel <> 'SYSTEM'
         and not postings.is_reversed
         and postings.txn_type in ('DEPOSIT', 'TRANSFER_IN', 'WITHDRAWAL', 'TRANSFER_OUT')
+        and {{ customer_events_since('postings.posting_date', var('large_flow_baseline_days')) }}
     group by all
 
 ),

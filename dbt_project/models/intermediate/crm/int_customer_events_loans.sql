@@ -5,9 +5,11 @@
 --     DOUBTFUL, LOSS, in that order). measured_value and baseline_value are the rank of the
 --     classification now and the day before (1 NORMAL ... 5 LOSS). Severity 3.
 -- A loan's first delivered day judges nothing: there is no day before to compare with.
+-- On an incremental night it reads the events' window and the day before (customer_events_since).
 with loans as (
 
     select * from {{ ref('int_loans_provisioned') }}
+    where {{ customer_events_since('business_date', 1) }}
 
 ),
 

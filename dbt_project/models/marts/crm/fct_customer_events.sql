@@ -1,6 +1,7 @@
 -- Incremental by window (macros/crm_events.sql): a night replaces the events dated from the
 -- earliest date its loads touched, less var event_lookback_days, and the events of customer
--- keys it does not hold yet (a re-keyed customer).
+-- keys it does not hold yet (a re-keyed customer). The pre-hook tells the rules that window, so
+-- each reads only the dates it needs (set_customer_events_window); the post-hook forgets it.
 -- depends_on: {{ ref('int_business_date_loads') }} {{ ref('int_customer_versions') }} (macros/crm_events.sql)
 {{
     config(
@@ -8,6 +9,8 @@
         incremental_strategy='replace_window',
         window_column='event_date',
         on_schema_change='fail',
+        pre_hook=["{{ set_customer_events_window() }}"],
+        post_hook=["reset variable customer_events_window_start"],
     )
 }}
 
