@@ -400,6 +400,39 @@ def test_response_train_and_evaluate_print_the_figures_and_record_the_runs(train
     assert runs[1][2] == pytest.approx(float(printed["auc"]), abs=1e-4)
 
 
+def test_the_response_notebook_runs_from_its_folder_and_shows_the_figures_offline(
+    trained: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the response model trained on the value bank's copy, its evaluation written beside it
+    (version,) = store.versions(trained.response_models_dir)
+    (recorded,) = duckdb.sql(
+        f"select figures from read_parquet('{trained.lake_dir}/_audit/model_runs/*.parquet') "
+        "where model = 'response' and action = 'train'"
+    ).fetchone() or (None,)
+    fit_figures = json.loads(recorded)
+    monkeypatch.setenv("BANKDW_DATA_DIR", str(trained.data_dir))
+    # when the notebook runs top to bottom from notebooks/, as a person opens it
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "campaign_response.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    text = "".join(str(o.get("text", "")) for o in outputs)
+    # then it shows the held-out figures the fit recorded, for the version in force
+    shown = dict(item.split("=") for item in text.splitlines()[0].split())
+    assert shown["version"] == version
+    for name in ("contacts", "conversions", "auc", "lift_at_10pct"):
+        assert float(shown[name]) == pytest.approx(fit_figures[name], abs=1e-4), name
+    # and the past campaigns' totals are the mart's
+    with duckdb.connect(str(trained.warehouse_path), read_only=True) as con:
+        campaigns, contacted, converted = con.sql(
+            "select count(distinct campaign_id), sum(contacted), sum(converted) from marts.fct_campaign_response"
+        ).fetchone() or (0, 0, 0)
+    assert contacted > 100 and converted > 10
+    assert f"campaigns={campaigns} contacted={contacted} " in text and f" converted={converted}" in text
+    # and its four charts are PNG images in the notebook itself, nothing loaded from a CDN
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 4
+    assert "cdn." not in json.dumps(outputs)
+
+
 def test_the_first_build_with_an_archive_archives_the_published_scores(tmp_path: Path) -> None:
     # given a warehouse published before scores were archived: its fct_churn_scores holds two nights
     settings = load_settings(data_dir=tmp_path / "data")

@@ -5,8 +5,9 @@ Training rows are the contacts whose first call was before the cut-off (their ou
 known by then); held-out rows are the contacts whose features date from the cut-off on, so no
 week of the evaluation is seen in training. Conversions are fewer than churners and may carry
 little signal: the trees are smaller and need more rows per leaf than churn's, so that noise
-is not learned, and the isotonic calibration on out-of-fold scores (folds: contiguous blocks
-of as-of weeks) pulls the probabilities back to the rates observed.
+is not learned, and the sigmoid calibration on out-of-fold scores (folds: contiguous blocks
+of as-of weeks) pulls the probabilities back to the rates observed (to the base rate for
+every contact when the out-of-fold scores carry no signal).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lightgbm import LGBMClassifier
 
 from models.campaign.features import FEATURE_NAMES, matrix
 from models.campaign.store import ResponseMeta, ResponseModel
-from models.churn.train import CALIBRATION_FOLDS, calibrated_fit, date_folds, libraries
+from models.churn.train import CALIBRATION_FOLDS, calibrated_fit, date_folds, libraries, version_tag
 
 PARAMS: dict[str, object] = {
     "n_estimators": 150,
@@ -77,15 +78,17 @@ def fit(train: pd.DataFrame, cutoff: date, min_positives: int) -> ResponseModel:
     final, calibration = calibrated_fit(_classifier(y), _classifier(y), matrix(train), y, date_folds(train["as_of"]))
     data_fingerprint = fingerprint(train, cutoff)
     libs = libraries()
-    tag = hashlib.sha256(f"{data_fingerprint}|{sorted(libs.items())}".encode()).hexdigest()[:12]
+    tag = version_tag(data_fingerprint, libs)
     meta = ResponseMeta(
         version=f"{cutoff.isoformat()}-{tag}",
         cutoff=cutoff.isoformat(),
         data_fingerprint=data_fingerprint,
         libraries=libs,
         features=list(FEATURE_NAMES),
-        calibration_x=[float(v) for v in calibration.X_thresholds_],
-        calibration_y=[float(v) for v in calibration.y_thresholds_],
+        calibration_x=[],
+        calibration_y=[],
+        calibration_slope=calibration.slope,
+        calibration_intercept=calibration.intercept,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         train_rows=len(train),
         train_positives=int(y.sum()),

@@ -1,9 +1,9 @@
 """Trained response models in the data directory, one folder per version, never in git.
 
 As the churn model's (models/churn/store.py): the LightGBM booster as text (`model.txt`) and
-`model.json` (cut-off, data fingerprint, library versions, features, the isotonic calibration's
-points). No pickle. The version's name is the cut-off and a hash of the fingerprint and the
-libraries; `models.churn.store.versions` and `resolve_version` find versions of either model.
+`model.json` (cut-off, data fingerprint, library versions, features, the calibration). No
+pickle. The version's name is the cut-off and a hash of the fingerprint, the libraries and the
+calibration; `models.churn.store.versions` and `resolve_version` find versions of either model.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.churn.store import META_FILE, MODEL_FILE, save_booster
+from models.churn.store import META_FILE, MODEL_FILE, calibrated_probability, save_booster
 
 if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
     import lightgbm
@@ -34,6 +34,9 @@ class ResponseMeta:
     train_rows: int
     train_positives: int
     train_campaigns: int
+    calibration_slope: float | None = None
+    """As the churn model's (models/churn/store.py); None: isotonic points (versions stored before)."""
+    calibration_intercept: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,7 @@ class ResponseModel:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities that a contact converts (features in `meta.features` order)."""
-        raw = self.booster.predict(x)
-        return np.asarray(np.interp(raw, self.meta.calibration_x, self.meta.calibration_y))
+        return calibrated_probability(self.booster, x, self.meta)
 
 
 def save(models_dir: Path, model: ResponseModel) -> Path:

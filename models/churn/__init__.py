@@ -2,7 +2,7 @@
 
 Small modules, each one step: `features` (what was known about a customer on a scoring date),
 `labels` (who left within the horizon after it, by the bank's own data), `dataset` (scoring
-dates and the time-based split), `train` (LightGBM with isotonic calibration), `store` (model
+dates and the time-based split), `train` (LightGBM with a sigmoid calibration), `store` (model
 versions in the data directory), `evaluate` (held-out figures), `reasons` (the features that
 push a customer's score up, in words) and `score` (a night's scores).
 """

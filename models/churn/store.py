@@ -1,7 +1,8 @@
 """Trained churn models in the data directory, one folder per version, never in git.
 
 A version folder `<churn_models_dir>/<version>/` holds the LightGBM booster as text
-(`model.txt`), the isotonic calibration's points and everything that identifies the fit
+(`model.txt`), the calibration (a sigmoid of the booster's raw score; the isotonic points of
+versions stored before) and everything that identifies the fit
 (`model.json`: cut-off, data fingerprint, library versions, features, the training medians
 the reasons compare with, the label rule, the risk band edges and the scoring grid). A night
 scores with what the version says, not with its own churn settings. The version's name is the cut-off and a hash of the
@@ -14,9 +15,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from scipy.special import expit
 
 if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
     import lightgbm
@@ -46,6 +48,32 @@ class ModelMeta:
     score_interval_days: int | None = None
     """The scoring grid the model was trained and is evaluated on (None: older versions)."""
     min_history_days: int | None = None
+    calibration_slope: float | None = None
+    """The calibration p = 1 / (1 + exp(-(slope * raw score + intercept))) (models/churn/train.py);
+    None in versions stored before it, which map the raw probability by `calibration_x`/`_y`."""
+    calibration_intercept: float | None = None
+
+
+class Calibrated(Protocol):
+    """What the calibration reads of a churn or response model's metadata."""
+
+    @property
+    def calibration_x(self) -> list[float]: ...
+    @property
+    def calibration_y(self) -> list[float]: ...
+    @property
+    def calibration_slope(self) -> float | None: ...
+    @property
+    def calibration_intercept(self) -> float | None: ...
+
+
+def calibrated_probability(booster: lightgbm.Booster, x: np.ndarray, meta: Calibrated) -> np.ndarray:
+    """The calibrated probabilities of a churn or response model's rows `x`."""
+    if meta.calibration_slope is None or meta.calibration_intercept is None:
+        # isotonic points of a version stored before the sigmoid (ties along its flat steps)
+        return np.asarray(np.interp(booster.predict(x), meta.calibration_x, meta.calibration_y))
+    raw = np.asarray(booster.predict(x, raw_score=True), dtype=float)
+    return np.asarray(expit(meta.calibration_slope * raw + meta.calibration_intercept))
 
 
 @dataclass(frozen=True)
@@ -55,8 +83,7 @@ class StoredModel:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated churn probabilities of the rows of `x` (features in `meta.features` order)."""
-        raw = self.booster.predict(x)
-        return np.asarray(np.interp(raw, self.meta.calibration_x, self.meta.calibration_y))
+        return calibrated_probability(self.booster, x, self.meta)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Each feature's contribution to each row's raw score (log-odds, exact TreeSHAP);
