@@ -12,7 +12,11 @@ Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend o
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
     first_run   from an empty registry, as the published bank's first run resolved it on DuckDB;
     own_keys    from `<out_dir>/registry/own_keys/`, written here: a registry in which every record
-                holds a key of its own, so that every group of several records merges keys.
+                holds a key of its own, so that every group of several records merges keys;
+and, since the shared bank gives splink nothing to decide (its records without national id are
+matched by the deterministic rules), the hand-built records of `splink_cases` (test_identity's
+records for splink: a training bank, two legacy records of one person, a look-alike) are
+resolved and keyed (`identify`) into `<out_dir>/identity/splink_cases/`.
 A process of its own: the JVM and its Derby metastore end with it, and the test's process never
 holds Spark.
 """
@@ -32,13 +36,29 @@ import pyarrow.parquet as pq
 from bankdw.config import load_settings
 from bankdw.pipeline import identity_config
 from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
-from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, new_key
+from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
 from models.identity.probabilistic import SparkBackend
-from models.identity.resolve import resolve_lake
+from models.identity.resolve import identify, resolve_lake, write_identity
 from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
 PORTABLE = "engine_portable"
 IDENTITY_CASES = ("first_run", "own_keys")
+SPLINK_CASES_AS_OF = date(2026, 11, 20)
+
+
+def splink_cases() -> pa.Table:
+    """Records that splink links (two legacy records of person 7, through address and postal code)
+    and one it must not (a look-alike of person 8 sharing only name and birth date), among the
+    records splink learns from (tests/test_identity.py)."""
+    from tests.test_identity import person, records, training_bank
+
+    legacy = {"full_name": "PERSON 7", "birth_date": date(1957, 8, 8), "gender": "F", "postal_code": "200007"}
+    return records(
+        *training_bank(),
+        person("C9997", **legacy, address="No. 7 Nanjing Road"),
+        person("C9998", **legacy, address="no. 7  nanjing road"),
+        person("C9999", full_name="Person 8", birth_date=date(1958, 9, 9), gender="M", address="No. 1 Other Street"),
+    )
 
 
 def own_keys_registry(records: pa.Table, directory: Path) -> Path:
@@ -95,6 +115,11 @@ def main(data_dir: Path, out_dir: Path) -> None:
             backend,
         )
         seconds[case] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    empty = KeyRegistry(registries["first_run"])
+    identity = identify(splink_cases(), empty, SPLINK_CASES_AS_OF, identity_config(settings), backend)
+    write_identity(identity, out_dir / "identity" / "splink_cases")
+    seconds["splink_cases"] = round(time.perf_counter() - began, 1)
     (out_dir / "identity" / "seconds.json").write_text(json.dumps(seconds), encoding="utf-8")
 
 

@@ -28,10 +28,11 @@ from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.pipeline import DateSelection, identity_config, run
 from bankdw.publish import state_path
 from bankdw.warehouse import EngineNotReady
-from models.identity.keys import MERGES_FILE, REGISTRY_FILE
+from models.identity.keys import MERGES_FILE, REGISTRY_FILE, KeyRegistry
 from models.identity.probabilistic import DuckDBBackend
-from models.identity.resolve import IDENTITY_FILE, resolve_lake
+from models.identity.resolve import IDENTITY_FILE, identify, resolve_lake, write_identity
 from tests.conftest import PublishedBank
+from tests.spark_build import SPLINK_CASES_AS_OF, splink_cases
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -196,10 +197,25 @@ def test_identity_resolved_on_spark_is_the_published_one(
     _, out = spark_build
     # then the same records fall into the same customers by the same rules, with the same keys
     rows = assert_same_identity(out / "identity" / "first_run", published_bank.settings.identity_dir)
-    # and splink had something to decide: records it linked and records it found ambiguous
     rules = Counter(str(row["match_rule"]) for row in rows)
-    assert rules["PROBABILISTIC"] >= 1, rules
-    assert rules["NATIONAL_ID"] >= 1 and rules["OWN_RECORD"] >= 1, rules
+    assert rules["NATIONAL_ID"] >= 100 and rules["NAME_BIRTH_PHONE"] >= 1, rules
+
+
+def test_splink_on_spark_links_what_splink_on_duckdb_links(spark_build: tuple[Settings, Path], tmp_path: Path) -> None:
+    # given records splink must decide (the shared bank has none), resolved with splink on Spark
+    settings, out = spark_build
+    # when the same records are resolved with splink on DuckDB
+    identity = identify(splink_cases(), KeyRegistry(tmp_path / "empty"), SPLINK_CASES_AS_OF, identity_config(settings))
+    write_identity(identity, tmp_path / "identity")
+    # then the same records are linked, to the same customers, with the same keys
+    rows = {
+        str(row["customer_id"]): row
+        for row in assert_same_identity(out / "identity" / "splink_cases", tmp_path / "identity")
+    }
+    assert rows["C9997"]["match_rule"] == rows["C9998"]["match_rule"] == "PROBABILISTIC"
+    assert rows["C9997"]["group_id"] == rows["C9998"]["group_id"] == "C0007A"
+    # and the look-alike sharing only name and birth date stays a customer of its own on both
+    assert rows["C9999"]["match_rule"] == "OWN_RECORD"
 
 
 def test_identity_resolved_on_spark_merges_keys_as_duckdb_does(
@@ -219,4 +235,4 @@ def test_identity_resolved_on_spark_merges_keys_as_duckdb_does(
     # then both keep the same surviving keys and retire the same keys into the same merge log
     assert_same_identity(out / "identity" / "own_keys", tmp_path / "identity")
     merges = pq.read_table(tmp_path / "identity" / MERGES_FILE)
-    assert merges.num_rows >= 5, "too few merges to compare"
+    assert merges.num_rows >= 1, "no merge to compare"
