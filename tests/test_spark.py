@@ -29,7 +29,7 @@ from bankdw.pipeline import DateSelection, identity_config, run
 from bankdw.publish import state_path
 from bankdw.warehouse import EngineNotReady
 from models.identity.keys import MERGES_FILE, REGISTRY_FILE, KeyRegistry
-from models.identity.probabilistic import DuckDBBackend
+from models.identity.probabilistic import DuckDBBackend, SparkBackend, backend_for
 from models.identity.resolve import IDENTITY_FILE, identify, resolve_lake, write_identity
 from tests.conftest import PublishedBank
 from tests.spark_build import SPLINK_CASES_AS_OF, splink_cases
@@ -236,3 +236,13 @@ def test_identity_resolved_on_spark_merges_keys_as_duckdb_does(
     assert_same_identity(out / "identity" / "own_keys", tmp_path / "identity")
     merges = pq.read_table(tmp_path / "identity" / MERGES_FILE)
     assert merges.num_rows >= 1, "no merge to compare"
+
+
+def test_the_engine_setting_picks_splinks_backend_and_starts_no_jvm_until_splink_runs() -> None:
+    from pyspark import SparkContext
+
+    # given the two engines, when the resolve step picks splink's backend (bankdw.pipeline.resolve_step)
+    duck, spark = backend_for("duckdb"), backend_for("spark")
+    # then each engine gets its own, and the Spark one holds no session before splink needs it
+    assert isinstance(duck, DuckDBBackend) and isinstance(spark, SparkBackend)
+    assert spark.spark is None and SparkContext._active_spark_context is None

@@ -73,38 +73,39 @@ class SparkBackend:
     """splink on a Spark session (splink's SparkAPI): scoring the candidate pairs, the step's one
     part that grows faster than the records, runs where the bank's Spark runs.
 
-    The session is the caller's (the one dbt-spark opened, or the one the environment configures:
-    `backend_for`). splink's tables are persisted (memory, then disk) rather than written to a
-    checkpoint directory (splink's default off Databricks): they are one night's candidate pairs,
-    read back within the step, and a local session has no shared storage to configure for them.
+    The session is the caller's (the one dbt-spark opened), or, when none is given, the one this
+    process holds or the environment configures, taken only when splink runs (a night whose
+    records give splink nothing to learn from starts no JVM). splink's tables are persisted
+    (memory, then disk) rather than written to a checkpoint directory (splink's default off
+    Databricks): they are one night's candidate pairs, read back within the step, and a local
+    session has no shared storage to configure for them.
     Only exact comparisons are used, so splink's Scala similarity functions (its jar) are not needed.
     """
 
     TABLE = "identity_splink_input"
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, spark: SparkSession | None = None) -> None:
         self.spark = spark
 
     @contextmanager
     def input_frame(self, records: pa.Table) -> Iterator[Any]:
-        from splink import SparkAPI  # imported here: splink is heavy to import and only rule 3 needs it
+        # imported here: splink is heavy to import and only rule 3 needs it; pyspark only the Spark engine
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
 
-        api = SparkAPI(spark_session=self.spark, break_lineage_method="persist", register_udfs_automatically=False)
+        # the session this process holds (dbt-spark's), else the one the environment configures
+        # (SPARK_CONF_DIR/spark-defaults.conf, spark.master; a local one by default)
+        spark = self.spark or SparkSession.builder.getOrCreate()
+        api = SparkAPI(spark_session=spark, break_lineage_method="persist", register_udfs_automatically=False)
         try:
             yield api.register(records, table_name=self.TABLE)
         finally:
-            self.spark.catalog.dropTempView(self.TABLE)
+            spark.catalog.dropTempView(self.TABLE)
 
 
 def backend_for(engine: str) -> LinkageBackend:
-    """The backend of the setting engine: DuckDB in this process, or Spark on the session this
-    process already holds (dbt-spark's), else the one the environment configures
-    (`SPARK_CONF_DIR/spark-defaults.conf`, `spark.master`; a local one by default)."""
-    if engine == "spark":
-        from pyspark.sql import SparkSession  # imported here: only the Spark engine needs pyspark (the extra `spark`)
-
-        return SparkBackend(SparkSession.builder.getOrCreate())
-    return DuckDBBackend()
+    """The backend of the setting engine: splink on DuckDB in this process, or on Spark."""
+    return SparkBackend() if engine == "spark" else DuckDBBackend()
 
 
 def probabilistic_links(
