@@ -8,7 +8,7 @@ floats). DuckDB is not built again here: its build is the one the pipeline publi
 
 Identity resolution runs on the same Spark session (tests/spark_build.py): splink's Spark backend
 resolves the same lake, from the same registries, into the same customers, keys and merges as
-splink on DuckDB; only its match probabilities may differ, in the last bits of a float.
+splink on DuckDB; only its match probabilities differ, slightly (PROBABILITY_TOLERANCE says why).
 """
 
 from __future__ import annotations
@@ -163,11 +163,15 @@ def test_the_nightly_run_refuses_spark_naming_the_setting(tmp_path: Path) -> Non
     assert not settings.lake_dir.exists()
 
 
-PROBABILITY_TOLERANCE = 1e-9
-"""splink's match probabilities are floats computed by each engine's own SQL (logs, powers and
-sums in another order): they may differ in the last bits, so they are compared within this.
-Every other column of the resolution (groups, rules, matched records, candidates, keys, the
-dates keys were created on) and the registry and merge log are compared exactly."""
+PROBABILITY_TOLERANCE = 1e-6
+"""splink's match probabilities differ between the engines by more than floating point: splink
+estimates its u-probabilities on chunks of record pairs, taken until every comparison level has
+100 pairs, and a pair's chunk is a hash of its record ids, which DuckDB and Spark compute with
+different hash functions; so the engines learn from slightly different pairs (measured on
+splink_cases: 0.9999996287 on DuckDB, 0.9999996259 on Spark, 2.8e-9 apart). They are compared
+within this. Every other column of the resolution (groups, rules, matched records, candidates,
+keys, the dates keys were created on) and the registry and merge log, which the probabilities
+decide through the threshold, are compared exactly."""
 
 
 def identity_rows(directory: Path) -> tuple[list[dict[str, object]], pa.Table, pa.Table]:
