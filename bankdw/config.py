@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     dbt_threads: int = Field(default=2, ge=1, description="Threads dbt builds with.")
     engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
-        description="The engine dbt builds the warehouse with: duckdb (the embedded default), or spark (the same dbt "
-        "project on Apache Spark, docs/spark.md; the nightly run does not build on it yet and says so).",
+        description="The engine dbt builds the warehouse with, and identity resolution runs splink on: duckdb (the "
+        "embedded default), or spark (the same dbt project on Apache Spark, docs/spark.md; the nightly run does not "
+        "build on it yet and says so).",
     )
     dbt_parse_cache: Path | None = Field(
         default=None,

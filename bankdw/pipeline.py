@@ -63,7 +63,7 @@ from extract.load import (
 )
 from extract.sql import literal
 from models.churn.store import resolve_version
-from models.identity.probabilistic import IdentityConfig
+from models.identity.probabilistic import IdentityConfig, backend_for
 from models.identity.resolve import resolve_lake
 
 log = logging.getLogger(__name__)
@@ -368,21 +368,29 @@ def lake_version_to_build(settings: Settings, rebuild: bool = False) -> str | No
     return version
 
 
+def identity_config(settings: Settings) -> IdentityConfig:
+    """The settings of identity resolution's probabilistic rule."""
+    return IdentityConfig(
+        match_threshold=settings.identity_match_threshold, probabilistic=settings.identity_probabilistic
+    )
+
+
 def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:
     """Identity resolution of the core customer records, when this run will build: the lake's
     records resolved and keyed from the published version's key registry, written with the new
-    registry and merge log into the build area (`identity_build_path`), published with the build."""
+    registry and merge log into the build area (`identity_build_path`), published with the build.
+    splink runs on the setting engine's backend (DuckDB, or Spark: `backend_for`)."""
     report = RunReport.load(settings, run_id)
     with _Step(settings, report, "resolve"):
         discard_builds(settings)
         if lake_version_to_build(settings, rebuild) is None:
             return report
-        config = IdentityConfig(
-            match_threshold=settings.identity_match_threshold, probabilistic=settings.identity_probabilistic
-        )
+        config = identity_config(settings)
         registry = published_identity_dir(settings)
+        # splink scores on the engine the warehouse builds with (setting engine), the same rules either way
+        backend = backend_for(settings.engine)
         identity = resolve_lake(
-            settings.lake_dir, registry, identity_build_path(settings), settings.phone_region, config
+            settings.lake_dir, registry, identity_build_path(settings), settings.phone_region, config, backend
         )
         log.info(
             "resolved %d customer records from the registry in %s (%d merges found)",

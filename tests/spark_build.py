@@ -1,11 +1,24 @@
-"""Build the models tagged `engine_portable` on Spark and write each as Parquet, for tests/test_spark.py.
+"""Build the models tagged `engine_portable` on Spark and write each as Parquet, then resolve the
+lake's identity with splink on the same Spark session, for tests/test_spark.py.
 
 `python -m tests.spark_build <data_dir> <out_dir>`: runs `dbt build --select tag:engine_portable`
 with the setting engine = spark (the pipeline's own dbt command line, `bankdw.warehouse.dbt_args`),
 in this process, so that the Spark session dbt-spark opened (session mode) is still there to
 read what it built: every portable model, views included, is written to `<out_dir>/<model>/` as
-Parquet (instants as Parquet timestamps, profiles.yml). A process of its own: the JVM and its
-Derby metastore end with it, and the test's process never holds Spark.
+Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
+in that session before dbt's first model (`models.identity.spark_udfs`).
+
+Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
+session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
+    first_run   from an empty registry, as the published bank's first run resolved it on DuckDB;
+    own_keys    from `<out_dir>/registry/own_keys/`, written here: a registry in which every record
+                holds a key of its own, so that every group of several records merges keys;
+and, since the shared bank gives splink nothing to decide (its records without national id are
+matched by the deterministic rules), the hand-built records of `splink_cases` (test_identity's
+records for splink: a training bank, two legacy records of one person, a look-alike) are
+resolved and keyed (`identify`) into `<out_dir>/identity/splink_cases/`.
+A process of its own: the JVM and its Derby metastore end with it, and the test's process never
+holds Spark.
 """
 
 from __future__ import annotations
@@ -13,12 +26,56 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from bankdw.config import load_settings
+from bankdw.pipeline import identity_config
 from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
+from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
+from models.identity.probabilistic import SparkBackend
+from models.identity.resolve import identify, resolve_lake, write_identity
+from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
 PORTABLE = "engine_portable"
+IDENTITY_CASES = ("first_run", "own_keys")
+SPLINK_CASES_AS_OF = date(2026, 11, 20)
+
+
+def splink_cases() -> pa.Table:
+    """Records that splink links (two legacy records of person 7, through address and postal code)
+    and one it must not (a look-alike of person 8 sharing only name and birth date), among the
+    records splink learns from (tests/test_identity.py)."""
+    from tests.test_identity import person, records, training_bank
+
+    legacy = {"full_name": "PERSON 7", "birth_date": date(1957, 8, 8), "gender": "F", "postal_code": "200007"}
+    return records(
+        *training_bank(),
+        person("C9997", **legacy, address="No. 7 Nanjing Road"),
+        person("C9998", **legacy, address="no. 7  nanjing road"),
+        person("C9999", full_name="Person 8", birth_date=date(1958, 9, 9), gender="M", address="No. 1 Other Street"),
+    )
+
+
+def own_keys_registry(records: pa.Table, directory: Path) -> Path:
+    """A registry in which every record holds a key of its own, created on dates that differ (the
+    oldest key of a group survives a merge): the records of `records` (customer_id)."""
+    ids = sorted(records.column("customer_id").to_pylist())
+    registry = pa.table(
+        {
+            "customer_id": ids,
+            "customer_key": [new_key(f"own/{customer_id}") for customer_id in ids],
+            "key_created_on": [date(2026, 1, 1) + timedelta(days=n % 7) for n in range(len(ids))],
+        },
+        schema=REGISTRY_SCHEMA,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    pq.write_table(registry, directory / REGISTRY_FILE)
+    return directory
 
 
 def main(data_dir: Path, out_dir: Path) -> None:
@@ -26,9 +83,10 @@ def main(data_dir: Path, out_dir: Path) -> None:
     from pyspark.sql import SparkSession
 
     settings = load_settings(data_dir=data_dir, engine="spark")
-    os.environ.update(dbt_environment(settings, build_path(settings)))
+    os.environ.update(dbt_environment(settings, build_path(settings)) | python_worker_environment())
     os.chdir(settings.root)  # as `bankdw.warehouse.run_dbt`: dbt's paths are relative to the data dir
-    done = dbtRunner().invoke([*dbt_args(settings, "build"), "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS])
+    runner = dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
+    done = runner.invoke([*dbt_args(settings, "build"), "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS])
     if not done.success:
         raise SystemExit(f"dbt build on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
@@ -40,6 +98,29 @@ def main(data_dir: Path, out_dir: Path) -> None:
             spark.table(relation).coalesce(1).write.parquet(str(out_dir / node["name"]))
             built[node["name"]] = relation
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
+
+    backend, seconds = SparkBackend(spark), {}
+    records = pq.read_table(settings.identity_dir / "customer_records.parquet", columns=["customer_id"])
+    registries = {"first_run": out_dir / "registry" / "empty", "own_keys": out_dir / "registry" / "own_keys"}
+    registries["first_run"].mkdir(parents=True)
+    own_keys_registry(records, registries["own_keys"])
+    for case in IDENTITY_CASES:
+        began = time.perf_counter()
+        resolve_lake(
+            settings.lake_dir,
+            registries[case],
+            out_dir / "identity" / case,
+            settings.phone_region,
+            identity_config(settings),
+            backend,
+        )
+        seconds[case] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    empty = KeyRegistry(registries["first_run"])
+    identity = identify(splink_cases(), empty, SPLINK_CASES_AS_OF, identity_config(settings), backend)
+    write_identity(identity, out_dir / "identity" / "splink_cases")
+    seconds["splink_cases"] = round(time.perf_counter() - began, 1)
+    (out_dir / "identity" / "seconds.json").write_text(json.dumps(seconds), encoding="utf-8")
 
 
 if __name__ == "__main__":

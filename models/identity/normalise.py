@@ -2,7 +2,8 @@
 
 One definition, used everywhere: `register_udfs` makes them DuckDB UDFs, which the resolve
 step's reading of the records (`models.identity.records`) and the dbt-duckdb plugin
-(`models.identity.duckdb_plugin`, for the models that match web users and calls) call, and
+(`models.identity.duckdb_plugin`, for the models that match web users and calls) call;
+`models.identity.spark_udfs` makes the same functions Spark UDFs for the dbt build on Spark;
 the tests call them directly.
 
 - national ids: spaces, dashes and dots removed, upper case (`1101 0119-8001 01123x`);
@@ -98,22 +99,26 @@ def _arrow_udf(function: Callable[[str | None], str | None]) -> Callable[[pa.Arr
     return udf
 
 
-def register_udfs(conn: DuckDBPyConnection, phone_region: str = DEFAULT_REGION) -> None:
-    """The four functions as vectorised (Arrow) DuckDB UDFs on `conn`:
+def sql_functions(phone_region: str = DEFAULT_REGION) -> dict[str, Callable[[str | None], str | None]]:
+    """The four functions by the names SQL calls them, on either engine (string -> string):
 
-    bankdw_national_id(varchar) -> varchar
-    bankdw_phone_e164(varchar)  -> varchar   E.164, null when not a possible number
-    bankdw_email(varchar)       -> varchar
-    bankdw_name_fold(varchar)   -> varchar
+    bankdw_national_id
+    bankdw_phone_e164   E.164, null when not a possible number (read in `phone_region`)
+    bankdw_email
+    bankdw_name_fold
     """
-    phone = partial(phone_e164, region=phone_region.upper())
-    functions: dict[str, Callable[[str | None], str | None]] = {
+    return {
         "bankdw_national_id": national_id,
-        "bankdw_phone_e164": phone,
+        "bankdw_phone_e164": partial(phone_e164, region=phone_region.upper()),
         "bankdw_email": email,
         "bankdw_name_fold": name,
     }
-    for udf_name, function in functions.items():
+
+
+def register_udfs(conn: DuckDBPyConnection, phone_region: str = DEFAULT_REGION) -> None:
+    """The four `sql_functions` as vectorised (Arrow) DuckDB UDFs on `conn` (varchar -> varchar).
+    On Spark: `models.identity.spark_udfs`."""
+    for udf_name, function in sql_functions(phone_region).items():
         conn.create_function(
             udf_name,
             _arrow_udf(function),

@@ -8,10 +8,11 @@ name and birth date never merges two people. m-probabilities are learnt from the
 national id already links (a label column), u-probabilities by random sampling, so the model
 needs no hand-tuned weights.
 
-Where splink computes is a `LinkageBackend`: DuckDB today (`DuckDBBackend`, splink's
-DuckDBAPI on a connection of its own). A Spark backend (splink's SparkAPI on a session)
-plugs in by giving splink the records as its input frame; the model, the training and the
-rules around it stay as they are.
+Where splink computes is a `LinkageBackend`, chosen by the setting engine (`backend_for`):
+DuckDB (`DuckDBBackend`, splink's DuckDBAPI on a connection of its own) or Spark
+(`SparkBackend`, splink's SparkAPI on a Spark session). Either is given the same records as
+its input frame; the model, its training, the threshold and the rules around it are the same
+code, so both engines link the same records (tests/test_spark.py proves it on the shared bank).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from models.identity.records import RECORD_COLUMNS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,45 @@ class DuckDBBackend:
             yield DuckDBAPI(con).register(records, table_name="identity_splink_input")
         finally:
             con.close()
+
+
+class SparkBackend:
+    """splink on a Spark session (splink's SparkAPI): scoring the candidate pairs, the step's one
+    part that grows faster than the records, runs where the bank's Spark runs.
+
+    The session is the caller's (the one dbt-spark opened), or, when none is given, the one this
+    process holds or the environment configures, taken only when splink runs (a night whose
+    records give splink nothing to learn from starts no JVM). splink's tables are persisted
+    (memory, then disk) rather than written to a checkpoint directory (splink's default off
+    Databricks): they are one night's candidate pairs, read back within the step, and a local
+    session has no shared storage to configure for them.
+    Only exact comparisons are used, so splink's Scala similarity functions (its jar) are not needed.
+    """
+
+    TABLE = "identity_splink_input"
+
+    def __init__(self, spark: SparkSession | None = None) -> None:
+        self.spark = spark
+
+    @contextmanager
+    def input_frame(self, records: pa.Table) -> Iterator[Any]:
+        # imported here: splink is heavy to import and only rule 3 needs it; pyspark only the Spark engine
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+
+        # the session this process holds (dbt-spark's), else the one the environment configures
+        # (SPARK_CONF_DIR/spark-defaults.conf, spark.master; a local one by default)
+        spark = self.spark or SparkSession.builder.getOrCreate()
+        api = SparkAPI(spark_session=spark, break_lineage_method="persist", register_udfs_automatically=False)
+        try:
+            yield api.register(records, table_name=self.TABLE)
+        finally:
+            spark.catalog.dropTempView(self.TABLE)
+
+
+def backend_for(engine: str) -> LinkageBackend:
+    """The backend of the setting engine: splink on DuckDB in this process, or on Spark."""
+    return SparkBackend() if engine == "spark" else DuckDBBackend()
 
 
 def probabilistic_links(

@@ -10,13 +10,13 @@ with customer_identity as (
 final as (
 
     select
-        cast(customer_identity.customer_id as varchar) as customer_id,
-        cast(customer_identity.group_id as varchar) as group_id,
-        cast(customer_identity.match_rule as varchar) as match_rule,
-        cast(customer_identity.matched_customer_id as varchar) as matched_customer_id,
+        cast(customer_identity.customer_id as {{ string_type() }}) as customer_id,
+        cast(customer_identity.group_id as {{ string_type() }}) as group_id,
+        cast(customer_identity.match_rule as {{ string_type() }}) as match_rule,
+        cast(customer_identity.matched_customer_id as {{ string_type() }}) as matched_customer_id,
         cast(customer_identity.match_probability as double) as match_probability,
         cast(customer_identity.n_candidates as bigint) as n_candidates,
-        cast(customer_identity.customer_key as varchar) as customer_key,
+        cast(customer_identity.customer_key as {{ string_type() }}) as customer_key,
         cast(customer_identity.key_created_on as date) as key_created_on
     from customer_identity
 

@@ -13,17 +13,17 @@ with customer_records as (
 final as (
 
     select
-        cast(customer_records.customer_id as varchar) as customer_id,
-        cast(customer_records.customer_type as varchar) as customer_type,
-        cast(customer_records.national_id as varchar) as national_id,
-        cast(customer_records.name_fold as varchar) as name_fold,
+        cast(customer_records.customer_id as {{ string_type() }}) as customer_id,
+        cast(customer_records.customer_type as {{ string_type() }}) as customer_type,
+        cast(customer_records.national_id as {{ string_type() }}) as national_id,
+        cast(customer_records.name_fold as {{ string_type() }}) as name_fold,
         cast(customer_records.birth_date as date) as birth_date,
-        cast(customer_records.gender as varchar) as gender,
-        cast(customer_records.phone_e164 as varchar) as phone_e164,
-        cast(customer_records.email as varchar) as email,
-        cast(customer_records.address_fold as varchar) as address_fold,
-        cast(customer_records.postal_code as varchar) as postal_code,
-        cast(customer_records.updated_at as timestamptz) as updated_at,
+        cast(customer_records.gender as {{ string_type() }}) as gender,
+        cast(customer_records.phone_e164 as {{ string_type() }}) as phone_e164,
+        cast(customer_records.email as {{ string_type() }}) as email,
+        cast(customer_records.address_fold as {{ string_type() }}) as address_fold,
+        cast(customer_records.postal_code as {{ string_type() }}) as postal_code,
+        cast(customer_records.updated_at as {{ timestamptz_type() }}) as updated_at,
         cast(customer_records.snapshot_date as date) as snapshot_date
     from customer_records
 
