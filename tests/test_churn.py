@@ -168,6 +168,13 @@ def test_the_figures_of_a_ranking() -> None:
     assert found["lift_at_10pct"] == pytest.approx(5.0)
     assert found["auc"] == pytest.approx(1 - 1 / 36)
     assert [risk_band(p, [0.1, 0.3]) for p in (0.05, 0.1, 0.29, 0.3)] == ["LOW", "MEDIUM", "MEDIUM", "HIGH"]
+    # and a ranking of ties (a model with no signal gives every row the base rate) finds the base
+    # rate in its top 10%, whichever rows come first: lift 1
+    tied = figures(churned, np.full(20, 0.1))
+    assert (tied["auc"], tied["precision_at_10pct"], tied["lift_at_10pct"]) == pytest.approx((0.5, 0.1, 1.0))
+    # and rows tied at the edge of the top count at their share: one sure row, then 3 of 9 tied
+    edge = figures(np.array([1] + [1, 0, 0] + [0] * 16), np.array([0.9] + [0.5] * 9 + [0.1] * 10))
+    assert edge["precision_at_10pct"] == pytest.approx((1 + 1 / 9) / 2)
 
 
 # ---------------------------------------------------------------- the model, on the value bank

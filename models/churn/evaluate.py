@@ -28,9 +28,9 @@ CALIBRATION_BINS = 10
 def figures(churned: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     y = np.asarray(churned, dtype=int)
     n_top = max(1, math.ceil(len(y) * TOP_SHARE))
-    top = np.argsort(-probability, kind="stable")[:n_top]
     base_rate = y.mean() if len(y) else float("nan")
-    precision = y[top].mean()
+    found_in_top = top_positives(y, np.asarray(probability, dtype=float), n_top)
+    precision = found_in_top / n_top
     both = 0 < y.sum() < len(y)
     return {
         "rows": float(len(y)),
@@ -38,9 +38,19 @@ def figures(churned: np.ndarray, probability: np.ndarray) -> dict[str, float]:
         "auc": float(roc_auc_score(y, probability)) if both else float("nan"),
         "average_precision": float(average_precision_score(y, probability)) if both else float("nan"),
         "precision_at_10pct": float(precision),
-        "recall_at_10pct": float(y[top].sum() / y.sum()) if y.sum() else float("nan"),
+        "recall_at_10pct": float(found_in_top / y.sum()) if y.sum() else float("nan"),
         "lift_at_10pct": float(precision / base_rate) if base_rate else float("nan"),
     }
+
+
+def top_positives(y: np.ndarray, probability: np.ndarray, n_top: int) -> float:
+    """Positives among the `n_top` rows of highest probability, rows tied at the edge of the top
+    counted at their share (what a random order among equals finds on average): with every
+    probability equal, the top holds the base rate, not whichever rows came first."""
+    edge = np.sort(probability)[::-1][n_top - 1]
+    above = probability > edge
+    tied = probability == edge
+    return float(y[above].sum() + y[tied].sum() * (n_top - above.sum()) / tied.sum())
 
 
 def calibration_table(churned: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
