@@ -1,14 +1,27 @@
 {#-
     Every night's scores of one model (bankdw/scores.py): the archived nights `archived` (a
     source of the `scores` archive) but the dates scored again tonight, and tonight's `tonight`
-    (the intermediate model that scores the night), cast as the mart publishes them, with
-    is_scored_tonight (the row is tonight's, not yet the mart's). The score marts select
-    tonight's rows on an incremental night and every row on a full refresh, so a full refresh
-    gives the same rows. `columns`: the mart's columns, in its order; `casts`: the type of each
-    column the model scores in another type than the mart's contract (the archive holds the
-    contract's types already).
+    (the intermediate model that scores the night), with is_scored_tonight (the row is tonight's,
+    not yet the mart's). The score marts select tonight's rows on an incremental night and every
+    row on a full refresh, so a full refresh gives the same rows.
+
+    The columns are those of `mart`'s enforced contract, in its order, and tonight's are cast to
+    the contract's types: the archive holds them in those types already (its schema is read from
+    the same contract, bankdw.scores.contract_schema), so the contract is the one statement of
+    both. dbt's graph holds the contract only once the project is parsed (`execute`).
 -#}
-{% macro score_history(archived, tonight, columns, casts) -%}
+{% macro score_history(archived, tonight, mart) -%}
+{%- set contract = [] -%}
+{%- if execute -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == mart -%}
+        {%- for column in node.columns.values() -%}
+            {%- do contract.append(column) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if contract | length == 0 -%}
+        {{ exceptions.raise_compiler_error("score_history: no contract columns for mart " ~ mart) }}
+    {%- endif -%}
+{%- endif -%}
 with archived as (
 
     select * from {{ archived }}
@@ -24,8 +37,8 @@ tonight as (
 earlier_nights as (
 
     select
-        {%- for column in columns %}
-        archived.{{ column }},
+        {%- for column in contract %}
+        archived.{{ column.name }},
         {%- endfor %}
         false as is_scored_tonight
     from archived
@@ -36,12 +49,8 @@ earlier_nights as (
 scored_tonight as (
 
     select
-        {%- for column in columns %}
-        {%- if column in casts %}
-        cast(tonight.{{ column }} as {{ casts[column] }}) as {{ column }},
-        {%- else %}
-        tonight.{{ column }},
-        {%- endif %}
+        {%- for column in contract %}
+        cast(tonight.{{ column.name }} as {{ column.data_type }}) as {{ column.name }},
         {%- endfor %}
         true as is_scored_tonight
     from tonight

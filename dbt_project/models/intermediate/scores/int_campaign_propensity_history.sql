@@ -2,8 +2,5 @@
 -- again tonight, and tonight's (int_campaign_propensity), cast as fct_campaign_propensity
 -- publishes them. Ephemeral: the incremental mart selects tonight's dates only.
 {{ score_history(
-    source('scores', 'campaign_response'),
-    ref('int_campaign_propensity'),
-    columns=['customer_key', 'score_date', 'propensity', 'propensity_rank', 'model_version'],
-    casts={'propensity': 'decimal(5, 4)', 'propensity_rank': 'bigint'}
+    source('scores', 'campaign_response'), ref('int_campaign_propensity'), 'fct_campaign_propensity'
 ) }}
