@@ -35,12 +35,23 @@ import duckdb
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bankdw.warehouse import run_dbt
+from extract.sql import literal
 
-EVENTS = (
-    "int_customer_deposits_daily int_customer_events_flows int_customer_events_balances int_customer_events_salary "
-    "int_customer_events_accounts int_customer_events_loans int_customer_events_contacts int_customer_events_value "
-    "int_customer_events fct_customer_events"
+EVENT_MODELS = (
+    "int_customer_deposits_daily",
+    "int_customer_events_flows",
+    "int_customer_events_balances",
+    "int_customer_events_salary",
+    "int_customer_events_accounts",
+    "int_customer_events_loans",
+    "int_customer_events_contacts",
+    "int_customer_events_value",
+    "int_customer_events",
+    "fct_customer_events",
 )
+"""The customer events' rules (views) and their mart: what a night of the events builds
+(tests/test_crm.py builds the same)."""
+EVENTS = " ".join(EVENT_MODELS)
 LEADS = "int_leads fct_leads"
 REFERENCE_SQL = (
     "select count(*), sum(amount) from intermediate.int_transactions_flagged",
@@ -48,16 +59,23 @@ REFERENCE_SQL = (
 )
 
 
-def redeliver(con: duckdb.DuckDBPyConnection, days: int) -> str:
+def redeliver(con: duckdb.DuckDBPyConnection, dates: str, load_id: str) -> None:
+    """Make the business dates matching SQL condition `dates` look re-delivered by load `load_id`
+    (newer than every load the build saw, e.g. 'Z-...'): the events' watermark view
+    (int_business_date_loads) is swapped for one that says so. Also tests/test_crm.py's."""
+    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
+    con.execute(
+        "create view intermediate.int_business_date_loads as"
+        f" select business_date, case when {dates} then {literal(load_id)} else load_id end as load_id"
+        " from intermediate.int_business_date_loads_delivered"
+    )
+
+
+def redeliver_last(con: duckdb.DuckDBPyConnection, days: int) -> str:
     """Make the last `days` business dates look delivered by a load newer than any the build saw."""
     (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone() or (None,)
     first = last - timedelta(days=days - 1)
-    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
-    con.execute(
-        "create view intermediate.int_business_date_loads as select business_date,"
-        f" case when business_date >= date '{first.isoformat()}' then 'Z-bench' else load_id end as load_id"
-        " from intermediate.int_business_date_loads_delivered"
-    )
+    redeliver(con, f"business_date >= date {literal(first)}", "Z-bench")
     return f"{first} to {last}"
 
 
@@ -80,7 +98,7 @@ def replay(data: Path, days: int, repeat: int) -> None:
                 target.parent.mkdir(exist_ok=True)
                 shutil.copyfile(published_state_path(settings), target)
                 with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
-                    window = redeliver(con, days)
+                    window = redeliver_last(con, days)
                     if mode == "night":
                         for sql in REFERENCE_SQL:
                             t0 = time.monotonic()

@@ -20,6 +20,7 @@ import pytest
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bankdw.warehouse import run_dbt
+from bench.bench_crm import EVENT_MODELS, redeliver
 from tests.conftest import PublishedBank
 
 log = logging.getLogger(__name__)
@@ -182,21 +183,6 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
     assert ranked[0] > 0 and ranked[0] == ranked[1]
 
 
-def redeliver(con: duckdb.DuckDBPyConnection, dates: str) -> str:
-    """Make the business dates matching SQL condition `dates` look re-delivered by a load newer
-    than every load the build saw ('Z-redelivery'); returns the view's definition before."""
-    definition = con.sql(
-        "select sql from duckdb_views() where schema_name = 'intermediate' and view_name = 'int_business_date_loads'"
-    ).fetchone()[0]
-    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
-    con.execute(
-        "create view intermediate.int_business_date_loads as"
-        f" select business_date, case when {dates} then 'Z-redelivery' else load_id end as load_id"
-        " from intermediate.int_business_date_loads_delivered"
-    )
-    return str(definition)
-
-
 def poison(con: duckdb.DuckDBPyConnection, view: str, before: date) -> None:
     """Make reading a row of intermediate view `view` dated before `before` an error."""
     columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
@@ -209,21 +195,6 @@ def poison(con: duckdb.DuckDBPyConnection, view: str, before: date) -> None:
         for column in columns
     )
     con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
-
-
-EVENT_RULES = (
-    "int_customer_deposits_daily",
-    "int_customer_events_flows",
-    "int_customer_events_balances",
-    "int_customer_events_salary",
-    "int_customer_events_accounts",
-    "int_customer_events_loans",
-    "int_customer_events_contacts",
-    "int_customer_events_value",
-    "int_customer_events",
-    "fct_customer_events",
-)
-"""The customer events' rules (views) and their mart: what a night of the events builds."""
 
 
 def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
@@ -242,7 +213,7 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
         shutil.copyfile(published_state_path(value_bank), build)
         with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
             (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'")
+            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
             if build == builds["incremental"]:
                 # and in the incremental one, reading a balance or a loan state before the
                 # window less the rules' look-back fails the build
@@ -253,7 +224,7 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
                 poison(con, "int_loans_provisioned", window - timedelta(days=1))
     # when one is built incrementally and the other by a full refresh
     for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
-        outcome = run_dbt(settings, builds[name], "run", "-s", *EVENT_RULES, *extra, capture=True)
+        outcome = run_dbt(settings, builds[name], "run", "-s", *EVENT_MODELS, *extra, capture=True)
         assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then the events are the same, row for row, and the night did replace its window
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
@@ -284,7 +255,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
         before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
         # and a re-delivery of the latest date with events, newer than every load the mart saw
         last = max(row[3] for row in before)
-        definition = redeliver(con, f"business_date = date '{last.isoformat()}'")
+        redeliver(con, f"business_date = date '{last.isoformat()}'", "Z-redelivery")
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
         # and a customer with events before that date whom identity resolution has re-keyed since
@@ -304,7 +275,6 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
             )
     finally:
         con.close()
-    assert definition
     # when the mart is built incrementally
     outcome = run_dbt(settings, state, "run", "-s", "fct_customer_events", capture=True)
     assert outcome.returncode == 0, outcome.stdout[-3000:]
