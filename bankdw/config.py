@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from expectations.config import load_gates_config
+from models.identity.probabilistic import IdentityConfig
 
 log = logging.getLogger(__name__)
 
@@ -693,6 +694,10 @@ class Settings(BaseSettings):
             "temp_directory": str(self.duckdb_temp_directory),
             "file_search_path": str(self.root),
         }
+
+    def identity_config(self) -> IdentityConfig:
+        """The settings of identity resolution's probabilistic rule, as the resolve step passes them."""
+        return IdentityConfig(match_threshold=self.identity_match_threshold, probabilistic=self.identity_probabilistic)
 
     def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, DbtVar]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.

@@ -63,7 +63,7 @@ from extract.load import (
 )
 from extract.sql import literal
 from models.churn.store import resolve_version
-from models.identity.probabilistic import IdentityConfig, backend_for
+from models.identity.probabilistic import backend_for
 from models.identity.resolve import resolve_lake
 
 log = logging.getLogger(__name__)
@@ -368,13 +368,6 @@ def lake_version_to_build(settings: Settings, rebuild: bool = False) -> str | No
     return version
 
 
-def identity_config(settings: Settings) -> IdentityConfig:
-    """The settings of identity resolution's probabilistic rule."""
-    return IdentityConfig(
-        match_threshold=settings.identity_match_threshold, probabilistic=settings.identity_probabilistic
-    )
-
-
 def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:
     """Identity resolution of the core customer records, when this run will build: the lake's
     records resolved and keyed from the published version's key registry, written with the new
@@ -385,7 +378,7 @@ def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunR
         discard_builds(settings)
         if lake_version_to_build(settings, rebuild) is None:
             return report
-        config = identity_config(settings)
+        config = settings.identity_config()
         registry = published_identity_dir(settings)
         # splink scores on the engine the warehouse builds with (setting engine), the same rules either way
         backend = backend_for(settings.engine)

@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bankdw.config import load_settings
-from bankdw.pipeline import identity_config
 from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
 from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
 from models.identity.probabilistic import SparkBackend
@@ -111,13 +110,13 @@ def main(data_dir: Path, out_dir: Path) -> None:
             registries[case],
             out_dir / "identity" / case,
             settings.phone_region,
-            identity_config(settings),
+            settings.identity_config(),
             backend,
         )
         seconds[case] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()
     empty = KeyRegistry(registries["first_run"])
-    identity = identify(splink_cases(), empty, SPLINK_CASES_AS_OF, identity_config(settings), backend)
+    identity = identify(splink_cases(), empty, SPLINK_CASES_AS_OF, settings.identity_config(), backend)
     write_identity(identity, out_dir / "identity" / "splink_cases")
     seconds["splink_cases"] = round(time.perf_counter() - began, 1)
     (out_dir / "identity" / "seconds.json").write_text(json.dumps(seconds), encoding="utf-8")

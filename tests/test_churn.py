@@ -177,6 +177,45 @@ def test_the_figures_of_a_ranking() -> None:
     assert edge["precision_at_10pct"] == pytest.approx((1 + 1 / 9) / 2)
 
 
+def test_a_version_stored_with_isotonic_points_still_scores_by_them() -> None:
+    # given a booster, and the metadata of a version stored before the sigmoid (isotonic points
+    # mapping every raw probability to half of it) and of one stored after (slope 2, intercept -1)
+    import lightgbm
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 2))
+    booster = lightgbm.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 4}, lightgbm.Dataset(x, (x[:, 0] > 0).astype(int)), 5
+    )
+    older = store.ModelMeta(
+        **{**_meta_fields(), "calibration_x": [0.0, 1.0], "calibration_y": [0.0, 0.5]}  # type: ignore[arg-type]
+    )
+    newer = store.ModelMeta(**{**_meta_fields(), "calibration_slope": 2.0, "calibration_intercept": -1.0})  # type: ignore[arg-type]
+    # when both score the same rows
+    # then the older maps the raw probability by its points, the newer its raw score by the sigmoid
+    assert store.calibrated_probability(booster, x, older) == pytest.approx(booster.predict(x) / 2)
+    raw = booster.predict(x, raw_score=True)
+    assert store.calibrated_probability(booster, x, newer) == pytest.approx(1 / (1 + np.exp(-(2 * raw - 1))))
+    # and a version stored after the sigmoid keeps no isotonic points
+    assert (newer.calibration_x, newer.calibration_y) == ([], [])
+
+
+def _meta_fields() -> dict[str, object]:
+    return {
+        "version": "v",
+        "cutoff": "2026-10-08",
+        "data_fingerprint": "f",
+        "libraries": {},
+        "features": ["a", "b"],
+        "medians": {},
+        "horizon_days": 21,
+        "label_rule": {},
+        "trained_at": "2026-10-08T00:00:00+00:00",
+        "train_rows": 200,
+        "train_positives": 100,
+    }
+
+
 # ---------------------------------------------------------------- the model, on the value bank
 
 

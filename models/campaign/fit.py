@@ -85,8 +85,6 @@ def fit(train: pd.DataFrame, cutoff: date, min_positives: int) -> ResponseModel:
         data_fingerprint=data_fingerprint,
         libraries=libs,
         features=list(FEATURE_NAMES),
-        calibration_x=[],
-        calibration_y=[],
         calibration_slope=calibration.slope,
         calibration_intercept=calibration.intercept,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -9,7 +9,7 @@ calibration; `models.churn.store.versions` and `resolve_version` find versions o
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,6 @@ class ResponseMeta:
     data_fingerprint: str
     libraries: dict[str, str]
     features: list[str]
-    calibration_x: list[float]
-    calibration_y: list[float]
     trained_at: str
     train_rows: int
     train_positives: int
@@ -37,6 +35,9 @@ class ResponseMeta:
     calibration_slope: float | None = None
     """As the churn model's (models/churn/store.py); None: isotonic points (versions stored before)."""
     calibration_intercept: float | None = None
+    calibration_x: list[float] = field(default_factory=list)
+    """Isotonic points of versions stored before the sigmoid (as the churn model's); empty after."""
+    calibration_y: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ model is read back by the library that wrote it, whatever Python objects have be
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,8 +34,6 @@ class ModelMeta:
     libraries: dict[str, str]
     features: list[str]
     medians: dict[str, float]
-    calibration_x: list[float]
-    calibration_y: list[float]
     horizon_days: int
     label_rule: dict[str, float]
     trained_at: str
@@ -52,6 +50,10 @@ class ModelMeta:
     """The calibration p = 1 / (1 + exp(-(slope * raw score + intercept))) (models/churn/train.py);
     None in versions stored before it, which map the raw probability by `calibration_x`/`_y`."""
     calibration_intercept: float | None = None
+    calibration_x: list[float] = field(default_factory=list)
+    """The isotonic calibration's points (raw probability x, calibrated y) of versions stored
+    before the sigmoid; empty in the versions after it."""
+    calibration_y: list[float] = field(default_factory=list)
 
 
 class Calibrated(Protocol):

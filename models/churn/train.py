@@ -170,8 +170,6 @@ def fit(
         libraries=libs,
         features=list(FEATURE_NAMES),
         medians={name: float(x[name].median()) if x[name].notna().any() else 0.0 for name in FEATURE_NAMES},
-        calibration_x=[],
-        calibration_y=[],
         calibration_slope=calibration.slope,
         calibration_intercept=calibration.intercept,
         horizon_days=rule.horizon_days,
