@@ -37,14 +37,16 @@ START = date(2025, 1, 6)
 STEPS = ("stage", "gate", "commit", "build", "warehouse_gate", "publish")
 
 
-def landing(work: Path, customers: int, days: int, seed: int) -> Path:
-    """The simulated bank's landing area, simulated once per size and seed."""
+def landing(work: Path, customers: int, days: int, seed: int, start: date = START) -> Path:
+    """The simulated bank's landing area from `start`, simulated once per size, seed and start."""
     out = work / f"landing-{customers}x{days}-seed{seed}"
+    if start != START:
+        out = out.with_name(f"{out.name}-{start}")
     done = out / ".complete"
     if not done.exists():
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.monotonic()
-        simulate(SimulationConfig(out=out, customers=customers, days=days, start=START, seed=seed))
+        simulate(SimulationConfig(out=out, customers=customers, days=days, start=start, seed=seed))
         done.write_text("ok", encoding="utf-8")
         print(f"simulated {customers:,} customers x {days} days in {time.monotonic() - t0:.0f}s", flush=True)
     return out
