@@ -697,7 +697,11 @@ class Settings(BaseSettings):
 
     def identity_config(self) -> IdentityConfig:
         """The settings of identity resolution's probabilistic rule, as the resolve step passes them."""
-        return IdentityConfig(match_threshold=self.identity_match_threshold, probabilistic=self.identity_probabilistic)
+        return IdentityConfig(
+            match_threshold=self.identity_match_threshold,
+            probabilistic=self.identity_probabilistic,
+            duckdb_config=self.duckdb_config(),
+        )
 
     def dbt_vars(self, paths_relative_to: Path | None = None) -> dict[str, DbtVar]:
         """Every setting the dbt project reads, by the name it reads it with `var()`.

@@ -267,6 +267,7 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
                 as_of,
                 settings.reporting_currency,
                 held,
+                settings.duckdb_config(),
             )
             failing = [check for check in gates.blocking_failures if check not in held]
             if not hold_systems or not failing or not _hold_back(settings, run_id, report, failing, agreement):
@@ -381,7 +382,7 @@ def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunR
         config = settings.identity_config()
         registry = published_identity_dir(settings)
         # splink scores on the engine the warehouse builds with (setting engine), the same rules either way
-        backend = backend_for(settings.engine)
+        backend = backend_for(settings.engine, config)
         identity = resolve_lake(
             settings.lake_dir, registry, identity_build_path(settings), settings.phone_region, config, backend
         )

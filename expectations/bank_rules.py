@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +34,7 @@ from expectations.results import CheckResult
 from extract.contract import FeedAgreement, FeedFile
 from extract.lake import Lake
 from extract.landing import MANIFEST_NAME
-from extract.sql import literal, path_pattern
+from extract.sql import DuckDBConfig, literal, path_pattern
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ class RuleInputs:
     """The run's business date (None: not known, freshness and future dates not judged)."""
     reporting_currency: str
     """The installation's reporting currency (setting `reporting_currency`)."""
+    duckdb_config: DuckDBConfig = field(default_factory=dict)
+    """The `config` of the rules' DuckDB connection: the installation's memory limit and where it
+    spills (settings duckdb_memory_limit, duckdb_temp_dir); DuckDB's defaults when empty."""
 
     @property
     def staging(self) -> Lake:
@@ -85,14 +88,15 @@ def run_bank_rules(inputs: RuleInputs, config: GatesConfig) -> list[CheckResult]
     return results
 
 
-def lake_keys(lake: Lake, agreement: FeedAgreement) -> Any:
-    """A `reference_keys` for `run_gates`: the distinct keys of a feed file's column in the lake."""
+def lake_keys(lake: Lake, agreement: FeedAgreement, duckdb_config: DuckDBConfig | None = None) -> Any:
+    """A `reference_keys` for `run_gates`: the distinct keys of a feed file's column in the lake
+    (read with `duckdb_config`, as RuleInputs.duckdb_config)."""
 
     def keys(target: str, column: str) -> Any:
         feed = agreement.file(*target.split("."))
         if column not in feed.column_names:
             return None
-        with duckdb.connect() as con:
+        with duckdb.connect(config=dict(duckdb_config or {})) as con:
             frame = con.sql(f'select distinct "{column}" from {_read(lake.feed_glob(feed))}').df()
         return frame[column]
 
@@ -106,7 +110,7 @@ def _read(glob: str) -> str:
 @contextmanager
 def _views(inputs: RuleInputs) -> Iterator[tuple[duckdb.DuckDBPyConnection, set[str]]]:
     """`staged_<system>__<file>` and `lake_<system>__<file>` (lake with this load in place) per feed file."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=dict(inputs.duckdb_config))
     staged: set[str] = set()
     try:
         for feed in inputs.agreement.files:

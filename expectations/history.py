@@ -31,7 +31,7 @@ import pyarrow as pa
 from expectations.results import CheckResult, GateReport
 from extract.contract import FeedAgreement
 from extract.lake import Lake, write_atomically
-from extract.sql import literal, path_pattern
+from extract.sql import DuckDBConfig, literal, path_pattern
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,15 @@ def feed_gates(
     as_of: date | None,
     reporting_currency: str,
     held: Sequence[CheckResult] = (),
+    duckdb_config: DuckDBConfig | None = None,
 ) -> GateReport:
     """The GX suites on the staged batches, then the bank rules; the results are written to the
     run's folder (gates.json, Data Docs) and to the lake's check history.
 
     `held`: blocking failures of an earlier pass of the same run that held deliveries back
     (`bankdw.pipeline.gate_step`); they stay in the results, in place of the same checks'
-    outcomes on what is left."""
+    outcomes on what is left. `duckdb_config`: of the connections that read the lake (the
+    installation's memory limit and where they spill)."""
     from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
     from expectations.config import load_gates_config
 
@@ -102,13 +104,13 @@ def feed_gates(
         report = run_gates(
             batches,
             config=config,
-            reference_keys=lake_keys(lake, agreement),
+            reference_keys=lake_keys(lake, agreement, duckdb_config),
             docs_dir=folder / DATA_DOCS_DIR,
         )
         from expectations.data_docs import write_index
 
         write_index(folder / DATA_DOCS_DIR)
-    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency)
+    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency, dict(duckdb_config or {}))
     report.results += run_bank_rules(inputs, config)
     held_ids = {check.check_id for check in held}
     report.results = [*held, *(check for check in report.results if check.check_id not in held_ids)]

@@ -8,7 +8,12 @@ names from a delivery) goes through these two functions, or is passed as a param
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping
 from pathlib import Path
+
+DuckDBConfig = Mapping[str, str | bool | int | float | list[str]]
+"""The `config` of a DuckDB connection (`duckdb.connect(config=...)`): the installation's memory
+limit and where a connection spills (bankdw.config.Settings.duckdb_config)."""
 
 
 def literal(value: object) -> str:

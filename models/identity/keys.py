@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from extract.sql import DuckDBConfig
+
 REGISTRY_SCHEMA = pa.schema(
     [("customer_id", pa.string()), ("customer_key", pa.string()), ("key_created_on", pa.date32())]
 )
@@ -54,14 +56,19 @@ class KeyAssignment:
     """Merges found in this run (retired_key -> surviving_key)."""
 
 
-def assign_keys(resolution: pa.Table, registry: pa.Table | None, as_of: date) -> KeyAssignment:
+def assign_keys(
+    resolution: pa.Table,
+    registry: pa.Table | None,
+    as_of: date,
+    duckdb_config: DuckDBConfig | None = None,
+) -> KeyAssignment:
     """Stable customer keys for the groups of `resolution` (see the module's docstring).
 
     Deterministic: the same resolution and registry always give the same keys, whatever the
-    order of the rows.
+    order of the rows. `duckdb_config`: of the connection it joins in (IdentityConfig.duckdb_config).
     """
     registry = registry if registry is not None else REGISTRY_SCHEMA.empty_table()
-    con = duckdb.connect()
+    con = duckdb.connect(config=dict(duckdb_config or {}))
     try:
         con.register("resolution", resolution)
         con.register("registry", registry)

@@ -21,13 +21,14 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from extract.sql import DuckDBConfig
 from models.identity.records import RECORD_COLUMNS
 
 if TYPE_CHECKING:
@@ -45,6 +46,9 @@ class IdentityConfig:
     min_training_pairs: int = 10
     """Record pairs linked by national id needed to train splink; fewer: the step is skipped."""
     probabilistic: bool = True
+    duckdb_config: DuckDBConfig = field(default_factory=dict)
+    """The `config` of the step's DuckDB connections: the installation's memory limit and where
+    they spill (settings duckdb_memory_limit, duckdb_temp_dir); DuckDB's defaults when empty."""
 
 
 class LinkageBackend(Protocol):
@@ -56,13 +60,17 @@ class LinkageBackend(Protocol):
 
 
 class DuckDBBackend:
-    """splink on an in-memory DuckDB connection of its own, closed when the step is done."""
+    """splink on an in-memory DuckDB connection of its own (`config`: IdentityConfig.duckdb_config),
+    closed when the step is done."""
+
+    def __init__(self, config: DuckDBConfig | None = None) -> None:
+        self.config = dict(config or {})
 
     @contextmanager
     def input_frame(self, records: pa.Table) -> Iterator[Any]:
         from splink import DuckDBAPI  # imported here: splink is heavy to import and only rule 3 needs it
 
-        con = duckdb.connect()
+        con = duckdb.connect(config=self.config)
         try:
             yield DuckDBAPI(con).register(records, table_name="identity_splink_input")
         finally:
@@ -103,9 +111,10 @@ class SparkBackend:
             spark.catalog.dropTempView(self.TABLE)
 
 
-def backend_for(engine: str) -> LinkageBackend:
-    """The backend of the setting engine: splink on DuckDB in this process, or on Spark."""
-    return SparkBackend() if engine == "spark" else DuckDBBackend()
+def backend_for(engine: str, config: IdentityConfig | None = None) -> LinkageBackend:
+    """The backend of the setting engine: splink on DuckDB in this process (with `config`'s
+    DuckDB settings), or on Spark."""
+    return SparkBackend() if engine == "spark" else DuckDBBackend(config.duckdb_config if config else None)
 
 
 def probabilistic_links(
@@ -143,7 +152,7 @@ def probabilistic_links(
                    cast(birth_date as varchar) as birth_date
             from identity_records"""
     ).to_arrow_table()
-    with (backend or DuckDBBackend()).input_frame(data) as frame:
+    with (backend or DuckDBBackend(config.duckdb_config)).input_frame(data) as frame:
         n = data.num_rows
         settings = SettingsCreator(
             link_type="dedupe_only",

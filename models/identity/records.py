@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from extract.sql import path_pattern
+from extract.sql import DuckDBConfig, path_pattern
 from models.identity.normalise import register_udfs
 
 RECORD_COLUMNS = (
@@ -81,10 +81,11 @@ order by customer_id
 """
 
 
-def customer_records(lake_dir: Path, phone_region: str) -> pa.Table:
+def customer_records(lake_dir: Path, phone_region: str, duckdb_config: DuckDBConfig | None = None) -> pa.Table:
     """Every core customer record's last known state, normalised (RECORD_COLUMNS, then
-    `updated_at` and `snapshot_date`), one row per customer_id, in customer_id order."""
-    con = duckdb.connect()
+    `updated_at` and `snapshot_date`), one row per customer_id, in customer_id order.
+    `duckdb_config`: of the connection that reads the lake (IdentityConfig.duckdb_config)."""
+    con = duckdb.connect(config=dict(duckdb_config or {}))
     try:
         register_udfs(con, phone_region)
         # the bank's time zone does not matter here: updated_at stays an instant

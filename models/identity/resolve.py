@@ -61,13 +61,14 @@ def identify(
 ) -> Identity:
     """Resolve `records` (RECORD_COLUMNS) and key them from the registry `previous` as of the
     business date `as_of` (the date new keys are created on, merges found on). Writes nothing."""
-    con = duckdb.connect()
+    duckdb_config = dict(config.duckdb_config) if config else {}
+    con = duckdb.connect(config=duckdb_config)
     try:
         resolution = resolve(con, records.select(list(RECORD_COLUMNS)), config, backend)
     finally:
         con.close()
     registry, merge_log = previous.load()
-    assigned = assign_keys(resolution, registry, as_of)
+    assigned = assign_keys(resolution, registry, as_of, duckdb_config)
     if assigned.merges.num_rows:
         log.info("identity: %d customers merged into others this run", assigned.merges.num_rows)
     keyed = resolution.append_column("customer_key", assigned.keys.column("customer_key")).append_column(
@@ -102,7 +103,7 @@ def resolve_lake(
 ) -> Identity:
     """The resolve step: the lake's core customer records, resolved and keyed from the
     registry in `registry_dir` (only read), written as an identity directory at `out_dir`."""
-    records = customer_records(lake_dir, phone_region)
+    records = customer_records(lake_dir, phone_region, config.duckdb_config if config else None)
     dates = [d for d in records.column("snapshot_date").to_pylist() if d is not None]
     as_of = max(dates) if dates else NO_RECORDS_DATE  # the latest snapshot: the records' business date
     identity = identify(records, KeyRegistry(registry_dir), as_of, config, backend)
