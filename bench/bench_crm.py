@@ -61,9 +61,9 @@ REFERENCE_SQL = (
 
 def redeliver(con: duckdb.DuckDBPyConnection, dates: str, load_id: str) -> None:
     """Make the business dates matching SQL condition `dates` look re-delivered by load `load_id`
-    (newer than every load the build saw, e.g. 'Z-...'): the events' watermark view
-    (int_business_date_loads) is swapped for one that says so. Also tests/test_crm.py's."""
-    con.execute("alter view intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
+    (newer than every load the build saw, e.g. 'Z-...'): the events' watermark table
+    (int_business_date_loads, a table) is swapped for a view that says so. Also tests/test_crm.py's."""
+    con.execute("alter table intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
     con.execute(
         "create view intermediate.int_business_date_loads as"
         f" select business_date, case when {dates} then {literal(load_id)} else load_id end as load_id"

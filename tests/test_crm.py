@@ -242,6 +242,65 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
     assert 0 < replaced[0] < replaced[1]
 
 
+DATED_LOADS = """
+    select business_date, max(_load_id) as load_id from (
+        select business_date, _load_id from staging.stg_core_banking__balances
+        union all select business_date, _load_id from staging.stg_core_banking__transactions
+        union all select business_date, _load_id from staging.stg_core_banking__loans
+        union all select snapshot_date, _load_id from staging.stg_core_banking__accounts
+        union all select business_date, _load_id from staging.stg_call_center__calls
+        union all select received_date, _load_id from staging.stg_online_banking__events
+    ) group by business_date
+"""
+"""The latest load of each business date as int_business_date_loads found it when it was a view
+scanning every row of every dated feed: what the incremental table must still give."""
+
+
+def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
+    value_bank: Settings, tmp_path: Path
+) -> None:
+    """int_business_date_loads is an incremental table: a build reads only the lake rows of loads
+    newer than those it holds, and gives the rows the whole-lake scan gives."""
+    # given a copy of the 2,000-customer bank's build, whose table looks built by an earlier
+    # night: its last ten dates not delivered yet, the others by an older load
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    settings = load_settings(data_dir=tmp_path / "data")
+    build = tmp_path / "build" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    loads = "intermediate.int_business_date_loads"
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        expected = sorted(con.sql(DATED_LOADS).fetchall())
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        (last,) = con.sql(f"select max(business_date) from {loads}").fetchone()
+        con.execute(f"delete from {loads} where business_date > ?", [last - timedelta(days=10)])
+        con.execute(f"update {loads} set load_id = '0-older'")
+    # when the night builds it
+    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then it holds every date with its latest load, as the whole-lake scan does
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        # and when a further night brings no newer load, reading any lake row of the loads it
+        # holds fails the build: it reads none
+        (newest,) = con.sql(f"select max(load_id) from {loads}").fetchone()
+        for view in ("stg_core_banking__balances", "stg_core_banking__transactions", "stg_online_banking__events"):
+            columns = [row[0] for row in con.sql(f"describe staging.{view}").fetchall()]
+            con.execute(f"alter view staging.{view} rename to {view}_whole")
+            guarded = ", ".join(
+                column
+                if column == "_load_id"
+                else f"case when _load_id <= '{newest}' then error('read ' || _load_id) else {column} end as {column}"
+                for column in columns
+            )
+            con.execute(f"create view staging.{view} as select {guarded} from staging.{view}_whole")
+    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+
+
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
     the mart's watermark that re-delivers a date replaces the events from that date on (an event it
