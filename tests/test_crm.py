@@ -183,16 +183,15 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
     assert ranked[0] > 0 and ranked[0] == ranked[1]
 
 
-def poison(con: duckdb.DuckDBPyConnection, view: str, before: date) -> None:
-    """Make reading a row of intermediate view `view` dated before `before` an error."""
+def poison(con: duckdb.DuckDBPyConnection, view: str, before: date, column: str = "business_date") -> None:
+    """Make reading a row of intermediate view `view` dated (`column`) before `before` an error."""
     columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
     con.execute(f"alter view intermediate.{view} rename to {view}_whole")
     guarded = ", ".join(
-        f"case when business_date < date '{before.isoformat()}' then error('read ' || business_date) else {column} end"
-        f" as {column}"
-        if column != "business_date"
-        else column
-        for column in columns
+        f"case when {column} < date '{before.isoformat()}' then error('read ' || {column}) else {name} end as {name}"
+        if name != column
+        else name
+        for name in columns
     )
     con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
 
@@ -240,6 +239,115 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
         ).fetchone()
     assert only == [0, 0]
     assert 0 < replaced[0] < replaced[1]
+
+
+def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
+    """int_leads resumes the contact rules at the night's window from the state the earlier rows
+    leave (models/crm/leads.py, resume_leads): the leads are row for row those of a full refresh,
+    and the night reads no candidate before its window."""
+    # given the 2,000-customer bank's build with its leads at an RM capacity of 2, so that
+    # candidates wait for their RM (the state a night must resume from)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    settings = load_settings(data_dir=tmp_path / "data", lead_rm_max_open=2)
+    base = tmp_path / "base" / "bank.duckdb"  # the views name the file's catalog: `bank`
+    base.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), base)
+    outcome = run_dbt(settings, base, "run", "-s", "int_leads", "--full-refresh", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # and two copies of it in which the last ten days look re-delivered by a newer load
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    for build in builds.values():
+        build.parent.mkdir()
+        shutil.copyfile(base, build)
+        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+            (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
+            if build == builds["incremental"]:
+                # and in the incremental one, reading an event before the window fails the build
+                window = last - timedelta(days=9 + settings.event_lookback_days)
+                poison(con, "int_customer_events", window, column="event_date")
+    # when one is built incrementally and the other by a full refresh
+    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
+        outcome = run_dbt(settings, builds[name], "run", "-s", "int_leads", "fct_leads", *extra, capture=True)
+        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then the leads, and the candidates kept waiting, are the same row for row
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        for table, columns in (("marts.fct_leads", "*"), ("intermediate.int_leads", "* exclude (as_of_load_id)")):
+            only = [
+                con.sql(
+                    f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
+                ).fetchone()[0]
+                for a, b in (("bank", "full_build"), ("full_build", "bank"))
+            ]
+            assert only == [0, 0], table
+        counts = con.sql(
+            "select count(*) filter (where status = 'WAITING'), count(*) filter (where created_date < ?),"
+            " count(*) filter (where created_date >= ?) from intermediate.int_leads",
+            params=[window, window],
+        ).fetchone()
+    # (candidates waited, and the night kept leads before its window and made some in it)
+    assert all(counts), counts
+
+
+DATED_LOADS = """
+    select business_date, max(_load_id) as load_id from (
+        select business_date, _load_id from staging.stg_core_banking__balances
+        union all select business_date, _load_id from staging.stg_core_banking__transactions
+        union all select business_date, _load_id from staging.stg_core_banking__loans
+        union all select snapshot_date, _load_id from staging.stg_core_banking__accounts
+        union all select business_date, _load_id from staging.stg_call_center__calls
+        union all select received_date, _load_id from staging.stg_online_banking__events
+    ) group by business_date
+"""
+"""The latest load of each business date as int_business_date_loads found it when it was a view
+scanning every row of every dated feed: what the incremental table must still give."""
+
+
+def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
+    value_bank: Settings, tmp_path: Path
+) -> None:
+    """int_business_date_loads is an incremental table: a build reads only the lake rows of loads
+    newer than those it holds, and gives the rows the whole-lake scan gives."""
+    # given a copy of the 2,000-customer bank's build, whose table looks built by an earlier
+    # night: its last ten dates not delivered yet, the others by an older load
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    settings = load_settings(data_dir=tmp_path / "data")
+    build = tmp_path / "build" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    loads = "intermediate.int_business_date_loads"
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        expected = sorted(con.sql(DATED_LOADS).fetchall())
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        (last,) = con.sql(f"select max(business_date) from {loads}").fetchone()
+        con.execute(f"delete from {loads} where business_date > ?", [last - timedelta(days=10)])
+        con.execute(f"update {loads} set load_id = '0-older'")
+    # when the night builds it
+    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then it holds every date with its latest load, as the whole-lake scan does
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        # and when a further night brings no newer load, reading any lake row of the loads it
+        # holds fails the build: it reads none
+        (newest,) = con.sql(f"select max(load_id) from {loads}").fetchone()
+        for view in ("stg_core_banking__balances", "stg_core_banking__transactions", "stg_online_banking__events"):
+            columns = [row[0] for row in con.sql(f"describe staging.{view}").fetchall()]
+            con.execute(f"alter view staging.{view} rename to {view}_whole")
+            guarded = ", ".join(
+                column
+                if column == "_load_id"
+                else f"case when _load_id <= '{newest}' then error('read ' || _load_id) else {column} end as {column}"
+                for column in columns
+            )
+            con.execute(f"create view staging.{view} as select {guarded} from staging.{view}_whole")
+    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
 
 
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:

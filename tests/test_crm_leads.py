@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from models.crm.leads import Candidate, ContactRules, CustomerFacts, assign_leads
+from models.crm.leads import Candidate, ContactRules, CustomerFacts, assign_leads, resume_leads
 
 D0 = date(2026, 9, 1)
 RULES = ContactRules(customer_gap_days=7, rm_max_open=2, due_days=5)
@@ -98,3 +98,33 @@ def test_the_result_does_not_depend_on_input_order() -> None:
     first = assign_leads(candidates, CustomerFacts(), RULES, as_of=day(20))
     second = assign_leads(list(reversed(candidates)), CustomerFacts(), RULES, as_of=day(20))
     assert first == second
+
+
+def test_resuming_at_any_day_gives_the_leads_of_the_whole_run() -> None:
+    # given 40 days of candidates of three RMs at capacity two and the branch queue, with
+    # contacts, sales and complaints, so that candidates wait, leads stay open and expire
+    candidates = [
+        candidate(f"C{n % 23}", n % 40, priority=10 + n % 7, rm=(None, "RM1", "RM2", "RM3")[n % 4])
+        for n in range(0, 400, 3)
+    ]
+    facts = CustomerFacts(
+        contacts={f"C{n}": [day(n % 11 + 2), day(n % 17 + 15)] for n in range(0, 23, 2)},
+        conversions={f"C{n}": [day(n + 9)] for n in range(1, 23, 5)},
+        complaints={"C3": [(day(8), day(12))]},
+    )
+    whole = resume_leads(candidates, facts, RULES, day(42), start=day(0))
+    assert whole.waited and {lead.status for lead in whole.leads} >= {"OPEN", "EXPIRED", "CONTACTED", "SUPPRESSED"}
+    for start in (day(n) for n in range(1, 44)):
+        # when a night resumes at `start` from the leads before it (as an earlier night, one day
+        # behind, left them) and the candidates that waited the day before
+        before = resume_leads(candidates, facts, RULES, start - timedelta(days=1), start=day(0))
+        earlier = [lead for lead in before.leads if lead.created_date < start]
+        waiting = [c for c, until in before.waited.items() if until >= start - timedelta(days=1)]
+        night = resume_leads(candidates, facts, RULES, day(42), start, earlier, waiting)
+        # then the earlier leads, their outcomes read again, and the night's are the whole run's
+        reviewed = {lead.lead_id: lead for lead in night.reviewed}
+        kept = [reviewed.get(lead.lead_id, lead) for lead in earlier]
+        assert sorted(kept + night.leads, key=lambda lead: lead.lead_id) == sorted(
+            whole.leads, key=lambda lead: lead.lead_id
+        ), start
+        assert {c: u for c, u in whole.waited.items() if u >= start} == night.waited

@@ -81,3 +81,15 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
+
+
+{% macro get_incremental_replace_all_sql(arg_dict) -%}
+    {#- A custom incremental strategy for int_leads: the batch is the whole table (the rows
+        before the night's window as they were, then the night's), so the target's rows are
+        replaced by it in place. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }};
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

@@ -20,6 +20,12 @@ Per day, in this order:
    later contacts: CONVERTED (a sale or a new account by the due date), CONTACTED (a call
    or branch contact by then), EXPIRED (nothing by the due date, once the data has passed
    it), else OPEN. A lead is open from its creation to its first contact, sale or expiry.
+
+A night resumes the loop at its window's first day (`resume_leads`) from the state the earlier
+leads leave there: each customer's last lead, each RM's open leads (their outcomes read again
+from tonight's facts, as are those of every lead still open or due in the window) and the
+candidates still waiting for their RM, which the loop reports (`LeadRun.waited`) so that the
+model can keep them. From the same state the loop does what it did over the whole history.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import bisect
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 
@@ -81,6 +87,19 @@ class CustomerFacts:
     do_not_contact: frozenset[str] = frozenset()
 
 
+@dataclass
+class LeadRun:
+    leads: list[Lead]
+    """The leads created on the days the loop ran."""
+    waited: dict[Candidate, date]
+    """Every candidate that waited for its RM, and the last day it waited (a candidate waits
+    from its own day to that one without a break): those that waited the day before a window
+    are waiting when the window starts."""
+    reviewed: list[Lead] = field(default_factory=list)
+    """The earlier leads given to resume from that were open or due in the window, with their
+    outcomes read again."""
+
+
 def lead_id(customer_key: str, created_date: date) -> str:
     """One lead per customer and day at most: the pair is the lead's identity."""
     return hashlib.md5(f"{customer_key}|{created_date.isoformat()}".encode()).hexdigest()
@@ -100,11 +119,11 @@ def _suppression(customer: str, day: date, facts: CustomerFacts) -> str | None:
     return None
 
 
-def _outcome(candidate: Candidate, day: date, due: date, facts: CustomerFacts, as_of: date) -> tuple[str, date | None]:
-    converted = _first_after(facts.conversions.get(candidate.customer_key, ()), day, due)
+def _outcome(customer: str, day: date, due: date, facts: CustomerFacts, as_of: date) -> tuple[str, date | None]:
+    converted = _first_after(facts.conversions.get(customer, ()), day, due)
     if converted:
         return "CONVERTED", converted
-    contacted = _first_after(facts.contacts.get(candidate.customer_key, ()), day, due)
+    contacted = _first_after(facts.contacts.get(customer, ()), day, due)
     if contacted:
         return "CONTACTED", contacted
     if due < as_of:
@@ -128,16 +147,48 @@ def _closes_on(customer: str, day: date, due: date, facts: CustomerFacts) -> dat
 
 def assign_leads(candidates: Iterable[Candidate], facts: CustomerFacts, rules: ContactRules, as_of: date) -> list[Lead]:
     """The leads of every day from the first candidate's to `as_of` (see the module's doc)."""
+    candidates = list(candidates)
+    if not candidates:
+        return []
+    start = min(candidate.candidate_date for candidate in candidates)
+    return resume_leads(candidates, facts, rules, as_of, start).leads
+
+
+def resume_leads(
+    candidates: Iterable[Candidate],
+    facts: CustomerFacts,
+    rules: ContactRules,
+    as_of: date,
+    start: date,
+    earlier: Iterable[Lead] = (),
+    waiting: Iterable[Candidate] = (),
+) -> LeadRun:
+    """The leads of every day from `start` to `as_of`, from the candidates dated from `start` on,
+    resuming from what the days before left: `earlier`, the leads created before `start` that
+    were not suppressed and were created in the last `customer_gap_days` days or are due from
+    `start` on or still open (others may be given; they change nothing), and `waiting`, the
+    candidates that waited for their RM the day before `start`."""
     by_day: dict[date, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
-        by_day[candidate.candidate_date].append(candidate)
-    if not by_day:
-        return []
-    leads: list[Lead] = []
+        if candidate.candidate_date >= start:
+            by_day[candidate.candidate_date].append(candidate)
     last_lead: dict[str, date] = {}
     open_until: dict[str, list[date]] = defaultdict(list)  # per RM, the close day of each lead
-    waiting: list[Candidate] = []
-    day = min(by_day)
+    reviewed: list[Lead] = []
+    for lead in sorted(earlier, key=lambda lead: lead.created_date):
+        if lead.created_date >= start or lead.status == "SUPPRESSED":
+            continue
+        last_lead[lead.customer_key] = lead.created_date
+        if lead.due_date >= start or lead.status == "OPEN":
+            status, outcome_date = _outcome(lead.customer_key, lead.created_date, lead.due_date, facts, as_of)
+            outcome = status if outcome_date else None
+            reviewed.append(replace(lead, status=status, outcome_date=outcome_date, outcome=outcome))
+        if lead.rm_id is not None:
+            open_until[lead.rm_id].append(_closes_on(lead.customer_key, lead.created_date, lead.due_date, facts))
+    leads: list[Lead] = []
+    waited: dict[Candidate, date] = {}
+    waiting = list(waiting)
+    day = start
     while day <= as_of:
         pool = [c for c in waiting if c.candidate_date + timedelta(days=rules.due_days) > day] + by_day.get(day, [])
         pool.sort(key=lambda c: (-c.priority, c.candidate_date, c.customer_key))
@@ -161,16 +212,17 @@ def assign_leads(candidates: Iterable[Candidate], facts: CustomerFacts, rules: C
                 open_until[rm] = still_open
                 if len(still_open) >= rules.rm_max_open:
                     waiting.append(candidate)
+                    waited[candidate] = day
                     continue
             due = day + timedelta(days=rules.due_days)
-            status, outcome_date = _outcome(candidate, day, due, facts, as_of)
+            status, outcome_date = _outcome(customer, day, due, facts, as_of)
             if rm is not None:
                 open_until[rm].append(_closes_on(customer, day, due, facts))
             last_lead[customer] = day
             served_today.add(customer)
             leads.append(_lead(candidate, day, rules, status, None, outcome_date, status if outcome_date else None))
         day += timedelta(days=1)
-    return leads
+    return LeadRun(leads=leads, waited=waited, reviewed=reviewed)
 
 
 def _lead(

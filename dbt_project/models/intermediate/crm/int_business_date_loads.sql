@@ -1,6 +1,21 @@
 -- The latest lake load of every business date, over every feed that dates its rows: the run
 -- that last delivered (or re-delivered) the date. The customer events name it as the run that
 -- detected them, and fct_customer_events uses it as its watermark (macros/crm_events.sql).
+-- A table the build computes once (the events, their window, the leads and the scorecards read
+-- it about seven times a build), incremental: a night reads only the rows of loads newer than
+-- the latest it holds, which DuckDB finds from the Parquet files' statistics of _load_id (every
+-- lake partition is written whole by one load) without reading the older rows; the dates those
+-- loads delivered get their new latest load. Load ids grow with time (the events' watermark
+-- relies on it too). A full refresh scans every row.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+    )
+}}
+
 with balances as (
 
     select * from {{ ref('stg_core_banking__balances') }}
@@ -77,6 +92,9 @@ final as (
         dated_loads.business_date,
         max(dated_loads._load_id) as load_id
     from dated_loads
+    {% if is_incremental() %}
+        where dated_loads._load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+    {% endif %}
     group by dated_loads.business_date
 
 )

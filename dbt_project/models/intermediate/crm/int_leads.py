@@ -1,38 +1,159 @@
 """Leads: the candidates of int_lead_candidates under the contact rules, day by day.
 
 A dbt Python model because the rules depend on the leads before them (a customer's last lead,
-an RM's open leads): the loop is models.crm.leads.assign_leads (docs/crm.md); the outcomes
-come from int_lead_customer_facts. Rebuilt whole each night (see docs/crm.md, "What is not
-incremental yet").
+an RM's open leads): the loop is models.crm.leads (docs/crm.md); the outcomes come from
+int_lead_customer_facts.
+
+Incremental (docs/crm.md, "Leads in proportion to the night"): a night resumes the loop at its
+window, the earliest business date that a load newer than the table's latest `as_of_load_id`
+delivered, less var event_lookback_days (the events' own window: macros/crm_events.sql), or
+earlier when a lead's customer key is no longer a customer's (re-keyed). The rules read only
+the candidates from there (the events' window variable is set on this model's connection), the
+facts from the earliest lead still to judge. The table also keeps the candidates that waited for
+their RM (status WAITING, `waited_until` the last day they waited; fct_leads leaves them out):
+the loop's state, which no lead row shows. Leads before the window stay as they are, except the
+outcomes of those still open or due in the window, read again. The model returns the whole
+table (earlier rows as they were, then tonight's), which strategy `replace_all` writes in place:
+copying the leads costs little beside the rules and the loop, and no lead can be left behind.
+A full refresh runs the loop over the whole history.
 """
 
 from collections import defaultdict
+from datetime import date, timedelta
+from hashlib import md5
 
 import pyarrow as pa
 
-from models.crm.leads import Candidate, ContactRules, CustomerFacts, assign_leads
+from models.crm.leads import Candidate, ContactRules, CustomerFacts, Lead, resume_leads
+
+COLUMNS = {
+    "lead_id": pa.string(),
+    "customer_key": pa.string(),
+    "rm_id": pa.string(),
+    "branch_id": pa.string(),
+    "created_date": pa.date32(),
+    "due_date": pa.date32(),
+    "priority": pa.int32(),
+    "reason": pa.string(),
+    "status": pa.string(),
+    "suppressed_reason": pa.string(),
+    "outcome_date": pa.date32(),
+    "outcome": pa.string(),
+    "waited_until": pa.date32(),
+    "as_of_load_id": pa.string(),
+}
+LEAD_COLUMNS = list(COLUMNS)[:12]
+EVER = date(1, 1, 1)
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="replace_all", on_schema_change="append_new_columns")
     rules = ContactRules(
         customer_gap_days=int(dbt.config.get("lead_customer_gap_days")),
         rm_max_open=int(dbt.config.get("lead_rm_max_open")),
         due_days=int(dbt.config.get("lead_due_days")),
     )
-    loads = dbt.ref("int_business_date_loads").aggregate("max(business_date) as as_of").fetchone()
+    loads = dbt.ref("int_business_date_loads")
+    as_of, as_of_load = loads.aggregate("max(business_date), max(load_id)").fetchone()
+    if as_of is None:
+        return pa.table({name: pa.array([], kind) for name, kind in COLUMNS.items()})
+    kept = None
+    start = EVER
+    # (a table built before the leads were incremental has no as_of_load_id: built whole once)
+    if dbt.is_incremental and "as_of_load_id" in session.sql(f"select * from {dbt.this} limit 0").columns:
+        start = window_start(dbt, session, loads)
+        kept = session.sql(f"select * from {dbt.this} where created_date < date '{start}'")
+    if start == EVER:
+        candidates = dbt.ref("int_lead_candidates")
+    else:
+        # the rules compute the events from the window only (macros/crm_events.sql)
+        session.execute(f"set variable customer_events_window_start = date '{start}'")
+        candidates = dbt.ref("int_lead_candidates").filter(f"candidate_date >= date '{start}'")
     candidates = [
         Candidate(*row)
-        for row in dbt.ref("int_lead_candidates")
-        .select("customer_key, candidate_date, rm_id, branch_id, priority, reason")
-        .fetchall()
+        for row in candidates.select("customer_key, candidate_date, rm_id, branch_id, priority, reason").fetchall()
     ]
+    session.execute("reset variable customer_events_window_start")
+    earlier, waiting, passed = [], [], None
+    facts_since = EVER
+    if kept is not None:
+        leads = kept.filter("status not in ('WAITING', 'SUPPRESSED')")
+        needed = leads.filter(
+            f"created_date >= date '{start}' - {rules.customer_gap_days}"
+            f" or due_date >= date '{start}' or status = 'OPEN'"
+        )
+        earlier = [Lead(*row) for row in needed.select(", ".join(LEAD_COLUMNS)).fetchall()]
+        facts_since = min([lead.created_date for lead in earlier], default=start)
+        waited = kept.filter(f"status = 'WAITING' and waited_until >= date '{start}' - 1")
+        waiting = [
+            Candidate(*row)
+            for row in waited.select("customer_key, created_date, rm_id, branch_id, priority, reason").fetchall()
+        ]
+        # rows the night does not touch, as they are: the leads it does not judge again, the
+        # candidates that stopped waiting before the window
+        passed = kept.filter(
+            f"(status = 'WAITING' and waited_until < date '{start}' - 1)"
+            f" or (status <> 'WAITING' and not (status <> 'SUPPRESSED'"
+            f" and (due_date >= date '{start}' or status = 'OPEN')))"
+        )
+    facts = customer_facts(dbt, facts_since, start)
+    if start == EVER:
+        start = min((c.candidate_date for c in candidates), default=as_of + timedelta(days=1))
+    run = resume_leads(candidates, facts, rules, as_of, start, earlier, waiting)
+    waits: dict[tuple[str, date], tuple[Candidate, date]] = {}
+    for candidate in waiting:
+        waits[(candidate.customer_key, candidate.candidate_date)] = (candidate, start - timedelta(days=1))
+    for candidate, until in run.waited.items():
+        waits[(candidate.customer_key, candidate.candidate_date)] = (candidate, until)
+    rows = [dict(lead.__dict__, waited_until=None, as_of_load_id=as_of_load) for lead in run.reviewed + run.leads]
+    rows += [
+        {
+            "lead_id": md5(f"{c.customer_key}|{c.candidate_date.isoformat()}|WAITING".encode()).hexdigest(),
+            "customer_key": c.customer_key,
+            "rm_id": c.rm_id,
+            "branch_id": c.branch_id,
+            "created_date": c.candidate_date,
+            "due_date": c.candidate_date + timedelta(days=rules.due_days),
+            "priority": c.priority,
+            "reason": c.reason,
+            "status": "WAITING",
+            "suppressed_reason": None,
+            "outcome_date": None,
+            "outcome": None,
+            "waited_until": until,
+            "as_of_load_id": as_of_load,
+        }
+        for c, until in waits.values()
+    ]
+    tonight = pa.table({name: pa.array([row[name] for row in rows], kind) for name, kind in COLUMNS.items()})
+    if passed is None:
+        return tonight
+    columns = ", ".join(f"cast({name} as {sql_type(kind)}) as {name}" for name, kind in COLUMNS.items())
+    return pa.concat_tables([passed.select(columns).fetch_arrow_table().cast(tonight.schema), tonight])
+
+
+def window_start(dbt, session, loads) -> date:
+    """The first day the night judges again (see the module's doc)."""
+    (watermark,) = session.sql(f"select coalesce(max(as_of_load_id), '') from {dbt.this}").fetchone()
+    (delivered,) = loads.filter(f"load_id > {literal(watermark)}").aggregate("min(business_date)").fetchone()
+    start = (delivered or date.max) - timedelta(days=int(dbt.config.get("event_lookback_days")))
+    dbt.ref("int_customer_versions").filter("is_current").select("customer_key").create_view("lead_customers")
+    (rekeyed,) = session.sql(
+        f"select min(created_date) from {dbt.this} where customer_key not in (select customer_key from lead_customers)"
+    ).fetchone()
+    return min(start, rekeyed or start)
+
+
+def customer_facts(dbt, since: date, start: date) -> CustomerFacts:
+    """The contacts and sales from `since` on, and the complaints still open at `start`."""
     contacts, conversions, complaints = defaultdict(list), defaultdict(list), defaultdict(list)
+    facts = dbt.ref("int_lead_customer_facts")
+    if since != EVER:
+        facts = facts.filter(
+            f"fact_date >= date '{since}' or (fact_kind = 'OPEN_COMPLAINT' and until_date > date '{start}')"
+        )
     for customer, kind, day, until in (
-        dbt.ref("int_lead_customer_facts")
-        .order("fact_date")
-        .select("customer_key, fact_kind, fact_date, until_date")
-        .fetchall()
+        facts.order("fact_date").select("customer_key, fact_kind, fact_date, until_date").fetchall()
     ):
         if kind == "CONTACT":
             contacts[customer].append(day)
@@ -40,20 +161,12 @@ def model(dbt, session):
             conversions[customer].append(day)
         else:
             complaints[customer].append((day, until))
-    facts = CustomerFacts(contacts=contacts, conversions=conversions, complaints=complaints)
-    leads = assign_leads(candidates, facts, rules, as_of=loads[0]) if loads and loads[0] else []
-    columns = {
-        "lead_id": pa.string(),
-        "customer_key": pa.string(),
-        "rm_id": pa.string(),
-        "branch_id": pa.string(),
-        "created_date": pa.date32(),
-        "due_date": pa.date32(),
-        "priority": pa.int32(),
-        "reason": pa.string(),
-        "status": pa.string(),
-        "suppressed_reason": pa.string(),
-        "outcome_date": pa.date32(),
-        "outcome": pa.string(),
-    }
-    return pa.table({name: pa.array([getattr(lead, name) for lead in leads], kind) for name, kind in columns.items()})
+    return CustomerFacts(contacts=contacts, conversions=conversions, complaints=complaints)
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_type(kind: pa.DataType) -> str:
+    return {pa.string(): "varchar", pa.date32(): "date", pa.int32(): "integer"}[kind]

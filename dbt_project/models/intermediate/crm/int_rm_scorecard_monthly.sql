@@ -164,7 +164,7 @@ lead_counts as (
         ) as avg_days_to_contact
     from leads
     where
-        leads.status <> 'SUPPRESSED'
+        leads.status not in ('SUPPRESSED', 'WAITING')
         and leads.rm_id is not null
     group by all
 

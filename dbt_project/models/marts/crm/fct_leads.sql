@@ -1,3 +1,4 @@
+-- The leads of int_leads, without the candidates it keeps while they wait for their RM.
 with leads as (
 
     select * from {{ ref('int_leads') }}
@@ -20,6 +21,7 @@ final as (
         leads.outcome_date,
         leads.outcome
     from leads
+    where leads.status <> 'WAITING'
 
 )
 
