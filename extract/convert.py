@@ -374,9 +374,7 @@ def convert_feed(
     with tempfile.TemporaryDirectory(prefix="bankdw-plain-") as workdir:
         plains = []
         for n, path in enumerate(paths):  # a plain copy keeps its file's name, in a folder of its own
-            folder = Path(workdir) / str(n)
-            folder.mkdir()
-            plains.append(plain_file(path, folder, csv_quoting=feed.format == "csv"))
+            plains.append(plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv"))
         if feed.format == "csv":
             if len({p.parent for p in paths}) != len(paths):
                 raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")

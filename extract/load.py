@@ -316,6 +316,14 @@ def _stage_together(
         return False
     if converted.extra_columns and feed.format != "csv":
         return False
+    # `typed` is in the order of its files' keys, and a delivery's keys are neighbours (one folder):
+    # each delivery's rows are a range of row ids, which a scan reads without a filter on every row.
+    ranges = dict(
+        (
+            (key, (first, last))
+            for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
+        )
+    )
     quarantine = converted.quarantine
     for one in group:
         prefix = one.relative_dir + "/"
@@ -326,7 +334,9 @@ def _stage_together(
             quarantine.filter(pc.is_in(quarantine["_file"], pa.array(own))),
             converted.extra_columns,
         )
-        one.results[feed.name] = _stage_part(con, one, part, own, staging, load_id)
+        held = [ranges[key] for key in own if key in ranges]
+        rows = f"rowid between {min(r[0] for r in held)} and {max(r[1] for r in held)}" if held else "false"
+        one.results[feed.name] = _stage_part(con, one, part, rows, staging, load_id)
     return True
 
 
@@ -349,26 +359,26 @@ def _stage_converted(
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    return _stage_part(con, one, converted, keys, staging, load_id, source_prefix=one.relative_dir + "/")
+    return _stage_part(con, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
 
 
 def _stage_part(
     con: duckdb.DuckDBPyConnection,
     one: _Prepared,
     converted: ConvertedFeed,
-    keys: list[str],
+    rows: str,
     staging: Lake,
     load_id: str,
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its rows of table `typed` (those whose `_file` is one of `keys`)."""
+    stage its rows of table `typed` (those `rows`, a condition, selects)."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
         return problems, []
     delivery = one.delivery
-    _write_staged(con, converted, keys, source_prefix, staging, delivery.business_date, load_id, one.outcome.started_at)
+    _write_staged(con, converted, rows, source_prefix, staging, delivery.business_date, load_id, one.outcome.started_at)
     files = [
         FileLoad(
             delivery.system,
@@ -407,7 +417,7 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 def _write_staged(
     con: duckdb.DuckDBPyConnection,
     converted: ConvertedFeed,
-    keys: list[str],
+    rows: str,
     source_prefix: str,
     staging: Lake,
     business_date: date,
@@ -415,11 +425,10 @@ def _write_staged(
     loaded_at: datetime,
 ) -> None:
     """One Parquet file per feed and delivery (hour files together), lineage on every row: the rows
-    of table `typed` and of `converted.quarantine` whose `_file` is one of `keys`; their
+    of table `typed` that condition `rows` selects, and `converted.quarantine`; their
     `_source_file` is `source_prefix` followed by `_file`."""
     feed = converted.feed
     part = partition_name(business_date)
-    files = "(" + ", ".join(literal(key) for key in keys) + ")"
     lineage = (
         f"{literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, _source_row, "
         f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
@@ -427,7 +436,7 @@ def _write_staged(
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"copy (select * exclude (_file, _source_row), {lineage} from typed where _file in {files} "
+        f"copy (select * exclude (_file, _source_row), {lineage} from typed where {rows} "
         f"order by _file, _source_row) to {literal(target)} (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
