@@ -173,6 +173,7 @@ def stage(
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
     delivery_gap_days: int | None = None,
     duckdb_config: dict[str, str | bool | int | float | list[str]] | None = None,
+    batch_bytes: int = 256_000_000,
 ) -> list[DeliveryOutcome]:
     """Verify and convert each delivery into the load's staging area; refuse those that do not match,
     and (given `delivery_gap_days`) those dated implausibly far after their system's last date.
@@ -180,7 +181,9 @@ def stage(
     One DuckDB connection (with `duckdb_config`: memory limit, spill folder) serves the call,
     and the deliveries of a feed file are converted together, one conversion per feed file
     (`_convert_batch`): converting each small delivery on its own cost a real bank's 1,362
-    small deliveries far more than their rows did. Each delivery keeps the outcome it would
+    small deliveries far more than their rows did. A batch holds at most `batch_bytes` of landed
+    files (setting `stage_batch_bytes`), so that a large initial load is not one conversion held
+    at once. Each delivery keeps the outcome it would
     have on its own (`_convert_batch` says how); a delivery refused as implausibly dated has its
     staged partitions removed again."""
     staging = lake.staging(load_id)
@@ -188,14 +191,22 @@ def stage(
     last = last_loaded_dates(lake.audit_records()) if delivery_gap_days else {}
     t0 = time.monotonic()
     prepared = [_prepare(delivery, landing_dir, agreement) for delivery in deliveries]
-    batches: dict[tuple[str, str], list[_Prepared]] = {}
+    batches: dict[tuple[str, str], list[list[_Prepared]]] = {}
+    sizes: dict[tuple[str, str], int] = {}
     for one in prepared:
-        for feed_name in one.paths:
-            batches.setdefault((one.delivery.system, feed_name), []).append(one)
+        for feed_name, paths in one.paths.items():
+            feed_key, size = (one.delivery.system, feed_name), _size(paths)
+            parts = batches.setdefault(feed_key, [[]])
+            if parts[-1] and sizes[feed_key] + size > batch_bytes:
+                parts.append([])
+                sizes[feed_key] = 0
+            parts[-1].append(one)
+            sizes[feed_key] = sizes.get(feed_key, 0) + size
     con = duckdb.connect(config=duckdb_config or {})
     try:
-        for (system, feed_name), batch in batches.items():
-            _convert_batch(con, batch, agreement.file(system, feed_name), staging, load_id, type_drift_share)
+        for (system, feed_name), parts in batches.items():
+            for batch in parts:
+                _convert_batch(con, batch, agreement.file(system, feed_name), staging, load_id, type_drift_share)
     finally:
         con.close()
     outcomes = []
@@ -223,6 +234,13 @@ def stage(
         status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
         log.info("[%d/%d] %s %s (%.1fs)", number, len(deliveries), delivery.label, status, time.monotonic() - t0)
     return outcomes
+
+
+def _size(paths: list[Path]) -> int:
+    try:
+        return sum(p.stat().st_size for p in paths)
+    except OSError:  # gone since it was checked: its conversion refuses it, naming the file
+        return 0
 
 
 @dataclass

@@ -93,6 +93,20 @@ def test_batched_staging_writes_the_files_and_rows_of_one_by_one_staging(landing
     assert_same_staging(batched, alone, lake)
 
 
+def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:
+    # given the shared bank's landing area, and a batch size that holds about three days of a feed
+    lake = Lake(landing_copy / "lake")
+    lake.ensure_schemas(AGREEMENT)
+    pending = landing_state(landing_copy / "landing", lake, AGREEMENT).pending
+    transactions = sorted((landing_copy / "landing" / "core_banking").glob("*/transactions.csv"))
+    three_days = sum(p.stat().st_size for p in transactions[:3])
+    # when it is staged in batches of that size, and again one delivery per call
+    capped = stage(pending, landing_copy / "landing", lake, AGREEMENT, "BATCH", batch_bytes=three_days)
+    alone = [o for delivery in pending for o in stage([delivery], landing_copy / "landing", lake, AGREEMENT, "ONE")]
+    # then the staging areas are the same
+    assert_same_staging(capped, alone, lake)
+
+
 def _rewrite_csv(path: Path, change: Any) -> None:
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     out = io.StringIO(newline="")
