@@ -9,6 +9,7 @@ overhead, (stage - reference) / deliveries; its target is under 20 ms.
 
     .venv/bin/python bench/bench_deliveries.py                                # 200 customers x 120 days
     .venv/bin/python bench/bench_deliveries.py --customers 2000 --days 70     # the suite's value_bank size
+    .venv/bin/python bench/bench_deliveries.py --landing <a landing area>      # deliveries already there
 """
 
 from __future__ import annotations
@@ -89,14 +90,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / "data" / "bench-deliveries")
     parser.add_argument("--repeat", type=int, default=1, help="stage runs (each on a fresh data dir)")
+    parser.add_argument("--landing", type=Path, help="time this landing area (read only) instead of simulating")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    source = landing(args.work, args.customers, args.days, args.seed)
+    source = args.landing or landing(args.work, args.customers, args.days, args.seed)
     by_feed, deliveries = files_by_feed(source)
     n_files = sum(len(p) for p in by_feed.values())
     for _ in range(args.repeat):
         ref_seconds, rows = reference(by_feed)
-        root = args.work / f"bank-{args.customers}x{args.days}"
+        root = args.work / ("bank-given" if args.landing else f"bank-{args.customers}x{args.days}")
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         (root / "landing").symlink_to(source.resolve(), target_is_directory=True)
@@ -106,7 +108,7 @@ def main() -> None:
         stage_seconds = time.monotonic() - t0
         overhead_ms = 1000 * (stage_seconds - ref_seconds) / deliveries
         print(
-            f"{args.customers:,} customers x {args.days} days: {deliveries:,} deliveries, {n_files:,} files, "
+            f"{source}: {deliveries:,} deliveries, {n_files:,} files, "
             f"{rows:,} rows ({len(by_feed)} feed files); {len(report.deliveries_refused)} refused\n"
             f"  reference (DuckDB, one conversion per feed file): {ref_seconds:7.2f}s\n"
             f"  stage step:                                       {stage_seconds:7.2f}s\n"
