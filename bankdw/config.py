@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         description="Share of a typed column's values that may fail to read before the file is refused "
         "as a schema change (below it, the bad rows are quarantined).",
     )
+    stage_batch_bytes: int = Field(
+        default=256_000_000,
+        ge=0,
+        description="Most landed bytes of one feed file that the stage step converts together: the "
+        "deliveries of a run are batched up to it (many small deliveries in one conversion); a larger "
+        "delivery is converted on its own; 0 converts every delivery on its own.",
+    )
     delivery_gap_days: int = Field(
         default=31,
         ge=1,

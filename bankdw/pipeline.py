@@ -198,6 +198,7 @@ def stage_step(
             settings.type_drift_share,
             settings.delivery_gap_days,
             settings.duckdb_config(),
+            settings.stage_batch_bytes,
         )
         report.record_outcomes(outcomes)
         if not selection.last and any(o.problems[:1] and o.problems[0].startswith(IMPLAUSIBLE_DATE) for o in outcomes):

@@ -28,6 +28,7 @@ from typing import IO, Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from extract.contract import DECIMAL_TYPE, Column, FeedFile
 from extract.sql import ident as _ident
@@ -150,14 +151,14 @@ def _refuse_type_drift(con: duckdb.DuckDBPyConnection, feed: FeedFile, share: fl
         raise FileRefused("; ".join(problems))
 
 
-def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = False) -> str:
+def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: list[str] | None = None) -> str:
     """Select from `raw` the typed columns, `_file`, `_source_row` and `_reason` (empty when the row
     is valid), and for the i-th typed column the flags `_has{i}` (a value was given) and `_bad{i}`
     (it does not read as its type), which the type drift check counts.
 
     Each value is cast once, in the inner select; the outer one judges the casts.
-    `marked_cr`: a file of the feed had carriage returns outside quotes, read as `CR_MARK`
-    (extract.text); a row holding one is quarantined, naming the column."""
+    `marked_cr`: the files (`_file`) that had carriage returns outside quotes, read as `CR_MARK`
+    (extract.text); a row of theirs holding one is quarantined, naming the column."""
     typed = {c.name: i for i, c in enumerate(_typed_columns(feed))}
     inner, outer, flags, checks = [], [], [], []
     for column in feed.columns:
@@ -175,9 +176,10 @@ def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = 
                 f"{_literal(message)} || _text{i} || {_literal(' as ' + _describe(column))} end"
             )
     if marked_cr:
+        marked = "(" + ", ".join(_literal(f) for f in marked_cr) + ")"
         for j, name in enumerate(feed.column_names + extra_columns):
             message = f"{name}: a carriage return (\\r) outside quotes; the agreement's line end is \\n"
-            inner.append(f"contains({_ident(name)}, chr({ord(CR_MARK)})) as _cr{j}")
+            inner.append(f"_file in {marked} and contains({_ident(name)}, chr({ord(CR_MARK)})) as _cr{j}")
             checks.append(f"case when _cr{j} then {_literal(message)} end")
     inner += [_ident(name) for name in extra_columns] + ["_file", "_source_row"]
     outer += [_ident(name) for name in extra_columns] + ["_file", "_source_row"] + flags
@@ -185,28 +187,54 @@ def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: bool = 
     return f"select {', '.join(outer)}, {reason} as _reason from (select {', '.join(inner)} from raw)"
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, file_name: str, rejected_rows: np.ndarray) -> None:
-    """Give `raw` its 1-based `_source_row`, skipping the rows the reader rejected.
+def _number_rows(con: duckdb.DuckDBPyConnection, rejected: pa.Table) -> None:
+    """Give `raw` (read with `filename`) its `_file` key and 1-based `_source_row`, skipping the
+    rows the reader rejected (`rejected`: `_file`, `_source_row`).
 
-    DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of
-    `raw` is the k-th data row of the file that the reader did not reject.
+    DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of a
+    file in `raw` is the k-th data row of that file that the reader did not reject.
     """
-    n_valid = scalar(con, "select count(*) from raw")
-    if len(rejected_rows) == 0:
+    con.execute(
+        "create or replace table raw as select raw.* exclude (filename), k._file, "
+        "row_number() over (partition by k._file order by raw.rowid) as _k "
+        "from raw join file_keys k using (filename) order by raw.rowid"
+    )
+    row_maps = []
+    for file in sorted(set(rejected["_file"].to_pylist())):
+        skipped = np.asarray(
+            rejected.filter(pc.equal(rejected["_file"], file))["_source_row"].to_numpy(zero_copy_only=False)
+        )
+        n_valid = scalar(con, f"select count(*) from raw where _file = {_literal(file)}")
+        all_rows = np.arange(1, n_valid + len(skipped) + 1, dtype=np.int64)
+        numbers = np.setdiff1d(all_rows, skipped, assume_unique=True)
+        row_maps.append(
+            pa.table({"_file": [file] * n_valid, "_k": np.arange(1, n_valid + 1, dtype=np.int64), "_row": numbers})
+        )
+    if not row_maps:
         con.execute(
-            f"create or replace table raw as select *, {_literal(file_name)} as _file, "
-            "rowid + 1 as _source_row from raw order by rowid"
+            "create or replace table raw as select * exclude (_k), _k as _source_row from raw order by _file, _k"
         )
         return
-    all_rows = np.arange(1, n_valid + len(rejected_rows) + 1, dtype=np.int64)
-    numbers = np.setdiff1d(all_rows, rejected_rows, assume_unique=True)
-    row_map = pa.table({"_rowid": np.arange(n_valid, dtype=np.int64), "_source_row": numbers})
-    con.register("row_map", row_map)
+    con.register("row_map", pa.concat_tables(row_maps))
     con.execute(
-        f"create or replace table raw as select raw.*, {_literal(file_name)} as _file, row_map._source_row "
-        "from raw join row_map on raw.rowid = row_map._rowid order by row_map._source_row"
+        "create or replace table raw as select raw.* exclude (_k), coalesce(m._row, raw._k) as _source_row "
+        "from raw left join row_map m using (_file, _k) order by _file, _source_row"
     )
     con.unregister("row_map")
+
+
+def _register_keys(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str]) -> str:
+    """Register table `file_keys` (what DuckDB's `filename` says for a file, its key) and return
+    the list of the files' patterns for a reader."""
+    names, file_keys = [], []
+    for plain, key in zip(plains, keys, strict=True):
+        for name in {path_pattern(plain.path), str(plain.path)}:
+            names.append(name)
+            file_keys.append(key)
+    con.register("file_keys_view", pa.table({"filename": names, "_file": file_keys}))
+    con.execute("create or replace table file_keys as select * from file_keys_view")
+    con.unregister("file_keys_view")
+    return "[" + ", ".join(_literal(path_pattern(p.path)) for p in plains) + "]"
 
 
 def read_header(path: Path) -> list[str]:
@@ -245,34 +273,43 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop table if exists rejects; drop table if exists reject_scans")
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, plain: PlainFile, feed: FeedFile) -> tuple[list[str], pa.Table]:
-    path = plain.path  # named as the landed file
-    header = read_header(path)
-    extra = check_columns(path.name, header, feed)
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str], feed: FeedFile
+) -> tuple[list[str], pa.Table]:
+    """Read CSV files of one header (one file per delivery) in one scan into `raw`."""
+    header = read_header(plains[0].path)
+    for plain in plains[1:]:
+        if read_header(plain.path) != header:
+            raise FileRefused(f"{plain.path.name}: its header differs from {plains[0].path.name}'s in one conversion")
+    extra = check_columns(plains[0].path.name, header, feed)
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
+    files = _register_keys(con, plains, keys)
     con.execute(
-        f"""create or replace table raw as select * from read_csv({_literal(path_pattern(path))}, columns = {columns},
+        f"""create or replace table raw as select * from read_csv({files}, columns = {columns},
             header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
-            auto_detect = false, strict_mode = true, store_rejects = true,
+            auto_detect = false, strict_mode = true, filename = true, store_rejects = true,
             rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
     )
     # The reader may log one error per field of a short line; report each line once.
     rejects = con.sql(
-        f"select {_literal(path.name)} as _file, line - 1 as _source_row, any_value(csv_line) as raw, "
-        f"case when bool_or(error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS')) "
+        "select k._file, r.line - 1 as _source_row, any_value(r.csv_line) as raw, "
+        "case when bool_or(r.error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS')) "
         f"then 'wrong number of fields (the header has {len(header)})' "
-        f"else string_agg(distinct error_message, '; ') end as reason "
-        f"from rejects group by line order by line"
+        "else string_agg(distinct r.error_message, '; ') end as reason "
+        "from rejects r join reject_scans s using (scan_id, file_id) join file_keys k on k.filename = s.file_path "
+        "group by k._file, r.line order by k._file, r.line"
     ).to_arrow_table()
-    _number_rows(con, path.name, rejects["_source_row"].to_numpy(zero_copy_only=False))
+    _number_rows(con, rejects)
     return extra, rejects
 
 
-def _load_jsonl(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], feed: FeedFile) -> tuple[list[str], pa.Table]:
+def _load_jsonl(
+    con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str], feed: FeedFile
+) -> tuple[list[str], pa.Table]:
     # One JSON object per line: read lines as text (record separator 0x1E never occurs
     # unescaped in valid JSON), then parse each line in SQL. All hour files of a delivery
     # are read in one scan; `filename` and the file order keep every line's position.
-    files = "[" + ", ".join(_literal(path_pattern(p.path)) for p in plains) + "]"
+    files = _register_keys(con, plains, keys)
     con.execute(
         f"""create or replace table lines as select * from read_csv({files}, columns = {{'line': 'VARCHAR'}},
             header = false, delim = chr(30), quote = '', escape = '', new_line = '\\n',
@@ -288,10 +325,10 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], feed: F
     # JSON functions fail on malformed text even behind a filter, so valid objects are
     # materialised before anything is extracted.
     con.execute(
-        "create or replace table numbered as select line, parse_filename(filename) as _file, "
-        "row_number() over (partition by filename order by rowid) as _source_row, "
+        "create or replace table numbered as select line, k._file, "
+        "row_number() over (partition by k._file order by lines.rowid) as _source_row, "
         "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object "
-        "from lines"
+        "from lines join file_keys k using (filename) order by lines.rowid"
     )
     con.execute("create or replace table objects as select line, _file, _source_row from numbered where is_object")
     stray_cr = _literal("a carriage return (\\r) inside the line; the agreement's line end is \\n")
@@ -320,23 +357,32 @@ def convert_feed(
     paths: list[Path],
     feed: FeedFile,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
+    keys: list[str] | None = None,
 ) -> ConvertedFeed:
     """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
 
     Columns (CSV) or keys (JSON lines) outside the agreement are kept as text and reported
     in `extra_columns`: schema drift that loses nothing and warns.
+
+    `keys` name the files in `_file`, the quarantine and `files` (default: the file names, for
+    the files of one delivery). With keys unique across deliveries (their paths in the landing
+    area), one call converts the files of many deliveries of the feed (extract.load's batches):
+    a CSV feed then takes one file per delivery folder, all with the same header.
     """
+    keys = keys or [p.name for p in paths]
     _reset(con)
     with tempfile.TemporaryDirectory(prefix="bankdw-plain-") as workdir:
-        plains = [plain_file(p, Path(workdir), csv_quoting=feed.format == "csv") for p in paths]
+        plains = []
+        for n, path in enumerate(paths):  # a plain copy keeps its file's name, in a folder of its own
+            plains.append(plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv"))
         if feed.format == "csv":
-            if len(paths) != 1:
+            if len({p.parent for p in paths}) != len(paths):
                 raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
-            extra, rejected = _load_csv(con, plains[0], feed)
+            extra, rejected = _load_csv(con, plains, keys, feed)
         else:
-            extra, rejected = _load_jsonl(con, plains, feed)
+            extra, rejected = _load_jsonl(con, plains, keys, feed)
     kept_extra = extra
-    marked_cr = feed.format == "csv" and any(p.marked_cr for p in plains)
+    marked_cr = [k for k, p in zip(keys, plains, strict=True) if p.marked_cr] if feed.format == "csv" else []
     con.execute(f"create or replace table checked as {_checked_select(feed, kept_extra, marked_cr)}")
     _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
     flags = "".join(f", _has{i}, _bad{i}" for i in range(len(_typed_columns(feed))))
@@ -352,7 +398,7 @@ def convert_feed(
     ).to_arrow_table()
     quarantine = pa.concat_tables([rejected.cast(QUARANTINE_SCHEMA), bad_values.cast(QUARANTINE_SCHEMA)])
     quarantine = quarantine.sort_by([("_file", "ascending"), ("_source_row", "ascending")])
-    files = {p.name: FileCounts() for p in paths}
+    files = {key: FileCounts() for key in keys}
     sums = "".join(f", coalesce(sum({_ident(c)}), 0) as {_ident(c)}" for c in feed.control_totals)
     for row in con.sql(f"select _file, count(*) as n{sums} from typed group by _file").fetchall():
         counts = files[row[0]]
@@ -360,8 +406,8 @@ def convert_feed(
         counts.totals = {c: Decimal(v) for c, v in zip(feed.control_totals, row[2:], strict=True)}
     for name, n in zip(*_count_by_file(quarantine), strict=True):
         files[name].rows_quarantined = n
-    for path in paths:
-        counts = files[path.name]
+    for key, path in zip(keys, paths, strict=True):
+        counts = files[key]
         counts.rows_delivered = count_records(path, feed)
         counts.totals = {c: counts.totals.get(c, Decimal(0)) for c in feed.control_totals}
     return ConvertedFeed(feed=feed, files=files, quarantine=quarantine, extra_columns=extra)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from extract.contract import FeedAgreement
-from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed
+from extract.contract import FeedAgreement, FeedFile
+from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed, read_header
 from extract.lake import AUDIT_SCHEMA, Lake, partition_name
 from extract.landing import (
     Delivery,
@@ -172,107 +173,246 @@ def stage(
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
     delivery_gap_days: int | None = None,
     duckdb_config: dict[str, str | bool | int | float | list[str]] | None = None,
+    batch_bytes: int = 256_000_000,
 ) -> list[DeliveryOutcome]:
     """Verify and convert each delivery into the load's staging area; refuse those that do not match,
     and (given `delivery_gap_days`) those dated implausibly far after their system's last date.
 
-    One DuckDB connection (with `duckdb_config`: memory limit, spill folder) converts every
-    delivery of the call: opening one per delivery cost a real bank's 1,362 small deliveries
-    more than their rows did."""
+    One DuckDB connection (with `duckdb_config`: memory limit, spill folder) serves the call,
+    and the deliveries of a feed file are converted together, one conversion per feed file
+    (`_convert_batch`): converting each small delivery on its own cost a real bank's 1,362
+    small deliveries far more than their rows did. A batch holds at most `batch_bytes` of landed
+    files (setting `stage_batch_bytes`), so that a large initial load is not one conversion held
+    at once. Each delivery keeps the outcome it would
+    have on its own (`_convert_batch` says how); a delivery refused as implausibly dated has its
+    staged partitions removed again."""
     staging = lake.staging(load_id)
-    outcomes = []
     deliveries = sorted(deliveries, key=lambda d: d.business_date)
     last = last_loaded_dates(lake.audit_records()) if delivery_gap_days else {}
     t0 = time.monotonic()
+    prepared = [_prepare(delivery, landing_dir, agreement) for delivery in deliveries]
+    batches: dict[tuple[str, str], list[list[_Prepared]]] = {}
+    sizes: dict[tuple[str, str], int] = {}
+    for one in prepared:
+        for feed_name, paths in one.paths.items():
+            feed_key, size = (one.delivery.system, feed_name), _size(paths)
+            parts = batches.setdefault(feed_key, [[]])
+            if parts[-1] and sizes[feed_key] + size > batch_bytes:
+                parts.append([])
+                sizes[feed_key] = 0
+            parts[-1].append(one)
+            sizes[feed_key] = sizes.get(feed_key, 0) + size
     con = duckdb.connect(config=duckdb_config or {})
     try:
-        for number, delivery in enumerate(deliveries, start=1):
-            too_far = implausible_date(delivery, last, delivery_gap_days)
-            if too_far:
-                now = datetime.now(UTC)
-                outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), now, now, problems=[too_far])
-            else:
-                outcome = _stage_one(con, delivery, landing_dir, staging, agreement, load_id, type_drift_share)
-            if not outcome.refused:
-                last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
-            outcomes.append(outcome)
-            rows = sum(f.rows_loaded for f in outcome.files)
-            status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
-            log.info("[%d/%d] %s %s (%.1fs)", number, len(deliveries), delivery.label, status, time.monotonic() - t0)
+        for (system, feed_name), parts in batches.items():
+            for batch in parts:
+                _convert_batch(con, batch, agreement.file(system, feed_name), staging, load_id, type_drift_share)
     finally:
         con.close()
+    outcomes = []
+    for number, one in enumerate(prepared, start=1):
+        delivery, outcome = one.delivery, one.outcome
+        too_far = implausible_date(delivery, last, delivery_gap_days)
+        if too_far:
+            now = datetime.now(UTC)
+            outcome = DeliveryOutcome(delivery, outcome.manifest_sha256, now, now, problems=[too_far])
+        else:
+            for feed_name in one.paths:  # the delivery's feeds in the order of their files' names
+                problems, files = one.results[feed_name]
+                outcome.problems += problems
+                outcome.files += files
+        if outcome.refused:
+            _unstage(staging, agreement, delivery)
+            outcome.files = []
+        else:
+            _stage_empty_partitions(staging, agreement, delivery)
+            last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
+        if not too_far:
+            outcome.ended_at = datetime.now(UTC)
+        outcomes.append(outcome)
+        rows = sum(f.rows_loaded for f in outcome.files)
+        status = "REFUSED: " + "; ".join(outcome.problems) if outcome.refused else f"{rows:,} rows"
+        log.info("[%d/%d] %s %s (%.1fs)", number, len(deliveries), delivery.label, status, time.monotonic() - t0)
     return outcomes
 
 
-def _stage_one(
-    con: duckdb.DuckDBPyConnection,
-    delivery: Delivery,
-    landing_dir: Path,
-    staging: Lake,
-    agreement: FeedAgreement,
-    load_id: str,
-    type_drift_share: float,
-) -> DeliveryOutcome:
+def _size(paths: list[Path]) -> int:
+    try:
+        return sum(p.stat().st_size for p in paths)
+    except OSError:  # gone since it was checked: its conversion refuses it, naming the file
+        return 0
+
+
+@dataclass
+class _Prepared:
+    """A delivery checked against its manifest, with its files by feed, waiting for their conversion."""
+
+    delivery: Delivery
+    outcome: DeliveryOutcome
+    relative_dir: str
+    manifest: Manifest | None = None
+    paths: dict[str, list[Path]] = field(default_factory=dict)
+    """The delivery's files by feed, in the order of their names (none if refused already)."""
+    results: dict[str, tuple[list[str], list[FileLoad]]] = field(default_factory=dict)
+    """Per feed: the problems its conversion found and the files it staged."""
+
+
+def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) -> _Prepared:
+    """The checks of a delivery that need no conversion: links, manifest, file set and checksums."""
     started = datetime.now(UTC)
     outcome = DeliveryOutcome(delivery, delivery.manifest_sha256(), started, started)
+    one = _Prepared(delivery, outcome, str(delivery.path.relative_to(landing_dir)))
     links = symbolic_links(delivery)
     if links:
         outcome.problems = links
-        outcome.ended_at = datetime.now(UTC)
-        return outcome
+        return one
     try:
-        manifest = delivery.read_manifest()
+        one.manifest = delivery.read_manifest()
     except DeliveryRefused as refused:
         outcome.problems = refused.problems
-        outcome.ended_at = datetime.now(UTC)
-        return outcome
-    outcome.problems = check_files_against_manifest(delivery, manifest, agreement)
+        return one
+    outcome.problems = check_files_against_manifest(delivery, one.manifest, agreement)
     if not outcome.problems:
-        by_feed: dict[str, list[Path]] = {}
-        for name in sorted(manifest.files):
+        for name in sorted(one.manifest.files):
             feed = agreement.feed_for(delivery.system, name)
             assert feed is not None  # checked against the agreement above
-            by_feed.setdefault(feed.name, []).append(delivery.path / name)
-        relative_dir = str(delivery.path.relative_to(landing_dir))
-        for feed_name, paths in by_feed.items():
-            feed = agreement.file(delivery.system, feed_name)
+            one.paths.setdefault(feed.name, []).append(delivery.path / name)
+    return one
+
+
+def _convert_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[_Prepared],
+    feed: FeedFile,
+    staging: Lake,
+    load_id: str,
+    type_drift_share: float,
+) -> None:
+    """Convert feed file `feed` of every delivery in `batch` and stage each delivery's part.
+
+    CSV files are batched by header (DuckDB's reader takes columns by position). If converting
+    several deliveries together finds anything wrong (a refused file, a read error, a JSON key
+    outside the agreement that some deliveries may lack), those deliveries are converted again
+    one at a time, as before batching, so that each gets its own outcome and message and a
+    broken delivery takes no other with it."""
+    groups: dict[tuple[str, ...], list[_Prepared]] = {}
+    for one in batch:
+        paths = one.paths[feed.name]
+        header: tuple[str, ...] = ()
+        if feed.format == "csv":
             try:
-                converted = convert_feed(con, paths, feed, type_drift_share)
-            except FileRefused as refused:
-                outcome.problems.append(str(refused))
-                continue
-            except (duckdb.Error, OSError, ValueError) as failed:
-                # A read error no check above foresaw: it refuses this delivery, never the night.
-                names = ", ".join(p.name for p in paths)
-                outcome.problems.append(f"{names}: could not be read ({type(failed).__name__}: {failed})")
-                continue
-            problems = _compare_with_manifest(converted, manifest)
-            if problems:
-                outcome.problems += problems
-                continue
-            _write_staged(con, converted, staging, relative_dir, delivery.business_date, load_id, started)
-            for name, counts in converted.files.items():
-                outcome.files.append(
-                    FileLoad(
-                        delivery.system,
-                        feed.name,
-                        f"{relative_dir}/{name}",
-                        delivery.business_date,
-                        counts.rows_delivered,
-                        counts.rows_loaded,
-                        counts.rows_quarantined,
-                        manifest.files[name].sha256,
-                        converted.extra_columns,
-                        dict(manifest.files[name].control_totals),
-                    )
-                )
-    if outcome.problems:
-        _unstage(staging, agreement, delivery)
-        outcome.files = []
-    else:
-        _stage_empty_partitions(staging, agreement, delivery)
-    outcome.ended_at = datetime.now(UTC)
-    return outcome
+                header = tuple(read_header(paths[0])) if len(paths) == 1 else ("", str(paths[0]))
+            except (OSError, ValueError):  # not text: converted on its own, which refuses it by name
+                header = ("", str(paths[0]))
+        groups.setdefault(header, []).append(one)
+    for group in groups.values():
+        if len(group) > 1 and _stage_together(con, group, feed, staging, load_id, type_drift_share):
+            continue
+        for one in group:
+            keys = [p.name for p in one.paths[feed.name]]
+            one.results[feed.name] = _stage_converted(
+                con, one, feed, one.paths[feed.name], keys, staging, load_id, type_drift_share
+            )
+
+
+def _stage_together(
+    con: duckdb.DuckDBPyConnection,
+    group: list[_Prepared],
+    feed: FeedFile,
+    staging: Lake,
+    load_id: str,
+    type_drift_share: float,
+) -> bool:
+    """Convert the group's files of `feed` in one conversion and stage each delivery's part; False
+    (nothing staged) if the conversion finds anything wrong."""
+    paths = [path for one in group for path in one.paths[feed.name]]
+    keys = [f"{one.relative_dir}/{path.name}" for one in group for path in one.paths[feed.name]]
+    try:
+        converted = convert_feed(con, paths, feed, type_drift_share, keys)
+    except (FileRefused, duckdb.Error, OSError, ValueError) as failed:
+        log.info("%s: %d deliveries together: %s; converted one by one", feed.qualified_name, len(group), failed)
+        return False
+    if converted.extra_columns and feed.format != "csv":
+        return False
+    # `typed` is in the order of its files' keys, and a delivery's keys are neighbours (one folder):
+    # each delivery's rows are a range of row ids, which a scan reads without a filter on every row.
+    ranges = dict(
+        (
+            (key, (first, last))
+            for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
+        )
+    )
+    quarantine = converted.quarantine
+    for one in group:
+        prefix = one.relative_dir + "/"
+        own = [key for key in keys if key.startswith(prefix)]
+        part = ConvertedFeed(
+            feed,
+            {key.removeprefix(prefix): converted.files[key] for key in own},
+            quarantine.filter(pc.is_in(quarantine["_file"], pa.array(own))),
+            converted.extra_columns,
+        )
+        held = [ranges[key] for key in own if key in ranges]
+        rows = f"rowid between {min(r[0] for r in held)} and {max(r[1] for r in held)}" if held else "false"
+        one.results[feed.name] = _stage_part(con, one, part, rows, staging, load_id)
+    return True
+
+
+def _stage_converted(
+    con: duckdb.DuckDBPyConnection,
+    one: _Prepared,
+    feed: FeedFile,
+    paths: list[Path],
+    keys: list[str],
+    staging: Lake,
+    load_id: str,
+    type_drift_share: float,
+) -> tuple[list[str], list[FileLoad]]:
+    """Convert one delivery's files of `feed` and stage them: (problems, files staged)."""
+    try:
+        converted = convert_feed(con, paths, feed, type_drift_share)
+    except FileRefused as refused:
+        return [str(refused)], []
+    except (duckdb.Error, OSError, ValueError) as failed:
+        # A read error no check above foresaw: it refuses this delivery, never the night.
+        names = ", ".join(p.name for p in paths)
+        return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
+    return _stage_part(con, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
+
+
+def _stage_part(
+    con: duckdb.DuckDBPyConnection,
+    one: _Prepared,
+    converted: ConvertedFeed,
+    rows: str,
+    staging: Lake,
+    load_id: str,
+    source_prefix: str = "",
+) -> tuple[list[str], list[FileLoad]]:
+    """Check a delivery's converted files (`converted.files` by name) against its manifest and
+    stage its rows of table `typed` (those `rows`, a condition, selects)."""
+    assert one.manifest is not None  # only a delivery that passed _prepare is converted
+    problems = _compare_with_manifest(converted, one.manifest)
+    if problems:
+        return problems, []
+    delivery = one.delivery
+    _write_staged(con, converted, rows, source_prefix, staging, delivery.business_date, load_id, one.outcome.started_at)
+    files = [
+        FileLoad(
+            delivery.system,
+            converted.feed.name,
+            f"{one.relative_dir}/{name}",
+            delivery.business_date,
+            counts.rows_delivered,
+            counts.rows_loaded,
+            counts.rows_quarantined,
+            one.manifest.files[name].sha256,
+            converted.extra_columns,
+            dict(one.manifest.files[name].control_totals),
+        )
+        for name, counts in converted.files.items()
+    ]
+    return [], files
 
 
 def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list[str]:
@@ -295,31 +435,34 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 def _write_staged(
     con: duckdb.DuckDBPyConnection,
     converted: ConvertedFeed,
+    rows: str,
+    source_prefix: str,
     staging: Lake,
-    relative_dir: str,
     business_date: date,
     load_id: str,
     loaded_at: datetime,
 ) -> None:
-    """One Parquet file per feed and delivery (hour files together), lineage on every row."""
+    """One Parquet file per feed and delivery (hour files together), lineage on every row: the rows
+    of table `typed` that condition `rows` selects, and `converted.quarantine`; their
+    `_source_file` is `source_prefix` followed by `_file`."""
     feed = converted.feed
     part = partition_name(business_date)
     lineage = (
-        f"{literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, _source_row, "
+        f"{literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, _source_row, "
         f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
     )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"copy (select * exclude (_file, _source_row), {lineage} from typed order by _file, _source_row) "
-        f"to {literal(target)} (format parquet, compression zstd)"
+        f"copy (select * exclude (_file, _source_row), {lineage} from typed where {rows} "
+        f"order by _file, _source_row) to {literal(target)} (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
         con.register("quarantined", converted.quarantine)
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"copy (select {literal(load_id)} as _load_id, {literal(relative_dir + '/')} || _file as _source_file, "
+            f"copy (select {literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, "
             f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
             f"to {literal(target)} (format parquet)"
         )

@@ -107,10 +107,13 @@ def check_text(path: Path) -> tuple[bool, bool]:
 
 
 def plain_file(path: Path, workdir: Path, *, csv_quoting: bool) -> PlainFile:
-    """The file to read for landed file `path` (see the module's docstring); refuses bad bytes."""
+    """The file to read for landed file `path` (see the module's docstring); refuses bad bytes.
+
+    `workdir` is made only when a copy is needed (most files need none)."""
     has_bom, has_cr = check_text(path)
     if not (has_bom or has_cr):
         return PlainFile(path)
+    workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / path.name
     opener: Any = gzip.open if path.name.endswith(".gz") else Path.open
     with opener(target, "wb") as out:

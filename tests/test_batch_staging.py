@@ -1,0 +1,208 @@
+"""Many deliveries staged together (issue 20): one conversion per feed file, the outcome of each
+delivery exactly what staging it on its own gives.
+
+The same landing area is staged twice: every delivery in one `stage` call (batched), and each
+delivery in a call of its own (one conversion per delivery, as before batching). Every staged
+Parquet file (typed rows and quarantine) must be the same, row for row and in order, and every
+delivery's outcome (problems, files, counts) the same; only the load id and load time differ.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from extract.contract import load_agreement
+from extract.lake import Lake
+from extract.load import DeliveryOutcome, landing_state, stage
+from tests.conftest import BANK_START, write_manifest
+
+AGREEMENT = load_agreement()
+VARYING = ("_load_id", "_loaded_at")
+"""Lineage that differs between two loads by design."""
+
+
+def staged_files(staging: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every Parquet file of a staging area: its rows in order, without the load id and time."""
+    files = {}
+    with duckdb.connect() as con:
+        for path in sorted(staging.rglob("*.parquet")):
+            columns = [c for c in con.sql(f"select * from '{path}' limit 0").columns if c not in VARYING]
+            select = ", ".join(f'"{c}"' for c in columns)
+            files[str(path.relative_to(staging))] = con.sql(f"select {select} from '{path}'").fetchall()
+    return files
+
+
+def summary(outcome: DeliveryOutcome) -> tuple[Any, ...]:
+    files = [
+        (f.feed, f.source_file, f.rows_delivered, f.rows_loaded, f.rows_quarantined, f.sha256, f.extra_columns)
+        for f in outcome.files
+    ]
+    return outcome.delivery.label, outcome.problems, files
+
+
+def stage_both_ways(data: Path) -> tuple[list[DeliveryOutcome], list[DeliveryOutcome], Lake]:
+    """Stage every pending delivery of `data/landing` together (load BATCH) and one by one (ONE)."""
+    lake = Lake(data / "lake")
+    lake.ensure_schemas(AGREEMENT)
+    pending = landing_state(data / "landing", lake, AGREEMENT).pending
+    assert len(pending) > 10
+    batched = stage(pending, data / "landing", lake, AGREEMENT, "BATCH")
+    alone = [outcome for delivery in pending for outcome in stage([delivery], data / "landing", lake, AGREEMENT, "ONE")]
+    return batched, alone, lake
+
+
+def assert_same_staging(batched: list[DeliveryOutcome], alone: list[DeliveryOutcome], lake: Lake) -> None:
+    assert [summary(o) for o in batched] == [summary(o) for o in alone]
+    batch_files, alone_files = staged_files(lake.staging("BATCH").root), staged_files(lake.staging("ONE").root)
+    assert sorted(batch_files) == sorted(alone_files)
+    for name, rows in alone_files.items():
+        assert batch_files[name] == rows, name
+    empty_dirs = {
+        str(p.relative_to(lake.staging("ONE").root)) for p in lake.staging("ONE").root.rglob("business_date=*")
+    }
+    assert {
+        str(p.relative_to(lake.staging("BATCH").root)) for p in lake.staging("BATCH").root.rglob("business_date=*")
+    } == empty_dirs
+
+
+@pytest.fixture
+def landing_copy(bank_landing: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(bank_landing, data / "landing")
+    return data
+
+
+def test_batched_staging_writes_the_files_and_rows_of_one_by_one_staging(landing_copy: Path) -> None:
+    # given the shared bank's landing area (every system, every date)
+    # when it is staged in one call, and again one delivery per call
+    batched, alone, lake = stage_both_ways(landing_copy)
+    # then every delivery loads, and both staging areas hold the same files, row for row
+    assert not [o.problems for o in batched if o.refused]
+    assert sum(len(o.files) for o in batched) > 100
+    assert_same_staging(batched, alone, lake)
+
+
+def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:
+    # given the shared bank's landing area, and a batch size that holds about three days of a feed
+    lake = Lake(landing_copy / "lake")
+    lake.ensure_schemas(AGREEMENT)
+    pending = landing_state(landing_copy / "landing", lake, AGREEMENT).pending
+    transactions = sorted((landing_copy / "landing" / "core_banking").glob("*/transactions.csv"))
+    three_days = sum(p.stat().st_size for p in transactions[:3])
+    # when it is staged in batches of that size, and again one delivery per call
+    capped = stage(pending, landing_copy / "landing", lake, AGREEMENT, "BATCH", batch_bytes=three_days)
+    alone = [o for delivery in pending for o in stage([delivery], landing_copy / "landing", lake, AGREEMENT, "ONE")]
+    # then the staging areas are the same
+    assert_same_staging(capped, alone, lake)
+
+
+def _rewrite_csv(path: Path, change: Any) -> None:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(change(rows))
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _column(rows: list[list[str]], name: str) -> int:
+    return rows[0].index(name)
+
+
+def break_deliveries(landing: Path) -> dict[str, str]:
+    """Break or damage one delivery per kind; returns the labels of those that must be refused, with
+    a word of their expected problem."""
+    day = [(BANK_START + timedelta(days=n)).isoformat() for n in range(8)]
+    core, web, calls = landing / "core_banking", landing / "online_banking", landing / "call_center"
+
+    # a truncated file whose manifest still counts the lost rows: refused on the row count
+    transactions = core / day[0] / "transactions.csv"
+    lines = transactions.read_text(encoding="utf-8").split("\n")
+    rows_declared = len([line for line in lines[1:] if line])
+    transactions.write_text("\n".join(lines[:-3]) + "\n", encoding="utf-8")
+    write_manifest(core / day[0], {"transactions.csv": {"rows": rows_declared}})
+
+    # day-first dates throughout a column: refused as type drift, naming column and line
+    def day_first(rows: list[list[str]]) -> list[list[str]]:
+        i = _column(rows, "posting_date")
+        for row in rows[1:]:
+            y, m, d = row[i].split("-")
+            row[i] = f"{d}.{m}.{y}"
+        return rows
+
+    _rewrite_csv(core / day[1] / "transactions.csv", day_first)
+    write_manifest(core / day[1])
+
+    # a few bad values and a stray carriage return: quarantined, the delivery loads
+    def bad_values(rows: list[list[str]]) -> list[list[str]]:
+        rows[1][_column(rows, "ledger_balance")] = "12.34567"
+        rows[2][_column(rows, "business_date")] = "yesterday"
+        return rows
+
+    _rewrite_csv(core / day[2] / "balances.csv", bad_values)
+    customers = core / day[2] / "customers.csv"
+    lines = customers.read_text(encoding="utf-8").split("\n")
+    lines[1] = lines[1].replace(",", ",\r", 1)
+    customers.write_text("\r\n".join(lines), encoding="utf-8")
+    # (the csv module would count the stray carriage return as a line end)
+    write_manifest(core / day[2], {"customers.csv": {"rows": len([line for line in lines[1:] if line])}})
+
+    # a JSON key outside the agreement in one hour file: kept and reported
+    hour = sorted((web / day[3]).glob("events-*.jsonl.gz"))[0]
+    events = gzip.decompress(hour.read_bytes()).decode("utf-8").split("\n")
+    first = json.loads(events[0])
+    events[0] = json.dumps(first | {"device_model": "X1"})
+    hour.write_bytes(gzip.compress("\n".join(events).encode("utf-8"), mtime=0))
+    write_manifest(web / day[3])
+
+    # latin-1 text: refused, naming the line
+    calls_file = calls / day[4] / "calls.csv"
+    calls_file.write_bytes(calls_file.read_bytes().replace(b"\n", b"\n\xe9", 1))
+    write_manifest_bytes(calls / day[4])
+
+    # a required column missing from the header: refused, naming it
+    _rewrite_csv(core / day[5] / "loans.csv", lambda rows: [row[1:] for row in rows])
+    write_manifest(core / day[5])
+    return {
+        f"core_banking/{day[0]}": "data rows, the manifest says",
+        f"core_banking/{day[1]}": "posting_date",
+        f"call_center/{day[4]}": "not UTF-8",
+        f"core_banking/{day[5]}": "missing from the header",
+    }
+
+
+def write_manifest_bytes(folder: Path) -> None:
+    """A manifest for a folder whose file is not UTF-8: rows and checksum only (the conftest's
+    helper reads text), with the rows the file had."""
+    manifest = json.loads((folder / "_manifest.json").read_text(encoding="utf-8"))
+    for name in manifest["files"]:
+        manifest["files"][name]["sha256"] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_broken_delivery_among_many_takes_no_other_with_it(landing_copy: Path) -> None:
+    # given the shared bank's deliveries, four of them broken and two damaged but loadable
+    refused = break_deliveries(landing_copy / "landing")
+    # when they are staged in one call, and again one delivery per call
+    batched, alone, lake = stage_both_ways(landing_copy)
+    # then exactly the broken ones are refused, naming their problem
+    problems = {o.delivery.label: "; ".join(o.problems) for o in batched if o.refused}
+    assert sorted(problems) == sorted(refused)
+    for label, word in refused.items():
+        assert word in problems[label], problems[label]
+    # and the damaged ones load with their bad rows quarantined and the extra key reported
+    quarantined = {f.source_file: f.rows_quarantined for o in batched for f in o.files if f.rows_quarantined}
+    assert any(name.endswith("balances.csv") for name in quarantined)
+    assert any(name.endswith("customers.csv") for name in quarantined)
+    assert any(f.extra_columns == ["device_model"] for o in batched for f in o.files)
+    # and everything else is what staging each delivery on its own gives, row for row
+    assert_same_staging(batched, alone, lake)
