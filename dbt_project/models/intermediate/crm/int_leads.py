@@ -24,6 +24,7 @@ from hashlib import md5
 
 import pyarrow as pa
 
+from extract.sql import literal
 from models.crm.leads import Candidate, ContactRules, CustomerFacts, Lead, resume_leads
 
 COLUMNS = {
@@ -162,10 +163,6 @@ def customer_facts(dbt, since: date, start: date) -> CustomerFacts:
         else:
             complaints[customer].append((day, until))
     return CustomerFacts(contacts=contacts, conversions=conversions, complaints=complaints)
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def sql_type(kind: pa.DataType) -> str:
