@@ -325,8 +325,10 @@ def _stage_together(
 ) -> bool:
     """Convert the group's files of `feed` in one conversion and stage each delivery's part; False
     (nothing staged) if the conversion finds anything wrong."""
+    # each delivery's files, keyed by their path in the landing area (unique across deliveries)
+    owned = [(one, [f"{one.relative_dir}/{path.name}" for path in one.paths[feed.name]]) for one in group]
     paths = [path for one in group for path in one.paths[feed.name]]
-    keys = [f"{one.relative_dir}/{path.name}" for one in group for path in one.paths[feed.name]]
+    keys = [key for _, own in owned for key in own]
     try:
         converted = convert_feed(con, paths, feed, type_drift_share, keys)
     except (FileRefused, duckdb.Error, OSError, ValueError) as failed:
@@ -336,16 +338,13 @@ def _stage_together(
         return False
     # `typed` is in the order of its files' keys, and a delivery's keys are neighbours (one folder):
     # each delivery's rows are a range of row ids, which a scan reads without a filter on every row.
-    ranges = dict(
-        (
-            (key, (first, last))
-            for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
-        )
-    )
+    ranges = {
+        key: (first, last)
+        for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
+    }
     quarantine = converted.quarantine
-    for one in group:
+    for one, own in owned:
         prefix = one.relative_dir + "/"
-        own = [key for key in keys if key.startswith(prefix)]
         part = ConvertedFeed(
             feed,
             {key.removeprefix(prefix): converted.files[key] for key in own},
