@@ -16,35 +16,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import duckdb
+from bench_nightly import bank, landing
 
-from bankdw.config import PROJECT_ROOT, load_settings
+from bankdw.config import PROJECT_ROOT
 from bankdw.pipeline import stage_step
 from extract.contract import load_agreement
 from extract.landing import MANIFEST_NAME
 from extract.sql import literal
-from simulator import SimulationConfig, simulate
-
-START = date(2025, 1, 6)
-
-
-def landing(work: Path, customers: int, days: int, seed: int) -> Path:
-    """The simulated bank's landing area, simulated once per size and seed."""
-    out = work / f"landing-{customers}x{days}-seed{seed}" / "landing"
-    if not (out / ".complete").exists():
-        shutil.rmtree(out.parent, ignore_errors=True)
-        t0 = time.monotonic()
-        simulate(SimulationConfig(out=out, customers=customers, days=days, start=START, seed=seed))
-        (out / ".complete").write_text("ok", encoding="utf-8")
-        print(f"simulated {customers:,} customers x {days} days in {time.monotonic() - t0:.0f}s", flush=True)
-    return out
 
 
 def files_by_feed(source: Path) -> tuple[dict[str, list[Path]], int]:
@@ -98,11 +82,7 @@ def main() -> None:
     n_files = sum(len(p) for p in by_feed.values())
     for _ in range(args.repeat):
         ref_seconds, rows = reference(by_feed)
-        root = args.work / ("bank-given" if args.landing else f"bank-{args.customers}x{args.days}")
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
-        (root / "landing").symlink_to(source.resolve(), target_is_directory=True)
-        settings = load_settings(data_dir=root)
+        settings = bank(args.work, "bank-given" if args.landing else f"bank-{args.customers}x{args.days}", source)
         t0 = time.monotonic()
         report = stage_step(settings)
         stage_seconds = time.monotonic() - t0
