@@ -129,8 +129,7 @@ def model(dbt, session):
     tonight = pa.table({name: pa.array([row[name] for row in rows], kind) for name, kind in COLUMNS.items()})
     if passed is None:
         return tonight
-    columns = ", ".join(f"cast({name} as {sql_type(kind)}) as {name}" for name, kind in COLUMNS.items())
-    return pa.concat_tables([passed.select(columns).fetch_arrow_table().cast(tonight.schema), tonight])
+    return pa.concat_tables([passed.select(", ".join(COLUMNS)).fetch_arrow_table().cast(tonight.schema), tonight])
 
 
 def window_start(dbt, session, loads) -> date:
@@ -163,7 +162,3 @@ def customer_facts(dbt, since: date, start: date) -> CustomerFacts:
         else:
             complaints[customer].append((day, until))
     return CustomerFacts(contacts=contacts, conversions=conversions, complaints=complaints)
-
-
-def sql_type(kind: pa.DataType) -> str:
-    return {pa.string(): "varchar", pa.date32(): "date", pa.int32(): "integer"}[kind]
