@@ -41,6 +41,10 @@ in range(3)])`) before removing the call centre's third; test_identity can build
 models on `published_bank.copy(...)`'s lake (staged, gated and committed already), if 150
 customers over five dates give each rule enough cases (its test_every_rule_fires_... says).
 
+A test that runs dbt itself on a build file of its own does it with `dbt_on`, which runs dbt
+where the pipeline builds: dbt parses the whole project again whenever the file it builds
+changes name, and a parse costs more than most such builds.
+
 Under pytest-xdist every worker is a process of its own with its own session fixtures: the
 first worker that needs a shared bank builds it under a file lock in the directory all
 workers share (`shared_dir`), the others wait for it and use the same files. The slowest
@@ -290,6 +294,31 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
             build(target)
             done.touch()
     return target
+
+
+def dbt_on(settings: Settings, target: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`bankdw.warehouse.run_dbt` (output captured) on the DuckDB file `target`, which must be
+    named `bank.duckdb` like the pipeline's (its views name their tables by the file's name).
+
+    dbt parses the whole project again (about 13 s) whenever its profile changes, and the profile
+    names the file dbt builds. So the command runs where the pipeline builds (`build_path`, free in
+    a test's data dir) and the file is moved there and back: every test's dbt command on a data
+    dir with the same settings then reuses the parse the suite keeps (setting dbt_parse_cache)."""
+    from bankdw.warehouse import build_path, run_dbt
+
+    work = build_path(settings)
+    assert target.name == work.name, f"{target} is not named {work.name}"
+    assert target == work or not work.exists(), f"{work} is in use"
+    work.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moved = target != work
+    if moved and target.exists():
+        target.replace(work)
+    try:
+        return run_dbt(settings, work, command, *extra, capture=True)
+    finally:
+        if moved and work.exists():
+            work.replace(target)
 
 
 def copy_deliveries(source: Path, landing: Path, dates: Iterable[date], systems: Iterable[str] = SYSTEMS) -> None:

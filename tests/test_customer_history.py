@@ -22,10 +22,9 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from bankdw.pipeline import commit_step, gate_step, stage_step
-from bankdw.warehouse import run_dbt
 from extract.landing import MANIFEST_NAME, Manifest
 from models.identity.resolve import resolve_lake
-from tests.conftest import BANK_START, copy_deliveries, write_manifest
+from tests.conftest import BANK_START, copy_deliveries, dbt_on, write_manifest
 
 pytestmark = pytest.mark.slow
 START, DAYS = BANK_START, 6
@@ -77,14 +76,16 @@ def load(settings: Settings) -> None:
 
 
 def build(settings: Settings, target: Path, previous: Path | None) -> Path:
-    """The customer models on a copy of the previous night's file (a full build without one)."""
+    """The customer models on a copy of the previous night's file (a full build without one);
+    `target` is named bank.duckdb (`dbt_on`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     if previous is not None:
         shutil.copyfile(previous, target)
     extra = () if previous is not None else ("--full-refresh",)
     # the night's identity, keyed from and installed as the published one (as publish would)
     identity = settings.identity_dir
     resolve_lake(settings.lake_dir, identity, identity, settings.phone_region)
-    done = run_dbt(settings, target, "run", "--select", CUSTOMER_MODELS, "--quiet", *extra, capture=True)
+    done = dbt_on(settings, target, "run", "--select", CUSTOMER_MODELS, "--quiet", *extra)
     assert done.returncode == 0, done.stdout[-4000:]
     return target
 
@@ -163,7 +164,7 @@ def bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     for n in range(3):
         deliver(source, settings, n)
     load(settings)
-    night1 = build(settings, root / "night1.duckdb", None)
+    night1 = build(settings, root / "night1" / "bank.duckdb", None)
     facts["night1"] = night1
 
     # the records the edits are made on, picked on the first night's identity
@@ -186,7 +187,7 @@ def bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         edit_customers(folder[n], mover, city="Testville")
     deliver(source, settings, 3)
     load(settings)
-    facts["night2"] = build(settings, root / "night2.duckdb", night1)
+    facts["night2"] = build(settings, root / "night2" / "bank.duckdb", night1)
 
     # night 3: day 4, and day 1 re-delivered corrected: another customer lived elsewhere that day
     original_day1 = (folder[1] / "customers.csv").read_bytes(), (folder[1] / MANIFEST_NAME).read_bytes()
@@ -194,7 +195,7 @@ def bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     deliver(source, settings, 4)
     deliver(source, settings, 1, extracted_at="2026-11-25T01:00:00+08:00")
     load(settings)
-    facts["night3"] = build(settings, root / "night3.duckdb", facts["night2"])
+    facts["night3"] = build(settings, root / "night3" / "bank.duckdb", facts["night2"])
 
     # night 4: day 5, on which a record is corrected to the national id of another customer
     # (the two are found to be one), and day 1 re-delivered again, undoing the correction
@@ -204,10 +205,10 @@ def bank(bank_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     deliver(source, settings, 5)
     deliver(source, settings, 1, extracted_at="2026-11-26T01:00:00+08:00")
     load(settings)
-    facts["night4"] = build(settings, root / "night4.duckdb", facts["night3"])
+    facts["night4"] = build(settings, root / "night4" / "bank.duckdb", facts["night3"])
 
     # the same lake, one full refresh
-    facts["full"] = build(settings, root / "full.duckdb", None)
+    facts["full"] = build(settings, root / "full" / "bank.duckdb", None)
     return facts
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bankdw.config import PROJECT_ROOT, load_settings
-from bankdw.warehouse import dbt_environment
+from tests.conftest import dbt_on
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MARTS_DIR = DBT_PROJECT / "models" / "marts"
@@ -459,7 +459,7 @@ def test_every_setting_a_python_model_reads_reaches_it(manifest: dict[str, Any])
 
 
 @pytest.mark.slow
-def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path) -> None:
     """The warehouse must build from what it has: here only the lake's zero-row schema files."""
     from extract.contract import load_agreement
     from extract.lake import Lake
@@ -473,15 +473,11 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path, mo
     from bankdw.scores import write_schema_files  # and an archive of scores of no night
 
     write_schema_files(settings.scores_dir)
-    warehouse = tmp_path / "warehouse.duckdb"
-    # (the pipeline names the build file relative to the data dir it runs dbt in; dbt runs here in-process)
-    [name] = dbt_environment(settings, warehouse)
-    monkeypatch.setenv(name, str(warehouse))
-    # when dbt builds, with every test, with the settings' vars
-    outcome = dbt_invoke(["build", "--vars", json.dumps(settings.dbt_vars())], tmp_path)
+    warehouse = tmp_path / "warehouse" / "bank.duckdb"
+    # when dbt builds, with every test and unit test, with the settings' vars
+    outcome = dbt_on(settings, warehouse, "build")
     # then everything passes and every mart exists, empty
-    assert outcome.success, f"dbt build failed: {outcome.exception}"
-    # dbt-duckdb keeps its connection open in this process: connect with the same (default) config
+    assert outcome.returncode == 0, outcome.stdout[-5000:]
     con = duckdb.connect(str(warehouse))
     try:
         tables = {

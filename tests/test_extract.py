@@ -13,11 +13,11 @@ import pytest
 
 import extract.convert
 from bankdw.config import Settings
-from bankdw.warehouse import run_dbt
 from extract.contract import load_agreement
 from extract.convert import ConvertedFeed, FileRefused, convert_feed, count_records
 from extract.lake import Lake
 from extract.load import audit_table, landing_state, stage
+from tests.conftest import dbt_on
 
 AGREEMENT = load_agreement()
 TXN_HEADER = (
@@ -357,8 +357,8 @@ def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
     [audit] = [r for r in lake.audit_records().to_pylist() if r["feed"] == "agents"]
     assert (audit["rows_delivered"], audit["rows_loaded"], audit["rows_quarantined"]) == (3, 2, 0)
     # ... then the warehouse's audit test, which holds the extract to delivered = loaded + quarantined, fails on it
-    target = settings.root / "audit.duckdb"
-    done = run_dbt(settings, target, "build", "--select", "audit_loads", capture=True)
+    target = settings.root / "audit" / "bank.duckdb"
+    done = dbt_on(settings, target, "build", "--select", "audit_loads")
     assert done.returncode == 1, done.stdout[-3000:]
     failures = [line for line in done.stdout.splitlines() if " FAIL " in line]
     test = "expression_is_true_audit_loads_rows_delivered_rows_loaded_rows_quarantined"

@@ -29,12 +29,11 @@ import pytest
 from nbclient import NotebookClient
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.warehouse import run_dbt
 from extract.contract import load_agreement
 from extract.lake import Lake, partition_name
 from models.identity.resolve import resolve_lake
 from models.profitability import customer_profit, summarise
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, dbt_on
 
 SEP30, OCT15, OCT31 = date(2026, 9, 30), date(2026, 10, 15), date(2026, 10, 31)
 LOADED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -311,7 +310,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_fixture_lake(Lake(settings.lake_dir))
     identity = settings.identity_dir  # the identity the resolve step would publish
     resolve_lake(settings.lake_dir, identity, identity, settings.phone_region)
-    target = settings.root / "example.duckdb"
+    target = settings.root / "example" / "bank.duckdb"
     selection = [
         "--select",
         "+fct_account_profitability_monthly+",
@@ -321,7 +320,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "customer_360",
     ]
     types = ["--resource-type", "seed", "--resource-type", "model", "--resource-type", "unit_test"]
-    dbt = run_dbt(settings, target, "build", *selection, *types, capture=True)
+    dbt = dbt_on(settings, target, "build", *selection, *types)
     assert dbt.returncode == 0, dbt.stdout[-5000:]
     return target
 

@@ -26,8 +26,8 @@ from bankdw.config import (
     load_settings,
     render_dbt_project_vars,
 )
-from bankdw.warehouse import KEPT_DIRS, dbt_args, project_fingerprint, run_dbt
-from tests.conftest import gates_toml
+from bankdw.warehouse import KEPT_DIRS, dbt_args, project_fingerprint
+from tests.conftest import dbt_on, gates_toml
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 READS_VAR = re.compile(r"""\bvar\(\s*["']([a-z_]+)["']""")
@@ -167,10 +167,10 @@ def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Pa
     # given a lake with nothing but the schema files, and two threads
     settings = load_settings(data_dir=tmp_path / "data", dbt_threads=2)
     Lake(settings.lake_dir).ensure_schemas(load_agreement())
-    target = tmp_path / "tz.duckdb"
+    target = tmp_path / "tz" / "bank.duckdb"
     # when dbt builds the sessions and runs their unit tests
     selection = ["--select", "+int_web_events_sessionised", "--resource-type", "model", "--resource-type", "unit_test"]
-    done = run_dbt(settings, target, "build", *selection, capture=True)
+    done = dbt_on(settings, target, "build", *selection)
     # then they pass
     assert done.returncode == 0, done.stdout[-5000:]
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
