@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,9 +20,8 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
-from bankdw.warehouse import run_dbt
 from bench.bench_crm import EVENT_MODELS, redeliver
-from tests.conftest import PublishedBank
+from tests.conftest import PublishedBank, dbt_on
 
 log = logging.getLogger(__name__)
 
@@ -196,44 +196,74 @@ def poison(con: duckdb.DuckDBPyConnection, view: str, before: date, column: str 
     con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
 
 
+def on_the_value_bank_lake(value_bank: Settings, tmp_path: Path, **overrides: object) -> Settings:
+    """A data dir of the test's own whose lake is the 2,000-customer bank's, linked, not copied
+    (dbt reads the lake; the build files a test copies are its own)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    return load_settings(data_dir=tmp_path / "data", **overrides)
+
+
+def redelivered_twins(
+    settings: Settings,
+    source: Path,
+    tmp_path: Path,
+    poison_before: Callable[[duckdb.DuckDBPyConnection, date], None],
+) -> tuple[dict[str, Path], date]:
+    """Two copies of the build `source`, "incremental" and "full", in which the last ten days look
+    re-delivered by a load newer than the marts' watermark ("Z-redelivery"); in the incremental
+    one, `poison_before(con, window)` makes reading what lies before the night's window (the
+    re-delivered days less event_lookback_days) an error. Returns the copies and the window."""
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    for build in builds.values():
+        build.parent.mkdir()
+        shutil.copyfile(source, build)
+        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+            (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
+            window = last - timedelta(days=9 + settings.event_lookback_days)
+            if build == builds["incremental"]:
+                poison_before(con, window)
+    return builds, window
+
+
+def built_both_ways(settings: Settings, builds: dict[str, Path], *models: str) -> None:
+    """`models` built incrementally in the incremental copy and by a full refresh in the other."""
+    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
+        outcome = dbt_on(settings, builds[name], "run", "-s", *models, *extra)
+        assert outcome.returncode == 0, outcome.stdout[-3000:]
+
+
+def rows_only_in_one(con: duckdb.DuckDBPyConnection, table: str, columns: str = "*") -> list[int]:
+    """Rows of `table` in the open incremental copy (`bank`) not in the attached full one
+    (`full_build`), and the other way round."""
+    return [
+        con.sql(
+            f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
+        ).fetchone()[0]
+        for a, b in (("bank", "full_build"), ("full_build", "bank"))
+    ]
+
+
 def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
     """Each rule reads only the dates the night needs (its window less its own look-back:
     macros/crm_events.sql, customer_events_since); the mart it builds is row for row the one a
     full refresh builds from the whole history."""
-    # given two copies of the 2,000-customer bank's whole build (70 days), in which the last ten
-    # days look re-delivered by a load newer than the mart's watermark
-    # (dbt reads the bank's lake, which is linked, not copied: the build files are the copies)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
-    settings = load_settings(data_dir=tmp_path / "data")
-    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
-    for build in builds.values():
-        build.parent.mkdir()
-        shutil.copyfile(published_state_path(value_bank), build)
-        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
-            (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
-            if build == builds["incremental"]:
-                # and in the incremental one, reading a balance or a loan state before the
-                # window less the rules' look-back fails the build
-                window = last - timedelta(days=9 + settings.event_lookback_days)
-                poison(
-                    con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1)
-                )
-                poison(con, "int_loans_provisioned", window - timedelta(days=1))
+    settings = on_the_value_bank_lake(value_bank, tmp_path)
+
+    def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
+        # reading a balance or a loan state before the window less the rules' look-back fails the build
+        poison(con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1))
+        poison(con, "int_loans_provisioned", window - timedelta(days=1))
+
+    # given two copies of the bank's whole build (70 days) whose last ten days look re-delivered
+    builds, _ = redelivered_twins(settings, published_state_path(value_bank), tmp_path, poison_before)
     # when one is built incrementally and the other by a full refresh
-    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
-        outcome = run_dbt(settings, builds[name], "run", "-s", *EVENT_MODELS, *extra, capture=True)
-        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    built_both_ways(settings, builds, *EVENT_MODELS)
     # then the events are the same, row for row, and the night did replace its window
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
         con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        only = [
-            con.sql(
-                f"select count(*) from (select * from {a}.marts.fct_customer_events except all select * from {b}.marts.fct_customer_events)"
-            ).fetchone()[0]
-            for a, b in (("bank", "full_build"), ("full_build", "bank"))
-        ]
+        only = rows_only_in_one(con, "marts.fct_customer_events")
         replaced = con.sql(
             "select count(*) filter (where detected_in_run = 'Z-redelivery'), count(*) from marts.fct_customer_events"
         ).fetchone()
@@ -247,41 +277,25 @@ def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: S
     and the night reads no candidate before its window."""
     # given the 2,000-customer bank's build with its leads at an RM capacity of 2, so that
     # candidates wait for their RM (the state a night must resume from)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
-    settings = load_settings(data_dir=tmp_path / "data", lead_rm_max_open=2)
+    settings = on_the_value_bank_lake(value_bank, tmp_path, lead_rm_max_open=2)
     base = tmp_path / "base" / "bank.duckdb"  # the views name the file's catalog: `bank`
     base.parent.mkdir()
     shutil.copyfile(published_state_path(value_bank), base)
-    outcome = run_dbt(settings, base, "run", "-s", "int_leads", "--full-refresh", capture=True)
+    outcome = dbt_on(settings, base, "run", "-s", "int_leads", "--full-refresh")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
-    # and two copies of it in which the last ten days look re-delivered by a newer load
-    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
-    for build in builds.values():
-        build.parent.mkdir()
-        shutil.copyfile(base, build)
-        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
-            (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
-            if build == builds["incremental"]:
-                # and in the incremental one, reading an event before the window fails the build
-                window = last - timedelta(days=9 + settings.event_lookback_days)
-                poison(con, "int_customer_events", window, column="event_date")
+
+    def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
+        poison(con, "int_customer_events", window, column="event_date")  # reading an event before the window fails
+
+    # and two copies of it whose last ten days look re-delivered
+    builds, window = redelivered_twins(settings, base, tmp_path, poison_before)
     # when one is built incrementally and the other by a full refresh
-    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
-        outcome = run_dbt(settings, builds[name], "run", "-s", "int_leads", "fct_leads", *extra, capture=True)
-        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    built_both_ways(settings, builds, "int_leads", "fct_leads")
     # then the leads, and the candidates kept waiting, are the same row for row
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
         con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        for table, columns in (("marts.fct_leads", "*"), ("intermediate.int_leads", "* exclude (as_of_load_id)")):
-            only = [
-                con.sql(
-                    f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
-                ).fetchone()[0]
-                for a, b in (("bank", "full_build"), ("full_build", "bank"))
-            ]
-            assert only == [0, 0], table
+        assert rows_only_in_one(con, "marts.fct_leads") == [0, 0]
+        assert rows_only_in_one(con, "intermediate.int_leads", "* exclude (as_of_load_id)") == [0, 0]
         counts = con.sql(
             "select count(*) filter (where status = 'WAITING'), count(*) filter (where created_date < ?),"
             " count(*) filter (where created_date >= ?) from intermediate.int_leads",
@@ -312,9 +326,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     newer than those it holds, and gives the rows the whole-lake scan gives."""
     # given a copy of the 2,000-customer bank's build, whose table looks built by an earlier
     # night: its last ten dates not delivered yet, the others by an older load
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
-    settings = load_settings(data_dir=tmp_path / "data")
+    settings = on_the_value_bank_lake(value_bank, tmp_path)
     build = tmp_path / "build" / "bank.duckdb"
     build.parent.mkdir()
     shutil.copyfile(published_state_path(value_bank), build)
@@ -326,7 +338,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
         con.execute(f"delete from {loads} where business_date > ?", [last - timedelta(days=10)])
         con.execute(f"update {loads} set load_id = '0-older'")
     # when the night builds it
-    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then it holds every date with its latest load, as the whole-lake scan does
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
@@ -344,7 +356,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
                 for column in columns
             )
             con.execute(f"create view staging.{view} as select {guarded} from staging.{view}_whole")
-    outcome = run_dbt(settings, build, "run", "-s", "int_business_date_loads", capture=True)
+    outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     with duckdb.connect(str(build), read_only=True) as con:
         assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
@@ -384,7 +396,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     finally:
         con.close()
     # when the mart is built incrementally
-    outcome = run_dbt(settings, state, "run", "-s", "fct_customer_events", capture=True)
+    outcome = dbt_on(settings, state, "run", "-s", "fct_customer_events")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then
     with duckdb.connect(str(state), read_only=True) as con:
