@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy.special import expit
 
 if TYPE_CHECKING:  # imported where a model is loaded: the nightly run asks only whether one exists
     import lightgbm
@@ -74,6 +73,9 @@ def calibrated_probability(booster: lightgbm.Booster, x: np.ndarray, meta: Calib
     if meta.calibration_slope is None or meta.calibration_intercept is None:
         # isotonic points of a version stored before the sigmoid (ties along its flat steps)
         return np.asarray(np.interp(booster.predict(x), meta.calibration_x, meta.calibration_y))
+    # imported here, as lightgbm: every nightly build loads this module, most nights score nothing
+    from scipy.special import expit
+
     raw = np.asarray(booster.predict(x, raw_score=True), dtype=float)
     return np.asarray(expit(meta.calibration_slope * raw + meta.calibration_intercept))
 
