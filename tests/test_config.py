@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -12,6 +14,7 @@ from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
 from expectations.config import load_gates_config
 from extract.contract import load_agreement
 from extract.lake import Lake
+from extract.sql import DuckDBConfig
 from models.identity.keys import KeyRegistry
 from models.identity.records import customer_records
 from models.identity.resolve import identify
@@ -62,40 +65,30 @@ def test_the_memory_limit_reaches_the_connections_that_read_the_lake_outside_dbt
     # (issue 20: every connection of a run stops or spills at the installation's limit, not only dbt's)
     enough = published_bank.settings
     starved = load_settings(data_dir=enough.root, duckdb_memory_limit="256KB")
-    agreement, gates = load_agreement(), load_gates_config(enough.gates_config)
+    agreement, gates, lake = load_agreement(), load_gates_config(enough.gates_config), Lake(enough.lake_dir)
     records = customer_records(enough.lake_dir, enough.phone_region)
+    day = published_bank.last_date
 
-    def rules(settings: Settings) -> RuleInputs:
-        lake = Lake(settings.lake_dir)
-        return RuleInputs(
-            lake,
-            "nothing-staged",
-            settings.landing_dir,
-            agreement,
-            published_bank.last_date,
-            settings.reporting_currency,
-            settings.duckdb_config(),
-        )
+    def rules(config: DuckDBConfig) -> RuleInputs:
+        return RuleInputs(lake, "nothing-staged", enough.landing_dir, agreement, day, enough.reporting_currency, config)
 
-    def keys(settings: Settings) -> object:
-        return lake_keys(Lake(settings.lake_dir), agreement, settings.duckdb_config())(
-            "core_banking.accounts", "account_id"
-        )
-
-    reads = {
-        "the gate's bank rules": lambda settings: run_bank_rules(rules(settings), gates),
-        "the gate's reference keys": keys,
-        "identity's records": lambda settings: customer_records(
-            settings.lake_dir, settings.phone_region, settings.identity_config().duckdb_config
+    # each read of the lake, on connections of the given config
+    reads: dict[str, Callable[[DuckDBConfig], object]] = {
+        "the gate's bank rules": lambda config: run_bank_rules(rules(config), gates),
+        "the gate's reference keys": lambda config: set(
+            lake_keys(lake, agreement, config)("core_banking.accounts", "account_id")
         ),
-        "identity's resolution and keys": lambda settings: identify(
-            records, KeyRegistry(settings.identity_dir), published_bank.last_date, settings.identity_config()
+        "identity's records": lambda config: customer_records(enough.lake_dir, enough.phone_region, config),
+        "identity's resolution and keys": lambda config: identify(
+            records, KeyRegistry(enough.identity_dir), day, replace(enough.identity_config(), duckdb_config=config)
         ),
     }
     for what, read in reads.items():
         # then each stops at the limit, as DuckDB says: the setting reached its connection
         with pytest.raises(duckdb.OutOfMemoryException):
-            read(starved)
+            read(starved.duckdb_config())
             pytest.fail(f"{what} read the lake beyond the memory limit")
-        # and with the bank's own limit the same read succeeds
-        assert read(enough) is not None, what
+        # and with the bank's own limit it reads what it reads on DuckDB's defaults, and not nothing
+        within = read(enough.duckdb_config())
+        assert within == read({}), what
+        assert within, what
