@@ -30,6 +30,8 @@ from pydantic_settings import (
 )
 
 from expectations.config import load_gates_config
+from extract.convert import DEFAULT_TYPE_DRIFT_SHARE
+from extract.load import DEFAULT_BATCH_BYTES
 from models.identity.probabilistic import IdentityConfig
 
 log = logging.getLogger(__name__)
@@ -126,14 +128,14 @@ class Settings(BaseSettings):
         description="Where DuckDB spills what does not fit in duckdb_memory_limit (default: <data_dir>/tmp/duckdb).",
     )
     type_drift_share: float = Field(
-        default=0.5,
+        default=DEFAULT_TYPE_DRIFT_SHARE,
         gt=0,
         le=1,
         description="Share of a typed column's values that may fail to read before the file is refused "
         "as a schema change (below it, the bad rows are quarantined).",
     )
     stage_batch_bytes: int = Field(
-        default=256_000_000,
+        default=DEFAULT_BATCH_BYTES,
         ge=0,
         description="Most landed bytes of one feed file that the stage step converts together: the "
         "deliveries of a run are batched up to it (many small deliveries in one conversion); a larger "

@@ -110,7 +110,7 @@ def feed_gates(
         from expectations.data_docs import write_index
 
         write_index(folder / DATA_DOCS_DIR)
-    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency, dict(duckdb_config or {}))
+    inputs = RuleInputs(lake, run_id, landing_dir, agreement, as_of, reporting_currency, duckdb_config or {})
     report.results += run_bank_rules(inputs, config)
     held_ids = {check.check_id for check in held}
     report.results = [*held, *(check for check in report.results if check.check_id not in held_ids)]

@@ -33,9 +33,12 @@ from extract.landing import (
     scan_landing,
     symbolic_links,
 )
-from extract.sql import literal
+from extract.sql import DuckDBConfig, literal
 
 log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_BYTES = 256_000_000
+"""Most landed bytes of one feed file converted together (setting stage_batch_bytes)."""
 
 
 @dataclass
@@ -172,8 +175,8 @@ def stage(
     load_id: str,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
     delivery_gap_days: int | None = None,
-    duckdb_config: dict[str, str | bool | int | float | list[str]] | None = None,
-    batch_bytes: int = 256_000_000,
+    duckdb_config: DuckDBConfig | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> list[DeliveryOutcome]:
     """Verify and convert each delivery into the load's staging area; refuse those that do not match,
     and (given `delivery_gap_days`) those dated implausibly far after their system's last date.
@@ -202,7 +205,7 @@ def stage(
                 sizes[feed_key] = 0
             parts[-1].append(one)
             sizes[feed_key] = sizes.get(feed_key, 0) + size
-    con = duckdb.connect(config=duckdb_config or {})
+    con = duckdb.connect(config=dict(duckdb_config or {}))
     try:
         for (system, feed_name), parts in batches.items():
             for batch in parts:
@@ -309,9 +312,8 @@ def _convert_batch(
         if len(group) > 1 and _stage_together(con, group, feed, staging, load_id, type_drift_share):
             continue
         for one in group:
-            keys = [p.name for p in one.paths[feed.name]]
             one.results[feed.name] = _stage_converted(
-                con, one, feed, one.paths[feed.name], keys, staging, load_id, type_drift_share
+                con, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
             )
 
 
@@ -362,7 +364,6 @@ def _stage_converted(
     one: _Prepared,
     feed: FeedFile,
     paths: list[Path],
-    keys: list[str],
     staging: Lake,
     load_id: str,
     type_drift_share: float,
