@@ -24,7 +24,7 @@ import pytest
 
 from extract.contract import load_agreement
 from extract.lake import Lake
-from extract.load import DeliveryOutcome, landing_state, stage
+from extract.load import DEFAULT_BATCH_BYTES, DeliveryOutcome, landing_state, stage
 from tests.conftest import BANK_START, write_manifest
 
 AGREEMENT = load_agreement()
@@ -51,13 +51,16 @@ def summary(outcome: DeliveryOutcome) -> tuple[Any, ...]:
     return outcome.delivery.label, outcome.problems, files
 
 
-def stage_both_ways(data: Path) -> tuple[list[DeliveryOutcome], list[DeliveryOutcome], Lake]:
-    """Stage every pending delivery of `data/landing` together (load BATCH) and one by one (ONE)."""
+def stage_both_ways(
+    data: Path, batch_bytes: int = DEFAULT_BATCH_BYTES
+) -> tuple[list[DeliveryOutcome], list[DeliveryOutcome], Lake]:
+    """Stage every pending delivery of `data/landing` together (load BATCH, in batches of at most
+    `batch_bytes` of a feed file) and one by one (ONE)."""
     lake = Lake(data / "lake")
     lake.ensure_schemas(AGREEMENT)
     pending = landing_state(data / "landing", lake, AGREEMENT).pending
     assert len(pending) > 10
-    batched = stage(pending, data / "landing", lake, AGREEMENT, "BATCH")
+    batched = stage(pending, data / "landing", lake, AGREEMENT, "BATCH", batch_bytes=batch_bytes)
     alone = [outcome for delivery in pending for outcome in stage([delivery], data / "landing", lake, AGREEMENT, "ONE")]
     return batched, alone, lake
 
@@ -95,14 +98,13 @@ def test_batched_staging_writes_the_files_and_rows_of_one_by_one_staging(landing
 
 def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:
     # given the shared bank's landing area, and a batch size that holds about three days of a feed
-    lake = Lake(landing_copy / "lake")
-    lake.ensure_schemas(AGREEMENT)
-    pending = landing_state(landing_copy / "landing", lake, AGREEMENT).pending
-    transactions = sorted((landing_copy / "landing" / "core_banking").glob("*/transactions.csv"))
-    three_days = sum(p.stat().st_size for p in transactions[:3])
+    transactions = [
+        p.stat().st_size for p in sorted((landing_copy / "landing").glob("core_banking/*/transactions.csv"))
+    ]
+    three_days = sum(transactions[:3])
+    assert three_days < sum(transactions) / 2  # (so the feed's deliveries are staged in several batches)
     # when it is staged in batches of that size, and again one delivery per call
-    capped = stage(pending, landing_copy / "landing", lake, AGREEMENT, "BATCH", batch_bytes=three_days)
-    alone = [o for delivery in pending for o in stage([delivery], landing_copy / "landing", lake, AGREEMENT, "ONE")]
+    capped, alone, lake = stage_both_ways(landing_copy, batch_bytes=three_days)
     # then the staging areas are the same
     assert_same_staging(capped, alone, lake)
 
