@@ -534,9 +534,12 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
     from bankdw.pipeline import DateSelection, run
 
     data = tmp_path_factory.mktemp("night") / "data"
-    settings = published_bank.copy(
-        data, churn_model_dir=trained.churn_models_dir, response_model_dir=trained.response_models_dir
-    )
+    settings = published_bank.copy(data)
+    # the trained models where the default settings look for them (`<data>/models/`): the night's
+    # dbt vars are then the published bank's, and dbt reuses its parse (`dbt_parse_cache`)
+    # instead of parsing the whole project again for a model dir of its own
+    shutil.copytree(trained.churn_models_dir, settings.churn_models_dir, dirs_exist_ok=True)
+    shutil.copytree(trained.response_models_dir, settings.response_models_dir, dirs_exist_ok=True)
     day = published_bank.last_date
     model = store.load(trained.churn_models_dir, store.versions(trained.churn_models_dir)[-1])
     with connect(settings) as con:
@@ -660,12 +663,8 @@ def test_scores_survive_a_full_refresh_and_go_with_a_rolled_back_night(
 
     # given a copy of the night's data dir: two nights of churn scores archived (the night's and
     # the one before), the night's propensities
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        churn_model_dir=night.settings.churn_model_dir,
-        response_model_dir=night.settings.response_model_dir,
-    )
-    shutil.copytree(night.settings.root, settings.root, symlinks=True)
+    settings = load_settings(data_dir=tmp_path / "data")
+    shutil.copytree(night.settings.root, settings.root, symlinks=True)  # the models too (`night`)
     # and the night's lifetime values in its archive, as a night with a clv model would have
     # archived them (the published bank's history scores none: `clv_night`)
     next_date, last_date = published_bank.next_date, published_bank.last_date
