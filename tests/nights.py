@@ -11,7 +11,8 @@ out, and a newcomer moves in with the one who stays.
 
 Everything is written to files under the root, so that every xdist worker reads the same
 nights (`load_nights`): the data dir, the readers' answers, what each build showed a reader,
-and the households as night 1 published them.
+the households as night 1 published them, and the published identity (registry, keys, files)
+before night 1, after it and after the rollback (`identity_of`).
 
 A night of the pipeline on a small bank costs a minute or more; test_publish
 (write-audit-publish, readers, rollback), test_pipeline (the next night loads only its own
@@ -22,6 +23,7 @@ such night, so they share these.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -34,10 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
-from bankdw.publish import published_state_path
+from bankdw.publish import IDENTITY_MARKER, identity_version_path, published_state_path
 from bankdw.reporting.run_report import RunReport
+from models.identity.keys import REGISTRY_FILE
 from tests.conftest import PUBLISHED_DAYS, bank_date, copy_deliveries, write_manifest
 
 if TYPE_CHECKING:
@@ -80,6 +84,9 @@ class Nights:
     published them."""
     night_2_terminal: dict[str, Any]
     """What `bankdw run` printed for night 2 (returncode, stdout, stderr)."""
+    identities: dict[str, dict[str, Any]]
+    """The published identity (`identity_of`) before night 1 ("history"), after it ("night_1")
+    and after the rollback ("rolled_back", with "kept": the files history's version kept)."""
 
 
 def stamp(settings: Settings) -> list[object]:
@@ -189,6 +196,39 @@ def households_of(settings: Settings) -> list[tuple[str, str, str | None]]:
         ]
 
 
+def identity_files(directory: Path) -> dict[str, str]:
+    """File name -> sha256 of every file of an identity folder but its publication marker."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != IDENTITY_MARKER
+    }
+
+
+def published_keys(settings: Settings) -> dict[str, str]:
+    """customer_id -> customer_key as the published version's whole build gave them (its intermediate schema)."""
+    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
+        return dict(con.sql("select customer_id, customer_key from intermediate.int_customer_identity").fetchall())
+
+
+def registry_keys(directory: Path) -> dict[str, str]:
+    """customer_id -> customer_key as the key registry in `directory` holds them."""
+    table = pq.read_table(directory / REGISTRY_FILE, columns=["customer_id", "customer_key"])
+    return dict(zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True))
+
+
+def identity_of(settings: Settings) -> dict[str, Any]:
+    """The published identity: its files, its marker (the run that published it), the registry's
+    keys and the keys the published build gave."""
+    published = settings.identity_dir
+    return {
+        "files": identity_files(published),
+        "marker": json.loads((published / IDENTITY_MARKER).read_text(encoding="utf-8")),
+        "registry": registry_keys(published),
+        "published_keys": published_keys(settings),
+    }
+
+
 def publish_nights(published_bank: PublishedBank, bank_landing: Path, root: Path) -> None:
     """History (a copy of the shared published bank), then, while two readers read: night 1
     published, a rollback, night 2 published (keeping two versions). PENDING's deliveries wait
@@ -211,14 +251,18 @@ def publish_nights(published_bank: PublishedBank, bank_landing: Path, root: Path
         for mode, out in (("fresh", answers), ("held", held))
     ]
     published_after = [runs[0].run_id]
+    identities = {"history": identity_of(settings)}
     try:
         wait_for(answers, runs[0].run_id)
         runs.append(run(settings, DateSelection(last=NIGHT_1)))
         states[runs[1].run_id] = stamp(settings)
         after_night_1 = households_of(settings)
+        identities["night_1"] = identity_of(settings)
         published_after.append(runs[1].run_id)
         wait_for(answers, runs[1].run_id)
         published_after.append(rollback(settings).run_id)
+        identities["rolled_back"] = identity_of(settings)
+        identities["rolled_back"]["kept"] = identity_files(identity_version_path(settings, runs[0].run_id))
         wait_for(answers, runs[0].run_id)
         # night 2 as a person runs it (`bankdw run` in a terminal that is a pipe): test_run_output
         # reads what it printed (NIGHT_2_OUTPUT) instead of running a night of its own
@@ -249,6 +293,7 @@ def publish_nights(published_bank: PublishedBank, bank_landing: Path, root: Path
         "states": states,
         "household": household.__dict__,
         "households_after_night_1": after_night_1,
+        "identities": identities,
     }
     (root / "nights.json").write_text(json.dumps(facts), encoding="utf-8")
 
@@ -270,4 +315,5 @@ def load_nights(root: Path) -> Nights:
         household=HouseholdMove(**facts["household"]),
         households_after_night_1=[tuple(row) for row in facts["households_after_night_1"]],
         night_2_terminal=json.loads((root / NIGHT_2_OUTPUT).read_text(encoding="utf-8")),
+        identities=facts["identities"],
     )

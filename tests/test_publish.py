@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import shutil
 from pathlib import Path
@@ -19,12 +18,22 @@ from click.testing import CliRunner
 from bankdw.cli import main
 from bankdw.config import Settings, load_settings
 from bankdw.pipeline import run
-from bankdw.publish import RollbackError, list_versions, published_state_path, rollback
+from bankdw.publish import RollbackError, list_versions, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
 from tests.conftest import HOLD_THE_RUN, gates_toml, write_manifest
-from tests.nights import LAST, NIGHT_1, NIGHT_2, PENDING, Nights, stamp
+from tests.nights import (
+    LAST,
+    NEWCOMER,
+    NIGHT_1,
+    NIGHT_2,
+    PENDING,
+    Nights,
+    published_keys,
+    registry_keys,
+    stamp,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -197,9 +206,9 @@ def test_a_blocked_run_leaves_the_published_warehouse_and_says_what_failed(night
 NEW_RECORD = "C099999999"  # a smaller customer_id than any the simulator gives
 
 
-def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> tuple[Settings, str]:
+def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> Settings:
     """A copy of the bank (night 2 published) whose pending core delivery brings a new record,
-    NEW_RECORD, with the national id of an existing customer; returns that customer's record."""
+    NEW_RECORD, with the national id of an existing customer."""
     shutil.copytree(nights.settings.root, tmp_path / "data")
     settings = load_settings(data_dir=tmp_path / "data", keep_versions=2)
     folder = settings.landing_dir / "core_banking" / PENDING.isoformat()
@@ -213,26 +222,17 @@ def pending_night_with_a_new_record(nights: Nights, tmp_path: Path) -> tuple[Set
     writer.writerows(rows)
     (folder / "customers.csv").write_text(out.getvalue(), encoding="utf-8")
     write_manifest(folder)
-    return settings, twin["customer_id"]
+    return settings
 
 
 VERSION_PARTS = (("bank", ".duckdb"), ("identity", ""), ("scores", ""), ("state", ""))
 """What a kept version is: the file readers open, its identity, its archive of scores, and its whole build (`state-`)."""
 
 
-def identity_files(directory: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
-
-
-def published_keys(settings: Settings) -> dict[str, str]:
-    """The keys the published version's whole build gave (its intermediate schema)."""
-    with duckdb.connect(str(published_state_path(settings)), read_only=True) as con:
-        return dict(con.sql("select customer_id, customer_key from intermediate.int_customer_identity").fetchall())
-
-
-def registry_keys(directory: Path) -> dict[str, str]:
-    table = pq.read_table(directory / "customer_keys.parquet")
-    return dict(zip(*(table.column(c).to_pylist() for c in ("customer_id", "customer_key")), strict=True))
+def published_identity(settings: Settings) -> tuple[object, ...]:
+    """The published identity's files (bytes and times), the published keys, and the kept versions' parts."""
+    files = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(settings.identity_dir.iterdir())}
+    return files, published_keys(settings), sorted(p.name for p in versions_dir_of(settings))
 
 
 def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_identity_and_keys(
@@ -242,15 +242,14 @@ def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_iden
 
     # given the pending night brings a new customer record, and books a txn_id already booked:
     # resolution keys the new record, then the warehouse's unique test fails
-    settings, _ = pending_night_with_a_new_record(nights, tmp_path)
+    settings = pending_night_with_a_new_record(nights, tmp_path)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         [(old_id,)] = con.sql("select txn_id from marts.fct_transactions limit 1").fetchall()
     transactions = settings.landing_dir / "core_banking" / PENDING.isoformat() / "transactions.csv"
     header, first, rest = transactions.read_text(encoding="utf-8").split("\n", 2)
     transactions.write_text("\n".join([header, old_id + "," + first.split(",", 1)[1], rest]), encoding="utf-8")
     write_manifest(transactions.parent)
-    published = settings.identity_dir
-    before = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
+    before = published_identity(settings)
     warehouse_before = settings.warehouse_path.read_bytes()
     # when the nightly job runs, then it fails after the resolve step resolved the new record,
     # on the unique test, and says so
@@ -263,41 +262,32 @@ def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_iden
     assert report is not None and report.resolved and report.step == "warehouse_gate"
     assert NEW_RECORD in registry_keys(identity_build_path(settings))
     # and the published registry is byte for byte as it was, and so are the published keys and versions
-    after = (identity_files(published), published_keys(settings), sorted(p.name for p in versions_dir_of(settings)))
+    after = published_identity(settings)
     assert after == before
-    assert NEW_RECORD not in registry_keys(published)
+    assert NEW_RECORD not in registry_keys(settings.identity_dir)
 
 
 def versions_dir_of(settings: Settings) -> list[Path]:
     return list((settings.warehouse_path.parent / "versions").iterdir())
 
 
-def test_a_rollback_restores_the_keys_of_the_version_it_restores(nights: Nights, tmp_path: Path) -> None:
-    from bankdw.publish import IDENTITY_MARKER, identity_version_path
-
-    # given the pending night published with a new record of an existing customer (a smaller id)
-    settings, twin = pending_night_with_a_new_record(nights, tmp_path)
-    night_2 = nights.runs[2].run_id
-    keys_night_2 = published_keys(settings)
-    night_3 = run(settings)
-    assert night_3.outcome == "SUCCESS", night_3.failures
-    published = settings.identity_dir
-    # then it joined that customer under its key, and its registry is the published one
-    assert registry_keys(published)[NEW_RECORD] == keys_night_2[twin] == published_keys(settings)[NEW_RECORD]
-    assert json.loads((published / IDENTITY_MARKER).read_text(encoding="utf-8")) == {"run_id": night_3.run_id}
-    # and the version pruned (night 1) went with its identity
-    assert [v.run_id for v in list_versions(settings)] == [night_3.run_id, night_2]
-    assert sorted(p.name for p in versions_dir_of(settings)) == sorted(
-        [f"{kind}-{run_id}{suffix}" for run_id in (night_3.run_id, night_2) for kind, suffix in VERSION_PARTS]
+def test_a_rollback_restores_the_keys_of_the_version_it_restores(nights: Nights) -> None:
+    history, night_1, night_2 = (r.run_id for r in nights.runs)
+    before, after_night_1, rolled_back = (nights.identities[k] for k in ("history", "night_1", "rolled_back"))
+    # given night 1 published with a new customer record (NEWCOMER, tests/nights.py)
+    assert NEWCOMER not in before["registry"] and NEWCOMER not in before["published_keys"]
+    # then it keyed the record, and its registry was the published one
+    assert after_night_1["registry"][NEWCOMER] == after_night_1["published_keys"][NEWCOMER]
+    assert (before["marker"], after_night_1["marker"]) == ({"run_id": history}, {"run_id": night_1})
+    assert after_night_1["files"] != before["files"]
+    # when rolled back to history: its identity is the published one again, file for file as
+    # its version kept it and as it was published before night 1, and its keys are served
+    assert rolled_back["files"] == rolled_back["kept"] == before["files"]
+    assert rolled_back["marker"] == {"run_id": history}
+    assert NEWCOMER not in rolled_back["registry"]
+    assert rolled_back["published_keys"] == before["published_keys"]
+    assert rolled_back["registry"] == before["registry"]
+    # and the version pruned since (history's, when night 2 was published) went with its identity
+    assert sorted(p.name for p in versions_dir_of(nights.settings)) == sorted(
+        [f"{kind}-{run_id}{suffix}" for run_id in (night_2, night_1) for kind, suffix in VERSION_PARTS]
     )
-    # when rolled back to night 2
-    rollback(settings)
-    # then night 2's identity is the published one again, file for file, and its keys are served
-    kept = identity_version_path(settings, night_2)
-    assert {n: b for n, (b, _) in identity_files(published).items() if n != IDENTITY_MARKER} == {
-        n: b for n, (b, _) in identity_files(kept).items()
-    }
-    assert json.loads((published / IDENTITY_MARKER).read_text(encoding="utf-8")) == {"run_id": night_2}
-    assert NEW_RECORD not in registry_keys(published)
-    assert published_keys(settings) == keys_night_2
-    assert registry_keys(published).items() >= keys_night_2.items()
