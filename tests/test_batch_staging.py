@@ -98,11 +98,9 @@ def test_batched_staging_writes_the_files_and_rows_of_one_by_one_staging(landing
 
 def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:
     # given the shared bank's landing area, and a batch size that holds about three days of a feed
-    transactions = [
-        p.stat().st_size for p in sorted((landing_copy / "landing").glob("core_banking/*/transactions.csv"))
-    ]
-    three_days = sum(transactions[:3])
-    assert three_days < sum(transactions) / 2  # (so the feed's deliveries are staged in several batches)
+    sizes = [p.stat().st_size for p in sorted((landing_copy / "landing").glob("core_banking/*/transactions.csv"))]
+    three_days = sum(sizes[:3])
+    assert three_days < sum(sizes) / 2  # (so the feed's deliveries are staged in several batches)
     # when it is staged in batches of that size, and again one delivery per call
     capped, alone, lake = stage_both_ways(landing_copy, batch_bytes=three_days)
     # then the staging areas are the same

@@ -538,8 +538,8 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
     # the trained models where the default settings look for them (`<data>/models/`): the night's
     # dbt vars are then the published bank's, and dbt reuses its parse (`dbt_parse_cache`)
     # instead of parsing the whole project again for a model dir of its own
-    shutil.copytree(trained.churn_models_dir, settings.churn_models_dir, dirs_exist_ok=True)
-    shutil.copytree(trained.response_models_dir, settings.response_models_dir, dirs_exist_ok=True)
+    shutil.copytree(trained.churn_models_dir, settings.churn_models_dir)
+    shutil.copytree(trained.response_models_dir, settings.response_models_dir)
     day = published_bank.last_date
     model = store.load(trained.churn_models_dir, store.versions(trained.churn_models_dir)[-1])
     with connect(settings) as con:

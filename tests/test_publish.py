@@ -30,7 +30,7 @@ from tests.nights import (
     NIGHT_2,
     PENDING,
     Nights,
-    published_keys,
+    identity_of,
     registry_keys,
     stamp,
 )
@@ -230,9 +230,10 @@ VERSION_PARTS = (("bank", ".duckdb"), ("identity", ""), ("scores", ""), ("state"
 
 
 def published_identity(settings: Settings) -> tuple[object, ...]:
-    """The published identity's files (bytes and times), the published keys, and the kept versions' parts."""
-    files = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(settings.identity_dir.iterdir())}
-    return files, published_keys(settings), sorted(p.name for p in versions_dir_of(settings))
+    """The published identity (`identity_of`: its files' digests, marker, registry and published
+    keys), when each of its files was written, and the kept versions' parts."""
+    times = {p.name: p.stat().st_mtime_ns for p in sorted(settings.identity_dir.iterdir())}
+    return identity_of(settings), times, sorted(p.name for p in versions_dir_of(settings))
 
 
 def test_a_build_that_fails_after_resolution_leaves_the_published_warehouse_identity_and_keys(
