@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from bankdw.access import private_files
 from bankdw.config import Settings
+from bankdw.dbt_session import dbt_session
 from bankdw.publish import (
     Version,
     VersionChanged,
@@ -509,8 +510,9 @@ def run(settings: Settings, selection: DateSelection | None = None, rebuild: boo
         gate_step(settings, report.run_id, agreement)  # freshness is judged even when nothing arrived
         commit_step(settings, report.run_id)
         resolve_step(settings, report.run_id, rebuild)
-        build_step(settings, report.run_id, rebuild)
-        warehouse_gate_step(settings, report.run_id)
+        with dbt_session(settings):  # the build and its tests in one dbt process
+            build_step(settings, report.run_id, rebuild)
+            warehouse_gate_step(settings, report.run_id)
         return publish_step(settings, report.run_id)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from bankdw.config import GATES_VAR, PATH_VARS, Settings
+from bankdw.dbt_session import active_session
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,8 @@ def run_dbt(
     Not in this process: dbt-duckdb keeps the databases it opened (and their write lock) for
     the life of the process, and a build file becomes the published warehouse. A scheduler
     or test process that built in-process would lock every reader out of it afterwards.
+    Inside a `bankdw.dbt_session.dbt_session` (the nightly run) the command goes to the
+    session's worker process instead, unless its output is to be captured.
     `build_area`: as `dbt_args`.
     """
     dbt = Path(sys.executable).with_name("dbt")
@@ -189,14 +192,19 @@ def run_dbt(
     if shared is not None and shared.exists() and not saved.exists():
         saved.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shared, saved)
-    done = subprocess.run(
-        [str(dbt), *args, *extra],
-        cwd=settings.root,
-        env=os.environ | environment,
-        capture_output=capture,
-        text=True,
-        check=False,
-    )
+    session = None if capture else active_session(settings)
+    if session is not None:  # the night's worker process (`bankdw.dbt_session`)
+        returncode = session.run(args[1:], command, list(extra), environment)
+        done: subprocess.CompletedProcess[str] = subprocess.CompletedProcess([str(dbt), *args, *extra], returncode)
+    else:
+        done = subprocess.run(
+            [str(dbt), *args, *extra],
+            cwd=settings.root,
+            env=os.environ | environment,
+            capture_output=capture,
+            text=True,
+            check=False,
+        )
     if shared is not None and saved.exists() and not shared.exists():
         shared.parent.mkdir(parents=True, exist_ok=True)
         partial = shared.with_name(f".{shared.name}.{os.getpid()}")

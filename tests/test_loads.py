@@ -94,8 +94,29 @@ def run_killed(data_dir: str, point: str) -> None:
 
 def kill_run(settings: Settings, point: str) -> None:
     code = f"from tests.test_loads import run_killed; run_killed({str(settings.root)!r}, {point!r})"
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    # the output to a file, not a pipe: a pipe's reader waits for every process that holds it, a
+    # dbt the killed run left working included, and would hide it from `processes_working_in`
+    output = settings.root.parent / f"killed-{point}.log"
+    with output.open("w", encoding="utf-8") as out:
+        done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, stdout=out, stderr=out, timeout=600)
+    assert done.returncode == -signal.SIGKILL, output.read_text(encoding="utf-8")[-3000:]
+
+
+def processes_working_in(folder: Path, patience: float = 10.0) -> list[str]:
+    """The command lines of the processes still working in `folder` (their current directory, as
+    dbt's is the data dir), once they have had `patience` seconds to end (Linux's /proc)."""
+    deadline = time.monotonic() + patience
+    while True:
+        working = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and (proc / "cwd").resolve() == folder.resolve():
+                    working.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+            except OSError:  # ended meanwhile, or not ours to read
+                continue
+        if not working or time.monotonic() > deadline:
+            return working
+        time.sleep(0.2)
 
 
 def deliver(source: Path, landing: Path, days: range) -> None:
@@ -167,6 +188,7 @@ def banks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     facts["corrected"] = correct_delivery(hard.landing_dir)
     redeliver_unchanged(hard.landing_dir)
     kill_run(hard, "build")
+    facts["left_working"] = processes_working_in(hard.root)
     facts["after_build_kill"] = hard.warehouse_path.read_bytes()
     facts["night"] = run(hard)
 
@@ -197,6 +219,7 @@ def test_a_run_killed_while_committing_leaves_whole_partitions_and_its_deliverie
 
 def test_a_run_killed_while_dbt_builds_leaves_the_published_warehouse_as_it_was(banks: dict[str, Any]) -> None:
     assert banks["after_build_kill"] == banks["published_before"]
+    assert banks["left_working"] == []  # dbt died with the run: nothing writes a build file behind its back
     night: RunReport = banks["night"]
     assert night.outcome == "SUCCESS", night.failures
     # the killed run had committed the new dates; this one built them without manual clean-up
