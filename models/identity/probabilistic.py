@@ -172,7 +172,13 @@ def probabilistic_links(
             probability_two_random_records_match=max(float(labelled_pairs) / max(n * (n - 1) / 2, 1), 1e-6),
         )
         linker = Linker(frame, settings, log_level=logging.WARNING)
-        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        # Every sampled pair counted in one pass (num_chunks=1). splink splits the sample into
+        # chunks (and a probe) so that it can stop once each level has enough pairs; which pairs
+        # a chunk holds is decided by a hash of the record ids, which each engine computes
+        # differently, so stopping early made DuckDB and Spark learn from different pairs. A
+        # million pairs is one cheap pass on either engine, and on Spark each chunk was a round
+        # of small jobs: 81 s of u estimation on 123 records, 26 s in one pass.
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1, num_chunks=1)
         linker.training.estimate_m_from_label_column("national_id")
         predictions = linker.inference.predict(threshold_match_probability=0.0).as_pyarrow_table()
     con.register("identity_predictions", predictions)
