@@ -13,6 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -345,6 +346,7 @@ def _stage_together(
         for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
     }
     quarantine = converted.quarantine
+    copies = _Copies(con)
     for one, own in owned:
         prefix = one.relative_dir + "/"
         part = ConvertedFeed(
@@ -355,7 +357,8 @@ def _stage_together(
         )
         held = [ranges[key] for key in own if key in ranges]
         rows = f"rowid between {min(r[0] for r in held)} and {max(r[1] for r in held)}" if held else "false"
-        one.results[feed.name] = _stage_part(con, one, part, rows, staging, load_id)
+        one.results[feed.name] = _stage_part(copies, one, part, rows, staging, load_id)
+    copies.write()  # before the next conversion replaces table `typed`
     return True
 
 
@@ -377,11 +380,62 @@ def _stage_converted(
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    return _stage_part(con, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
+    copies = _Copies(con)
+    staged = _stage_part(copies, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
+    copies.write()
+    return staged
+
+
+class _Copies:
+    """The staged files of one conversion, written by two DuckDB connections at once.
+
+    A staged file is one `COPY` of a delivery's rows of table `typed`: 5 to 9 ms on the test
+    machine whatever its rows (the Parquet writer's set-up, the file's creation), four or five a
+    delivery, the most of what a small delivery costs beyond its rows (docs/performance.md, "Many
+    small deliveries"). DuckDB runs the statements of different connections to one database in
+    parallel (its Python API releases the GIL), so the files are written two at a time, each
+    `COPY` unchanged. They all read `typed`, so `write` comes before the next conversion."""
+
+    WORKERS = 2
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.pending: list[tuple[str, pa.Table | None]] = []
+
+    def add(self, sql: str, quarantined: pa.Table | None = None) -> None:
+        """A `COPY`; `quarantined` is registered as view `quarantined` for it."""
+        self.pending.append((sql, quarantined))
+
+    def write(self) -> None:
+        pending, self.pending = self.pending, []
+        if len(pending) < 2:
+            self._run(self.con, pending)
+            return
+        shares = [pending[k :: self.WORKERS] for k in range(self.WORKERS)]
+        cursors = [self.con.cursor() for _ in shares]  # connections to the same database: `typed` is theirs too
+        try:
+            with ThreadPoolExecutor(self.WORKERS) as pool:
+                for done in [pool.submit(self._run, c, share) for c, share in zip(cursors, shares, strict=True)]:
+                    done.result()  # a failed write raises here, as it did written one by one
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    @staticmethod
+    def _run(con: duckdb.DuckDBPyConnection, pending: list[tuple[str, pa.Table | None]]) -> None:
+        for sql, quarantined in pending:
+            if quarantined is None:
+                con.execute(sql)
+                continue
+            con.register("quarantined", quarantined)
+            try:
+                con.execute(sql)
+            finally:
+                con.unregister("quarantined")
 
 
 def _stage_part(
-    con: duckdb.DuckDBPyConnection,
+    copies: _Copies,
     one: _Prepared,
     converted: ConvertedFeed,
     rows: str,
@@ -390,13 +444,14 @@ def _stage_part(
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its rows of table `typed` (those `rows`, a condition, selects)."""
+    stage its rows of table `typed` (those `rows`, a condition, selects) by `copies`."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
         return problems, []
     delivery = one.delivery
-    _write_staged(con, converted, rows, source_prefix, staging, delivery.business_date, load_id, one.outcome.started_at)
+    started = one.outcome.started_at
+    _write_staged(copies, converted, rows, source_prefix, staging, delivery.business_date, load_id, started)
     files = [
         FileLoad(
             delivery.system,
@@ -433,7 +488,7 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 
 
 def _write_staged(
-    con: duckdb.DuckDBPyConnection,
+    copies: _Copies,
     converted: ConvertedFeed,
     rows: str,
     source_prefix: str,
@@ -453,20 +508,19 @@ def _write_staged(
     )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(
+    copies.add(
         f"copy (select * exclude (_file, _source_row), {lineage} from typed where {rows} "
         f"order by _file, _source_row) to {literal(target)} (format parquet, compression zstd)"
     )
     if converted.rows_quarantined:
-        con.register("quarantined", converted.quarantine)
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
+        copies.add(
             f"copy (select {literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, "
             f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
-            f"to {literal(target)} (format parquet)"
+            f"to {literal(target)} (format parquet)",
+            converted.quarantine,
         )
-        con.unregister("quarantined")
 
 
 def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
