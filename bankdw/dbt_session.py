@@ -13,9 +13,10 @@ Between commands the worker closes dbt-duckdb's database (dbt-duckdb keeps it op
 of the process, `keep_open`), so the pipeline's own work on the build file between the build and
 the tests (its stamp, its notes, the test results it records) opens it as before.
 
-The worker dies with the process that started it: it reads its commands from a pipe, and when
-the pipe closes (the pipeline finished, or was killed in the middle of a build) it exits at
-once, whatever dbt is doing. A killed night leaves no dbt behind still writing a build file.
+The worker dies with the process that started it: it reads its commands from a pipe. When the
+pipe closes between commands (the pipeline is done) it ends normally; when it closes in the
+middle of one (the pipeline was killed while dbt builds) it exits at once, whatever dbt is
+doing: a killed night leaves no dbt behind still writing a build file.
 
 The scheduler runs each step in a process of its own (dags/bank_nightly.py): there each command
 keeps its own `dbt` process, as does every command outside a session and every engine but DuckDB.
@@ -142,18 +143,22 @@ def _close_duckdb() -> None:
 def _serve(replies: IO[str]) -> None:
     from dbt.cli.main import dbtRunner
 
-    requests: queue.Queue[str] = queue.Queue()
+    requests: queue.Queue[str | None] = queue.Queue()
+    busy = threading.Event()
 
     def read_commands() -> None:
         for line in sys.stdin:
             requests.put(line)
-        os._exit(0)  # the pipeline closed the pipe, or died: stop now, whatever dbt is doing
+        if busy.is_set():  # the pipe closed in the middle of a command: the pipeline died
+            os._exit(1)  # now, whatever dbt is doing
+        requests.put(None)  # between commands: end as any process does (dbt's resources released)
 
     threading.Thread(target=read_commands, daemon=True).start()
     base = dict(os.environ)
     manifests: dict[str, Any] = {}
-    while True:
-        request = json.loads(requests.get())
+    while (line := requests.get()) is not None:
+        busy.set()
+        request = json.loads(line)
         os.environ.clear()
         os.environ.update(base | request["environment"])
         common, command, extra = request["common"], request["command"], request["extra"]
@@ -173,6 +178,7 @@ def _serve(replies: IO[str]) -> None:
             returncode = EXCEPTION
         finally:
             _close_duckdb()
+            busy.clear()  # before the reply: the pipeline may close the pipe as soon as it has it
         replies.write(json.dumps({"returncode": returncode}) + "\n")
         replies.flush()
 

@@ -40,6 +40,7 @@ import duckdb
 import psutil
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
+from bankdw.dbt_session import dbt_session
 from bankdw.pipeline import (
     BuildFailed,
     DateSelection,
@@ -200,17 +201,18 @@ def run_pass(settings: Settings, name: str, first: date, last: date, source: Pat
         report = stage_step(settings, DateSelection(first=first, last=last))
     figures.steps.append(StepFigures("stage", round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
     run_results = settings.root / "dbt" / "target" / "run_results.json"
-    for step, call in steps:
-        with measured() as (memory, elapsed):
-            try:
-                report = call(report.run_id)
-            except (GateFailed, BuildFailed) as exc:  # what stopped the run is printed with its figures
-                figures.outcome = f"FAILED at {step}: {exc}"
-        figures.steps.append(StepFigures(step, round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
-        if step == "build" and run_results.exists():
-            figures.slowest_nodes = slowest_nodes(run_results)
-        if figures.outcome:
-            break
+    with dbt_session(settings):  # as `bankdw run`: the build and its tests in one dbt process
+        for step, call in steps:
+            with measured() as (memory, elapsed):
+                try:
+                    report = call(report.run_id)
+                except (GateFailed, BuildFailed) as exc:  # what stopped the run is printed with its figures
+                    figures.outcome = f"FAILED at {step}: {exc}"
+            figures.steps.append(StepFigures(step, round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
+            if step == "build" and run_results.exists():
+                figures.slowest_nodes = slowest_nodes(run_results)
+            if figures.outcome:
+                break
     figures.outcome = figures.outcome or report.outcome
     return figures
 
