@@ -24,6 +24,7 @@ keeps its own `dbt` process, as does every command outside a session and every e
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
@@ -140,8 +141,26 @@ def _close_duckdb() -> None:
         DuckDBConnectionManager._ENV = None
 
 
+def _collect_less() -> None:
+    """Keep Python's cycle collector off dbt's parsed project.
+
+    dbt allocates millions of small objects a command (nodes, Jinja contexts, events); with
+    the collector's defaults every few hundred allocations start a pass over the young objects
+    and, now and then, over every object alive, the whole manifest included. Frozen, the parse
+    is never traversed again, and passes start less often (`_serve`). Measured on the test bank
+    (a copy of the suite's published bank, full refresh): one dbt command in a process, the same
+    build file, alternated twice: build 21.5-23.0 s instead of 24.2-25.2 s, test 24.1-25.4 s
+    instead of 26.5-26.7 s. A night's build and tests in a session, alternated four times:
+    51-62 s (mean 57.5) instead of 58-68 s (mean 61.9). Garbage is still collected, only in
+    larger batches; the parse lives as long as the worker anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 def _serve(replies: IO[str]) -> None:
     from dbt.cli.main import dbtRunner
+
+    gc.set_threshold(50_000, 20, 100)  # a young-object pass every 50,000 allocations, not 700
 
     requests: queue.Queue[str | None] = queue.Queue()
     busy = threading.Event()
@@ -170,6 +189,7 @@ def _serve(replies: IO[str]) -> None:
                 parsed = dbtRunner().invoke(sys.argv[1:])
                 if parsed.success:
                     manifests[key] = parsed.result
+                    _collect_less()
             sys.argv = ["dbt", command, *common, *extra]
             done = dbtRunner(manifest=manifests.get(key)).invoke(sys.argv[1:])
             returncode = 0 if done.success else EXCEPTION if done.exception is not None else 1
