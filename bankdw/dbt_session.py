@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bankdw.config import Settings
+from bankdw.dbt_command import COLLECTOR_THRESHOLDS
 
 _session: ContextVar[DbtSession | None] = ContextVar("dbt_session", default=None)
 
@@ -147,7 +148,7 @@ def _collect_less() -> None:
     dbt allocates millions of small objects a command (nodes, Jinja contexts, events); with
     the collector's defaults every few hundred allocations start a pass over the young objects
     and, now and then, over every object alive, the whole manifest included. Frozen, the parse
-    is never traversed again, and passes start less often (`_serve`). Measured on the test bank
+    is never traversed again, and passes start less often (`_serve`: `COLLECTOR_THRESHOLDS`). Measured on the test bank
     (a copy of the suite's published bank, full refresh): one dbt command in a process, the same
     build file, alternated twice: build 21.5-23.0 s instead of 24.2-25.2 s, test 24.1-25.4 s
     instead of 26.5-26.7 s. A night's build and tests in a session, alternated four times:
@@ -160,7 +161,7 @@ def _collect_less() -> None:
 def _serve(replies: IO[str]) -> None:
     from dbt.cli.main import dbtRunner
 
-    gc.set_threshold(50_000, 20, 100)  # a young-object pass every 50,000 allocations, not 700
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
     requests: queue.Queue[str | None] = queue.Queue()
     busy = threading.Event()

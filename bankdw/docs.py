@@ -22,12 +22,12 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bankdw import links
 from bankdw.config import Settings
+from bankdw.dbt_command import command_line
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,8 @@ def docs_command(settings: Settings) -> list[str]:
     args = dbt_args(settings, "generate")
     args[args.index("--target-path") + 1] = str(docs_target(settings))
     args[args.index("--target") + 1] = "docs"
-    dbt = Path(sys.executable).with_name("dbt")
     return [
-        str(dbt),
+        *command_line(),
         "docs",
         *args,
         "--static",

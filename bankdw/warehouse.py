@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 import duckdb
 
 from bankdw.config import GATES_VAR, PATH_VARS, Settings
+from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,6 @@ def run_dbt(
     session's worker process instead, unless its output is to be captured.
     `build_area`: as `dbt_args`.
     """
-    dbt = Path(sys.executable).with_name("dbt")
     args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
     saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
@@ -193,12 +192,13 @@ def run_dbt(
         saved.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shared, saved)
     session = None if capture else active_session(settings)
+    line = [*command_line(), *args, *extra]
     if session is not None:  # the night's worker process (`bankdw.dbt_session`)
         returncode = session.run(args[1:], command, list(extra), environment)
-        done: subprocess.CompletedProcess[str] = subprocess.CompletedProcess([str(dbt), *args, *extra], returncode)
+        done: subprocess.CompletedProcess[str] = subprocess.CompletedProcess(line, returncode)
     else:
         done = subprocess.run(
-            [str(dbt), *args, *extra],
+            line,
             cwd=settings.root,
             env=os.environ | environment,
             capture_output=capture,
