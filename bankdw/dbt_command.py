@@ -27,8 +27,9 @@ def main() -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     from dbt.cli.main import cli
 
-    sys.argv[0] = "dbt"  # what dbt's messages name the program
-    sys.exit(cli())
+    # the program's name in dbt's messages and log ("Command `dbt build` succeeded"): click would
+    # otherwise derive one from `python -m`
+    sys.exit(cli(prog_name="dbt"))
 
 
 if __name__ == "__main__":
