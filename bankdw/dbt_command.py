@@ -12,10 +12,10 @@ import gc
 import sys
 
 COLLECTOR_THRESHOLDS = (50_000, 20, 100)
-"""A pass over the young objects every 50,000 allocations (Python's default is 700), each tenth
-of those over the middle-aged ones, as Python's defaults do. dbt allocates millions of small
-objects a command (nodes, Jinja contexts, events): with the defaults the collector spends a
-tenth of a small bank's build walking them (measured: `bankdw.dbt_session._collect_less`)."""
+"""`gc.set_threshold`: a pass over the young objects every 50,000 allocations, over the older
+ones every 20 such passes, over all every 100 of those (Python's defaults: 700, 10, 10). dbt
+allocates millions of small objects a command (nodes, Jinja contexts, events), so with the
+defaults the collector keeps walking them; what this saves: docs/performance.md, item 7."""
 
 
 def command_line() -> list[str]:

@@ -143,17 +143,9 @@ def _close_duckdb() -> None:
 
 
 def _collect_less() -> None:
-    """Keep Python's cycle collector off dbt's parsed project.
-
-    dbt allocates millions of small objects a command (nodes, Jinja contexts, events); with
-    the collector's defaults every few hundred allocations start a pass over the young objects
-    and, now and then, over every object alive, the whole manifest included. Frozen, the parse
-    is never traversed again, and passes start less often (`_serve`: `COLLECTOR_THRESHOLDS`). Measured on the test bank
-    (a copy of the suite's published bank, full refresh): one dbt command in a process, the same
-    build file, alternated twice: build 21.5-23.0 s instead of 24.2-25.2 s, test 24.1-25.4 s
-    instead of 26.5-26.7 s. A night's build and tests in a session, alternated four times:
-    51-62 s (mean 57.5) instead of 58-68 s (mean 61.9). Garbage is still collected, only in
-    larger batches; the parse lives as long as the worker anyway."""
+    """Keep Python's cycle collector off dbt's parsed project, once the worker has it: frozen,
+    the manifest (alive as long as the worker anyway) is never traversed again by the passes
+    `COLLECTOR_THRESHOLDS` starts (docs/performance.md, item 7)."""
     gc.collect()
     gc.freeze()
 
