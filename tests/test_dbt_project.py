@@ -506,3 +506,24 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path) ->
         if {"type": "not_null"} in column.get("constraints", [])
     }
     assert len(declared) > 100 and not_null == declared
+
+
+def test_a_dbt_command_of_its_own_is_dbt_to_its_user(tmp_path: Path) -> None:
+    """The dbt commands outside a night's session start through `bankdw.dbt_command` (for its
+    collector thresholds): to whoever reads dbt's output and log it is still `dbt`, and its exit
+    code is dbt's."""
+    import subprocess
+
+    from bankdw.dbt_command import command_line
+
+    # when a dbt command runs through it, on the lint target (an in-memory database)
+    project = ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--target", "lint"]
+    logs = ["--log-path", str(tmp_path / "logs")]
+    done = subprocess.run([*command_line(), "debug", *project, *logs], capture_output=True, text=True, check=False)
+    # then dbt ran it and its log names it as dbt's own command line would
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = (tmp_path / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Command `dbt debug` succeeded" in log and "'invocation_command': 'dbt debug" in log
+    # and a command dbt does not know fails as dbt fails it, naming the program dbt
+    done = subprocess.run([*command_line(), "no-such-command"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Usage: dbt" in done.stderr, done.stderr
