@@ -692,7 +692,12 @@ class Settings(BaseSettings):
 
     @property
     def duckdb_temp_directory(self) -> Path:
-        return (self.duckdb_temp_dir or self.root / "tmp" / "duckdb").resolve()
+        """Where DuckDB spills, made here if missing: DuckDB makes only the path's last folder,
+        when it first spills, and fails then if its parent is missing (a large bank's first
+        spill, in the middle of a night)."""
+        path = (self.duckdb_temp_dir or self.root / "tmp" / "duckdb").resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
         """The `config` of every DuckDB connection a run opens: its memory limit, where it spills,

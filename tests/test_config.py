@@ -60,6 +60,22 @@ def test_every_setting_is_documented() -> None:
     assert missing == []
 
 
+def test_a_run_spills_into_a_data_dir_that_has_no_spill_folder_yet(tmp_path: Path) -> None:
+    # given a new data dir, nothing in it yet, and a memory limit below what a table will need
+    # (a 100,000-customer bank's gate stopped at its first spill: DuckDB makes only the spill
+    # path's last folder, and `<data_dir>/tmp` did not exist)
+    settings = load_settings(data_dir=tmp_path / "data", duckdb_memory_limit="64MB")
+    # when a connection of the run holds 160 MB
+    with duckdb.connect(config=settings.duckdb_config()) as con:
+        con.execute("create table big as select range as x, hash(range) as h from range(10000000)")
+        spilled = con.sql("select path from duckdb_temporary_files()").fetchall()
+        total = con.sql("select count(*), sum(x) from big").fetchone()
+    # then it spilled into the setting's folder, and kept every row
+    assert spilled
+    assert {Path(path).parent for (path,) in spilled} == {tmp_path / "data" / "tmp" / "duckdb"}
+    assert total == (10_000_000, 49_999_995_000_000)
+
+
 def test_the_memory_limit_reaches_the_connections_that_read_the_lake_outside_dbt(published_bank: PublishedBank) -> None:
     # given the shared bank's lake, and its settings with a memory limit far too small for any read
     # (issue 20: every connection of a run stops or spills at the installation's limit, not only dbt's)
