@@ -11,7 +11,8 @@ Beside each pass it prints the reference measured in the same run: DuckDB alone 
 the same delivered files to Parquet (one connection, one `COPY` per file, CSV and JSON
 lines read with DuckDB's own sniffers, skipping lines they cannot read). The machine is shared, so the ratio to the
 reference is the figure to compare between runs, not the seconds. Last come the 15
-slowest dbt nodes of the night's build (from dbt's run_results.json).
+slowest dbt nodes of each pass's build and its 15 slowest warehouse tests (from dbt's
+run_results.json).
 
     .venv/bin/python bench/bench_scale.py                        # 10,000 and 100,000 customers
     .venv/bin/python bench/bench_scale.py --customers 10000 --days 20
@@ -79,6 +80,7 @@ class PassFigures:
     outcome: str = ""
     steps: list[StepFigures] = field(default_factory=list)
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
+    slowest_tests: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -211,6 +213,8 @@ def run_pass(settings: Settings, name: str, first: date, last: date, source: Pat
             figures.steps.append(StepFigures(step, round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
             if step == "build" and run_results.exists():
                 figures.slowest_nodes = slowest_nodes(run_results)
+            if step == "warehouse tests" and run_results.exists():
+                figures.slowest_tests = slowest_nodes(run_results)
             if figures.outcome:
                 break
     figures.outcome = figures.outcome or report.outcome
@@ -239,6 +243,10 @@ def print_pass(customers: int, figures: PassFigures) -> None:
     if figures.slowest_nodes:
         print(f"  the {SLOWEST} slowest dbt nodes of this build:")
         for node, seconds in figures.slowest_nodes:
+            print(f"    {seconds:8.2f}s  {node}")
+    if figures.slowest_tests:
+        print(f"  the {SLOWEST} slowest warehouse tests:")
+        for node, seconds in figures.slowest_tests:
             print(f"    {seconds:8.2f}s  {node}")
     sys.stdout.flush()
 
