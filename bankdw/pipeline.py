@@ -62,7 +62,6 @@ from extract.load import (
     new_load_id,
     stage,
 )
-from extract.sql import literal
 from models.churn.store import resolve_version
 from models.identity.probabilistic import backend_for
 from models.identity.resolve import resolve_lake
@@ -220,24 +219,6 @@ def _latest_delivered(state: LandingState, outcomes: list[DeliveryOutcome] | Non
     return max((d.business_date for d in delivered if d not in implausible), default=None)
 
 
-def staged_batches(settings: Settings, run_id: str, agreement: FeedAgreement) -> dict[str, Any]:
-    """The staged rows of each feed file, as pandas DataFrames for the gates."""
-    staging = _lake(settings).staging(run_id)
-    batches = {}
-    con = duckdb.connect(config=settings.duckdb_config())
-    try:
-        for feed in agreement.files:
-            if any(staging.feed_dir(feed).glob("*/*.parquet")):
-                # hive_partitioning off: the date is a column; DuckDB would add another from the folder names.
-                batches[feed.qualified_name] = con.sql(
-                    f"select * from read_parquet({literal(staging.feed_glob(feed))}, "
-                    "union_by_name = true, hive_partitioning = false)"
-                ).df()
-    finally:
-        con.close()
-    return batches
-
-
 def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None = None) -> RunReport:
     """Validate the staged batches with the Great Expectations suites and the bank rules, and judge
     each system's freshness.
@@ -248,6 +229,7 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
     (a call's customer delivered in a held core file), until nothing more fails. With
     `blocking_holds = "run"`, or a failure no system can be named for, nothing of the run loads.
     """
+    from expectations.batches import StagedBatches
     from expectations.config import load_gates_config
     from expectations.history import feed_gates
 
@@ -265,7 +247,7 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
                 settings.runs_dir / run_id,
                 run_id,
                 agreement,
-                staged_batches(settings, run_id, agreement),
+                StagedBatches(_lake(settings), run_id, agreement, settings.duckdb_config()),
                 as_of,
                 settings.reporting_currency,
                 held,

@@ -1,9 +1,11 @@
 """Run the committed gate suites on the typed batches of one load, before they enter the warehouse.
 
 One GX validation per feed file, however many business dates the batch holds (an initial
-load validates 90 days at once). Reference checks take their keys from the other batches
-of the same call; a reference whose target file was not delivered is skipped and reported
-as a warning, because the caller passes only what arrived.
+load validates 90 days at once), one batch in memory at a time: the pipeline passes
+`expectations.batches.StagedBatches`, which reads a batch when its turn comes. Reference checks
+take their keys from the other batches of the same call (only the key column is read); a
+reference whose target file was not delivered is skipped and reported as a warning, because
+the caller passes only what arrived.
 
 GX is imported here, lazily, and only through its pandas path (its SQL path does not work on
 DuckDB).
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from expectations import _gx
+from expectations.batches import StagedBatches
 from expectations.config import GatesConfig, load_gates_config
 from expectations.normalize import for_validation
 from expectations.results import CheckResult, GateReport
@@ -73,7 +76,8 @@ def run_gates(
     """
     agreement = load_agreement()
     config = config or load_gates_config()
-    feeds = {name: _feed(agreement, name, frame) for name, frame in batches.items()}
+    for name in batches:
+        _feed(agreement, name)  # every name is a feed file of the agreement, before any check runs
     context = _gx.ephemeral_context()
     import great_expectations as gx
 
@@ -81,8 +85,12 @@ def run_gates(
     report = GateReport()
     for name in sorted(batches):
         started = time.perf_counter()
-        frame, feed = batches[name], feeds[name]
-        suite, parameters, skipped = _bind_references(name, load_suite_json(name, suites_dir), batches, reference_keys)
+        # one batch in memory at a time: a `StagedBatches` reads it here, and it goes with the loop
+        frame = batches[name]
+        feed = _feed(agreement, name, frame)
+        suite, parameters, skipped = _bind_references(
+            name, load_suite_json(name, suites_dir), frame, batches, reference_keys
+        )
         suite, referenced = _reference_checks(name, feed, suite, frame, parameters)
         batch = (
             datasource.add_dataframe_asset(name)
@@ -117,14 +125,14 @@ def run_gates(
     return report
 
 
-def _feed(agreement: FeedAgreement, name: str, frame: pd.DataFrame) -> FeedFile:
+def _feed(agreement: FeedAgreement, name: str, frame: pd.DataFrame | None = None) -> FeedFile:
     system, _, file = name.partition(".")
     try:
         feed = agreement.file(system, file)
     except KeyError as exc:
         known = ", ".join(f.qualified_name for f in agreement.files)
         raise ValueError(f"no feed file {name!r} in the agreement (known: {known})") from exc
-    missing = [c for c in ROW_COLUMNS if c not in frame.columns]
+    missing = [] if frame is None else [c for c in ROW_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"batch {name} lacks lineage column(s) {missing}: the report could not name file and row")
     return feed
@@ -138,10 +146,12 @@ def _configured(check: CheckResult, config: GatesConfig) -> CheckResult:
 def _bind_references(
     name: str,
     suite: dict[str, Any],
+    frame: pd.DataFrame,
     batches: Mapping[str, pd.DataFrame],
     reference_keys: ReferenceKeys | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[CheckResult]]:
-    """The suite to run, the reference key sets it needs, and the reference checks it cannot run."""
+    """The suite to run on batch `name` (`frame`), the reference key sets it needs, and the
+    reference checks it cannot run."""
     kept, parameters, skipped = [], {}, []
     for expectation in suite["expectations"]:
         reference = (expectation.get("meta") or {}).get("references")
@@ -150,12 +160,13 @@ def _bind_references(
             continue
         target, target_column = reference.rsplit(".", 1)
         column = expectation["kwargs"]["column"]
-        frame = batches.get(target)
-        keys = frame[target_column] if frame is not None and target_column in frame.columns else None
-        if frame is None and reference_keys is not None:
-            keys = reference_keys(target, target_column)
+        delivered = target in batches
+        if delivered:
+            keys = _column(batches, target, target_column, frame if target == name else None)
+        else:
+            keys = reference_keys(target, target_column) if reference_keys is not None else None
         if keys is None:
-            why = "is not in this call" if frame is None else f"has no column {target_column}"
+            why = f"has no column {target_column}" if delivered else "is not in this call"
             skipped.append(
                 CheckResult(
                     name, expectation["type"], column, "warning", success=False, note=f"not checked: {target} {why}"
@@ -164,9 +175,20 @@ def _bind_references(
             continue
         # the keys themselves go to the anti-join (_reference_checks); GX gets an empty set only
         # when the batch lacks the column, to report the check as one that could not run
-        parameters[expectation["kwargs"]["value_set"]["$PARAMETER"]] = keys if column in batches[name].columns else []
+        parameters[expectation["kwargs"]["value_set"]["$PARAMETER"]] = keys if column in frame.columns else []
         kept.append(expectation)
     return {**suite, "expectations": kept}, parameters, skipped
+
+
+def _column(
+    batches: Mapping[str, pd.DataFrame], name: str, column: str, frame: pd.DataFrame | None = None
+) -> pd.Series | None:
+    """`column` of batch `name` (`frame` when the caller holds it), None if it has no such
+    column; of staged batches not in hand, only that column is read."""
+    if frame is None and isinstance(batches, StagedBatches):
+        return batches.column(name, column)
+    frame = batches[name] if frame is None else frame
+    return frame[column] if column in frame.columns else None
 
 
 def _reference_checks(

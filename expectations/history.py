@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -79,7 +79,7 @@ def feed_gates(
     run_folder: Path,
     run_id: str,
     agreement: FeedAgreement,
-    batches: dict[str, pd.DataFrame],
+    batches: Mapping[str, pd.DataFrame],
     as_of: date | None,
     reporting_currency: str,
     held: Sequence[CheckResult] = (),
