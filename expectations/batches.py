@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from extract.contract import FeedAgreement
 from extract.lake import Lake
@@ -76,4 +77,17 @@ class StagedBatches(Mapping[str, pd.DataFrame]):
             while len(parts[-1]):
                 parts.append(con.fetch_df_chunk(CHUNK_VECTORS))
         filled = [part for part in parts if len(part)] or parts[:1]
-        return pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0]
+        return _contiguous(pd.concat(filled, ignore_index=True)) if len(filled) > 1 else filled[0]
+
+
+def _contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each Arrow-backed column (text) in one piece: concatenated, they hold one
+    piece per chunk, and pandas' hashing (`duplicated`, GX's uniqueness checks) is then about
+    1.8x slower (4.0 s instead of 2.3 s for 5.7 M event ids)."""
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype) and hasattr(column.array, "__arrow_array__"):
+            pieces = column.array.__arrow_array__()
+            if isinstance(pieces, pa.ChunkedArray) and pieces.num_chunks > 1:
+                frame[name] = pd.Series(pd.array(pieces.combine_chunks(), dtype=column.dtype), index=frame.index)
+    return frame
