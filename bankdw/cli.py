@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -180,7 +178,10 @@ def run(
     if not verbose:
         click.echo(f"Log (dbt, splink and every step's detail; -v shows them here): {log_path}")
     try:
-        with _output_to_log(log_path, quiet=not verbose) as terminal, progress.listening(_progress_printer(terminal)):
+        with (
+            progress.output_to_log(log_path, quiet=not verbose) as terminal,
+            progress.listening(_progress_printer(terminal)),
+        ):
             report = run_pipeline(settings, selection, rebuild)
     except (RunInProgress, EngineNotReady) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -205,38 +206,6 @@ def _progress_printer(terminal: TextIO) -> Callable[[RunReport, str, bool], None
         terminal.flush()
 
     return show
-
-
-@contextmanager
-def _output_to_log(path: Path, quiet: bool) -> Iterator[TextIO]:
-    """While the run works, everything written to the process's stdout and stderr (our log
-    lines, splink's warnings, the dbt child processes that inherit them) goes to the log file
-    `path`; yields the terminal, for the progress lines. Not quiet (`-v`): all stays on the terminal.
-
-    File descriptors rather than logging handlers: dbt runs in child processes that write to
-    the descriptors they inherit, and a library's warnings go to whatever stderr is.
-    """
-    if not quiet:
-        yield sys.stdout
-        return
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # dbt's lines name tables and failing tests
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved_out, saved_err = os.dup(1), os.dup(2)
-    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    terminal = os.fdopen(os.dup(saved_out), "w", encoding="utf-8")
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    try:
-        yield terminal
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved_out, 1)
-        os.dup2(saved_err, 2)
-        for fd in (saved_out, saved_err, log_fd):
-            os.close(fd)
-        terminal.close()
 
 
 def _has_deliveries(landing: Path) -> bool:

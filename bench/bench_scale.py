@@ -18,7 +18,9 @@ run_results.json).
     .venv/bin/python bench/bench_scale.py --customers 10000 --days 20
     .venv/bin/python bench/bench_scale.py --customers 1000000 --days 2 --work /big/disk
 
-Every pass's figures are also written to `<work>/result-<customers>x<days>.json`.
+Every pass's figures are also written to `<work>/result-<customers>x<days>.json`. The terminal
+shows a line per step as it ends; dbt's, splink's and the steps' own lines go to
+`<work>/bench-<customers>x<days>.log`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 import psutil
@@ -54,6 +57,7 @@ from bankdw.pipeline import (
     stage_step,
     warehouse_gate_step,
 )
+from bankdw.reporting.progress import output_to_log
 from bankdw.reporting.run_report import RunReport
 from extract.landing import MANIFEST_NAME
 from extract.sql import literal
@@ -187,10 +191,12 @@ def bank(work: Path, name: str, source: Path) -> Settings:
     return load_settings(data_dir=root)
 
 
-def run_pass(settings: Settings, name: str, first: date, last: date, source: Path) -> PassFigures:
-    """One run of the pipeline over first..last, step by step, beside its reference."""
+def run_pass(settings: Settings, name: str, first: date, last: date, source: Path, terminal: TextIO) -> PassFigures:
+    """One run of the pipeline over first..last, step by step, beside its reference; a line per
+    step on `terminal`."""
     ref_seconds, ref_peak, rows = reference(delivered_files(source, first, last))
     figures = PassFigures(name, rows, round(ref_seconds, 2), round(ref_peak))
+    print(f"  {name}: reference {ref_seconds:.1f}s", file=terminal, flush=True)
     steps: list[tuple[str, Callable[[str], RunReport]]] = [
         ("gate", lambda run_id: gate_step(settings, run_id)),
         ("commit", lambda run_id: commit_step(settings, run_id)),
@@ -202,6 +208,7 @@ def run_pass(settings: Settings, name: str, first: date, last: date, source: Pat
     with measured() as (memory, elapsed):
         report = stage_step(settings, DateSelection(first=first, last=last))
     figures.steps.append(StepFigures("stage", round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
+    print(f"  {name}: stage {elapsed[0]:.1f}s", file=terminal, flush=True)
     run_results = settings.root / "dbt" / "target" / "run_results.json"
     with dbt_session(settings):  # as `bankdw run`: the build and its tests in one dbt process
         for step, call in steps:
@@ -211,6 +218,7 @@ def run_pass(settings: Settings, name: str, first: date, last: date, source: Pat
                 except (GateFailed, BuildFailed) as exc:  # what stopped the run is printed with its figures
                     figures.outcome = f"FAILED at {step}: {exc}"
             figures.steps.append(StepFigures(step, round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
+            print(f"  {name}: {step} {elapsed[0]:.1f}s", file=terminal, flush=True)
             if step == "build" and run_results.exists():
                 figures.slowest_nodes = slowest_nodes(run_results)
             if step == "warehouse tests" and run_results.exists():
@@ -256,8 +264,11 @@ def measure(work: Path, customers: int, days: int, seed: int) -> list[PassFigure
     settings = bank(work, f"bank-{customers}x{days}", source)
     last_loaded, night = START + timedelta(days=days - 1), START + timedelta(days=days)
     passes = []
+    log = work / f"bench-{customers}x{days}.log"
+    print(f"{customers:,} customers x {days} days (dbt, splink and every step's detail: {log})", flush=True)
     for name, first, last in ((f"initial load of {days} days", START, last_loaded), ("one night", night, night)):
-        figures = run_pass(settings, name, first, last, source)
+        with output_to_log(log, quiet=True) as terminal:
+            figures = run_pass(settings, name, first, last, source, terminal)
         print_pass(customers, figures)
         passes.append(figures)
     result = work / f"result-{customers}x{days}.json"
