@@ -162,7 +162,7 @@ def _bind_references(
         column = expectation["kwargs"]["column"]
         delivered = target in batches
         if delivered:
-            keys = _column(batches, target, target_column, frame if target == name else None)
+            keys = _keys(batches, target, target_column, frame if target == name else None)
         else:
             keys = reference_keys(target, target_column) if reference_keys is not None else None
         if keys is None:
@@ -180,13 +180,14 @@ def _bind_references(
     return {**suite, "expectations": kept}, parameters, skipped
 
 
-def _column(
+def _keys(
     batches: Mapping[str, pd.DataFrame], name: str, column: str, frame: pd.DataFrame | None = None
 ) -> pd.Series | None:
-    """`column` of batch `name` (`frame` when the caller holds it), None if it has no such
-    column; of staged batches not in hand, only that column is read."""
+    """The keys `column` of batch `name` holds (`frame` when the caller holds it), None if it has
+    no such column; of staged batches not in hand, their distinct values only, read once
+    (`StagedBatches.reference_keys`). The anti-join takes the distinct non-null keys either way."""
     if frame is None and isinstance(batches, StagedBatches):
-        return batches.column(name, column)
+        return batches.reference_keys(name, column)
     frame = batches[name] if frame is None else frame
     return frame[column] if column in frame.columns else None
 
