@@ -156,10 +156,13 @@ def _serve(replies: IO[str]) -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
     requests: queue.Queue[str | None] = queue.Queue()
-    busy = threading.Event()
+    busy = threading.Event()  # a command is asked and not yet answered
 
     def read_commands() -> None:
         for line in sys.stdin:
+            # set here, not when the loop takes the command: a pipeline killed right after asking
+            # would otherwise find the command still queued, and it would run to its end unasked
+            busy.set()
             requests.put(line)
         if busy.is_set():  # the pipe closed in the middle of a command: the pipeline died
             os._exit(1)  # now, whatever dbt is doing
@@ -169,7 +172,6 @@ def _serve(replies: IO[str]) -> None:
     base = dict(os.environ)
     manifests: dict[str, Any] = {}
     while (line := requests.get()) is not None:
-        busy.set()
         request = json.loads(line)
         os.environ.clear()
         os.environ.update(base | request["environment"])
