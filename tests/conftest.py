@@ -143,8 +143,10 @@ SLOWEST_FIRST = (
 slowest tests). xdist (`--dist loadfile --no-loadscope-reorder`, Makefile) hands out test files
 in collection order, so the longest start first and the short ones fill in at the end: the
 workers finish together. The first two build the shared banks (`published_bank` for Spark,
-`value_bank` for churn) while no other module waits for them. Without `--no-loadscope-reorder`
-xdist orders files by their number of tests instead, and this order is lost."""
+`value_bank` for churn) while no other module waits for them; the third (`make test` runs one
+worker more than the cores, Makefile) loads a bank of its own meanwhile (test_loads). Without
+`--no-loadscope-reorder` xdist orders files by their number of tests instead, and this order
+is lost."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
