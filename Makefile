@@ -61,8 +61,8 @@ test: env
 # One worker more than the machine has cores: many tests wait on processes of their own (dbt's
 # child, Airflow's scheduler and API server, PostgreSQL, the browser, Spark's JVM), and a worker
 # per core left a core idle meanwhile. On 2 shared cores, lint beside, pytest's wall time per
-# CPU-second the suite used (the host's load moves both): 2 workers 0.60 and 0.57 (10:16 and
-# 13:12), 3 workers 0.57 and 0.56 (8:53 and 10:48): a few per cent, not more.
+# CPU-second `make test` used (the host's load moves both): 2 workers 0.60 and 0.57 (pytest
+# 10:14 and 13:12), 3 workers 0.57, 0.56 and 0.55 (8:53, 10:48 and 12:26): a few per cent.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 pytest: env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15

@@ -3,9 +3,10 @@
 One GX validation per feed file, however many business dates the batch holds (an initial
 load validates 90 days at once), one batch in memory at a time: the pipeline passes
 `expectations.batches.StagedBatches`, which reads a batch when its turn comes. Reference checks
-take their keys from the other batches of the same call (only the key column is read); a
-reference whose target file was not delivered is skipped and reported as a warning, because
-the caller passes only what arrived.
+take their keys from the other batches of the same call (of a staged batch, only the key
+column's distinct values, read once: `StagedBatches.reference_keys`); a reference whose target
+file was not delivered is skipped and reported as a warning, because the caller passes only
+what arrived.
 
 GX is imported here, lazily, and only through its pandas path (its SQL path does not work on
 DuckDB).

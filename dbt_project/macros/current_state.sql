@@ -46,6 +46,8 @@ latest_state as (
             snapshots.{{ key }} = latest_dates.{{ key }}
             and snapshots.snapshot_date = latest_dates.snapshot_date
     cross join latest_delivery
+    -- rows of one record here share their date: the rank keeps any one (Spark's row_number
+    -- needs an order)
     qualify
         row_number() over (
             partition by snapshots.{{ key }}
