@@ -164,9 +164,20 @@ def lake_rows(settings: Settings) -> dict[str, int]:
         }
 
 
+BALANCE_WINDOW_DAYS = 3
+"""fct_account_balance_daily_recent's window (balance_snapshot_window_days) for both banks, so that
+the night drops a date from it: the clean bank's full refresh keeps only the last three dates."""
+
+
 @pytest.fixture(scope="module")
 def banks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("loads")
+    with pytest.MonkeyPatch.context() as setting:
+        # in the environment, so that the killed runs' processes have it too
+        setting.setenv("BANKDW_BALANCE_SNAPSHOT_WINDOW_DAYS", str(BALANCE_WINDOW_DAYS))
+        return load_banks(tmp_path_factory.mktemp("loads"))
+
+
+def load_banks(root: Path) -> dict[str, Any]:
     source = root / "source"
     # a bank of its own (not the shared one of conftest): 300 customers over six days, whose
     # merchants refund a posting of before START + 4 on START + 5, which the last test needs
@@ -255,6 +266,18 @@ def test_incremental_nights_with_faults_give_the_same_marts_as_one_clean_full_re
             only_hard = con.sql(f"select count(*) from ({hard} except all {clean})").fetchall()[0][0]
             only_clean = con.sql(f"select count(*) from ({clean} except all {hard})").fetchall()[0][0]
             assert (table, only_hard, only_clean) == (table, 0, 0), f"{table}: {n} rows in the clean build"
+
+
+def test_the_recent_balances_keep_the_window_as_the_nights_move_it(banks: dict[str, Any]) -> None:
+    """fct_account_balance_daily_recent is incremental: the night adds its date and drops the one
+    the window left, as the full refresh of the same lake keeps (compared row for row above)."""
+    window = [START + timedelta(days=DAYS - BALANCE_WINDOW_DAYS + n) for n in range(BALANCE_WINDOW_DAYS)]
+    for bank in ("hard", "clean"):
+        with duckdb.connect(str(banks[bank].warehouse_path), read_only=True) as con:
+            dates = con.sql(
+                "select distinct business_date from marts.fct_account_balance_daily_recent order by 1"
+            ).fetchall()
+        assert [d for (d,) in dates] == window, bank
 
 
 def test_a_corrected_delivery_replaces_what_its_date_loaded(banks: dict[str, Any]) -> None:

@@ -78,3 +78,16 @@
         where posting.txn_id = changed.txn_id
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro drop_dates_before_window(date_column, window_days) -%}
+    {#- Post-hook of an incremental table that keeps a window of days: deletes the dates that
+        are `window_days` or more before the latest date it holds, the same days the full
+        refresh leaves out. A late delivery of a date before the window inserts nothing (the
+        model filters it), so its load stays newer than the table's watermark and the next
+        night reads from that date again: one night more, until a newer date is inserted. -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ date_column }} <= (select max(kept.{{ date_column }}) from {{ this }} as kept) - {{ window_days }}
+    {%- endif -%}
+{%- endmacro %}

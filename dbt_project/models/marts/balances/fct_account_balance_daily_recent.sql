@@ -1,16 +1,46 @@
 -- Daily balance snapshot of every account over the last `balance_snapshot_window_days`
 -- days (a dbt var, dbt_project.yml) ending on the latest business date delivered. Older days
 -- survive as month ends in fct_account_balance_monthly.
+-- Incremental by business date like fct_account_balance_daily (macros/incremental.sql): a
+-- night inserts the dates newer loads touched, within the window, and the post-hook drops the
+-- dates the window has left, so a night costs one day's rows whatever the window holds.
+-- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+        post_hook=[
+            "{{ drop_dates_before_window('business_date', var('balance_snapshot_window_days')) }}",
+            "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
+        ],
+    )
+}}
+
 with balances as (
 
     select * from {{ ref('int_account_balances_keyed') }}
+    {% if is_incremental() %}
+        where business_date >= {{ reprocess_from(ref('int_account_balances_keyed'), 'business_date') }}
+    {% endif %}
 
 ),
 
 latest as (
 
-    select max(balances.business_date) as latest_business_date
-    from balances
+    {% if is_incremental() %}
+        -- the window ends on the latest date of the table or of tonight's rows
+        select max(dates.business_date) as latest_business_date
+        from (
+            select max(balances.business_date) as business_date from balances
+            union all
+            select max(kept.business_date) as business_date from {{ this }} as kept
+        ) as dates
+    {% else %}
+        select max(balances.business_date) as latest_business_date
+        from balances
+    {% endif %}
 
 ),
 
