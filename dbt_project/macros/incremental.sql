@@ -9,13 +9,14 @@
     depends on what arrived, not on how much history the warehouse already holds.
 #}
 
-{% macro reprocess_from(relation, date_column) -%}
+{% macro reprocess_from(relation, date_column, watermark_column='load_id') -%}
     {#- The earliest `date_column` among the rows of `relation` that loads newer than this
-        table's latest `load_id` brought; a far-future date when nothing is new. -#}
+        table's latest `watermark_column` (a load id) brought; a far-future date when nothing
+        is new. -#}
     (
         select coalesce(min(newer.{{ date_column }}), date '9999-12-31')
         from {{ relation }} as newer
-        where newer._load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+        where newer._load_id > (select coalesce(max(loaded.{{ watermark_column }}), '') from {{ this }} as loaded)
     )
 {%- endmacro %}
 
@@ -90,4 +91,39 @@
         delete from {{ this }}
         where {{ date_column }} <= (select max(kept.{{ date_column }}) from {{ this }} as kept) - {{ window_days }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro get_incremental_replace_tail_sql(arg_dict) -%}
+    {#- A custom incremental strategy for tables of a key (an account) by day, rebuilt from a
+        restart date on: every row of the batch carries `rebuilt_from`, the date from which its
+        key's rows were rebuilt. The target's rows from the batch's latest `rebuilt_from` on
+        (the night's restart) are deleted for every key, those in the batch or not (a corrected
+        delivery can remove a key's days); a key rebuilt from earlier (its whole history, say)
+        loses its rows from that date on. Then the batch is inserted: rows before the restart
+        only for keys that did not have them. An empty batch changes nothing.
+        Config: `tail_key` (the key column), `tail_date_column` (the day). -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set key = config.get('tail_key') -%}
+    {%- set day = config.get('tail_date_column') -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }}
+    where {{ day }} >= (select max(new_rows.rebuilt_from) from {{ source }} as new_rows);
+
+    delete from {{ target }} as target_row
+    using (
+        select
+            new_rows.{{ key }},
+            min(new_rows.rebuilt_from) as rebuilt_from
+        from {{ source }} as new_rows
+        group by new_rows.{{ key }}
+        having min(new_rows.rebuilt_from) < (select max(all_rows.rebuilt_from) from {{ source }} as all_rows)
+    ) as rebuilt_keys
+    where
+        target_row.{{ key }} = rebuilt_keys.{{ key }}
+        and target_row.{{ day }} >= rebuilt_keys.rebuilt_from;
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
 {%- endmacro %}

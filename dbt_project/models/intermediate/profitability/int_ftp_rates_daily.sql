@@ -4,15 +4,106 @@
 -- interpolated between the two nearest tenors of that curve and held flat beyond its
 -- shortest and longest tenor. A curve is in force from its curve_date until the next one;
 -- dates before the first curve use the first.
-with balances as (
+--
+-- Incremental (macros/incremental.sql, strategy replace_tail): a night prices the days of
+-- int_account_balances_daily_filled from the earliest day that its rows written since this
+-- table's watermark (as_of_load_id) hold, for every account. An account whose legs changed
+-- since its rows were priced (a time deposit rolled over: a new pricing date) is priced again
+-- on every day, as a full refresh prices every day with today's legs. A change of the curve
+-- or of the strips is a change of the project, which the nightly run builds by a full refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='balance_date',
+        on_schema_change='fail',
+    )
+}}
 
-    select * from {{ ref('int_account_balances_daily_filled') }}
+with legs as (
+
+    select * from {{ ref('int_account_ftp_legs') }}
 
 ),
 
-legs as (
+account_legs as (
 
-    select * from {{ ref('int_account_ftp_legs') }}
+    -- what an account's rates depend on besides the curve and the day
+    select
+        legs.account_id,
+        md5(
+            string_agg(
+                concat_ws('|', legs.strip, legs.share, legs.tenor_months, legs.pricing_date), ';'
+                order by legs.strip
+            )
+        ) as legs_fingerprint
+    from legs
+    group by legs.account_id
+
+),
+
+{% if is_incremental() %}
+    restart as (
+
+        select coalesce(min(written.balance_date), date '9999-12-31') as restart_date
+        from {{ ref('int_account_balances_daily_filled') }} as written
+        where written.as_of_load_id > (select coalesce(max(kept.as_of_load_id), '') from {{ this }} as kept)
+
+    ),
+
+    repriced_accounts as (
+
+        select priced.account_id
+        from (
+            select distinct
+                kept.account_id,
+                kept.legs_fingerprint
+            from {{ this }} as kept
+        ) as priced
+        left join account_legs
+            on priced.account_id = account_legs.account_id
+        where priced.legs_fingerprint is distinct from account_legs.legs_fingerprint
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    repriced_accounts as (
+
+        select cast(null as varchar) as account_id
+        where false
+
+    ),
+{% endif %}
+
+balances as (
+
+    select
+        filled.account_id,
+        filled.balance_date,
+        filled.as_of_load_id,
+        case
+            when filled.account_id in (select repriced_accounts.account_id from repriced_accounts)
+                then date '0001-01-01'
+            else restart.restart_date
+        end as rebuilt_from
+    from {{ ref('int_account_balances_daily_filled') }} as filled
+    cross join restart
+    where
+        filled.balance_date >= restart.restart_date
+        or filled.account_id in (select repriced_accounts.account_id from repriced_accounts)
+
+),
+
+watermark as (
+
+    select max(balances.as_of_load_id) as as_of_load_id
+    from balances
 
 ),
 
@@ -114,6 +205,7 @@ leg_days as (
     select
         balances.account_id,
         balances.balance_date,
+        balances.rebuilt_from,
         legs.share,
         legs.tenor_months,
         coalesce(legs.pricing_date, balances.balance_date) as pricing_date
@@ -128,6 +220,7 @@ leg_rates as (
     select
         leg_days.account_id,
         leg_days.balance_date,
+        leg_days.rebuilt_from,
         leg_days.share * interpolated.ftp_rate_pct as weighted_rate_pct
     from leg_days
     inner join curve_validity
@@ -139,14 +232,31 @@ leg_rates as (
 
 ),
 
-final as (
+day_rates as (
 
     select
         leg_rates.account_id,
         leg_rates.balance_date,
+        leg_rates.rebuilt_from,
         cast(sum(leg_rates.weighted_rate_pct) as decimal(18, 6)) as ftp_rate_pct
     from leg_rates
-    group by leg_rates.account_id, leg_rates.balance_date
+    group by leg_rates.account_id, leg_rates.balance_date, leg_rates.rebuilt_from
+
+),
+
+final as (
+
+    select
+        day_rates.account_id,
+        day_rates.balance_date,
+        day_rates.ftp_rate_pct,
+        account_legs.legs_fingerprint,
+        day_rates.rebuilt_from,
+        watermark.as_of_load_id
+    from day_rates
+    inner join account_legs
+        on day_rates.account_id = account_legs.account_id
+    cross join watermark
 
 )
 
