@@ -72,6 +72,16 @@ PORTABLE_AT_LEAST = {
     "dim_account",
     "customer_xref",
     "bridge_account_customer",
+    # the customer history (incremental: on Spark a table rewritten, macros/engines.sql) and its marts
+    "int_customer_history_dates",
+    "int_customer_history_keys",
+    "int_customers_unified_daily",
+    "int_customer_versions",
+    "int_customer_attributes",
+    "dim_customer",
+    "dim_customer_history",
+    "int_customer_rm_periods",
+    "bridge_customer_relationship_manager",
 }
 
 
