@@ -8,6 +8,11 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
+Then the customer history is built again as two nights (`history_nights`): a full refresh of
+its models from the lake without its newest customer snapshot, then, the snapshot back, an
+incremental build (the Spark forms of its strategies: tables rewritten, macros/engines.sql), each
+model written to `<out_dir>/incremental/<model>/`.
+
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
     first_run   from an empty registry, as the published bank's first run resolved it on DuckDB;
@@ -29,18 +34,32 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bankdw.config import load_settings
+from bankdw.config import Settings, load_settings
 from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
 from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
 from models.identity.probabilistic import SparkBackend
 from models.identity.resolve import identify, resolve_lake, write_identity
 from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunner
+    from pyspark.sql import SparkSession
+
 PORTABLE = "engine_portable"
+HISTORY_MODELS = (
+    "int_customer_history_dates",
+    "int_customer_history_keys",
+    "int_customers_unified_daily",
+    "int_customer_versions",
+    "dim_customer",
+    "dim_customer_history",
+)
+"""The customer history's incremental models and the marts built from them (history_nights)."""
 IDENTITY_CASES = ("first_run", "own_keys")
 SPLINK_CASES_AS_OF = date(2026, 11, 20)
 
@@ -77,6 +96,39 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
     return directory
 
 
+def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
+    """The customer history built as two nights on Spark: the lake without its newest customer
+    snapshot (a full refresh), then with it (incremental, as a nightly build after that date's
+    load), each model written as Parquet to `<out_dir>/incremental/<model>/`."""
+    snapshots = settings.lake_dir / "core_banking" / "customers"
+    newest = max(snapshots.glob("business_date=*"))
+    aside = settings.root / "newest_customer_snapshot"
+    newest.rename(aside)
+    try:
+        dbt(runner, settings, "run", "--full-refresh", "--select", *HISTORY_MODELS)
+    finally:
+        aside.rename(newest)
+    dbt(runner, settings, "run", "--select", *HISTORY_MODELS)
+    for model in HISTORY_MODELS:
+        spark.table(relations(settings)[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
+
+
+def dbt(runner: dbtRunner, settings: Settings, command: str, *args: str) -> None:
+    done = runner.invoke([*dbt_args(settings, command), *args])
+    if not done.success:
+        raise SystemExit(f"dbt {command} on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
+
+
+def relations(settings: Settings) -> dict[str, str]:
+    """Every portable model's relation (schema.alias), from the manifest dbt wrote."""
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        node["name"]: f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and PORTABLE in node["tags"]
+    }
+
+
 def main(data_dir: Path, out_dir: Path) -> None:
     from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
@@ -85,18 +137,13 @@ def main(data_dir: Path, out_dir: Path) -> None:
     os.environ.update(dbt_environment(settings, build_path(settings)) | python_worker_environment())
     os.chdir(settings.root)  # as `bankdw.warehouse.run_dbt`: dbt's paths are relative to the data dir
     runner = dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
-    done = runner.invoke([*dbt_args(settings, "build"), "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS])
-    if not done.success:
-        raise SystemExit(f"dbt build on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
-    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS)
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
-    built = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and PORTABLE in node["tags"]:
-            relation = f"{node['schema']}.{node['alias']}"
-            spark.table(relation).coalesce(1).write.parquet(str(out_dir / node["name"]))
-            built[node["name"]] = relation
+    built = relations(settings)
+    for model, relation in built.items():
+        spark.table(relation).coalesce(1).write.parquet(str(out_dir / model))
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
+    history_nights(runner, settings, spark, out_dir)
 
     backend, seconds = SparkBackend(spark), {}
     records = pq.read_table(settings.identity_dir / "customer_records.parquet", columns=["customer_id"])

@@ -99,10 +99,12 @@
 {%- endmacro %}
 
 {% macro spark__ordered_first(value, order_by, where) -%}
-    {#- The group's rows as structs, sorted by a comparator that says DuckDB's order (each
-        key's direction, nulls last in both), the first one's value: min_by over a struct would
-        sort nulls first and could not turn one key's direction (a timestamp, a string) alone.
-        try_element_at: a group that no row passes `where` gives null, as on DuckDB. -#}
+    {#- Ascending keys only: min_by over a struct of the keys, each after a flag that sorts its
+        nulls last, as DuckDB does (Spark sorts a struct's null fields first). A descending key
+        (a timestamp, a string) cannot be turned around inside a struct: then the group's rows
+        are collected as structs and sorted by a comparator that says DuckDB's order (each key's
+        direction, nulls last in both), and the first one's value is taken (try_element_at: a
+        group that no row passes `where` gives null, as on DuckDB). Slower: only where needed. -#}
     {%- set keys = [] -%}
     {%- for term in order_by -%}
         {%- set words = term.strip().split(' ') -%}
@@ -110,6 +112,12 @@
         {%- set expression = (words[:-1] | join(' ')) if (words[-1] | lower) in ('asc', 'desc') else term.strip() -%}
         {%- do keys.append({'expression': expression, 'sign': -1 if descending else 1}) -%}
     {%- endfor -%}
+    {%- if keys | selectattr('sign', 'lt', 0) | list | length == 0 -%}
+    min_by({{ value }}, struct(
+        {%- for key in keys %}{{ ', ' if not loop.first }}{{ key.expression }} is null, {{ key.expression }}{% endfor -%}
+    ))
+        {%- if where is not none %} filter (where {{ where }}){% endif %}
+    {%- else -%}
     try_element_at(array_sort(
         collect_list(struct(
             {{ value }} as value
@@ -127,6 +135,7 @@
             else 0
         end
     ), 1).value
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro ordered_string_agg(value, separator, order_by) -%}

@@ -366,7 +366,8 @@ final as (
     {%- if is_incremental() %}
         union all
         -- a customer left without versions from its restart on (a retired key): the strategy
-        -- deletes its versions, nothing is inserted (the other columns null, of stamped's types)
+        -- deletes its versions, nothing is inserted (its other columns null, of the table's types:
+        -- a join that matches nothing)
         select
             restart_points.customer_key,
             no_version.version_number,
@@ -378,7 +379,7 @@ final as (
             no_version.load_id,
             restart_points.read_from as replace_from
         from restart_points
-        left join stamped as no_version
+        left join previous_versions as no_version
             on false
         where restart_points.customer_key not in (select stamped.customer_key from stamped)
     {%- endif %}
