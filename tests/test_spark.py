@@ -6,6 +6,9 @@ DuckDB build that bank already published (its version's state file): the same co
 same types, the same rows, the same keys, money to the cent (compared as Decimal text, never as
 floats). DuckDB is not built again here: its build is the one the pipeline published.
 
+The customer history, incremental, is also built on Spark as two nights (the second adds the
+newest customer snapshot), which must end where DuckDB's one full build did.
+
 Identity resolution runs on the same Spark session (tests/spark_build.py): splink's Spark backend
 resolves the same lake, from the same registries, into the same customers, keys and merges as
 splink on DuckDB; only its match probabilities differ, slightly (PROBABILITY_TOLERANCE says why).
