@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings, load_settings
@@ -97,20 +98,43 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
 
 
 def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
-    """The customer history built as two nights on Spark: the lake without its newest customer
-    snapshot (a full refresh), then with it (incremental, as a nightly build after that date's
-    load), each model written as Parquet to `<out_dir>/incremental/<model>/`."""
+    """The customer history built as two nights on Spark, each model written as Parquet to
+    `<out_dir>/incremental/<model>/`: first (a full refresh) the lake without its newest customer
+    snapshot, and an identity in which one record of a customer of two holds a key of its own;
+    then (incremental, as the night after) the lake and the identity as they are: a new date, a
+    key retired and a customer whose records changed (`<out_dir>/incremental/split.json`)."""
     snapshots = settings.lake_dir / "core_banking" / "customers"
     newest = max(snapshots.glob("business_date=*"))
-    aside = settings.root / "newest_customer_snapshot"
-    newest.rename(aside)
+    identity = settings.identity_dir / "customer_identity.parquet"
+    resolved = pq.read_table(identity)
+    split = split_one_record(resolved)
+    newest.rename(settings.root / "newest_customer_snapshot")
+    identity.rename(settings.root / "customer_identity.parquet")
     try:
-        dbt(runner, settings, "run", "--full-refresh", "--select", *HISTORY_MODELS)
+        moved = pc.equal(resolved.column("customer_id"), split["customer_id"])
+        keys = pc.if_else(moved, split["split_key"], resolved.column("customer_key"))
+        pq.write_table(
+            resolved.set_column(resolved.schema.get_field_index("customer_key"), "customer_key", keys), identity
+        )
+        dbt(runner, settings, "run", "--full-refresh", "--select", "int_customer_identity", *HISTORY_MODELS)
     finally:
-        aside.rename(newest)
-    dbt(runner, settings, "run", "--select", *HISTORY_MODELS)
+        (settings.root / "newest_customer_snapshot").rename(newest)
+        (settings.root / "customer_identity.parquet").replace(identity)
+    dbt(runner, settings, "run", "--select", "int_customer_identity", *HISTORY_MODELS)
     for model in HISTORY_MODELS:
         spark.table(relations(settings)[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
+    (out_dir / "incremental" / "split.json").write_text(json.dumps(split), encoding="utf-8")
+
+
+def split_one_record(resolved: pa.Table) -> dict[str, str]:
+    """The last record of the first customer (by key) that holds two or more, and the key of
+    its own it takes for the first night."""
+    members: dict[str, list[str]] = {}
+    for row in resolved.select(["customer_id", "customer_key"]).to_pylist():
+        members.setdefault(str(row["customer_key"]), []).append(str(row["customer_id"]))
+    customer_key = min(key for key, ids in members.items() if len(ids) > 1)
+    customer_id = max(members[customer_key])
+    return {"customer_id": customer_id, "customer_key": customer_key, "split_key": new_key(f"split/{customer_id}")}
 
 
 def dbt(runner: dbtRunner, settings: Settings, command: str, *args: str) -> None:
