@@ -213,8 +213,10 @@
 {%- endmacro %}
 
 {% macro spark__delete_rows(relation, alias, condition) -%}
-    {#- The table rewritten without those rows (`except all`, not `where not`: Spark cannot negate
-        a condition holding an `in (subquery)`, and a null condition keeps the row, as on DuckDB). -#}
+    {#- The table rewritten without those rows: `except all` the rows the condition holds for
+        rather than `where not (...)`, so that the rows kept are exactly those DuckDB's delete
+        keeps (a row whose condition is null stays) whatever the condition holds, an `in
+        (subquery)` included, with no three-valued logic to get right. -#}
     {%- set rows -%}
         select * from {{ relation }} as {{ alias }}
         except all
