@@ -8,6 +8,11 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
+Then the customer history is built again as two nights (`history_nights`): a full refresh of
+its models from the lake without its newest customer snapshot, then, the snapshot back, an
+incremental build (the Spark forms of its strategies: tables rewritten, macros/engines.sql), each
+model written to `<out_dir>/incremental/<model>/`.
+
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
     first_run   from an empty registry, as the published bank's first run resolved it on DuckDB;
@@ -29,18 +34,33 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bankdw.config import load_settings
+from bankdw.config import Settings, load_settings
 from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
 from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
 from models.identity.probabilistic import SparkBackend
 from models.identity.resolve import identify, resolve_lake, write_identity
 from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunner
+    from pyspark.sql import SparkSession
+
 PORTABLE = "engine_portable"
+HISTORY_MODELS = (
+    "int_customer_history_dates",
+    "int_customer_history_keys",
+    "int_customers_unified_daily",
+    "int_customer_versions",
+    "dim_customer",
+    "dim_customer_history",
+)
+"""The customer history's incremental models and the marts built from them (history_nights)."""
 IDENTITY_CASES = ("first_run", "own_keys")
 SPLINK_CASES_AS_OF = date(2026, 11, 20)
 
@@ -77,6 +97,62 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
     return directory
 
 
+def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
+    """The customer history built as two nights on Spark, each model written as Parquet to
+    `<out_dir>/incremental/<model>/`: first (a full refresh) the lake without its newest customer
+    snapshot, and an identity in which one record of a customer of two holds a key of its own;
+    then (incremental, as the night after) the lake and the identity as they are: a new date, a
+    key retired and a customer whose records changed (`<out_dir>/incremental/split.json`)."""
+    snapshots = settings.lake_dir / "core_banking" / "customers"
+    newest = max(snapshots.glob("business_date=*"))
+    identity = settings.identity_dir / "customer_identity.parquet"
+    resolved = pq.read_table(identity)
+    split = split_one_record(resolved)
+    newest.rename(settings.root / "newest_customer_snapshot")
+    identity.rename(settings.root / "customer_identity.parquet")
+    try:
+        moved = pc.equal(resolved.column("customer_id"), split["customer_id"])
+        keys = pc.if_else(moved, split["split_key"], resolved.column("customer_key"))
+        pq.write_table(
+            resolved.set_column(resolved.schema.get_field_index("customer_key"), "customer_key", keys), identity
+        )
+        dbt(runner, settings, "run", "--full-refresh", "--select", "int_customer_identity", *HISTORY_MODELS)
+    finally:
+        (settings.root / "newest_customer_snapshot").rename(newest)
+        (settings.root / "customer_identity.parquet").replace(identity)
+    dbt(runner, settings, "run", "--select", "int_customer_identity", *HISTORY_MODELS)
+    for model in HISTORY_MODELS:
+        spark.table(relations(settings)[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
+    (out_dir / "incremental" / "split.json").write_text(json.dumps(split), encoding="utf-8")
+
+
+def split_one_record(resolved: pa.Table) -> dict[str, str]:
+    """The last record of the first customer (by key) that holds two or more, and the key of
+    its own it takes for the first night."""
+    members: dict[str, list[str]] = {}
+    for row in resolved.select(["customer_id", "customer_key"]).to_pylist():
+        members.setdefault(str(row["customer_key"]), []).append(str(row["customer_id"]))
+    customer_key = min(key for key, ids in members.items() if len(ids) > 1)
+    customer_id = max(members[customer_key])
+    return {"customer_id": customer_id, "customer_key": customer_key, "split_key": new_key(f"split/{customer_id}")}
+
+
+def dbt(runner: dbtRunner, settings: Settings, command: str, *args: str) -> None:
+    done = runner.invoke([*dbt_args(settings, command), *args])
+    if not done.success:
+        raise SystemExit(f"dbt {command} on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
+
+
+def relations(settings: Settings) -> dict[str, str]:
+    """Every portable model's relation (schema.alias), from the manifest dbt wrote."""
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        node["name"]: f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and PORTABLE in node["tags"]
+    }
+
+
 def main(data_dir: Path, out_dir: Path) -> None:
     from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
@@ -85,18 +161,13 @@ def main(data_dir: Path, out_dir: Path) -> None:
     os.environ.update(dbt_environment(settings, build_path(settings)) | python_worker_environment())
     os.chdir(settings.root)  # as `bankdw.warehouse.run_dbt`: dbt's paths are relative to the data dir
     runner = dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
-    done = runner.invoke([*dbt_args(settings, "build"), "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS])
-    if not done.success:
-        raise SystemExit(f"dbt build on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
-    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS)
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
-    built = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and PORTABLE in node["tags"]:
-            relation = f"{node['schema']}.{node['alias']}"
-            spark.table(relation).coalesce(1).write.parquet(str(out_dir / node["name"]))
-            built[node["name"]] = relation
+    built = relations(settings)
+    for model, relation in built.items():
+        spark.table(relation).coalesce(1).write.parquet(str(out_dir / model))
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
+    history_nights(runner, settings, spark, out_dir)
 
     backend, seconds = SparkBackend(spark), {}
     records = pq.read_table(settings.identity_dir / "customer_records.parquet", columns=["customer_id"])

@@ -19,7 +19,7 @@
     ] -%}
     {%- for column in tracked %}
         {%- if first_by %}
-    first({{ relation }}.{{ column }} order by {{ first_by }}) as {{ column }}{{ "," if not loop.last }}
+    {{ ordered_first(relation ~ '.' ~ column, [first_by]) }} as {{ column }}{{ "," if not loop.last }}
         {%- else %}
     {{ relation }}.{{ column }}{{ "," if not loop.last }}
         {%- endif %}
@@ -34,7 +34,7 @@
     {%- set changes = {'dates': [], 'keys': false} -%}
     {%- if execute and is_incremental() -%}
         {%- set dates = run_query(
-            "select cast(snapshot_date as varchar) from " ~ ref('int_customer_history_dates')
+            "select cast(snapshot_date as " ~ string_type() ~ ") from " ~ ref('int_customer_history_dates')
             ~ " where is_changed order by 1"
         ) -%}
         {%- set keys = run_query(
@@ -61,8 +61,7 @@
         is safe because the model reads the ledgers, not this table. -#}
     {%- if is_incremental() -%}
         {%- set changes = customer_history_changes() -%}
-        delete from {{ this }} as day_row
-        where
+        {%- set changed_rows -%}
             day_row.snapshot_date in {{ customer_history_date_list(changes.dates) }}
             {%- if changes.keys %}
                 or day_row.customer_key in (
@@ -71,6 +70,8 @@
                     where changed_keys.is_changed
                 )
             {%- endif %}
+        {%- endset -%}
+        {{ delete_rows(this, 'day_row', changed_rows) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -94,8 +95,7 @@
     {#- Pre-hook of dim_customer_history: the touched customers' versions go, the model inserts
         their versions again from int_customer_versions (strategy append). -#}
     {%- if is_incremental() -%}
-        delete from {{ this }} as version_row
-        where version_row.customer_key in ({{ customer_history_touched_keys() }})
+        {{ delete_rows(this, 'version_row', 'version_row.customer_key in (' ~ customer_history_touched_keys() ~ ')') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -105,6 +105,11 @@
         versions from `replace_from` on are replaced by the new rows (a customer's tail), the
         versions before stay as they are. A row without valid_from only carries the deletion
         (a customer with nothing left from that date: retired, or rebuilt without days). -#}
+    {{- return(adapter.dispatch('get_incremental_replace_customer_tail_sql', 'bankdw')(arg_dict)) -}}
+{%- endmacro %}
+
+
+{% macro default__get_incremental_replace_customer_tail_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
@@ -124,4 +129,33 @@
     select {{ columns }}
     from {{ source }}
     where valid_from is not null
+{%- endmacro %}
+
+
+{% macro spark__get_incremental_replace_customer_tail_sql(arg_dict) -%}
+    {#- Spark's Parquet tables have no delete: the table is written again (rewrite_table,
+        macros/engines.sql) from its versions that stay (before the customer's replace_from, or of
+        a customer not in the new rows) and the new versions, the same rows as DuckDB's. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set rows -%}
+        select {{ columns }}
+        from {{ target }} as target_row
+        left anti join (
+            select
+                new_rows.customer_key,
+                min(new_rows.replace_from) as replace_from
+            from {{ source }} as new_rows
+            group by new_rows.customer_key
+        ) as replaced
+            on
+                target_row.customer_key = replaced.customer_key
+                and target_row.valid_from >= replaced.replace_from
+        union all
+        select {{ columns }}
+        from {{ source }}
+        where valid_from is not null
+    {%- endset -%}
+    {{- rewrite_table(target, rows) -}}
 {%- endmacro %}

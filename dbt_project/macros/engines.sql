@@ -79,3 +79,199 @@
     {{- return("parquet.`" ~ (path | replace('`', '``')) ~ "`") -}}
 {%- endmacro %}
 
+
+
+{#- Ordered aggregates. DuckDB orders inside the aggregate (`first(x order by ...)`,
+    `string_agg(x, ',' order by ...)`); Spark has neither form. -#}
+
+{% macro ordered_first(value, order_by, where=none) -%}
+    {#- The value of the group's first row in the order `order_by` (a list of `<expression>
+        [asc|desc]`, nulls last as DuckDB sorts them), null values included; with `where`, of
+        the rows that satisfy it. -#}
+    {{- return(adapter.dispatch('ordered_first', 'bankdw')(value, order_by, where)) -}}
+{%- endmacro %}
+
+{% macro default__ordered_first(value, order_by, where) -%}
+    first({{ value }} order by {{ order_by | join(', ') }})
+    {%- if where is not none %}
+        filter (where {{ where }})
+    {%- endif %}
+{%- endmacro %}
+
+{% macro spark__ordered_first(value, order_by, where) -%}
+    {#- Ascending keys only: min_by over a struct of the keys, each after a flag that sorts its
+        nulls last, as DuckDB does (Spark sorts a struct's null fields first). A descending key
+        (a timestamp, a string) cannot be turned around inside a struct: then the group's rows
+        are collected as structs and sorted by a comparator that says DuckDB's order (each key's
+        direction, nulls last in both), and the first one's value is taken (try_element_at: a
+        group that no row passes `where` gives null, as on DuckDB). Slower: only where needed. -#}
+    {%- set keys = [] -%}
+    {%- for term in order_by -%}
+        {%- set words = term.strip().split(' ') -%}
+        {%- set descending = words[-1] | lower == 'desc' -%}
+        {%- set expression = (words[:-1] | join(' ')) if (words[-1] | lower) in ('asc', 'desc') else term.strip() -%}
+        {%- do keys.append({'expression': expression, 'sign': -1 if descending else 1}) -%}
+    {%- endfor -%}
+    {%- if keys | selectattr('sign', 'lt', 0) | list | length == 0 -%}
+    min_by({{ value }}, struct(
+        {%- for key in keys %}{{ ', ' if not loop.first }}{{ key.expression }} is null, {{ key.expression }}{% endfor -%}
+    ))
+        {%- if where is not none %} filter (where {{ where }}){% endif %}
+    {%- else -%}
+    try_element_at(array_sort(
+        collect_list(struct(
+            {{ value }} as value
+            {%- for key in keys %}, {{ key.expression }} as key_{{ loop.index }}{% endfor -%}
+        ))
+        {%- if where is not none %} filter (where {{ where }}){% endif %},
+        (left_row, right_row) -> case
+        {%- for key in keys %}
+            {%- set left, right = 'left_row.key_' ~ loop.index, 'right_row.key_' ~ loop.index %}
+            when {{ left }} is null and {{ right }} is not null then 1
+            when {{ left }} is not null and {{ right }} is null then -1
+            when {{ left }} < {{ right }} then {{ -1 * key.sign }}
+            when {{ left }} > {{ right }} then {{ key.sign }}
+        {%- endfor %}
+            else 0
+        end
+    ), 1).value
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro ordered_string_agg(value, separator, order_by) -%}
+    {#- The group's non-null values joined by `separator` in the order `order_by` (one expression,
+        ascending, never null). -#}
+    {{- return(adapter.dispatch('ordered_string_agg', 'bankdw')(value, separator, order_by)) -}}
+{%- endmacro %}
+
+{% macro default__ordered_string_agg(value, separator, order_by) -%}
+    string_agg({{ value }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__ordered_string_agg(value, separator, order_by) -%}
+    string_agg({{ value }}, {{ separator }}) within group (order by {{ order_by }})
+{%- endmacro %}
+
+{% macro arg_max(value, by) -%}
+    {#- The value of the row with the largest `by` (rows with a null `by` ignored). -#}
+    {{- return(adapter.dispatch('arg_max', 'bankdw')(value, by)) -}}
+{%- endmacro %}
+
+{% macro default__arg_max(value, by) -%}
+    arg_max({{ value }}, {{ by }})
+{%- endmacro %}
+
+{% macro spark__arg_max(value, by) -%}
+    max_by({{ value }}, {{ by }})
+{%- endmacro %}
+
+{% macro row_of(fields) -%}
+    {#- A row value of `fields` (comma-separated expressions), compared as a whole (`is distinct
+        from`, `lag`): DuckDB's `row(...)`, Spark's `struct(...)` (fields named after the
+        columns, so both sides of a comparison have the same type). Both compare null fields as
+        equal. -#}
+    {{- return(adapter.dispatch('row_of', 'bankdw')(fields)) -}}
+{%- endmacro %}
+
+{% macro default__row_of(fields) -%}
+    row({{ fields }})
+{%- endmacro %}
+
+{% macro spark__row_of(fields) -%}
+    struct({{ fields }})
+{%- endmacro %}
+
+
+{#- Incremental models. DuckDB deletes and inserts rows in place; Spark's plain Parquet tables
+    (file_format parquet) can neither delete nor update, and Spark refuses to overwrite a table
+    in a statement that reads it. So on Spark a night's change is a rewrite of the whole table:
+    its rows that stay and the new ones are written to a table beside it, which then overwrites
+    it (insert overwrite). That costs a write of the table a night, not of the rows that changed:
+    the price of Parquet without a table format; on Delta (Databricks) `delete` and `merge` do it
+    in place. -#}
+
+{% macro rewrite_table(relation, rows) -%}
+    {#- Spark: `relation` becomes the rows of the query `rows`, which may read it. Runs the
+        writes and returns the last statement (dropping the table the rows were kept in), for the
+        caller's statement or hook to run. -#}
+    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rewrite'}) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query('create table ' ~ kept ~ ' using ' ~ config.get('file_format', 'parquet') ~ ' as ' ~ rows) -%}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+    drop table {{ kept }}
+{%- endmacro %}
+
+{% macro delete_rows(relation, alias, condition) -%}
+    {#- The statement that deletes the rows of `relation` (aliased `alias`) that `condition` holds
+        for: a pre-hook of an incremental model, which then appends their new versions. -#}
+    {{- return(adapter.dispatch('delete_rows', 'bankdw')(relation, alias, condition)) -}}
+{%- endmacro %}
+
+{% macro default__delete_rows(relation, alias, condition) -%}
+    delete from {{ relation }} as {{ alias }}
+    where {{ condition }}
+{%- endmacro %}
+
+{% macro spark__delete_rows(relation, alias, condition) -%}
+    {#- The table rewritten without those rows: `except all` the rows the condition holds for
+        rather than `where not (...)`, so that the rows kept are exactly those DuckDB's delete
+        keeps (a row whose condition is null stays) whatever the condition holds, an `in
+        (subquery)` included, with no three-valued logic to get right. -#}
+    {%- set rows -%}
+        select * from {{ relation }} as {{ alias }}
+        except all
+        select * from {{ relation }} as {{ alias }}
+        where {{ condition }}
+    {%- endset -%}
+    {{- rewrite_table(relation, rows) -}}
+{%- endmacro %}
+
+{#- dbt-spark's incremental materialization knows its own strategies only (append, merge,
+    insert_overwrite, microbatch) and refuses any other before it runs anything; dbt-core's
+    finds a strategy's SQL by its name, `get_incremental_<strategy>_sql`, as DuckDB's does. These
+    two of dbt-spark's macros (a root project's macros come first in dbt's namespace) let the
+    project's own strategies (replace_customer_tail) through to their macro, whose `spark__` form
+    is Spark's, and leave dbt-spark's strategies to dbt-spark. -#}
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
+    {%- if raw_strategy not in ('append', 'merge', 'insert_overwrite', 'microbatch')
+        and ('get_incremental_' ~ raw_strategy ~ '_sql') in context -%}
+        {{- return(raw_strategy) -}}
+    {%- endif -%}
+    {{- return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) -}}
+{%- endmacro %}
+
+{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
+    {%- if strategy not in ('append', 'merge', 'insert_overwrite', 'microbatch') -%}
+        {%- set strategy_sql = adapter.get_incremental_strategy_macro(context, strategy) -%}
+        {{- strategy_sql({
+            'target_relation': target,
+            'temp_relation': source,
+            'unique_key': unique_key,
+            'dest_columns': adapter.get_columns_in_relation(target),
+            'incremental_predicates': incremental_predicates,
+        }) -}}
+    {%- else -%}
+        {{- dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A table model that reads its own previous state (the customer history's ledgers: what is
+    news to the warehouse). dbt-spark's table materialization drops a Parquet table before it
+    builds it again, so on Spark such a model is incremental and rewrites the whole table with
+    its new rows (strategy rewrite); on DuckDB it stays the table it was. Its config: -#}
+{% macro self_reading_table() -%}
+    {{- return(adapter.dispatch('self_reading_table', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__self_reading_table() -%}
+    {{- return({}) -}}
+{%- endmacro %}
+
+{% macro spark__self_reading_table() -%}
+    {{- return({'materialized': 'incremental', 'incremental_strategy': 'rewrite'}) -}}
+{%- endmacro %}
+
+{% macro get_incremental_rewrite_sql(arg_dict) -%}
+    {#- The table becomes the model's rows (Spark: rewrite_table). -#}
+    {{- rewrite_table(arg_dict['target_relation'], 'select * from ' ~ arg_dict['temp_relation']) -}}
+{%- endmacro %}

@@ -33,11 +33,12 @@ latest as (
 
     select
         keyed.customer_key,
-        arg_max(keyed.occupation, keyed.updated_at) filter (where keyed.occupation is not null) as occupation,
-        arg_max(keyed.industry_code, keyed.updated_at) filter (where keyed.industry_code is not null)
-            as industry_code,
-        arg_max(keyed.annual_income, keyed.updated_at) filter (where keyed.annual_income is not null)
-            as annual_income
+        {{ arg_max('keyed.occupation', 'keyed.updated_at') }}
+        filter (where keyed.occupation is not null) as occupation,
+        {{ arg_max('keyed.industry_code', 'keyed.updated_at') }}
+        filter (where keyed.industry_code is not null) as industry_code,
+        {{ arg_max('keyed.annual_income', 'keyed.updated_at') }}
+        filter (where keyed.annual_income is not null) as annual_income
     from keyed
     group by keyed.customer_key
 

@@ -6,6 +6,8 @@
 -- the changed dates and nothing else (macros/customer_history.sql). A date that leaves the
 -- lake stays one night as a changed row without a load, so that its days are deleted.
 -- Cost: one scan of two columns of the customer snapshots (footers and statistics mostly).
+-- On Spark the model is incremental and rewrites itself (self_reading_table, macros/engines.sql).
+{{ config(self_reading_table()) }}
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
 
 with customer_snapshots as (
@@ -35,7 +37,7 @@ previous_loads as (
     {% else %}
         select
             cast(null as date) as snapshot_date,
-            cast(null as varchar) as load_id
+            cast(null as {{ string_type() }}) as load_id
         where false
     {% endif %}
 

@@ -5,6 +5,8 @@
 -- int_customer_history_dates, the table compares with its own previous state, the published
 -- warehouse's; a retired key stays one night as a changed row without fingerprint, so that
 -- its history is deleted. Cost: one pass over the identity table (one row per record).
+-- On Spark the model is incremental and rewrites itself (self_reading_table, macros/engines.sql).
+{{ config(self_reading_table()) }}
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
 
 with identity as (
@@ -17,7 +19,8 @@ key_members as (
 
     select
         identity.customer_key,
-        md5(string_agg(identity.customer_id, '|' order by identity.customer_id)) as member_fingerprint,
+        md5({{ ordered_string_agg('identity.customer_id', "'|'", 'identity.customer_id') }})
+            as member_fingerprint,
         count(*) as n_members
     from identity
     group by identity.customer_key
@@ -34,8 +37,8 @@ previous_members as (
         where previous_ledger.member_fingerprint is not null
     {% else %}
         select
-            cast(null as varchar) as customer_key,
-            cast(null as varchar) as member_fingerprint
+            cast(null as {{ string_type() }}) as customer_key,
+            cast(null as {{ string_type() }}) as member_fingerprint
         where false
     {% endif %}
 

@@ -39,7 +39,7 @@
     {%- set bound = run_query(
         "select cast(least(coalesce(min(case when changed.snapshot_date > version_row.last_seen_date"
         ~ " then changed.snapshot_date else version_row.valid_from end), min(changed.snapshot_date)),"
-        ~ " min(changed.snapshot_date)) as varchar)"
+        ~ " min(changed.snapshot_date)) as " ~ string_type() ~ ")"
         ~ " from " ~ ref('int_customer_history_dates') ~ " as changed"
         ~ " left join " ~ this ~ " as version_row on changed.snapshot_date >= version_row.valid_from"
         ~ " and changed.snapshot_date < coalesce(version_row.valid_to, date '9999-12-31')"
@@ -132,11 +132,8 @@ changed_days as (
             when covering_versions.customer_key is null then true
             else
                 days_on_changed_dates.snapshot_date > covering_versions.last_seen_date
-                or row(
-                    {{ customer_history_tracked('days_on_changed_dates') }}
-                ) is distinct from row(
-                    {{ customer_history_tracked('covering_versions') }}
-                )
+                or {{ row_of(customer_history_tracked('days_on_changed_dates')) }}
+                is distinct from {{ row_of(customer_history_tracked('covering_versions')) }}
         end
 
 ),
@@ -251,9 +248,10 @@ days_to_read as (
 
 segments as (
 
-    -- the seed and the days after it, each a run of days with one set of attributes
+    -- the seed and the days after it, each a run of days with one set of attributes (the
+    -- seed's columns are the days' columns, in the same order)
     select * from seeds
-    union all by name
+    union all
     select
         days_to_read.customer_key,
         days_to_read.snapshot_date as first_date,
@@ -268,13 +266,9 @@ change_flagged as (
     select
         segments.*,
         coalesce(
-            row(
-                {{ customer_history_tracked('segments') }}
-            )
+            {{ row_of(customer_history_tracked('segments')) }}
             is distinct from lag(
-                row(
-                    {{ customer_history_tracked('segments') }}
-                )
+                {{ row_of(customer_history_tracked('segments')) }}
             ) over (partition by segments.customer_key order by segments.first_date),
             true
         ) as is_new_version
@@ -343,13 +337,13 @@ stamped as (
         versions.is_current,
         {%- if is_incremental() %}
             case
-                when row(
-                    versions.version_number, versions.valid_to, versions.is_current,
-                    {{ customer_history_tracked('versions') }}
-                ) is not distinct from row(
-                    previous_versions.version_number, previous_versions.valid_to, previous_versions.is_current,
-                    {{ customer_history_tracked('previous_versions') }}
-                ) then previous_versions.load_id
+                when {{ row_of(
+                    'versions.version_number, versions.valid_to, versions.is_current, '
+                    ~ customer_history_tracked('versions')
+                ) }} is not distinct from {{ row_of(
+                    'previous_versions.version_number, previous_versions.valid_to, previous_versions.is_current, '
+                    ~ customer_history_tracked('previous_versions')
+                ) }} then previous_versions.load_id
                 else (select max(history_dates.load_id) from history_dates)
             end as load_id,
         {%- else %}
@@ -370,13 +364,23 @@ final as (
 
     select * from stamped
     {%- if is_incremental() %}
-        union all by name
+        union all
         -- a customer left without versions from its restart on (a retired key): the strategy
-        -- deletes its versions, nothing is inserted
+        -- deletes its versions, nothing is inserted (its other columns null, of the table's types:
+        -- a join that matches nothing)
         select
             restart_points.customer_key,
+            no_version.version_number,
+            no_version.valid_from,
+            no_version.last_seen_date,
+            {{ customer_history_tracked('no_version') }},
+            no_version.valid_to,
+            no_version.is_current,
+            no_version.load_id,
             restart_points.read_from as replace_from
         from restart_points
+        left join previous_versions as no_version
+            on false
         where restart_points.customer_key not in (select stamped.customer_key from stamped)
     {%- endif %}
 

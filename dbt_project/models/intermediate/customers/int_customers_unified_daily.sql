@@ -28,6 +28,10 @@
     )
 }}
 {%- set changes = customer_history_changes() %}
+{#- the survivorship orders (above), for ordered_first (macros/engines.sql) #}
+{%- set verified = ['keyed.has_national_id desc', 'keyed.updated_at desc', 'keyed.customer_id asc'] %}
+{%- set latest = ['keyed.updated_at desc', 'keyed.customer_id asc'] %}
+{%- set by_status = ['keyed.status_rank asc', 'keyed.updated_at desc', 'keyed.customer_id asc'] %}
 
 with customer_snapshots as (
 
@@ -106,35 +110,19 @@ unified as (
     select
         keyed.customer_key,
         keyed.snapshot_date,
-        first(keyed.customer_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc)
-            as survivor_customer_id,
-        first(
-            keyed.customer_type
-            order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
-        ) as customer_type,
-        first(
-            keyed.full_name order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
-        )
-        filter (where keyed.full_name is not null) as full_name,
-        first(
-            keyed.birth_date order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc
-        )
-        filter (where keyed.birth_date is not null) as birth_date,
-        first(keyed.gender order by keyed.has_national_id desc, keyed.updated_at desc, keyed.customer_id asc)
-        filter (where keyed.gender is not null) as gender,
-        first(keyed.city order by keyed.updated_at desc, keyed.customer_id asc)
-        filter (where keyed.city is not null) as city,
-        first(keyed.region order by keyed.updated_at desc, keyed.customer_id asc)
-        filter (where keyed.region is not null) as region,
-        first(
-            keyed.home_branch_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc
-        )
-            as home_branch_id,
-        first(keyed.rm_id order by keyed.status_rank asc, keyed.updated_at desc, keyed.customer_id asc)
-        filter (where keyed.rm_id is not null) as rm_id,
-        first(keyed.kyc_risk_rating order by keyed.kyc_rank desc, keyed.customer_id asc) as kyc_risk_rating,
+        {{ ordered_first('keyed.customer_id', by_status) }} as survivor_customer_id,
+        {{ ordered_first('keyed.customer_type', verified) }} as customer_type,
+        {{ ordered_first('keyed.full_name', verified, where='keyed.full_name is not null') }} as full_name,
+        {{ ordered_first('keyed.birth_date', verified, where='keyed.birth_date is not null') }} as birth_date,
+        {{ ordered_first('keyed.gender', verified, where='keyed.gender is not null') }} as gender,
+        {{ ordered_first('keyed.city', latest, where='keyed.city is not null') }} as city,
+        {{ ordered_first('keyed.region', latest, where='keyed.region is not null') }} as region,
+        {{ ordered_first('keyed.home_branch_id', by_status) }} as home_branch_id,
+        {{ ordered_first('keyed.rm_id', by_status, where='keyed.rm_id is not null') }} as rm_id,
+        {{ ordered_first('keyed.kyc_risk_rating', ['keyed.kyc_rank desc', 'keyed.customer_id asc']) }}
+            as kyc_risk_rating,
         min(keyed.onboarding_date) as onboarding_date,
-        first(keyed.status order by keyed.status_rank, keyed.customer_id) as status,
+        {{ ordered_first('keyed.status', ['keyed.status_rank', 'keyed.customer_id']) }} as status,
         count(*) as n_source_records,
         max(keyed._load_id) as load_id
     from keyed

@@ -26,8 +26,9 @@ with customer_versions as (
 final as (
 
     select
-        md5(customer_versions.customer_key || '/' || cast(customer_versions.valid_from as varchar))
-            as customer_version_key,
+        md5(
+            customer_versions.customer_key || '/' || cast(customer_versions.valid_from as {{ string_type() }})
+        ) as customer_version_key,
         customer_versions.customer_key,
         customer_versions.version_number,
         customer_versions.valid_from,
