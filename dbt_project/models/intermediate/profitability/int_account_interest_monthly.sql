@@ -12,21 +12,133 @@
 -- customer_interest is the same accrual at the customer rate alone (balance x customer rate
 -- / 100 / day count): the interest the bank owes or charges the customer, which the ledger
 -- books (INTEREST_CREDIT, INTEREST_CHARGE, accrued_interest).
-with balances as (
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), so that a night reads
+-- the days of the months it changes: every account's months from the month of the earliest
+-- filled day written since this table's watermark (as_of_load_id), and every month of an
+-- account priced again whole tonight (int_ftp_rates_daily: its legs changed) or whose balance
+-- side or current rate changed (`account_fingerprint`: a full refresh applies today's to every
+-- month).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='month_start',
+        on_schema_change='fail',
+    )
+}}
 
-    select * from {{ ref('int_account_balances_daily_filled') }}
+with all_accounts as (
+
+    select
+        resolved.*,
+        md5(concat_ws('|', resolved.balance_side, resolved.interest_rate_pct)) as account_fingerprint
+    from {{ ref('int_accounts_resolved') }} as resolved
+
+),
+
+{% if is_incremental() %}
+    watermark_before as (
+
+        select coalesce(max(kept.as_of_load_id), '') as as_of_load_id
+        from {{ this }} as kept
+
+    ),
+
+    restart as (
+
+        select
+            coalesce(
+                cast(date_trunc('month', min(written.balance_date)) as date), date '9999-12-31'
+            ) as restart_date
+        from {{ ref('int_account_balances_daily_filled') }} as written
+        where written.as_of_load_id > (select watermark_before.as_of_load_id from watermark_before)
+
+    ),
+
+    recomputed_accounts as (
+
+        select priced.account_id
+        from {{ ref('int_ftp_rates_daily') }} as priced
+        where
+            priced.as_of_load_id > (select watermark_before.as_of_load_id from watermark_before)
+            and priced.rebuilt_from = date '0001-01-01'
+
+        union
+
+        select kept.account_id
+        from (
+            select distinct
+                kept_rows.account_id,
+                kept_rows.account_fingerprint
+            from {{ this }} as kept_rows
+        ) as kept
+        left join all_accounts
+            on kept.account_id = all_accounts.account_id
+        where kept.account_fingerprint is distinct from all_accounts.account_fingerprint
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    recomputed_accounts as (
+
+        select cast(null as varchar) as account_id
+        where false
+
+    ),
+{% endif %}
+
+balances as (
+
+    select
+        filled.account_id,
+        filled.balance_date,
+        filled.ledger_balance,
+        filled.interest_rate_pct,
+        filled.as_of_load_id,
+        case
+            when filled.account_id in (select recomputed_accounts.account_id from recomputed_accounts)
+                then date '0001-01-01'
+            else restart.restart_date
+        end as rebuilt_from
+    from {{ ref('int_account_balances_daily_filled') }} as filled
+    cross join restart
+    where
+        filled.balance_date >= restart.restart_date
+        or filled.account_id in (select recomputed_accounts.account_id from recomputed_accounts)
 
 ),
 
 accounts as (
 
-    select * from {{ ref('int_accounts_resolved') }}
+    select * from all_accounts
 
 ),
 
 ftp_rates as (
 
-    select * from {{ ref('int_ftp_rates_daily') }}
+    select
+        priced.account_id,
+        priced.balance_date,
+        priced.ftp_rate_pct
+    from {{ ref('int_ftp_rates_daily') }} as priced
+    cross join restart
+    where
+        priced.balance_date >= restart.restart_date
+        or priced.account_id in (select recomputed_accounts.account_id from recomputed_accounts)
+
+),
+
+watermark as (
+
+    select max(balances.as_of_load_id) as as_of_load_id
+    from balances
 
 ),
 
@@ -41,6 +153,8 @@ daily as (
     select
         balances.account_id,
         cast(date_trunc('month', balances.balance_date) as date) as month_start,
+        balances.rebuilt_from,
+        accounts.account_fingerprint,
         balances.balance_date,
         accounts.balance_side,
         cast(abs(balances.ledger_balance) as decimal(38, 4)) as balance_amount,
@@ -107,10 +221,23 @@ monthly as (
             sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)
             / (100 * max(daily_margin.day_count))
             as decimal(18, 2)
-        ) as net_interest_income
+        ) as net_interest_income,
+        -- lineage of the incremental build, the same on every day of the account's month
+        max(daily_margin.account_fingerprint) as account_fingerprint,
+        max(daily_margin.rebuilt_from) as rebuilt_from
     from daily_margin
     group by daily_margin.account_id, daily_margin.month_start
 
+),
+
+final as (
+
+    select
+        monthly.*,
+        watermark.as_of_load_id
+    from monthly
+    cross join watermark
+
 )
 
-select * from monthly
+select * from final
