@@ -67,16 +67,7 @@ with all_accounts as (
 
         union
 
-        select kept.account_id
-        from (
-            select distinct
-                kept_rows.account_id,
-                kept_rows.account_fingerprint
-            from {{ this }} as kept_rows
-        ) as kept
-        left join all_accounts
-            on kept.account_id = all_accounts.account_id
-        where kept.account_fingerprint is distinct from all_accounts.account_fingerprint
+        {{ keys_with_changed_fingerprint('account_id', 'account_fingerprint', 'all_accounts') }}
 
     ),
 {% else %}

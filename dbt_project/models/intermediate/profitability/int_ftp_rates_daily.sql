@@ -54,16 +54,7 @@ account_legs as (
 
     repriced_accounts as (
 
-        select priced.account_id
-        from (
-            select distinct
-                kept.account_id,
-                kept.legs_fingerprint
-            from {{ this }} as kept
-        ) as priced
-        left join account_legs
-            on priced.account_id = account_legs.account_id
-        where priced.legs_fingerprint is distinct from account_legs.legs_fingerprint
+        {{ keys_with_changed_fingerprint('account_id', 'legs_fingerprint', 'account_legs') }}
 
     ),
 {% else %}
