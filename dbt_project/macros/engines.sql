@@ -188,7 +188,10 @@
     its rows that stay and the new ones are written to a table beside it, which then overwrites
     it (insert overwrite). That costs a write of the table a night, not of the rows that changed:
     the price of Parquet without a table format; on Delta (Databricks) `delete` and `merge` do it
-    in place. -#}
+    in place. A table partitioned by date writes only the partitions a night touched
+    (incremental_by_date, below): Spark accepts a dynamic partition overwrite that reads the
+    table it writes (the new files go to a staging directory and replace the partitions when
+    the write commits). -#}
 
 {% macro rewrite_table(relation, rows) -%}
     {#- Spark: `relation` becomes the rows of the query `rows`, which may read it. Runs the
