@@ -8,10 +8,12 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
-Then the customer history is built again as two nights (`history_nights`): a full refresh of
-its models from the lake without its newest customer snapshot, then, the snapshot back, an
-incremental build (the Spark forms of its strategies: tables rewritten, macros/engines.sql), each
-model written to `<out_dir>/incremental/<model>/`.
+Then the customer history and the balance facts are built again as two nights
+(`history_nights`): a full refresh of their models from the lake without its newest customer
+snapshot and balances, then, those back, an incremental build (the Spark forms of their
+strategies: the history's tables rewritten, the facts' date partitions overwritten,
+macros/engines.sql), each model written to `<out_dir>/incremental/<model>/`. The tables Spark
+partitions are listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
 
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from datetime import date, timedelta
@@ -61,6 +64,13 @@ HISTORY_MODELS = (
     "dim_customer_history",
 )
 """The customer history's incremental models and the marts built from them (history_nights)."""
+KEYED_MODELS = ("int_customer_xref", "int_accounts_resolved")
+"""What keys the facts by customer: built again each night, so that the split record's account
+has the split key on the first night and its customer's on the second (history_nights)."""
+BALANCE_MODELS = ("int_account_balances_keyed", "fct_account_balance_daily", "fct_account_balance_daily_recent")
+"""The balance facts, incremental by business date (on Spark: partitions overwritten)."""
+NEWER_LOAD = "29991231T000000000000Z"
+"""The load id of the second night's newest balances: newer than every load of the lake."""
 IDENTITY_CASES = ("first_run", "own_keys")
 SPLINK_CASES_AS_OF = date(2026, 11, 20)
 
@@ -98,17 +108,23 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
 
 
 def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
-    """The customer history built as two nights on Spark, each model written as Parquet to
-    `<out_dir>/incremental/<model>/`: first (a full refresh) the lake without its newest customer
-    snapshot, and an identity in which one record of a customer of two holds a key of its own;
-    then (incremental, as the night after) the lake and the identity as they are: a new date, a
-    key retired and a customer whose records changed (`<out_dir>/incremental/split.json`)."""
-    snapshots = settings.lake_dir / "core_banking" / "customers"
-    newest = max(snapshots.glob("business_date=*"))
+    """The customer history and the balance facts built as two nights on Spark, each model
+    written as Parquet to `<out_dir>/incremental/<model>/`: first (a full refresh) the lake
+    without its newest customer snapshot and its newest balances, and an identity in which one
+    record of a customer of two holds a key of its own (so do its accounts' balances); then
+    (incremental, as the night after) the lake and the identity as they are: a new date, a key
+    retired, a customer whose records changed, the newest balances in a load of their own
+    (NEWER_LOAD) and balances to re-key (`<out_dir>/incremental/split.json`)."""
+    newest = {
+        feed: max((settings.lake_dir / "core_banking" / feed).glob("business_date=*"))
+        for feed in ("customers", "balances")
+    }
     identity = settings.identity_dir / "customer_identity.parquet"
     resolved = pq.read_table(identity)
     split = split_one_record(resolved)
-    newest.rename(settings.root / "newest_customer_snapshot")
+    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS)
+    for feed, folder in newest.items():
+        folder.rename(settings.root / f"newest_{feed}")
     identity.rename(settings.root / "customer_identity.parquet")
     try:
         moved = pc.equal(resolved.column("customer_id"), split["customer_id"])
@@ -116,14 +132,35 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         pq.write_table(
             resolved.set_column(resolved.schema.get_field_index("customer_key"), "customer_key", keys), identity
         )
-        dbt(runner, settings, "run", "--full-refresh", "--select", "int_customer_identity", *HISTORY_MODELS)
+        dbt(runner, settings, "run", "--full-refresh", "--select", *models)
     finally:
-        (settings.root / "newest_customer_snapshot").rename(newest)
+        for feed, folder in newest.items():
+            (settings.root / f"newest_{feed}").rename(folder)
         (settings.root / "customer_identity.parquet").replace(identity)
-    dbt(runner, settings, "run", "--select", "int_customer_identity", *HISTORY_MODELS)
-    for model in HISTORY_MODELS:
-        spark.table(relations(settings)[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
-    (out_dir / "incremental" / "split.json").write_text(json.dumps(split), encoding="utf-8")
+    built = relations(settings)
+    first_night = spark.table(built["fct_account_balance_daily"])
+    split_rows = first_night.where(first_night.customer_key == split["split_key"]).count()
+    # the newest balances come in a load of their own, as a night's do (the shared bank loaded
+    # every date in one load, which the facts' watermark would take for one they already hold)
+    delivered = next(newest["balances"].glob("*.parquet"))
+    original = settings.root / "newest_balances.parquet"
+    shutil.copyfile(delivered, original)
+    balances = pq.read_table(delivered)
+    pq.write_table(
+        balances.set_column(
+            balances.schema.get_field_index("_load_id"), "_load_id", pa.array([NEWER_LOAD] * balances.num_rows)
+        ),
+        delivered,
+    )
+    try:
+        dbt(runner, settings, "run", "--select", *models)
+        for model in (*HISTORY_MODELS, *BALANCE_MODELS):
+            spark.table(built[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
+    finally:
+        original.replace(delivered)
+    (out_dir / "incremental" / "split.json").write_text(
+        json.dumps({**split, "first_night_split_rows": split_rows, "newer_load": NEWER_LOAD}), encoding="utf-8"
+    )
 
 
 def split_one_record(resolved: pa.Table) -> dict[str, str]:
@@ -153,6 +190,17 @@ def relations(settings: Settings) -> dict[str, str]:
     }
 
 
+def partitions(settings: Settings) -> dict[str, list[str]]:
+    """The portable tables Spark partitions (config partition_by), with their partition columns."""
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    partitioned = {}
+    for node in manifest["nodes"].values():
+        columns = node["config"].get("partition_by") if node["resource_type"] == "model" else None
+        if columns and PORTABLE in node["tags"]:
+            partitioned[node["name"]] = [columns] if isinstance(columns, str) else list(columns)
+    return partitioned
+
+
 def main(data_dir: Path, out_dir: Path) -> None:
     from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
@@ -167,6 +215,7 @@ def main(data_dir: Path, out_dir: Path) -> None:
     for model, relation in built.items():
         spark.table(relation).coalesce(1).write.parquet(str(out_dir / model))
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
+    (out_dir / "partitions.json").write_text(json.dumps(partitions(settings)), encoding="utf-8")
     history_nights(runner, settings, spark, out_dir)
 
     backend, seconds = SparkBackend(spark), {}

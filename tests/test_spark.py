@@ -6,8 +6,9 @@ DuckDB build that bank already published (its version's state file): the same co
 same types, the same rows, the same keys, money to the cent (compared as Decimal text, never as
 floats). DuckDB is not built again here: its build is the one the pipeline published.
 
-The customer history, incremental, is also built on Spark as two nights (the second adds the
-newest customer snapshot), which must end where DuckDB's one full build did.
+The customer history and the balance facts, incremental, are also built on Spark as two nights
+(the second adds the newest customer snapshot and balances), which must end where DuckDB's one
+full build did.
 
 Identity resolution runs on the same Spark session (tests/spark_build.py): splink's Spark backend
 resolves the same lake, from the same registries, into the same customers, keys and merges as
@@ -85,7 +86,12 @@ PORTABLE_AT_LEAST = {
     "dim_customer_history",
     "int_customer_rm_periods",
     "bridge_customer_relationship_manager",
+    # the balance facts (incremental: on Spark partitioned by business date, partitions overwritten)
+    "int_account_balances_keyed",
+    "fct_account_balance_daily",
+    "fct_account_balance_daily_recent",
 }
+INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 
 
 @pytest.fixture(scope="module")
@@ -131,17 +137,23 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
     # given every portable model as Spark built it, and the same model in the published DuckDB build
     settings, out = spark_build
     built = json.loads((out / "models.json").read_text(encoding="utf-8"))
+    partitioned = json.loads((out / "partitions.json").read_text(encoding="utf-8"))
+    assert set(partitioned) == {"fct_account_balance_daily", "fct_account_balance_daily_recent"}
     con = duckdb_state(settings, published_bank.report.run_id)
     con.execute("set TimeZone = 'UTC'")  # instants compare as instants, printed alike on both sides
     differences = {}
     for model, relation in sorted(built.items()):
         duck = con.sql(f"select * from {relation}")
         spark = con.sql(f"select * from read_parquet('{out / model}/*.parquet')")
-        # then the columns are the same, in the same order, of the same types (decimal scales included)
+        # then the columns are the same, in the same order, of the same types (decimal scales
+        # included), but that Spark lists a partitioned table's partition columns last
         duck_columns = list(zip(duck.columns, map(str, duck.types), strict=True))
         spark_columns = list(zip(spark.columns, map(str, spark.types), strict=True))
-        assert spark_columns == duck_columns, model
+        last = partitioned.get(model, [])
+        expected = [c for c in duck_columns if c[0] not in last] + [c for c in duck_columns if c[0] in last]
+        assert spark_columns == expected, model
         # and the rows are the same, every value as text: keys, dates, flags, money to the cent
+        spark = spark.select(*duck.columns)
         duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.fetchall())
         assert duck_rows, f"{model} is empty on DuckDB: the comparison would prove nothing"
         if duck_rows != spark_rows:
@@ -198,6 +210,33 @@ def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
         split["customer_key"],
         split["split_key"],
     }
+    con.close()
+
+
+def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> None:
+    # given the balance facts built on Spark as two nights (history_nights): the lake without its
+    # newest balances and with one account's holder split off into a customer of its own (a full
+    # refresh), then incrementally with the newest date in a load of its own, which overwrites that
+    # date's partition, and the holder back, which re-keys the account's older partitions
+    # (refresh_customer_keys)
+    settings, out = spark_build
+    split = json.loads((out / "incremental" / "split.json").read_text(encoding="utf-8"))
+    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
+    con = duckdb_state(settings, published_bank.report.run_id)
+    assert split["first_night_split_rows"] >= 1, "the first night keyed no balance to the split key"
+    for model in INCREMENTAL_BALANCE_FACTS:
+        # then the second night holds DuckDB's full build, row for row: every date, key and
+        # amount, the newest date from the second night's load (NEWER_LOAD) and the older ones
+        # from the first night's (the lake's)
+        duck = con.sql(
+            f"select * replace (case when business_date = (select max(business_date) from {built[model]}) "
+            f"then '{split['newer_load']}' else load_id end as load_id) from {built[model]}"
+        )
+        spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
+        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
+        assert duck_rows and spark_rows == duck_rows, model
     con.close()
 
 

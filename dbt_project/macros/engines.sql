@@ -188,7 +188,10 @@
     its rows that stay and the new ones are written to a table beside it, which then overwrites
     it (insert overwrite). That costs a write of the table a night, not of the rows that changed:
     the price of Parquet without a table format; on Delta (Databricks) `delete` and `merge` do it
-    in place. -#}
+    in place. A table partitioned by date writes only the partitions a night touched
+    (incremental_by_date, below): Spark accepts a dynamic partition overwrite that reads the
+    table it writes (the new files go to a staging directory and replace the partitions when
+    the write commits). -#}
 
 {% macro rewrite_table(relation, rows) -%}
     {#- Spark: `relation` becomes the rows of the query `rows`, which may read it. Runs the
@@ -274,4 +277,28 @@
 {% macro get_incremental_rewrite_sql(arg_dict) -%}
     {#- The table becomes the model's rows (Spark: rewrite_table). -#}
     {{- rewrite_table(arg_dict['target_relation'], 'select * from ' ~ arg_dict['temp_relation']) -}}
+{%- endmacro %}
+
+{#- An incremental table of days (the balance facts): a night replaces the dates it touched.
+    DuckDB deletes those dates' rows and inserts the night's (delete+insert on the date). On
+    Spark the table is partitioned by the date and a night overwrites the partitions of the
+    dates its rows hold (insert_overwrite, dynamic partition overwrite): what a night writes is
+    its own dates, whatever the table holds. The table says so itself (its option
+    partitionOverwriteMode), so that no insert overwrite of it can replace partitions a
+    statement does not write, whatever the session's setting. Spark lists a partition column
+    after the others (`select *` gives the date last); the rows are DuckDB's. Its config: -#}
+{% macro incremental_by_date(date_column) -%}
+    {{- return(adapter.dispatch('incremental_by_date', 'bankdw')(date_column)) -}}
+{%- endmacro %}
+
+{% macro default__incremental_by_date(date_column) -%}
+    {{- return({'incremental_strategy': 'delete+insert', 'unique_key': date_column}) -}}
+{%- endmacro %}
+
+{% macro spark__incremental_by_date(date_column) -%}
+    {{- return({
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': [date_column],
+        'options': {'partitionOverwriteMode': 'dynamic'},
+    }) -}}
 {%- endmacro %}

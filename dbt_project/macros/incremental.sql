@@ -28,6 +28,10 @@
         `xref_source` = [source_system, source_table] when `mapping` is the customer xref.
         Hooks are given as strings ("{{ refresh_customer_keys(...) }}") so that they render
         when the model runs, not when dbt parses the project (is_incremental() is false then). -#}
+    {{- return(adapter.dispatch('refresh_customer_keys', 'bankdw')(mapping, fact_key, mapping_key, extra_columns, xref_source)) -}}
+{%- endmacro %}
+
+{% macro default__refresh_customer_keys(mapping, fact_key, mapping_key, extra_columns, xref_source) -%}
     {%- if is_incremental() -%}
         update {{ this }} as fact
         set
@@ -49,6 +53,68 @@
                 or fact.{{ column }} is distinct from current_keys.{{ column }}
                 {%- endfor %}
             )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__refresh_customer_keys(mapping, fact_key, mapping_key, extra_columns, xref_source) -%}
+    {#- Spark's Parquet tables have no update. A table partitioned by date (incremental_by_date,
+        macros/engines.sql) has the partitions that hold a row to re-key written again, every
+        row of them with its current key (dynamic partition overwrite: the other partitions stay
+        as they are); a table not partitioned is rewritten whole (rewrite_table). A row whose
+        `fact_key` the mapping does not hold keeps its key, as DuckDB's update leaves it: the
+        same rows as DuckDB's. A night that re-keys nothing writes nothing. -#}
+    {%- if is_incremental() -%}
+        {%- set refreshed = ['customer_key'] + extra_columns -%}
+        {%- set partition_by = config.get('partition_by') -%}
+        {%- set partitions = [partition_by] if partition_by is string else (partition_by or []) -%}
+        {%- set current_keys -%}
+            (
+                select * from {{ mapping }}
+                {%- if xref_source %}
+                    where source_system = '{{ xref_source[0] }}' and source_table = '{{ xref_source[1] }}'
+                {%- endif %}
+            )
+        {%- endset -%}
+        {%- set rows -%}
+            select
+            {%- for column in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+                {% if column in refreshed -%}
+                    case when current_keys.{{ mapping_key }} is null then fact.{{ column }} else current_keys.{{ column }} end
+                {%- else -%}
+                    fact.{{ column }}
+                {%- endif %} as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            from {{ this }} as fact
+            left join {{ current_keys }} as current_keys
+                on fact.{{ fact_key }} = current_keys.{{ mapping_key }}
+            {%- if partitions %}
+            left semi join (
+                select distinct
+                    {%- for column in partitions %}
+                    stale.{{ column }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                from {{ this }} as stale
+                inner join {{ current_keys }} as current_keys
+                    on stale.{{ fact_key }} = current_keys.{{ mapping_key }}
+                where
+                    not (stale.customer_key <=> current_keys.customer_key)
+                    {%- for column in extra_columns %}
+                    or not (stale.{{ column }} <=> current_keys.{{ column }})
+                    {%- endfor %}
+            ) as stale_partitions
+                on
+                {%- for column in partitions %}
+                    {{ 'and ' if not loop.first }}fact.{{ column }} = stale_partitions.{{ column }}
+                {%- endfor %}
+            {%- endif %}
+        {%- endset -%}
+        {%- if partitions -%}
+            insert overwrite table {{ this }} {{ partition_cols(label='partition') }}
+            {{ rows }}
+        {%- else -%}
+            {{- rewrite_table(this, rows) -}}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -87,9 +153,38 @@
         refresh leaves out. A late delivery of a date before the window inserts nothing (the
         model filters it), so its load stays newer than the table's watermark and the next
         night reads from that date again: one night more, until a newer date is inserted. -#}
+    {{- return(adapter.dispatch('drop_dates_before_window', 'bankdw')(date_column, window_days)) -}}
+{%- endmacro %}
+
+{% macro default__drop_dates_before_window(date_column, window_days) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where {{ date_column }} <= (select max(kept.{{ date_column }}) from {{ this }} as kept) - {{ window_days }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__drop_dates_before_window(date_column, window_days) -%}
+    {#- Spark: a table partitioned by the date (incremental_by_date, macros/engines.sql) drops
+        those dates' partitions (their files and their entries in the metastore); one not
+        partitioned by it is rewritten without them (delete_rows). -#}
+    {%- if is_incremental() -%}
+        {%- set condition -%}
+            {{ date_column }} <= (select max(kept.{{ date_column }}) from {{ this }} as kept) - {{ window_days }}
+        {%- endset -%}
+        {%- if config.get('partition_by') in (date_column, [date_column]) -%}
+            {%- set dropped = run_query(
+                'select distinct cast(' ~ date_column ~ ' as string) from ' ~ this ~ ' where ' ~ condition
+            ).columns[0].values() -%}
+            {%- if dropped | length > 0 -%}
+                alter table {{ this }} drop if exists
+                {%- for day in dropped | sort %}
+                    partition ({{ date_column }} = '{{ day }}'){{ ',' if not loop.last }}
+                {%- endfor %}
+            {%- endif -%}
+        {%- else -%}
+            {{- delete_rows(this, 'dated', condition) -}}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

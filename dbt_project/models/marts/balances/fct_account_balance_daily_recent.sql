@@ -5,16 +5,17 @@
 -- night inserts the dates newer loads touched, within the window, and the post-hook drops the
 -- dates the window has left, so a night costs one day's rows whatever the window holds.
 -- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
+{# On Spark partitioned by business_date, a night overwriting the partitions of its dates
+   (incremental_by_date, macros/engines.sql) and dropping those the window left. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='business_date',
         on_schema_change='fail',
         post_hook=[
             "{{ drop_dates_before_window('business_date', var('balance_snapshot_window_days')) }}",
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
         ],
+        **incremental_by_date('business_date'),
     )
 }}
 
