@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -165,6 +166,19 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
     assert not differences, differences
 
 
+def second_night(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> tuple[Path, dict[str, Any], dict[str, str], duckdb.DuckDBPyConnection]:
+    """Spark's build folder, what its two nights changed (`incremental/split.json`), where each model
+    is in the DuckDB build (`models.json`), and that build, read in UTC."""
+    settings, out = spark_build
+    split = json.loads((out / "incremental" / "split.json").read_text(encoding="utf-8"))
+    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
+    con = duckdb_state(settings, published_bank.report.run_id)
+    con.execute("set TimeZone = 'UTC'")
+    return out, split, built, con
+
+
 def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
     spark_build: tuple[Settings, Path], published_bank: PublishedBank
 ) -> None:
@@ -172,11 +186,7 @@ def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
     # snapshot and one record split off its customer (a full refresh), then the lake and identity as
     # they are, incrementally: a new date, a retired key, a customer rebuilt, the night's tables
     # rewritten from the rows that stay and the new ones (tests/spark_build.py, history_nights)
-    settings, out = spark_build
-    split = json.loads((out / "incremental" / "split.json").read_text(encoding="utf-8"))
-    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
-    con = duckdb_state(settings, published_bank.report.run_id)
-    con.execute("set TimeZone = 'UTC'")
+    out, split, built, con = second_night(spark_build, published_bank)
 
     def both(model: str, columns: str = "*") -> tuple[Counter[tuple[str, ...]], Counter[tuple[str, ...]]]:
         """The model's rows in DuckDB's (one full) build and in Spark's second night."""
@@ -221,10 +231,7 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
     # refresh), then incrementally with the newest date in a load of its own, which overwrites that
     # date's partition, and the holder back, which re-keys the account's older partitions
     # (refresh_customer_keys)
-    settings, out = spark_build
-    split = json.loads((out / "incremental" / "split.json").read_text(encoding="utf-8"))
-    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
-    con = duckdb_state(settings, published_bank.report.run_id)
+    out, split, built, con = second_night(spark_build, published_bank)
     assert split["first_night_split_rows"] >= 1, "the first night keyed no balance to the split key"
     for model in INCREMENTAL_BALANCE_FACTS:
         # then the second night holds DuckDB's full build, row for row: every date, key and
