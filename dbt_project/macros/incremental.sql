@@ -9,14 +9,15 @@
     depends on what arrived, not on how much history the warehouse already holds.
 #}
 
-{% macro reprocess_from(relation, date_column, watermark_column='load_id') -%}
+{% macro reprocess_from(relation, date_column, watermark_column='load_id', load_column='_load_id') -%}
     {#- The earliest `date_column` among the rows of `relation` that loads newer than this
-        table's latest `watermark_column` (a load id) brought; a far-future date when nothing
-        is new. -#}
+        table's latest `watermark_column` (a load id) brought, by the relation's `load_column`
+        (the lake's `_load_id`, or the watermark of an incremental table upstream); a far-future
+        date when nothing is new. -#}
     (
         select coalesce(min(newer.{{ date_column }}), date '9999-12-31')
         from {{ relation }} as newer
-        where newer._load_id > (select coalesce(max(loaded.{{ watermark_column }}), '') from {{ this }} as loaded)
+        where newer.{{ load_column }} > (select coalesce(max(loaded.{{ watermark_column }}), '') from {{ this }} as loaded)
     )
 {%- endmacro %}
 

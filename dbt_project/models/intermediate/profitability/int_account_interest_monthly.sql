@@ -49,11 +49,16 @@ with all_accounts as (
     restart as (
 
         select
-            coalesce(
-                cast(date_trunc('month', min(written.balance_date)) as date), date '9999-12-31'
+            cast(
+                date_trunc(
+                    'month',
+                    {{
+                        reprocess_from(
+                            ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id'
+                        )
+                    }}
+                ) as date
             ) as restart_date
-        from {{ ref('int_account_balances_daily_filled') }} as written
-        where written.as_of_load_id > (select watermark_before.as_of_load_id from watermark_before)
 
     ),
 

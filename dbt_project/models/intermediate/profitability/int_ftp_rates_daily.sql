@@ -46,9 +46,12 @@ account_legs as (
 {% if is_incremental() %}
     restart as (
 
-        select coalesce(min(written.balance_date), date '9999-12-31') as restart_date
-        from {{ ref('int_account_balances_daily_filled') }} as written
-        where written.as_of_load_id > (select coalesce(max(kept.as_of_load_id), '') from {{ this }} as kept)
+        select
+            {{
+                reprocess_from(
+                    ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id'
+                )
+            }} as restart_date
 
     ),
 
