@@ -29,7 +29,7 @@
     )
 }}
 
-with all_accounts as (
+with accounts as (
 
     select
         resolved.*,
@@ -72,7 +72,7 @@ with all_accounts as (
 
         union
 
-        {{ keys_with_changed_fingerprint('account_id', 'account_fingerprint', 'all_accounts') }}
+        {{ keys_with_changed_fingerprint('account_id', 'account_fingerprint', 'accounts') }}
 
     ),
 {% else %}
@@ -108,12 +108,6 @@ balances as (
     where
         filled.balance_date >= restart.restart_date
         or filled.account_id in (select recomputed_accounts.account_id from recomputed_accounts)
-
-),
-
-accounts as (
-
-    select * from all_accounts
 
 ),
 
