@@ -140,6 +140,10 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
     built = relations(settings)
     first_night = spark.table(built["fct_account_balance_daily"])
     split_rows = first_night.where(first_night.customer_key == split["split_key"]).count()
+    recent_dates = sorted(
+        str(row.business_date)
+        for row in spark.table(built["fct_account_balance_daily_recent"]).select("business_date").distinct().collect()
+    )
     # the newest balances come in a load of their own, as a night's do (the shared bank loaded
     # every date in one load, which the facts' watermark would take for one they already hold)
     delivered = next(newest["balances"].glob("*.parquet"))
@@ -159,7 +163,15 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
     finally:
         original.replace(delivered)
     (out_dir / "incremental" / "split.json").write_text(
-        json.dumps({**split, "first_night_split_rows": split_rows, "newer_load": NEWER_LOAD}), encoding="utf-8"
+        json.dumps(
+            {
+                **split,
+                "first_night_split_rows": split_rows,
+                "newer_load": NEWER_LOAD,
+                "first_night_recent_dates": recent_dates,
+            }
+        ),
+        encoding="utf-8",
     )
 
 
