@@ -11,11 +11,11 @@
                                   as_of_load_id, detected_in_run) is newer than the lake version
                                   of the published build the night started from, and those
                                   without one;
-      __night_keys__(key, watermark)
-                                  for uniqueness: every row, old or new, whose `key` a row of
-                                  the night holds (an older row can hold the key a night's row
-                                  repeats), found by a semi-join on the key rather than by
-                                  grouping the whole table;
+      __night_keys__(key, ..., watermark)
+                                  for uniqueness: every row, old or new, whose key (one column
+                                  or several) a row of the night holds (an older row can hold
+                                  the key a night's row repeats), found by a semi-join on the
+                                  key rather than by grouping the whole table;
       __night_dates__(day, watermark)
                                   for the uniqueness of a key that holds a date: every row dated
                                   from the night's earliest date on (a row that collides with a
@@ -47,24 +47,31 @@
 {%- endmacro %}
 
 
-{% macro night_scope(relation, kind, column, watermark=none) -%}
-    {#- The condition one scope of a test's `where` stands for (see above), on `relation`. -#}
+{% macro night_scope(relation, kind, columns) -%}
+    {#- The condition one scope of a test's `where` stands for (see above), on `relation`;
+        `columns` as the scope names them, the watermark last. -#}
+    {%- set watermark = columns[-1] -%}
     {%- if not night_scoped() -%}
         true
-    {%- elif kind == 'night' -%}
-        ({{ column }} is null or {{ column }} > {{ night_watermark() }})
-    {%- elif kind == 'night_keys' -%}
-        {{ column }} in (
-            select night.{{ column }} from {{ relation }} as night
+    {%- elif kind == 'night' and columns | length == 1 -%}
+        ({{ watermark }} is null or {{ watermark }} > {{ night_watermark() }})
+    {%- elif kind == 'night_keys' and columns | length > 1 -%}
+        {%- set keys = columns[:-1] -%}
+        ({{ keys | join(', ') }}) in (
+            select
+            {%- for key in keys %}
+                night.{{ key }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            from {{ relation }} as night
             where {{ night_rows_of('night', watermark) }}
         )
-    {%- elif kind == 'night_dates' -%}
-        {{ column }} >= (
-            select coalesce(min(night.{{ column }}), date '9999-12-31') from {{ relation }} as night
+    {%- elif kind == 'night_dates' and columns | length == 2 -%}
+        {{ columns[0] }} >= (
+            select coalesce(min(night.{{ columns[0] }}), date '9999-12-31') from {{ relation }} as night
             where {{ night_rows_of('night', watermark) }}
         )
     {%- else -%}
-        {{ exceptions.raise_compiler_error('unknown scope __' ~ kind ~ '__ in a where config') }}
+        {{ exceptions.raise_compiler_error('a where config names __' ~ kind ~ '__(' ~ columns | join(', ') ~ '): see macros/night_tests.sql') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -75,9 +82,10 @@
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- set rendered = namespace(where=where) -%}
-        {%- set pattern = '__(night|night_keys|night_dates)__\\(\\s*(\\w+)\\s*(?:,\\s*(\\w+)\\s*)?\\)' -%}
+        {%- set pattern = '__(night|night_keys|night_dates)__\\(([\\w\\s,]*)\\)' -%}
         {%- for found in modules.re.finditer(pattern, where) -%}
-            {%- set condition = night_scope(relation, found.group(1), found.group(2), found.group(3)) -%}
+            {%- set columns = found.group(2).split(',') | map('trim') | list -%}
+            {%- set condition = night_scope(relation, found.group(1), columns) -%}
             {%- set rendered.where = rendered.where | replace(found.group(0), condition) -%}
         {%- endfor -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ rendered.where ~ ') dbt_subquery') -%}
