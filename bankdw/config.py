@@ -40,6 +40,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root: `dbt_project/`, `dags/` and `expectations/` live here."""
 GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
+TEST_SCOPE_VAR = "warehouse_test_scope"
+"""The dbt var of what a night's warehouse tests read (setting `warehouse_test_scope`); tests only."""
 PATH_VARS = (
     "lake_dir",
     "identity_dir",
@@ -201,6 +203,14 @@ class Settings(BaseSettings):
         default=True,
         description="Generate the dbt docs (catalog, metrics, exposures) into `<data>/docs/` by every publish; "
         "off: publish without them (about 10 to 30 s less per publish).",
+    )
+    # The warehouse gate (docs/quality.md): what the tests of an incremental night read.
+    warehouse_test_scope: Literal["night", "whole"] = Field(
+        default="night",
+        description="What the warehouse tests of an incremental night read: `night`, the rows of the large "
+        "incremental tables that the night wrote (their load watermark newer than the published build's; keys "
+        "checked against the whole table), every other test whole; `whole`, every test over whole tables. A full "
+        "refresh always tests whole tables, and so does a `dbt test` by hand (its vars block says `whole`).",
     )
     # What the marts count and keep: dbt reads these with var() (see `dbt_vars`).
     # customer_360's look-back windows, in days ending on its as-of date (the latest business date
@@ -803,6 +813,8 @@ class Settings(BaseSettings):
             # severity and tolerances of the rules the warehouse tests re-check, from gates_config:
             # a rule is configured once, there, for the feed gate and the warehouse alike
             GATES_VAR: load_gates_config(self.gates_config).dbt_vars(),
+            # what the tests of an incremental night read (macros/night_tests.sql); tests only
+            TEST_SCOPE_VAR: self.warehouse_test_scope,
         }
 
 
@@ -838,12 +850,18 @@ _PATH_VARS = {
 }
 
 
+BY_HAND_TEST_SCOPE = "whole"
+"""The warehouse_test_scope of a `dbt test` (or `dbt build`) by hand: every test over whole tables."""
+
+
 def by_hand_dbt_vars() -> dict[str, DbtVar]:
     """The vars a `dbt build` by hand runs with: the defaults of `Settings`, the environment and
     bankdw.toml ignored, with the data dir in this checkout and paths relative to dbt_project/."""
     defaults = Settings.model_construct()
     in_checkout = Settings.model_construct(data_dir=PROJECT_ROOT / defaults.data_dir)
     rendered = in_checkout.dbt_vars(paths_relative_to=in_checkout.dbt_project_dir)
+    # by hand dbt tests whatever file it is pointed at, whole: only the pipeline knows a night
+    rendered[TEST_SCOPE_VAR] = BY_HAND_TEST_SCOPE
     return {name: value for name, value in rendered.items() if name not in PROFILE_VARS}
 
 

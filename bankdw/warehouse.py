@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from bankdw.config import GATES_VAR, PATH_VARS, Settings
+from bankdw.config import GATES_VAR, PATH_VARS, TEST_SCOPE_VAR, Settings
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
 
@@ -286,7 +286,12 @@ def project_fingerprint(settings: Settings) -> str:
     # nor the gates' severities and tolerances: only tests read them, and no table depends on a test;
     # nor where the data dir lies: only views name the lake's path, and every build creates them again
     # (a data dir moved or restored elsewhere, or copied by a test, goes on incrementally)
-    shaping = {name: value for name, value in settings.dbt_vars().items() if name not in (GATES_VAR, *PATH_VARS)}
+    # nor what a night's tests read (warehouse_test_scope)
+    shaping = {
+        name: value
+        for name, value in settings.dbt_vars().items()
+        if name not in (GATES_VAR, TEST_SCOPE_VAR, *PATH_VARS)
+    }
     digest.update(json.dumps(shaping, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -323,6 +328,7 @@ def build(
     if not full_refresh and _published_fingerprint(settings) != fingerprint:
         log.info("the dbt project changed since the published build (or nothing is published): full refresh")
         full_refresh = True
+    started_from = None if full_refresh else published_lake_version(settings)
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
         if start_from is None:
@@ -332,7 +338,7 @@ def build(
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
     result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh
-    _stamp(target, run_id, lake_version, fingerprint, full_refresh)
+    _stamp(target, run_id, lake_version, fingerprint, full_refresh, started_from)
     mode = build_mode(full_refresh)
     log.info("dbt build (%s): %d models (%.1fs)", mode, result.models, result.seconds)
     return result
@@ -342,12 +348,33 @@ def run_tests(settings: Settings) -> BuildResult:
     """The warehouse gates: `dbt test` (data tests and reconciliations) on the new file;
     raises BuildFailed if any fails. The published file is not touched either way.
 
+    Every test runs, every night. On an incremental night (setting warehouse_test_scope
+    `night`), the tests of the large incremental tables read the rows the night wrote
+    (`night_tested_since`; docs/quality.md); after a full refresh every test reads whole tables.
+
     Unit tests check the models' logic, not the night's data: they run in CI (`make test`),
     not every night.
     """
-    result = _invoke(settings, build_path(settings), "test", "--exclude-resource-type", "unit_test")
-    log.info("dbt test: %d passed, %d warned (%.1fs)", result.tests_passed, result.tests_warned, result.seconds)
+    target = build_path(settings)
+    since = night_tested_since(settings, target)
+    result = _invoke(settings, target, "test", "--exclude-resource-type", "unit_test")
+    scope = "whole tables" if since is None else f"the night's rows of the incremental tables (newer than {since})"
+    log.info(
+        "dbt test on %s: %d passed, %d warned (%.1fs)", scope, result.tests_passed, result.tests_warned, result.seconds
+    )
     return result
+
+
+def night_tested_since(settings: Settings, target: Path) -> str | None:
+    """The lake version whose newer rows the warehouse tests of the build `target` read in the
+    large incremental tables (dbt_project/macros/night_tests.sql): the published build's that an
+    incremental night started from, when the setting warehouse_test_scope is `night`. None:
+    every test reads whole tables (a full refresh, the setting `whole`)."""
+    if settings.warehouse_test_scope != "night":
+        return None
+    with duckdb.connect(str(target), read_only=True) as con:
+        [(since,)] = con.sql(f"select max(started_from_lake_version) from {BUILD_INFO_TABLE}").fetchall()
+    return since
 
 
 def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
@@ -380,15 +407,21 @@ def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> Buil
     return result
 
 
-def _stamp(target: Path, run_id: str, lake_version: str, fingerprint: str, full_refresh: bool) -> None:
-    """Record in the new warehouse which run built it from which state of the lake, and how."""
+def _stamp(
+    target: Path, run_id: str, lake_version: str, fingerprint: str, full_refresh: bool, started_from: str | None
+) -> None:
+    """Record in the new warehouse which run built it from which state of the lake, and how:
+    `started_from_lake_version` is the lake version of the published build an incremental
+    build started from (null on a full refresh). A night's warehouse tests read the rows
+    newer than it (dbt_project/macros/night_tests.sql)."""
     con = duckdb.connect(str(target))
     try:
         con.execute("create schema if not exists audit")
         con.execute(
             f"create or replace table {BUILD_INFO_TABLE} as select ? as run_id, ? as lake_version, "
-            "?::timestamptz as built_at, ? as project_fingerprint, ? as build_mode",
-            [run_id, lake_version, datetime.now(UTC), fingerprint, build_mode(full_refresh)],
+            "?::timestamptz as built_at, ? as project_fingerprint, ? as build_mode, "
+            "?::varchar as started_from_lake_version",
+            [run_id, lake_version, datetime.now(UTC), fingerprint, build_mode(full_refresh), started_from],
         )
         con.execute("checkpoint")
     finally:

@@ -125,6 +125,7 @@ SLOWEST_FIRST = (
     "test_bank_rules.py",
     "test_pipeline.py",
     "test_publish.py",
+    "test_night_tests.py",
     "test_real_bank.py",
     "test_airflow_ui.py",
     "test_clv.py",

@@ -1,0 +1,95 @@
+{#
+    The warehouse tests of a night (docs/quality.md, "What a night tests").
+
+    A nightly build is incremental: it starts from a copy of the published warehouse and its
+    incremental tables add or replace the rows of what the night's loads brought. Their tests
+    need not read again the rows that earlier nights' tests passed: a test of such a table is
+    given a `where` config that names one of these scopes, which get_where_subquery renders
+    (night_scope) into a condition on the table under test:
+
+      __night__(watermark)        the rows the night wrote: those whose load watermark (load_id,
+                                  as_of_load_id, detected_in_run) is newer than the lake version
+                                  of the published build the night started from, and those
+                                  without one;
+      __night_keys__(key, ..., watermark)
+                                  for uniqueness: every row, old or new, whose key (one column
+                                  or several) a row of the night holds (an older row can hold
+                                  the key a night's row repeats), found by a semi-join on the
+                                  key rather than by grouping the whole table;
+      __night_dates__(day, watermark)
+                                  for the uniqueness of a key that holds a date: every row dated
+                                  from the night's earliest date on (a row that collides with a
+                                  night's row has its date).
+
+    (dbt renders a test's config when it parses, without the project's macros: hence names
+    that the macro below replaces when the test runs, the way dbt's docs show for `where`.)
+
+    The lake version the build started from is in the build's own audit.warehouse_build
+    (`started_from_lake_version`, bankdw/warehouse.py): null on a full refresh, where every
+    row is the night's and every test reads its whole table. The var warehouse_test_scope
+    (setting warehouse_test_scope) turns the scoping off: `whole`, as a `dbt test` by hand has
+    it, renders every scope `true`; so does any engine but DuckDB (Spark keeps no
+    audit.warehouse_build yet).
+#}
+
+{% macro night_scoped() -%}
+    {{- return(var('warehouse_test_scope') == 'night' and target.type == 'duckdb') -}}
+{%- endmacro %}
+
+
+{% macro night_watermark() -%}
+    (select coalesce(max(build.started_from_lake_version), '') from audit.warehouse_build as build)
+{%- endmacro %}
+
+
+{% macro night_rows_of(alias, watermark) -%}
+    ({{ alias }}.{{ watermark }} is null or {{ alias }}.{{ watermark }} > {{ night_watermark() }})
+{%- endmacro %}
+
+
+{% macro night_scope(relation, kind, columns) -%}
+    {#- The condition one scope of a test's `where` stands for (see above), on `relation`;
+        `columns` as the scope names them, the watermark last. -#}
+    {%- set watermark = columns[-1] -%}
+    {%- if not night_scoped() -%}
+        true
+    {%- elif kind == 'night' and columns | length == 1 -%}
+        ({{ watermark }} is null or {{ watermark }} > {{ night_watermark() }})
+    {%- elif kind == 'night_keys' and columns | length > 1 -%}
+        {%- set keys = columns[:-1] -%}
+        ({{ keys | join(', ') }}) in (
+            select
+            {%- for key in keys %}
+                night.{{ key }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            from {{ relation }} as night
+            where {{ night_rows_of('night', watermark) }}
+        )
+    {%- elif kind == 'night_dates' and columns | length == 2 -%}
+        {{ columns[0] }} >= (
+            select coalesce(min(night.{{ columns[0] }}), date '9999-12-31') from {{ relation }} as night
+            where {{ night_rows_of('night', watermark) }}
+        )
+    {%- else -%}
+        {{ exceptions.raise_compiler_error('a where config names __' ~ kind ~ '__(' ~ columns | join(', ') ~ '): see macros/night_tests.sql') }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {#- dbt's own (a test's `where` config filters the model it tests), with the night's scopes
+        of the where rendered (night_scope). -#}
+    {%- set where = config.get('where') -%}
+    {%- if where -%}
+        {%- set rendered = namespace(where=where) -%}
+        {%- set pattern = '__(night|night_keys|night_dates)__\\(([\\w\\s,]*)\\)' -%}
+        {%- for found in modules.re.finditer(pattern, where) -%}
+            {%- set columns = found.group(2).split(',') | map('trim') | list -%}
+            {%- set condition = night_scope(relation, found.group(1), columns) -%}
+            {%- set rendered.where = rendered.where | replace(found.group(0), condition) -%}
+        {%- endfor -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ rendered.where ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,129 @@
+"""The warehouse gate of an incremental night reads the rows the night wrote (docs/quality.md,
+dbt_project/macros/night_tests.sql), and still fails on them; a full refresh reads whole tables.
+
+On the shared bank's second night (`published_nights`: built incrementally, started from the
+history's build), rows are planted in its build file: a broken rule in the night's rows (a
+duplicated posting, a daily balance without its account) and a broken rule in older rows (a
+duplicated call, a loan day with negative days past due, outside the night's scope). No new bank
+and no new night: the gate runs on a copy of the published file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bankdw.config import Settings, by_hand_dbt_vars, load_settings
+from bankdw.pipeline import warehouse_gate_step
+from bankdw.publish import published_state_path
+from bankdw.reporting.run_report import RunReport
+from bankdw.warehouse import BuildFailed, build_path, night_tested_since
+from expectations.history import checks_dir
+from tests.conftest import dbt_on
+from tests.nights import Nights
+
+pytestmark = pytest.mark.slow
+
+NIGHT_BREAKS = {"unique_fct_transactions_txn_id", "not_null_int_account_balances_daily_filled_account_id"}
+"""The scoped tests that the rows planted among the night's rows break."""
+OLD_BREAKS = {
+    "unique_fct_calls_call_id",
+    "unique_combination_of_columns_fct_loan_daily_business_date__account_id",
+    "accepted_range_fct_loan_daily_days_past_due__0",
+}
+"""The scoped tests that the rows planted among older rows break. (Whole-table reconciliations,
+assert_balances_roll_forward say, may fail on either: they read every row, every night.)"""
+
+
+def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
+    """A copy of the bank whose build area holds night 2's build with the planted rows, and the
+    lake version that build started from."""
+    shutil.copytree(nights.settings.root, root / "data")
+    settings = load_settings(data_dir=root / "data")
+    target = build_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(published_state_path(settings), target)  # the whole build, staging and intermediate too
+    with duckdb.connect(str(target)) as con:
+        [(since, mode)] = con.sql("select started_from_lake_version, build_mode from audit.warehouse_build").fetchall()
+        assert mode == "incremental" and since is not None
+        # the night's rows: a posting booked twice, a filled balance day without its account
+        night_posting = "select * from marts.fct_transactions where load_id > ? limit 1"
+        assert con.execute(night_posting, [since]).fetchall()
+        con.execute(f"insert into marts.fct_transactions {night_posting}", [since])
+        con.execute(
+            "insert into intermediate.int_account_balances_daily_filled select * replace (null as account_id) "
+            "from intermediate.int_account_balances_daily_filled where as_of_load_id > ? limit 1",
+            [since],
+        )
+        # older rows, which the night did not write: a call twice, a loan day twice and overdue by -1 day
+        old_call = "select * from marts.fct_calls where load_id <= ? limit 1"
+        old_loan_day = "select * replace (-1 as days_past_due) from marts.fct_loan_daily where load_id <= ? limit 1"
+        assert con.execute(old_call, [since]).fetchall() and con.execute(old_loan_day, [since]).fetchall()
+        con.execute(f"insert into marts.fct_calls {old_call}", [since])
+        con.execute(f"insert into marts.fct_loan_daily {old_loan_day}", [since])
+        con.execute("checkpoint")
+    return settings, since
+
+
+def failing(results: list[dict[str, object]]) -> set[str]:
+    """The names of the tests that failed (a test's unique id's third part); a warning is not a failure."""
+    return {str(node["unique_id"]).split(".")[2] for node in results if node["status"] in ("fail", "error")}
+
+
+def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
+    published_nights: Nights, tmp_path: Path
+) -> None:
+    # given night 2's build, with rules broken in the night's rows and in older rows
+    settings, since = planted_night(published_nights, tmp_path)
+    assert settings.warehouse_test_scope == "night"  # the default
+    assert night_tested_since(settings, build_path(settings)) == since
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-nighttest"
+    RunReport(run_id=run_id, started_at=datetime.now(UTC).isoformat(), built=True).save(settings)
+    # when the night's warehouse gate runs
+    with pytest.raises(BuildFailed) as failed:
+        warehouse_gate_step(settings, run_id)
+    # then it fails on the night's broken rows ...
+    assert failed.value.result is not None
+    failed_tests = failing(failed.value.result.test_results)
+    assert failed_tests >= NIGHT_BREAKS, failed_tests
+    # ... and the scoped tests of the tables with broken older rows passed: they did not read them
+    assert not failed_tests & OLD_BREAKS, failed_tests
+    # and the check history keeps every test of the gate, each with its outcome
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    data_tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    checks = dict(
+        duckdb.sql(
+            "select check_id, outcome from read_parquet(?)",
+            params=[str(checks_dir(settings.lake_dir) / f"{run_id}.warehouse.parquet")],
+        ).fetchall()
+    )
+    assert set(checks) == data_tests
+    assert {check_id.split(".")[2] for check_id, outcome in checks.items() if outcome == "failed"} == failed_tests
+
+
+def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_nights: Nights, tmp_path: Path) -> None:
+    # given the same planted build, marked as a full refresh marks it (it started from nothing)
+    settings, _ = planted_night(published_nights, tmp_path)
+    target = build_path(settings)
+    with duckdb.connect(str(target)) as con:
+        con.execute("update audit.warehouse_build set started_from_lake_version = null, build_mode = 'full refresh'")
+    assert night_tested_since(settings, target) is None
+    # when the tests of the tables with broken older rows run, as the gate runs them
+    done = dbt_on(
+        settings, target, "test", "--exclude-resource-type", "unit_test", "--select", "fct_calls fct_loan_daily"
+    )
+    # then they read every row, the older ones too, and fail on them
+    assert done.returncode == 1, done.stdout[-2000:]
+    results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+    assert failing(results["results"]) >= OLD_BREAKS, failing(results["results"])
+
+
+def test_by_hand_dbt_tests_whole_tables() -> None:
+    # a `dbt test` by hand reads the vars block of dbt_project.yml: whole tables, whatever file it tests
+    assert by_hand_dbt_vars()["warehouse_test_scope"] == "whole"
+    assert load_settings().warehouse_test_scope == "night"
