@@ -241,9 +241,18 @@ def test_a_run_killed_while_dbt_builds_leaves_the_published_warehouse_as_it_was(
     assert not list(banks["hard"].build_dir.glob("*.duckdb*"))  # published, or removed: nothing left behind
 
 
-LINEAGE = ("load_id", "detected_in_run", "as_of_load_id", "rebuilt_from", "interest_load_id", "postings_load_id")
+LINEAGE = (
+    "load_id",
+    "detected_in_run",
+    "as_of_load_id",
+    "rebuilt_from",
+    "interest_load_id",
+    "postings_load_id",
+    "built_in_run",
+    "profitability_built_in_run",
+)
 """Columns that differ between two data dirs by construction: which load a row came from, which
-run found an event, what an incremental build restarted from."""
+run found or wrote it, what an incremental build restarted from."""
 
 INCREMENTAL_INTERMEDIATES = (
     "int_account_interest_monthly",

@@ -590,7 +590,9 @@ final as (
         capital.account_fingerprint,
         capital.rebuilt_from,
         watermarks.interest_load_id,
-        watermarks.postings_load_id
+        watermarks.postings_load_id,
+        -- the run that wrote the row: what the shares read since their watermark
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from capital
     cross join watermarks
 
