@@ -92,26 +92,40 @@ customer_costs as (
 
     -- the customer-months before the restart as a full refresh shares them now: the costs and
     -- the accounts that share them (their balances: what interest wrote, above)
-    current_before_restart as (
+    -- (the accounts' customers first: joined in one step with the costs, DuckDB may join
+    -- interest and costs on the month alone, every account with every customer's month)
+    on_book_before_restart as (
 
         select
-            accounts.customer_key,
+            all_account_months.account_id,
             all_account_months.month_start,
-            customer_costs.call_cost,
-            customer_costs.session_cost,
-            string_agg(all_account_months.account_id, '|' order by all_account_months.account_id) as account_ids
+            accounts.customer_key
         from all_account_months
         inner join accounts
             on all_account_months.account_id = accounts.account_id
+        where
+            all_account_months.month_start < (select restart.restart_date from restart)
+            and accounts.customer_key is not null
+
+    ),
+
+    current_before_restart as (
+
+        select
+            on_book_before_restart.customer_key,
+            on_book_before_restart.month_start,
+            customer_costs.call_cost,
+            customer_costs.session_cost,
+            string_agg(on_book_before_restart.account_id, '|' order by on_book_before_restart.account_id)
+                as account_ids
+        from on_book_before_restart
         inner join customer_costs
             on
-                accounts.customer_key = customer_costs.customer_key
-                and all_account_months.month_start = customer_costs.month_start
-        cross join restart
-        where all_account_months.month_start < restart.restart_date
+                on_book_before_restart.customer_key = customer_costs.customer_key
+                and on_book_before_restart.month_start = customer_costs.month_start
         group by
-            accounts.customer_key,
-            all_account_months.month_start,
+            on_book_before_restart.customer_key,
+            on_book_before_restart.month_start,
             customer_costs.call_cost,
             customer_costs.session_cost
 
