@@ -198,6 +198,11 @@
         delivery can remove a key's days); a key rebuilt from earlier (its whole history, say)
         loses its rows from that date on. Then the batch is inserted: rows before the restart
         only for keys that did not have them. An empty batch changes nothing.
+        A batch row whose day is null is a marker, never inserted: one with a key deletes that
+        key's rows from its `rebuilt_from` on (a key whose rows a night removes: it has none in
+        the batch), one without a key carries the night's restart (9999-12-31 when nothing is
+        new), so that a batch of keys rebuilt from earlier only does not delete every key's rows
+        from the earliest of them.
         Config: `tail_key` (the key column), `tail_date_column` (the day). -#}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
@@ -222,6 +227,7 @@
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
+    where {{ day }} is not null
 {%- endmacro %}
 
 {% macro keys_with_changed_fingerprint(key, fingerprint, current) -%}

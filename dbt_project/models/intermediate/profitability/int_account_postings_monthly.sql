@@ -4,6 +4,23 @@
 --                         interchange on it is imputed later into other_income
 --   posting_cost:         every posting (reversals included) at the unit cost of its channel
 -- A fee reversed on a later day is removed from the month the fee was booked in.
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail): a night builds every
+-- account's months from the month of the earliest posting date that loads newer than this
+-- table's watermark (as_of_load_id) brought, and, from that month on, every account with an
+-- earlier month whose reversed postings are no longer those its row was built with
+-- (`reversed_fingerprint`: a reversal delivered days later, or withdrawn by a corrected
+-- delivery, changes the fee income of the month the reversed posting was booked in).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='month_start',
+        on_schema_change='fail',
+    )
+}}
+
 with transactions as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
@@ -22,20 +39,110 @@ unit_costs as (
 
 ),
 
+{% if is_incremental() %}
+    restart as (
+
+        select
+            cast(
+                date_trunc(
+                    'month', {{ reprocess_from(ref('stg_core_banking__transactions'), 'posting_date', 'as_of_load_id') }}
+                ) as date
+            ) as restart_date
+
+    ),
+
+    -- the reversed postings of the months before the restart, as they are now
+    reversed_before_restart as (
+
+        select
+            transactions.account_id,
+            cast(date_trunc('month', transactions.posting_date) as date) as month_start,
+            md5(string_agg(transactions.txn_id, '|' order by transactions.txn_id)) as reversed_fingerprint
+        from transactions
+        inner join reversed_transactions
+            on transactions.txn_id = reversed_transactions.txn_id
+        cross join restart
+        where transactions.posting_date < restart.restart_date
+        group by transactions.account_id, cast(date_trunc('month', transactions.posting_date) as date)
+
+    ),
+
+    -- and as the rows of those months were built with them
+    kept_reversed as (
+
+        select
+            kept.account_id,
+            kept.month_start,
+            kept.reversed_fingerprint
+        from {{ this }} as kept
+        cross join restart
+        where
+            kept.month_start < restart.restart_date
+            and kept.reversed_fingerprint is not null
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            coalesce(reversed_before_restart.account_id, kept_reversed.account_id) as account_id,
+            min(coalesce(reversed_before_restart.month_start, kept_reversed.month_start)) as rebuilt_from
+        from reversed_before_restart
+        full outer join kept_reversed
+            on
+                reversed_before_restart.account_id = kept_reversed.account_id
+                and reversed_before_restart.month_start = kept_reversed.month_start
+        where reversed_before_restart.reversed_fingerprint is distinct from kept_reversed.reversed_fingerprint
+        group by coalesce(reversed_before_restart.account_id, kept_reversed.account_id)
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            cast(null as varchar) as account_id,
+            cast(null as date) as rebuilt_from
+        where false
+
+    ),
+{% endif %}
+
 postings as (
 
     select
         transactions.account_id,
+        transactions.txn_id,
         cast(date_trunc('month', transactions.posting_date) as date) as month_start,
+        coalesce(rebuilt_accounts.rebuilt_from, restart.restart_date) as rebuilt_from,
         transactions.txn_type,
         transactions.amount,
+        transactions._load_id,
         reversed_transactions.txn_id is not null as is_reversed,
         coalesce(unit_costs.cost_per_posting, 0) as cost_per_posting
     from transactions
+    cross join restart
+    left join rebuilt_accounts
+        on transactions.account_id = rebuilt_accounts.account_id
     left join reversed_transactions
         on transactions.txn_id = reversed_transactions.txn_id
     left join unit_costs
         on transactions.channel = unit_costs.channel
+    where
+        transactions.posting_date >= restart.restart_date
+        or transactions.posting_date >= rebuilt_accounts.rebuilt_from
+
+),
+
+watermark as (
+
+    select max(postings._load_id) as as_of_load_id
+    from postings
 
 ),
 
@@ -54,10 +161,51 @@ monthly as (
             ),
             0
         ) as card_purchase_amount,
-        sum(postings.cost_per_posting) as posting_cost
+        sum(postings.cost_per_posting) as posting_cost,
+        -- lineage of the incremental build: the postings found reversed, and the month the
+        -- account was rebuilt from
+        md5(string_agg(postings.txn_id, '|' order by postings.txn_id) filter (where postings.is_reversed))
+            as reversed_fingerprint,
+        min(postings.rebuilt_from) as rebuilt_from
     from postings
     group by postings.account_id, postings.month_start
 
+),
+
+final as (
+
+    select
+        monthly.*,
+        watermark.as_of_load_id
+    from monthly
+    cross join watermark
+
 )
 
-select * from monthly
+select * from final
+{% if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- the accounts rebuilt from an earlier month
+    union all
+    select
+        markers.account_id,
+        null as month_start,
+        null as n_postings,
+        null as fee_income,
+        null as card_purchase_amount,
+        null as posting_cost,
+        null as reversed_fingerprint,
+        markers.rebuilt_from,
+        null as as_of_load_id
+    from (
+        select
+            null as account_id,
+            restart.restart_date as rebuilt_from
+        from restart
+        union all
+        select
+            rebuilt_accounts.account_id,
+            rebuilt_accounts.rebuilt_from
+        from rebuilt_accounts
+    ) as markers
+{% endif %}

@@ -18,6 +18,30 @@
 -- hold exactly. Assumptions are in the seeds (docs/profitability.md).
 -- The account mart and every roll-up (customer, product, branch, RM, segment, bank) read
 -- this model, so they add up the same figures.
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's: a night builds every account's months from the night's restart, the earliest of
+--   - the restart of what int_account_interest_monthly and int_account_postings_monthly
+--     (incremental by month themselves) wrote since this table's watermarks
+--     (interest_load_id, postings_load_id): the latest rebuilt_from of their new rows;
+--   - the earliest month whose is_complete_month the data coverage (first and last balance
+--     date of the whole history) changes;
+-- and, from an earlier month, every account that those two wrote from an earlier month, or
+-- whose provisions or service costs (tables rebuilt whole) of a month before the restart
+-- differ from what its row holds, and every month of an account whose current attributes
+-- (customer, product, branch, RM: `account_fingerprint`) are not those its rows were built
+-- with, as a full refresh applies today's attributes to every month. A change of the seeds
+-- (costs, risk weights, assumptions) is a change of the project: a full refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='month_start',
+        on_schema_change='fail',
+    )
+}}
+
 with accounts as (
 
     select * from {{ ref('int_accounts_resolved') }}
@@ -31,27 +55,329 @@ customers as (
 
 ),
 
-interest as (
+all_interest as (
 
     select * from {{ ref('int_account_interest_monthly') }}
 
 ),
 
-postings as (
+all_postings as (
 
     select * from {{ ref('int_account_postings_monthly') }}
 
 ),
 
-provisions as (
+all_provisions as (
 
     select * from {{ ref('int_account_provisions_monthly') }}
 
 ),
 
-service_costs as (
+all_service_costs as (
 
     select * from {{ ref('int_account_service_costs_monthly') }}
+
+),
+
+-- what a full refresh gives every month of an account: its current attributes
+account_attributes as (
+
+    select
+        accounts.account_id,
+        md5(
+            concat_ws(
+                '|',
+                coalesce(accounts.customer_key, '~'),
+                coalesce(accounts.product_code, '~'),
+                coalesce(accounts.product_family, '~'),
+                coalesce(accounts.product_type, '~'),
+                coalesce(accounts.balance_side, '~'),
+                coalesce(accounts.branch_id, '~'),
+                coalesce(accounts.rm_id, customers.rm_id, '~')
+            )
+        ) as account_fingerprint
+    from accounts
+    left join customers
+        on accounts.customer_key = customers.customer_key
+
+),
+
+data_coverage as (
+
+    select
+        min(all_interest.first_balance_date) as first_balance_date,
+        max(all_interest.last_balance_date) as last_balance_date
+    from all_interest
+
+),
+
+{% if is_incremental() %}
+    watermarks_before as (
+
+        select
+            coalesce(max(kept.interest_load_id), '') as interest_load_id,
+            coalesce(max(kept.postings_load_id), '') as postings_load_id
+        from {{ this }} as kept
+
+    ),
+
+    -- the rows the two incremental inputs wrote since this table read them
+    written as (
+
+        select
+            'interest' as input_model,
+            all_interest.account_id,
+            all_interest.rebuilt_from
+        from all_interest
+        where all_interest.as_of_load_id > (select watermarks_before.interest_load_id from watermarks_before)
+
+        union all
+
+        select
+            'postings' as input_model,
+            all_postings.account_id,
+            all_postings.rebuilt_from
+        from all_postings
+        where all_postings.as_of_load_id > (select watermarks_before.postings_load_id from watermarks_before)
+
+    ),
+
+    input_restarts as (
+
+        select
+            written.input_model,
+            max(written.rebuilt_from) as restart_date
+        from written
+        group by written.input_model
+
+    ),
+
+    -- the earliest month whose completeness the coverage changes
+    coverage_restart as (
+
+        select min(kept_months.month_start) as restart_date
+        from (
+            select distinct
+                kept.month_start,
+                kept.is_complete_month
+            from {{ this }} as kept
+        ) as kept_months
+        cross join data_coverage
+        where
+            kept_months.is_complete_month is distinct from coalesce(
+                kept_months.month_start >= data_coverage.first_balance_date
+                and last_day(kept_months.month_start) <= data_coverage.last_balance_date,
+                false
+            )
+
+    ),
+
+    restart as (
+
+        select
+            least(
+                coalesce((select min(input_restarts.restart_date) from input_restarts), date '9999-12-31'),
+                coalesce((select coverage_restart.restart_date from coverage_restart), date '9999-12-31')
+            ) as restart_date
+
+    ),
+
+    kept_before_restart as (
+
+        select
+            kept.account_id,
+            kept.month_start,
+            kept.required_provision,
+            kept.write_off,
+            kept.credit_cost,
+            kept.service_cost
+        from {{ this }} as kept
+        cross join restart
+        where kept.month_start < restart.restart_date
+
+    ),
+
+    changed_provisions as (
+
+        select
+            coalesce(current_rows.account_id, kept_before_restart.account_id) as account_id,
+            coalesce(current_rows.month_start, kept_before_restart.month_start) as month_start
+        from (
+            select all_provisions.*
+            from all_provisions
+            cross join restart
+            where all_provisions.month_start < restart.restart_date
+        ) as current_rows
+        full outer join (
+            select kept_before_restart.*
+            from kept_before_restart
+            where
+                kept_before_restart.required_provision is not null
+                or kept_before_restart.write_off <> 0
+                or kept_before_restart.credit_cost <> 0
+        ) as kept_before_restart
+            on
+                current_rows.account_id = kept_before_restart.account_id
+                and current_rows.month_start = kept_before_restart.month_start
+        where
+            current_rows.required_provision is distinct from kept_before_restart.required_provision
+            or coalesce(current_rows.write_off, 0) is distinct from kept_before_restart.write_off
+            or coalesce(current_rows.credit_cost, 0) is distinct from kept_before_restart.credit_cost
+
+    ),
+
+    changed_service_costs as (
+
+        select
+            coalesce(current_rows.account_id, kept_before_restart.account_id) as account_id,
+            coalesce(current_rows.month_start, kept_before_restart.month_start) as month_start
+        from (
+            select
+                all_service_costs.account_id,
+                all_service_costs.month_start,
+                cast(
+                    coalesce(all_service_costs.call_cost, 0) + coalesce(all_service_costs.session_cost, 0)
+                    as decimal(18, 2)
+                ) as service_cost
+            from all_service_costs
+            cross join restart
+            where all_service_costs.month_start < restart.restart_date
+        ) as current_rows
+        full outer join (
+            select kept_before_restart.*
+            from kept_before_restart
+            where kept_before_restart.service_cost <> 0
+        ) as kept_before_restart
+            on
+                current_rows.account_id = kept_before_restart.account_id
+                and current_rows.month_start = kept_before_restart.month_start
+        where coalesce(current_rows.service_cost, 0) <> coalesce(kept_before_restart.service_cost, 0)
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            candidates.account_id,
+            min(candidates.rebuilt_from) as rebuilt_from
+        from (
+            select
+                written.account_id,
+                written.rebuilt_from
+            from written
+            union all
+            select
+                changed_provisions.account_id,
+                changed_provisions.month_start as rebuilt_from
+            from changed_provisions
+            union all
+            select
+                changed_service_costs.account_id,
+                changed_service_costs.month_start as rebuilt_from
+            from changed_service_costs
+            union all
+            select
+                changed_attributes.account_id,
+                date '0001-01-01' as rebuilt_from
+            from (
+                {{ keys_with_changed_fingerprint('account_id', 'account_fingerprint', 'account_attributes') }}
+            ) as changed_attributes
+        ) as candidates
+        group by candidates.account_id
+        having min(candidates.rebuilt_from) < (select restart.restart_date from restart)
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            cast(null as varchar) as account_id,
+            cast(null as date) as rebuilt_from
+        where false
+
+    ),
+{% endif %}
+
+-- the months the night builds: from the restart on, and from earlier for the accounts rebuilt
+interest as (
+
+    select all_interest.*
+    from all_interest
+    cross join restart
+    left join rebuilt_accounts
+        on all_interest.account_id = rebuilt_accounts.account_id
+    where
+        all_interest.month_start >= restart.restart_date
+        or all_interest.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+postings as (
+
+    select all_postings.*
+    from all_postings
+    cross join restart
+    left join rebuilt_accounts
+        on all_postings.account_id = rebuilt_accounts.account_id
+    where
+        all_postings.month_start >= restart.restart_date
+        or all_postings.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+provisions as (
+
+    select all_provisions.*
+    from all_provisions
+    cross join restart
+    left join rebuilt_accounts
+        on all_provisions.account_id = rebuilt_accounts.account_id
+    where
+        all_provisions.month_start >= restart.restart_date
+        or all_provisions.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+service_costs as (
+
+    select all_service_costs.*
+    from all_service_costs
+    cross join restart
+    left join rebuilt_accounts
+        on all_service_costs.account_id = rebuilt_accounts.account_id
+    where
+        all_service_costs.month_start >= restart.restart_date
+        or all_service_costs.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+interest_watermark as (
+
+    select max(all_interest.as_of_load_id) as interest_load_id
+    from all_interest
+
+),
+
+postings_watermark as (
+
+    select max(all_postings.as_of_load_id) as postings_load_id
+    from all_postings
+
+),
+
+watermarks as (
+
+    select
+        interest_watermark.interest_load_id,
+        postings_watermark.postings_load_id
+    from interest_watermark
+    cross join postings_watermark
 
 ),
 
@@ -89,15 +415,6 @@ account_months as (
         provisions.account_id,
         provisions.month_start
     from provisions
-
-),
-
-data_coverage as (
-
-    select
-        min(interest.first_balance_date) as first_balance_date,
-        max(interest.last_balance_date) as last_balance_date
-    from interest
 
 ),
 
@@ -144,7 +461,9 @@ joined as (
             account_months.month_start >= data_coverage.first_balance_date
             and last_day(account_months.month_start) <= data_coverage.last_balance_date,
             false
-        ) as is_complete_month
+        ) as is_complete_month,
+        account_attributes.account_fingerprint,
+        coalesce(rebuilt_accounts.rebuilt_from, restart.restart_date) as rebuilt_from
     from account_months
     left join accounts
         on account_months.account_id = accounts.account_id
@@ -170,8 +489,13 @@ joined as (
         on accounts.product_family = maintenance_costs.product_family
     left join risk_weights
         on accounts.product_type = risk_weights.product_type
+    left join account_attributes
+        on account_months.account_id = account_attributes.account_id
+    left join rebuilt_accounts
+        on account_months.account_id = rebuilt_accounts.account_id
     cross join assumptions
     cross join data_coverage
+    cross join restart
 
 ),
 
@@ -261,8 +585,16 @@ final as (
             capital.allocated_capital * capital.cost_of_equity
             / 12 * capital.n_days_on_book / capital.days_in_month
             as decimal(18, 2)
-        ) as capital_charge
+        ) as capital_charge,
+        -- lineage of the incremental build
+        capital.account_fingerprint,
+        capital.rebuilt_from,
+        watermarks.interest_load_id,
+        watermarks.postings_load_id,
+        -- the run that wrote the row: what the shares read since their watermark
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from capital
+    cross join watermarks
 
 )
 
@@ -270,3 +602,17 @@ select
     final.*,
     cast(final.contribution - final.capital_charge as decimal(18, 2)) as economic_profit
 from final
+{% if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- the accounts rebuilt from an earlier month
+    union all by name
+    select
+        null as account_id,
+        restart.restart_date as rebuilt_from
+    from restart
+    union all by name
+    select
+        rebuilt_accounts.account_id,
+        rebuilt_accounts.rebuilt_from
+    from rebuilt_accounts
+{% endif %}

@@ -7,11 +7,28 @@
 -- first holder by customer_key) takes the rounding remainder, so the holders' shares add
 -- up exactly to the account's figures and contribution and economic profit are formed from
 -- the shared components as on the account.
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's: a night shares every account's months from the latest rebuilt_from of the rows
+-- int_account_profitability_monthly wrote since this table's watermark
+-- (profitability_built_in_run), the accounts it wrote from earlier from there, and every month
+-- of an account whose holders or weights are not those its rows were shared by
+-- (`holders_fingerprint`: a full refresh shares every month by today's).
 {%- set shared_measures = [
     'avg_balance', 'risk_weighted_assets', 'allocated_capital', 'interest_income', 'interest_expense',
     'net_interest_income', 'fee_income', 'other_income', 'operating_cost', 'credit_cost', 'capital_charge',
 ] %}
-with account_profitability as (
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='month_start',
+        on_schema_change='fail',
+    )
+}}
+
+with all_account_profitability as (
 
     select * from {{ ref('int_account_profitability_monthly') }}
 
@@ -21,6 +38,106 @@ account_holders as (
 
     select * from {{ ref('int_account_holders_weighted') }}
     where allocation_weight > 0
+
+),
+
+account_holder_sets as (
+
+    select
+        account_holders.account_id,
+        md5(
+            string_agg(
+                concat_ws(':', account_holders.customer_key, account_holders.allocation_weight), '|'
+                order by account_holders.customer_key
+            )
+        ) as holders_fingerprint
+    from account_holders
+    group by account_holders.account_id
+
+),
+
+{% if is_incremental() %}
+    written as (
+
+        select
+            all_account_profitability.account_id,
+            all_account_profitability.rebuilt_from
+        from all_account_profitability
+        where
+            all_account_profitability.built_in_run
+            > (select coalesce(max(kept.profitability_built_in_run), '') from {{ this }} as kept)
+
+    ),
+
+    restart as (
+
+        select coalesce(max(written.rebuilt_from), date '9999-12-31') as restart_date
+        from written
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            candidates.account_id,
+            min(candidates.rebuilt_from) as rebuilt_from
+        from (
+            select
+                written.account_id,
+                written.rebuilt_from
+            from written
+            union all
+            select
+                changed_holders.account_id,
+                date '0001-01-01' as rebuilt_from
+            from (
+                {{ keys_with_changed_fingerprint('account_id', 'holders_fingerprint', 'account_holder_sets') }}
+            ) as changed_holders
+        ) as candidates
+        group by candidates.account_id
+        having min(candidates.rebuilt_from) < (select restart.restart_date from restart)
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            cast(null as varchar) as account_id,
+            cast(null as date) as rebuilt_from
+        where false
+
+    ),
+{% endif %}
+
+-- the months the night shares: from the restart on, and from earlier for the accounts rebuilt
+account_profitability as (
+
+    select
+        all_account_profitability.*,
+        coalesce(rebuilt_accounts.rebuilt_from, restart.restart_date) as shared_rebuilt_from,
+        account_holder_sets.holders_fingerprint
+    from all_account_profitability
+    cross join restart
+    left join rebuilt_accounts
+        on all_account_profitability.account_id = rebuilt_accounts.account_id
+    left join account_holder_sets
+        on all_account_profitability.account_id = account_holder_sets.account_id
+    where
+        all_account_profitability.month_start >= restart.restart_date
+        or all_account_profitability.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+watermark as (
+
+    select max(all_account_profitability.built_in_run) as profitability_built_in_run
+    from all_account_profitability
 
 ),
 
@@ -100,7 +217,10 @@ shared as (
                 end as decimal(18, 2)
             ) as {{ measure }},
         {%- endfor %}
-        rounded_shares.is_complete_month
+        rounded_shares.is_complete_month,
+        -- lineage of the incremental build
+        rounded_shares.holders_fingerprint,
+        rounded_shares.shared_rebuilt_from as rebuilt_from
     from rounded_shares
     window other_holders as (
         partition by rounded_shares.account_id, rounded_shares.month_start
@@ -123,9 +243,25 @@ final as (
             shared.net_interest_income + shared.fee_income + shared.other_income
             - shared.operating_cost - shared.credit_cost - shared.capital_charge
             as decimal(18, 2)
-        ) as economic_profit
+        ) as economic_profit,
+        watermark.profitability_built_in_run
     from shared
+    cross join watermark
 
 )
 
 select * from final
+{% if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- the accounts rebuilt from an earlier month
+    union all by name
+    select
+        null as account_id,
+        restart.restart_date as rebuilt_from
+    from restart
+    union all by name
+    select
+        rebuilt_accounts.account_id,
+        rebuilt_accounts.rebuilt_from
+    from rebuilt_accounts
+{% endif %}

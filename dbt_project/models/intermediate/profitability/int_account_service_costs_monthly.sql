@@ -7,6 +7,28 @@
 -- zero. The account with the largest share takes the rounding remainder, so the accounts
 -- carry exactly the customer's cost. Costs of unattributed contacts and of customers with
 -- no such account that month go to the unallocated pool (int_service_costs_unallocated_monthly).
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's. The shares are the customer's month's, so a night rebuilds whole customers: every
+-- account's months from the latest rebuilt_from of what int_account_interest_monthly wrote
+-- since this table's watermark (as_of_load_id), and, from an earlier month, every account of a
+-- customer whose accounts interest wrote from earlier, whose month's call or session cost is
+-- not the one its rows were built with (customer_call_cost, customer_session_cost: a late or
+-- corrected delivery, a contact attributed to another customer), or whose accounts of a month
+-- are not those its rows were built with (an account re-keyed to another customer, as a full
+-- refresh gives every month the account's current customer). That check reads every month
+-- before the restart of the accounts and costs (no window, no write): the part of a night
+-- that still grows with history.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_tail',
+        tail_key='account_id',
+        tail_date_column='month_start',
+        on_schema_change='fail',
+    )
+}}
+
 with contacts as (
 
     select * from {{ ref('int_service_contacts_costed') }}
@@ -19,7 +41,7 @@ accounts as (
 
 ),
 
-account_months as (
+all_account_months as (
 
     select * from {{ ref('int_account_interest_monthly') }}
 
@@ -38,11 +60,206 @@ customer_costs as (
 
 ),
 
+{% if is_incremental() %}
+    kept_accounts as (
+
+        select distinct
+            kept.account_id,
+            kept.customer_key
+        from {{ this }} as kept
+
+    ),
+
+    -- what interest wrote since this table read it
+    written as (
+
+        select
+            all_account_months.account_id,
+            all_account_months.rebuilt_from
+        from all_account_months
+        where
+            all_account_months.as_of_load_id
+            > (select coalesce(max(kept.as_of_load_id), '') from {{ this }} as kept)
+
+    ),
+
+    restart as (
+
+        select coalesce(max(written.rebuilt_from), date '9999-12-31') as restart_date
+        from written
+
+    ),
+
+    -- the customer-months before the restart as a full refresh shares them now: the costs and
+    -- the accounts that share them (their balances: what interest wrote, above)
+    -- (the accounts' customers first: joined in one step with the costs, DuckDB may join
+    -- interest and costs on the month alone, every account with every customer's month)
+    on_book_before_restart as (
+
+        select
+            all_account_months.account_id,
+            all_account_months.month_start,
+            accounts.customer_key
+        from all_account_months
+        inner join accounts
+            on all_account_months.account_id = accounts.account_id
+        where
+            all_account_months.month_start < (select restart.restart_date from restart)
+            and accounts.customer_key is not null
+
+    ),
+
+    current_before_restart as (
+
+        select
+            on_book_before_restart.customer_key,
+            on_book_before_restart.month_start,
+            customer_costs.call_cost,
+            customer_costs.session_cost,
+            string_agg(on_book_before_restart.account_id, '|' order by on_book_before_restart.account_id)
+                as account_ids
+        from on_book_before_restart
+        inner join customer_costs
+            on
+                on_book_before_restart.customer_key = customer_costs.customer_key
+                and on_book_before_restart.month_start = customer_costs.month_start
+        group by
+            on_book_before_restart.customer_key,
+            on_book_before_restart.month_start,
+            customer_costs.call_cost,
+            customer_costs.session_cost
+
+    ),
+
+    -- and as this table's rows share them
+    kept_before_restart as (
+
+        select
+            kept.customer_key,
+            kept.month_start,
+            kept.customer_call_cost,
+            kept.customer_session_cost,
+            string_agg(kept.account_id, '|' order by kept.account_id) as account_ids
+        from {{ this }} as kept
+        cross join restart
+        where kept.month_start < restart.restart_date
+        group by
+            kept.customer_key,
+            kept.month_start,
+            kept.customer_call_cost,
+            kept.customer_session_cost
+
+    ),
+
+    rebuilt_customers as (
+
+        select
+            candidates.customer_key,
+            min(candidates.rebuilt_from) as rebuilt_from
+        from (
+            -- interest rebuilt an account from earlier: its customers, now and then
+            select
+                accounts.customer_key,
+                written.rebuilt_from
+            from written
+            inner join accounts
+                on written.account_id = accounts.account_id
+            union all
+            select
+                kept_accounts.customer_key,
+                written.rebuilt_from
+            from written
+            inner join kept_accounts
+                on written.account_id = kept_accounts.account_id
+            union all
+            -- a month's costs, or the accounts that share them, are not those of the rows: a late
+            -- or corrected contact, a contact or an account attributed to another customer
+            select
+                coalesce(current_before_restart.customer_key, kept_before_restart.customer_key) as customer_key,
+                coalesce(current_before_restart.month_start, kept_before_restart.month_start) as rebuilt_from
+            from current_before_restart
+            full outer join kept_before_restart
+                on
+                    current_before_restart.customer_key = kept_before_restart.customer_key
+                    and current_before_restart.month_start = kept_before_restart.month_start
+            where
+                current_before_restart.call_cost is distinct from kept_before_restart.customer_call_cost
+                or current_before_restart.session_cost is distinct from kept_before_restart.customer_session_cost
+                or current_before_restart.account_ids is distinct from kept_before_restart.account_ids
+        ) as candidates
+        where candidates.customer_key is not null
+        group by candidates.customer_key
+        having min(candidates.rebuilt_from) < (select restart.restart_date from restart)
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            customer_accounts.account_id,
+            min(rebuilt_customers.rebuilt_from) as rebuilt_from
+        from (
+            select
+                accounts.account_id,
+                accounts.customer_key
+            from accounts
+            union
+            select
+                kept_accounts.account_id,
+                kept_accounts.customer_key
+            from kept_accounts
+        ) as customer_accounts
+        inner join rebuilt_customers
+            on customer_accounts.customer_key = rebuilt_customers.customer_key
+        group by customer_accounts.account_id
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            cast(null as varchar) as account_id,
+            cast(null as date) as rebuilt_from
+        where false
+
+    ),
+{% endif %}
+
+-- the months the night builds (whole customers: all the accounts of a customer's month)
+account_months as (
+
+    select
+        all_account_months.*,
+        coalesce(rebuilt_accounts.rebuilt_from, restart.restart_date) as rebuilt_from_month
+    from all_account_months
+    cross join restart
+    left join rebuilt_accounts
+        on all_account_months.account_id = rebuilt_accounts.account_id
+    where
+        all_account_months.month_start >= restart.restart_date
+        or all_account_months.month_start >= rebuilt_accounts.rebuilt_from
+
+),
+
+watermark as (
+
+    select max(all_account_months.as_of_load_id) as as_of_load_id
+    from all_account_months
+
+),
+
 primary_accounts_on_book as (
 
     select
         account_months.account_id,
         account_months.month_start,
+        account_months.rebuilt_from_month,
         accounts.customer_key,
         cast(coalesce(account_months.avg_balance, 0) as decimal(38, 6)) as avg_balance,
         sum(coalesce(account_months.avg_balance, 0)) over customer_month as customer_balance,
@@ -65,6 +282,7 @@ shared as (
         primary_accounts_on_book.account_id,
         primary_accounts_on_book.month_start,
         primary_accounts_on_book.customer_key,
+        primary_accounts_on_book.rebuilt_from_month,
         primary_accounts_on_book.share_rank,
         customer_costs.call_cost as customer_call_cost,
         customer_costs.session_cost as customer_session_cost,
@@ -118,8 +336,14 @@ final as (
                         - coalesce(sum(shared.session_share) over other_accounts, 0)
                 else shared.session_share
             end as decimal(38, 6)
-        ) as session_cost
+        ) as session_cost,
+        -- lineage of the incremental build: the customer's costs shared, the month rebuilt from
+        shared.customer_call_cost,
+        shared.customer_session_cost,
+        shared.rebuilt_from_month as rebuilt_from,
+        watermark.as_of_load_id
     from shared
+    cross join watermark
     window other_accounts as (
         partition by shared.customer_key, shared.month_start
         order by shared.share_rank
@@ -129,3 +353,17 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- the accounts rebuilt from an earlier month
+    union all by name
+    select
+        null as account_id,
+        restart.restart_date as rebuilt_from
+    from restart
+    union all by name
+    select
+        rebuilt_accounts.account_id,
+        rebuilt_accounts.rebuilt_from
+    from rebuilt_accounts
+{% endif %}
