@@ -231,3 +231,25 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+    -- a marker the strategy does not insert (macros/incremental.sql): the night's restart, so that
+    -- a night that rebuilds only whole accounts (no new days) keeps every other account's months
+    union all
+    select
+        null as account_id,
+        null as month_start,
+        null as n_days_on_book,
+        null as first_balance_date,
+        null as last_balance_date,
+        null as balance_day_sum,
+        null as avg_balance,
+        null as customer_rate_pct,
+        null as ftp_rate_pct,
+        null as day_count,
+        null as customer_interest,
+        null as net_interest_income,
+        null as account_fingerprint,
+        restart.restart_date as rebuilt_from,
+        null as as_of_load_id
+    from restart
+{% endif %}

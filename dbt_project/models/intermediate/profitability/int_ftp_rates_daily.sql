@@ -255,3 +255,16 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+    -- a marker the strategy does not insert (macros/incremental.sql): the night's restart, so that
+    -- a night that prices again only whole accounts (no new days) keeps every other account's days
+    union all
+    select
+        null as account_id,
+        null as balance_date,
+        null as ftp_rate_pct,
+        null as legs_fingerprint,
+        restart.restart_date as rebuilt_from,
+        null as as_of_load_id
+    from restart
+{% endif %}
