@@ -247,3 +247,24 @@
         on kept.{{ key }} = current_rows.{{ key }}
     where kept.{{ fingerprint }} is distinct from current_rows.{{ fingerprint }}
 {%- endmacro %}
+
+
+{% macro full_refresh_restart() -%}
+    {#- The CTEs `restart` and `rebuilt_accounts` of a model incremental by month per account
+        (strategy replace_tail), as a full refresh has them: everything from the beginning, no
+        account rebuilt from earlier. -#}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_accounts as (
+
+        select
+            cast(null as varchar) as account_id,
+            cast(null as date) as rebuilt_from
+        where false
+
+    ),
+{%- endmacro %}

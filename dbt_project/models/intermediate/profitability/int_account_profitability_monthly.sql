@@ -288,20 +288,7 @@ data_coverage as (
 
     ),
 {% else %}
-    restart as (
-
-        select date '0001-01-01' as restart_date
-
-    ),
-
-    rebuilt_accounts as (
-
-        select
-            cast(null as varchar) as account_id,
-            cast(null as date) as rebuilt_from
-        where false
-
-    ),
+    {{ full_refresh_restart() }}
 {% endif %}
 
 -- the months the night builds: from the restart on, and from earlier for the accounts rebuilt

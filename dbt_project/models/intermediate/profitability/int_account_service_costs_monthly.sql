@@ -215,20 +215,7 @@ customer_costs as (
 
     ),
 {% else %}
-    restart as (
-
-        select date '0001-01-01' as restart_date
-
-    ),
-
-    rebuilt_accounts as (
-
-        select
-            cast(null as varchar) as account_id,
-            cast(null as date) as rebuilt_from
-        where false
-
-    ),
+    {{ full_refresh_restart() }}
 {% endif %}
 
 -- the months the night builds (whole customers: all the accounts of a customer's month)
