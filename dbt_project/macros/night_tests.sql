@@ -99,3 +99,14 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro night_first_date(relation, day, watermark) -%}
+    {#- The earliest `day` of the night's rows of `relation` (a test that judges every row from
+        the night's first date on: assert_balances_roll_forward); far in the future when the
+        night wrote none. Only where night_scoped(). -#}
+    (
+        select coalesce(min(night.{{ day }}), date '9999-12-31') from {{ relation }} as night
+        where {{ night_rows_of('night', watermark) }}
+    )
+{%- endmacro %}
