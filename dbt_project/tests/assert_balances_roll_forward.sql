@@ -62,6 +62,17 @@ night_start as (
 
 ),
 
+postings as (
+
+    select
+        transactions.account_id,
+        transactions.posting_date,
+        sum(transactions.amount) as posted_amount
+    from transactions
+    group by transactions.account_id, transactions.posting_date
+
+),
+
 judged_balances as (
 
     select balances.*
@@ -131,7 +142,7 @@ opening_balances as (
 
 ),
 
-postings as (
+night_postings as (
 
     select
         transactions.account_id,
@@ -150,25 +161,14 @@ postings as (
         transactions.posting_date,
         sum(transactions.amount) as posted_amount
     from transactions
-    inner join accounts_without_previous_date on transactions.account_id = accounts_without_previous_date.account_id
+    inner join accounts_without_previous_date
+        on transactions.account_id = accounts_without_previous_date.account_id
     left join opening_before_previous_date
         on transactions.account_id = opening_before_previous_date.account_id
     cross join previous_date
     where
         transactions.posting_date <= previous_date.business_date
         and transactions.posting_date > coalesce(opening_before_previous_date.business_date, date '0001-01-01')
-    group by transactions.account_id, transactions.posting_date
-
-),
-{%- else %}
-
-postings as (
-
-    select
-        transactions.account_id,
-        transactions.posting_date,
-        sum(transactions.amount) as posted_amount
-    from transactions
     group by transactions.account_id, transactions.posting_date
 
 ),
@@ -182,7 +182,7 @@ timeline as (
         0 as is_balance_row,
         postings.posted_amount,
         null as closing_balance
-    from postings
+    from {{ 'night_postings' if scoped else 'postings' }} as postings
 
     {%- if scoped %}
 
@@ -251,7 +251,10 @@ judged as (
     cross join night_start
     where
         balance_rows.business_date >= night_start.first_date
-        and not (balance_rows.opening_balance is null and balance_rows.business_date = first_lake_date.first_date)
+        and not (
+            balance_rows.opening_balance is null
+            and balance_rows.business_date = first_lake_date.first_date
+        )
 
 ),
 
