@@ -3,8 +3,9 @@ dbt_project/macros/night_tests.sql), and still fails on them; a full refresh rea
 
 On the shared bank's second night (`published_nights`: built incrementally, started from the
 history's build), rows are planted in its build file: a broken rule in the night's rows (a
-duplicated posting, a daily balance without its account) and a broken rule in older rows (a
-duplicated call, a loan day with negative days past due, outside the night's scope). No new bank
+duplicated posting, a daily balance without its account, a balance that does not roll forward)
+and a broken rule in older rows (a duplicated call, a loan day with negative days past due, a
+balance two older days do not roll forward to and from, outside the night's scope). No new bank
 and no new night: the gate runs on a copy of the published file.
 """
 
@@ -36,8 +37,14 @@ OLD_BREAKS = {
     "unique_combination_of_columns_fct_loan_daily_business_date__account_id",
     "accepted_range_fct_loan_daily_days_past_due__0",
 }
-"""The scoped tests that the rows planted among older rows break. (Whole-table reconciliations,
-assert_balances_roll_forward say, may fail on either: they read every row, every night.)"""
+"""The scoped tests that the rows planted among older rows break. (Whole-table reconciliations
+may fail on either: they read every row, every night.)"""
+ROLL_FORWARD = "assert_balances_roll_forward"
+NIGHT_ROLL_FORWARD_BREAKS, OLD_ROLL_FORWARD_BREAKS = 2, 2
+"""The account-days that do not roll forward: among the night's, the duplicated posting's and a
+balance one more than it should be; among older ones, a balance one more than it should be and
+the day after it, which starts from it (docs/quality.md: the test judges a night from the
+night's first date on, each account from its last older balance)."""
 
 
 def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
@@ -52,7 +59,10 @@ def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
         [(since, mode)] = con.sql("select started_from_lake_version, build_mode from audit.warehouse_build").fetchall()
         assert mode == "incremental" and since is not None
         # the night's rows: a posting booked twice, a filled balance day without its account
-        night_posting = "select * from marts.fct_transactions where load_id > ? limit 1"
+        night_posting = (
+            "select * from marts.fct_transactions where load_id > ? and amount <> 0 and (account_id, posting_date) in"
+            " (select (account_id, business_date) from marts.fct_account_balance_daily) order by txn_id limit 1"
+        )
         assert con.execute(night_posting, [since]).fetchall()
         con.execute(f"insert into marts.fct_transactions {night_posting}", [since])
         con.execute(
@@ -66,8 +76,55 @@ def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
         assert con.execute(old_call, [since]).fetchall() and con.execute(old_loan_day, [since]).fetchall()
         con.execute(f"insert into marts.fct_calls {old_call}", [since])
         con.execute(f"insert into marts.fct_loan_daily {old_loan_day}", [since])
+        plant_roll_forward_breaks(con, since)
         con.execute("checkpoint")
     return settings, since
+
+
+def plant_roll_forward_breaks(con: duckdb.DuckDBPyConnection, since: str) -> None:
+    """NIGHT_ROLL_FORWARD_BREAKS account-days of the night and OLD_ROLL_FORWARD_BREAKS older ones
+    that do not roll forward, besides the doubled posting planted before (the first of the night's)."""
+    [(night_first, night_last)] = con.execute(
+        "select min(business_date), max(business_date) from marts.fct_account_balance_daily where load_id > ?",
+        [since],
+    ).fetchall()
+    [(doubled_account, doubled_day)] = con.execute(
+        "select any_value(account_id), any_value(posting_date) from marts.fct_transactions where load_id > ?"
+        " group by txn_id having count(*) > 1",
+        [since],
+    ).fetchall()
+    # the doubled posting (not zero, on a day its account has a balance) breaks that account-day only
+    assert night_first <= doubled_day <= night_last, (doubled_day, night_first, night_last)
+    # a night's balance one more than the day before's plus the postings since
+    [(night_account,)] = con.execute(
+        "select min(account_id) from marts.fct_account_balance_daily"
+        " where load_id > ? and business_date = ? and account_id <> ?",
+        [since, night_last, doubled_account],
+    ).fetchall()
+    # an older balance one more, on the history's second date: it and the day after it break, both
+    # before the night's first date
+    [(old_day, next_day)] = con.execute(
+        "select min(business_date) + 1, min(business_date) + 2 from marts.fct_account_balance_daily"
+    ).fetchall()
+    assert next_day < night_first, (next_day, night_first)
+    [(old_account,)] = con.execute(
+        "select min(account_id) from marts.fct_account_balance_daily where business_date = ? and account_id in"
+        " (select account_id from marts.fct_account_balance_daily where business_date = ?)",
+        [old_day, next_day],
+    ).fetchall()
+    for account, day in ((night_account, night_last), (old_account, old_day)):
+        changed = con.execute(
+            "update marts.fct_account_balance_daily set ledger_balance = ledger_balance + 1"
+            " where account_id = ? and business_date = ?",
+            [account, day],
+        ).fetchall()
+        assert changed == [(1,)], (account, day)
+
+
+def failures_of(results: list[dict[str, object]], test: str) -> object:
+    """What dbt counted as a test's failures (the rows its fail_calc counts)."""
+    [node] = [node for node in results if str(node["unique_id"]).split(".")[2] == test]
+    return node["failures"]
 
 
 def failing(results: list[dict[str, object]]) -> set[str]:
@@ -93,6 +150,9 @@ def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
     assert failed_tests >= NIGHT_BREAKS, failed_tests
     # ... and the scoped tests of the tables with broken older rows passed: they did not read them
     assert not failed_tests & OLD_BREAKS, failed_tests
+    # the roll-forward judged the night's account-days, each from its older balance, and not the older ones
+    assert ROLL_FORWARD in failed_tests
+    assert failures_of(failed.value.result.test_results, ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS
     # and the check history keeps every test of the gate, each with its outcome
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     data_tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
@@ -115,12 +175,19 @@ def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_ni
     assert night_tested_since(settings, target) is None
     # when the tests of the tables with broken older rows run, as the gate runs them
     done = dbt_on(
-        settings, target, "test", "--exclude-resource-type", "unit_test", "--select", "fct_calls fct_loan_daily"
+        settings,
+        target,
+        "test",
+        "--exclude-resource-type",
+        "unit_test",
+        "--select",
+        f"fct_calls fct_loan_daily {ROLL_FORWARD}",
     )
     # then they read every row, the older ones too, and fail on them
     assert done.returncode == 1, done.stdout[-2000:]
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
-    assert failing(results["results"]) >= OLD_BREAKS, failing(results["results"])
+    assert failing(results["results"]) >= OLD_BREAKS | {ROLL_FORWARD}, failing(results["results"])
+    assert failures_of(results["results"], ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS + OLD_ROLL_FORWARD_BREAKS
 
 
 def test_by_hand_dbt_tests_whole_tables() -> None:

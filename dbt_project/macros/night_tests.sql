@@ -21,6 +21,10 @@
                                   from the night's earliest date on (a row that collides with a
                                   night's row has its date).
 
+    A singular test that judges days against the days before them cannot take a `where`: it
+    asks night_scoped() itself and starts from night_first_date() (assert_balances_roll_forward
+    judges the account-days from the night's first date on, each from its last older balance).
+
     (dbt renders a test's config when it parses, without the project's macros: hence names
     that the macro below replaces when the test runs, the way dbt's docs show for `where`.)
 
@@ -98,4 +102,15 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro night_first_date(relation, day, watermark) -%}
+    {#- The earliest `day` of the night's rows of `relation` (a test that judges every row from
+        the night's first date on: assert_balances_roll_forward); far in the future when the
+        night wrote none. Only where night_scoped(). -#}
+    (
+        select coalesce(min(night.{{ day }}), date '9999-12-31') from {{ relation }} as night
+        where {{ night_rows_of('night', watermark) }}
+    )
 {%- endmacro %}

@@ -10,18 +10,27 @@
 -- The roll-forward sums the postings: it assumes no order of a day's postings.
 -- The first delivered balance of an account that existed before the first date in the lake
 -- has no known opening balance and is not checked; an account opened later starts from zero.
+-- On an incremental night (macros/night_tests.sql) it judges the account-days from the night's
+-- first date on: the earliest date of the night's balance rows and postings (and of any posting
+-- dated before its delivery from the postings' restart on). Every account-day before that date
+-- has the inputs the earlier nights' gates judged. Each judged account starts from its opening:
+-- its last balance before that date, with the postings since; the share tolerance is over the
+-- account-days judged, as the feed gate's is over its deliveries' (docs/quality.md).
 {{ config(
     severity = gate_severity('end_of_day_balance'),
     fail_calc = 'count(*) filter (where is_beyond_share_tolerance)',
 ) }}
+{%- set scoped = night_scoped() %}
+{#- scoped, the facts are read in several places, each pruned to a few dates: not copied whole once -#}
+{%- set reads = 'not materialized' if scoped else '' %}
 
-with balances as (
+with balances as {{ reads }} (
 
     select * from {{ ref('fct_account_balance_daily') }}
 
 ),
 
-transactions as (
+transactions as {{ reads }} (
 
     select * from {{ ref('fct_transactions') }}
 
@@ -34,26 +43,169 @@ first_lake_date as (
 
 ),
 
-timeline as (
+night_start as (
+
+    {% if scoped -%}
+        select
+            least(
+                {{ night_first_date(ref('fct_account_balance_daily'), 'business_date', 'load_id') }},
+                (
+                    select min(restarted.posting_date) from transactions as restarted
+                    where
+                        restarted.business_date
+                        >= {{ night_first_date(ref('fct_transactions'), 'business_date', 'load_id') }}
+                )
+            ) as first_date
+    {%- else -%}
+        select date '0001-01-01' as first_date
+    {%- endif %}
+
+),
+
+postings as (
 
     select
         transactions.account_id,
-        transactions.posting_date as event_date,
-        0 as is_balance_row,
-        sum(transactions.amount) as posted_amount,
-        null as closing_balance
+        transactions.posting_date,
+        sum(transactions.amount) as posted_amount
     from transactions
+    group by transactions.account_id, transactions.posting_date
+
+),
+
+judged_balances as (
+
+    select balances.*
+    from balances
+    cross join night_start
+    where balances.business_date >= night_start.first_date
+
+),
+
+{%- if scoped %}
+
+previous_date as (
+
+    select max(balances.business_date) as business_date
+    from balances
+    cross join night_start
+    where balances.business_date < night_start.first_date
+
+),
+
+judged_accounts as (
+
+    select distinct judged_balances.account_id
+    from judged_balances
+
+),
+
+opening_on_previous_date as (
+
+    select
+        balances.account_id,
+        balances.business_date,
+        balances.ledger_balance
+    from balances
+    inner join previous_date on balances.business_date = previous_date.business_date
+    inner join judged_accounts on balances.account_id = judged_accounts.account_id
+
+),
+
+accounts_without_previous_date as (
+
+    select judged_accounts.account_id
+    from judged_accounts
+    anti join opening_on_previous_date on judged_accounts.account_id = opening_on_previous_date.account_id
+
+),
+
+opening_before_previous_date as (
+
+    select
+        balances.account_id,
+        max(balances.business_date) as business_date,
+        arg_max(balances.ledger_balance, balances.business_date) as ledger_balance
+    from balances
+    inner join accounts_without_previous_date on balances.account_id = accounts_without_previous_date.account_id
+    cross join previous_date
+    where balances.business_date < previous_date.business_date
+    group by balances.account_id
+
+),
+
+opening_balances as (
+
+    select * from opening_on_previous_date
+    union all
+    select * from opening_before_previous_date
+
+),
+
+night_postings as (
+
+    select
+        transactions.account_id,
+        transactions.posting_date,
+        sum(transactions.amount) as posted_amount
+    from transactions
+    inner join judged_accounts on transactions.account_id = judged_accounts.account_id
+    cross join previous_date
+    where transactions.posting_date > coalesce(previous_date.business_date, date '0001-01-01')
     group by transactions.account_id, transactions.posting_date
 
     union all
 
     select
-        balances.account_id,
-        balances.business_date as event_date,
+        transactions.account_id,
+        transactions.posting_date,
+        sum(transactions.amount) as posted_amount
+    from transactions
+    inner join accounts_without_previous_date
+        on transactions.account_id = accounts_without_previous_date.account_id
+    left join opening_before_previous_date
+        on transactions.account_id = opening_before_previous_date.account_id
+    cross join previous_date
+    where
+        transactions.posting_date <= previous_date.business_date
+        and transactions.posting_date > coalesce(opening_before_previous_date.business_date, date '0001-01-01')
+    group by transactions.account_id, transactions.posting_date
+
+),
+{%- endif %}
+
+timeline as (
+
+    select
+        postings.account_id,
+        postings.posting_date as event_date,
+        0 as is_balance_row,
+        postings.posted_amount,
+        null as closing_balance
+    from {{ 'night_postings' if scoped else 'postings' }} as postings
+
+    {%- if scoped %}
+
+    union all
+
+    select
+        opening_balances.account_id,
+        opening_balances.business_date as event_date,
         1 as is_balance_row,
         0 as posted_amount,
-        balances.ledger_balance as closing_balance
-    from balances
+        opening_balances.ledger_balance as closing_balance
+    from opening_balances
+    {%- endif %}
+
+    union all
+
+    select
+        judged_balances.account_id,
+        judged_balances.business_date as event_date,
+        1 as is_balance_row,
+        0 as posted_amount,
+        judged_balances.ledger_balance as closing_balance
+    from judged_balances
 
 ),
 
@@ -96,8 +248,13 @@ judged as (
         balance_rows.closing_balance
     from balance_rows
     cross join first_lake_date
+    cross join night_start
     where
-        not (balance_rows.opening_balance is null and balance_rows.business_date = first_lake_date.first_date)
+        balance_rows.business_date >= night_start.first_date
+        and not (
+            balance_rows.opening_balance is null
+            and balance_rows.business_date = first_lake_date.first_date
+        )
 
 ),
 
