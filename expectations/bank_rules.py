@@ -109,24 +109,31 @@ def _read(glob: str) -> str:
 
 @contextmanager
 def _views(inputs: RuleInputs) -> Iterator[tuple[duckdb.DuckDBPyConnection, set[str]]]:
-    """`staged_<system>__<file>` and `lake_<system>__<file>` (lake with this load in place) per feed file."""
+    """`staged_<system>__<file>` and `lake_<system>__<file>` (lake with this load in place) per feed file.
+
+    A staged date replaces the lake's rows of that date whether or not it has rows: a
+    re-delivery whose file is empty or left out stages an empty partition (extract/load.py),
+    and committing it leaves the date without rows of the feed."""
     con = duckdb.connect(config=dict(inputs.duckdb_config))
     staged: set[str] = set()
     try:
         for feed in inputs.agreement.files:
             view = _view_name(feed)
             lake_rows = _read(inputs.lake.feed_glob(feed))
+            replaced = sorted(
+                f"date {literal(folder.name.removeprefix('business_date='))}"
+                for folder in inputs.staging.feed_dir(feed).glob("business_date=*")
+            )
+            kept = f"select * from {lake_rows}" + (
+                f" where _business_date not in ({', '.join(replaced)})" if replaced else ""
+            )
             if any(inputs.staging.feed_dir(feed).glob("*/*.parquet")):
                 staged.add(feed.qualified_name)
                 staged_rows = _read(inputs.staging.feed_glob(feed))
                 con.execute(f"create view staged_{view} as select * from {staged_rows}")
-                con.execute(
-                    f"create view lake_{view} as select * from staged_{view} union all by name "
-                    f"select * from {lake_rows} where _business_date not in "
-                    f"(select distinct _business_date from staged_{view})"
-                )
+                con.execute(f"create view lake_{view} as select * from staged_{view} union all by name {kept}")
             elif inputs.lake.feed_dir(feed).is_dir():
-                con.execute(f"create view lake_{view} as select * from {lake_rows}")
+                con.execute(f"create view lake_{view} as {kept}")
         yield con, staged
     finally:
         con.close()

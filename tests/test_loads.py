@@ -2,13 +2,16 @@
 
 One bank is loaded the hard way: runs killed while staging, while committing and while
 dbt builds; then a night that brings new dates, a corrected re-delivery of an earlier
-date and an unchanged re-delivery, built incrementally. A second bank gets the same final
+date (its postings withdrawn and booked on the next date), a re-delivery of another that
+withdraws all its web events and calls (issue 20), and an unchanged re-delivery, built
+incrementally. A second bank gets the same final
 landing area in one clean pass and a full refresh. Their marts must be identical, and the
 audit must balance for every file.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -19,6 +22,7 @@ import sys
 import threading
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ pytestmark = pytest.mark.slow
 # changes a month it does not restart from: the monthly models are incremental by month
 START, DAYS, FIRST_NIGHTS = date(2026, 11, 27), 6, 5
 CORRECTED_DAY = 4  # the re-delivered date: START + 4, loaded in the first nights
+WITHDRAWN_DAY = 1  # a date whose events and calls a re-delivery withdraws, all of them
 SYSTEMS = ("core_banking", "online_banking", "call_center")
 
 
@@ -130,23 +135,68 @@ def deliver(source: Path, landing: Path, days: range) -> None:
 
 
 def correct_delivery(landing: Path) -> tuple[str, str]:
-    """Re-deliver a date of the core system and of online banking, corrected: one posting's
-    description changes and one web event is withdrawn. Returns (txn_id, event_id)."""
+    """Re-deliver a date of the core system and of online banking, corrected. The core withdraws
+    every posting of the date (its transactions file comes with its header only) and books them
+    again on the next date, one with a corrected description: the date's balances go back by
+    what its postings had moved, the next date's stay, so that the ledger rolls forward. Online
+    banking withdraws one web event. Returns (the corrected txn_id, the withdrawn event_id)."""
     core = landing / "core_banking" / (START + timedelta(days=CORRECTED_DAY)).isoformat()
-    lines = (core / "transactions.csv").read_text(encoding="utf-8").split("\n")
-    header = lines[0].split(",")
-    fields = lines[1].split(",")
-    fields[header.index("description")] = "CORRECTED"
-    lines[1] = ",".join(fields)
-    (core / "transactions.csv").write_text("\n".join(lines), encoding="utf-8")
+    next_day = core.parent / (START + timedelta(days=CORRECTED_DAY + 1)).isoformat()
+    header, withdrawn_postings = _read_csv(core / "transactions.csv")
+    withdrawn_sums: dict[str, Decimal] = {}
+    for posting in withdrawn_postings:
+        account = posting["account_id"]
+        withdrawn_sums[account] = withdrawn_sums.get(account, Decimal(0)) + Decimal(posting["amount"])
+    _write_csv(core / "transactions.csv", header, [])
+    balance_header, balances = _read_csv(core / "balances.csv")
+    for balance in balances:
+        for column in ("ledger_balance", "available_balance"):
+            balance[column] = str(Decimal(balance[column]) - withdrawn_sums.get(balance["account_id"], Decimal(0)))
+    _write_csv(core / "balances.csv", balance_header, balances)
     write_manifest(core)
+    # booked again on the next date, for the accounts still open then (a closing posting stays withdrawn)
+    open_next_day = {balance["account_id"] for balance in _read_csv(next_day / "balances.csv")[1]}
+    postings = [posting for posting in withdrawn_postings if posting["account_id"] in open_next_day]
+    postings[0]["description"] = "CORRECTED"
+    for posting in postings:
+        posting["posting_date"] = next_day.name
+    _, next_postings = _read_csv(next_day / "transactions.csv")
+    _write_csv(next_day / "transactions.csv", header, postings + next_postings)
+    write_manifest(next_day)
     web = landing / "online_banking" / core.name
     hour = max((p for p in web.glob("events-*.jsonl.gz")), key=lambda p: p.stat().st_size)
     events = gzip.decompress(hour.read_bytes()).decode("utf-8").split("\n")
     withdrawn = json.loads(events.pop(0))["event_id"]
     hour.write_bytes(gzip.compress("\n".join(events).encode("utf-8"), mtime=0))
     write_manifest(web)
-    return fields[header.index("txn_id")], withdrawn
+    return postings[0]["txn_id"], withdrawn
+
+
+def withdraw_a_date(landing: Path) -> None:
+    """Re-deliver START + 1 of online banking and of the call centre with nothing of the date:
+    no web event file (hour files are optional: a day without events may have none) and a
+    calls file with its header only. The date's events and calls leave the lake."""
+    web = landing / "online_banking" / (START + timedelta(days=WITHDRAWN_DAY)).isoformat()
+    for hour in web.glob("events-*.jsonl.gz"):
+        hour.unlink()
+    write_manifest(web)
+    calls = landing / "call_center" / web.name / "calls.csv"
+    header, _ = _read_csv(calls)
+    _write_csv(calls, header, [])
+    write_manifest(calls.parent)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def redeliver_unchanged(landing: Path) -> None:
@@ -200,6 +250,7 @@ def load_banks(root: Path) -> dict[str, Any]:
     facts["published_before"] = hard.warehouse_path.read_bytes()
     deliver(source, hard.landing_dir, range(FIRST_NIGHTS, DAYS))
     facts["corrected"] = correct_delivery(hard.landing_dir)
+    withdraw_a_date(hard.landing_dir)
     redeliver_unchanged(hard.landing_dir)
     kill_run(hard, "build")
     facts["left_working"] = processes_working_in(hard.root)
@@ -324,8 +375,20 @@ def test_the_recent_balances_keep_the_window_as_the_nights_move_it(banks: dict[s
 def test_a_corrected_delivery_replaces_what_its_date_loaded(banks: dict[str, Any]) -> None:
     txn_id, withdrawn_event = banks["corrected"]
     with duckdb.connect(str(banks["hard"].warehouse_path), read_only=True) as con:
-        rows = con.sql("select description from marts.fct_transactions where txn_id = ?", params=[txn_id]).fetchall()
-        assert rows == [("CORRECTED",)]
+        rows = con.sql(
+            "select description, business_date from marts.fct_transactions where txn_id = ?", params=[txn_id]
+        ).fetchall()
+        assert rows == [("CORRECTED", START + timedelta(days=CORRECTED_DAY + 1))]
+        # the dates whose re-delivery brought no rows of a feed hold none of it any more (issue 20)
+        withdrawn = con.sql(
+            "select (select count(*) from marts.fct_transactions where business_date = $corrected),"
+            " (select count(*) from marts.fct_calls where business_date = $withdrawn)",
+            params={
+                "corrected": START + timedelta(days=CORRECTED_DAY),
+                "withdrawn": START + timedelta(days=WITHDRAWN_DAY),
+            },
+        ).fetchall()[0]
+        assert withdrawn == (0, 0)
         # the unchanged re-delivery replaced its date: loaded twice, counted once
         calls = con.sql(
             "select count(*), count(distinct call_id) from marts.fct_calls where business_date = ?",
@@ -338,6 +401,11 @@ def test_a_corrected_delivery_replaces_what_its_date_loaded(banks: dict[str, Any
             "select count(*) from intermediate.int_web_events_deduplicated where event_id = ?", params=[withdrawn_event]
         ).fetchall()[0][0]
         assert events == 0
+        received = con.sql(
+            "select count(*) from intermediate.int_web_events_deduplicated where received_date = ?",
+            params=[START + timedelta(days=WITHDRAWN_DAY)],
+        ).fetchall()[0][0]
+        assert received == 0
 
 
 def test_every_file_balances_in_the_audit(banks: dict[str, Any]) -> None:
@@ -348,11 +416,12 @@ def test_every_file_balances_in_the_audit(banks: dict[str, Any]) -> None:
             "and rows_delivered <> rows_loaded + rows_quarantined"
         ).fetchall()
         assert unbalanced == []
-        # what the latest load of each file says it loaded is what the lake holds for it
+        # what the latest load of each system and date says it loaded is what the lake holds
+        # for it (a file that a re-delivery left out is gone from the lake: START + 1's web events)
         latest = dict(
             con.sql(
                 "select source_file, rows_loaded from audit.loads where outcome = 'LOADED' "
-                "qualify row_number() over (partition by source_file order by load_id desc) = 1"
+                "qualify load_id = max(load_id) over (partition by system, business_date)"
             ).fetchall()
         )
     in_lake: dict[str, int] = {}

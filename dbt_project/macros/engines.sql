@@ -67,6 +67,10 @@
         {%- set path = var('lake_dir') ~ '/' ~ source_name ~ '/' ~ table_name ~ '/*/*.parquet' -%}
     {%- elif source_name == 'identity' -%}
         {%- set path = var('identity_dir') ~ '/' ~ table_name ~ '.parquet' -%}
+    {%- elif source_name == 'lake_audit' and table_name == 'loads' -%}
+        {#- the load audit, which the incremental models read (macros/incremental.sql,
+            newer_delivered_from): one file per load and the zero-row schema file -#}
+        {%- set path = var('lake_dir') ~ '/_audit/loads/*.parquet' -%}
     {%- elif execute -%}
         {#- (parsing the whole project reads every source: a model that is not portable yet fails
             only when it is built) -#}

@@ -9,16 +9,134 @@
     depends on what arrived, not on how much history the warehouse already holds.
 #}
 
-{% macro reprocess_from(relation, date_column, watermark_column='load_id', load_column='_load_id') -%}
+{% macro reprocess_from(relation, date_column, watermark_column='load_id', load_column='_load_id', system=none) -%}
     {#- The earliest `date_column` among the rows of `relation` that loads newer than this
         table's latest `watermark_column` (a load id) brought, by the relation's `load_column`
-        (the lake's `_load_id`, or the watermark of an incremental table upstream); a far-future
-        date when nothing is new. -#}
+        (the lake's `_load_id`, or the watermark of an incremental table upstream); with
+        `system` (the source system whose feeds `relation` reads), also the earliest business
+        date that those newer loads delivered or re-delivered for that system, whether or not
+        they brought rows (newer_delivered_from). A far-future date when nothing is new. -#}
+    {%- set newer_rows -%}
     (
         select coalesce(min(newer.{{ date_column }}), date '9999-12-31')
         from {{ relation }} as newer
-        where newer.{{ load_column }} > (select coalesce(max(loaded.{{ watermark_column }}), '') from {{ this }} as loaded)
+        where newer.{{ load_column }} > {{ table_watermark(watermark_column) }}
     )
+    {%- endset -%}
+    {%- if system is none -%}
+        {{ newer_rows }}
+    {%- else -%}
+        least(
+            {{ newer_rows }},
+            {{ newer_delivered_from(system, table_watermark(watermark_column)) }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro table_watermark(watermark_column='load_id') -%}
+    {#- This table's latest load id ('' when empty). -#}
+    (select coalesce(max(loaded.{{ watermark_column }}), '') from {{ this }} as loaded)
+{%- endmacro %}
+
+
+{% macro newer_delivered_from(system, watermark) -%}
+    {#- The earliest business date that a load newer than `watermark` (a load id, or an
+        expression giving one) delivered for `system`, from the lake's load audit; 9999-12-31
+        when none. A loaded delivery replaces every feed of its system for its date
+        (extract/load.py: a file it lacks, or an empty one, leaves an empty partition), so a
+        date re-delivered with no rows of a feed is found here although no row carries the
+        load: the audit has a row for every landed file of the delivery. -#}
+    (
+        select coalesce(min(delivered.business_date), date '9999-12-31')
+        from {{ source('lake_audit', 'loads') }} as delivered
+        where
+            delivered.outcome = 'LOADED'
+            and delivered.system = '{{ system }}'
+            and delivered.load_id > {{ watermark }}
+    )
+{%- endmacro %}
+
+
+{% macro newer_load_id(system, watermark_column='as_of_load_id') -%}
+    {#- The latest load newer than this table's watermark (`watermark_column`; every load on a
+        full refresh) that delivered anything for `system` (null when none): an incremental
+        table's watermark takes it, so that a night whose only news is a re-delivery without
+        rows does not leave that load newer than the table for ever. -#}
+    (
+        select max(delivered.load_id)
+        from {{ source('lake_audit', 'loads') }} as delivered
+        where
+            delivered.outcome = 'LOADED'
+            and delivered.system = '{{ system }}'
+            and delivered.load_id > {{ table_watermark(watermark_column) if is_incremental() else "''" }}
+    )
+{%- endmacro %}
+
+
+{% macro delete_withdrawn_rows(system, relation, date_column, relation_date_column, key_column=none, relation_key_column=none, grain=none) -%}
+    {#- Pre-hook of an incremental table whose strategy replaces what its batch holds (dates by
+        delete+insert or incremental_by_date, sessions by session_id): deletes its rows that a
+        corrected delivery withdrew, which no batch replaces since no row of them is left.
+        Those are the rows from the earliest date that a load newer than the table's watermark
+        delivered for `system` (newer_delivered_from) on, by `date_column`, whose date (or, with
+        `key_column`, whose key) `relation`, what the table is built from, no longer holds
+        (by `relation_date_column`, or `relation_key_column`). `grain` ('month') when the
+        table's dates are months. The rows deleted were built from loads the re-delivery
+        superseded, so the restart the model computes afterwards is the same. -#}
+    {{- return(adapter.dispatch('delete_withdrawn_rows', 'bankdw')(
+        system, relation, date_column, relation_date_column, key_column, relation_key_column, grain
+    )) -}}
+{%- endmacro %}
+
+{% macro withdrawn_rows_condition(system, relation, date_column, relation_date_column, key_column, relation_key_column, grain) -%}
+    {%- set restart = newer_delivered_from(system, table_watermark()) -%}
+    {%- if grain -%}
+        {%- set restart = "cast(date_trunc('" ~ grain ~ "', " ~ restart ~ ") as date)" -%}
+        {%- set lake_date = "cast(date_trunc('" ~ grain ~ "', lake." ~ relation_date_column ~ ") as date)" -%}
+    {%- else -%}
+        {%- set lake_date = "lake." ~ relation_date_column -%}
+    {%- endif -%}
+    {{ date_column }} >= {{ restart }}
+    {%- if key_column %}
+        and {{ key_column }} not in (select distinct lake.{{ relation_key_column }} from {{ relation }} as lake)
+    {%- else %}
+        and {{ date_column }} not in (
+            select distinct {{ lake_date }}
+            from {{ relation }} as lake
+            where {{ lake_date }} >= {{ restart }}
+        )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro default__delete_withdrawn_rows(system, relation, date_column, relation_date_column, key_column, relation_key_column, grain) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ withdrawn_rows_condition(system, relation, date_column, relation_date_column, key_column, relation_key_column, grain) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_withdrawn_rows(system, relation, date_column, relation_date_column, key_column, relation_key_column, grain) -%}
+    {#- Spark: a table partitioned by the date (incremental_by_date, macros/engines.sql) drops
+        those dates' partitions; any other is rewritten without the rows (delete_rows). A night
+        that finds none writes nothing. -#}
+    {%- if is_incremental() -%}
+        {%- set condition = withdrawn_rows_condition(
+            system, relation, date_column, relation_date_column, key_column, relation_key_column, grain
+        ) -%}
+        {%- set by_partition = key_column is none and config.get('partition_by') in (date_column, [date_column]) -%}
+        {%- set found = run_query(
+            'select distinct cast(' ~ date_column ~ ' as string) from ' ~ this ~ ' where ' ~ condition
+        ).columns[0].values() -%}
+        {%- if found | length > 0 and by_partition -%}
+            alter table {{ this }} drop if exists
+            {%- for day in found | sort %}
+                partition ({{ date_column }} = '{{ day }}'){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- elif found | length > 0 -%}
+            {{- delete_rows(this, 'withdrawn', condition) -}}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 

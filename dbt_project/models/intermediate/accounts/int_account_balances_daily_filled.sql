@@ -25,7 +25,7 @@ with restart as (
     {% if is_incremental() %}
         select
             least(
-                {{ reprocess_from(ref('stg_core_banking__balances'), 'business_date', 'as_of_load_id') }},
+                {{ reprocess_from(ref('stg_core_banking__balances'), 'business_date', 'as_of_load_id', system='core_banking') }},
                 {{ reprocess_from(ref('stg_core_banking__accounts'), 'snapshot_date', 'as_of_load_id') }}
             ) as restart_date
     {% else %}
@@ -57,6 +57,10 @@ watermark as (
         select balances._load_id from balances
         union all
         select account_snapshots._load_id from account_snapshots
+        union all
+        -- the night's load even if it brought no row from the restart on (a re-delivery that
+        -- withdrew a date's balances), so that the next night does not take it for new again
+        select {{ newer_load_id('core_banking') }}
     ) as loads
 
 ),

@@ -9,6 +9,9 @@
         incremental_strategy='delete+insert',
         unique_key='received_date',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('online_banking', ref('stg_online_banking__events'), 'received_date', 'received_date') }}",
+        ],
     )
 }}
 
@@ -17,10 +20,10 @@ with events as (
     select * from {{ ref('stg_online_banking__events') }}
     {% if is_incremental() %}
         where
-            received_date >= {{ reprocess_from(ref('stg_online_banking__events'), 'received_date') }}
+            received_date >= {{ reprocess_from(ref('stg_online_banking__events'), 'received_date', system='online_banking') }}
             and event_id not in (
                 select kept.event_id from {{ this }} as kept
-                where kept.received_date < {{ reprocess_from(ref('stg_online_banking__events'), 'received_date') }}
+                where kept.received_date < {{ reprocess_from(ref('stg_online_banking__events'), 'received_date', system='online_banking') }}
             )
     {% endif %}
 

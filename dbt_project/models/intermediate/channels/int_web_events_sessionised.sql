@@ -3,13 +3,19 @@
 -- user is the first user_id seen in it (n_user_ids > 1 flags the rare session that
 -- switched user, kept with the first).
 -- Incremental (macros/incremental.sql): the sessions that newly loaded events belong to
--- (late events included) are rebuilt from all their events.
+-- (late events included) are rebuilt from all their events, and so are those with events
+-- received on a date that newer loads re-delivered (a corrected delivery can withdraw events:
+-- a session left with none is deleted, macros/incremental.sql, delete_withdrawn_rows).
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_id',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('online_banking', ref('int_web_events_deduplicated'), 'last_received_date',"
+            ~ " 'received_date', 'session_id', 'session_id') }}",
+        ],
     )
 }}
 
@@ -19,7 +25,11 @@ with events as (
     {% if is_incremental() %}
         where session_id in (
             select newer.session_id from {{ ref('int_web_events_deduplicated') }} as newer
-            where newer.load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+            where newer.load_id > {{ table_watermark() }}
+        )
+        or session_id in (
+            select kept.session_id from {{ this }} as kept
+            where kept.last_received_date >= {{ newer_delivered_from('online_banking', table_watermark()) }}
         )
     {% endif %}
 

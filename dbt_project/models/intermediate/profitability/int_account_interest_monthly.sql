@@ -54,7 +54,8 @@ with accounts as (
                     'month',
                     {{
                         reprocess_from(
-                            ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id'
+                            ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id',
+                            system='core_banking'
                         )
                     }}
                 ) as date
@@ -127,8 +128,13 @@ ftp_rates as (
 
 watermark as (
 
-    select max(balances.as_of_load_id) as as_of_load_id
-    from balances
+    -- with the night's load even if no filled day came of it (a re-delivery that withdrew a date)
+    select max(loads.as_of_load_id) as as_of_load_id
+    from (
+        select balances.as_of_load_id from balances
+        union all
+        select {{ newer_load_id('core_banking') }}
+    ) as loads
 
 ),
 

@@ -45,7 +45,12 @@ unit_costs as (
         select
             cast(
                 date_trunc(
-                    'month', {{ reprocess_from(ref('stg_core_banking__transactions'), 'posting_date', 'as_of_load_id') }}
+                    'month',
+                    {{
+                        reprocess_from(
+                            ref('stg_core_banking__transactions'), 'posting_date', 'as_of_load_id', system='core_banking'
+                        )
+                    }}
                 ) as date
             ) as restart_date
 
@@ -128,8 +133,13 @@ postings as (
 
 watermark as (
 
-    select max(postings._load_id) as as_of_load_id
-    from postings
+    -- with the night's load even if it brought no posting (a re-delivery that withdrew a date's)
+    select max(loads._load_id) as as_of_load_id
+    from (
+        select postings._load_id from postings
+        union all
+        select {{ newer_load_id('core_banking') }}
+    ) as loads
 
 ),
 

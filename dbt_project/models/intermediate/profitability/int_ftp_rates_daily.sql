@@ -49,7 +49,8 @@ account_legs as (
         select
             {{
                 reprocess_from(
-                    ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id'
+                    ref('int_account_balances_daily_filled'), 'balance_date', 'as_of_load_id', 'as_of_load_id',
+                    system='core_banking'
                 )
             }} as restart_date
 
@@ -96,8 +97,13 @@ balances as (
 
 watermark as (
 
-    select max(balances.as_of_load_id) as as_of_load_id
-    from balances
+    -- with the night's load even if no filled day came of it (a re-delivery that withdrew a date)
+    select max(loads.as_of_load_id) as as_of_load_id
+    from (
+        select balances.as_of_load_id from balances
+        union all
+        select {{ newer_load_id('core_banking') }}
+    ) as loads
 
 ),
 

@@ -13,6 +13,9 @@
         incremental_strategy='delete+insert',
         unique_key='month_start',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('core_banking', ref('int_transactions_flagged'), 'month_start', 'posting_date', grain='month') }}",
+        ],
     )
 }}
 
@@ -21,7 +24,7 @@ with transactions as (
     select * from {{ ref('int_transactions_flagged') }}
     where not is_reversal
     {% if is_incremental() %}
-        and posting_date >= date_trunc('month', {{ reprocess_from(ref('int_transactions_flagged'), 'posting_date') }})
+        and posting_date >= date_trunc('month', {{ reprocess_from(ref('int_transactions_flagged'), 'posting_date', system='core_banking') }})
     {% endif %}
 
 ),

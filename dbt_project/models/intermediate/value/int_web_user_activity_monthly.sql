@@ -9,6 +9,10 @@
         incremental_strategy='delete+insert',
         unique_key='month_start',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('online_banking', ref('int_web_sessions_keyed'), 'month_start', 'session_date',"
+            ~ " grain='month') }}",
+        ],
     )
 }}
 
@@ -17,9 +21,19 @@ with sessions as (
     select * from {{ ref('int_web_sessions_keyed') }}
     {% if is_incremental() %}
         where session_date >= (
-            select cast(date_trunc('month', coalesce(min(newer.session_date), date '9999-12-31')) as date)
+            select
+                cast(
+                    date_trunc(
+                        'month',
+                        least(
+                            coalesce(min(newer.session_date), date '9999-12-31'),
+                            -- a date re-delivered without some of its sessions' events
+                            {{ newer_delivered_from('online_banking', table_watermark()) }}
+                        )
+                    ) as date
+                )
             from {{ ref('int_web_sessions_keyed') }} as newer
-            where newer.load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+            where newer.load_id > {{ table_watermark() }}
         )
     {% endif %}
 

@@ -10,6 +10,9 @@
         incremental_strategy='delete+insert',
         unique_key='business_date',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('core_banking', ref('int_transactions_flagged'), 'business_date', 'business_date') }}",
+        ],
         post_hook=[
             "{{ refresh_reversals() }}",
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id') }}",
@@ -21,7 +24,7 @@ with transactions as (
 
     select * from {{ ref('int_transactions_flagged') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('int_transactions_flagged'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_transactions_flagged'), 'business_date', system='core_banking') }}
     {% endif %}
 
 ),

@@ -11,6 +11,9 @@
     config(
         materialized='incremental',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('core_banking', ref('int_account_balances_keyed'), 'business_date', 'business_date') }}",
+        ],
         post_hook=[
             "{{ drop_dates_before_window('business_date', var('balance_snapshot_window_days')) }}",
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
@@ -23,7 +26,7 @@ with balances as (
 
     select * from {{ ref('int_account_balances_keyed') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('int_account_balances_keyed'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_account_balances_keyed'), 'business_date', system='core_banking') }}
     {% endif %}
 
 ),

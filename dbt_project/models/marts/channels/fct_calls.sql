@@ -7,6 +7,9 @@
         incremental_strategy='delete+insert',
         unique_key='business_date',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('call_center', ref('int_calls_keyed'), 'business_date', 'business_date') }}",
+        ],
         post_hook=[
             "{{ refresh_customer_keys(ref('int_customer_xref'), 'call_id', 'source_key', ['match_rule'],"
             ~ " ['call_center', 'calls']) }}",
@@ -18,7 +21,7 @@ with calls as (
 
     select * from {{ ref('int_calls_keyed') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('int_calls_keyed'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_calls_keyed'), 'business_date', system='call_center') }}
     {% endif %}
 
 ),

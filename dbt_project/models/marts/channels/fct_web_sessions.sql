@@ -7,6 +7,10 @@
         incremental_strategy='delete+insert',
         unique_key='session_id',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('online_banking', ref('int_web_sessions_keyed'), 'last_received_date',"
+            ~ " 'received_date', 'session_id', 'session_id') }}",
+        ],
         post_hook=[
             "{{ refresh_customer_keys(ref('int_customer_xref'), 'user_id', 'source_key', [],"
             ~ " ['online_banking', 'users']) }}",
@@ -18,7 +22,13 @@ with sessions as (
 
     select * from {{ ref('int_web_sessions_keyed') }}
     {% if is_incremental() %}
-        where load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+        where
+            load_id > {{ table_watermark() }}
+            -- sessions with events received on a date newer loads re-delivered (some withdrawn)
+            or session_id in (
+                select kept.session_id from {{ this }} as kept
+                where kept.last_received_date >= {{ newer_delivered_from('online_banking', table_watermark()) }}
+            )
     {% endif %}
 
 ),

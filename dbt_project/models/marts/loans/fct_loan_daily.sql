@@ -6,6 +6,9 @@
         incremental_strategy='delete+insert',
         unique_key='business_date',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_withdrawn_rows('core_banking', ref('int_loans_provisioned'), 'business_date', 'business_date') }}",
+        ],
         post_hook=[
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
         ],
@@ -16,7 +19,7 @@ with loans as (
 
     select * from {{ ref('int_loans_provisioned') }}
     {% if is_incremental() %}
-        where business_date >= {{ reprocess_from(ref('int_loans_provisioned'), 'business_date') }}
+        where business_date >= {{ reprocess_from(ref('int_loans_provisioned'), 'business_date', system='core_banking') }}
     {% endif %}
 
 ),
