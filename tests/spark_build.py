@@ -8,11 +8,13 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
-Then the customer history and the balance facts are built again as two nights
-(`history_nights`): a full refresh of their models from the lake without its newest customer
-snapshot and balances, then, those back, an incremental build (the Spark forms of their
-strategies: the history's tables rewritten, the facts' date partitions overwritten,
-macros/engines.sql), each model written to `<out_dir>/incremental/<model>/`. The tables Spark
+Then the customer history and the facts by date (balances, postings, calls, daily loans) are
+built again as two nights (`history_nights`): a full refresh of their models from the lake
+without its newest customer snapshot and facts, then, those back (the facts in a load of their
+own, the postings with two reversals of a posting of the first night), an incremental build (the
+Spark forms of their strategies and post-hooks: the history's tables rewritten, the facts' date
+partitions overwritten, macros/engines.sql and macros/incremental.sql), each model written to
+`<out_dir>/incremental/<model>/`. The tables Spark
 partitions are listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
 
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
@@ -69,8 +71,29 @@ KEYED_MODELS = ("int_customer_xref", "int_accounts_resolved")
 has the split key on the first night and its customer's on the second (history_nights)."""
 BALANCE_MODELS = ("int_account_balances_keyed", "fct_account_balance_daily", "fct_account_balance_daily_recent")
 """The balance facts, incremental by business date (on Spark: partitions overwritten)."""
+FACT_MODELS = (
+    "int_transactions_reversed",
+    "int_transactions_flagged",
+    "fct_transactions",
+    "int_calls_keyed",
+    "fct_calls",
+    "int_loans_provisioned",
+    "fct_loan_daily",
+)
+"""The other facts incremental by business date, and the models they stand on."""
+NIGHTLY_FEEDS = (
+    ("core_banking", "customers"),
+    ("core_banking", "balances"),
+    ("core_banking", "transactions"),
+    ("core_banking", "loans"),
+    ("call_center", "calls"),
+)
+"""The lake's files whose newest date the first night goes without (history_nights)."""
 NEWER_LOAD = "29991231T000000000000Z"
-"""The load id of the second night's newest balances: newer than every load of the lake."""
+"""The load id of the second night's newest facts: newer than every load of the lake."""
+REVERSALS = ("TX999999999999", "TX999999999998")
+"""The second night's reversals, both of one posting of the first night (written in this order:
+the first by the posting's date and id, TX...998, is the one that cancelled it)."""
 IDENTITY_CASES = ("first_run", "own_keys")
 SPLINK_CASES_AS_OF = date(2026, 11, 20)
 
@@ -108,21 +131,19 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
 
 
 def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
-    """The customer history and the balance facts built as two nights on Spark, each model
+    """The customer history and the facts by date built as two nights on Spark, each model
     written as Parquet to `<out_dir>/incremental/<model>/`: first (a full refresh) the lake
-    without its newest customer snapshot and its newest balances, and an identity in which one
-    record of a customer of two holds a key of its own (so do its accounts' balances); then
-    (incremental, as the night after) the lake and the identity as they are: a new date, a key
-    retired, a customer whose records changed, the newest balances in a load of their own
-    (NEWER_LOAD) and balances to re-key (`<out_dir>/incremental/split.json`)."""
-    newest = {
-        feed: max((settings.lake_dir / "core_banking" / feed).glob("business_date=*"))
-        for feed in ("customers", "balances")
-    }
+    without its newest customer snapshot and its newest balances, postings, loans and calls
+    (NIGHTLY_FEEDS), and an identity in which one record of a customer of two holds a key of its
+    own (so do its accounts' facts); then (incremental, as the night after) the lake and the
+    identity as they are: a new date, a key retired, a customer whose records changed, the newest
+    facts in a load of their own (NEWER_LOAD), two reversals of a posting of the first night
+    (REVERSALS) and facts to re-key (`<out_dir>/incremental/split.json`)."""
+    newest = {feed: newest_delivered(settings.lake_dir / system / feed) for system, feed in NIGHTLY_FEEDS}
     identity = settings.identity_dir / "customer_identity.parquet"
     resolved = pq.read_table(identity)
     split = split_one_record(resolved)
-    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS)
+    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS)
     for feed, folder in newest.items():
         folder.rename(settings.root / f"newest_{feed}")
     identity.rename(settings.root / "customer_identity.parquet")
@@ -144,24 +165,28 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         str(row.business_date)
         for row in spark.table(built["fct_account_balance_daily_recent"]).select("business_date").distinct().collect()
     )
-    # the newest balances come in a load of their own, as a night's do (the shared bank loaded
-    # every date in one load, which the facts' watermark would take for one they already hold)
-    delivered = next(newest["balances"].glob("*.parquet"))
-    original = settings.root / "newest_balances.parquet"
-    shutil.copyfile(delivered, original)
-    balances = pq.read_table(delivered)
-    pq.write_table(
-        balances.set_column(
-            balances.schema.get_field_index("_load_id"), "_load_id", pa.array([NEWER_LOAD] * balances.num_rows)
-        ),
-        delivered,
-    )
+    # the newest facts come in a load of their own, as a night's do (the shared bank loaded
+    # every date in one load, which the facts' watermark would take for one it already holds),
+    # the transactions with two reversals of a posting of the first night (the shared bank has none)
+    delivered = {feed: next(newest[feed].glob("*.parquet")) for feed in ("balances", "transactions", "loans", "calls")}
+    for feed, path in delivered.items():
+        shutil.copyfile(path, settings.root / f"newest_{feed}.parquet")
+    reversed_txn_id = with_reversals(delivered["transactions"], settings.lake_dir)
+    for path in delivered.values():
+        rows = pq.read_table(path)
+        pq.write_table(
+            rows.set_column(
+                rows.schema.get_field_index("_load_id"), "_load_id", pa.array([NEWER_LOAD] * rows.num_rows, pa.string())
+            ),
+            path,
+        )
     try:
         dbt(runner, settings, "run", "--select", *models)
-        for model in (*HISTORY_MODELS, *BALANCE_MODELS):
+        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS):
             spark.table(built[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
     finally:
-        original.replace(delivered)
+        for feed, path in delivered.items():
+            (settings.root / f"newest_{feed}.parquet").replace(path)
     (out_dir / "incremental" / "split.json").write_text(
         json.dumps(
             {
@@ -169,10 +194,45 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
                 "first_night_split_rows": split_rows,
                 "newer_load": NEWER_LOAD,
                 "first_night_recent_dates": recent_dates,
+                "reversed_txn_id": reversed_txn_id,
+                "reversals": list(REVERSALS),
             }
         ),
         encoding="utf-8",
     )
+
+
+def newest_delivered(feed: Path) -> Path:
+    """The folder of the newest business date whose file holds rows (the shared bank's calls are
+    few: a date can have none, and a night that brings no row would prove nothing)."""
+    return max(day for day in feed.glob("business_date=*") if pq.read_metadata(next(day.glob("*.parquet"))).num_rows)
+
+
+def with_reversals(newest: Path, lake_dir: Path) -> str:
+    """Adds to the newest transactions file (`newest`) two reversals (REVERSALS) of the first
+    posting of the lake's oldest date, on the newest date; returns the reversed posting's id."""
+    oldest = min((lake_dir / "core_banking" / "transactions").glob("business_date=*"))
+    postings = pq.read_table(next(oldest.glob("*.parquet")))
+    posting = postings.take(pc.sort_indices(postings, [("txn_id", "ascending")])[:1]).to_pylist()[0]
+    rows = pq.read_table(newest)
+    day = rows.column("_business_date")[0].as_py()
+    reversals = [
+        posting
+        | {
+            "txn_id": txn_id,
+            "posting_date": day,
+            "txn_ts": rows.column("txn_ts")[0].as_py(),
+            "amount": -posting["amount"],
+            "txn_type": "REVERSAL",
+            "description": "Reversal",
+            "reversed_txn_id": posting["txn_id"],
+            "_business_date": day,
+            "_source_file": rows.column("_source_file")[0].as_py(),
+        }
+        for txn_id in REVERSALS
+    ]
+    pq.write_table(pa.concat_tables([rows, pa.Table.from_pylist(reversals, schema=rows.schema)]), newest)
+    return str(posting["txn_id"])
 
 
 def split_one_record(resolved: pa.Table) -> dict[str, str]:

@@ -36,7 +36,11 @@
 
 {% macro spark_type_name(data_type) -%}
     {#- Spark's name of a type as the project writes it (the contracts' data_type included). -#}
-    {%- set spark_names = {'varchar': 'string', 'timestamptz': 'timestamp'} -%}
+    {%- set spark_names = {
+        'varchar': 'string',
+        'timestamptz': 'timestamp',
+        'timestamp with time zone': 'timestamp',
+    } -%}
     {{- spark_names.get(data_type | trim | lower, data_type) -}}
 {%- endmacro %}
 
@@ -45,6 +49,18 @@
     it in DuckDB's words. On Spark those words are translated; on DuckDB dbt's cast is used. -#}
 {% macro spark__cast(field, type) -%}
     cast({{ field }} as {{ spark_type_name(type) }})
+{%- endmacro %}
+
+
+{#- Seeds. Their yml gives column types in DuckDB's words (`varchar`); dbt-spark's seed writes
+    them into its `create table` as they are, so on Spark they are translated first, then
+    dbt-spark's own macro creates the table. -#}
+{% macro spark__create_csv_table(model, agate_table) -%}
+    {%- set column_types = model['config'].get('column_types', {}) -%}
+    {%- for column, data_type in column_types.items() | list -%}
+        {%- do column_types.update({column: spark_type_name(data_type)}) -%}
+    {%- endfor -%}
+    {{- return(dbt.spark__create_csv_table(model, agate_table)) -}}
 {%- endmacro %}
 
 

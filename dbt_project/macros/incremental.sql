@@ -242,6 +242,10 @@
     {#- Post-hook of fct_transactions: a reversal can arrive days after the posting it
         cancels, when that posting's date is no longer rebuilt; mark (or unmark, when a
         corrected delivery withdrew the reversal) exactly the postings whose flag changed. -#}
+    {{- return(adapter.dispatch('refresh_reversals', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__refresh_reversals() -%}
     {%- if is_incremental() -%}
         update {{ this }} as posting
         set
@@ -262,6 +266,66 @@
                 or postings.reversed_by_txn_id is distinct from reversed.reversal_txn_id
         ) as changed
         where posting.txn_id = changed.txn_id
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__refresh_reversals() -%}
+    {#- Spark's Parquet tables have no update. The table is partitioned by business date
+        (incremental_by_date, macros/engines.sql): the partitions that hold a posting whose flag
+        changed are written again (dynamic partition overwrite: the other partitions stay as they
+        are), those postings with their new flag, reversal and date (DuckDB's update sets the
+        three), every other row as it was; a table not partitioned is rewritten whole
+        (rewrite_table). A night whose reversals change no earlier posting writes nothing. -#}
+    {%- if is_incremental() -%}
+        {%- set partition_by = config.get('partition_by') -%}
+        {%- set partitions = [partition_by] if partition_by is string else (partition_by or []) -%}
+        {%- set refreshed = {
+            'is_reversed': 'reversed.txn_id is not null',
+            'reversed_by_txn_id': 'reversed.reversal_txn_id',
+            'reversed_on': 'reversed.reversed_on',
+        } -%}
+        {%- set changed -%}
+            (
+                not (posting.is_reversed <=> (reversed.txn_id is not null))
+                or not (posting.reversed_by_txn_id <=> reversed.reversal_txn_id)
+            )
+        {%- endset -%}
+        {%- set rows -%}
+            select
+            {%- for column in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+                {% if column in refreshed -%}
+                    case when {{ changed }} then {{ refreshed[column] }} else posting.{{ column }} end
+                {%- else -%}
+                    posting.{{ column }}
+                {%- endif %} as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            from {{ this }} as posting
+            left join {{ ref('int_transactions_reversed') }} as reversed
+                on posting.txn_id = reversed.txn_id
+            {%- if partitions %}
+            left semi join (
+                select distinct
+                    {%- for column in partitions %}
+                    posting.{{ column }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                from {{ this }} as posting
+                left join {{ ref('int_transactions_reversed') }} as reversed
+                    on posting.txn_id = reversed.txn_id
+                where {{ changed }}
+            ) as stale_partitions
+                on
+                {%- for column in partitions %}
+                    {{ 'and ' if not loop.first }}posting.{{ column }} = stale_partitions.{{ column }}
+                {%- endfor %}
+            {%- endif %}
+        {%- endset -%}
+        {%- if partitions -%}
+            insert overwrite table {{ this }} {{ partition_cols(label='partition') }}
+            {{ rows }}
+        {%- else -%}
+            {{- rewrite_table(this, rows) -}}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -23,7 +23,9 @@ reversed as (
 
     select
         reversals.reversed_txn_id as txn_id,
-        first(reversals.txn_id order by reversals.posting_date, reversals.txn_id) as reversal_txn_id,
+        {{ ordered_first(
+            'reversals.txn_id', ['reversals.posting_date', 'reversals.txn_id']
+        ) }} as reversal_txn_id,
         min(reversals.posting_date) as reversed_on,
         count(*) as n_reversals
     from reversals

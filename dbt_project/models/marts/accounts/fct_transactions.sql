@@ -4,11 +4,12 @@
 -- earlier nights that a new reversal cancelled, and re-key customers that were merged.
 -- depends_on: {{ ref('int_transactions_reversed') }} (post-hooks)
 -- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
+{# On Spark partitioned by business_date, a night overwriting the partitions of its dates
+   (incremental_by_date, macros/engines.sql), and those of the earlier postings a new reversal
+   cancelled (refresh_reversals, macros/incremental.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='business_date',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('core_banking', ref('int_transactions_flagged'), 'business_date', 'business_date') }}",
@@ -17,6 +18,7 @@
             "{{ refresh_reversals() }}",
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id') }}",
         ],
+        **incremental_by_date('business_date'),
     )
 }}
 

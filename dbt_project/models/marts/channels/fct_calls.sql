@@ -1,11 +1,11 @@
 -- Incremental by business date (macros/incremental.sql); the post-hook re-keys calls whose
 -- caller identity resolution now places with another customer.
 -- depends_on: {{ ref('int_customer_xref') }} (post-hooks)
+{# On Spark partitioned by business_date, a night overwriting the partitions of its dates
+   (incremental_by_date, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='business_date',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('call_center', ref('int_calls_keyed'), 'business_date', 'business_date') }}",
@@ -14,6 +14,7 @@
             "{{ refresh_customer_keys(ref('int_customer_xref'), 'call_id', 'source_key', ['match_rule'],"
             ~ " ['call_center', 'calls']) }}",
         ],
+        **incremental_by_date('business_date'),
     )
 }}
 

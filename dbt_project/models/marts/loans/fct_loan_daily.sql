@@ -1,10 +1,10 @@
 -- Incremental by business date (macros/incremental.sql).
 -- depends_on: {{ ref('int_accounts_resolved') }} (post-hooks)
+{# On Spark partitioned by business_date, a night overwriting the partitions of its dates
+   (incremental_by_date, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='business_date',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('core_banking', ref('int_loans_provisioned'), 'business_date', 'business_date') }}",
@@ -12,6 +12,7 @@
         post_hook=[
             "{{ refresh_customer_keys(ref('int_accounts_resolved'), 'account_id', 'account_id', ['product_code']) }}",
         ],
+        **incremental_by_date('business_date'),
     )
 }}
 
