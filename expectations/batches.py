@@ -93,9 +93,9 @@ def release_freed_memory() -> None:
 
     A frame the gates let go is freed, but the allocators keep its pages for reuse: glibc's
     malloc (numpy's columns) and Arrow's pool (text columns, mimalloc), so the process's resident
-    set stays at its largest feed file and the bank rules' DuckDB comes on top of it. Measured on
-    a 10,000-customer bank's 20 days staged (the gate step alone, 2026-12-03): a peak of 1.42 GB
-    without this, 1.12 GB with it, the bank rules' part 1.42 GB and 1.05 GB. Costs a few
+    set stays at its largest feed file and the bank rules' DuckDB comes on top of it. A
+    10,000-customer bank's 20 days staged, the gate step alone (2026-12-03): a peak of 1.42 GB
+    without this, 1.12 GB with it (docs/performance.md, "The gate's memory"). Costs a few
     milliseconds; on a system without glibc's `malloc_trim` only Arrow's pool is released."""
     gc.collect()
     pa.default_memory_pool().release_unused()
