@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import duckdb
@@ -98,3 +99,22 @@ def test_a_batch_read_in_chunks_is_the_batch_read_at_once(tmp_path: Path, monkey
     assert chunked.index.equals(pd.RangeIndex(5_000))
     # and each text column in one piece, as pandas hashes it fastest
     assert chunked["account_id"].array.__arrow_array__().num_chunks == 1
+
+
+def test_no_feed_file_stays_in_memory_once_gated(tmp_path: Path) -> None:
+    # given a run's staged delivery with 5,000 accounts, a row count no other frame here has
+    rows = clean()
+    account = rows["core_banking.accounts"][0]
+    rows["core_banking.accounts"] = [{**account, "account_id": f"A{n}"} for n in range(5_000)]
+    batches = StagedBatches(staged(tmp_path, rows), RUN, load_agreement(), {})
+
+    # when the gates have read and validated every feed file
+    report = run_gates(batches)
+    assert report.rows["core_banking.accounts"] == 5_000
+
+    # then no frame of the accounts is left alive: neither the staged rows nor the copy GX
+    # validated (GX's context, which it keeps as its global project, held every batch it was
+    # given, so every feed file gated stayed in memory while the bank rules ran after them)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == 5_000]
+    assert alive == []
