@@ -37,11 +37,18 @@ def bank(published_bank: PublishedBank, tmp_path: Path) -> Settings:
     return published_bank.copy(tmp_path / "data")
 
 
-def edit_csv(settings: Settings, system: str, name: str, edit: Callable[[Rows], Rows]) -> None:
-    """Edit a file of the waiting night as its system would have sent it (manifest re-signed)."""
-    folder = settings.landing_dir / system / NIGHT.isoformat()
+def read_csv(path: Path) -> Rows:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+
+
+def edit_csv(
+    settings: Settings, system: str, name: str, edit: Callable[[Rows], Rows], folder: Path | None = None
+) -> None:
+    """Edit a file of the waiting night (or of the delivery `folder`) as its system would have
+    sent it (manifest re-signed)."""
+    folder = folder or settings.landing_dir / system / NIGHT.isoformat()
     path = folder / name
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows = read_csv(path)
     header = list(rows[0])
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, header, lineterminator="\n")
@@ -92,6 +99,36 @@ def test_a_clean_night_passes_every_rule_and_every_rule_is_judged(bank: Settings
     ]:
         assert results[key].success and results[key].note is None, key
     assert results[("core_banking.balances", "volume")].note is None  # five dates of history: judged
+
+
+def test_a_redelivery_without_postings_is_judged_against_a_lake_without_the_dates_postings(bank: Settings) -> None:
+    # given the latest published date re-delivered by the core system with every posting
+    # withdrawn: its transactions file with its header only (staged as an empty partition), its
+    # balances back by what the postings had moved; the waiting night's core delivery not here
+    day = bank_date(PUBLISHED_DAYS - 1)
+    shutil.rmtree(bank.landing_dir / "core_banking" / NIGHT.isoformat())
+    folder = bank.landing_dir / "core_banking" / day.isoformat()
+    withdrawn: dict[str, Decimal] = {}
+    for posting in read_csv(folder / "transactions.csv"):
+        withdrawn[posting["account_id"]] = withdrawn.get(posting["account_id"], Decimal(0)) + Decimal(posting["amount"])
+    assert any(withdrawn.values()), "the date moved no balance"
+    edit_csv(bank, "core_banking", "transactions.csv", lambda rows: [], folder=folder)
+
+    def roll_back(rows: Rows) -> Rows:
+        for row in rows:
+            for column in ("ledger_balance", "available_balance"):
+                row[column] = str(Decimal(row[column]) - withdrawn.get(row["account_id"], Decimal(0)))
+        return rows
+
+    edit_csv(bank, "core_banking", "balances.csv", roll_back, folder=folder)
+    # when the re-delivery is judged
+    results = judge(bank)
+    # then the lake the rules read has none of the date's old postings: the balances, back at the
+    # day before's plus nothing, roll forward (with the old postings kept, each account that had
+    # postings that day would break by their sum)
+    balance = results[("core_banking.balances", "end_of_day_balance")]
+    assert (balance.success, balance.unexpected_count, balance.note) == (True, 0, None)
+    assert ("core_banking.transactions", "balance_chain") not in failed(results)
 
 
 def test_a_broken_balance_chain_is_blocking_and_names_the_row(bank: Settings) -> None:

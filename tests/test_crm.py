@@ -362,6 +362,87 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
         assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
 
 
+def mirrored(source: Path, target: Path, left_out: set[Path]) -> None:
+    """`target` a tree of links to `source`'s entries, with real folders along the relative paths
+    `left_out`, which are not there (the caller writes them): a lake to change in places without
+    copying, or writing into, the shared one."""
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        name = Path(entry.name)
+        inside = {path.relative_to(name) for path in left_out if path != name and path.parts[0] == entry.name}
+        if name in left_out:
+            continue
+        if inside:
+            mirrored(entry, target / name, inside)
+        else:
+            (target / name).symlink_to(entry, target_is_directory=entry.is_dir())
+
+
+def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: Settings, tmp_path: Path) -> None:
+    """A corrected delivery that brings no row of a date (here the call centre's, its calls file
+    empty) carries its load on no row, but the load audit records it: int_business_date_loads
+    gives the date that load, so the events' window reaches the date and the night withdraws the
+    complaints it no longer supports, as a full refresh would."""
+    # given the 2,000-customer bank's build and the latest date but one with complaint events
+    build = tmp_path / "build" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    with duckdb.connect(str(build), read_only=True) as con:
+        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+        (day,) = con.sql(
+            "select max(event_date) from marts.fct_customer_events where event_type = 'NEW_COMPLAINT'"
+            " and event_date < ?",
+            params=[last],
+        ).fetchone()
+    # and a lake in which the call centre re-delivered that date with an empty calls file, by a
+    # load newer than any the build saw: the date's partition is empty, the audit says LOADED
+    lake = value_bank.lake_dir
+    partition = Path("call_center", "calls", f"business_date={day}")
+    loads = Path("_audit", "loads")
+    mirrored(lake, tmp_path / "data" / "lake", {partition, loads})
+    settings = load_settings(data_dir=tmp_path / "data")
+    mirrored(lake / loads, settings.lake_dir / loads, set())
+    (settings.lake_dir / partition).mkdir()
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false) limit 0)"
+            f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
+        )
+        con.execute(
+            "copy (select 'Z-withdrawal' as load_id, 'call_center' as system, 'calls' as feed,"
+            f" date '{day}' as business_date, 0::bigint as rows_loaded, 'LOADED' as outcome)"
+            f" to {str(settings.lake_dir / loads / 'Z-withdrawal.parquet')!r} (format parquet)"
+        )
+    # when a night builds the latest loads of the dates and the events
+    outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads", *EVENT_MODELS)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then the date has the re-delivery as its latest load, its events were detected again in it,
+    # its complaints are gone, and the mart holds what the rules find over the whole history
+    columns = (
+        "event_id, customer_key, account_id, event_date, event_type, severity, measured_value, baseline_value,"
+        " detected_in_run"
+    )
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        assert con.sql(
+            "select load_id from intermediate.int_business_date_loads where business_date = ?", params=[day]
+        ).fetchall() == [("Z-withdrawal",)]
+        on_day = con.sql(
+            "select event_type, detected_in_run from marts.fct_customer_events where event_date = ?", params=[day]
+        ).fetchall()
+        assert on_day and {run for _, run in on_day} == {"Z-withdrawal"}
+        assert "NEW_COMPLAINT" not in {event_type for event_type, _ in on_day}
+        only = [
+            con.sql(
+                f"select count(*) from (select {columns} from {a} except all select {columns} from {b})"
+            ).fetchone()[0]
+            for a, b in (
+                ("marts.fct_customer_events", "intermediate.int_customer_events"),
+                ("intermediate.int_customer_events", "marts.fct_customer_events"),
+            )
+        ]
+    assert only == [0, 0]
+
+
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
     the mart's watermark that re-delivers a date replaces the events from that date on (an event it
