@@ -228,12 +228,7 @@
                 {%- endfor %}
             {%- endif %}
         {%- endset -%}
-        {%- if partitions -%}
-            insert overwrite table {{ this }} {{ partition_cols(label='partition') }}
-            {{ rows }}
-        {%- else -%}
-            {{- rewrite_table(this, rows) -}}
-        {%- endif -%}
+        {{- overwrite_partitions_or_table(rows, partitions) -}}
     {%- endif -%}
 {%- endmacro %}
 
@@ -320,12 +315,7 @@
                 {%- endfor %}
             {%- endif %}
         {%- endset -%}
-        {%- if partitions -%}
-            insert overwrite table {{ this }} {{ partition_cols(label='partition') }}
-            {{ rows }}
-        {%- else -%}
-            {{- rewrite_table(this, rows) -}}
-        {%- endif -%}
+        {{- overwrite_partitions_or_table(rows, partitions) -}}
     {%- endif -%}
 {%- endmacro %}
 
@@ -449,4 +439,17 @@
         where false
 
     ),
+{%- endmacro %}
+
+
+{% macro overwrite_partitions_or_table(rows, partitions) -%}
+    {#- Spark: `rows` (every row of the partitions they hold, or of the table) written over this
+        table's partitions when it is partitioned by `partitions` (dynamic partition overwrite:
+        the other partitions are not touched), else over the whole table (rewrite_table). -#}
+    {%- if partitions -%}
+        insert overwrite table {{ this }} {{ partition_cols(label='partition') }}
+        {{ rows }}
+    {%- else -%}
+        {{- rewrite_table(this, rows) -}}
+    {%- endif -%}
 {%- endmacro %}

@@ -134,12 +134,8 @@ postings as (
 watermark as (
 
     -- with the night's load even if it brought no posting (a re-delivery that withdrew a date's)
-    select max(loads._load_id) as as_of_load_id
-    from (
-        select postings._load_id from postings
-        union all
-        select {{ newer_load_id('core_banking') }}
-    ) as loads
+    select greatest(max(postings._load_id), {{ newer_load_id('core_banking') }}) as as_of_load_id
+    from postings
 
 ),
 

@@ -98,12 +98,8 @@ balances as (
 watermark as (
 
     -- with the night's load even if no filled day came of it (a re-delivery that withdrew a date)
-    select max(loads.as_of_load_id) as as_of_load_id
-    from (
-        select balances.as_of_load_id from balances
-        union all
-        select {{ newer_load_id('core_banking') }}
-    ) as loads
+    select greatest(max(balances.as_of_load_id), {{ newer_load_id('core_banking') }}) as as_of_load_id
+    from balances
 
 ),
 
