@@ -43,6 +43,9 @@ from bankdw.dbt_command import COLLECTOR_THRESHOLDS
 
 _session: ContextVar[DbtSession | None] = ContextVar("dbt_session", default=None)
 
+RUN_RESULTS = "run_results.json"
+"""dbt's artifact of a command's results, in its target path."""
+
 EXCEPTION = 2
 """The exit code of a dbt command that raised (as dbt's own command line): 1 is a failed node."""
 
@@ -150,6 +153,21 @@ def _collect_less() -> None:
     gc.freeze()
 
 
+_NO_MANIFEST_AGAIN = ("--no-write-json",)
+"""Each command of a session runs without writing dbt's JSON artifacts: dbt would write
+manifest.json again at its end (4 MB of JSON, about 1.5 s of CPU each time), the same parse the
+session's `dbt parse` wrote already; the command's run_results.json is written here instead
+(`_write_run_results`)."""
+
+
+def _write_run_results(result: object, common: list[str]) -> None:
+    """Write `<target-path>/run_results.json` as dbt writes it at a command's end (dbt's own
+    artifact class, `RunExecutionResult.write`): the pipeline reads the tests' outcomes there."""
+    write = getattr(result, "write", None)
+    if write is not None:
+        write(str(Path(common[common.index("--target-path") + 1]) / RUN_RESULTS))
+
+
 def _serve(replies: IO[str]) -> None:
     from dbt.cli.main import dbtRunner
 
@@ -186,7 +204,8 @@ def _serve(replies: IO[str]) -> None:
                     manifests[key] = parsed.result
                     _collect_less()
             sys.argv = ["dbt", command, *common, *extra]
-            done = dbtRunner(manifest=manifests.get(key)).invoke(sys.argv[1:])
+            done = dbtRunner(manifest=manifests.get(key)).invoke([*sys.argv[1:], *_NO_MANIFEST_AGAIN])
+            _write_run_results(done.result, common)
             returncode = 0 if done.success else EXCEPTION if done.exception is not None else 1
         except Exception:  # noqa: BLE001 - reported as dbt's command line would: the trace, the exit code
             traceback.print_exc()
