@@ -52,7 +52,7 @@ def split(rows: pd.DataFrame, cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def _classifier(y: np.ndarray) -> LGBMClassifier:
     positives = int(y.sum())
-    return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))  # type: ignore[arg-type]
+    return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))
 
 
 def fingerprint(train: pd.DataFrame, cutoff: date) -> str:

@@ -66,7 +66,7 @@ class NotEnoughHistory(ValueError):
 
 def _classifier(y: np.ndarray) -> LGBMClassifier:
     positives = int(y.sum())
-    return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))  # type: ignore[arg-type]
+    return LGBMClassifier(**PARAMS, scale_pos_weight=(len(y) - positives) / max(positives, 1))
 
 
 def date_folds(dates: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -44,7 +44,7 @@ def register_spark_udfs(spark: SparkSession, phone_region: str = DEFAULT_REGION)
     from pyspark.sql.functions import pandas_udf
 
     for udf_name, function in sql_functions(phone_region).items():
-        spark.udf.register(udf_name, pandas_udf(_series_udf(function), "string"))  # type: ignore[call-overload]
+        spark.udf.register(udf_name, pandas_udf(_series_udf(function), "string"))
 
 
 def python_worker_environment() -> dict[str, str]:
