@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         "embedded default), or spark (the same dbt project on Apache Spark, docs/spark.md; the nightly run does not "
         "build on it yet and says so).",
     )
+    spark_driver_java_options: str = Field(
+        default="",
+        description="JVM options added to Spark's driver when dbt builds on Spark in session mode (profiles.yml, "
+        "target `spark`), e.g. `-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC` for "
+        "small builds such as the test suite's (less JIT compilation, one collector thread: about a quarter less "
+        "CPU there, docs/spark.md). Empty for a bank's data.",
+    )
     dbt_parse_cache: Path | None = Field(
         default=None,
         description="A folder where dbt's parse of the project is kept for every data dir that runs with the "
@@ -753,6 +760,7 @@ class Settings(BaseSettings):
             "duckdb_temp_dir": path(self.duckdb_temp_directory),
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
+            "spark_driver_java_options": self.spark_driver_java_options,
             "reporting_currency": self.reporting_currency,
             "postings_short_window_days": self.postings_short_window_days,
             "postings_long_window_days": self.postings_long_window_days,
@@ -826,7 +834,7 @@ def load_settings(**overrides: object) -> Settings:
 # ------------------------------------------------------- the defaults of a `dbt build` by hand
 
 DBT_PROJECT_YML = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
-PROFILE_VARS = ("phone_region",)
+PROFILE_VARS = ("phone_region", "spark_driver_java_options")
 """Vars only profiles.yml reads. dbt renders a profile with the `--vars` of the command line
 alone, never with the project's `vars:` block, so they are left out of it: a value there would
 do nothing. By hand the identity plugin's own default region applies."""

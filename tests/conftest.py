@@ -112,6 +112,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # The dbt docs cost 10 to 30 s a publish: only the shared published bank makes them
     # (tests/test_docs_site.py reads them); every other publish of the suite goes without.
     os.environ.setdefault("BANKDW_PUBLISH_DOCS", "false")
+    # Spark's driver on small builds (tests/test_spark.py): the quick compiler only (with room for
+    # its code) and one collector thread, about a quarter less CPU in as much time (docs/spark.md);
+    # the suite is CPU bound on 2 cores
+    os.environ.setdefault(
+        "BANKDW_SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
+    )
 
 
 SLOWEST_FIRST = (
