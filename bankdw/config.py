@@ -42,6 +42,8 @@ GATES_VAR = "gates"
 """The dbt var of the gates' severities and tolerances (rendered from `gates_config`); tests only."""
 TEST_SCOPE_VAR = "warehouse_test_scope"
 """The dbt var of what a night's warehouse tests read (setting `warehouse_test_scope`); tests only."""
+SPARK_JAVA_OPTIONS_VAR = "spark_driver_java_options"
+"""The dbt var of the JVM options of Spark's driver (profiles.yml): how fast a build runs, not what it builds."""
 PATH_VARS = (
     "lake_dir",
     "identity_dir",
@@ -760,7 +762,7 @@ class Settings(BaseSettings):
             "duckdb_temp_dir": path(self.duckdb_temp_directory),
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
-            "spark_driver_java_options": self.spark_driver_java_options,
+            SPARK_JAVA_OPTIONS_VAR: self.spark_driver_java_options,
             "reporting_currency": self.reporting_currency,
             "postings_short_window_days": self.postings_short_window_days,
             "postings_long_window_days": self.postings_long_window_days,
@@ -834,7 +836,7 @@ def load_settings(**overrides: object) -> Settings:
 # ------------------------------------------------------- the defaults of a `dbt build` by hand
 
 DBT_PROJECT_YML = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
-PROFILE_VARS = ("phone_region", "spark_driver_java_options")
+PROFILE_VARS = ("phone_region", SPARK_JAVA_OPTIONS_VAR)
 """Vars only profiles.yml reads. dbt renders a profile with the `--vars` of the command line
 alone, never with the project's `vars:` block, so they are left out of it: a value there would
 do nothing. By hand the identity plugin's own default region applies."""

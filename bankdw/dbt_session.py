@@ -162,10 +162,12 @@ session's `dbt parse` wrote already; the command's run_results.json is written h
 
 def _write_run_results(result: object, common: list[str]) -> None:
     """Write `<target-path>/run_results.json` as dbt writes it at a command's end (dbt's own
-    artifact class, `RunExecutionResult.write`): the pipeline reads the tests' outcomes there."""
-    write = getattr(result, "write", None)
-    if write is not None:
-        write(str(Path(common[common.index("--target-path") + 1]) / RUN_RESULTS))
+    artifact class, `RunExecutionResult.write`): the pipeline reads the tests' outcomes there.
+    Nothing when the command raised (no result) or gave no run result."""
+    from dbt.artifacts.schemas.run import RunExecutionResult
+
+    if isinstance(result, RunExecutionResult):
+        result.write(str(Path(common[common.index("--target-path") + 1]) / RUN_RESULTS))
 
 
 def _serve(replies: IO[str]) -> None:

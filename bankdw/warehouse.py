@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from bankdw.config import GATES_VAR, PATH_VARS, TEST_SCOPE_VAR, Settings
+from bankdw.config import GATES_VAR, PATH_VARS, SPARK_JAVA_OPTIONS_VAR, TEST_SCOPE_VAR, Settings
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
 
@@ -291,7 +291,7 @@ def project_fingerprint(settings: Settings) -> str:
     shaping = {
         name: value
         for name, value in settings.dbt_vars().items()
-        if name not in (GATES_VAR, TEST_SCOPE_VAR, "spark_driver_java_options", *PATH_VARS)
+        if name not in (GATES_VAR, TEST_SCOPE_VAR, SPARK_JAVA_OPTIONS_VAR, *PATH_VARS)
     }
     digest.update(json.dumps(shaping, sort_keys=True).encode())
     return digest.hexdigest()
