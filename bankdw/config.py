@@ -44,6 +44,8 @@ TEST_SCOPE_VAR = "warehouse_test_scope"
 """The dbt var of what a night's warehouse tests read (setting `warehouse_test_scope`); tests only."""
 SPARK_JAVA_OPTIONS_VAR = "spark_driver_java_options"
 """The dbt var of the JVM options of Spark's driver (profiles.yml): how fast a build runs, not what it builds."""
+DUCKDB_THREADS_VAR = "duckdb_threads"
+"""The dbt var of the threads DuckDB runs a query with (on-run-start): how fast a build runs, not what it builds."""
 PATH_VARS = (
     "lake_dir",
     "identity_dir",
@@ -133,6 +135,14 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory each DuckDB connection of a run (the dbt build's included) may hold before it "
         "spills to duckdb_temp_dir instead of growing, e.g. 4GB.",
+    )
+    duckdb_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads each DuckDB connection of a run (the dbt build's included) runs a query with; 0: "
+        "DuckDB's own default, every core. Fewer leave cores to other work on a shared host; on small data, "
+        "where a query's threads mostly wait for each other, 1 costs less CPU in about the same time (the "
+        "test suite, docs/performance.md).",
     )
     duckdb_temp_dir: Path | None = Field(
         default=None,
@@ -722,11 +732,14 @@ class Settings(BaseSettings):
         """The `config` of every DuckDB connection a run opens: its memory limit, where it spills,
         and where relative paths resolve from: the data dir, as for dbt, which runs there and names
         the lake relatively in the views of a build (bankdw.warehouse.dbt_args)."""
-        return {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.duckdb_memory_limit,
             "temp_directory": str(self.duckdb_temp_directory),
             "file_search_path": str(self.root),
         }
+        if self.duckdb_threads:
+            config["threads"] = self.duckdb_threads
+        return config
 
     def identity_config(self) -> IdentityConfig:
         """The settings of identity resolution's probabilistic rule, as the resolve step passes them."""
@@ -760,6 +773,8 @@ class Settings(BaseSettings):
             # on-run-start sets DuckDB's memory_limit and temp_directory to them (macros/settings.sql)
             "duckdb_memory_limit": self.duckdb_memory_limit,
             "duckdb_temp_dir": path(self.duckdb_temp_directory),
+            # on-run-start sets DuckDB's threads to it, unless 0 (macros/settings.sql)
+            DUCKDB_THREADS_VAR: self.duckdb_threads,
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
             SPARK_JAVA_OPTIONS_VAR: self.spark_driver_java_options,

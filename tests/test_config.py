@@ -76,6 +76,21 @@ def test_a_run_spills_into_a_data_dir_that_has_no_spill_folder_yet(tmp_path: Pat
     assert total == (10_000_000, 49_999_995_000_000)
 
 
+def test_duckdb_threads_reach_every_connection_of_a_run_and_zero_leaves_duckdbs_own(tmp_path: Path) -> None:
+    # given the threads setting at 1, and at 0 (the default: DuckDB's own, every core)
+    one = load_settings(data_dir=tmp_path / "data", duckdb_threads=1)
+    default = load_settings(data_dir=tmp_path / "data", duckdb_threads=0)
+    # when a connection of the run opens with each one's config
+    with duckdb.connect(config=one.duckdb_config()) as con:
+        threads = con.sql("select current_setting('threads')").fetchall()
+    with duckdb.connect(config=default.duckdb_config()) as con, duckdb.connect() as own:
+        default_threads = con.sql("select current_setting('threads')").fetchall()
+        own_threads = own.sql("select current_setting('threads')").fetchall()
+    # then the first runs its queries on one thread, the second on as many as DuckDB chooses
+    assert threads == [(1,)]
+    assert default_threads == own_threads and "threads" not in default.duckdb_config()
+
+
 def test_the_memory_limit_reaches_the_connections_that_read_the_lake_outside_dbt(published_bank: PublishedBank) -> None:
     # given the shared bank's lake, and its settings with a memory limit far too small for any read
     # (issue 20: every connection of a run stops or spills at the installation's limit, not only dbt's)

@@ -164,8 +164,9 @@ def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Pa
     from extract.contract import load_agreement
     from extract.lake import Lake
 
-    # given a lake with nothing but the schema files, and two threads
-    settings = load_settings(data_dir=tmp_path / "data", dbt_threads=2)
+    # given a lake with nothing but the schema files, and two threads (DuckDB's queries on one each,
+    # as the suite runs them: tests/conftest.py)
+    settings = load_settings(data_dir=tmp_path / "data", dbt_threads=2, duckdb_threads=1)
     Lake(settings.lake_dir).ensure_schemas(load_agreement())
     target = tmp_path / "tz" / "bank.duckdb"
     # when dbt builds the sessions and runs their unit tests
@@ -176,3 +177,7 @@ def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Pa
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
     unit_tests = [r for r in results["results"] if r["unique_id"].startswith("unit_test.bankdw.int_web_events_sess")]
     assert unit_tests and all(r["status"] == "pass" for r in unit_tests)
+    # and on-run-start set the settings' memory limit and threads on DuckDB for the whole invocation
+    hooks = [" ".join(r["compiled_code"].split()) for r in results["results"] if "on-run-start" in r["unique_id"]]
+    assert {"set global memory_limit = '4GB'", "set global threads = '1'"} <= set(hooks)
+    assert all(r["status"] == "success" for r in results["results"] if "on-run-start" in r["unique_id"])

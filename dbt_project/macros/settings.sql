@@ -37,3 +37,11 @@
 {#- Spark manages its own memory and spill (the cluster's settings): nothing to set; dbt skips
     an empty hook. -#}
 {% macro spark__set_duckdb_global(name, value) %}{% endmacro %}
+
+{#
+    The threads DuckDB runs each query with, for the whole invocation: var('duckdb_threads'), the
+    setting of bankdw/config.py; 0 leaves DuckDB's default (every core) and the hook empty.
+#}
+{% macro set_duckdb_threads(threads) %}
+    {%- if threads | int > 0 -%}{{ return(set_duckdb_global('threads', threads | int)) }}{%- endif -%}
+{% endmacro %}
