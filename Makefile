@@ -65,7 +65,8 @@ test: env
 # 10:14 and 13:12), 3 workers 0.57, 0.56 and 0.55 (8:53, 10:48 and 12:26): a few per cent.
 # A fourth gains nothing: 20:42 against 20:28 with 3 on one machine. /proc/stat shows both cores
 # busy for the whole run with 3 workers as with 4 (2.0 cores on average, sampled every 10 s): the
-# suite is CPU bound, and only less CPU makes it faster.
+# suite is CPU bound, and only less CPU makes it faster: bench/bench_suite_cpu.py says which
+# tests spend it (docs/performance.md).
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 pytest: env
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
