@@ -127,8 +127,8 @@ class Settings(BaseSettings):
         default=None,
         description="A folder where dbt's parse of the project is kept for every data dir that runs with the "
         "same settings (a test suite, CI, several banks on one host): a data dir whose dbt has parsed nothing "
-        "yet starts from it instead of parsing the whole project (about 10 s of CPU per first command). Unset: "
-        "each data dir keeps its own parse in dbt/target.",
+        "yet, or last parsed other settings, starts from it instead of parsing the whole project (about 10 s of "
+        "CPU a command). Unset: each data dir keeps its own parse in dbt/target.",
     )
     duckdb_memory_limit: str = Field(
         default="4GB",

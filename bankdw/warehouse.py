@@ -18,6 +18,7 @@ creates the views again.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import logging
@@ -188,9 +189,13 @@ def run_dbt(
     args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
     saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
-    if shared is not None and shared.exists() and not saved.exists():
+    # dbt keeps one parse per target folder, of the vars and profile it last ran with: a data dir
+    # whose commands change them (a night's build after a test's own command, a copy of another
+    # data dir) would parse the whole project again; the kept parse of these vars serves instead
+    if shared is not None and shared.exists() and not (saved.exists() and filecmp.cmp(shared, saved, shallow=False)):
         saved.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shared, saved)
+    parsed_before = saved.stat().st_mtime_ns if saved.exists() else None
     session = None if capture else active_session(settings)
     line = [*command_line(), *args, *extra]
     if session is not None:  # the night's worker process (`bankdw.dbt_session`)
@@ -205,7 +210,8 @@ def run_dbt(
             text=True,
             check=False,
         )
-    if shared is not None and saved.exists() and not shared.exists():
+    # kept for the next data dir with these vars: a first parse, or one dbt made again (a project file changed)
+    if shared is not None and saved.exists() and (not shared.exists() or saved.stat().st_mtime_ns != parsed_before):
         shared.parent.mkdir(parents=True, exist_ok=True)
         partial = shared.with_name(f".{shared.name}.{os.getpid()}")
         shutil.copyfile(saved, partial)

@@ -181,3 +181,26 @@ def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Pa
     hooks = [" ".join(r["compiled_code"].split()) for r in results["results"] if "on-run-start" in r["unique_id"]]
     assert {"set global memory_limit = '4GB'", "set global threads = '1'"} <= set(hooks)
     assert all(r["status"] == "success" for r in results["results"] if "on-run-start" in r["unique_id"])
+
+
+def test_a_data_dir_whose_dbt_parsed_other_vars_takes_the_kept_parse_of_its_own(tmp_path: Path) -> None:
+    """dbt keeps one parse per target folder; a data dir whose last command had other vars or
+    profile (a test's own command after a night, a copy of another data dir) takes the parse the
+    setting dbt_parse_cache keeps for the command's own, instead of parsing the whole project."""
+    from bankdw.warehouse import PARTIAL_PARSE, build_path, run_dbt
+
+    # given a data dir whose dbt has parsed (or taken from the suite's kept parses) these settings
+    first = load_settings(data_dir=tmp_path / "first")
+    assert first.dbt_parse_cache is not None  # tests/conftest.py keeps the suite's parses
+    done = run_dbt(first, build_path(first), "parse", capture=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    # and another whose saved parse is not of them (another's, here one dbt cannot read)
+    other = load_settings(data_dir=tmp_path / "other")
+    (other.root / "dbt" / "target").mkdir(parents=True)
+    (other.root / "dbt" / "target" / PARTIAL_PARSE).write_bytes(b"the parse of other vars")
+    # when dbt runs there with the same settings
+    done = run_dbt(other, build_path(other), "parse", capture=True)
+    # then it started from the kept parse: it did not parse the project again (dbt's own log)
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = (other.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Nothing changed, skipping partial parsing" in log and "Failed to load parsed file" not in log
