@@ -191,11 +191,11 @@ def run_dbt(
     saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
     # dbt keeps one parse per target folder, of the vars and profile it last ran with: a data dir
     # whose commands change them (a night's build after a test's own command, a copy of another
-    # data dir) would parse the whole project again; the kept parse of these vars serves instead
-    if shared is not None and shared.exists() and not (saved.exists() and filecmp.cmp(shared, saved, shallow=False)):
+    # data dir) would parse the whole project again; the kept parse of these vars serves instead.
+    # Copies keep the file's time, so that a parse and its copy compare equal without being read.
+    if shared is not None and shared.exists() and not (saved.exists() and filecmp.cmp(shared, saved)):
         saved.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shared, saved)
-    parsed_before = saved.stat().st_mtime_ns if saved.exists() else None
+        shutil.copy2(shared, saved)
     session = None if capture else active_session(settings)
     line = [*command_line(), *args, *extra]
     if session is not None:  # the night's worker process (`bankdw.dbt_session`)
@@ -211,10 +211,10 @@ def run_dbt(
             check=False,
         )
     # kept for the next data dir with these vars: a first parse, or one dbt made again (a project file changed)
-    if shared is not None and saved.exists() and (not shared.exists() or saved.stat().st_mtime_ns != parsed_before):
+    if shared is not None and saved.exists() and not (shared.exists() and filecmp.cmp(saved, shared)):
         shared.parent.mkdir(parents=True, exist_ok=True)
         partial = shared.with_name(f".{shared.name}.{os.getpid()}")
-        shutil.copyfile(saved, partial)
+        shutil.copy2(saved, partial)
         partial.replace(shared)  # atomic: a reader sees the whole parse or none
     return done
 

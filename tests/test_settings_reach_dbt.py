@@ -179,7 +179,11 @@ def test_every_thread_computes_business_dates_in_the_bank_time_zone(tmp_path: Pa
     assert unit_tests and all(r["status"] == "pass" for r in unit_tests)
     # and on-run-start set the settings' memory limit and threads on DuckDB for the whole invocation
     hooks = [" ".join(r["compiled_code"].split()) for r in results["results"] if "on-run-start" in r["unique_id"]]
-    assert {"set global memory_limit = '4GB'", "set global threads = '1'"} <= set(hooks)
+    expected = {
+        f"set global memory_limit = '{settings.duckdb_memory_limit}'",
+        f"set global threads = '{settings.duckdb_threads}'",
+    }
+    assert expected <= set(hooks)
     assert all(r["status"] == "success" for r in results["results"] if "on-run-start" in r["unique_id"])
 
 
