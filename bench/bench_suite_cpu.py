@@ -7,7 +7,7 @@ children (dbt's worker, Spark's JVM, Airflow's processes, PostgreSQL, a browser)
 them outlive their parent, so `/usr/bin/time` and `getrusage` miss them.
 
 This runs pytest as `make pytest` does (xdist, whole files per worker, the same order) with this
-module as a plugin, and samples every process's CPU (utime + stime in /proc) twice a second:
+module as a plugin, and samples every process's CPU (its user and system time, psutil) twice a second:
 
 - an xdist worker's CPU goes to the test it is running (the plugin writes the test's id to a file
   named by the worker's pid at the start of each test);
@@ -17,12 +17,12 @@ module as a plugin, and samples every process's CPU (utime + stime in /proc) twi
 
 A process that starts and ends between two samples, and a process's last half second, are not
 seen; the figures say how much of the machine's busy CPU over the run they account for (the
-reference, from /proc/stat in the same run).
+reference, the machine's CPU times over the same run).
 
     .venv/bin/python bench/bench_suite_cpu.py                     # the whole suite, as make pytest
     .venv/bin/python bench/bench_suite_cpu.py tests/test_config.py --top 10
 
-Linux only (/proc). The figures of the last full run are in docs/performance.md.
+The figures of the last full run are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ import time
 from collections.abc import Generator
 from pathlib import Path
 
+import psutil
 import pytest
 
 MAP_DIR = "BENCH_SUITE_CPU_MAP"
 """The environment variable naming the folder where each xdist worker writes its current test."""
 IDLE = "idle: "
 OUTSIDE = "(outside the suite)"
-TICKS = os.sysconf("SC_CLK_TCK")
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -68,25 +68,21 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # the sampler
 
 
-def _processes() -> dict[tuple[int, str], int]:
-    """Every process's CPU ticks so far, by (pid, start time): a pid reused is another process."""
+def _processes() -> dict[tuple[int, float], float]:
+    """Every process's CPU seconds so far (its own, not its children's), by (pid, start time): a
+    pid reused is another process."""
     found = {}
-    for folder in Path("/proc").iterdir():
-        if not folder.name.isdigit():
-            continue
-        try:
-            stat = (folder / "stat").read_text(encoding="utf-8", errors="replace")
-        except OSError:  # ended meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        found[(int(folder.name), fields[19])] = int(fields[11]) + int(fields[12])
+    for process in psutil.process_iter(["create_time", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is not None:  # None: not ours to read, or ended meanwhile
+            found[(process.pid, process.info["create_time"])] = times.user + times.system
     return found
 
 
-def _machine_busy_ticks() -> int:
-    """CPU ticks the machine spent busy so far (/proc/stat: user, nice, system, irq, softirq)."""
-    fields = Path("/proc/stat").read_text(encoding="utf-8").split("\n", 1)[0].split()[1:]
-    return sum(int(fields[i]) for i in (0, 1, 2, 5, 6))
+def _machine_busy_seconds() -> float:
+    """CPU seconds the machine spent busy so far (all cores): user, nice, system, irq and softirq."""
+    times = psutil.cpu_times()
+    return float(sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq")))
 
 
 class Sampler(threading.Thread):
@@ -96,24 +92,20 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.map_dir, self.interval = map_dir, interval
         self.by_test: dict[str, float] = collections.defaultdict(float)
-        self._labels: dict[tuple[int, str], str] = {}
+        self._labels: dict[tuple[int, float], str] = {}
         self._stopping = threading.Event()
 
-    def _label(self, process: tuple[int, str]) -> str:
+    def _label(self, process: tuple[int, float]) -> str:
         worker = self.map_dir / str(process[0])
         if worker.exists():  # an xdist worker: the test it runs now
             return worker.read_text(encoding="utf-8").removeprefix(IDLE)
         if process not in self._labels:
-            label = OUTSIDE
             try:
-                for entry in Path("/proc", str(process[0]), "environ").read_bytes().split(b"\0"):
-                    if entry.startswith(b"PYTEST_CURRENT_TEST="):
-                        # "tests/x.py::test_y (call)": the phase the process was started in goes
-                        label = entry.split(b"=", 1)[1].decode(errors="replace").rsplit(" (", 1)[0]
-                        break
-            except OSError:
-                pass
-            self._labels[process] = label
+                started_in = psutil.Process(process[0]).environ().get("PYTEST_CURRENT_TEST")
+            except psutil.Error:  # ended meanwhile, or not ours to read
+                started_in = None
+            # "tests/x.py::test_y (call)": the phase the process was started in goes
+            self._labels[process] = started_in.rsplit(" (", 1)[0] if started_in else OUTSIDE
         return self._labels[process]
 
     def run(self) -> None:
@@ -121,10 +113,10 @@ class Sampler(threading.Thread):
         before = _processes()  # what ran before the suite is not the suite's
         while not self._stopping.wait(self.interval):
             now = _processes()
-            for process, ticks in now.items():
-                spent = ticks - before.get(process, 0)
+            for process, seconds in now.items():
+                spent = seconds - before.get(process, 0.0)
                 if spent > 0 and process[0] != me:
-                    self.by_test[self._label(process)] += spent / TICKS
+                    self.by_test[self._label(process)] += spent
             before = now
 
     def stop(self) -> None:
@@ -164,11 +156,11 @@ def main() -> None:
         command = [sys.executable, "-m", "pytest", "-p", "bench_suite_cpu", "-q"]
         command += ["-n", str(args.workers), "--dist", "loadfile", "--no-loadscope-reorder", *pytest_args]
         sampler = Sampler(Path(folder))
-        busy_before, started = _machine_busy_ticks(), time.monotonic()
+        busy_before, started = _machine_busy_seconds(), time.monotonic()
         sampler.start()
         done = subprocess.run(command, cwd=PROJECT, env=environment, check=False)
         sampler.stop()
-        wall, busy = time.monotonic() - started, (_machine_busy_ticks() - busy_before) / TICKS
+        wall, busy = time.monotonic() - started, _machine_busy_seconds() - busy_before
     print()
     report(sampler.by_test, wall, busy, args.top)
     if args.json:
