@@ -344,6 +344,7 @@ def summary(figures: list[BuildFigures]) -> None:
             f"Spark {spark_fixed:.0f} + {spark_slope * 1e5:.0f}"
         )
         print(f"  {repaid(duck_fixed, duck_slope, spark_fixed, spark_slope)} on this machine")
+        print(f"  as the bank grows, Spark's time over DuckDB's here tends to {spark_slope / duck_slope:.1f}x")
         for cores in CLUSTER_CORES:
             # the best a cluster could do: Spark's part per customer spread over its cores without
             # loss, its fixed part as here, DuckDB still on this machine's cores
