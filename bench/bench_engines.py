@@ -44,7 +44,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from contextlib import chdir
 from dataclasses import asdict, dataclass
@@ -54,7 +53,7 @@ from typing import Any, TextIO
 
 import duckdb
 import psutil
-from bench_scale import START, bank, delivered_files, landing, reference, run_pass
+from bench_scale import START, PeakMemory, bank, delivered_files, landing, reference, run_pass
 
 from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.dbt_command import command_line
@@ -88,39 +87,26 @@ class BuildFigures:
     rows: dict[str, int]
 
 
-class ProcessTree:
-    """The CPU seconds and the peak resident memory of the processes this one starts (dbt, Spark's
-    JVM and Python workers), sampled in a thread: a process's CPU as last seen before it ended.
-    `resource.getrusage` would miss the JVM, which its parent does not wait for."""
+class ProcessTree(PeakMemory):
+    """The peak resident memory of the processes this one starts (dbt, Spark's JVM and Python
+    workers), and their CPU seconds, each process's as last seen before it ended: sampled in
+    bench_scale's thread. `resource.getrusage` would miss the JVM, which its parent does not wait for."""
 
     def __init__(self, every: float = 0.1) -> None:
-        self.every, self._stop = every, threading.Event()
-        self._me = psutil.Process()
+        super().__init__(every)
         self._cpu: dict[tuple[int, float], float] = {}
-        self.peak = 0
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            rss = 0
-            for process in self._me.children(recursive=True):
-                try:
-                    with process.oneshot():
-                        times = process.cpu_times()
-                        self._cpu[(process.pid, process.create_time())] = times.user + times.system
-                        rss += process.memory_info().rss
-                except psutil.Error:  # ended between listing and reading
-                    continue
-            self.peak = max(self.peak, rss)
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> ProcessTree:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _rss(self) -> int:
+        total = 0
+        for process in self._me.children(recursive=True):
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    self._cpu[(process.pid, process.create_time())] = times.user + times.system
+                    total += process.memory_info().rss
+            except psutil.Error:  # ended between listing and reading
+                continue
+        return total
 
     @property
     def cpu_seconds(self) -> float:
@@ -240,8 +226,8 @@ def spark_child(data_dir: Path, out: Path, full_refresh: bool) -> None:
 def timed_build(
     settings: Settings, engine: str, full_refresh: bool, driver_memory: str, log: TextIO
 ) -> tuple[dict[str, Any], float, ProcessTree]:
-    began = time.monotonic()
-    with ProcessTree() as tree:
+    began, tree = time.monotonic(), ProcessTree()
+    with tree:
         if engine == "duckdb":
             built = duckdb_build(settings, full_refresh, log)
         else:
