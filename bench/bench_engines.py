@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import duckdb
+import numpy
 import psutil
 from bench_scale import START, PeakMemory, bank, delivered_files, landing, reference, run_pass
 
@@ -296,11 +297,8 @@ def measure(work: Path, customers: int, days: int, seed: int, driver_memory: str
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
     """Least squares `seconds = fixed + per_customer x customers` (exact through two sizes)."""
-    n = len(points)
-    mean_x, mean_y = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
-    spread = sum((x - mean_x) ** 2 for x, _ in points)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
-    return mean_y - slope * mean_x, slope
+    slope, fixed = numpy.polyfit([x for x, _ in points], [y for _, y in points], 1)
+    return float(fixed), float(slope)
 
 
 def summary(figures: list[BuildFigures]) -> None:
