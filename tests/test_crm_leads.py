@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from models.crm.leads import Candidate, ContactRules, CustomerFacts, assign_leads, resume_leads
+import pytest
+
+from models.crm.leads import (
+    Candidate,
+    ContactRules,
+    CustomerFacts,
+    DoubledCandidates,
+    assign_leads,
+    resume_leads,
+)
 
 D0 = date(2026, 9, 1)
 RULES = ContactRules(customer_gap_days=7, rm_max_open=2, due_days=5)
@@ -128,3 +137,15 @@ def test_resuming_at_any_day_gives_the_leads_of_the_whole_run() -> None:
             whole.leads, key=lambda lead: lead.lead_id
         ), start
         assert {c: u for c, u in whole.waited.items() if u >= start} == night.waited
+
+
+def test_a_customer_day_held_by_two_candidates_fails_naming_it() -> None:
+    # given a customer with two candidates on one day (the view's uniqueness broken), and one each on other days
+    candidates = [candidate("C1", 2), candidate("C2", 2), candidate("C1", 3), candidate("C1", 2, priority=5)]
+    # when the loop runs over them, or resumes at that day: it serves a customer once a day, so
+    # the doubled candidate would leave one lead and no test of the leads could see it
+    for start in (day(0), day(2)):
+        with pytest.raises(DoubledCandidates, match=f"1 customer-day.*C1 on {day(2).isoformat()}"):
+            resume_leads(candidates, CustomerFacts(), RULES, day(10), start)
+    # and a night that resumes after that day does not judge it again (an earlier night did)
+    assert resume_leads(candidates, CustomerFacts(), RULES, day(10), day(3)).leads

@@ -12,9 +12,11 @@ and no new night: the gate runs on a copy of the published file.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -45,6 +47,10 @@ NIGHT_ROLL_FORWARD_BREAKS, OLD_ROLL_FORWARD_BREAKS = 2, 2
 balance one more than it should be; among older ones, a balance one more than it should be and
 the day after it, which starts from it (docs/quality.md: the test judges a night from the
 night's first date on, each account from its last older balance)."""
+
+
+CANDIDATES_UNIQUE = "unique_combination_of_columns_int_lead_candidates_customer_key__candidate_date"
+"""int_lead_candidates' uniqueness: whole on a full refresh; on a night int_leads checks its candidates."""
 
 
 def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
@@ -127,6 +133,15 @@ def failures_of(results: list[dict[str, object]], test: str) -> object:
     return node["failures"]
 
 
+def candidates_test_filter(results: list[dict[str, Any]]) -> str:
+    """What int_lead_candidates' uniqueness test read of the view (its where, as compiled)."""
+    [node] = [node for node in results if str(node["unique_id"]).split(".")[2] == CANDIDATES_UNIQUE]
+    assert node["status"] == "pass", node["status"]
+    found = re.search(r"from \S+int_lead_candidates\S* where (\w+)\)", " ".join(str(node["compiled_code"]).split()))
+    assert found, node["compiled_code"]
+    return found.group(1)
+
+
 def failing(results: list[dict[str, object]]) -> set[str]:
     """The names of the tests that failed (a test's unique id's third part); a warning is not a failure."""
     return {str(node["unique_id"]).split(".")[2] for node in results if node["status"] in ("fail", "error")}
@@ -153,6 +168,8 @@ def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
     # the roll-forward judged the night's account-days, each from its older balance, and not the older ones
     assert ROLL_FORWARD in failed_tests
     assert failures_of(failed.value.result.test_results, ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS
+    # the leads' candidates (a view) were not computed for their test: int_leads checked the night's
+    assert candidates_test_filter(failed.value.result.test_results) == "false"
     # and the check history keeps every test of the gate, each with its outcome
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     data_tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
@@ -181,13 +198,15 @@ def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_ni
         "--exclude-resource-type",
         "unit_test",
         "--select",
-        f"fct_calls fct_loan_daily {ROLL_FORWARD}",
+        f"fct_calls fct_loan_daily {ROLL_FORWARD} int_lead_candidates",
     )
     # then they read every row, the older ones too, and fail on them
     assert done.returncode == 1, done.stdout[-2000:]
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
     assert failing(results["results"]) >= OLD_BREAKS | {ROLL_FORWARD}, failing(results["results"])
     assert failures_of(results["results"], ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS + OLD_ROLL_FORWARD_BREAKS
+    # and the leads' candidates are tested whole
+    assert candidates_test_filter(results["results"]) == "true"
 
 
 def test_by_hand_dbt_tests_whole_tables() -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -172,6 +172,7 @@ def resume_leads(
     for candidate in candidates:
         if candidate.candidate_date >= start:
             by_day[candidate.candidate_date].append(candidate)
+    check_one_per_customer_day(by_day)
     last_lead: dict[str, date] = {}
     open_until: dict[str, list[date]] = defaultdict(list)  # per RM, the close day of each lead
     reviewed: list[Lead] = []
@@ -223,6 +224,30 @@ def resume_leads(
             leads.append(_lead(candidate, day, rules, status, None, outcome_date, status if outcome_date else None))
         day += timedelta(days=1)
     return LeadRun(leads=leads, waited=waited, reviewed=reviewed)
+
+
+class DoubledCandidates(ValueError):
+    """Candidates that repeat a customer's day: the loop serves a customer once a day, so a doubled
+    candidate would leave one lead, or none, and no test of the leads could see it."""
+
+
+def check_one_per_customer_day(by_day: Mapping[date, Sequence[Candidate]]) -> None:
+    """Raise DoubledCandidates naming the customer-days that more than one candidate holds.
+
+    The night's check of int_lead_candidates' uniqueness, where the leads read its rows: a
+    night's warehouse gate does not compute the whole view for its test (docs/quality.md)."""
+    doubled = sorted(
+        (day, customer)
+        for day, day_candidates in by_day.items()
+        for customer, n in Counter(candidate.customer_key for candidate in day_candidates).items()
+        if n > 1
+    )
+    if doubled:
+        examples = ", ".join(f"{customer} on {day.isoformat()}" for day, customer in doubled[:3])
+        raise DoubledCandidates(
+            f"int_lead_candidates holds {len(doubled)} customer-day(s) more than once ({examples}):"
+            " one candidate per customer and day is what the contact rules take (docs/crm.md)"
+        )
 
 
 def _lead(

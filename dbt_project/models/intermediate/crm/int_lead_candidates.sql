@@ -1,9 +1,9 @@
 -- Candidates for a lead, one per customer and day (docs/crm.md), before the contact rules
 -- (int_leads applies them):
 --   from the day's customer events of severity at least var lead_min_severity;
---   VISIT_DUE: a top-value customer (value tier A the month before) whose last contact
---     (int_lead_customer_facts) is older than var top_value_visit_days, judged once the data
---     covers that many days;
+--   VISIT_DUE: a top-value customer (value tier A the month before) with no contact
+--     (int_lead_customer_facts) in the var top_value_visit_days days before the day, judged
+--     once the data covers that many days;
 -- with the customer's RM and home branch on the day (int_customer_versions; no RM: the
 -- branch queue). priority = 10 x the highest severity + the value weight of the tier the
 -- month before (A 5, B 3, C 1, else 0) + one per further event type the same day.
@@ -80,6 +80,21 @@ top_value_days as (
 
 ),
 
+-- the contacts a visit due looks at: those of the last top_value_visit_days days before a
+-- candidate day, so that a night reads the contacts of its window, not of the history
+-- (customer_events_since: every contact when no window is set)
+recent_contacts as (
+
+    select
+        facts.customer_key,
+        facts.fact_date
+    from facts
+    where
+        facts.fact_kind = 'CONTACT'
+        and {{ customer_events_since('facts.fact_date', var('top_value_visit_days')) }}
+
+),
+
 visits_due as (
 
     select
@@ -87,20 +102,18 @@ visits_due as (
         top_value_days.candidate_date,
         2 as severity,
         1 as n_event_types,
-        'VISIT_DUE (no contact since '
-        || coalesce(cast(max(facts.fact_date) as varchar), 'the data began')
-        || ')'
-            as reason
+        'VISIT_DUE (no contact in the last {{ var("top_value_visit_days") }} days)' as reason
     from top_value_days
-    left join facts
-        on
-            top_value_days.customer_key = facts.customer_key
-            and facts.fact_kind = 'CONTACT'
-            and top_value_days.candidate_date > facts.fact_date
-    group by all
-    having
-        coalesce(max(facts.fact_date), date '0001-01-01')
-        < top_value_days.candidate_date - {{ var('top_value_visit_days') }}
+    where
+        not exists (
+            select recent_contacts.customer_key
+            from recent_contacts
+            where
+                recent_contacts.customer_key = top_value_days.customer_key
+                and recent_contacts.fact_date < top_value_days.candidate_date
+                and recent_contacts.fact_date
+                >= top_value_days.candidate_date - {{ var('top_value_visit_days') }}
+        )
 
 ),
 
