@@ -83,13 +83,34 @@
 {%- endmacro %}
 
 
-{% macro get_incremental_replace_all_sql(arg_dict) -%}
-    {#- A custom incremental strategy for int_leads: the batch is the whole table (the rows
-        before the night's window as they were, then the night's), so the target's rows are
-        replaced by it in place. -#}
+{% macro get_incremental_replace_unsettled_leads_sql(arg_dict) -%}
+    {#- A custom incremental strategy for int_leads (models/crm/leads.py resumes the contact
+        rules at the night's window). The batch is the night's rows and a marker row (lead_id
+        null) whose created_date is the window's first day. The target keeps the rows the night
+        did not judge again, those settled before the window: a candidate that stopped waiting
+        before it, a suppressed lead, a lead due before it and no longer open; every other row
+        is deleted (a lead the corrected data no longer supports goes with it) and the batch's
+        rows inserted, the marker never. These are exactly the rows int_leads reads back to
+        resume from and writes again (the leads open or due from the window, the candidates
+        waiting the day before it), so a night writes what it judged, not the table. A batch
+        without a marker replaces the whole table. -#}
     {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }};
+    {%- set window -%}
+        (select coalesce(min(marker.created_date), date '0001-01-01') from {{ source }} as marker where marker.lead_id is null)
+    {%- endset -%}
+    delete from {{ target }}
+    where not coalesce(
+        created_date < {{ window }}
+        and (
+            (status = 'WAITING' and waited_until < {{ window }} - 1)
+            or status = 'SUPPRESSED'
+            or (status not in ('WAITING', 'OPEN') and due_date < {{ window }})
+        ),
+        false
+    );
     insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    select {{ columns }} from {{ source }}
+    where lead_id is not null
 {%- endmacro %}

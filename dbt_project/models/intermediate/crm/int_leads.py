@@ -12,10 +12,12 @@ the candidates from there (the events' window variable is set on this model's co
 facts from the earliest lead still to judge. The table also keeps the candidates that waited for
 their RM (status WAITING, `waited_until` the last day they waited; fct_leads leaves them out):
 the loop's state, which no lead row shows. Leads before the window stay as they are, except the
-outcomes of those still open or due in the window, read again. The model returns the whole
-table (earlier rows as they were, then tonight's), which strategy `replace_all` writes in place:
-copying the leads costs little beside the rules and the loop, and no lead can be left behind.
-A full refresh runs the loop over the whole history.
+outcomes of those still open or due in the window, read again. The model returns tonight's rows
+(those from the window on, and the earlier ones it judged again) and a marker row that carries
+the window's first day (lead_id null): strategy `replace_unsettled_leads`
+(macros/crm_events.sql) deletes every row the night judges again and inserts tonight's, so
+that a night writes what it judged, not the table, and no lead the corrected data no longer
+supports is left behind. A full refresh runs the loop over the whole history.
 """
 
 from collections import defaultdict
@@ -48,7 +50,11 @@ EVER = date(1, 1, 1)
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="replace_all", on_schema_change="append_new_columns")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="replace_unsettled_leads",
+        on_schema_change="append_new_columns",
+    )
     rules = ContactRules(
         customer_gap_days=int(dbt.config.get("lead_customer_gap_days")),
         rm_max_open=int(dbt.config.get("lead_rm_max_open")),
@@ -57,7 +63,8 @@ def model(dbt, session):
     loads = dbt.ref("int_business_date_loads")
     as_of, as_of_load = loads.aggregate("max(business_date), max(load_id)").fetchone()
     if as_of is None:
-        return pa.table({name: pa.array([], kind) for name, kind in COLUMNS.items()})
+        nothing = pa.table({name: pa.array([], kind) for name, kind in COLUMNS.items()})
+        return with_window_marker(nothing, EVER) if dbt.is_incremental else nothing
     kept = None
     start = EVER
     # (a table built before the leads were incremental has no as_of_load_id: built whole once)
@@ -75,7 +82,7 @@ def model(dbt, session):
         for row in candidates.select("customer_key, candidate_date, rm_id, branch_id, priority, reason").fetchall()
     ]
     session.execute("reset variable customer_events_window_start")
-    earlier, waiting, passed = [], [], None
+    earlier, waiting = [], []
     facts_since = EVER
     if kept is not None:
         leads = kept.filter("status not in ('WAITING', 'SUPPRESSED')")
@@ -90,13 +97,7 @@ def model(dbt, session):
             Candidate(*row)
             for row in waited.select("customer_key, created_date, rm_id, branch_id, priority, reason").fetchall()
         ]
-        # rows the night does not touch, as they are: the leads it does not judge again, the
-        # candidates that stopped waiting before the window
-        passed = kept.filter(
-            f"(status = 'WAITING' and waited_until < date '{start}' - 1)"
-            f" or (status <> 'WAITING' and not (status <> 'SUPPRESSED'"
-            f" and (due_date >= date '{start}' or status = 'OPEN')))"
-        )
+    window = start if dbt.is_incremental else None
     facts = customer_facts(dbt, facts_since, start)
     if start == EVER:
         start = min((c.candidate_date for c in candidates), default=as_of + timedelta(days=1))
@@ -127,9 +128,15 @@ def model(dbt, session):
         for c, until in waits.values()
     ]
     tonight = pa.table({name: pa.array([row[name] for row in rows], kind) for name, kind in COLUMNS.items()})
-    if passed is None:
-        return tonight
-    return pa.concat_tables([passed.select(", ".join(COLUMNS)).fetch_arrow_table().cast(tonight.schema), tonight])
+    return tonight if window is None else with_window_marker(tonight, window)
+
+
+def with_window_marker(rows: pa.Table, window: date) -> pa.Table:
+    """`rows` and the marker row of an incremental night: lead_id null, created_date the first day
+    the night judged again (EVER: every row), which strategy replace_unsettled_leads reads and never
+    inserts."""
+    marker = {name: pa.array([window if name == "created_date" else None], kind) for name, kind in COLUMNS.items()}
+    return pa.concat_tables([rows, pa.table(marker)])
 
 
 def window_start(dbt, session, loads) -> date:
