@@ -8,14 +8,16 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
-Then the customer history and the facts by date (balances, postings, calls, daily loans) are
-built again as two nights (`history_nights`): a full refresh of their models from the lake
-without its newest customer snapshot and facts, then, those back (the facts in a load of their
-own, the postings with two reversals of a posting of the first night), an incremental build (the
-Spark forms of their strategies and post-hooks: the history's tables rewritten, the facts' date
-partitions overwritten, macros/engines.sql and macros/incremental.sql), each model written to
-`<out_dir>/incremental/<model>/`. The tables Spark
-partitions are listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
+Then the customer history, the facts by date (balances, postings, calls, daily loans) and the
+web sessions are built again as two nights (`history_nights`): a full refresh of their models
+from the lake without its newest customer snapshot, facts and web events, then, those back (the
+facts and events in a load of their own, the postings with two reversals of a posting of the
+first night, the events with late events of sessions of the first night), an incremental build
+(the Spark forms of their strategies and post-hooks: the history's tables rewritten, the facts'
+date partitions and the sessions' partitions overwritten, macros/engines.sql and
+macros/incremental.sql), each model written to `<out_dir>/incremental/<model>/`, and the first
+night's sessions to `<out_dir>/first_night/fct_web_sessions/`. The tables Spark partitions are
+listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
 
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
@@ -81,12 +83,21 @@ FACT_MODELS = (
     "fct_loan_daily",
 )
 """The other facts incremental by business date, and the models they stand on."""
+WEB_MODELS = (
+    "int_web_events_deduplicated",
+    "int_web_events_sessionised",
+    "int_web_sessions_keyed",
+    "fct_web_sessions",
+)
+"""The web events (incremental by delivery date) and sessions (incremental by session: on Spark
+partitioned by session date, the partitions of the rebuilt sessions overwritten)."""
 NIGHTLY_FEEDS = (
     ("core_banking", "customers"),
     ("core_banking", "balances"),
     ("core_banking", "transactions"),
     ("core_banking", "loans"),
     ("call_center", "calls"),
+    ("online_banking", "events"),
 )
 """The lake's files whose newest date the first night goes without (history_nights)."""
 NEWER_LOAD = "29991231T000000000000Z"
@@ -133,17 +144,18 @@ def own_keys_registry(records: pa.Table, directory: Path) -> Path:
 def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, out_dir: Path) -> None:
     """The customer history and the facts by date built as two nights on Spark, each model
     written as Parquet to `<out_dir>/incremental/<model>/`: first (a full refresh) the lake
-    without its newest customer snapshot and its newest balances, postings, loans and calls
-    (NIGHTLY_FEEDS), and an identity in which one record of a customer of two holds a key of its
-    own (so do its accounts' facts); then (incremental, as the night after) the lake and the
+    without its newest customer snapshot and its newest balances, postings, loans, calls and web
+    events (NIGHTLY_FEEDS), and an identity in which one record of a customer of two holds a key
+    of its own (so do its accounts' facts); then (incremental, as the night after) the lake and the
     identity as they are: a new date, a key retired, a customer whose records changed, the newest
-    facts in a load of their own (NEWER_LOAD), two reversals of a posting of the first night
-    (REVERSALS) and facts to re-key (`<out_dir>/incremental/split.json`)."""
+    facts and web events in a load of their own (NEWER_LOAD; the events with late ones of sessions
+    of the first night), two reversals of a posting of the first night (REVERSALS) and facts to
+    re-key (`<out_dir>/incremental/split.json`)."""
     newest = {feed: newest_delivered(settings.lake_dir / system / feed) for system, feed in NIGHTLY_FEEDS}
     identity = settings.identity_dir / "customer_identity.parquet"
     resolved = pq.read_table(identity)
     split = split_one_record(resolved)
-    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS)
+    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS)
     for feed, folder in newest.items():
         folder.rename(settings.root / f"newest_{feed}")
     identity.rename(settings.root / "customer_identity.parquet")
@@ -165,10 +177,16 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         str(row.business_date)
         for row in spark.table(built["fct_account_balance_daily_recent"]).select("business_date").distinct().collect()
     )
+    first_sessions = spark.table(built["fct_web_sessions"])
+    split_sessions = first_sessions.where(first_sessions.customer_key == split["split_key"]).count()
+    first_sessions.coalesce(1).write.parquet(str(out_dir / "first_night" / "fct_web_sessions"))
     # the newest facts come in a load of their own, as a night's do (the shared bank loaded
     # every date in one load, which the facts' watermark would take for one it already holds),
-    # the transactions with two reversals of a posting of the first night (the shared bank has none)
-    delivered = {feed: next(newest[feed].glob("*.parquet")) for feed in ("balances", "transactions", "loans", "calls")}
+    # the transactions with two reversals of a posting of the first night (the shared bank has none);
+    # the newest web events hold late events of sessions of the first night, and copies of its events
+    delivered = {
+        feed: next(newest[feed].glob("*.parquet")) for feed in ("balances", "transactions", "loans", "calls", "events")
+    }
     for feed, path in delivered.items():
         shutil.copyfile(path, settings.root / f"newest_{feed}.parquet")
     reversed_txn_id = with_reversals(delivered["transactions"], settings.lake_dir)
@@ -182,7 +200,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         )
     try:
         dbt(runner, settings, "run", "--select", *models)
-        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS):
+        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS):
             spark.table(built[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
     finally:
         for feed, path in delivered.items():
@@ -192,6 +210,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
             {
                 **split,
                 "first_night_split_rows": split_rows,
+                "first_night_split_sessions": split_sessions,
                 "newer_load": NEWER_LOAD,
                 "first_night_recent_dates": recent_dates,
                 "reversed_txn_id": reversed_txn_id,
@@ -236,13 +255,15 @@ def with_reversals(newest: Path, lake_dir: Path) -> str:
 
 
 def split_one_record(resolved: pa.Table) -> dict[str, str]:
-    """The last record of the first customer (by key) that holds two or more, and the key of
-    its own it takes for the first night."""
+    """The first record of the first customer (by key) that holds two or more, and the key of
+    its own it takes for the first night: the customer's own record, which its web user links to
+    (a legacy duplicate's id comes later), so that the second night re-keys sessions as well as
+    facts (`first_night_split_sessions`)."""
     members: dict[str, list[str]] = {}
     for row in resolved.select(["customer_id", "customer_key"]).to_pylist():
         members.setdefault(str(row["customer_key"]), []).append(str(row["customer_id"]))
     customer_key = min(key for key, ids in members.items() if len(ids) > 1)
-    customer_id = max(members[customer_key])
+    customer_id = min(members[customer_key])
     return {"customer_id": customer_id, "customer_key": customer_key, "split_key": new_key(f"split/{customer_id}")}
 
 

@@ -6,9 +6,10 @@ DuckDB build that bank already published (its version's state file): the same co
 same types, the same rows, the same keys, money to the cent (compared as Decimal text, never as
 floats). DuckDB is not built again here: its build is the one the pipeline published.
 
-The customer history and the facts by date, incremental, are also built on Spark as two nights
-(the second adds the newest customer snapshot and facts, and reversals of a posting of the
-first), which must end where DuckDB's one full build did.
+The customer history, the facts by date and the web sessions, incremental, are also built on
+Spark as two nights (the second adds the newest customer snapshot, facts and web events, with
+reversals of a posting of the first and late events of its sessions), which must end where
+DuckDB's one full build did.
 
 Identity resolution runs on the same Spark session (tests/spark_build.py): splink's Spark backend
 resolves the same lake, from the same registries, into the same customers, keys and merges as
@@ -100,10 +101,25 @@ PORTABLE_AT_LEAST = {
     "fct_calls",
     "int_loans_provisioned",
     "fct_loan_daily",
+    # the web events by delivery date and the sessions (incremental by session: on Spark
+    # partitioned by session date, the partitions of the sessions a night rebuilt overwritten)
+    "int_web_events_deduplicated",
+    "int_web_events_sessionised",
+    "int_web_sessions_keyed",
+    "fct_web_sessions",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
 """The portable tables partitioned by business date on Spark (incremental_by_date)."""
+WEB_MODELS = ("int_web_events_deduplicated", "int_web_events_sessionised", "int_web_sessions_keyed", "fct_web_sessions")
+PARTITIONED = {
+    **{model: ["business_date"] for model in FACTS_BY_DATE},
+    "int_web_events_deduplicated": ["received_date"],
+    "int_web_events_sessionised": ["session_date"],
+    "fct_web_sessions": ["session_date"],
+}
+"""The portable tables Spark partitions, and by what: the facts and web events by date
+(incremental_by_date), the sessions by their date (incremental_by_key)."""
 EMPTY_IN_THE_SHARED_BANK = {"int_transactions_reversed"}
 """Portable models the shared bank gives no row (it has no reversal): empty on both engines in
 the first build, proven on the second night, whose load brings reversals (tests/spark_build.py)."""
@@ -169,7 +185,7 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
     settings, out = spark_build
     built = json.loads((out / "models.json").read_text(encoding="utf-8"))
     partitioned = json.loads((out / "partitions.json").read_text(encoding="utf-8"))
-    assert set(partitioned) == set(FACTS_BY_DATE)
+    assert partitioned == PARTITIONED
     con = duckdb_state(settings, published_bank.report.run_id)
     con.execute("set TimeZone = 'UTC'")  # instants compare as instants, printed alike on both sides
     differences = {}
@@ -307,6 +323,49 @@ def test_the_calls_and_loans_built_incrementally_on_spark_are_duckdbs(
         spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
         duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
         assert duck_rows and spark_rows == duck_rows, model
+    con.close()
+
+
+def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> None:
+    # given the web events and sessions built on Spark as two nights (history_nights): the lake
+    # without its newest events and the split record's web user keyed to the split key (a full
+    # refresh), then those events in a load of their own, among them late events and copies of
+    # events of sessions the first night built, whose session-date partitions the second night
+    # overwrites (incremental_by_key), and the user back with its customer
+    out, split, built, con = second_night(spark_build, published_bank)
+    newest = con.sql(f"select max(received_date) from {built['int_web_events_deduplicated']}").fetchall()[0][0]
+    for model in WEB_MODELS:
+        # then the second night holds DuckDB's full build, row for row: an event kept once, from
+        # its first receipt; a session once, from all its events; the newest date's (and the
+        # sessions with an event of it) from the second night's load
+        received = "received_date" if model == "int_web_events_deduplicated" else "last_received_date"
+        duck = con.sql(
+            f"select * replace (case when {received} = date '{newest}' then '{split['newer_load']}' "
+            f"else load_id end as load_id) from {built[model]}"
+        )
+        spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
+        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
+        assert duck_rows and spark_rows == duck_rows, model
+    # and the comparison covers sessions the first night built that the second changed: late
+    # events of a session of an earlier date, in a partition the night's newest date is not
+    changed = con.sql(
+        f"select count(*) from read_parquet('{out / 'first_night' / 'fct_web_sessions'}/*.parquet') as first "
+        f"join read_parquet('{out / 'incremental' / 'fct_web_sessions'}/*.parquet') as second using (session_id) "
+        f"where second.session_date < date '{newest}' and second.n_events > first.n_events"
+    ).fetchall()[0][0]
+    assert changed >= 1, "no session of an earlier date was rebuilt: the comparison would prove little"
+    # and sessions the first night keyed to the split key that the second did not rebuild hold
+    # their customer's key again: only the post-hook refresh_customer_keys (on Spark an overwrite
+    # of their session-date partitions) re-keyed them
+    rekeyed = con.sql(
+        f"select count(*) from read_parquet('{out / 'first_night' / 'fct_web_sessions'}/*.parquet') as first "
+        f"join read_parquet('{out / 'incremental' / 'fct_web_sessions'}/*.parquet') as second using (session_id) "
+        f"where first.customer_key = '{split['split_key']}' and second.load_id <> '{split['newer_load']}' "
+        f"and second.customer_key = '{split['customer_key']}'"
+    ).fetchall()[0][0]
+    assert rekeyed >= 1, split
     con.close()
 
 

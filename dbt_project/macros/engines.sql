@@ -185,6 +185,37 @@
     max_by({{ value }}, {{ by }})
 {%- endmacro %}
 
+{#- Differences of dates and instants. DuckDB subtracts dates (`date - date`, a bigint of days)
+    and counts the second boundaries between two instants (`date_diff('second', ...)`); Spark's
+    `date - date` is an interval, and its `timestampdiff` counts whole seconds elapsed, not the
+    boundaries crossed (0 between 10:00:00.9 and 10:00:01.1, where DuckDB says 1). -#}
+{% macro days_between(start_date, end_date) -%}
+    {#- The days from `start_date` to `end_date` (dates), as a bigint. -#}
+    {{- return(adapter.dispatch('days_between', 'bankdw')(start_date, end_date)) -}}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date) -%}
+    {{ end_date }} - {{ start_date }}
+{%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date) -%}
+    cast(datediff({{ end_date }}, {{ start_date }}) as bigint)
+{%- endmacro %}
+
+{% macro seconds_between(start_ts, end_ts) -%}
+    {#- The second boundaries crossed from the instant `start_ts` to `end_ts`, as a bigint
+        (DuckDB's date_diff('second', ...): each instant truncated to its second). -#}
+    {{- return(adapter.dispatch('seconds_between', 'bankdw')(start_ts, end_ts)) -}}
+{%- endmacro %}
+
+{% macro default__seconds_between(start_ts, end_ts) -%}
+    date_diff('second', {{ start_ts }}, {{ end_ts }})
+{%- endmacro %}
+
+{% macro spark__seconds_between(start_ts, end_ts) -%}
+    unix_seconds({{ end_ts }}) - unix_seconds({{ start_ts }})
+{%- endmacro %}
+
 {% macro row_of(fields) -%}
     {#- A row value of `fields` (comma-separated expressions), compared as a whole (`is distinct
         from`, `lag`): DuckDB's `row(...)`, Spark's `struct(...)` (fields named after the
@@ -321,4 +352,105 @@
         'partition_by': [date_column],
         'options': {'partitionOverwriteMode': 'dynamic'},
     }) -}}
+{%- endmacro %}
+
+
+{#- An incremental table of keys (a web session) that carry a date, rebuilt key by key: a night
+    replaces the rows of the keys its batch holds, wherever their dates lie (a late event joins a
+    session of an earlier day). DuckDB deletes those keys' rows and inserts the batch
+    (delete+insert on the key). Spark's Parquet tables cannot delete: the table is partitioned by
+    the date, and a night overwrites the partitions that hold a replaced row or a new one, with
+    every row they keep and the batch's (strategy replace_keys_by_partition,
+    replace_rows_by_partition): a night writes the dates its keys touch (for sessions, the newest
+    and the days late events reached), not the table, as the facts by date do; rewriting the
+    whole table (strategy rewrite) would cost a write of every session a night. A key whose date
+    changes (a late event earlier than the session's first) leaves its old partition, which is
+    overwritten too, or dropped when nothing is left in it. Spark lists the partition column
+    after the others; the rows are DuckDB's. Its config: -#}
+{% macro incremental_by_key(key_column, date_column) -%}
+    {{- return(adapter.dispatch('incremental_by_key', 'bankdw')(key_column, date_column)) -}}
+{%- endmacro %}
+
+{% macro default__incremental_by_key(key_column, date_column) -%}
+    {{- return({'incremental_strategy': 'delete+insert', 'unique_key': key_column}) -}}
+{%- endmacro %}
+
+{% macro spark__incremental_by_key(key_column, date_column) -%}
+    {{- return({
+        'incremental_strategy': 'replace_keys_by_partition',
+        'unique_key': key_column,
+        'partition_by': [date_column],
+        'options': {'partitionOverwriteMode': 'dynamic'},
+    }) -}}
+{%- endmacro %}
+
+{% macro get_incremental_replace_keys_by_partition_sql(arg_dict) -%}
+    {#- Spark (incremental_by_key): the batch's rows replace the target's rows of the same keys. -#}
+    {%- set key = arg_dict['unique_key'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {{- replace_rows_by_partition(
+        arg_dict['target_relation'], key, 'select ' ~ key ~ ' from ' ~ batch, 'select * from ' ~ batch
+    ) -}}
+{%- endmacro %}
+
+{% macro replace_rows_by_partition(relation, key, replaced_keys, new_rows=none) -%}
+    {#- Spark: in `relation`, partitioned by its config's `partition_by` (dynamic partition
+        overwrite), the rows whose `key` the query `replaced_keys` (one column, named `key`)
+        returns are replaced by the rows of the query `new_rows` (none: deleted), as DuckDB's
+        delete of those keys and insert. The partitions that hold a replaced row or a new one are
+        overwritten, every row of them that stays with the new ones; one that keeps no row is
+        dropped (an overwrite leaves a partition it writes no row to as it was). Which partitions
+        are found before anything is written (the queries may read `relation`). Runs the
+        overwrite and returns the last statement, for the caller's statement or hook to run. -#}
+    {%- set partition_by = config.get('partition_by') -%}
+    {%- set partitions = [partition_by] if partition_by is string else partition_by -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | join(', ') -%}
+    {%- set added = '(' ~ new_rows ~ ')' if new_rows is not none else '(select * from ' ~ relation ~ ' where false)' -%}
+    {%- set replaced_partitions -%}
+        select distinct {{ partitions | join(', ') }}
+        from {{ relation }} as replaced_row
+        left semi join ({{ replaced_keys }}) as replaced on replaced_row.{{ key }} = replaced.{{ key }}
+    {%- endset -%}
+    {%- set rows -%}
+        select {{ columns }} from {{ added }} as new_row
+        union all
+        select {{ columns }}
+        from {{ relation }} as kept_row
+        left anti join ({{ replaced_keys }}) as replaced on kept_row.{{ key }} = replaced.{{ key }}
+        left semi join (
+            {{ replaced_partitions }}
+            union
+            select distinct {{ partitions | join(', ') }} from {{ added }} as new_partition
+        ) as touched
+            on
+            {%- for column in partitions %}
+                {{ 'and ' if not loop.first }}kept_row.{{ column }} <=> touched.{{ column }}
+            {%- endfor %}
+    {%- endset -%}
+    {%- set emptied_query -%}
+        select
+        {%- for column in partitions %}
+            cast(emptied.{{ column }} as string) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        from ({{ replaced_partitions }}) as emptied
+        left anti join ({{ rows }}) as written
+            on
+            {%- for column in partitions %}
+                {{ 'and ' if not loop.first }}emptied.{{ column }} <=> written.{{ column }}
+            {%- endfor %}
+    {%- endset -%}
+    {%- set emptied = run_query(emptied_query).rows -%}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' ' ~ partition_cols(label='partition') ~ ' ' ~ rows) -%}
+    {%- if emptied | length > 0 -%}
+        alter table {{ relation }} drop if exists
+        {%- for row in emptied %}
+            partition (
+            {%- for column in partitions -%}
+                {{ ', ' if not loop.first }}{{ column }} = '{{ row[loop.index0] }}'
+            {%- endfor -%}
+            ){{ ',' if not loop.last }}
+        {%- endfor %}
+    {%- else -%}
+        refresh table {{ relation }}
+    {%- endif -%}
 {%- endmacro %}

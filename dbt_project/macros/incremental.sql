@@ -118,8 +118,10 @@
 
 {% macro spark__delete_withdrawn_rows(system, relation, date_column, relation_date_column, key_column, relation_key_column, grain) -%}
     {#- Spark: a table partitioned by the date (incremental_by_date, macros/engines.sql) drops
-        those dates' partitions; any other is rewritten without the rows (delete_rows). A night
-        that finds none writes nothing. -#}
+        those dates' partitions; one of keys partitioned by another date (the sessions:
+        incremental_by_key) has the partitions that hold the keys' rows overwritten without them
+        (replace_rows_by_partition); any other is rewritten without the rows (delete_rows). A
+        night that finds none writes nothing. -#}
     {%- if is_incremental() -%}
         {%- set condition = withdrawn_rows_condition(
             system, relation, date_column, relation_date_column, key_column, relation_key_column, grain
@@ -133,6 +135,10 @@
             {%- for day in found | sort %}
                 partition ({{ date_column }} = '{{ day }}'){{ ',' if not loop.last }}
             {%- endfor %}
+        {%- elif found | length > 0 and key_column and config.get('partition_by') -%}
+            {{- replace_rows_by_partition(
+                this, key_column, 'select ' ~ key_column ~ ' from ' ~ this ~ ' where ' ~ condition
+            ) -}}
         {%- elif found | length > 0 -%}
             {{- delete_rows(this, 'withdrawn', condition) -}}
         {%- endif -%}

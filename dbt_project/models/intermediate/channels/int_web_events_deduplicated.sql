@@ -3,15 +3,17 @@
 -- delivery date, then hour file, then line).
 -- Incremental (macros/incremental.sql): the receipts from the earliest newly loaded
 -- delivery date on are rebuilt; an event already kept from an earlier date is not taken again.
+{# On Spark partitioned by received_date, a night overwriting the partitions of its delivery
+   dates (incremental_by_date, macros/engines.sql): a night's batch holds every event kept from
+   each of its dates, so a date's partition is the batch's rows of it, as DuckDB's delete+insert. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='received_date',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('online_banking', ref('stg_online_banking__events'), 'received_date', 'received_date') }}",
         ],
+        **incremental_by_date('received_date'),
     )
 }}
 
@@ -43,7 +45,7 @@ first_receipt as (
         events.amount,
         events.received_date,
         cast(events.event_ts as date) as event_date,
-        events.received_date - cast(events.event_ts as date) as days_late,
+        {{ days_between('cast(events.event_ts as date)', 'events.received_date') }} as days_late,
         events._source_file,
         events._load_id as load_id
     from events

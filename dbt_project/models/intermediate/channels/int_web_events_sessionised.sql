@@ -6,16 +6,19 @@
 -- (late events included) are rebuilt from all their events, and so are those with events
 -- received on a date that newer loads re-delivered (a corrected delivery can withdraw events:
 -- a session left with none is deleted, macros/incremental.sql, delete_withdrawn_rows).
+{# On Spark partitioned by session_date, a night overwriting the partitions that hold a rebuilt
+   session (its new row or its old one), every row of them (incremental_by_key,
+   macros/engines.sql): a session is keyed by its id across dates, and the dates a night touches
+   are the newest and those of the sessions late events reached, not the table's. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='session_id',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('online_banking', ref('int_web_events_deduplicated'), 'last_received_date',"
             ~ " 'received_date', 'session_id', 'session_id') }}",
         ],
+        **incremental_by_key('session_id', 'session_date'),
     )
 }}
 
@@ -39,10 +42,11 @@ sessions as (
 
     select
         events.session_id,
-        first(events.user_id order by events.event_ts, events.event_id)
-        filter (where events.user_id is not null) as user_id,
+        {{ ordered_first(
+            'events.user_id', ['events.event_ts', 'events.event_id'], 'events.user_id is not null'
+        ) }} as user_id,
         count(distinct events.user_id) as n_user_ids,
-        first(events.device order by events.event_ts, events.event_id) as device,
+        {{ ordered_first('events.device', ['events.event_ts', 'events.event_id']) }} as device,
         min(events.event_ts) as started_at,
         max(events.event_ts) as ended_at,
         count(*) as n_events,
@@ -62,7 +66,7 @@ final as (
     select
         sessions.*,
         cast(sessions.started_at as date) as session_date,
-        date_diff('second', sessions.started_at, sessions.ended_at) as duration_seconds
+        {{ seconds_between('sessions.started_at', 'sessions.ended_at') }} as duration_seconds
     from sessions
 
 )

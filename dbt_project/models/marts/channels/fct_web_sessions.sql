@@ -1,11 +1,12 @@
 -- Incremental (macros/incremental.sql): rebuilt for the sessions that new events touched;
 -- the post-hook re-keys users whom identity resolution now places with another customer.
 -- depends_on: {{ ref('int_customer_xref') }} (post-hooks)
+{# On Spark partitioned by session_date, a night overwriting the partitions that hold a rebuilt
+   session, every row of them (incremental_by_key, macros/engines.sql), as
+   int_web_events_sessionised; a re-key overwrites the partitions of the re-keyed users' sessions. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='session_id',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('online_banking', ref('int_web_sessions_keyed'), 'last_received_date',"
@@ -15,6 +16,7 @@
             "{{ refresh_customer_keys(ref('int_customer_xref'), 'user_id', 'source_key', [],"
             ~ " ['online_banking', 'users']) }}",
         ],
+        **incremental_by_key('session_id', 'session_date'),
     )
 }}
 
