@@ -283,13 +283,11 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
         # then the second night holds DuckDB's full build, row for row: every date, key and
         # amount, the newest date from the second night's load (NEWER_LOAD) and the older ones
         # from the first night's (the lake's)
-        duck = con.sql(
+        duck = (
             f"select * replace (case when business_date = (select max(business_date) from {built[model]}) "
             f"then '{split['newer_load']}' else load_id end as load_id) from ({duckdb_rows(built, model)})"
         )
-        spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
-        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
-        assert duck_rows and spark_rows == duck_rows, model
+        assert_spark_night_is(con, duck, out / "incremental" / model)
     # and the recent balances' window moved on: the second night dropped the partition of a date
     # the first night held (drop_dates_before_window), as DuckDB's full build leaves it out
     recent = out / "incremental" / "fct_account_balance_daily_recent"
@@ -299,6 +297,15 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
     dropped = set(split["first_night_recent_dates"]) - second_dates
     assert len(dropped) == 1 and max(dropped) < min(second_dates), (split["first_night_recent_dates"], second_dates)
     con.close()
+
+
+def assert_spark_night_is(con: duckdb.DuckDBPyConnection, duck_sql: str, spark_dir: Path) -> None:
+    """The model Spark wrote to `spark_dir` holds the rows of `duck_sql` (DuckDB's), every value as
+    text, and there is at least one."""
+    duck = con.sql(duck_sql)
+    spark = con.sql(f"select * from read_parquet('{spark_dir}/*.parquet')")
+    duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
+    assert duck_rows and spark_rows == duck_rows, spark_dir.name
 
 
 def newer_load_on_the_newest_date(built: dict[str, str], model: str, load_id: str) -> str:
@@ -319,10 +326,9 @@ def test_the_calls_and_loans_built_incrementally_on_spark_are_duckdbs(
     for model in ("fct_calls", "fct_loan_daily"):
         # then the second night holds DuckDB's full build, row for row, the newest date from the
         # second night's load
-        duck = con.sql(newer_load_on_the_newest_date(built, model, split["newer_load"]))
-        spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
-        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
-        assert duck_rows and spark_rows == duck_rows, model
+        assert_spark_night_is(
+            con, newer_load_on_the_newest_date(built, model, split["newer_load"]), out / "incremental" / model
+        )
     con.close()
 
 
@@ -341,13 +347,11 @@ def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
         # its first receipt; a session once, from all its events; the newest date's (and the
         # sessions with an event of it) from the second night's load
         received = "received_date" if model == "int_web_events_deduplicated" else "last_received_date"
-        duck = con.sql(
+        duck = (
             f"select * replace (case when {received} = date '{newest}' then '{split['newer_load']}' "
             f"else load_id end as load_id) from {built[model]}"
         )
-        spark = con.sql(f"select * from read_parquet('{out / 'incremental' / model}/*.parquet')")
-        duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
-        assert duck_rows and spark_rows == duck_rows, model
+        assert_spark_night_is(con, duck, out / "incremental" / model)
     # and the comparison covers sessions the first night built that the second changed: late
     # events of a session of an earlier date, in a partition the night's newest date is not
     changed = con.sql(
