@@ -30,13 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from bankdw.config import DUCKDB_THREADS_VAR, GATES_VAR, PATH_VARS, SPARK_JAVA_OPTIONS_VAR, TEST_SCOPE_VAR, Settings
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunner
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,36 @@ def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
 
 def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
+
+
+PORTABLE_TAG = "engine_portable"
+"""The tag of the models built the same on DuckDB and on Spark (dbt_project.yml, docs/spark.md)."""
+
+
+def portable_relations(target_dir: Path) -> dict[str, str]:
+    """Every portable model's relation (schema.alias) by name, from the manifest dbt wrote to
+    `target_dir` (its `--target-path`)."""
+    manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        node["name"]: f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and PORTABLE_TAG in node["tags"]
+    }
+
+
+def spark_runner_in_this_process(settings: Settings, environment: dict[str, str]) -> dbtRunner:
+    """dbt's programmatic runner for dbt-spark's session mode in this process, so that the Spark
+    session dbt opens is still there to read what it built: the profile's `environment`
+    (`dbt_environment`) and Spark's Python workers' set in this process, the data dir as the
+    working directory (as `run_dbt` runs dbt), the normalisation UDFs registered before the first
+    model (models/identity/spark_udfs.py)."""
+    from dbt.cli.main import dbtRunner
+
+    from models.identity.spark_udfs import python_worker_environment, udf_registrar
+
+    os.environ.update(environment | python_worker_environment())
+    os.chdir(settings.root)
+    return dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
 
 
 def run_dbt(

@@ -60,9 +60,15 @@ from bankdw.config import PROJECT_ROOT, Settings, load_settings
 from bankdw.dbt_command import command_line
 from bankdw.pipeline import DateSelection, commit_step, gate_step, resolve_step, stage_step
 from bankdw.reporting.progress import output_to_log
-from bankdw.warehouse import WITHOUT_TESTS, dbt_args, dbt_environment
+from bankdw.warehouse import (
+    PORTABLE_TAG,
+    WITHOUT_TESTS,
+    dbt_args,
+    dbt_environment,
+    portable_relations,
+    spark_runner_in_this_process,
+)
 
-PORTABLE = "engine_portable"
 ENGINES = ("duckdb", "spark")
 LOCAL_CORES = 2
 """The cores Spark runs on here (`spark.master: local[2]`, profiles.yml)."""
@@ -123,7 +129,7 @@ def engine_args(settings: Settings, full_refresh: bool, command: str = "build") 
     args += ["--target-path", str(settings.root / "dbt" / f"target-{settings.engine}")]
     if command == "parse":
         return args
-    args += ["--select", f"tag:{PORTABLE}", *WITHOUT_TESTS]
+    args += ["--select", f"tag:{PORTABLE_TAG}", *WITHOUT_TESTS]
     return [*args, "--full-refresh"] if full_refresh else args
 
 
@@ -148,13 +154,8 @@ def parse(settings: Settings, full_refresh: bool, log: TextIO) -> None:
 
 
 def models(settings: Settings) -> dict[str, str]:
-    """Every portable model's relation (schema.alias), from the manifest of the engine's last build."""
-    manifest = settings.root / "dbt" / f"target-{settings.engine}" / "manifest.json"
-    return {
-        node["name"]: f"{node['schema']}.{node['alias']}"
-        for node in json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
-        if node["resource_type"] == "model" and PORTABLE in node["tags"]
-    }
+    """Every portable model's relation, from the manifest of the engine's last build."""
+    return portable_relations(settings.root / "dbt" / f"target-{settings.engine}")
 
 
 def dbt_seconds(settings: Settings) -> float:
@@ -208,15 +209,11 @@ def spark_build(settings: Settings, full_refresh: bool, driver_memory: str, log:
 
 def spark_child(data_dir: Path, out: Path, full_refresh: bool) -> None:
     """In the child: dbt-spark's build of the portable models, then each model's rows."""
-    from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
 
-    from models.identity.spark_udfs import python_worker_environment, udf_registrar
-
     settings = load_settings(data_dir=data_dir, engine="spark")
-    os.environ.update(engine_environment(settings) | python_worker_environment())
-    os.chdir(settings.root)  # as `bankdw.warehouse.run_dbt`: dbt's paths are relative to the data dir
-    done = dbtRunner(callbacks=[udf_registrar(settings.phone_region)]).invoke(engine_args(settings, full_refresh))
+    runner = spark_runner_in_this_process(settings, engine_environment(settings))
+    done = runner.invoke(engine_args(settings, full_refresh))
     if not done.success:
         raise SystemExit(f"dbt build on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with

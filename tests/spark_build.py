@@ -35,7 +35,6 @@ holds Spark.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
@@ -48,17 +47,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings, load_settings
-from bankdw.warehouse import WITHOUT_TESTS, build_path, dbt_args, dbt_environment
+from bankdw.warehouse import (
+    PORTABLE_TAG,
+    WITHOUT_TESTS,
+    build_path,
+    dbt_args,
+    dbt_environment,
+    portable_relations,
+    spark_runner_in_this_process,
+)
 from models.identity.keys import REGISTRY_FILE, REGISTRY_SCHEMA, KeyRegistry, new_key
 from models.identity.probabilistic import SparkBackend
 from models.identity.resolve import identify, resolve_lake, write_identity
-from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
 
-PORTABLE = "engine_portable"
 HISTORY_MODELS = (
     "int_customer_history_dates",
     "int_customer_history_keys",
@@ -170,7 +175,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         for feed, folder in newest.items():
             (settings.root / f"newest_{feed}").rename(folder)
         (settings.root / "customer_identity.parquet").replace(identity)
-    built = relations(settings)
+    built = portable_relations(settings.root / "dbt" / "target")
     first_night = spark.table(built["fct_account_balance_daily"])
     split_rows = first_night.where(first_night.customer_key == split["split_key"]).count()
     recent_dates = sorted(
@@ -273,38 +278,25 @@ def dbt(runner: dbtRunner, settings: Settings, command: str, *args: str) -> None
         raise SystemExit(f"dbt {command} on Spark failed: {done.exception or 'see the dbt log under the data dir'}")
 
 
-def relations(settings: Settings) -> dict[str, str]:
-    """Every portable model's relation (schema.alias), from the manifest dbt wrote."""
-    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
-    return {
-        node["name"]: f"{node['schema']}.{node['alias']}"
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and PORTABLE in node["tags"]
-    }
-
-
 def partitions(settings: Settings) -> dict[str, list[str]]:
     """The portable tables Spark partitions (config partition_by), with their partition columns."""
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     partitioned = {}
     for node in manifest["nodes"].values():
         columns = node["config"].get("partition_by") if node["resource_type"] == "model" else None
-        if columns and PORTABLE in node["tags"]:
+        if columns and PORTABLE_TAG in node["tags"]:
             partitioned[node["name"]] = [columns] if isinstance(columns, str) else list(columns)
     return partitioned
 
 
 def main(data_dir: Path, out_dir: Path) -> None:
-    from dbt.cli.main import dbtRunner
     from pyspark.sql import SparkSession
 
     settings = load_settings(data_dir=data_dir, engine="spark")
-    os.environ.update(dbt_environment(settings, build_path(settings)) | python_worker_environment())
-    os.chdir(settings.root)  # as `bankdw.warehouse.run_dbt`: dbt's paths are relative to the data dir
-    runner = dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
-    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE}", *WITHOUT_TESTS)
+    runner = spark_runner_in_this_process(settings, dbt_environment(settings, build_path(settings)))
+    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE_TAG}", *WITHOUT_TESTS)
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
-    built = relations(settings)
+    built = portable_relations(settings.root / "dbt" / "target")
     for model, relation in built.items():
         spark.table(relation).coalesce(1).write.parquet(str(out_dir / model))
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
