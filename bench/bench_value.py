@@ -70,8 +70,8 @@ def bench(data: Path) -> None:
 
 
 def clv_in_python(con: duckdb.DuckDBPyConnection) -> None:
-    """The lifetime value model's fit and score, timed; a bank of less than a month before its
-    last (a short bench bank) has nothing to fit, which is said, and the dbt models are still timed."""
+    """The lifetime value model's fit and score, timed; a bank too short to fit (NotEnoughHistory:
+    a bench bank of a month or two) is said to be, and the dbt models are still timed."""
     t0 = time.monotonic()
     history = monthly_history(con)
     last = max(history["month_start"])

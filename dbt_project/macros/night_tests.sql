@@ -70,11 +70,10 @@
     {%- if not night_scoped() -%}
         true
     {%- elif kind == 'whole_build' and columns == [''] -%}
-        {#- a constant, so that DuckDB computes nothing of the view on a night -#}
-        {%- set nights = run_query(
-            'select count(*) from audit.warehouse_build where started_from_lake_version is not null'
-        ).columns[0].values()[0] -%}
-        {{ 'false' if nights > 0 else 'true' }}
+        {#- a constant, so that DuckDB computes nothing of the view on a night: the build's
+            watermark is '' on a full refresh -#}
+        {%- set started_from = run_query('select ' ~ night_watermark()).columns[0].values()[0] -%}
+        {{ 'false' if started_from else 'true' }}
     {%- elif kind == 'night' and columns | length == 1 -%}
         ({{ watermark }} is null or {{ watermark }} > {{ night_watermark() }})
     {%- elif kind == 'night_keys' and columns | length > 1 -%}
