@@ -21,6 +21,15 @@ run_results.json).
 Every pass's figures are also written to `<work>/result-<customers>x<days>.json`. The terminal
 shows a line per step as it ends; dbt's, splink's and the steps' own lines go to
 `<work>/bench-<customers>x<days>.log`.
+
+A large bank's initial load takes longer than the night it prepares: `--keep-initial` keeps a
+copy of the data dir as the initial load left it (`<work>/bank-<customers>x<days>.initial`),
+and `--night-only` starts from that copy instead of loading again. The night is a night only
+when the dbt project is the one that built the copy (else the build is a full refresh: the
+pass prints the build's mode); run the bench from a checkout nobody edits meanwhile.
+
+    .venv/bin/python bench/bench_scale.py --customers 100000 --days 30 --keep-initial
+    .venv/bin/python bench/bench_scale.py --customers 100000 --days 30 --night-only
 """
 
 from __future__ import annotations
@@ -82,6 +91,7 @@ class PassFigures:
     reference_seconds: float
     reference_peak_mb: float
     outcome: str = ""
+    build_mode: str = ""
     steps: list[StepFigures] = field(default_factory=list)
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     slowest_tests: list[tuple[str, float]] = field(default_factory=list)
@@ -191,6 +201,13 @@ def bank(work: Path, name: str, source: Path) -> Settings:
     return load_settings(data_dir=root)
 
 
+def restore(source: Path, target: Path) -> Settings:
+    """`target` made a copy of the data dir `source` (its landing area stays a link)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True)
+    return load_settings(data_dir=target)
+
+
 def run_pass(settings: Settings, name: str, first: date, last: date, source: Path, terminal: TextIO) -> PassFigures:
     """One run of the pipeline over first..last, step by step, beside its reference; a line per
     step on `terminal`."""
@@ -220,6 +237,7 @@ def run_pass(settings: Settings, name: str, first: date, last: date, source: Pat
             figures.steps.append(StepFigures(step, round(elapsed[0], 2), round(memory.mb), round(rows / elapsed[0])))
             print(f"  {name}: {step} {elapsed[0]:.1f}s", file=terminal, flush=True)
             if step == "build" and run_results.exists():
+                figures.build_mode = report.build_mode or ""
                 figures.slowest_nodes = slowest_nodes(run_results)
             if step == "warehouse tests" and run_results.exists():
                 figures.slowest_tests = slowest_nodes(run_results)
@@ -239,7 +257,7 @@ def print_pass(customers: int, figures: PassFigures) -> None:
     ref = figures.reference_seconds
     print(
         f"\n{customers:,} customers, {figures.name}: {figures.delivered_rows:,} delivered rows, "
-        f"outcome {figures.outcome}\n"
+        f"outcome {figures.outcome}, build {figures.build_mode or 'not run'}\n"
         f"  reference (DuckDB converts the same files to Parquet): {ref:.1f}s, peak {figures.reference_peak_mb:,.0f} MB"
     )
     print(f"  {'step':<16}{'seconds':>9}{'x ref':>8}{'rows/s':>12}{'peak MB':>10}")
@@ -259,19 +277,32 @@ def print_pass(customers: int, figures: PassFigures) -> None:
     sys.stdout.flush()
 
 
-def measure(work: Path, customers: int, days: int, seed: int) -> list[PassFigures]:
+def measure(
+    work: Path, customers: int, days: int, seed: int, keep_initial: bool = False, night_only: bool = False
+) -> list[PassFigures]:
     source = landing(work, customers, days + 1, seed)
-    settings = bank(work, f"bank-{customers}x{days}", source)
+    name = f"bank-{customers}x{days}"
+    kept = work / f"{name}.initial"
+    if night_only:
+        if not kept.is_dir():
+            raise SystemExit(f"--night-only: no initial load kept in {kept} (run once with --keep-initial)")
+        settings = restore(kept, work / name)
+    else:
+        settings = bank(work, name, source)
     last_loaded, night = START + timedelta(days=days - 1), START + timedelta(days=days)
     passes = []
     log = work / f"bench-{customers}x{days}.log"
     print(f"{customers:,} customers x {days} days (dbt, splink and every step's detail: {log})", flush=True)
-    for name, first, last in ((f"initial load of {days} days", START, last_loaded), ("one night", night, night)):
+    initial = (f"initial load of {days} days", START, last_loaded)
+    for pass_name, first, last in ([] if night_only else [initial]) + [("one night", night, night)]:
         with output_to_log(log, quiet=True) as terminal:
-            figures = run_pass(settings, name, first, last, source, terminal)
+            figures = run_pass(settings, pass_name, first, last, source, terminal)
         print_pass(customers, figures)
         passes.append(figures)
-    result = work / f"result-{customers}x{days}.json"
+        if pass_name != "one night" and keep_initial:
+            restore(settings.root, kept)
+            print(f"  kept the initial load in {kept}", flush=True)
+    result = work / f"result-{customers}x{days}{'-night' if night_only else ''}.json"
     result.write_text(json.dumps([asdict(p) for p in passes], indent=2), encoding="utf-8")
     return passes
 
@@ -282,10 +313,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=20, help="days of history of the initial load")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / "data" / "bench-scale")
+    parser.add_argument("--keep-initial", action="store_true", help="keep the data dir after the initial load")
+    parser.add_argument("--night-only", action="store_true", help="run the night from the kept initial load")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for customers in args.customers:
-        measure(args.work, customers, args.days, args.seed)
+        measure(args.work, customers, args.days, args.seed, args.keep_initial, args.night_only)
 
 
 if __name__ == "__main__":
