@@ -316,7 +316,8 @@ def main() -> None:
     parser.add_argument("--keep-initial", action="store_true", help="keep the data dir after the initial load")
     parser.add_argument("--night-only", action="store_true", help="run the night from the kept initial load")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    # as `bankdw run`: the steps' own lines, with their times, go to the log file with dbt's
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for customers in args.customers:
         measure(args.work, customers, args.days, args.seed, args.keep_initial, args.night_only)
 
