@@ -46,6 +46,9 @@ SPARK_JAVA_OPTIONS_VAR = "spark_driver_java_options"
 """The dbt var of the JVM options of Spark's driver (profiles.yml): how fast a build runs, not what it builds."""
 DUCKDB_THREADS_VAR = "duckdb_threads"
 """The dbt var of the threads DuckDB runs a query with (on-run-start): how fast a build runs, not what it builds."""
+DUCKDB_MEMORY_LIMIT_VAR = "duckdb_memory_limit"
+"""The dbt var of DuckDB's memory limit (on-run-start): past it DuckDB spills to duckdb_temp_dir. How
+much memory a build takes, not what it builds: a night may lower it without a full refresh."""
 PATH_VARS = (
     "lake_dir",
     "identity_dir",
@@ -771,7 +774,7 @@ class Settings(BaseSettings):
             # on-run-start sets DuckDB's TimeZone to it (macros/settings.sql)
             "timezone": self.timezone,
             # on-run-start sets DuckDB's memory_limit and temp_directory to them (macros/settings.sql)
-            "duckdb_memory_limit": self.duckdb_memory_limit,
+            DUCKDB_MEMORY_LIMIT_VAR: self.duckdb_memory_limit,
             "duckdb_temp_dir": path(self.duckdb_temp_directory),
             # on-run-start sets DuckDB's threads to it, unless 0 (macros/settings.sql)
             DUCKDB_THREADS_VAR: self.duckdb_threads,

@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from bankdw.config import DUCKDB_THREADS_VAR, GATES_VAR, PATH_VARS, SPARK_JAVA_OPTIONS_VAR, TEST_SCOPE_VAR, Settings
+from bankdw.config import (
+    DUCKDB_MEMORY_LIMIT_VAR,
+    DUCKDB_THREADS_VAR,
+    GATES_VAR,
+    PATH_VARS,
+    SPARK_JAVA_OPTIONS_VAR,
+    TEST_SCOPE_VAR,
+    Settings,
+)
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
 
@@ -323,14 +331,22 @@ def project_fingerprint(settings: Settings) -> str:
                 digest.update(path.read_bytes())
     # the identity settings are not here: they shape the resolve step's output, which dbt reads as data;
     # nor the gates' severities and tolerances: only tests read them, and no table depends on a test;
-    # nor the JVM options of Spark's driver, nor DuckDB's threads: how fast, not what
+    # nor the JVM options of Spark's driver, nor DuckDB's threads and memory limit: how fast, not what
     # nor where the data dir lies: only views name the lake's path, and every build creates them again
     # (a data dir moved or restored elsewhere, or copied by a test, goes on incrementally)
     # nor what a night's tests read (warehouse_test_scope)
     shaping = {
         name: value
         for name, value in settings.dbt_vars().items()
-        if name not in (GATES_VAR, TEST_SCOPE_VAR, SPARK_JAVA_OPTIONS_VAR, DUCKDB_THREADS_VAR, *PATH_VARS)
+        if name
+        not in (
+            GATES_VAR,
+            TEST_SCOPE_VAR,
+            SPARK_JAVA_OPTIONS_VAR,
+            DUCKDB_THREADS_VAR,
+            DUCKDB_MEMORY_LIMIT_VAR,
+            *PATH_VARS,
+        )
     }
     digest.update(json.dumps(shaping, sort_keys=True).encode())
     return digest.hexdigest()

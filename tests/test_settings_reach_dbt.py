@@ -143,6 +143,9 @@ def test_an_incremental_build_needs_the_same_settings(tmp_path: Path) -> None:
     # but not the identity settings: the resolve step uses them, and dbt reads its output as data
     resolved_otherwise = load_settings(data_dir=tmp_path / "data", identity_probabilistic=False)
     assert project_fingerprint(resolved_otherwise) == project_fingerprint(settings)
+    # nor how much memory or how many threads DuckDB gets: a night may spill instead of grow
+    for how in ({"duckdb_memory_limit": "1GB"}, {"duckdb_threads": 1}):
+        assert project_fingerprint(load_settings(data_dir=tmp_path / "data", **how)) == project_fingerprint(settings)
     # nor where the data dir lies: a copy or a restore elsewhere goes on incrementally
     assert set(PATH_VARS) <= set(settings.dbt_vars())
     assert project_fingerprint(load_settings(data_dir=tmp_path / "moved")) == project_fingerprint(settings)
