@@ -32,12 +32,19 @@ from tests.nights import Nights
 
 pytestmark = pytest.mark.slow
 
-NIGHT_BREAKS = {"unique_fct_transactions_txn_id", "not_null_int_account_balances_daily_filled_account_id"}
+NIGHT_STAGING_BREAK = "unique_combination_of_columns_stg_core_banking__branches_branch_id__snapshot_date"
+OLD_STAGING_BREAK = "unique_combination_of_columns_stg_core_banking__relationship_managers_rm_id__snapshot_date"
+NIGHT_BREAKS = {
+    "unique_fct_transactions_txn_id",
+    "not_null_int_account_balances_daily_filled_account_id",
+    NIGHT_STAGING_BREAK,
+}
 """The scoped tests that the rows planted among the night's rows break."""
 OLD_BREAKS = {
     "unique_fct_calls_call_id",
     "unique_combination_of_columns_fct_loan_daily_business_date__account_id",
     "accepted_range_fct_loan_daily_days_past_due__0",
+    OLD_STAGING_BREAK,
 }
 """The scoped tests that the rows planted among older rows break. (Whole-table reconciliations
 may fail on either: they read every row, every night.)"""
@@ -84,7 +91,31 @@ def planted_night(nights: Nights, root: Path) -> tuple[Settings, str]:
         con.execute(f"insert into marts.fct_loan_daily {old_loan_day}", [since])
         plant_roll_forward_breaks(con, since)
         con.execute("checkpoint")
+    # and in the lake the staging views read: a branch twice in the night's delivery, a relationship
+    # manager twice in an older one
+    plant_duplicate_row(settings.lake_dir / "core_banking" / "branches", since, night=True)
+    plant_duplicate_row(settings.lake_dir / "core_banking" / "relationship_managers", since, night=False)
     return settings, since
+
+
+def plant_duplicate_row(feed: Path, since: str, night: bool) -> None:
+    """Rewrite one business date's file of `feed` in the lake with its first row twice: a file the
+    night's loads wrote (`night`), or one an older load wrote."""
+    for path in sorted(feed.glob("business_date=*/*.parquet")):
+        [(load_id, rows)] = duckdb.execute(
+            "select max(_load_id), count(*) from read_parquet(?)", [str(path)]
+        ).fetchall()
+        if rows and (load_id > since) == night:
+            doubled = path.with_name(".doubled.parquet")
+            duckdb.execute(
+                "copy (select * from read_parquet($1) union all (select * from read_parquet($1) limit 1)) to '"
+                + str(doubled).replace("'", "''")
+                + "' (format parquet)",
+                [str(path)],
+            )
+            doubled.replace(path)
+            return
+    raise AssertionError(f"no {'night' if night else 'older'} file with rows in {feed}")
 
 
 def plant_roll_forward_breaks(con: duckdb.DuckDBPyConnection, since: str) -> None:
@@ -133,13 +164,20 @@ def failures_of(results: list[dict[str, object]], test: str) -> object:
     return node["failures"]
 
 
-def candidates_test_filter(results: list[dict[str, Any]]) -> str:
-    """What int_lead_candidates' uniqueness test read of the view (its where, as compiled)."""
-    [node] = [node for node in results if str(node["unique_id"]).split(".")[2] == CANDIDATES_UNIQUE]
+def view_test_filter(
+    results: list[dict[str, Any]], test: str = CANDIDATES_UNIQUE, view: str = "int_lead_candidates"
+) -> str:
+    """What a passing test of a view read of it (its where, as compiled): `false` where the
+    night's rows are checked elsewhere, `true` on a full refresh."""
+    [node] = [node for node in results if str(node["unique_id"]).split(".")[2] == test]
     assert node["status"] == "pass", node["status"]
-    found = re.search(r"from \S+int_lead_candidates\S* where (\w+)\)", " ".join(str(node["compiled_code"]).split()))
+    found = re.search(rf"from \S+{view}\S* where (\w+)\)", " ".join(str(node["compiled_code"]).split()))
     assert found, node["compiled_code"]
     return found.group(1)
+
+
+FACT_VIEW_UNIQUE = ("unique_int_transactions_flagged_txn_id", "int_transactions_flagged")
+"""A test of a fact's rows as a view: on a night the fact tests the night's rows (dbt_project.yml)."""
 
 
 def failing(results: list[dict[str, object]]) -> set[str]:
@@ -169,7 +207,11 @@ def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
     assert ROLL_FORWARD in failed_tests
     assert failures_of(failed.value.result.test_results, ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS
     # the leads' candidates (a view) were not computed for their test: int_leads checked the night's
-    assert candidates_test_filter(failed.value.result.test_results) == "false"
+    assert view_test_filter(failed.value.result.test_results) == "false"
+    # nor the facts' views: the facts tested the night's rows
+    assert view_test_filter(failed.value.result.test_results, *FACT_VIEW_UNIQUE) == "false"
+    # the staging test read the night's delivery, with its one doubled branch, and no older one
+    assert failures_of(failed.value.result.test_results, NIGHT_STAGING_BREAK) == 1
     # and the check history keeps every test of the gate, each with its outcome
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     data_tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
@@ -198,7 +240,8 @@ def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_ni
         "--exclude-resource-type",
         "unit_test",
         "--select",
-        f"fct_calls fct_loan_daily {ROLL_FORWARD} int_lead_candidates",
+        f"fct_calls fct_loan_daily {ROLL_FORWARD} int_lead_candidates stg_core_banking__relationship_managers "
+        "int_transactions_flagged",
     )
     # then they read every row, the older ones too, and fail on them
     assert done.returncode == 1, done.stdout[-2000:]
@@ -206,7 +249,8 @@ def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_ni
     assert failing(results["results"]) >= OLD_BREAKS | {ROLL_FORWARD}, failing(results["results"])
     assert failures_of(results["results"], ROLL_FORWARD) == NIGHT_ROLL_FORWARD_BREAKS + OLD_ROLL_FORWARD_BREAKS
     # and the leads' candidates are tested whole
-    assert candidates_test_filter(results["results"]) == "true"
+    assert view_test_filter(results["results"]) == "true"
+    assert view_test_filter(results["results"], *FACT_VIEW_UNIQUE) == "true"
 
 
 def test_by_hand_dbt_tests_whole_tables() -> None:
