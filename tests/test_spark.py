@@ -107,6 +107,15 @@ PORTABLE_AT_LEAST = {
     "int_web_events_sessionised",
     "int_web_sessions_keyed",
     "fct_web_sessions",
+    # the profitability chain's first tables (docs/spark.md): its assumptions and FTP legs, the
+    # calendar, the loan book's provisions and the costed contacts
+    "int_calendar_days",
+    "dim_date",
+    "dim_month",
+    "int_profitability_assumptions",
+    "int_account_ftp_legs",
+    "int_account_provisions_monthly",
+    "int_service_contacts_costed",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
