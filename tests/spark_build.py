@@ -8,13 +8,15 @@ read what it built: every portable model, views included, is written to `<out_di
 Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
-Then the customer history, the facts by date (balances, postings, calls, daily loans) and the
-web sessions are built again as two nights (`history_nights`): a full refresh of their models
+Then the customer history, the facts by date (balances, postings, calls, daily loans), the
+web sessions and the profitability chain's account days and months (TAIL_MODELS) are built
+again as two nights (`history_nights`): a full refresh of their models
 from the lake without its newest customer snapshot, facts and web events, then, those back (the
 facts and events in a load of their own, the postings with two reversals of a posting of the
 first night, the events with late events of sessions of the first night), an incremental build
 (the Spark forms of their strategies and post-hooks: the history's tables rewritten, the facts'
-date partitions and the sessions' partitions overwritten, macros/engines.sql and
+date partitions, the sessions' partitions and the account days' and months' partitions from the
+night's restart overwritten, macros/engines.sql and
 macros/incremental.sql), each model written to `<out_dir>/incremental/<model>/`, and the first
 night's sessions to `<out_dir>/first_night/fct_web_sessions/`. The tables Spark partitions are
 listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
@@ -96,6 +98,25 @@ WEB_MODELS = (
 )
 """The web events (incremental by delivery date) and sessions (incremental by session: on Spark
 partitioned by session date, the partitions of the rebuilt sessions overwritten)."""
+TAIL_MODELS = (
+    "int_account_balances_daily_filled",
+    "int_ftp_rates_daily",
+    "int_account_interest_monthly",
+    "fct_account_balance_monthly",
+    "int_account_provisions_monthly",
+    "int_service_contacts_costed",
+    "int_account_postings_monthly",
+    "int_account_service_costs_monthly",
+    "int_account_profitability_monthly",
+    "int_account_profitability_shared_monthly",
+    "int_customer_profitability_monthly",
+    "fct_account_profitability_monthly",
+    "fct_customer_profitability_monthly",
+)
+"""The profitability chain: its tables incremental by account and day or month (strategy
+replace_tail: on Spark partitioned by the date, the partitions from the night's restart
+overwritten), the tables they read that a night rebuilds (provisions, costed contacts), and the
+marts of accounts, month-end balances and customers built from them."""
 NIGHTLY_FEEDS = (
     ("core_banking", "customers"),
     ("core_banking", "balances"),
@@ -160,7 +181,15 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
     identity = settings.identity_dir / "customer_identity.parquet"
     resolved = pq.read_table(identity)
     split = split_one_record(resolved)
-    models = ("int_customer_identity", *KEYED_MODELS, *HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS)
+    models = (
+        "int_customer_identity",
+        *KEYED_MODELS,
+        *HISTORY_MODELS,
+        *BALANCE_MODELS,
+        *FACT_MODELS,
+        *WEB_MODELS,
+        *TAIL_MODELS,
+    )
     for feed, folder in newest.items():
         folder.rename(settings.root / f"newest_{feed}")
     identity.rename(settings.root / "customer_identity.parquet")
@@ -205,7 +234,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         )
     try:
         dbt(runner, settings, "run", "--select", *models)
-        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS):
+        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS, *TAIL_MODELS):
             spark.table(built[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
     finally:
         for feed, path in delivered.items():

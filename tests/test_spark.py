@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,35 @@ PORTABLE_AT_LEAST = {
     "int_web_events_sessionised",
     "int_web_sessions_keyed",
     "fct_web_sessions",
+    # the profitability chain (docs/spark.md): its seeds' models, the calendar, the loan book's
+    # provisions, the costed contacts, and the account days and months (incremental by account
+    # and date, strategy replace_tail: on Spark partitioned by the date, partitions overwritten)
+    "int_calendar_days",
+    "dim_date",
+    "dim_month",
+    "int_profitability_assumptions",
+    "int_account_ftp_legs",
+    "int_account_provisions_monthly",
+    "int_service_contacts_costed",
+    "int_account_balances_daily_filled",
+    "int_ftp_rates_daily",
+    "int_account_interest_monthly",
+    "fct_account_balance_monthly",
+    # and the rest of the chain to the public profitability marts
+    "int_account_postings_monthly",
+    "int_account_service_costs_monthly",
+    "int_service_costs_unallocated_monthly",
+    "int_account_profitability_monthly",
+    "int_account_profitability_shared_monthly",
+    "int_customer_profitability_monthly",
+    "fct_account_profitability_monthly",
+    "fct_customer_profitability_monthly",
+    "fct_product_profitability_monthly",
+    "fct_branch_profitability_monthly",
+    "fct_relationship_manager_profitability_monthly",
+    "fct_segment_profitability_monthly",
+    "fct_bank_profitability_monthly",
+    "fct_unallocated_cost_monthly",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
@@ -117,9 +147,23 @@ PARTITIONED = {
     "int_web_events_deduplicated": ["received_date"],
     "int_web_events_sessionised": ["session_date"],
     "fct_web_sessions": ["session_date"],
+    "int_account_balances_daily_filled": ["balance_date"],
+    "int_ftp_rates_daily": ["balance_date"],
+    "int_account_interest_monthly": ["month_start"],
+    "int_account_postings_monthly": ["month_start"],
+    "int_account_service_costs_monthly": ["month_start"],
+    "int_account_profitability_monthly": ["month_start"],
+    "int_account_profitability_shared_monthly": ["month_start"],
 }
 """The portable tables Spark partitions, and by what: the facts and web events by date
-(incremental_by_date), the sessions by their date (incremental_by_key)."""
+(incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
+account days and months by their date (incremental_by_tail)."""
+RUN_STAMPS = {
+    "int_account_profitability_monthly": "built_in_run",
+    "int_account_profitability_shared_monthly": "profitability_built_in_run",
+}
+"""Columns that name the build that wrote a row (dbt's run_started_at), which two builds never share:
+compared as a stamp every row of the build holds, not as a figure."""
 EMPTY_IN_THE_SHARED_BANK = {"int_transactions_reversed"}
 """Portable models the shared bank gives no row (it has no reversal): empty on both engines in
 the first build, proven on the second night, whose load brings reversals (tests/spark_build.py)."""
@@ -199,7 +243,12 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
         last = partitioned.get(model, [])
         expected = [c for c in duck_columns if c[0] not in last] + [c for c in duck_columns if c[0] in last]
         assert spark_columns == expected, model
-        # and the rows are the same, every value as text: keys, dates, flags, money to the cent
+        # and the rows are the same, every value as text: keys, dates, flags, money to the cent, but
+        # for the stamp of the build that wrote them (RUN_STAMPS), one value on each side
+        if model in RUN_STAMPS:
+            stamp = RUN_STAMPS[model]
+            assert len(set(spark.select(stamp).fetchall())) == 1, model
+            duck = duck.select(*[column for column in duck.columns if column != stamp])
         spark = spark.select(*duck.columns)
         duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.fetchall())
         assert bool(duck_rows) != (model in EMPTY_IN_THE_SHARED_BANK), f"{model}: the comparison would prove nothing"
@@ -299,11 +348,11 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
     con.close()
 
 
-def assert_spark_night_is(con: duckdb.DuckDBPyConnection, duck_sql: str, spark_dir: Path) -> None:
+def assert_spark_night_is(con: duckdb.DuckDBPyConnection, duck_sql: str, spark_dir: Path, where: str = "true") -> None:
     """The model Spark wrote to `spark_dir` holds the rows of `duck_sql` (DuckDB's), every value as
-    text, and there is at least one."""
-    duck = con.sql(duck_sql)
-    spark = con.sql(f"select * from read_parquet('{spark_dir}/*.parquet')")
+    text, and there is at least one; with `where`, the rows of both that satisfy it."""
+    duck = con.sql(f"select * from ({duck_sql}) where {where}")
+    spark = con.sql(f"select * from read_parquet('{spark_dir}/*.parquet') where {where}")
     duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
     assert duck_rows and spark_rows == duck_rows, spark_dir.name
 
@@ -370,6 +419,115 @@ def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
         f"and second.customer_key = '{split['customer_key']}'"
     ).fetchall()[0][0]
     assert rekeyed >= 1, split
+    con.close()
+
+
+TAIL_TABLES = {
+    "int_account_balances_daily_filled": ("balance_date", "as_of_load_id"),
+    "int_ftp_rates_daily": ("balance_date", "as_of_load_id"),
+    "int_account_interest_monthly": ("month_start", "as_of_load_id"),
+    "int_account_postings_monthly": ("month_start", "as_of_load_id"),
+    "int_account_service_costs_monthly": ("month_start", "as_of_load_id"),
+    "int_account_profitability_monthly": ("month_start", "interest_load_id, postings_load_id, built_in_run"),
+    "int_account_profitability_shared_monthly": ("month_start", "profitability_built_in_run"),
+}
+"""The profitability chain's tables incremental by account and date (replace_tail): their date, and
+the lineage of the incremental build besides rebuilt_from (the loads or build a row was built from)."""
+TAIL_MARTS = (
+    "int_account_provisions_monthly",
+    "int_service_contacts_costed",
+    "fct_account_balance_monthly",
+    "int_customer_profitability_monthly",
+    "fct_account_profitability_monthly",
+    "fct_customer_profitability_monthly",
+)
+"""Tables of the chain built whole each night, from the incremental ones or beside them."""
+BY_CUSTOMER = ("int_customer_profitability_monthly", "fct_customer_profitability_monthly")
+"""Tables of the chain by customer, not by account."""
+COUNTING_POSTINGS = (
+    "int_account_postings_monthly",
+    "int_account_profitability_monthly",
+    "int_account_profitability_shared_monthly",
+    "fct_account_profitability_monthly",
+    *BY_CUSTOMER,
+)
+"""Tables of the chain whose figures count the postings (the second night's reversals among them)."""
+
+
+def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> None:
+    # given the profitability chain built on Spark as two nights (history_nights): the lake without
+    # its newest balances, postings, loans, calls and web events (a full refresh), then those in a
+    # load of their own, from which the second night rebuilds every account from its restart
+    # (strategy replace_tail: on Spark the partitions from the night's restart overwritten, every
+    # earlier one left as the first night wrote it)
+    out, split, built, con = second_night(spark_build, published_bank)
+    newest, before = con.sql(
+        "select max(business_date), max(business_date) filter (where business_date < "
+        f"(select max(business_date) from {built['stg_core_banking__balances']})) "
+        f"from {built['stg_core_banking__balances']}"
+    ).fetchall()[0]
+    # (the second night's postings hold two reversals the published bank has not: its reversed
+    # posting's account, and the customers who share it, are compared on their own below)
+    [(account_id,)] = con.sql(
+        f"select account_id from {built['fct_transactions']} where txn_id = '{split['reversed_txn_id']}'"
+    ).fetchall()
+    other_accounts = f"account_id <> '{account_id}'"
+    other_customers = (
+        "customer_key not in (select customer_key from "
+        f"{built['int_account_profitability_shared_monthly']} where account_id = '{account_id}')"
+    )
+    for model, (day, lineage) in TAIL_TABLES.items():
+        spark_dir = out / "incremental" / model
+        # then the second night holds DuckDB's full build, row for row, but for the lineage of the
+        # incremental build (the restart a row was rebuilt from, the loads or build it came from)
+        where = other_accounts if model in COUNTING_POSTINGS else "true"
+        assert_spark_night_is(con, f"select * exclude (rebuilt_from, {lineage}) from {built[model]}", spark_dir, where)
+        if lineage != "as_of_load_id":
+            continue
+        # and the second night wrote exactly the rows from its restart on: the days after the
+        # first night's last one (the weekend before the newest date included), the newest month
+        written = con.sql(
+            f"select cast({day} as varchar), cast(rebuilt_from as varchar), count(*) "
+            f"from read_parquet('{spark_dir}/*.parquet') where as_of_load_id = '{split['newer_load']}' "
+            f"group by all order by all"
+        ).fetchall()
+        if day == "balance_date":
+            assert written and [d for d, _, _ in written] == [
+                str(before + timedelta(days=n)) for n in range(1, (newest - before).days + 1)
+            ], (model, written)
+            # (the account days restart from the newest balances; their rates from the first
+            # account day the first table wrote anew)
+            restart = newest if model == "int_account_balances_daily_filled" else before + timedelta(days=1)
+            assert {r for _, r, _ in written} == {str(restart)}, (model, written)
+        else:
+            assert [d for d, _, _ in written] == [str(newest.replace(day=1))], (model, written)
+        # and every row the second night did not write is the first night's (a full refresh)
+        assert con.sql(
+            f"select count(*) from read_parquet('{spark_dir}/*.parquet') "
+            f"where as_of_load_id <> '{split['newer_load']}' and rebuilt_from <> date '0001-01-01'"
+        ).fetchall() == [(0,)], model
+    # and the second night rebuilt whole the accounts of the customer whose split record came back
+    # (their customer changed: every month of them from the first, as DuckDB deletes them)
+    rebuilt_whole = con.sql(
+        "select count(*) from read_parquet("
+        f"'{out / 'incremental' / 'int_account_profitability_monthly'}/*.parquet') "
+        f"where rebuilt_from = date '0001-01-01' and customer_key = '{split['customer_key']}'"
+    ).fetchall()[0][0]
+    assert rebuilt_whole >= 1, split
+    # and the tables built whole from them are DuckDB's, row for row
+    for model in TAIL_MARTS:
+        where = other_customers if model in BY_CUSTOMER else other_accounts if model in COUNTING_POSTINGS else "true"
+        assert_spark_night_is(con, f"select * from {built[model]}", out / "incremental" / model, where)
+    # and the reversed posting's month holds the two reversals and the reversed posting, whose
+    # month the night rebuilt from its new postings
+    postings = f"read_parquet('{out / 'incremental' / 'int_account_postings_monthly'}/*.parquet')"
+    assert con.sql(
+        f"select spark.n_postings - duck.n_postings, spark.reversed_fingerprint = md5('{split['reversed_txn_id']}') "
+        f"from {postings} as spark join {built['int_account_postings_monthly']} as duck using (account_id, month_start) "
+        f"where account_id = '{account_id}'"
+    ).fetchall() == [(2, True)]
     con.close()
 
 

@@ -158,18 +158,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro ordered_string_agg(value, separator, order_by) -%}
+{% macro ordered_string_agg(value, separator, order_by, where=none) -%}
     {#- The group's non-null values joined by `separator` in the order `order_by` (one expression,
-        ascending, never null). -#}
-    {{- return(adapter.dispatch('ordered_string_agg', 'bankdw')(value, separator, order_by)) -}}
+        ascending, never null); with `where`, of the rows that satisfy it. -#}
+    {{- return(adapter.dispatch('ordered_string_agg', 'bankdw')(value, separator, order_by, where)) -}}
 {%- endmacro %}
 
-{% macro default__ordered_string_agg(value, separator, order_by) -%}
+{% macro default__ordered_string_agg(value, separator, order_by, where) -%}
     string_agg({{ value }}, {{ separator }} order by {{ order_by }})
+    {%- if where is not none %} filter (where {{ where }}){% endif %}
 {%- endmacro %}
 
-{% macro spark__ordered_string_agg(value, separator, order_by) -%}
+{% macro spark__ordered_string_agg(value, separator, order_by, where) -%}
     string_agg({{ value }}, {{ separator }}) within group (order by {{ order_by }})
+    {%- if where is not none %} filter (where {{ where }}){% endif %}
 {%- endmacro %}
 
 {% macro arg_max(value, by) -%}
@@ -183,6 +185,19 @@
 
 {% macro spark__arg_max(value, by) -%}
     max_by({{ value }}, {{ by }})
+{%- endmacro %}
+
+{% macro arg_min(value, by) -%}
+    {#- The value of the row with the smallest `by` (rows with a null `by` ignored). -#}
+    {{- return(adapter.dispatch('arg_min', 'bankdw')(value, by)) -}}
+{%- endmacro %}
+
+{% macro default__arg_min(value, by) -%}
+    arg_min({{ value }}, {{ by }})
+{%- endmacro %}
+
+{% macro spark__arg_min(value, by) -%}
+    min_by({{ value }}, {{ by }})
 {%- endmacro %}
 
 {#- Differences of dates and instants. DuckDB subtracts dates (`date - date`, a bigint of days)
@@ -214,6 +229,146 @@
 
 {% macro spark__seconds_between(start_ts, end_ts) -%}
     unix_seconds({{ end_ts }}) - unix_seconds({{ start_ts }})
+{%- endmacro %}
+
+{#- Calendar arithmetic. DuckDB adds intervals to dates (`+ interval 1 month`, `- to_months(n)`,
+    a timestamp), counts month boundaries with `datediff('month', ...)`, and has `isodow`,
+    `dayname`, `strftime` and `generate_series`; Spark adds months with `add_months` (a date,
+    the end of a month clamped as DuckDB does: 2024-03-31 less a month is 2024-02-29 on both),
+    formats with `date_format` and generates days with `sequence`. -#}
+{% macro months_after(date_expr, months) -%}
+    {#- `date_expr` plus `months` months (a constant): compared with dates, or cast to one. -#}
+    {{- return(adapter.dispatch('months_after', 'bankdw')(date_expr, months)) -}}
+{%- endmacro %}
+
+{% macro default__months_after(date_expr, months) -%}
+    {{ date_expr }} + interval {{ months }} month
+{%- endmacro %}
+
+{% macro spark__months_after(date_expr, months) -%}
+    add_months({{ date_expr }}, {{ months }})
+{%- endmacro %}
+
+{% macro months_before(date_expr, months) -%}
+    {#- `date_expr` less `months` months (an integer expression): cast to a date by the caller. -#}
+    {{- return(adapter.dispatch('months_before', 'bankdw')(date_expr, months)) -}}
+{%- endmacro %}
+
+{% macro default__months_before(date_expr, months) -%}
+    {{ date_expr }} - to_months({{ months }})
+{%- endmacro %}
+
+{% macro spark__months_before(date_expr, months) -%}
+    add_months({{ date_expr }}, -({{ months }}))
+{%- endmacro %}
+
+{% macro months_crossed(start_date, end_date) -%}
+    {#- The month boundaries from `start_date` to `end_date` (2024-01-31 to 2024-02-01: 1), a bigint. -#}
+    {{- return(adapter.dispatch('months_crossed', 'bankdw')(start_date, end_date)) -}}
+{%- endmacro %}
+
+{% macro default__months_crossed(start_date, end_date) -%}
+    datediff('month', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{% macro spark__months_crossed(start_date, end_date) -%}
+    cast((year({{ end_date }}) - year({{ start_date }})) * 12 + month({{ end_date }}) - month({{ start_date }}) as bigint)
+{%- endmacro %}
+
+{% macro days_from_to(start_date, end_date) -%}
+    {#- A row for every day from `start_date` to `end_date` (dates), as a select-list item (a
+        generator): none when `start_date` is after `end_date` or either is null. -#}
+    {{- return(adapter.dispatch('days_from_to', 'bankdw')(start_date, end_date)) -}}
+{%- endmacro %}
+
+{% macro default__days_from_to(start_date, end_date) -%}
+    {#- (indented as int_calendar_days said it before) -#}
+    cast(
+            unnest(generate_series({{ start_date }}, {{ end_date }}, interval 1 day)) as date
+        )
+{%- endmacro %}
+
+{% macro spark__days_from_to(start_date, end_date) -%}
+    {#- Spark's `sequence` fails where DuckDB's series is empty (start after end). -#}
+    explode(
+        if({{ start_date }} <= {{ end_date }}, sequence({{ start_date }}, {{ end_date }}, interval 1 day), array())
+    )
+{%- endmacro %}
+
+{% macro iso_day_of_week(date_expr) -%}
+    {#- 1 (Monday) to 7 (Sunday). -#}
+    {{- return(adapter.dispatch('iso_day_of_week', 'bankdw')(date_expr)) -}}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(date_expr) -%}
+    isodow({{ date_expr }})
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expr) -%}
+    (weekday({{ date_expr }}) + 1)
+{%- endmacro %}
+
+{% macro day_name(date_expr) -%}
+    {#- The day's English name (Monday). -#}
+    {{- return(adapter.dispatch('day_name', 'bankdw')(date_expr)) -}}
+{%- endmacro %}
+
+{% macro default__day_name(date_expr) -%}
+    dayname({{ date_expr }})
+{%- endmacro %}
+
+{% macro spark__day_name(date_expr) -%}
+    date_format({{ date_expr }}, 'EEEE')
+{%- endmacro %}
+
+{% macro year_month_label(date_expr) -%}
+    {#- The month as text, 2026-11. -#}
+    {{- return(adapter.dispatch('year_month_label', 'bankdw')(date_expr)) -}}
+{%- endmacro %}
+
+{% macro default__year_month_label(date_expr) -%}
+    strftime({{ date_expr }}, '%Y-%m')
+{%- endmacro %}
+
+{% macro spark__year_month_label(date_expr) -%}
+    date_format({{ date_expr }}, 'yyyy-MM')
+{%- endmacro %}
+
+
+{#- Decimal arithmetic. DuckDB multiplies decimals keeping every decimal (the scales add up, at
+    most 38 digits, an error beyond) and divides them in floating point (a double, which the
+    models cast back to the decimal they publish). Spark by default keeps at most 6 decimals of a
+    product or quotient whose type would pass 38 digits (a `decimal(38, 4)` times a
+    `decimal(18, 6)` keeps 6 of its 10): on Spark the session keeps them as DuckDB does
+    (`spark.sql.decimalOperations.allowPrecisionLoss = false`, set_decimal_arithmetic, an
+    on-run-start hook). A quotient then keeps few decimals (61 / 60 of a `decimal(38, 4)` is
+    1.01667, where DuckDB's double gives 1.0166666667 at scale 10), so `decimal_quotient` casts
+    Spark's operands to types whose quotient keeps 20 decimals and 18 integer digits (a numerator
+    of at most 12 decimals, a denominator below 10^16 of at most 4): exact where DuckDB's double
+    is within its 16 digits, the model's cast rounding both alike. -#}
+{% macro decimal_quotient(numerator, denominator) -%}
+    {{- return(adapter.dispatch('decimal_quotient', 'bankdw')(numerator, denominator)) -}}
+{%- endmacro %}
+
+{% macro default__decimal_quotient(numerator, denominator) -%}
+    {{ numerator }} / {{ denominator }}
+{%- endmacro %}
+
+{% macro spark__decimal_quotient(numerator, denominator) -%}
+    cast({{ numerator }} as decimal(38, 12)) / cast({{ denominator }} as decimal(20, 4))
+{%- endmacro %}
+
+{% macro last_non_null(value) -%}
+    {#- A window's last non-null value of `value` (its frame's). -#}
+    {{- return(adapter.dispatch('last_non_null', 'bankdw')(value)) -}}
+{%- endmacro %}
+
+{% macro default__last_non_null(value) -%}
+    last_value({{ value }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_non_null(value) -%}
+    last_value({{ value }}, true)
 {%- endmacro %}
 
 {% macro row_of(fields) -%}
@@ -354,6 +509,126 @@
     }) -}}
 {%- endmacro %}
 
+
+{#- An incremental table of a key (an account) by day or month, rebuilt from a restart date on
+    (strategy replace_tail, macros/incremental.sql: the profitability chain). DuckDB deletes the
+    rows from the night's restart on, and a rebuilt key's from its own earlier date, and inserts
+    the batch. On Spark the table is partitioned by its date and a night overwrites the partitions
+    from the earliest date it rebuilds on (the restart, or a rebuilt key's date), every row of
+    them that stays with the batch's (dynamic partition overwrite); a partition left with no row
+    (a date a re-delivery withdrew) is dropped. A night that rebuilds from its newest date writes
+    that date's partition (or month's), not the table; one that rebuilds a key whole (its legs or
+    its customer changed) writes every partition, as DuckDB deletes every row of that key. Spark
+    lists the partition column after the others; the rows are DuckDB's. Its config: -#}
+{% macro incremental_by_tail(key_column, date_column) -%}
+    {{- return(adapter.dispatch('incremental_by_tail', 'bankdw')(key_column, date_column)) -}}
+{%- endmacro %}
+
+{% macro default__incremental_by_tail(key_column, date_column) -%}
+    {{- return({'incremental_strategy': 'replace_tail', 'tail_key': key_column, 'tail_date_column': date_column}) -}}
+{%- endmacro %}
+
+{% macro spark__incremental_by_tail(key_column, date_column) -%}
+    {{- return({
+        'incremental_strategy': 'replace_tail',
+        'tail_key': key_column,
+        'tail_date_column': date_column,
+        'partition_by': [date_column],
+        'options': {'partitionOverwriteMode': 'dynamic'},
+    }) -}}
+{%- endmacro %}
+
+{% macro spark__get_incremental_replace_tail_sql(arg_dict) -%}
+    {#- Spark (incremental_by_tail): the batch (the model's rows, markers included: see
+        default__get_incremental_replace_tail_sql) is written once to a table beside the target
+        (the model's query reads the target, which the overwrite changes), then the partitions
+        from the earliest date the night rebuilds are overwritten with the target's rows that
+        DuckDB's deletes keep and the batch's rows; those left empty are dropped. Runs the writes
+        and returns the last statement (dropping the batch's table). -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set key = config.get('tail_key') -%}
+    {%- set day = config.get('tail_date_column') -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | join(', ') -%}
+    {%- set batch = target.incorporate(path={'identifier': target.identifier ~ '__dbt_tail'}) -%}
+    {%- do run_query('drop table if exists ' ~ batch) -%}
+    {%- do run_query(
+        'create table ' ~ batch ~ ' using ' ~ config.get('file_format', 'parquet')
+        ~ ' as select * from ' ~ arg_dict['temp_relation']
+    ) -%}
+    {%- set night -%}
+        restart as (
+
+            -- the night's restart: none (a far-future date) when the batch is empty
+            select coalesce(max(batch_row.rebuilt_from), date '9999-12-31') as restart_date
+            from {{ batch }} as batch_row
+
+        ),
+
+        rebuilt_keys as (
+
+            select
+                batch_row.{{ key }},
+                min(batch_row.rebuilt_from) as rebuilt_from
+            from {{ batch }} as batch_row
+            where batch_row.{{ key }} is not null
+            group by batch_row.{{ key }}
+            having min(batch_row.rebuilt_from) < (select restart.restart_date from restart)
+
+        ),
+
+        -- the earliest date the night writes: every partition from it on is overwritten
+        written_from as (
+
+            select least(
+                (select restart.restart_date from restart),
+                coalesce((select min(rebuilt_keys.rebuilt_from) from rebuilt_keys), date '9999-12-31'),
+                coalesce((select min(batch_row.{{ day }}) from {{ batch }} as batch_row), date '9999-12-31')
+            ) as from_date
+
+        ),
+
+        written as (
+
+            select {{ columns }}
+            from {{ batch }} as batch_row
+            where batch_row.{{ day }} is not null
+            union all
+            select {{ columns }}
+            from (
+                select kept_row.*
+                from {{ target }} as kept_row
+                left anti join rebuilt_keys
+                    on
+                        kept_row.{{ key }} = rebuilt_keys.{{ key }}
+                        and kept_row.{{ day }} >= rebuilt_keys.rebuilt_from
+                where
+                    kept_row.{{ day }} < (select restart.restart_date from restart)
+                    and kept_row.{{ day }} >= (select written_from.from_date from written_from)
+            ) as kept_row
+
+        )
+    {%- endset -%}
+    {%- set emptied = run_query(
+        'with ' ~ night ~ ' select distinct cast(emptied.' ~ day ~ ' as string) from ' ~ target ~ ' as emptied'
+        ~ ' left anti join written on emptied.' ~ day ~ ' = written.' ~ day
+        ~ ' where emptied.' ~ day ~ ' >= (select written_from.from_date from written_from)'
+    ).columns[0].values() -%}
+    {%- do run_query(
+        'insert overwrite table ' ~ target ~ ' ' ~ partition_cols(label='partition')
+        ~ ' with ' ~ night ~ ' select ' ~ columns ~ ' from written'
+    ) -%}
+    {%- if emptied | length > 0 -%}
+        {%- set dropped -%}
+            alter table {{ target }} drop if exists
+            {%- for emptied_day in emptied | sort %}
+                partition ({{ day }} = '{{ emptied_day }}'){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- endset -%}
+        {%- do run_query(dropped) -%}
+    {%- endif -%}
+    {%- do run_query('refresh table ' ~ target) -%}
+    drop table {{ batch }}
+{%- endmacro %}
 
 {#- An incremental table of keys (a web session) that carry a date, rebuilt key by key: a night
     replaces the rows of the keys its batch holds, wherever their dates lie (a late event joins a

@@ -369,6 +369,10 @@
 
 
 {% macro get_incremental_replace_tail_sql(arg_dict) -%}
+    {{- return(adapter.dispatch('get_incremental_replace_tail_sql', 'bankdw')(arg_dict)) -}}
+{%- endmacro %}
+
+{% macro default__get_incremental_replace_tail_sql(arg_dict) -%}
     {#- A custom incremental strategy for tables of a key (an account) by day, rebuilt from a
         restart date on: every row of the batch carries `rebuilt_from`, the date from which its
         key's rows were rebuilt. The target's rows from the batch's latest `rebuilt_from` on
@@ -381,7 +385,8 @@
         the batch), one without a key carries the night's restart (9999-12-31 when nothing is
         new), so that a batch of keys rebuilt from earlier only does not delete every key's rows
         from the earliest of them.
-        Config: `tail_key` (the key column), `tail_date_column` (the day). -#}
+        Config: `tail_key` (the key column), `tail_date_column` (the day): incremental_by_tail
+        (macros/engines.sql), whose Spark form partitions the table by the day. -#}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set key = config.get('tail_key') -%}
@@ -440,7 +445,7 @@
     rebuilt_accounts as (
 
         select
-            cast(null as varchar) as account_id,
+            cast(null as {{ string_type() }}) as account_id,
             cast(null as date) as rebuilt_from
         where false
 

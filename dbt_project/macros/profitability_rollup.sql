@@ -30,8 +30,9 @@
 {%- endmacro %}
 
 {% macro raroc(cost_of_equity, contribution, capital_charge) -%}
+    {#- (decimal_quotient, macros/engines.sql: DuckDB divides in floating point, Spark exactly) -#}
     cast(
-        {{ cost_of_equity }} * {{ contribution }} / nullif({{ capital_charge }}, 0) as decimal(18, 6)
+        {{ decimal_quotient(cost_of_equity ~ ' * ' ~ contribution, 'nullif(' ~ capital_charge ~ ', 0)') }} as decimal(18, 6)
     )
 {%- endmacro %}
 

@@ -21,6 +21,21 @@
 {% endmacro %}
 
 {#
+    Decimal arithmetic as DuckDB's (macros/engines.sql, decimal_quotient): a product keeps every
+    decimal of its operands rather than Spark's 6 when its type would pass 38 digits, an overflow
+    an error (ANSI mode). Nothing to set on DuckDB (dbt skips an empty hook).
+#}
+{% macro set_decimal_arithmetic() %}
+    {{ return(adapter.dispatch('set_decimal_arithmetic', 'bankdw')()) }}
+{% endmacro %}
+
+{% macro default__set_decimal_arithmetic() %}{% endmacro %}
+
+{% macro spark__set_decimal_arithmetic() %}
+    set spark.sql.decimalOperations.allowPrecisionLoss = false
+{% endmacro %}
+
+{#
     DuckDB's memory limit and spill folder, for the whole invocation like the time zone: a
     build that needs more memory spills to the folder rather than growing. Called by
     on-run-start with ('memory_limit', var('duckdb_memory_limit')) and ('temp_directory',

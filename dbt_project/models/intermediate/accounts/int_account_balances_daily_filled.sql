@@ -10,13 +10,13 @@
 -- that the account had not reached yet (a weekend before the night's date), then the restart's
 -- days. Since every account's days run unbroken from its first to its last balance, the seed
 -- is the account's last row before the restart, and the rows are those of a full refresh.
+{#- On Spark partitioned by balance_date, a night overwriting the partitions from its restart
+    (incremental_by_tail, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='balance_date',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'balance_date'),
     )
 }}
 
@@ -72,14 +72,14 @@ seeds as (
         select
             kept.account_id,
             max(kept.balance_date) as balance_date,
-            arg_max(kept.ledger_balance, kept.balance_date) as ledger_balance,
-            arg_max(kept.interest_rate_pct, kept.balance_date) as interest_rate_pct
+            {{ arg_max('kept.ledger_balance', 'kept.balance_date') }} as ledger_balance,
+            {{ arg_max('kept.interest_rate_pct', 'kept.balance_date') }} as interest_rate_pct
         from {{ this }} as kept
         where kept.balance_date < (select restart.restart_date from restart)
         group by kept.account_id
     {% else %}
         select
-            cast(null as varchar) as account_id,
+            cast(null as {{ string_type() }}) as account_id,
             cast(null as date) as balance_date,
             cast(null as decimal(18, 4)) as ledger_balance,
             cast(null as decimal(18, 4)) as interest_rate_pct
@@ -103,15 +103,11 @@ account_days as (
 
     select
         account_spans.account_id,
-        cast(
-            unnest(
-                generate_series(
-                    coalesce(seeds.balance_date + 1, account_spans.first_balance_date),
-                    account_spans.last_balance_date,
-                    interval 1 day
-                )
-            ) as date
-        ) as balance_date
+        {{
+            days_from_to(
+                'coalesce(seeds.balance_date + 1, account_spans.first_balance_date)', 'account_spans.last_balance_date'
+            )
+        }} as balance_date
     from account_spans
     left join seeds
         on account_spans.account_id = seeds.account_id
@@ -158,8 +154,8 @@ filled as (
         observed.balance_date,
         observed.is_observed,
         observed.is_seed,
-        last_value(observed.ledger_balance ignore nulls) over account_history as ledger_balance,
-        last_value(observed.interest_rate_pct ignore nulls) over account_history as interest_rate_pct
+        {{ last_non_null('observed.ledger_balance') }} over account_history as ledger_balance,
+        {{ last_non_null('observed.interest_rate_pct') }} over account_history as interest_rate_pct
     from observed
     window account_history as (
         partition by observed.account_id

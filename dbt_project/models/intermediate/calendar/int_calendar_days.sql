@@ -79,9 +79,7 @@ core_business_dates as (
 days as (
 
     select
-        cast(
-            unnest(generate_series(date_range.range_start, date_range.range_end, interval 1 day)) as date
-        ) as date_day
+        {{ days_from_to('date_range.range_start', 'date_range.range_end') }} as date_day
     from date_range
     where date_range.range_start is not null
 
@@ -98,9 +96,9 @@ final as (
         cast(quarter(days.date_day) as integer) as quarter_of_year,
         cast(month(days.date_day) as integer) as month_of_year,
         cast(day(days.date_day) as integer) as day_of_month,
-        cast(isodow(days.date_day) as integer) as iso_day_of_week,
-        dayname(days.date_day) as day_name,
-        isodow(days.date_day) in (6, 7) as is_weekend,
+        cast({{ iso_day_of_week('days.date_day') }} as integer) as iso_day_of_week,
+        {{ day_name('days.date_day') }} as day_name,
+        {{ iso_day_of_week('days.date_day') }} in (6, 7) as is_weekend,
         cast(day(last_day(days.date_day)) as integer) as days_in_month,
         core_business_dates.business_date is not null as is_core_business_date
     from days

@@ -44,7 +44,7 @@ account_terms as (
             products.term_months,
             case
                 when accounts.maturity_date > accounts.open_date
-                    then datediff('month', accounts.open_date, accounts.maturity_date)
+                    then {{ months_crossed('accounts.open_date', 'accounts.maturity_date') }}
             end
         ) as term_months
     from accounts
@@ -61,7 +61,12 @@ matched_legs as (
         cast(1 as decimal(18, 6)) as share,
         cast(account_terms.term_months as integer) as tenor_months,
         coalesce(
-            cast(account_terms.maturity_date - to_months(cast(account_terms.term_months as integer)) as date),
+            cast(
+                {{
+                    months_before('account_terms.maturity_date', 'cast(account_terms.term_months as integer)')
+                }}
+                as date
+            ),
             account_terms.open_date
         ) as pricing_date
     from account_terms

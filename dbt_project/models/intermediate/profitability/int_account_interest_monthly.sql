@@ -19,13 +19,12 @@
 -- account priced again whole tonight (int_ftp_rates_daily: its legs changed) or whose balance
 -- side or current rate changed (`account_fingerprint`: a full refresh applies today's to every
 -- month).
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='month_start',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'month_start'),
     )
 }}
 
@@ -85,7 +84,7 @@ with accounts as (
 
     recomputed_accounts as (
 
-        select cast(null as varchar) as account_id
+        select cast(null as {{ string_type() }}) as account_id
         where false
 
     ),
@@ -190,28 +189,44 @@ monthly as (
         sum(daily_margin.balance_amount) as balance_day_sum,
         -- one division per account and month, rounded to the cent
         cast(
-            sum(daily_margin.balance_amount) / count(*) as decimal(18, 2)
+            {{ decimal_quotient('sum(daily_margin.balance_amount)', 'count(*)') }} as decimal(18, 2)
         ) as avg_balance,
         -- balance-weighted rates of the month (what the worked example multiplies out)
         cast(
-            sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)
-            / nullif(sum(daily_margin.balance_amount), 0) as decimal(18, 6)
+            {{
+                decimal_quotient(
+                    'sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)',
+                    'nullif(sum(daily_margin.balance_amount), 0)',
+                )
+            }} as decimal(18, 6)
         ) as customer_rate_pct,
         cast(
-            sum(daily_margin.balance_amount * daily_margin.ftp_rate_pct)
-            / nullif(sum(daily_margin.balance_amount), 0) as decimal(18, 6)
+            {{
+                decimal_quotient(
+                    'sum(daily_margin.balance_amount * daily_margin.ftp_rate_pct)',
+                    'nullif(sum(daily_margin.balance_amount), 0)',
+                )
+            }} as decimal(18, 6)
         ) as ftp_rate_pct,
         max(daily_margin.day_count) as day_count,
         -- the customer's own interest (income on assets, expense on liabilities), what the
         -- ledger books: reconciled to it in tests/assert_interest_reconciles_to_ledger.sql
         cast(
-            sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)
-            / (100 * max(daily_margin.day_count))
+            {{
+                decimal_quotient(
+                    'sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)',
+                    '(100 * max(daily_margin.day_count))',
+                )
+            }}
             as decimal(18, 2)
         ) as customer_interest,
         cast(
-            sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)
-            / (100 * max(daily_margin.day_count))
+            {{
+                decimal_quotient(
+                    'sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)',
+                    '(100 * max(daily_margin.day_count))',
+                )
+            }}
             as decimal(18, 2)
         ) as net_interest_income,
         -- lineage of the incremental build, the same on every day of the account's month

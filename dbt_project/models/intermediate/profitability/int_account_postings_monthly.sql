@@ -11,13 +11,12 @@
 -- earlier month whose reversed postings are no longer those its row was built with
 -- (`reversed_fingerprint`: a reversal delivered days later, or withdrawn by a corrected
 -- delivery, changes the fee income of the month the reversed posting was booked in).
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='month_start',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'month_start'),
     )
 }}
 
@@ -62,7 +61,7 @@ unit_costs as (
         select
             transactions.account_id,
             cast(date_trunc('month', transactions.posting_date) as date) as month_start,
-            md5(string_agg(transactions.txn_id, '|' order by transactions.txn_id)) as reversed_fingerprint
+            md5({{ ordered_string_agg('transactions.txn_id', "'|'", 'transactions.txn_id') }}) as reversed_fingerprint
         from transactions
         inner join reversed_transactions
             on transactions.txn_id = reversed_transactions.txn_id
@@ -145,19 +144,28 @@ monthly as (
         postings.account_id,
         postings.month_start,
         count(*) as n_postings,
-        coalesce(
-            -sum(postings.amount) filter (where postings.txn_type = 'FEE' and not postings.is_reversed), 0
+        -- (sums of decimals as DuckDB types them: Spark's have 10 more digits than their terms)
+        cast(
+            coalesce(
+                -sum(postings.amount) filter (where postings.txn_type = 'FEE' and not postings.is_reversed), 0
+            ) as decimal(38, 4)
         ) as fee_income,
-        coalesce(
-            -sum(postings.amount) filter (
-                where postings.txn_type = 'CARD_PURCHASE' and not postings.is_reversed
-            ),
-            0
+        cast(
+            coalesce(
+                -sum(postings.amount) filter (
+                    where postings.txn_type = 'CARD_PURCHASE' and not postings.is_reversed
+                ),
+                0
+            ) as decimal(38, 4)
         ) as card_purchase_amount,
-        sum(postings.cost_per_posting) as posting_cost,
+        cast(sum(postings.cost_per_posting) as decimal(38, 4)) as posting_cost,
         -- lineage of the incremental build: the postings found reversed, and the month the
         -- account was rebuilt from
-        md5(string_agg(postings.txn_id, '|' order by postings.txn_id) filter (where postings.is_reversed))
+        md5(
+            {{
+                ordered_string_agg('postings.txn_id', "'|'", 'postings.txn_id', where='postings.is_reversed')
+            }}
+        )
             as reversed_fingerprint,
         min(postings.rebuilt_from) as rebuilt_from
     from postings

@@ -32,13 +32,24 @@
 -- (customer, product, branch, RM: `account_fingerprint`) are not those its rows were built
 -- with, as a full refresh applies today's attributes to every month. A change of the seeds
 -- (costs, risk weights, assumptions) is a change of the project: a full refresh.
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
+    the final select, in its order: the markers below name them (a union by position, which both
+    engines have). -#}
+{%- set output_columns = [
+    'month_start', 'account_id', 'customer_key', 'product_code', 'product_family', 'product_type',
+    'balance_side', 'branch_id', 'rm_id', 'is_complete_month', 'n_days_on_book', 'n_postings',
+    'avg_balance', 'customer_rate_pct', 'ftp_rate_pct', 'risk_weighted_assets',
+    'allocated_capital', 'required_provision', 'write_off', 'interest_income', 'interest_expense',
+    'net_interest_income', 'fee_income', 'other_income', 'posting_cost', 'service_cost',
+    'maintenance_cost', 'operating_cost', 'credit_cost', 'contribution', 'capital_charge',
+    'account_fingerprint', 'rebuilt_from', 'interest_load_id', 'postings_load_id', 'built_in_run',
+    'economic_profit',
+] %}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='month_start',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'month_start'),
     )
 }}
 
@@ -504,8 +515,12 @@ components as (
         cast(joined.posting_cost as decimal(18, 2)) as posting_cost_cents,
         cast(joined.service_cost as decimal(18, 2)) as service_cost_cents,
         cast(
-            cast(joined.maintenance_cost_full_month as decimal(38, 4))
-            * joined.n_days_on_book / joined.days_in_month
+            {{
+                decimal_quotient(
+                    'cast(joined.maintenance_cost_full_month as decimal(38, 4)) * joined.n_days_on_book',
+                    'joined.days_in_month',
+                )
+            }}
             as decimal(18, 2)
         ) as maintenance_cost
     from joined
@@ -569,8 +584,13 @@ final as (
             as decimal(18, 2)
         ) as contribution,
         cast(
-            capital.allocated_capital * capital.cost_of_equity
-            / 12 * capital.n_days_on_book / capital.days_in_month
+            {{
+                decimal_quotient(
+                    decimal_quotient('capital.allocated_capital * capital.cost_of_equity', '12')
+                    ~ ' * capital.n_days_on_book',
+                    'capital.days_in_month',
+                )
+            }}
             as decimal(18, 2)
         ) as capital_charge,
         -- lineage of the incremental build
@@ -592,14 +612,21 @@ from final
 {% if is_incremental() %}
     -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
     -- the accounts rebuilt from an earlier month
-    union all by name
+    union all
     select
-        null as account_id,
-        restart.restart_date as rebuilt_from
-    from restart
-    union all by name
-    select
-        rebuilt_accounts.account_id,
-        rebuilt_accounts.rebuilt_from
-    from rebuilt_accounts
+    {%- for column in output_columns %}
+        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    from (
+        select
+            null as account_id,
+            restart.restart_date as rebuilt_from
+        from restart
+        union all
+        select
+            rebuilt_accounts.account_id,
+            rebuilt_accounts.rebuilt_from
+        from rebuilt_accounts
+    ) as markers
 {% endif %}

@@ -18,13 +18,21 @@
     'avg_balance', 'risk_weighted_assets', 'allocated_capital', 'interest_income', 'interest_expense',
     'net_interest_income', 'fee_income', 'other_income', 'operating_cost', 'credit_cost', 'capital_charge',
 ] %}
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
+    the final select, in its order: the markers below name them (a union by position, which both
+    engines have). -#}
+{%- set output_columns = [
+    'month_start', 'account_id', 'customer_key', 'primary_customer_key', 'allocation_weight', 'holder_rank',
+    'product_code', 'balance_side',
+] + shared_measures + [
+    'is_complete_month', 'holders_fingerprint', 'rebuilt_from', 'contribution', 'economic_profit',
+    'profitability_built_in_run',
+] %}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='month_start',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'month_start'),
     )
 }}
 
@@ -46,10 +54,13 @@ account_holder_sets as (
     select
         account_holders.account_id,
         md5(
-            string_agg(
-                concat_ws(':', account_holders.customer_key, account_holders.allocation_weight), '|'
-                order by account_holders.customer_key
-            )
+            {{
+                ordered_string_agg(
+                    "concat_ws(':', account_holders.customer_key, account_holders.allocation_weight)",
+                    "'|'",
+                    'account_holders.customer_key',
+                )
+            }}
         ) as holders_fingerprint
     from account_holders
     group by account_holders.account_id
@@ -155,11 +166,14 @@ holder_months as (
         account_profitability.*,
         holders.customer_key as holder_customer_key,
         holders.allocation_weight,
-        row_number() over (
-            partition by account_profitability.account_id, account_profitability.month_start
-            order by
-                holders.customer_key = account_profitability.customer_key desc,
-                holders.customer_key
+        -- (a bigint on both engines: Spark's row_number is an integer)
+        cast(
+            row_number() over (
+                partition by account_profitability.account_id, account_profitability.month_start
+                order by
+                    holders.customer_key = account_profitability.customer_key desc,
+                    holders.customer_key
+            ) as bigint
         ) as holder_rank
     from account_profitability
     inner join holders
@@ -241,14 +255,21 @@ select * from final
 {% if is_incremental() %}
     -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
     -- the accounts rebuilt from an earlier month
-    union all by name
+    union all
     select
-        null as account_id,
-        restart.restart_date as rebuilt_from
-    from restart
-    union all by name
-    select
-        rebuilt_accounts.account_id,
-        rebuilt_accounts.rebuilt_from
-    from rebuilt_accounts
+    {%- for column in output_columns %}
+        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    from (
+        select
+            null as account_id,
+            restart.restart_date as rebuilt_from
+        from restart
+        union all
+        select
+            rebuilt_accounts.account_id,
+            rebuilt_accounts.rebuilt_from
+        from rebuilt_accounts
+    ) as markers
 {% endif %}

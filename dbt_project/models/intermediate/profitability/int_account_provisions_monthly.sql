@@ -69,10 +69,11 @@ loan_spans as (
         loans_provisioned.account_id,
         min(loans_provisioned.business_date) as first_date,
         max(loans_provisioned.business_date) as last_date,
-        arg_max(loans_provisioned.classification, loans_provisioned.business_date) as last_classification,
-        arg_max(loans_provisioned.outstanding_principal, loans_provisioned.business_date)
+        {{ arg_max('loans_provisioned.classification', 'loans_provisioned.business_date') }}
+            as last_classification,
+        {{ arg_max('loans_provisioned.outstanding_principal', 'loans_provisioned.business_date') }}
             as last_outstanding_principal,
-        arg_min(loans_provisioned.required_provision, loans_provisioned.business_date)
+        {{ arg_min('loans_provisioned.required_provision', 'loans_provisioned.business_date') }}
             as first_required_provision
     from loans_provisioned
     group by loans_provisioned.account_id
@@ -102,7 +103,7 @@ loan_months as (
     inner join month_ends
         on
             cast(date_trunc('month', loan_spans.first_date) as date) <= month_ends.month_start
-            and month_ends.month_start <= loan_spans.last_date + interval 1 month
+            and month_ends.month_start <= {{ months_after('loan_spans.last_date', 1) }}
 
 ),
 
@@ -167,5 +168,8 @@ final as (
 
 select
     final.*,
-    final.required_provision - final.opening_provision + final.write_off as credit_cost
+    -- (a decimal(18, 2) on both engines: Spark widens a sum of two to 19 digits, DuckDB does not)
+    cast(
+        final.required_provision - final.opening_provision + final.write_off as decimal(18, 2)
+    ) as credit_cost
 from final

@@ -19,13 +19,12 @@
 -- refresh gives every month the account's current customer). That check reads every month
 -- before the restart of the accounts and costs (no window, no write): the part of a night
 -- that still grows with history.
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='month_start',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'month_start'),
     )
 }}
 
@@ -116,7 +115,7 @@ customer_costs as (
             on_book_before_restart.month_start,
             customer_costs.call_cost,
             customer_costs.session_cost,
-            string_agg(on_book_before_restart.account_id, '|' order by on_book_before_restart.account_id)
+            {{ ordered_string_agg('on_book_before_restart.account_id', "'|'", 'on_book_before_restart.account_id') }}
                 as account_ids
         from on_book_before_restart
         inner join customer_costs
@@ -139,7 +138,7 @@ customer_costs as (
             kept.month_start,
             kept.customer_call_cost,
             kept.customer_session_cost,
-            string_agg(kept.account_id, '|' order by kept.account_id) as account_ids
+            {{ ordered_string_agg('kept.account_id', "'|'", 'kept.account_id') }} as account_ids
         from {{ this }} as kept
         cross join restart
         where kept.month_start < restart.restart_date
@@ -278,18 +277,36 @@ shared as (
             case
                 when primary_accounts_on_book.customer_balance > 0
                     then
-                        customer_costs.call_cost * primary_accounts_on_book.avg_balance
-                        / primary_accounts_on_book.customer_balance
-                else customer_costs.call_cost / primary_accounts_on_book.n_customer_accounts
+                        {{
+                            decimal_quotient(
+                                'customer_costs.call_cost * primary_accounts_on_book.avg_balance',
+                                'primary_accounts_on_book.customer_balance',
+                            )
+                        }}
+                else
+                    {{
+                        decimal_quotient(
+                            'customer_costs.call_cost', 'primary_accounts_on_book.n_customer_accounts'
+                        )
+                    }}
             end as decimal(38, 6)
         ) as call_share,
         cast(
             case
                 when primary_accounts_on_book.customer_balance > 0
                     then
-                        customer_costs.session_cost * primary_accounts_on_book.avg_balance
-                        / primary_accounts_on_book.customer_balance
-                else customer_costs.session_cost / primary_accounts_on_book.n_customer_accounts
+                        {{
+                            decimal_quotient(
+                                'customer_costs.session_cost * primary_accounts_on_book.avg_balance',
+                                'primary_accounts_on_book.customer_balance',
+                            )
+                        }}
+                else
+                    {{
+                        decimal_quotient(
+                            'customer_costs.session_cost', 'primary_accounts_on_book.n_customer_accounts'
+                        )
+                    }}
             end as decimal(38, 6)
         ) as session_share
     from primary_accounts_on_book
@@ -343,14 +360,26 @@ select * from final
 {% if is_incremental() %}
     -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
     -- the accounts rebuilt from an earlier month
-    union all by name
+    union all
     select
-        null as account_id,
-        restart.restart_date as rebuilt_from
-    from restart
-    union all by name
-    select
-        rebuilt_accounts.account_id,
-        rebuilt_accounts.rebuilt_from
-    from rebuilt_accounts
+        markers.account_id,
+        null as month_start,
+        null as customer_key,
+        null as call_cost,
+        null as session_cost,
+        null as customer_call_cost,
+        null as customer_session_cost,
+        markers.rebuilt_from,
+        null as as_of_load_id
+    from (
+        select
+            null as account_id,
+            restart.restart_date as rebuilt_from
+        from restart
+        union all
+        select
+            rebuilt_accounts.account_id,
+            rebuilt_accounts.rebuilt_from
+        from rebuilt_accounts
+    ) as markers
 {% endif %}

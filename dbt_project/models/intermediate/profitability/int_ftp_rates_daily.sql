@@ -11,13 +11,12 @@
 -- since its rows were priced (a time deposit rolled over: a new pricing date) is priced again
 -- on every day, as a full refresh prices every day with today's legs. A change of the curve
 -- or of the strips is a change of the project, which the nightly run builds by a full refresh.
+{#- On Spark partitioned by balance_date (incremental_by_tail, macros/engines.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_tail',
-        tail_key='account_id',
-        tail_date_column='balance_date',
         on_schema_change='fail',
+        **incremental_by_tail('account_id', 'balance_date'),
     )
 }}
 
@@ -33,10 +32,11 @@ account_legs as (
     select
         legs.account_id,
         md5(
-            string_agg(
-                concat_ws('|', legs.strip, legs.share, legs.tenor_months, legs.pricing_date), ';'
-                order by legs.strip
-            )
+            {{
+                ordered_string_agg(
+                    "concat_ws('|', legs.strip, legs.share, legs.tenor_months, legs.pricing_date)", "';'", 'legs.strip'
+                )
+            }}
         ) as legs_fingerprint
     from legs
     group by legs.account_id
@@ -70,7 +70,7 @@ account_legs as (
 
     repriced_accounts as (
 
-        select cast(null as varchar) as account_id
+        select cast(null as {{ string_type() }}) as account_id
         where false
 
     ),

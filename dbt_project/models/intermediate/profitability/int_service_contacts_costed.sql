@@ -40,9 +40,15 @@ call_contacts as (
         customer_xref.customer_key,
         -- DuckDB divides decimals in floating point: each row is cast back to a decimal so
         -- that sums of costs do not depend on the order rows are added in.
-        cast(cast(calls.talk_seconds as decimal(38, 4)) / 60 as decimal(38, 10)) as volume,
         cast(
-            cast(calls.talk_seconds as decimal(38, 4)) * assumptions.cost_per_call_minute / 60
+            {{ decimal_quotient('cast(calls.talk_seconds as decimal(38, 4))', '60') }} as decimal(38, 10)
+        ) as volume,
+        cast(
+            {{
+                decimal_quotient(
+                    'cast(calls.talk_seconds as decimal(38, 4)) * assumptions.cost_per_call_minute', '60'
+                )
+            }}
             as decimal(38, 10)
         ) as cost
     from calls

@@ -32,7 +32,7 @@ final as (
         cast(day(last_day(months.month_start)) as integer) as days_in_month,
         cast(year(months.month_start) as integer) as year,
         cast(month(months.month_start) as integer) as month_of_year,
-        strftime(months.month_start, '%Y-%m') as month_label,
+        {{ year_month_label('months.month_start') }} as month_label,
         coalesce(
             months.month_start >= coverage.first_business_date
             and last_day(months.month_start) <= coverage.last_business_date,
