@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import expectations.data_docs
+from bankdw.config import load_settings
 from expectations import _gx
 from expectations.batches import StagedBatches, duplicate_rows
 from expectations.config import GATES_TOML, load_gates_config
@@ -372,3 +373,11 @@ def test_a_file_is_read_in_slices_each_row_once(tmp_path: Path) -> None:
         assert [len(s) for s in slices] == lengths
         assert pd.concat(slices, ignore_index=True).equals(batches[name])
         assert all(s.index.equals(pd.RangeIndex(len(s))) for s in slices)
+
+
+def test_the_slice_size_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BANKDW_GATE_SLICE_ROWS", "250000")
+    assert load_settings().gate_slice_rows == 250_000
+    monkeypatch.setenv("BANKDW_GATE_SLICE_ROWS", "-1")
+    with pytest.raises(ValueError, match="gate_slice_rows"):
+        load_settings()
