@@ -30,8 +30,9 @@ CHUNK_VECTORS = 100
 """DuckDB vectors (2,048 rows each) per chunk fetched into pandas."""
 DEFAULT_SLICE_ROWS = 1_000_000
 """Rows of a feed file that the gate validates at once (setting `gate_slice_rows`): GX's pandas
-work costs about 700 bytes a row at its peak, so a slice of a million rows peaks near 1 GB
-whatever the size of the file (docs/performance.md, "The gate's memory")."""
+work costs about 700 bytes a row at its peak, so the gate's peak follows the slice, not the file:
+1.2 GB for 5 M web events in slices of a million, 3.5 GB whole, in the same time
+(bench/bench_gate_slices.py; docs/performance.md, "GX in slices of rows")."""
 EXAMPLES = 5
 """Failing rows a check reports (as expectations.gates)."""
 

@@ -8,11 +8,12 @@ each slice a GX batch of its own, and each expectation's results on the slices a
 the one result the whole file would have given (`_merged`: counts summed, percentages of the
 whole, the first five failing rows in order, success judged on the sums as GX judges it). What
 a slice cannot judge is not asked of GX: the uniqueness checks run in DuckDB over the whole
-file (`_uniqueness_checks`), the table-level checks on the first slice only. Reference checks
+file (`_uniqueness_check`), the table-level checks on the first slice only. Reference checks
 are DuckDB anti-joins of each slice against keys taken once per file from the other batches of
 the same call (of a staged batch, only the key column's distinct values, read once:
 `StagedBatches.reference_keys`); a reference whose target file was not delivered is skipped and
-reported as a warning, because the caller passes only what arrived.
+reported as a warning, because the caller passes only what arrived. A feed file's checks are
+reported in its suite's order (GX lists the checks it could not run first; the gate does not).
 
 GX is imported here, lazily, and only through its pandas path (its SQL path does not work on
 DuckDB).
@@ -57,7 +58,7 @@ in a process that has imported GX: nothing beside gating millions of rows, but 1
 gate, in every run of the test suite's small banks, it added minutes of CPU (2026-12-03)."""
 ROW_COLUMNS = ("_source_file", "_source_row")
 UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
-"""Checks that need the whole feed file at once: run in DuckDB (`_uniqueness_checks`), never per slice."""
+"""Checks that need the whole feed file at once: run in DuckDB (`_uniqueness_check`), never per slice."""
 
 # SUMMARY, not COMPLETE: COMPLETE returns every unexpected value and index (a million-entry
 # list when a whole column is wrong); SUMMARY stops at `partial_unexpected_count`.
