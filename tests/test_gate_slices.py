@@ -6,6 +6,7 @@ uniqueness checks, which need the whole file, run in DuckDB and count what GX co
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,11 @@ def test_a_file_gated_in_slices_gets_the_report_of_the_whole_file(
     # and so are the Data Docs pages' results, one page per feed file
     assert _comparable(sliced_pages) == _comparable(pages) and set(pages) == set(clean())
     assert {p.name for p in (tmp_path / "sliced").glob("*.html")} == {f"{name}.html" for name in clean()}
+    # where the uniqueness check, run in DuckDB, has its entry with GX's figures
+    page = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", (tmp_path / "sliced" / "core_banking.transactions.html").read_text())
+    )
+    assert "values must be unique. 4 unexpected values found. ≈9.524% of 42 total rows." in page
     _assert_defects_found(report)
 
 
@@ -381,3 +387,29 @@ def test_the_slice_size_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BANKDW_GATE_SLICE_ROWS", "-1")
     with pytest.raises(ValueError, match="gate_slice_rows"):
         load_settings()
+
+
+def test_an_empty_staged_file_is_one_empty_slice_gated_as_before(tmp_path: Path) -> None:
+    # given a staged calls file without rows (a re-delivery of an empty file stages one)
+    lake = staged(tmp_path, clean())
+    folder = lake.staging(RUN).feed_dir(load_agreement().file("call_center", "calls"))
+    (part,) = [p for p in folder.glob("*/*.parquet") if p.name == "part-0.parquet"]
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet({literal(str(part))}) limit 0) to {literal(str(tmp_path / 'e.parquet'))}"
+        )
+    for path in folder.glob("*/*.parquet"):
+        path.unlink()
+    (tmp_path / "e.parquet").rename(part)
+    batches = SlicedBatches(lake)
+
+    # when read and gated in slices of 7, and whole
+    (empty,) = batches.slices("call_center.calls", SLICE)
+    sliced = run_gates(batches, report_dir=tmp_path / "sliced", slice_rows=SLICE)
+    run_gates(batches, report_dir=tmp_path / "whole", slice_rows=0)
+
+    # then it is one slice of no rows with the file's columns, and every check of the file passes
+    assert len(empty) == 0 and "call_id" in empty.columns
+    assert sliced.rows["call_center.calls"] == 0
+    assert [r for r in sliced.results if r.feed == "call_center.calls" and not r.success] == []
+    assert _report(tmp_path / "sliced") == _report(tmp_path / "whole")
