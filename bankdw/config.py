@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from expectations.batches import DEFAULT_SLICE_ROWS
 from expectations.config import load_gates_config
 from extract.convert import DEFAULT_TYPE_DRIFT_SHARE
 from extract.load import DEFAULT_BATCH_BYTES
@@ -180,6 +181,13 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "expectations" / "gates.toml",
         description="Severity (blocking or warning), tolerances and thresholds of every rule, followed by the "
         "feed gate and by the warehouse tests of the same fact (see docs/quality.md).",
+    )
+    gate_slice_rows: int = Field(
+        default=DEFAULT_SLICE_ROWS,
+        ge=0,
+        description="Most rows of one feed file that the feed gate validates with GX at once: a larger file is "
+        "validated a slice at a time and the results merged into the same report (its uniqueness checks run in "
+        "DuckDB over the whole file). GX needs about 700 bytes a row at its peak; 0 validates every file whole.",
     )
     keep_versions: int = Field(
         default=3,

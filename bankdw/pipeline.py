@@ -252,6 +252,7 @@ def gate_step(settings: Settings, run_id: str, agreement: FeedAgreement | None =
                 settings.reporting_currency,
                 held,
                 settings.duckdb_config(),
+                settings.gate_slice_rows,
             )
             failing = [check for check in gates.blocking_failures if check not in held]
             if not hold_systems or not failing or not _hold_back(settings, run_id, report, failing, agreement):

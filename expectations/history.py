@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from expectations.batches import DEFAULT_SLICE_ROWS
 from expectations.results import CheckResult, GateReport
 from extract.contract import FeedAgreement
 from extract.lake import Lake, write_atomically
@@ -84,6 +85,7 @@ def feed_gates(
     reporting_currency: str,
     held: Sequence[CheckResult] = (),
     duckdb_config: DuckDBConfig | None = None,
+    slice_rows: int = DEFAULT_SLICE_ROWS,
 ) -> GateReport:
     """The GX suites on the staged batches, then the bank rules; the results are written to the
     run's folder (gates.json, Data Docs) and to the lake's check history.
@@ -91,7 +93,8 @@ def feed_gates(
     `held`: blocking failures of an earlier pass of the same run that held deliveries back
     (`bankdw.pipeline.gate_step`); they stay in the results, in place of the same checks'
     outcomes on what is left. `duckdb_config`: of the connections that read the lake (the
-    installation's memory limit and where they spill)."""
+    installation's memory limit and where they spill). `slice_rows`: most rows of a feed file
+    validated at once (setting `gate_slice_rows`)."""
     from expectations.bank_rules import RuleInputs, lake_keys, run_bank_rules
     from expectations.config import load_gates_config
 
@@ -106,6 +109,7 @@ def feed_gates(
             config=config,
             reference_keys=lake_keys(lake, agreement, duckdb_config),
             docs_dir=folder / DATA_DOCS_DIR,
+            slice_rows=slice_rows,
         )
         from expectations.data_docs import write_index
 
