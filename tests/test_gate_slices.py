@@ -237,7 +237,9 @@ def _assert_defects_found(report: GateReport) -> None:
     )
 
 
-@pytest.mark.parametrize("flavour", ["duckdb", "pyarrow", "arrow_dtype"])
+# Not "duckdb": its numpy types are the staged batches' (the test above); each flavour costs a
+# GX validation per slice of every feed file, about a minute of the suite's CPU.
+@pytest.mark.parametrize("flavour", ["pyarrow", "arrow_dtype"])
 def test_frames_in_hand_gated_in_slices_get_the_report_of_the_whole_frame(flavour: str, tmp_path: Path) -> None:
     # given the defective delivery as frames in hand, in each shape a caller may hold
     batches = deliver(defective(), flavour)
