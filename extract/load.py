@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from extract.contract import FeedAgreement, FeedFile
 from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed, read_header
@@ -34,7 +35,7 @@ from extract.landing import (
     scan_landing,
     symbolic_links,
 )
-from extract.sql import DuckDBConfig, literal
+from extract.sql import DuckDBConfig
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +208,15 @@ def stage(
             parts[-1].append(one)
             sizes[feed_key] = sizes.get(feed_key, 0) + size
     con = duckdb.connect(config=dict(duckdb_config or {}))
+    writes = _Writes()
     try:
         for (system, feed_name), parts in batches.items():
             for batch in parts:
-                _convert_batch(con, batch, agreement.file(system, feed_name), staging, load_id, type_drift_share)
+                feed = agreement.file(system, feed_name)
+                _convert_batch(con, writes, batch, feed, staging, load_id, type_drift_share)
+        writes.wait()  # every staged file written before a refused delivery's partitions are removed
     finally:
+        writes.close()
         con.close()
     outcomes = []
     for number, one in enumerate(prepared, start=1):
@@ -286,6 +291,7 @@ def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) ->
 
 def _convert_batch(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     batch: list[_Prepared],
     feed: FeedFile,
     staging: Lake,
@@ -310,16 +316,17 @@ def _convert_batch(
                 header = ("", str(paths[0]))
         groups.setdefault(header, []).append(one)
     for group in groups.values():
-        if len(group) > 1 and _stage_together(con, group, feed, staging, load_id, type_drift_share):
+        if len(group) > 1 and _stage_together(con, writes, group, feed, staging, load_id, type_drift_share):
             continue
         for one in group:
             one.results[feed.name] = _stage_converted(
-                con, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
+                con, writes, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
             )
 
 
 def _stage_together(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     group: list[_Prepared],
     feed: FeedFile,
     staging: Lake,
@@ -339,14 +346,15 @@ def _stage_together(
         return False
     if converted.extra_columns and feed.format != "csv":
         return False
-    # `typed` is in the order of its files' keys, and a delivery's keys are neighbours (one folder):
-    # each delivery's rows are a range of row ids, which a scan reads without a filter on every row.
+    # `typed` is in the order of its files' keys (convert_feed sorts it by `_file`, `_source_row`),
+    # and a delivery's keys are neighbours (one folder): each delivery's rows are a range of row
+    # ids, a slice of the table fetched once for all of them.
     ranges = {
         key: (first, last)
         for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
     }
+    rows = con.sql("select * from typed").to_arrow_table()  # in insertion order: row id k is row k
     quarantine = converted.quarantine
-    copies = _Copies(con)
     for one, own in owned:
         prefix = one.relative_dir + "/"
         part = ConvertedFeed(
@@ -356,14 +364,29 @@ def _stage_together(
             converted.extra_columns,
         )
         held = [ranges[key] for key in own if key in ranges]
-        rows = f"rowid between {min(r[0] for r in held)} and {max(r[1] for r in held)}" if held else "false"
-        one.results[feed.name] = _stage_part(copies, one, part, rows, staging, load_id)
-    copies.write()  # before the next conversion replaces table `typed`
+        first, last = (min(r[0] for r in held), max(r[1] for r in held)) if held else (0, -1)
+        own_rows = rows.slice(first, last - first + 1)
+        _check_slice(own_rows, own, part.rows_loaded)
+        one.results[feed.name] = _stage_part(writes, one, part, own_rows, staging, load_id)
+    writes.flush()
     return True
+
+
+def _check_slice(rows: pa.Table, keys: list[str], rows_loaded: int) -> None:
+    """A delivery's slice holds its rows and no other's: as many as the conversion counted for its
+    files, the first and the last of them its own (the table is sorted by `_file`, so all between
+    are too). Cheap, and a row staged in another delivery's file would be a silent loss."""
+    ends = [rows["_file"][0].as_py(), rows["_file"][-1].as_py()] if rows.num_rows else []
+    if rows.num_rows != rows_loaded or any(end not in keys for end in ends):
+        raise RuntimeError(
+            f"staging {', '.join(keys)}: the row range holds {rows.num_rows} rows of {sorted(set(ends))}, "
+            f"the conversion counted {rows_loaded}: not staged (a fault of the extract, not of the delivery)"
+        )
 
 
 def _stage_converted(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     one: _Prepared,
     feed: FeedFile,
     paths: list[Path],
@@ -380,78 +403,84 @@ def _stage_converted(
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    copies = _Copies(con)
-    staged = _stage_part(copies, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
-    copies.write()
+    rows = con.sql("select * from typed").to_arrow_table()
+    staged = _stage_part(writes, one, converted, rows, staging, load_id, source_prefix=one.relative_dir + "/")
+    writes.flush()
     return staged
 
 
-class _Copies:
-    """The staged files of one conversion, written by two DuckDB connections at once.
+class _Writes:
+    """The staged Parquet files of a stage call, written by pyarrow, two at a time, while the next
+    feed file converts.
 
-    A staged file is one `COPY` of a delivery's rows of table `typed`: 5 to 9 ms on the test
-    machine whatever its rows (the Parquet writer's set-up, the file's creation), four or five a
-    delivery, the most of what a small delivery costs beyond its rows (docs/performance.md, "Many
-    small deliveries"). DuckDB runs the statements of different connections to one database in
-    parallel (its Python API releases the GIL), so the files are written two at a time, each
-    `COPY` unchanged. They all read `typed`, so `write` comes before the next conversion."""
+    Not DuckDB's `COPY`: a `COPY` costs 5 to 9 ms on the test machine whatever its rows (the
+    statement, the Parquet writer's set-up, the file), and the lake's layout asks one file per
+    feed and delivery, four or five a delivery: the most of what a small delivery cost beyond
+    its rows (docs/performance.md, "Many small deliveries"). pyarrow writes a small file in 1 to
+    3 ms from rows already fetched (one fetch per conversion, sliced per delivery). Not DuckDB's
+    partitioned `COPY` (one statement for all partitions): it does not keep the rows' order
+    within a partition. Each file is written whole by one `pq.write_table` (which releases the
+    GIL), so a file holds exactly the rows and order it was given."""
 
     WORKERS = 2
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.pending: list[tuple[str, pa.Table | None]] = []
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="staged-files")
+        self.pending: list[tuple[Path, pa.Table, str]] = []
+        self.running: list[Future[None]] = []
 
-    def add(self, sql: str, quarantined: pa.Table | None = None) -> None:
-        """A `COPY`; `quarantined` is registered as view `quarantined` for it."""
-        self.pending.append((sql, quarantined))
+    def add(self, path: Path, rows: pa.Table, compression: str) -> None:
+        self.pending.append((path, rows, compression))
 
-    def write(self) -> None:
+    def flush(self) -> None:
+        """Start writing the files added since the last flush, once the previous flush's are
+        written: at most one conversion's rows wait in memory beside the next conversion."""
+        self.wait()
         pending, self.pending = self.pending, []
-        if len(pending) < 2:
-            self._run(self.con, pending)
-            return
-        shares = [pending[k :: self.WORKERS] for k in range(self.WORKERS)]
-        cursors = [self.con.cursor() for _ in shares]  # connections to the same database: `typed` is theirs too
-        try:
-            with ThreadPoolExecutor(self.WORKERS) as pool:
-                for done in [pool.submit(self._run, c, share) for c, share in zip(cursors, shares, strict=True)]:
-                    done.result()  # a failed write raises here, as it did written one by one
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        self.running = [self.pool.submit(_write_files, pending[k :: self.WORKERS]) for k in range(self.WORKERS)]
 
-    @staticmethod
-    def _run(con: duckdb.DuckDBPyConnection, pending: list[tuple[str, pa.Table | None]]) -> None:
-        for sql, quarantined in pending:
-            if quarantined is None:
-                con.execute(sql)
-                continue
-            con.register("quarantined", quarantined)
-            try:
-                con.execute(sql)
-            finally:
-                con.unregister("quarantined")
+    def wait(self) -> None:
+        """Wait for every file started; a failed write raises here (the stage step fails, as a
+        failed `COPY` made it fail; the staging area is the run's own, left for the next run to clear)."""
+        running, self.running = self.running, []
+        for write in running:
+            write.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+STAGED_ROW_GROUP = 122_880
+"""Rows per Parquet row group of a staged file: DuckDB's own (its `COPY` wrote the files before),
+so that readers split a large staged file as they did."""
+
+
+def _write_files(files: list[tuple[Path, pa.Table, str]]) -> None:
+    for path, rows, compression in files:
+        # decimals as integers, as DuckDB writes them (readers of the lake, Spark too, read both)
+        pq.write_table(
+            rows, path, compression=compression, row_group_size=STAGED_ROW_GROUP, store_decimal_as_integer=True
+        )
 
 
 def _stage_part(
-    copies: _Copies,
+    writes: _Writes,
     one: _Prepared,
     converted: ConvertedFeed,
-    rows: str,
+    rows: pa.Table,
     staging: Lake,
     load_id: str,
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its rows of table `typed` (those `rows`, a condition, selects) by `copies`."""
+    stage its `rows` (of table `typed`) by `writes`."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
         return problems, []
     delivery = one.delivery
     started = one.outcome.started_at
-    _write_staged(copies, converted, rows, source_prefix, staging, delivery.business_date, load_id, started)
+    _write_staged(writes, converted, rows, source_prefix, staging, delivery.business_date, load_id, started)
     files = [
         FileLoad(
             delivery.system,
@@ -488,39 +517,61 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 
 
 def _write_staged(
-    copies: _Copies,
+    writes: _Writes,
     converted: ConvertedFeed,
-    rows: str,
+    rows: pa.Table,
     source_prefix: str,
     staging: Lake,
     business_date: date,
     load_id: str,
     loaded_at: datetime,
 ) -> None:
-    """One Parquet file per feed and delivery (hour files together), lineage on every row: the rows
-    of table `typed` that condition `rows` selects, and `converted.quarantine`; their
-    `_source_file` is `source_prefix` followed by `_file`."""
+    """One Parquet file per feed and delivery (hour files together), lineage on every row: `rows`
+    (of table `typed`, in its order: by `_file` and `_source_row`) and `converted.quarantine`;
+    their `_source_file` is `source_prefix` followed by `_file`.
+
+    The columns are those the `COPY` before wrote: the feed's (and extra) columns, then
+    `_load_id`, `_source_file`, `_source_row`, `_business_date`, `_loaded_at`, typed alike
+    (tests/test_batch_staging.py compares their types too)."""
     feed = converted.feed
     part = partition_name(business_date)
-    lineage = (
-        f"{literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, _source_row, "
-        f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
-    )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    copies.add(
-        f"copy (select * exclude (_file, _source_row), {lineage} from typed where {rows} "
-        f"order by _file, _source_row) to {literal(target)} (format parquet, compression zstd)"
-    )
+    staged = rows.drop_columns(["_file", "_source_row"])
+    for name, column in _lineage(rows, source_prefix, load_id, business_date).items():
+        staged = staged.append_column(name, column)
+    staged = staged.append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us", "UTC")), len(rows)))
+    writes.add(target, staged, "zstd")
     if converted.rows_quarantined:
+        quarantine = converted.quarantine
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        copies.add(
-            f"copy (select {literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, "
-            f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
-            f"to {literal(target)} (format parquet)",
-            converted.quarantine,
+        lineage = _lineage(quarantine, source_prefix, load_id, business_date)
+        staged = pa.table(
+            {
+                "_load_id": lineage["_load_id"],
+                "_source_file": lineage["_source_file"],
+                "_source_row": quarantine["_source_row"],
+                "raw": quarantine["raw"],
+                "reason": quarantine["reason"],
+                "_business_date": lineage["_business_date"],
+            }
         )
+        writes.add(target, staged, "snappy")  # DuckDB's default, which the quarantine's `COPY` had
+
+
+def _lineage(rows: pa.Table, source_prefix: str, load_id: str, business_date: date) -> dict[str, pa.ChunkedArray]:
+    """`_load_id`, `_source_file` (`source_prefix` and `_file`), `_source_row` and `_business_date` of `rows`."""
+    n = len(rows)
+    source = rows["_file"]
+    if source_prefix:
+        source = pc.binary_join_element_wise(source_prefix, source, "")
+    return {
+        "_load_id": pa.chunked_array([pa.repeat(pa.scalar(load_id, pa.string()), n)]),
+        "_source_file": source.cast(pa.string()),
+        "_source_row": rows["_source_row"].cast(pa.int64()),
+        "_business_date": pa.chunked_array([pa.repeat(pa.scalar(business_date, pa.date32()), n)]),
+    }
 
 
 def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
