@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -34,7 +34,7 @@ from extract.contract import DECIMAL_TYPE, Column, FeedFile
 from extract.sql import ident as _ident
 from extract.sql import literal as _literal
 from extract.sql import path_pattern
-from extract.text import CR_MARK, FileRefused, PlainFile, open_landed, plain_file
+from extract.text import CR_MARK, FileRefused, LandedRead, PlainFile, RecordCount, open_landed, plain_file
 
 QUARANTINE_SCHEMA = pa.schema(
     [("_file", pa.string()), ("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())]
@@ -371,6 +371,7 @@ def convert_feed(
     feed: FeedFile,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
     keys: list[str] | None = None,
+    reads: Mapping[Path, LandedRead] | None = None,
 ) -> ConvertedFeed:
     """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
 
@@ -381,13 +382,19 @@ def convert_feed(
     the files of one delivery). With keys unique across deliveries (their paths in the landing
     area), one call converts the files of many deliveries of the feed (extract.load's batches):
     a CSV feed then takes one file per delivery folder, all with the same header.
+
+    `reads`: what `read_landed` found in the files (by path), so that they are not read again
+    for their text checks and record counts; a file without is read for them here.
     """
     keys = keys or [p.name for p in paths]
+    reads = reads or {}
     _reset(con)
     with tempfile.TemporaryDirectory(prefix="bankdw-plain-") as workdir:
         plains = []
         for n, path in enumerate(paths):  # a plain copy keeps its file's name, in a folder of its own
-            plains.append(plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv"))
+            plains.append(
+                plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv", read=reads.get(path))
+            )
         if feed.format == "csv":
             if len({p.parent for p in paths}) != len(paths):
                 raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
@@ -421,7 +428,8 @@ def convert_feed(
         files[name].rows_quarantined = n
     for key, path in zip(keys, paths, strict=True):
         counts = files[key]
-        counts.rows_delivered = count_records(path, feed)
+        read = reads.get(path)
+        counts.rows_delivered = count_records(path, feed) if read is None else records_of(read, feed)
         counts.totals = {c: counts.totals.get(c, Decimal(0)) for c in feed.control_totals}
     return ConvertedFeed(feed=feed, files=files, quarantine=quarantine, extra_columns=extra)
 
@@ -432,7 +440,6 @@ def _count_by_file(quarantine: pa.Table) -> tuple[list[str], list[int]]:
 
 
 _CHUNK = 1 << 20
-_BLANK_LINE_END = re.compile(rb"\n(?=\n)")
 
 
 def count_records(path: Path, feed: FeedFile) -> int:
@@ -445,25 +452,20 @@ def count_records(path: Path, feed: FeedFile) -> int:
     toggles twice), the first record is the header, and a blank line holds no record (CSV
     readers, DuckDB's and Python's, skip it: nothing is in it to lose). A JSON lines file has
     one record per line, blank lines included (the extract quarantines them as empty lines).
-    A last record without its line end counts.
+    A last record without its line end counts. (`read_landed` counts alike, in its one read
+    of the file: `records_of`.)
     """
+    count = RecordCount(quoted=feed.format == "csv", skip_blank=feed.format == "csv")
     with open_landed(path) as fh:
-        if feed.format == "csv":
-            return max(_count_lines(fh, quoted=True, skip_blank=True) - 1, 0)
-        return _count_lines(fh, quoted=False, skip_blank=False)
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            count.feed(chunk)
+    return _records(count.lines, feed)
 
 
-def _count_lines(fh: IO[bytes], *, quoted: bool, skip_blank: bool) -> int:
-    lines, inside_quotes, previous = 0, False, b"\n"  # the start of the file is a line start
-    for chunk in iter(lambda: fh.read(_CHUNK), b""):
-        for i, part in enumerate(chunk.split(b'"') if quoted else [chunk]):
-            if i:  # a quote between this part and the one before
-                inside_quotes, previous = not inside_quotes, b'"'
-            if not part:
-                continue
-            if not inside_quotes:
-                lines += part.count(b"\n")
-                if skip_blank:
-                    lines -= len(_BLANK_LINE_END.findall(part)) + (previous == b"\n" and part[:1] == b"\n")
-            previous = part[-1:]
-    return lines + (previous != b"\n" or inside_quotes)
+def records_of(read: LandedRead, feed: FeedFile) -> int:
+    """The data records `read_landed` counted (read with `csv_quoting` for a CSV feed)."""
+    return _records(read.lines, feed)
+
+
+def _records(lines: int, feed: FeedFile) -> int:
+    return max(lines - 1, 0) if feed.format == "csv" else lines  # a CSV file's first record is its header

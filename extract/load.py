@@ -36,6 +36,7 @@ from extract.landing import (
     symbolic_links,
 )
 from extract.sql import DuckDBConfig
+from extract.text import LandedRead, read_landed
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,8 @@ class _Prepared:
     """The delivery's files by feed, in the order of their names (none if refused already)."""
     results: dict[str, tuple[list[str], list[FileLoad]]] = field(default_factory=dict)
     """Per feed: the problems its conversion found and the files it staged."""
+    reads: dict[Path, LandedRead] = field(default_factory=dict)
+    """What the one read of each landed file of the agreement found (checksum, text, records)."""
 
 
 def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) -> _Prepared:
@@ -280,7 +283,14 @@ def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) ->
     except DeliveryRefused as refused:
         outcome.problems = refused.problems
         return one
-    outcome.problems = check_files_against_manifest(delivery, one.manifest, agreement)
+
+    def checksum(path: Path) -> str:
+        """The file's SHA-256, from a read that also does its text checks and record count."""
+        feed = agreement.feed_for(delivery.system, path.name)
+        one.reads[path] = read_landed(path, csv_quoting=feed is not None and feed.format == "csv")
+        return one.reads[path].sha256
+
+    outcome.problems = check_files_against_manifest(delivery, one.manifest, agreement, checksum)
     if not outcome.problems:
         for name in sorted(one.manifest.files):
             feed = agreement.feed_for(delivery.system, name)
@@ -340,7 +350,8 @@ def _stage_together(
     paths = [path for one in group for path in one.paths[feed.name]]
     keys = [key for _, own in owned for key in own]
     try:
-        converted = convert_feed(con, paths, feed, type_drift_share, keys)
+        reads = {path: read for one in group for path, read in one.reads.items()}
+        converted = convert_feed(con, paths, feed, type_drift_share, keys, reads)
     except (FileRefused, duckdb.Error, OSError, ValueError) as failed:
         log.info("%s: %d deliveries together: %s; converted one by one", feed.qualified_name, len(group), failed)
         return False
@@ -396,7 +407,7 @@ def _stage_converted(
 ) -> tuple[list[str], list[FileLoad]]:
     """Convert one delivery's files of `feed` and stage them: (problems, files staged)."""
     try:
-        converted = convert_feed(con, paths, feed, type_drift_share)
+        converted = convert_feed(con, paths, feed, type_drift_share, reads=one.reads)
     except FileRefused as refused:
         return [str(refused)], []
     except (duckdb.Error, OSError, ValueError) as failed:
