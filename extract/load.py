@@ -209,7 +209,8 @@ def stage(
             parts[-1].append(one)
             sizes[feed_key] = sizes.get(feed_key, 0) + size
     con = duckdb.connect(config=dict(duckdb_config or {}))
-    writes = _Writes()
+    folders = _Folders()
+    writes = _Writes(folders)
     try:
         for (system, feed_name), parts in batches.items():
             for batch in parts:
@@ -235,7 +236,7 @@ def stage(
             _unstage(staging, agreement, delivery)
             outcome.files = []
         else:
-            _stage_empty_partitions(staging, agreement, delivery)
+            _stage_empty_partitions(staging, agreement, delivery, folders)
             last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
         if not too_far:
             outcome.ended_at = datetime.now(UTC)
@@ -435,7 +436,8 @@ class _Writes:
 
     WORKERS = 2
 
-    def __init__(self) -> None:
+    def __init__(self, folders: _Folders) -> None:
+        self.folders = folders
         self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="staged-files")
         self.pending: list[tuple[Path, pa.Table, str]] = []
         self.running: list[Future[None]] = []
@@ -459,6 +461,21 @@ class _Writes:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Folders:
+    """The staging folders a stage call has made, each made once: a `mkdir` (with `parents`,
+    `exist_ok`) per staged file and per feed of each delivery was about a second of a
+    360-delivery run. (A delivery refused later has its folders removed; no other delivery of
+    the call has the same system and date, so none asks for them again.)"""
+
+    def __init__(self) -> None:
+        self.made: set[Path] = set()
+
+    def make(self, path: Path) -> None:
+        if path not in self.made:
+            path.mkdir(parents=True, exist_ok=True)
+            self.made.add(path)
 
 
 STAGED_ROW_GROUP = 122_880
@@ -547,7 +564,7 @@ def _write_staged(
     feed = converted.feed
     part = partition_name(business_date)
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    writes.folders.make(target.parent)
     staged = rows.drop_columns(["_file", "_source_row"])
     for name, column in _lineage(rows, source_prefix, load_id, business_date).items():
         staged = staged.append_column(name, column)
@@ -556,7 +573,7 @@ def _write_staged(
     if converted.rows_quarantined:
         quarantine = converted.quarantine
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        writes.folders.make(target.parent)
         lineage = _lineage(quarantine, source_prefix, load_id, business_date)
         staged = pa.table(
             {
@@ -585,13 +602,13 @@ def _lineage(rows: pa.Table, source_prefix: str, load_id: str, business_date: da
     }
 
 
-def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
+def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery, folders: _Folders) -> None:
     """Stage a partition for every feed of the system, empty if the delivery lacked the file,
     so that committing replaces all of what the date loaded before (a re-delivery)."""
     part = partition_name(delivery.business_date)
     for feed in agreement.files_of(delivery.system):
-        (staging.feed_dir(feed) / part).mkdir(parents=True, exist_ok=True)
-        (staging.quarantine_dir(feed) / part).mkdir(parents=True, exist_ok=True)
+        folders.make(staging.feed_dir(feed) / part)
+        folders.make(staging.quarantine_dir(feed) / part)
 
 
 def _unstage(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
