@@ -64,7 +64,7 @@ class FileCounts:
 
 @dataclass
 class ConvertedFeed:
-    """The landed files of one feed in one delivery, read into `con` as table `typed` (valid
+    """The landed files of one feed in one delivery, read into `con` as view `typed` (valid
     rows, with `_file` naming the landed file) and the quarantine (same `_file` column)."""
 
     feed: FeedFile
@@ -365,6 +365,10 @@ def _load_jsonl(
     return extra_keys, rejected
 
 
+TYPED_ROWS = "select * from typed order by _file, _source_row"
+"""The valid rows of a conversion in the order of their files' keys and rows."""
+
+
 def convert_feed(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -373,7 +377,8 @@ def convert_feed(
     keys: list[str] | None = None,
     reads: Mapping[Path, LandedRead] | None = None,
 ) -> ConvertedFeed:
-    """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
+    """Read the landed files of one feed into view `typed` of `con` (its valid rows: `TYPED_ROWS`
+    reads them in order) and count what happened per file.
 
     Columns (CSV) or keys (JSON lines) outside the agreement are kept as text and reported
     in `extra_columns`: schema drift that loses nothing and warns.
@@ -406,10 +411,9 @@ def convert_feed(
     con.execute(f"create or replace table checked as {_checked_select(feed, kept_extra, marked_cr)}")
     _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
     flags = "".join(f", _has{i}, _bad{i}" for i in range(len(_typed_columns(feed))))
-    con.execute(
-        f"create or replace table typed as select * exclude (_reason{flags}) from checked "
-        "where _reason = '' order by _file, _source_row"
-    )
+    # A view, not a table: the stage step fetches the valid rows once, sorted (`TYPED_ROWS`), so a
+    # sorted copy of them in DuckDB as well cost a pass over every row of the run (issue 20).
+    con.execute(f"create or replace view typed as select * exclude (_reason{flags}) from checked where _reason = ''")
     raw_names = feed.column_names + kept_extra
     as_json = "json_object(" + ", ".join(f"{_literal(c)}, r.{_ident(c)}" for c in raw_names) + ")"
     bad_values = con.sql(

@@ -25,7 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from extract.contract import FeedAgreement, FeedFile
-from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed, read_header
+from extract.convert import (
+    DEFAULT_TYPE_DRIFT_SHARE,
+    TYPED_ROWS,
+    ConvertedFeed,
+    FileRefused,
+    convert_feed,
+    read_header,
+)
 from extract.lake import AUDIT_SCHEMA, Lake, partition_name
 from extract.landing import (
     Delivery,
@@ -358,14 +365,10 @@ def _stage_together(
         return False
     if converted.extra_columns and feed.format != "csv":
         return False
-    # `typed` is in the order of its files' keys (convert_feed sorts it by `_file`, `_source_row`),
-    # and a delivery's keys are neighbours (one folder): each delivery's rows are a range of row
-    # ids, a slice of the table fetched once for all of them.
-    ranges = {
-        key: (first, last)
-        for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
-    }
-    rows = con.sql("select * from typed").to_arrow_table()  # in insertion order: row id k is row k
+    # The valid rows in the order of their files' keys, and a delivery's keys are neighbours (one
+    # folder): each delivery's rows are a slice of the rows fetched once for all of them.
+    rows = con.sql(TYPED_ROWS).to_arrow_table()
+    ranges = _key_ranges(rows["_file"])
     quarantine = converted.quarantine
     for one, own in owned:
         prefix = one.relative_dir + "/"
@@ -376,12 +379,22 @@ def _stage_together(
             converted.extra_columns,
         )
         held = [ranges[key] for key in own if key in ranges]
-        first, last = (min(r[0] for r in held), max(r[1] for r in held)) if held else (0, -1)
-        own_rows = rows.slice(first, last - first + 1)
+        first, end = (min(r[0] for r in held), max(r[1] for r in held)) if held else (0, 0)
+        own_rows = rows.slice(first, end - first)
         _check_slice(own_rows, own, part.rows_loaded)
         one.results[feed.name] = _stage_part(writes, one, part, own_rows, staging, load_id)
     writes.flush()
     return True
+
+
+def _key_ranges(keys: pa.ChunkedArray) -> dict[str, tuple[int, int]]:
+    """Each key's rows, [start, end), of a column sorted by key: its rows are neighbours, so the
+    counts of the keys in the order they first appear add up to their ranges."""
+    ranges, start = {}, 0
+    for counted in pc.value_counts(keys).to_pylist():  # in the order the values first appear
+        ranges[counted["values"]] = (start, start + counted["counts"])
+        start += counted["counts"]
+    return ranges
 
 
 def _check_slice(rows: pa.Table, keys: list[str], rows_loaded: int) -> None:
@@ -415,7 +428,7 @@ def _stage_converted(
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    rows = con.sql("select * from typed").to_arrow_table()
+    rows = con.sql(TYPED_ROWS).to_arrow_table()
     staged = _stage_part(writes, one, converted, rows, staging, load_id, source_prefix=one.relative_dir + "/")
     writes.flush()
     return staged
