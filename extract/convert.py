@@ -188,34 +188,37 @@ def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: list[st
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: pa.Table) -> None:
-    """Give `raw` (read with `filename`) its `_file` key and 1-based `_source_row`, skipping the
-    rows the reader rejected (`rejected`: `_file`, `_source_row`); in the order of `_file` and
-    `_source_row`.
+    """Make view `raw`: the rows of table `raw_read` (read with `filename`) with their `_file` key
+    and 1-based `_source_row`, skipping the rows the reader rejected (`rejected`: `_file`,
+    `_source_row`).
 
     DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of a
-    file in `raw` is the k-th data row of that file that the reader did not reject.
+    file in `raw_read` is the k-th data row of that file that the reader did not reject. A view,
+    not a table: the checks read it once (`checked`), and numbering the rows into a table of
+    their own copied every row of the run for that (issue 20).
     """
-    con.execute(f"create or replace table raw as {_file_row_numbers(con, 'raw', '_k')} order by _file, _k")
+    numbered = _file_row_numbers(con, "raw_read", "_k")
     row_maps = []
     for file in sorted(set(rejected["_file"].to_pylist())):
         skipped = np.asarray(
             rejected.filter(pc.equal(rejected["_file"], file))["_source_row"].to_numpy(zero_copy_only=False)
         )
-        n_valid = scalar(con, f"select count(*) from raw where _file = {_literal(file)}")
+        n_valid = scalar(con, f"select coalesce(sum(_n), 0) from spans where _file = {_literal(file)}")
         all_rows = np.arange(1, n_valid + len(skipped) + 1, dtype=np.int64)
         numbers = np.setdiff1d(all_rows, skipped, assume_unique=True)
         row_maps.append(
             pa.table({"_file": [file] * n_valid, "_k": np.arange(1, n_valid + 1, dtype=np.int64), "_row": numbers})
         )
     if not row_maps:
-        con.execute("alter table raw rename column _k to _source_row")
+        con.execute(f"create or replace view raw as select * exclude (_k), _k as _source_row from ({numbered})")
         return
-    con.register("row_map", pa.concat_tables(row_maps))
+    con.register("row_map_rows", pa.concat_tables(row_maps))
+    con.execute("create or replace table row_map as select * from row_map_rows")  # the view outlives the call
+    con.unregister("row_map_rows")
     con.execute(
-        "create or replace table raw as select raw.* exclude (_k), coalesce(m._row, raw._k) as _source_row "
-        "from raw left join row_map m using (_file, _k) order by _file, _source_row"
+        "create or replace view raw as select n.* exclude (_k), coalesce(m._row, n._k) as _source_row "
+        f"from ({numbered}) n left join row_map m using (_file, _k)"
     )
-    con.unregister("row_map")
 
 
 def _file_row_numbers(con: duckdb.DuckDBPyConnection, table: str, name: str) -> str:
@@ -228,8 +231,8 @@ def _file_row_numbers(con: duckdb.DuckDBPyConnection, table: str, name: str) -> 
     be neighbours (fewer rows than row ids between its first and last), the window numbers them
     as before: the numbers never depend on it."""
     con.execute(
-        f"create or replace temp table spans as select filename, k._file, s._first, s._whole from "
-        f"(select filename, min(rowid) as _first, count(*) = max(rowid) - min(rowid) + 1 as _whole "
+        f"create or replace temp table spans as select filename, k._file, s._first, s._n, s._whole from "
+        f"(select filename, min(rowid) as _first, count(*) as _n, count(*) = max(rowid) - min(rowid) + 1 as _whole "
         f"from {table} group by filename) s join file_keys k using (filename)"
     )
     whole = scalar(con, "select coalesce(bool_and(_whole), true) from spans")
@@ -290,7 +293,7 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
 def _load_csv(
     con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str], feed: FeedFile
 ) -> tuple[list[str], pa.Table]:
-    """Read CSV files of one header (one file per delivery) in one scan into `raw`."""
+    """Read CSV files of one header (one file per delivery) in one scan into `raw_read`, numbered in view `raw`."""
     header = read_header(plains[0].path)
     for plain in plains[1:]:
         if read_header(plain.path) != header:
@@ -299,7 +302,7 @@ def _load_csv(
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     files = _register_keys(con, plains, keys)
     con.execute(
-        f"""create or replace table raw as select * from read_csv({files}, columns = {columns},
+        f"""create or replace table raw_read as select * from read_csv({files}, columns = {columns},
             header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
             auto_detect = false, strict_mode = true, filename = true, store_rejects = true,
             rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
@@ -359,9 +362,8 @@ def _load_jsonl(
         f"json_extract_string(line, {_literal('$.' + json.dumps(name))}) as {_ident(name)}"
         for name in feed.column_names + extra_keys
     )
-    con.execute(
-        f"create or replace table raw as select {fields}, _file, _source_row from objects order by _file, _source_row"
-    )
+    con.execute(f"create or replace table raw_read as select {fields}, _file, _source_row from objects")
+    con.execute("create or replace view raw as select * from raw_read")  # as the CSV reader's `raw`, a view
     return extra_keys, rejected
 
 
