@@ -514,7 +514,7 @@ def _stage_part(
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its `rows` (of table `typed`) by `writes`."""
+    stage its `rows` (of view `typed`) by `writes`."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
@@ -568,7 +568,7 @@ def _write_staged(
     loaded_at: datetime,
 ) -> None:
     """One Parquet file per feed and delivery (hour files together), lineage on every row: `rows`
-    (of table `typed`, in its order: by `_file` and `_source_row`) and `converted.quarantine`;
+    (of view `typed`, in `TYPED_ROWS` order: by `_file` and `_source_row`) and `converted.quarantine`;
     their `_source_file` is `source_prefix` followed by `_file`.
 
     The columns are those the `COPY` before wrote: the feed's (and extra) columns, then
