@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -34,7 +34,7 @@ from extract.contract import DECIMAL_TYPE, Column, FeedFile
 from extract.sql import ident as _ident
 from extract.sql import literal as _literal
 from extract.sql import path_pattern
-from extract.text import CR_MARK, FileRefused, PlainFile, open_landed, plain_file
+from extract.text import CR_MARK, FileRefused, LandedRead, PlainFile, RecordCount, open_landed, plain_file
 
 QUARANTINE_SCHEMA = pa.schema(
     [("_file", pa.string()), ("_source_row", pa.int64()), ("raw", pa.string()), ("reason", pa.string())]
@@ -64,7 +64,7 @@ class FileCounts:
 
 @dataclass
 class ConvertedFeed:
-    """The landed files of one feed in one delivery, read into `con` as table `typed` (valid
+    """The landed files of one feed in one delivery, read into `con` as view `typed` (valid
     rows, with `_file` naming the landed file) and the quarantine (same `_file` column)."""
 
     feed: FeedFile
@@ -188,39 +188,56 @@ def _checked_select(feed: FeedFile, extra_columns: list[str], marked_cr: list[st
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, rejected: pa.Table) -> None:
-    """Give `raw` (read with `filename`) its `_file` key and 1-based `_source_row`, skipping the
-    rows the reader rejected (`rejected`: `_file`, `_source_row`).
+    """Make view `raw`: the rows of table `raw_read` (read with `filename`) with their `_file` key
+    and 1-based `_source_row`, skipping the rows the reader rejected (`rejected`: `_file`,
+    `_source_row`).
 
     DuckDB keeps a file's rows in order in a table (insertion order), so the k-th row of a
-    file in `raw` is the k-th data row of that file that the reader did not reject.
+    file in `raw_read` is the k-th data row of that file that the reader did not reject. A view,
+    not a table: the checks read it once (`checked`), and numbering the rows into a table of
+    their own copied every row of the run for that (issue 20).
     """
-    con.execute(
-        "create or replace table raw as select raw.* exclude (filename), k._file, "
-        "row_number() over (partition by k._file order by raw.rowid) as _k "
-        "from raw join file_keys k using (filename) order by raw.rowid"
-    )
+    numbered = _file_row_numbers(con, "raw_read", "_k")
     row_maps = []
     for file in sorted(set(rejected["_file"].to_pylist())):
         skipped = np.asarray(
             rejected.filter(pc.equal(rejected["_file"], file))["_source_row"].to_numpy(zero_copy_only=False)
         )
-        n_valid = scalar(con, f"select count(*) from raw where _file = {_literal(file)}")
+        n_valid = scalar(con, f"select coalesce(sum(_n), 0) from spans where _file = {_literal(file)}")
         all_rows = np.arange(1, n_valid + len(skipped) + 1, dtype=np.int64)
         numbers = np.setdiff1d(all_rows, skipped, assume_unique=True)
         row_maps.append(
             pa.table({"_file": [file] * n_valid, "_k": np.arange(1, n_valid + 1, dtype=np.int64), "_row": numbers})
         )
     if not row_maps:
-        con.execute(
-            "create or replace table raw as select * exclude (_k), _k as _source_row from raw order by _file, _k"
-        )
+        con.execute(f"create or replace view raw as select * exclude (_k), _k as _source_row from ({numbered})")
         return
-    con.register("row_map", pa.concat_tables(row_maps))
+    con.register("row_map_rows", pa.concat_tables(row_maps))
+    con.execute("create or replace table row_map as select * from row_map_rows")  # the view outlives the call
+    con.unregister("row_map_rows")
     con.execute(
-        "create or replace table raw as select raw.* exclude (_k), coalesce(m._row, raw._k) as _source_row "
-        "from raw left join row_map m using (_file, _k) order by _file, _source_row"
+        "create or replace view raw as select n.* exclude (_k), coalesce(m._row, n._k) as _source_row "
+        f"from ({numbered}) n left join row_map m using (_file, _k)"
     )
-    con.unregister("row_map")
+
+
+def _file_row_numbers(con: duckdb.DuckDBPyConnection, table: str, name: str) -> str:
+    """A select of `table` (read with `filename`) with its `_file` key (table `file_keys`) and
+    column `name`: the row's 1-based position among its file's rows, in insertion order.
+
+    A reader of several files inserts each file's rows one after the other, so the position is
+    the row id less the file's first row id: no window sorting all rows (on a run's thousands of
+    small files the window and the sort after it cost seconds). Should a file's rows ever not
+    be neighbours (fewer rows than row ids between its first and last), the window numbers them
+    as before: the numbers never depend on it."""
+    con.execute(
+        f"create or replace temp table spans as select filename, k._file, s._first, s._n, s._whole from "
+        f"(select filename, min(rowid) as _first, count(*) as _n, count(*) = max(rowid) - min(rowid) + 1 as _whole "
+        f"from {table} group by filename) s join file_keys k using (filename)"
+    )
+    whole = scalar(con, "select coalesce(bool_and(_whole), true) from spans")
+    number = "t.rowid - s._first + 1" if whole else "row_number() over (partition by s._file order by t.rowid)"
+    return f"select t.* exclude (filename), s._file, {number} as {name} from {table} t join spans s using (filename)"
 
 
 def _register_keys(con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str]) -> str:
@@ -276,7 +293,7 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
 def _load_csv(
     con: duckdb.DuckDBPyConnection, plains: list[PlainFile], keys: list[str], feed: FeedFile
 ) -> tuple[list[str], pa.Table]:
-    """Read CSV files of one header (one file per delivery) in one scan into `raw`."""
+    """Read CSV files of one header (one file per delivery) in one scan into `raw_read`, numbered in view `raw`."""
     header = read_header(plains[0].path)
     for plain in plains[1:]:
         if read_header(plain.path) != header:
@@ -285,7 +302,7 @@ def _load_csv(
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     files = _register_keys(con, plains, keys)
     con.execute(
-        f"""create or replace table raw as select * from read_csv({files}, columns = {columns},
+        f"""create or replace table raw_read as select * from read_csv({files}, columns = {columns},
             header = true, delim = ',', quote = '"', escape = '"', new_line = '\\n',
             auto_detect = false, strict_mode = true, filename = true, store_rejects = true,
             rejects_table = 'rejects', rejects_scan = 'reject_scans')"""
@@ -325,10 +342,9 @@ def _load_jsonl(
     # JSON functions fail on malformed text even behind a filter, so valid objects are
     # materialised before anything is extracted.
     con.execute(
-        "create or replace table numbered as select line, k._file, "
-        "row_number() over (partition by k._file order by lines.rowid) as _source_row, "
+        f"create or replace table numbered as select line, _file, _source_row, "
         "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object "
-        "from lines join file_keys k using (filename) order by lines.rowid"
+        f"from ({_file_row_numbers(con, 'lines', '_source_row')}) order by _file, _source_row"
     )
     con.execute("create or replace table objects as select line, _file, _source_row from numbered where is_object")
     stray_cr = _literal("a carriage return (\\r) inside the line; the agreement's line end is \\n")
@@ -346,10 +362,13 @@ def _load_jsonl(
         f"json_extract_string(line, {_literal('$.' + json.dumps(name))}) as {_ident(name)}"
         for name in feed.column_names + extra_keys
     )
-    con.execute(
-        f"create or replace table raw as select {fields}, _file, _source_row from objects order by _file, _source_row"
-    )
+    con.execute(f"create or replace table raw_read as select {fields}, _file, _source_row from objects")
+    con.execute("create or replace view raw as select * from raw_read")  # as the CSV reader's `raw`, a view
     return extra_keys, rejected
+
+
+TYPED_ROWS = "select * from typed order by _file, _source_row"
+"""The valid rows of a conversion in the order of their files' keys and rows."""
 
 
 def convert_feed(
@@ -358,8 +377,10 @@ def convert_feed(
     feed: FeedFile,
     type_drift_share: float = DEFAULT_TYPE_DRIFT_SHARE,
     keys: list[str] | None = None,
+    reads: Mapping[Path, LandedRead] | None = None,
 ) -> ConvertedFeed:
-    """Read the landed files of one feed into table `typed` of `con` and count what happened per file.
+    """Read the landed files of one feed into view `typed` of `con` (its valid rows: `TYPED_ROWS`
+    reads them in order) and count what happened per file.
 
     Columns (CSV) or keys (JSON lines) outside the agreement are kept as text and reported
     in `extra_columns`: schema drift that loses nothing and warns.
@@ -368,13 +389,19 @@ def convert_feed(
     the files of one delivery). With keys unique across deliveries (their paths in the landing
     area), one call converts the files of many deliveries of the feed (extract.load's batches):
     a CSV feed then takes one file per delivery folder, all with the same header.
+
+    `reads`: what `read_landed` found in the files (by path), so that they are not read again
+    for their text checks and record counts; a file without is read for them here.
     """
     keys = keys or [p.name for p in paths]
+    reads = reads or {}
     _reset(con)
     with tempfile.TemporaryDirectory(prefix="bankdw-plain-") as workdir:
         plains = []
         for n, path in enumerate(paths):  # a plain copy keeps its file's name, in a folder of its own
-            plains.append(plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv"))
+            plains.append(
+                plain_file(path, Path(workdir) / str(n), csv_quoting=feed.format == "csv", read=reads.get(path))
+            )
         if feed.format == "csv":
             if len({p.parent for p in paths}) != len(paths):
                 raise FileRefused(f"{feed.qualified_name} is delivered as one file, got {len(paths)}")
@@ -386,10 +413,9 @@ def convert_feed(
     con.execute(f"create or replace table checked as {_checked_select(feed, kept_extra, marked_cr)}")
     _refuse_type_drift(con, feed, type_drift_share, header_lines=1 if feed.format == "csv" else 0)
     flags = "".join(f", _has{i}, _bad{i}" for i in range(len(_typed_columns(feed))))
-    con.execute(
-        f"create or replace table typed as select * exclude (_reason{flags}) from checked "
-        "where _reason = '' order by _file, _source_row"
-    )
+    # A view, not a table: the stage step fetches the valid rows once, sorted (`TYPED_ROWS`), so a
+    # sorted copy of them in DuckDB as well cost a pass over every row of the run (issue 20).
+    con.execute(f"create or replace view typed as select * exclude (_reason{flags}) from checked where _reason = ''")
     raw_names = feed.column_names + kept_extra
     as_json = "json_object(" + ", ".join(f"{_literal(c)}, r.{_ident(c)}" for c in raw_names) + ")"
     bad_values = con.sql(
@@ -408,7 +434,8 @@ def convert_feed(
         files[name].rows_quarantined = n
     for key, path in zip(keys, paths, strict=True):
         counts = files[key]
-        counts.rows_delivered = count_records(path, feed)
+        read = reads.get(path)
+        counts.rows_delivered = count_records(path, feed) if read is None else records_of(read, feed)
         counts.totals = {c: counts.totals.get(c, Decimal(0)) for c in feed.control_totals}
     return ConvertedFeed(feed=feed, files=files, quarantine=quarantine, extra_columns=extra)
 
@@ -419,7 +446,6 @@ def _count_by_file(quarantine: pa.Table) -> tuple[list[str], list[int]]:
 
 
 _CHUNK = 1 << 20
-_BLANK_LINE_END = re.compile(rb"\n(?=\n)")
 
 
 def count_records(path: Path, feed: FeedFile) -> int:
@@ -432,25 +458,20 @@ def count_records(path: Path, feed: FeedFile) -> int:
     toggles twice), the first record is the header, and a blank line holds no record (CSV
     readers, DuckDB's and Python's, skip it: nothing is in it to lose). A JSON lines file has
     one record per line, blank lines included (the extract quarantines them as empty lines).
-    A last record without its line end counts.
+    A last record without its line end counts. (`read_landed` counts alike, in its one read
+    of the file: `records_of`.)
     """
+    count = RecordCount(quoted=feed.format == "csv", skip_blank=feed.format == "csv")
     with open_landed(path) as fh:
-        if feed.format == "csv":
-            return max(_count_lines(fh, quoted=True, skip_blank=True) - 1, 0)
-        return _count_lines(fh, quoted=False, skip_blank=False)
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            count.feed(chunk)
+    return _records(count.lines, feed)
 
 
-def _count_lines(fh: IO[bytes], *, quoted: bool, skip_blank: bool) -> int:
-    lines, inside_quotes, previous = 0, False, b"\n"  # the start of the file is a line start
-    for chunk in iter(lambda: fh.read(_CHUNK), b""):
-        for i, part in enumerate(chunk.split(b'"') if quoted else [chunk]):
-            if i:  # a quote between this part and the one before
-                inside_quotes, previous = not inside_quotes, b'"'
-            if not part:
-                continue
-            if not inside_quotes:
-                lines += part.count(b"\n")
-                if skip_blank:
-                    lines -= len(_BLANK_LINE_END.findall(part)) + (previous == b"\n" and part[:1] == b"\n")
-            previous = part[-1:]
-    return lines + (previous != b"\n" or inside_quotes)
+def records_of(read: LandedRead, feed: FeedFile) -> int:
+    """The data records `read_landed` counted (read with `csv_quoting` for a CSV feed)."""
+    return _records(read.lines, feed)
+
+
+def _records(lines: int, feed: FeedFile) -> int:
+    return max(lines - 1, 0) if feed.format == "csv" else lines  # a CSV file's first record is its header

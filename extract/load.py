@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,9 +22,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from extract.contract import FeedAgreement, FeedFile
-from extract.convert import DEFAULT_TYPE_DRIFT_SHARE, ConvertedFeed, FileRefused, convert_feed, read_header
+from extract.convert import (
+    DEFAULT_TYPE_DRIFT_SHARE,
+    TYPED_ROWS,
+    ConvertedFeed,
+    FileRefused,
+    convert_feed,
+    read_header,
+)
 from extract.lake import AUDIT_SCHEMA, Lake, partition_name
 from extract.landing import (
     Delivery,
@@ -34,7 +42,8 @@ from extract.landing import (
     scan_landing,
     symbolic_links,
 )
-from extract.sql import DuckDBConfig, literal
+from extract.sql import DuckDBConfig
+from extract.text import LandedRead, read_landed
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +216,16 @@ def stage(
             parts[-1].append(one)
             sizes[feed_key] = sizes.get(feed_key, 0) + size
     con = duckdb.connect(config=dict(duckdb_config or {}))
+    folders = _Folders()
+    writes = _Writes(folders)
     try:
         for (system, feed_name), parts in batches.items():
             for batch in parts:
-                _convert_batch(con, batch, agreement.file(system, feed_name), staging, load_id, type_drift_share)
+                feed = agreement.file(system, feed_name)
+                _convert_batch(con, writes, batch, feed, staging, load_id, type_drift_share)
+        writes.wait()  # every staged file written before a refused delivery's partitions are removed
     finally:
+        writes.close()
         con.close()
     outcomes = []
     for number, one in enumerate(prepared, start=1):
@@ -229,7 +243,7 @@ def stage(
             _unstage(staging, agreement, delivery)
             outcome.files = []
         else:
-            _stage_empty_partitions(staging, agreement, delivery)
+            _stage_empty_partitions(staging, agreement, delivery, folders)
             last[delivery.system] = max(last.get(delivery.system, delivery.business_date), delivery.business_date)
         if not too_far:
             outcome.ended_at = datetime.now(UTC)
@@ -259,6 +273,8 @@ class _Prepared:
     """The delivery's files by feed, in the order of their names (none if refused already)."""
     results: dict[str, tuple[list[str], list[FileLoad]]] = field(default_factory=dict)
     """Per feed: the problems its conversion found and the files it staged."""
+    reads: dict[Path, LandedRead] = field(default_factory=dict)
+    """What the one read of each landed file of the agreement found (checksum, text, records)."""
 
 
 def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) -> _Prepared:
@@ -275,7 +291,14 @@ def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) ->
     except DeliveryRefused as refused:
         outcome.problems = refused.problems
         return one
-    outcome.problems = check_files_against_manifest(delivery, one.manifest, agreement)
+
+    def checksum(path: Path) -> str:
+        """The file's SHA-256, from a read that also does its text checks and record count."""
+        feed = agreement.feed_for(delivery.system, path.name)
+        one.reads[path] = read_landed(path, csv_quoting=feed is not None and feed.format == "csv")
+        return one.reads[path].sha256
+
+    outcome.problems = check_files_against_manifest(delivery, one.manifest, agreement, checksum)
     if not outcome.problems:
         for name in sorted(one.manifest.files):
             feed = agreement.feed_for(delivery.system, name)
@@ -286,6 +309,7 @@ def _prepare(delivery: Delivery, landing_dir: Path, agreement: FeedAgreement) ->
 
 def _convert_batch(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     batch: list[_Prepared],
     feed: FeedFile,
     staging: Lake,
@@ -310,16 +334,17 @@ def _convert_batch(
                 header = ("", str(paths[0]))
         groups.setdefault(header, []).append(one)
     for group in groups.values():
-        if len(group) > 1 and _stage_together(con, group, feed, staging, load_id, type_drift_share):
+        if len(group) > 1 and _stage_together(con, writes, group, feed, staging, load_id, type_drift_share):
             continue
         for one in group:
             one.results[feed.name] = _stage_converted(
-                con, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
+                con, writes, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
             )
 
 
 def _stage_together(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     group: list[_Prepared],
     feed: FeedFile,
     staging: Lake,
@@ -333,20 +358,18 @@ def _stage_together(
     paths = [path for one in group for path in one.paths[feed.name]]
     keys = [key for _, own in owned for key in own]
     try:
-        converted = convert_feed(con, paths, feed, type_drift_share, keys)
+        reads = {path: read for one in group for path, read in one.reads.items()}
+        converted = convert_feed(con, paths, feed, type_drift_share, keys, reads)
     except (FileRefused, duckdb.Error, OSError, ValueError) as failed:
         log.info("%s: %d deliveries together: %s; converted one by one", feed.qualified_name, len(group), failed)
         return False
     if converted.extra_columns and feed.format != "csv":
         return False
-    # `typed` is in the order of its files' keys, and a delivery's keys are neighbours (one folder):
-    # each delivery's rows are a range of row ids, which a scan reads without a filter on every row.
-    ranges = {
-        key: (first, last)
-        for key, first, last in con.sql("select _file, min(rowid), max(rowid) from typed group by _file").fetchall()
-    }
+    # The valid rows in the order of their files' keys, and a delivery's keys are neighbours (one
+    # folder): each delivery's rows are a slice of the rows fetched once for all of them.
+    rows = con.sql(TYPED_ROWS).to_arrow_table()
+    ranges = _key_ranges(rows["_file"])
     quarantine = converted.quarantine
-    copies = _Copies(con)
     for one, own in owned:
         prefix = one.relative_dir + "/"
         part = ConvertedFeed(
@@ -356,14 +379,39 @@ def _stage_together(
             converted.extra_columns,
         )
         held = [ranges[key] for key in own if key in ranges]
-        rows = f"rowid between {min(r[0] for r in held)} and {max(r[1] for r in held)}" if held else "false"
-        one.results[feed.name] = _stage_part(copies, one, part, rows, staging, load_id)
-    copies.write()  # before the next conversion replaces table `typed`
+        first, end = (min(r[0] for r in held), max(r[1] for r in held)) if held else (0, 0)
+        own_rows = rows.slice(first, end - first)
+        _check_slice(own_rows, own, part.rows_loaded)
+        one.results[feed.name] = _stage_part(writes, one, part, own_rows, staging, load_id)
+    writes.flush()
     return True
+
+
+def _key_ranges(keys: pa.ChunkedArray) -> dict[str, tuple[int, int]]:
+    """Each key's rows, [start, end), of a column sorted by key: its rows are neighbours, so the
+    counts of the keys in the order they first appear add up to their ranges."""
+    ranges, start = {}, 0
+    for counted in pc.value_counts(keys).to_pylist():  # in the order the values first appear
+        ranges[counted["values"]] = (start, start + counted["counts"])
+        start += counted["counts"]
+    return ranges
+
+
+def _check_slice(rows: pa.Table, keys: list[str], rows_loaded: int) -> None:
+    """A delivery's slice holds its rows and no other's: as many as the conversion counted for its
+    files, the first and the last of them its own (the table is sorted by `_file`, so all between
+    are too). Cheap, and a row staged in another delivery's file would be a silent loss."""
+    ends = [rows["_file"][0].as_py(), rows["_file"][-1].as_py()] if rows.num_rows else []
+    if rows.num_rows != rows_loaded or any(end not in keys for end in ends):
+        raise RuntimeError(
+            f"staging {', '.join(keys)}: the row range holds {rows.num_rows} rows of {sorted(set(ends))}, "
+            f"the conversion counted {rows_loaded}: not staged (a fault of the extract, not of the delivery)"
+        )
 
 
 def _stage_converted(
     con: duckdb.DuckDBPyConnection,
+    writes: _Writes,
     one: _Prepared,
     feed: FeedFile,
     paths: list[Path],
@@ -373,85 +421,107 @@ def _stage_converted(
 ) -> tuple[list[str], list[FileLoad]]:
     """Convert one delivery's files of `feed` and stage them: (problems, files staged)."""
     try:
-        converted = convert_feed(con, paths, feed, type_drift_share)
+        converted = convert_feed(con, paths, feed, type_drift_share, reads=one.reads)
     except FileRefused as refused:
         return [str(refused)], []
     except (duckdb.Error, OSError, ValueError) as failed:
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    copies = _Copies(con)
-    staged = _stage_part(copies, one, converted, "true", staging, load_id, source_prefix=one.relative_dir + "/")
-    copies.write()
+    rows = con.sql(TYPED_ROWS).to_arrow_table()
+    staged = _stage_part(writes, one, converted, rows, staging, load_id, source_prefix=one.relative_dir + "/")
+    writes.flush()
     return staged
 
 
-class _Copies:
-    """The staged files of one conversion, written by two DuckDB connections at once.
+class _Writes:
+    """The staged Parquet files of a stage call, written by pyarrow, two at a time, while the next
+    feed file converts.
 
-    A staged file is one `COPY` of a delivery's rows of table `typed`: 5 to 9 ms on the test
-    machine whatever its rows (the Parquet writer's set-up, the file's creation), four or five a
-    delivery, the most of what a small delivery costs beyond its rows (docs/performance.md, "Many
-    small deliveries"). DuckDB runs the statements of different connections to one database in
-    parallel (its Python API releases the GIL), so the files are written two at a time, each
-    `COPY` unchanged. They all read `typed`, so `write` comes before the next conversion."""
+    Not DuckDB's `COPY`: a `COPY` costs 5 to 9 ms on the test machine whatever its rows (the
+    statement, the Parquet writer's set-up, the file), and the lake's layout asks one file per
+    feed and delivery, four or five a delivery: the most of what a small delivery cost beyond
+    its rows (docs/performance.md, "Many small deliveries"). pyarrow writes a small file in 1 to
+    3 ms from rows already fetched (one fetch per conversion, sliced per delivery). Not DuckDB's
+    partitioned `COPY` (one statement for all partitions): it does not keep the rows' order
+    within a partition. Each file is written whole by one `pq.write_table` (which releases the
+    GIL), so a file holds exactly the rows and order it was given."""
 
     WORKERS = 2
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.pending: list[tuple[str, pa.Table | None]] = []
+    def __init__(self, folders: _Folders) -> None:
+        self.folders = folders
+        self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="staged-files")
+        self.pending: list[tuple[Path, pa.Table, str]] = []
+        self.running: list[Future[None]] = []
 
-    def add(self, sql: str, quarantined: pa.Table | None = None) -> None:
-        """A `COPY`; `quarantined` is registered as view `quarantined` for it."""
-        self.pending.append((sql, quarantined))
+    def add(self, path: Path, rows: pa.Table, compression: str) -> None:
+        self.pending.append((path, rows, compression))
 
-    def write(self) -> None:
+    def flush(self) -> None:
+        """Start writing the files added since the last flush, once the previous flush's are
+        written: at most one conversion's rows wait in memory beside the next conversion."""
+        self.wait()
         pending, self.pending = self.pending, []
-        if len(pending) < 2:
-            self._run(self.con, pending)
-            return
-        shares = [pending[k :: self.WORKERS] for k in range(self.WORKERS)]
-        cursors = [self.con.cursor() for _ in shares]  # connections to the same database: `typed` is theirs too
-        try:
-            with ThreadPoolExecutor(self.WORKERS) as pool:
-                for done in [pool.submit(self._run, c, share) for c, share in zip(cursors, shares, strict=True)]:
-                    done.result()  # a failed write raises here, as it did written one by one
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        self.running = [self.pool.submit(_write_files, pending[k :: self.WORKERS]) for k in range(self.WORKERS)]
 
-    @staticmethod
-    def _run(con: duckdb.DuckDBPyConnection, pending: list[tuple[str, pa.Table | None]]) -> None:
-        for sql, quarantined in pending:
-            if quarantined is None:
-                con.execute(sql)
-                continue
-            con.register("quarantined", quarantined)
-            try:
-                con.execute(sql)
-            finally:
-                con.unregister("quarantined")
+    def wait(self) -> None:
+        """Wait for every file started; a failed write raises here (the stage step fails, as a
+        failed `COPY` made it fail; the staging area is the run's own, left for the next run to clear)."""
+        running, self.running = self.running, []
+        for write in running:
+            write.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Folders:
+    """The staging folders a stage call has made, each made once: a `mkdir` (with `parents`,
+    `exist_ok`) per staged file and per feed of each delivery was about a second of a
+    360-delivery run. (A delivery refused later has its folders removed; no other delivery of
+    the call has the same system and date, so none asks for them again.)"""
+
+    def __init__(self) -> None:
+        self.made: set[Path] = set()
+
+    def make(self, path: Path) -> None:
+        if path not in self.made:
+            path.mkdir(parents=True, exist_ok=True)
+            self.made.add(path)
+
+
+STAGED_ROW_GROUP = 122_880
+"""Rows per Parquet row group of a staged file: DuckDB's own (its `COPY` wrote the files before),
+so that readers split a large staged file as they did."""
+
+
+def _write_files(files: list[tuple[Path, pa.Table, str]]) -> None:
+    for path, rows, compression in files:
+        # decimals as integers, as DuckDB writes them (readers of the lake, Spark too, read both)
+        pq.write_table(
+            rows, path, compression=compression, row_group_size=STAGED_ROW_GROUP, store_decimal_as_integer=True
+        )
 
 
 def _stage_part(
-    copies: _Copies,
+    writes: _Writes,
     one: _Prepared,
     converted: ConvertedFeed,
-    rows: str,
+    rows: pa.Table,
     staging: Lake,
     load_id: str,
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its rows of table `typed` (those `rows`, a condition, selects) by `copies`."""
+    stage its `rows` (of view `typed`) by `writes`."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
         return problems, []
     delivery = one.delivery
     started = one.outcome.started_at
-    _write_staged(copies, converted, rows, source_prefix, staging, delivery.business_date, load_id, started)
+    _write_staged(writes, converted, rows, source_prefix, staging, delivery.business_date, load_id, started)
     files = [
         FileLoad(
             delivery.system,
@@ -488,48 +558,70 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 
 
 def _write_staged(
-    copies: _Copies,
+    writes: _Writes,
     converted: ConvertedFeed,
-    rows: str,
+    rows: pa.Table,
     source_prefix: str,
     staging: Lake,
     business_date: date,
     load_id: str,
     loaded_at: datetime,
 ) -> None:
-    """One Parquet file per feed and delivery (hour files together), lineage on every row: the rows
-    of table `typed` that condition `rows` selects, and `converted.quarantine`; their
-    `_source_file` is `source_prefix` followed by `_file`."""
+    """One Parquet file per feed and delivery (hour files together), lineage on every row: `rows`
+    (of view `typed`, in `TYPED_ROWS` order: by `_file` and `_source_row`) and `converted.quarantine`;
+    their `_source_file` is `source_prefix` followed by `_file`.
+
+    The columns are those the `COPY` before wrote: the feed's (and extra) columns, then
+    `_load_id`, `_source_file`, `_source_row`, `_business_date`, `_loaded_at`, typed alike
+    (tests/test_batch_staging.py compares their types too)."""
     feed = converted.feed
     part = partition_name(business_date)
-    lineage = (
-        f"{literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, _source_row, "
-        f"date {literal(business_date)} as _business_date, timestamptz {literal(loaded_at.isoformat())} as _loaded_at"
-    )
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copies.add(
-        f"copy (select * exclude (_file, _source_row), {lineage} from typed where {rows} "
-        f"order by _file, _source_row) to {literal(target)} (format parquet, compression zstd)"
-    )
+    writes.folders.make(target.parent)
+    staged = rows.drop_columns(["_file", "_source_row"])
+    for name, column in _lineage(rows, source_prefix, load_id, business_date).items():
+        staged = staged.append_column(name, column)
+    staged = staged.append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us", "UTC")), len(rows)))
+    writes.add(target, staged, "zstd")
     if converted.rows_quarantined:
+        quarantine = converted.quarantine
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copies.add(
-            f"copy (select {literal(load_id)} as _load_id, {literal(source_prefix)} || _file as _source_file, "
-            f"_source_row, raw, reason, date {literal(business_date)} as _business_date from quarantined) "
-            f"to {literal(target)} (format parquet)",
-            converted.quarantine,
+        writes.folders.make(target.parent)
+        lineage = _lineage(quarantine, source_prefix, load_id, business_date)
+        staged = pa.table(
+            {
+                "_load_id": lineage["_load_id"],
+                "_source_file": lineage["_source_file"],
+                "_source_row": quarantine["_source_row"],
+                "raw": quarantine["raw"],
+                "reason": quarantine["reason"],
+                "_business_date": lineage["_business_date"],
+            }
         )
+        writes.add(target, staged, "snappy")  # DuckDB's default, which the quarantine's `COPY` had
 
 
-def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:
+def _lineage(rows: pa.Table, source_prefix: str, load_id: str, business_date: date) -> dict[str, pa.ChunkedArray]:
+    """`_load_id`, `_source_file` (`source_prefix` and `_file`), `_source_row` and `_business_date` of `rows`."""
+    n = len(rows)
+    source = rows["_file"]
+    if source_prefix:
+        source = pc.binary_join_element_wise(source_prefix, source, "")
+    return {
+        "_load_id": pa.chunked_array([pa.repeat(pa.scalar(load_id, pa.string()), n)]),
+        "_source_file": source.cast(pa.string()),
+        "_source_row": rows["_source_row"].cast(pa.int64()),
+        "_business_date": pa.chunked_array([pa.repeat(pa.scalar(business_date, pa.date32()), n)]),
+    }
+
+
+def _stage_empty_partitions(staging: Lake, agreement: FeedAgreement, delivery: Delivery, folders: _Folders) -> None:
     """Stage a partition for every feed of the system, empty if the delivery lacked the file,
     so that committing replaces all of what the date loaded before (a re-delivery)."""
     part = partition_name(delivery.business_date)
     for feed in agreement.files_of(delivery.system):
-        (staging.feed_dir(feed) / part).mkdir(parents=True, exist_ok=True)
-        (staging.quarantine_dir(feed) / part).mkdir(parents=True, exist_ok=True)
+        folders.make(staging.feed_dir(feed) / part)
+        folders.make(staging.quarantine_dir(feed) / part)
 
 
 def _unstage(staging: Lake, agreement: FeedAgreement, delivery: Delivery) -> None:

@@ -3,8 +3,15 @@ delivery exactly what staging it on its own gives.
 
 The same landing area is staged twice: every delivery in one `stage` call (batched), and each
 delivery in a call of its own (one conversion per delivery, as before batching). Every staged
-Parquet file (typed rows and quarantine) must be the same, row for row and in order, and every
-delivery's outcome (problems, files, counts) the same; only the load id and load time differ.
+Parquet file (typed rows and quarantine) must be the same, row for row and in order, with the
+same column types, and every delivery's outcome (problems, files, counts) the same; only the
+load id and load time differ.
+
+Both ways share the code that writes a staged file, so the shared bank's staging is also read
+against the landed files themselves (`assert_staged_rows_are_the_landed_ones`): every staged row
+is the record its `_source_file` and `_source_row` name, with that record's values, in the
+partition of that file's delivery, and every record of every landed file is staged exactly once
+(typed or quarantined).
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import hashlib
 import io
 import json
 import shutil
-from datetime import timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from extract.contract import load_agreement
+from extract.contract import Column, load_agreement
 from extract.lake import Lake
 from extract.load import DEFAULT_BATCH_BYTES, DeliveryOutcome, landing_state, stage
 from tests.conftest import BANK_START, write_manifest
@@ -32,14 +41,17 @@ VARYING = ("_load_id", "_loaded_at")
 """Lineage that differs between two loads by design."""
 
 
-def staged_files(staging: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every Parquet file of a staging area: its rows in order, without the load id and time."""
+def staged_files(staging: Path) -> dict[str, tuple[list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    """Every Parquet file of a staging area: its columns with their types, and its rows in order,
+    without the load id and time."""
     files = {}
     with duckdb.connect() as con:
         for path in sorted(staging.rglob("*.parquet")):
-            columns = [c for c in con.sql(f"select * from '{path}' limit 0").columns if c not in VARYING]
-            select = ", ".join(f'"{c}"' for c in columns)
-            files[str(path.relative_to(staging))] = con.sql(f"select {select} from '{path}'").fetchall()
+            # the file's own columns: no `business_date` from the folder's name (hive partitioning)
+            read = f"read_parquet('{path}', hive_partitioning = false)"
+            types = [(c, str(t)) for c, t, *_ in con.sql(f"describe select * from {read}").fetchall()]
+            select = ", ".join(f'"{c}"' for c, _ in types if c not in VARYING)
+            files[str(path.relative_to(staging))] = (types, con.sql(f"select {select} from {read}").fetchall())
     return files
 
 
@@ -69,14 +81,102 @@ def assert_same_staging(batched: list[DeliveryOutcome], alone: list[DeliveryOutc
     assert [summary(o) for o in batched] == [summary(o) for o in alone]
     batch_files, alone_files = staged_files(lake.staging("BATCH").root), staged_files(lake.staging("ONE").root)
     assert sorted(batch_files) == sorted(alone_files)
-    for name, rows in alone_files.items():
-        assert batch_files[name] == rows, name
+    for name, (types, rows) in alone_files.items():
+        assert batch_files[name][0] == types, name
+        assert batch_files[name][1] == rows, name
     empty_dirs = {
         str(p.relative_to(lake.staging("ONE").root)) for p in lake.staging("ONE").root.rglob("business_date=*")
     }
     assert {
         str(p.relative_to(lake.staging("BATCH").root)) for p in lake.staging("BATCH").root.rglob("business_date=*")
     } == empty_dirs
+
+
+def _value(text: Any, column: Column | None) -> Any:
+    """What a landed field's text is once staged: None when empty, else read as its type
+    (independently of the extract's SQL casts). `column` None: an extra column, kept as text."""
+    if text is None or text == "":
+        return None
+    text = str(text)
+    kind = column.type if column else "string"
+    readers: dict[str, Any] = {
+        "decimal": Decimal,
+        "integer": int,
+        "date": date.fromisoformat,
+        "timestamp": datetime.fromisoformat,
+        "boolean": lambda t: t == "Y",
+    }
+    return readers.get(kind, str)(text)
+
+
+def landed_records(path: Path) -> list[dict[str, Any] | None]:
+    """A landed file's records by number (record k at index k - 1): CSV by the csv module (blank
+    lines hold no record), JSON lines by `json` (decimals exact); None for a record that is no
+    row (the simulator's broken lines, which the extract quarantines)."""
+    if path.name.endswith(".jsonl.gz"):
+        lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")
+        lines = lines[:-1] if lines and lines[-1] == "" else lines
+        return [_json_object(line) for line in lines]
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        return [
+            dict(zip(header, record, strict=True)) if len(record) == len(header) else None
+            for record in reader
+            if record
+        ]
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line, parse_float=Decimal)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def assert_staged_rows_are_the_landed_ones(landing: Path, staging: Path, outcomes: list[DeliveryOutcome]) -> None:
+    """Every staged row (typed or quarantined) is the landed record it names, in its delivery's
+    partition; typed rows hold that record's values; every record is staged exactly once."""
+    staged: Counter[tuple[str, int]] = Counter()
+    checked = 0
+    with duckdb.connect() as con:
+        for path in sorted(staging.rglob("business_date=*/*.parquet")):
+            partition_date = path.parent.name.removeprefix("business_date=")
+            feed_dir = path.parent.parent
+            system = feed_dir.parent.name
+            feed = AGREEMENT.file(system, feed_dir.name)
+            relation = con.sql(f"select * from read_parquet('{path}', hive_partitioning = false)")
+            columns = relation.columns
+            quarantined = "_quarantine" in path.relative_to(staging).parts
+            records: dict[str, list[dict[str, Any] | None]] = {}
+            for values in relation.fetchall():
+                row = dict(zip(columns, values, strict=True))
+                source, number = row["_source_file"], row["_source_row"]
+                # the row is in the partition of its file's delivery, and says so
+                assert source.startswith(f"{system}/{partition_date}/"), (path, source)
+                assert str(row["_business_date"]) == partition_date, (path, row)
+                staged[source, number] += 1
+                if quarantined:
+                    continue
+                if source not in records:
+                    records[source] = landed_records(landing / source)
+                record = records[source][number - 1]
+                assert record is not None, (path, source, number)  # a row loaded from a broken record
+                types = {c.name: c for c in feed.columns}
+                lineage = {"_load_id", "_source_file", "_source_row", "_business_date", "_loaded_at"}
+                expected = {name: _value(record.get(name), types.get(name)) for name in columns if name not in lineage}
+                assert {name: row[name] for name in expected} == expected, (path, source, number)
+                checked += 1
+    # every record of every loaded file: staged once, typed or quarantined, none twice, none missing
+    by_file: dict[str, list[int]] = {}
+    for (source, number), times in staged.items():
+        by_file.setdefault(source, []).extend([number] * times)
+    for outcome in outcomes:
+        for f in outcome.files:
+            assert sorted(by_file.pop(f.source_file, [])) == list(range(1, f.rows_delivered + 1)), f.source_file
+    assert not by_file  # no row of a file the audit does not name
+    assert checked > 1000
 
 
 @pytest.fixture
@@ -94,6 +194,8 @@ def test_batched_staging_writes_the_files_and_rows_of_one_by_one_staging(landing
     assert not [o.problems for o in batched if o.refused]
     assert sum(len(o.files) for o in batched) > 100
     assert_same_staging(batched, alone, lake)
+    # and every staged row is the landed record it names, each record staged once
+    assert_staged_rows_are_the_landed_ones(landing_copy / "landing", lake.staging("BATCH").root, batched)
 
 
 def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:

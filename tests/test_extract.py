@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -14,9 +15,11 @@ import pytest
 import extract.convert
 from bankdw.config import Settings
 from extract.contract import load_agreement
-from extract.convert import ConvertedFeed, FileRefused, convert_feed, count_records
+from extract.convert import ConvertedFeed, FileRefused, convert_feed, count_records, records_of
 from extract.lake import Lake
+from extract.landing import sha256_of
 from extract.load import audit_table, landing_state, stage
+from extract.text import check_text, read_landed
 from tests.conftest import dbt_on
 
 AGREEMENT = load_agreement()
@@ -329,6 +332,75 @@ def test_rows_delivered_are_counted_on_the_files_bytes(tmp_path: Path) -> None:
     assert (agents.rows_delivered, agents.rows_loaded, agents.rows_quarantined) == (2, 2, 0)
 
 
+LANDED = {
+    "plain.csv": b'agent_id,full_name\nAG1,"Li ""Na""\nWang"\n\nAG2,B',
+    "bom_crlf.csv": b"\xef\xbb\xbfagent_id,full_name\r\nAG1,A\r\nAG2,B\rC\r\n",
+    "latin1.csv": b"agent_id,full_name\nAG1,A\nAG2,Jos\xe9\n",
+    "utf16.csv": "agent_id\nAG1\n".encode("utf-16"),
+    "cut_character.csv": "agent_id\nAG1\u00e9".encode()[:-1],
+    "big.csv": b"agent_id,full_name\n" + b"".join(b'AG%d,"x\n\xc3\xa9"\n' % i for i in range(200_000)),
+    "events-01.jsonl.gz": gzip.compress(b'{"event_id":"E1"}\n\n{"event_id":"E2"}'),
+    "events-02.jsonl.gz": gzip.compress(b'{"event_id":"E1"}\n') + gzip.compress(b'{"event_id":"E2"}\n'),
+    "events-03.jsonl.gz": gzip.compress(b'{"event_id":"E1"}\n' * 50_000)[:-40],
+    "events-04.jsonl.gz": b"",
+    "events-05.jsonl.gz": b'{"event_id":"E1"}\n',
+    "events-06.jsonl.gz": gzip.compress(b'{"event_id":"E1"}\n')[:12] + b"\x00garbage" * 10,
+    "events-07.jsonl.gz": gzip.compress(b'{"event_id":"\xe9"}\n'),
+}
+"""Landed files of every kind the extract reads or refuses: quoting, BOM and carriage returns,
+other encodings, gzip members, cut short, empty, not gzip, corrupt; one larger than a read's chunk."""
+
+
+@pytest.mark.parametrize("name", sorted(LANDED))
+def test_one_read_of_a_landed_file_finds_what_three_reads_found(tmp_path: Path, name: str) -> None:
+    # given a landed file
+    path = tmp_path / name
+    path.write_bytes(LANDED[name])
+    feed = (
+        AGREEMENT.file("online_banking", "events") if name.endswith(".gz") else AGREEMENT.file("call_center", "agents")
+    )
+    # when it is read once for its checksum, text checks and record count (issue 20)
+    read = read_landed(path, csv_quoting=feed.format == "csv")
+    # then it finds the checksum, the text checks' answer or refusal, and the count that reading it
+    # three times, once for each, finds
+    assert read.sha256 == sha256_of(path) == hashlib.sha256(LANDED[name]).hexdigest()
+    try:
+        expected = check_text(path)
+    except FileRefused as refused:
+        assert read.refused == str(refused)
+        return
+    assert read.refused is None
+    assert (read.has_bom, read.has_cr) == expected
+    assert records_of(read, feed) == count_records(path, feed)
+
+
+@pytest.mark.parametrize(
+    ("name", "records", "refusal"),
+    [
+        ("plain.csv", 2, None),
+        ("big.csv", 200_000, None),
+        ("latin1.csv", None, "latin1.csv: line 3: byte 0xE9 is not UTF-8 text"),
+        ("events-02.jsonl.gz", 2, None),
+        ("events-03.jsonl.gz", None, "events-03.jsonl.gz: truncated gzip file"),
+        ("events-04.jsonl.gz", None, "events-04.jsonl.gz: 0 bytes: not a gzip file"),
+    ],
+)
+def test_one_read_counts_the_records_or_names_the_refusal(
+    tmp_path: Path, name: str, records: int | None, refusal: str | None
+) -> None:
+    # the figures the comparison above rests on, written out: a record count, or a refusal
+    path = tmp_path / name
+    path.write_bytes(LANDED[name])
+    feed = (
+        AGREEMENT.file("online_banking", "events") if name.endswith(".gz") else AGREEMENT.file("call_center", "agents")
+    )
+    read = read_landed(path, csv_quoting=feed.format == "csv")
+    assert (read.refused or "").startswith(refusal or "")
+    assert bool(read.refused) == bool(refusal)
+    if records is not None:
+        assert records_of(read, feed) == records
+
+
 @pytest.mark.slow
 def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
     settings: Settings, delivery_writer: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
@@ -339,7 +411,7 @@ def test_a_row_the_extract_loses_fails_the_audit_test_of_the_warehouse(
 
     def number_then_lose_a_row(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
         number_rows(con, *args, **kwargs)  # type: ignore[arg-type]
-        con.execute("delete from raw where _source_row = 2")
+        con.execute("delete from raw_read where rowid = (select min(rowid) + 1 from raw_read)")  # data row 2
 
     monkeypatch.setattr(extract.convert, "_number_rows", number_then_lose_a_row)
     agents = csv_bytes(
