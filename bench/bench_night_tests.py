@@ -29,7 +29,7 @@ import duckdb
 
 from bankdw.config import load_settings
 from bankdw.dbt_session import dbt_session
-from bankdw.publish import published_state_path
+from bankdw.publish import copy_published_state
 from bankdw.reporting.progress import output_to_log
 from bankdw.warehouse import KEPT_DIRS, build_path, night_tested_since, published_run_id, run_tests
 from extract.sql import literal
@@ -61,8 +61,7 @@ def main() -> None:
     for n in range(args.repeat):
         target = build_path(settings)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(published_state_path(settings), target)
-        target.chmod(0o600)
+        copy_published_state(settings, target)  # as a night's build starts: checked against its checksum
         for kept in KEPT_DIRS:
             shutil.rmtree(kept.build(settings), ignore_errors=True)
             shutil.copytree(kept.version_path(settings, run_id), kept.build(settings))
