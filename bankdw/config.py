@@ -45,6 +45,8 @@ TEST_SCOPE_VAR = "warehouse_test_scope"
 """The dbt var of what a night's warehouse tests read (setting `warehouse_test_scope`); tests only."""
 SPARK_JAVA_OPTIONS_VAR = "spark_driver_java_options"
 """The dbt var of the JVM options of Spark's driver (profiles.yml): how fast a build runs, not what it builds."""
+SPARK_CATALOG_VAR = "spark_catalog"
+"""The dbt var of where Spark keeps its tables' names (profiles.yml): where, not what it builds."""
 DUCKDB_THREADS_VAR = "duckdb_threads"
 """The dbt var of the threads DuckDB runs a query with (on-run-start): how fast a build runs, not what it builds."""
 DUCKDB_MEMORY_LIMIT_VAR = "duckdb_memory_limit"
@@ -126,6 +128,14 @@ class Settings(BaseSettings):
         "target `spark`), e.g. `-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC` for "
         "small builds such as the test suite's (less JIT compilation, one collector thread: about a quarter less "
         "CPU there, docs/spark.md). Empty for a bank's data.",
+    )
+    spark_catalog: Literal["hive", "in-memory"] = Field(
+        default="hive",
+        description="Where Spark keeps the names of the tables it builds in session mode (profiles.yml, target "
+        "`spark`): hive, an embedded Derby metastore in BANKDW_SPARK_DIR that the next process finds (a night "
+        "goes on from the last); or in-memory, for one process only (a build that writes out what it built in "
+        "the same process, as the test suite's does: no metastore to start, about half the time of each "
+        "statement on small tables, docs/spark.md).",
     )
     dbt_parse_cache: Path | None = Field(
         default=None,
@@ -789,6 +799,7 @@ class Settings(BaseSettings):
             # read by profiles.yml (the identity plugin's UDFs); see PROFILE_VARS
             "phone_region": self.phone_region,
             SPARK_JAVA_OPTIONS_VAR: self.spark_driver_java_options,
+            SPARK_CATALOG_VAR: self.spark_catalog,
             "reporting_currency": self.reporting_currency,
             "postings_short_window_days": self.postings_short_window_days,
             "postings_long_window_days": self.postings_long_window_days,
@@ -862,7 +873,7 @@ def load_settings(**overrides: object) -> Settings:
 # ------------------------------------------------------- the defaults of a `dbt build` by hand
 
 DBT_PROJECT_YML = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
-PROFILE_VARS = ("phone_region", SPARK_JAVA_OPTIONS_VAR)
+PROFILE_VARS = ("phone_region", SPARK_JAVA_OPTIONS_VAR, SPARK_CATALOG_VAR)
 """Vars only profiles.yml reads. dbt renders a profile with the `--vars` of the command line
 alone, never with the project's `vars:` block, so they are left out of it: a value there would
 do nothing. By hand the identity plugin's own default region applies."""

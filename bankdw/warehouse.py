@@ -39,6 +39,7 @@ from bankdw.config import (
     DUCKDB_THREADS_VAR,
     GATES_VAR,
     PATH_VARS,
+    SPARK_CATALOG_VAR,
     SPARK_JAVA_OPTIONS_VAR,
     TEST_SCOPE_VAR,
     Settings,
@@ -331,7 +332,7 @@ def project_fingerprint(settings: Settings) -> str:
                 digest.update(path.read_bytes())
     # the identity settings are not here: they shape the resolve step's output, which dbt reads as data;
     # nor the gates' severities and tolerances: only tests read them, and no table depends on a test;
-    # nor the JVM options of Spark's driver, nor DuckDB's threads and memory limit: how fast, not what
+    # nor the JVM options of Spark's driver and where it keeps its tables' names, nor DuckDB's threads and memory limit: how fast, not what
     # nor where the data dir lies: only views name the lake's path, and every build creates them again
     # (a data dir moved or restored elsewhere, or copied by a test, goes on incrementally)
     # nor what a night's tests read (warehouse_test_scope)
@@ -343,6 +344,7 @@ def project_fingerprint(settings: Settings) -> str:
             GATES_VAR,
             TEST_SCOPE_VAR,
             SPARK_JAVA_OPTIONS_VAR,
+            SPARK_CATALOG_VAR,
             DUCKDB_THREADS_VAR,
             DUCKDB_MEMORY_LIMIT_VAR,
             *PATH_VARS,
