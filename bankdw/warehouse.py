@@ -332,7 +332,8 @@ def project_fingerprint(settings: Settings) -> str:
                 digest.update(path.read_bytes())
     # the identity settings are not here: they shape the resolve step's output, which dbt reads as data;
     # nor the gates' severities and tolerances: only tests read them, and no table depends on a test;
-    # nor the JVM options of Spark's driver and where it keeps its tables' names, nor DuckDB's threads and memory limit: how fast, not what
+    # nor the JVM options of Spark's driver and where it keeps its tables' names, nor DuckDB's
+    # threads and memory limit: how fast, not what
     # nor where the data dir lies: only views name the lake's path, and every build creates them again
     # (a data dir moved or restored elsewhere, or copied by a test, goes on incrementally)
     # nor what a night's tests read (warehouse_test_scope)
