@@ -413,6 +413,38 @@
     where {{ day }} is not null
 {%- endmacro %}
 
+{% macro replace_tail_markers(columns) -%}
+    {#- The marker rows of a model incremental by month per account (strategy replace_tail), to
+        follow its final select: on an incremental run, one without an account that carries the
+        night's restart and one for each account rebuilt from an earlier month, from the model's
+        CTEs `restart` and `rebuilt_accounts` (full_refresh_restart's names); nothing on a full
+        refresh. The strategy reads them and never inserts them (see
+        default__get_incremental_replace_tail_sql, and its Spark form in macros/engines.sql); the
+        SQL is the same on both engines. The union is by position, so `columns` are the final
+        select's, in its order: every one but account_id and rebuilt_from is null in a marker. -#}
+    {%- if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- the accounts rebuilt from an earlier month
+    union all
+    select
+    {%- for column in columns %}
+        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    from (
+        select
+            null as account_id,
+            restart.restart_date as rebuilt_from
+        from restart
+        union all
+        select
+            rebuilt_accounts.account_id,
+            rebuilt_accounts.rebuilt_from
+        from rebuilt_accounts
+    ) as markers
+    {%- endif %}
+{%- endmacro %}
+
 {% macro keys_with_changed_fingerprint(key, fingerprint, current) -%}
     {#- For an incremental table whose rows carry `fingerprint`, a digest of what their `key`'s
         rows were built from (an account's legs, its balance side and rate): the keys whose

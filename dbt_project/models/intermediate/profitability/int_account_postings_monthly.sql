@@ -12,6 +12,10 @@
 -- (`reversed_fingerprint`: a reversal delivered days later, or withdrawn by a corrected
 -- delivery, changes the fee income of the month the reversed posting was booked in).
 {#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
+{%- set output_columns = [
+    'account_id', 'month_start', 'n_postings', 'fee_income', 'card_purchase_amount', 'posting_cost',
+    'reversed_fingerprint', 'rebuilt_from', 'as_of_load_id',
+] %}
 {{
     config(
         materialized='incremental',
@@ -184,29 +188,4 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
-    -- the accounts rebuilt from an earlier month
-    union all
-    select
-        markers.account_id,
-        null as month_start,
-        null as n_postings,
-        null as fee_income,
-        null as card_purchase_amount,
-        null as posting_cost,
-        null as reversed_fingerprint,
-        markers.rebuilt_from,
-        null as as_of_load_id
-    from (
-        select
-            null as account_id,
-            restart.restart_date as rebuilt_from
-        from restart
-        union all
-        select
-            rebuilt_accounts.account_id,
-            rebuilt_accounts.rebuilt_from
-        from rebuilt_accounts
-    ) as markers
-{% endif %}
+{{ replace_tail_markers(output_columns) }}

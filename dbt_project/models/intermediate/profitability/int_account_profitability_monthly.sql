@@ -33,8 +33,7 @@
 -- with, as a full refresh applies today's attributes to every month. A change of the seeds
 -- (costs, risk weights, assumptions) is a change of the project: a full refresh.
 {#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
-    the final select, in its order: the markers below name them (a union by position, which both
-    engines have). -#}
+    the final select, in its order: the markers (replace_tail_markers) name them. -#}
 {%- set output_columns = [
     'month_start', 'account_id', 'customer_key', 'product_code', 'product_family', 'product_type',
     'balance_side', 'branch_id', 'rm_id', 'is_complete_month', 'n_days_on_book', 'n_postings',
@@ -609,24 +608,4 @@ select
     final.*,
     cast(final.contribution - final.capital_charge as decimal(18, 2)) as economic_profit
 from final
-{% if is_incremental() %}
-    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
-    -- the accounts rebuilt from an earlier month
-    union all
-    select
-    {%- for column in output_columns %}
-        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
-        {{- ',' if not loop.last }}
-    {%- endfor %}
-    from (
-        select
-            null as account_id,
-            restart.restart_date as rebuilt_from
-        from restart
-        union all
-        select
-            rebuilt_accounts.account_id,
-            rebuilt_accounts.rebuilt_from
-        from rebuilt_accounts
-    ) as markers
-{% endif %}
+{{ replace_tail_markers(output_columns) }}

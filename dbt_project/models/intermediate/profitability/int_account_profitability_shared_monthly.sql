@@ -19,8 +19,7 @@
     'net_interest_income', 'fee_income', 'other_income', 'operating_cost', 'credit_cost', 'capital_charge',
 ] %}
 {#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
-    the final select, in its order: the markers below name them (a union by position, which both
-    engines have). -#}
+    the final select, in its order: the markers (replace_tail_markers) name them. -#}
 {%- set output_columns = [
     'month_start', 'account_id', 'customer_key', 'primary_customer_key', 'allocation_weight', 'holder_rank',
     'product_code', 'balance_side',
@@ -252,24 +251,4 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
-    -- the accounts rebuilt from an earlier month
-    union all
-    select
-    {%- for column in output_columns %}
-        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
-        {{- ',' if not loop.last }}
-    {%- endfor %}
-    from (
-        select
-            null as account_id,
-            restart.restart_date as rebuilt_from
-        from restart
-        union all
-        select
-            rebuilt_accounts.account_id,
-            rebuilt_accounts.rebuilt_from
-        from rebuilt_accounts
-    ) as markers
-{% endif %}
+{{ replace_tail_markers(output_columns) }}

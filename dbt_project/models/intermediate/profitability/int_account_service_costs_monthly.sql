@@ -20,6 +20,10 @@
 -- before the restart of the accounts and costs (no window, no write): the part of a night
 -- that still grows with history.
 {#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
+{%- set output_columns = [
+    'account_id', 'month_start', 'customer_key', 'call_cost', 'session_cost', 'customer_call_cost',
+    'customer_session_cost', 'rebuilt_from', 'as_of_load_id',
+] %}
 {{
     config(
         materialized='incremental',
@@ -357,29 +361,4 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
-    -- the accounts rebuilt from an earlier month
-    union all
-    select
-        markers.account_id,
-        null as month_start,
-        null as customer_key,
-        null as call_cost,
-        null as session_cost,
-        null as customer_call_cost,
-        null as customer_session_cost,
-        markers.rebuilt_from,
-        null as as_of_load_id
-    from (
-        select
-            null as account_id,
-            restart.restart_date as rebuilt_from
-        from restart
-        union all
-        select
-            rebuilt_accounts.account_id,
-            rebuilt_accounts.rebuilt_from
-        from rebuilt_accounts
-    ) as markers
-{% endif %}
+{{ replace_tail_markers(output_columns) }}
