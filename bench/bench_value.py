@@ -12,7 +12,14 @@ rounds. Beside them, measured in the same run on the same file: the lifetime val
 and score in Python, and a reference, DuckDB scanning the fact tables the value models read
 (balances, postings), so a figure can be read against what the machine does in the time.
 
-    .venv/bin/python bench/bench_value.py --data data [--repeat 3]
+    .venv/bin/python bench/bench_value.py --data data [--repeat 3] [--stretch 10 6 --chain-only]
+
+`--stretch C H` times a bank too small to show a trend on more customer-months: before the
+builds, the tables the chain reads (relationships, contribution, activity by customer and month,
+the customers' current versions and attributes) are copied C times under other customer keys
+and their history H times, each copy four months earlier (its months complete), so the chain
+sees C x H times the customer-months of the bank, its latest month still the current one.
+`--chain-only` leaves out the lifetime value scores (which read the stretched rows too).
 """
 
 from __future__ import annotations
@@ -79,16 +86,58 @@ def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -
     )
 
 
-def timed_run(settings: Settings, target: Path, *extra: str) -> dict[str, float]:
-    """dbt's own seconds for each value model built on `target`."""
-    outcome = run_dbt(settings, target, "run", "-s", *VALUE_MODELS.split(), *extra, capture=True)
+STRETCHED = {
+    "int_customer_relationships_monthly": (
+        "month_start - to_months({shift}) as month_start, last_day(month_start - to_months({shift})) as month_end,"
+        " case when {shift} = 0 then reference_date else last_day(month_start - to_months({shift})) end"
+        " as reference_date, is_complete_month or {shift} > 0 as is_complete_month,"
+        " lapsed_on - to_months({shift}) as lapsed_on"
+    ),
+    "int_customer_profitability_monthly": "month_start - to_months({shift}) as month_start",
+    "int_customer_activity_monthly": (
+        "month_start - to_months({shift}) as month_start, last_activity_date - to_months({shift}) as last_activity_date"
+    ),
+}
+"""What stretch() moves back with each copy of the history, besides the customer key."""
+
+
+def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int) -> None:
+    """The chain's inputs copied `customers` times under other keys and their history
+    `histories` times, each copy four months earlier (see the module's doc)."""
+
+    def key(copy: int) -> str:
+        return "customer_key" if copy == 0 else f"customer_key || '~{copy}'"
+
+    for table, moved in STRETCHED.items():
+        copies = " union all ".join(
+            f"select * replace ({key(copy)} as customer_key, {moved.format(shift=4 * history)})"
+            f" from intermediate.{table}"
+            for copy in range(customers)
+            for history in range(histories)
+            if (copy, history) != (0, 0)
+        )
+        con.execute(f"create temp table stretched as {copies}")
+        con.execute(f"insert into intermediate.{table} select * from stretched")
+        con.execute("drop table stretched")
+    for table, where in (("int_customer_versions", "where is_current"), ("int_customer_attributes", "")):
+        for copy in range(1, customers):
+            con.execute(
+                f"insert into intermediate.{table} select * replace (customer_key || '~{copy}' as customer_key)"
+                f" from intermediate.{table} {where}"
+            )
+
+
+def timed_run(settings: Settings, target: Path, models: list[str], *extra: str) -> dict[str, float]:
+    """dbt's own seconds for each of `models` built on `target`."""
+    outcome = run_dbt(settings, target, "run", "-s", *models, *extra, capture=True)
     if outcome.returncode != 0:
         sys.exit(outcome.stdout[-3000:])
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
     return {result["unique_id"].rsplit(".", 1)[-1]: result["execution_time"] for result in results["results"]}
 
 
-def bench(data: Path, repeat: int) -> None:
+def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only: bool) -> None:
+    models = list(VALUE_CHAIN) if chain_only else VALUE_MODELS.split()
     settings = load_settings(data_dir=data)
     timings: dict[str, dict[str, list[float]]] = {mode: {} for mode in (*MODES, "reference")}
     with tempfile.TemporaryDirectory(prefix="bench-value-") as scratch:
@@ -99,15 +148,24 @@ def bench(data: Path, repeat: int) -> None:
             (months,) = con.sql(
                 "select list(distinct month_start order by month_start) from intermediate.int_customer_value_monthly"
             ).fetchone() or ([],)
+            if stretched:
+                stretch(con, *stretched)
+                (rows,) = con.sql(
+                    "select count(*) from intermediate.int_customer_relationships_monthly"
+                ).fetchone() or (0,)
+                print(
+                    f"stretched: {stretched[0]} x the customers, {stretched[1]} x the history: {rows:,} customer-months"
+                )
             print(f"customers: {customers}, months: {len(months)}", flush=True)
-            clv_in_python(con)
+            if not chain_only:
+                clv_in_python(con)
         late_month = months[-3] if len(months) >= 3 else months[0]
         for _ in range(repeat):
             for mode in MODES:
                 if mode == "late night":
                     with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
                         late_delivery(con, late_month, 100)
-                night = timed_run(settings, target, *(("--full-refresh",) if mode == "full refresh" else ()))
+                night = timed_run(settings, target, models, *(("--full-refresh",) if mode == "full refresh" else ()))
                 for model, seconds in night.items():
                     timings[mode].setdefault(model, []).append(seconds)
                 with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
@@ -118,7 +176,7 @@ def bench(data: Path, repeat: int) -> None:
     print(f"late night: a late delivery changed {late_month} for 100 customers")
     print(f"median of {repeat} round(s), dbt's seconds per model: " + " | ".join(MODES) + " | night / full")
     totals = dict.fromkeys(MODES, 0.0)
-    for model in VALUE_MODELS.split():
+    for model in models:
         medians = {mode: statistics.median(timings[mode][model]) for mode in MODES}
         for mode in MODES:
             totals[mode] += medians[mode]
@@ -127,8 +185,8 @@ def bench(data: Path, repeat: int) -> None:
     print("dbt value models total: " + " | ".join(f"{totals[mode]:.2f}" for mode in MODES))
     chain = {mode: sum(statistics.median(timings[mode][model]) for model in VALUE_CHAIN) for mode in MODES}
     print("dbt value chain (the seven) total: " + " | ".join(f"{chain[mode]:.2f}" for mode in MODES))
-    for scan, seconds in timings["reference"].items():
-        print(f"reference scan of {scan}: {statistics.median(seconds):.2f}s (median of {len(seconds)}, same rounds)")
+    for scan, samples in timings["reference"].items():
+        print(f"reference scan of {scan}: {statistics.median(samples):.2f}s (median of {len(samples)}, same rounds)")
 
 
 def clv_in_python(con: duckdb.DuckDBPyConnection) -> None:
@@ -156,8 +214,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"), help="a published data directory")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the three builds (medians printed)")
+    parser.add_argument("--stretch", type=int, nargs=2, metavar=("CUSTOMERS", "HISTORIES"), help="copies to time on")
+    parser.add_argument("--chain-only", action="store_true", help="the seven value models, not the lifetime value")
     args = parser.parse_args()
-    bench(args.data, args.repeat)
+    bench(args.data, args.repeat, tuple(args.stretch) if args.stretch else None, args.chain_only)
 
 
 if __name__ == "__main__":
