@@ -429,6 +429,14 @@ def value_bank(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(data_dir=shared_dir(tmp_path_factory, "value_bank", build) / "data")
 
 
+def on_the_value_bank_lake(value_bank: Settings, tmp_path: Path, **overrides: object) -> Settings:
+    """A data dir of the test's own whose lake is the 2,000-customer bank's, linked, not copied
+    (dbt reads the lake; the build files a test copies are its own)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
+    return load_settings(data_dir=tmp_path / "data", **overrides)
+
+
 @pytest.fixture(scope="session")
 def published_nights(
     published_bank: PublishedBank, bank_landing: Path, tmp_path_factory: pytest.TempPathFactory

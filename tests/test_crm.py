@@ -21,7 +21,7 @@ import pytest
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bench.bench_crm import EVENT_MODELS, redeliver
-from tests.conftest import PublishedBank, dbt_on
+from tests.conftest import PublishedBank, dbt_on, on_the_value_bank_lake
 
 log = logging.getLogger(__name__)
 
@@ -194,14 +194,6 @@ def poison(con: duckdb.DuckDBPyConnection, view: str, before: date, column: str 
         for name in columns
     )
     con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
-
-
-def on_the_value_bank_lake(value_bank: Settings, tmp_path: Path, **overrides: object) -> Settings:
-    """A data dir of the test's own whose lake is the 2,000-customer bank's, linked, not copied
-    (dbt reads the lake; the build files a test copies are its own)."""
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "lake").symlink_to(value_bank.root / "lake", target_is_directory=True)
-    return load_settings(data_dir=tmp_path / "data", **overrides)
 
 
 def redelivered_twins(

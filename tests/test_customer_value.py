@@ -8,6 +8,9 @@ dbt unit tests with small inline fixtures (`dbt_project/models/intermediate/valu
   October are complete months), simulated and loaded by the real pipeline once per session
   (`value_bank`, about six minutes), for what needs thousands of customers: the Pareto curve,
   affluent and loyal customers in tier A, planted churners before they leave, BZ;
+- copies of that bank's build for the value chain's incremental nights (a night that changes
+  nothing before the current month, then a late delivery that changes September), each
+  against a full refresh of the same inputs;
 - the shared `published_nights` (tests/nights.py: the 150-customer bank's next two nights) for
   the household key, which needs a second nightly build (one member joins a household and
   another leaves it), and a third, incremental one for the monthly activity kept by month.
@@ -23,7 +26,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -31,8 +36,9 @@ import pyarrow as pa
 
 from bankdw.config import Settings
 from bankdw.publish import published_state_path
+from bench.bench_value import VALUE_CHAIN, late_delivery
 from models.value.households import households
-from tests.conftest import VALUE_BANK
+from tests.conftest import VALUE_BANK, dbt_on, on_the_value_bank_lake
 from tests.nights import NEWCOMER, Nights
 
 LAST_COMPLETE_MONTH = date(2026, 10, 1)
@@ -416,3 +422,83 @@ def test_the_household_key_survives_a_nightly_build(published_nights: Nights) ->
             """
         ).fetchone()
     assert mismatches == (0,)
+
+
+RUN_LINEAGE = ("rebuilt_from", "built_in_run", "features_built_in_run", "value_built_in_run")
+"""Which run wrote a row and where its night restarted: differ between two builds by construction."""
+SEPTEMBER, NOVEMBER = date(2026, 9, 1), date(2026, 11, 1)
+
+
+def differing_rows(con: duckdb.DuckDBPyConnection, table: str, other: str) -> tuple[int, int]:
+    """Rows of `table` (schema.name) in the open file not in database `other`, and the other
+    way round, the run lineage aside."""
+    columns = ", ".join(r[0] for r in con.sql(f"describe {table}").fetchall() if r[0] not in RUN_LINEAGE)
+    only = [
+        con.sql(f"select count(*) from (select {columns} from {a} except all select {columns} from {b})").fetchone()
+        for a, b in ((table, f"{other}.{table}"), (f"{other}.{table}", table))
+    ]
+    return only[0][0], only[1][0]  # type: ignore[index]
+
+
+def runs_by_month(con: duckdb.DuckDBPyConnection, table: str) -> dict[date, set[str]]:
+    rows = con.sql(f"select month_start, list(distinct built_in_run) from {table} group by month_start").fetchall()
+    return {month: set(runs) for month, runs in rows}
+
+
+def test_an_incremental_night_builds_the_value_months_a_full_refresh_builds(
+    value_bank: Settings, tmp_path: Path
+) -> None:
+    """The customer x month chain is incremental by month: a night rebuilds the current month,
+    and the months from one a late delivery changed, for every customer (the percentiles and
+    quintiles rank a month's customers together; trailing windows carry a month into the next
+    eleven); its rows are those of a full refresh of the same inputs, row for row."""
+    settings = on_the_value_bank_lake(value_bank, tmp_path)
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    for build in builds.values():
+        build.parent.mkdir()
+        shutil.copyfile(published_state_path(value_bank), build)
+    # given the 2,000-customer bank's build (a full refresh), when a night finds nothing new
+    # before the current month (November)
+    night = dbt_on(settings, builds["incremental"], "run", "-s", *VALUE_CHAIN)
+    assert night.returncode == 0, night.stdout[-3000:]
+    # then it rewrote November only, and every table is still the full refresh's
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        for table in VALUE_CHAIN[:4]:
+            before, after = (
+                runs_by_month(con, f"full_build.intermediate.{table}"),
+                runs_by_month(con, f"intermediate.{table}"),
+            )
+            assert {month for month in after if after[month] != before[month]} == {NOVEMBER}, table
+        for table in VALUE_CHAIN:
+            schema = "intermediate" if table.startswith("int_") else "marts"
+            assert differing_rows(con, f"{schema}.{table}", "full_build") == (0, 0), table
+        first_night = runs_by_month(con, "intermediate.int_customer_value_monthly")
+    # given a late delivery that changes September in both builds
+    for build in builds.values():
+        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+            late_delivery(con, SEPTEMBER, customers=20)
+    # when the next night builds one incrementally and the other by a full refresh
+    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
+        outcome = dbt_on(settings, builds[name], "run", "-s", *VALUE_CHAIN, *extra)
+        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then the rows are the same, September to November rebuilt for every customer, August
+    # kept as it was
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        con.execute(f"attach '{published_state_path(value_bank)}' as published (read_only)")
+        for table in VALUE_CHAIN:
+            schema = "intermediate" if table.startswith("int_") else "marts"
+            assert differing_rows(con, f"{schema}.{table}", "full_build") == (0, 0), table
+        second_night = runs_by_month(con, "intermediate.int_customer_value_monthly")
+        assert [month for month in second_night if second_night[month] == first_night[month]] == [date(2026, 8, 1)]
+        # (the change reached October's trailing twelve months and other customers' ranks)
+        changed = dict(
+            con.sql(
+                "select month_start, count(*) from (select month_start, customer_key, contribution_12m,"
+                " value_percentile from intermediate.int_customer_value_monthly except select month_start,"
+                " customer_key, contribution_12m, value_percentile from published.intermediate.int_customer_value_monthly)"
+                " group by month_start"
+            ).fetchall()
+        )
+    assert changed.get(SEPTEMBER, 0) > 20 and changed.get(date(2026, 10, 1), 0) > 20, changed

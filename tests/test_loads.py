@@ -301,6 +301,8 @@ LINEAGE = (
     "postings_load_id",
     "built_in_run",
     "profitability_built_in_run",
+    "features_built_in_run",
+    "value_built_in_run",
 )
 """Columns that differ between two data dirs by construction: which load a row came from, which
 run found or wrote it, what an incremental build restarted from."""
@@ -312,8 +314,13 @@ INCREMENTAL_INTERMEDIATES = (
     "int_account_service_costs_monthly",
     "int_account_profitability_monthly",
     "int_account_profitability_shared_monthly",
+    "int_customer_value_features_monthly",
+    "int_customer_value_monthly",
+    "int_customer_rfm_monthly",
+    "int_customer_tier_migration_monthly",
 )
-"""The monthly profitability chain, incremental by month: compared row for row as the marts."""
+"""The monthly profitability chain and the value chain, incremental by month: compared row for row
+as the marts."""
 
 
 def _mart_rows(con: duckdb.DuckDBPyConnection, db: str, table: str, schema: str = "marts") -> str:

@@ -9,9 +9,49 @@
 --   rfm_segment, the first rule that holds: CHAMPIONS (r, f, m all 4 or 5), LOYAL (r 3 or more,
 --     f 4 or more), PROMISING (r 4 or more, f 2 or less), AT_RISK (r 2 or less, f or m 3 or
 --     more), HIBERNATING (r 2 or less), NEEDS_ATTENTION (the rest).
-with features as (
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's: as int_customer_value_monthly, a night scores every customer's months from the
+-- earliest month the features rebuilt since this table read them (the quintiles rank the
+-- customers of a month against each other; a month reads its own features only).
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        **incremental_by_tail('customer_key', 'month_start'),
+    )
+}}
+
+with all_features as (
 
     select * from {{ ref('int_customer_value_features_monthly') }}
+
+),
+
+restart as (
+
+    select
+        {% if is_incremental() -%}
+            {{ rewritten_from(ref('int_customer_value_features_monthly'), 'features_built_in_run') }}
+        {%- else -%}
+            date '0001-01-01'
+        {%- endif %} as restart_date
+
+),
+
+features as (
+
+    select all_features.*
+    from all_features
+    cross join restart
+    where all_features.month_start >= restart.restart_date
+
+),
+
+features_watermark as (
+
+    select max(all_features.built_in_run) as features_built_in_run
+    from all_features
 
 ),
 
@@ -49,9 +89,21 @@ final as (
             when scored.r_score <= 2 and (scored.f_score >= 3 or scored.m_score >= 3) then 'AT_RISK'
             when scored.r_score <= 2 then 'HIBERNATING'
             else 'NEEDS_ATTENTION'
-        end as rfm_segment
+        end as rfm_segment,
+        -- lineage of the incremental build (as int_customer_value_monthly's)
+        restart.restart_date as rebuilt_from,
+        features_watermark.features_built_in_run,
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from scored
+    cross join restart
+    cross join features_watermark
 
 )
 
 select * from final
+{% if is_incremental() %}
+    -- the marker the strategy does not insert (macros/incremental.sql): the night's restart
+    union all by name
+    select restart.restart_date as rebuilt_from
+    from restart
+{% endif %}

@@ -3,18 +3,53 @@
 -- of the data, every customer: the warehouse knows no month before); EXITED: a row the month
 -- before, none now (lapsed longer than var lapsed_months). contribution_12m before and after
 -- are the customer's in each month (0 on the side where the customer has no row).
-with customer_value as (
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's: a night builds every customer's months from the earliest month that
+-- int_customer_value_monthly rebuilt since this table read it (rewritten_from, by
+-- value_built_in_run), reading the value rows from the month before it (a month pairs with the
+-- one before); the value months before the restart are those a full refresh reads.
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        **incremental_by_tail('customer_key', 'month_start'),
+    )
+}}
+
+with all_customer_value as (
 
     select * from {{ ref('int_customer_value_monthly') }}
+
+),
+
+restart as (
+
+    select
+        {% if is_incremental() -%}
+            {{ rewritten_from(ref('int_customer_value_monthly'), 'value_built_in_run') }}
+        {%- else -%}
+            date '0001-01-01'
+        {%- endif %} as restart_date
+
+),
+
+customer_value as (
+
+    select all_customer_value.*
+    from all_customer_value
+    cross join restart
+    where all_customer_value.month_start >= restart.restart_date - to_months(1)
 
 ),
 
 month_range as (
 
     select
-        min(customer_value.month_start) as first_month_start,
-        max(customer_value.month_start) as last_month_start
-    from customer_value
+        min(all_customer_value.month_start) as first_month_start,
+        max(all_customer_value.month_start) as last_month_start,
+        max(all_customer_value.built_in_run) as value_built_in_run
+    from all_customer_value
 
 ),
 
@@ -48,13 +83,27 @@ pairs as (
 
 final as (
 
-    select pairs.*
+    select
+        pairs.*,
+        -- lineage of the incremental build: the month the night rebuilt every customer from,
+        -- the value rows' latest run it read, the run that wrote the row
+        restart.restart_date as rebuilt_from,
+        month_range.value_built_in_run,
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from pairs
     cross join month_range
+    cross join restart
     where
         pairs.month_start >= month_range.first_month_start
         and pairs.month_start <= month_range.last_month_start
+        and pairs.month_start >= restart.restart_date
 
 )
 
 select * from final
+{% if is_incremental() %}
+    -- the marker the strategy does not insert (macros/incremental.sql): the night's restart
+    union all by name
+    select restart.restart_date as rebuilt_from
+    from restart
+{% endif %}

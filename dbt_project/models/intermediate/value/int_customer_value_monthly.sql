@@ -19,9 +19,51 @@
 --     below var mgc_max_value_percentile, and annual income at least var
 --     mgc_min_annual_income or transfers to other banks at least var
 --     mgc_min_outflow_elsewhere over var mgc_outflow_window_months), else OTHER.
-with features as (
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's: a night builds every customer's months from the earliest month that
+-- int_customer_value_features_monthly rebuilt since this table read it (rewritten_from, by
+-- features_built_in_run), for every customer: the percentile, the Pareto curve and the value
+-- classes rank the customers of a month against each other, and every figure reads the month's
+-- own features only, so the months before the restart are what a full refresh gives.
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        **incremental_by_tail('customer_key', 'month_start'),
+    )
+}}
+
+with all_features as (
 
     select * from {{ ref('int_customer_value_features_monthly') }}
+
+),
+
+restart as (
+
+    select
+        {% if is_incremental() -%}
+            {{ rewritten_from(ref('int_customer_value_features_monthly'), 'features_built_in_run') }}
+        {%- else -%}
+            date '0001-01-01'
+        {%- endif %} as restart_date
+
+),
+
+features as (
+
+    select all_features.*
+    from all_features
+    cross join restart
+    where all_features.month_start >= restart.restart_date
+
+),
+
+features_watermark as (
+
+    select max(all_features.built_in_run) as features_built_in_run
+    from all_features
 
 ),
 
@@ -131,9 +173,22 @@ final as (
         shares.recency_days,
         shares.is_salary_credited,
         shares.annual_income,
-        shares.outflow_elsewhere
+        shares.outflow_elsewhere,
+        -- lineage of the incremental build: the month the night rebuilt every customer from,
+        -- the features' latest run it read, the run that wrote the row
+        restart.restart_date as rebuilt_from,
+        features_watermark.features_built_in_run,
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from shares
+    cross join restart
+    cross join features_watermark
 
 )
 
 select * from final
+{% if is_incremental() %}
+    -- the marker the strategy does not insert (macros/incremental.sql): the night's restart
+    union all by name
+    select restart.restart_date as rebuilt_from
+    from restart
+{% endif %}
