@@ -501,14 +501,20 @@
 {% macro rewritten_from(relation, watermark_column, run_column='built_in_run') -%}
     {#- A model incremental by month over a whole-month input (`relation`, whose rows carry
         `rebuilt_from`, the month its night rebuilt every customer from, and `run_column`, the
-        run that wrote them): the earliest `rebuilt_from` among the rows written by a run newer
-        than this table's `watermark_column` (that input's latest run it read); 9999-12-31
+        run that wrote them): the month this night rebuilds every customer from. On an
+        incremental run, the earliest `rebuilt_from` among the rows written by a run newer
+        than this table's `watermark_column` (that input's latest run it read), 9999-12-31
         when none is newer. The earliest, not the latest: rows of two runs this table did not
         read (a night that built the input and not this table) restart at the earlier one.
-        Every row written from that month on is newer, so every month from it is rebuilt. -#}
+        Every row written from that month on is newer, so every month from it is rebuilt.
+        On a full refresh, 0001-01-01: every month. -#}
+    {%- if is_incremental() -%}
     (
         select coalesce(min(newer.rebuilt_from), date '9999-12-31')
         from {{ relation }} as newer
         where newer.{{ run_column }} > {{ table_watermark(watermark_column) }}
     )
+    {%- else -%}
+    date '0001-01-01'
+    {%- endif -%}
 {%- endmacro %}

@@ -25,12 +25,7 @@ with all_customer_value as (
 
 restart as (
 
-    select
-        {% if is_incremental() -%}
-            {{ rewritten_from(ref('int_customer_value_monthly'), 'value_built_in_run') }}
-        {%- else -%}
-            date '0001-01-01'
-        {%- endif %} as restart_date
+    select {{ rewritten_from(ref('int_customer_value_monthly'), 'value_built_in_run') }} as restart_date
 
 ),
 

@@ -40,32 +40,7 @@ with all_features as (
 
 ),
 
-restart as (
-
-    select
-        {% if is_incremental() -%}
-            {{ rewritten_from(ref('int_customer_value_features_monthly'), 'features_built_in_run') }}
-        {%- else -%}
-            date '0001-01-01'
-        {%- endif %} as restart_date
-
-),
-
-features as (
-
-    select all_features.*
-    from all_features
-    cross join restart
-    where all_features.month_start >= restart.restart_date
-
-),
-
-features_watermark as (
-
-    select max(all_features.built_in_run) as features_built_in_run
-    from all_features
-
-),
+{{ value_features_from_restart() }},
 
 scored as (
 
