@@ -739,12 +739,14 @@
     input, were computed again at each reference, nested: the query of
     int_account_profitability_monthly's second night on the test bank planned 2,477 table scans.
     A model wraps the CTEs of its `with` up to the last of those:
-        with {% call computed_once(['restart', 'rebuilt_accounts']) %}accounts as (
+        with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+        accounts as (
         ...
         {% endif %}
         {%- endcall %}
-    (the first CTE's name right after the tag: with `-%}` and a newline there, sqlfluff's templater
-    places the file a character off). On DuckDB the CTEs render as they are written. On Spark, on
+    (sqlfluff's templater then warns that it places the file a character off, and lints it; with
+    the first CTE's name right after the tag it places it right and then finds the layout of the
+    rest of the model wrong). On DuckDB the CTEs render as they are written. On Spark, on
     an incremental run, each CTE named is computed once, in the order given, into a table beside
     the model's (`<model>__once_<cte>`, as the strategy's batch), and its body becomes a read of
     that table, so later CTEs and the model's query read its rows (127 scans). A table, not a

@@ -29,7 +29,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'recomputed_accounts']) %}accounts as (
+with {% call computed_once(['restart', 'recomputed_accounts']) -%}
+accounts as (
 
     select
         resolved.*,

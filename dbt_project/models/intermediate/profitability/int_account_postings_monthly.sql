@@ -25,7 +25,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'rebuilt_accounts']) %}transactions as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+transactions as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
 

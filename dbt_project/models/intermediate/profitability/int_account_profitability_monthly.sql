@@ -53,7 +53,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'rebuilt_accounts']) %}accounts as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+accounts as (
 
     select * from {{ ref('int_accounts_resolved') }}
 

@@ -36,7 +36,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'rebuilt_accounts']) %}all_account_profitability as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+all_account_profitability as (
 
     select * from {{ ref('int_account_profitability_monthly') }}
 

@@ -33,7 +33,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'rebuilt_accounts']) %}contacts as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+contacts as (
 
     select * from {{ ref('int_service_contacts_costed') }}
 

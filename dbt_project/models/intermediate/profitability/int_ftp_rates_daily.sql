@@ -21,7 +21,8 @@
     )
 }}
 
-with {% call computed_once(['restart', 'repriced_accounts']) %}legs as (
+with {% call computed_once(['restart', 'repriced_accounts']) -%}
+legs as (
 
     select * from {{ ref('int_account_ftp_legs') }}
 
