@@ -19,7 +19,8 @@
 -- account priced again whole tonight (int_ftp_rates_daily: its legs changed) or whose balance
 -- side or current rate changed (`account_fingerprint`: a full refresh applies today's to every
 -- month).
-{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
+{#- On Spark partitioned by month_start (incremental_by_tail), and the night's restart CTEs computed
+    once (computed_once): macros/engines.sql. -#}
 {{
     config(
         materialized='incremental',
@@ -28,7 +29,8 @@
     )
 }}
 
-with accounts as (
+with {% call computed_once(['restart', 'recomputed_accounts']) -%}
+accounts as (
 
     select
         resolved.*,
@@ -89,6 +91,7 @@ with accounts as (
 
     ),
 {% endif %}
+{%- endcall %}
 
 balances as (
 

@@ -11,7 +11,8 @@
 -- earlier month whose reversed postings are no longer those its row was built with
 -- (`reversed_fingerprint`: a reversal delivered days later, or withdrawn by a corrected
 -- delivery, changes the fee income of the month the reversed posting was booked in).
-{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
+{#- On Spark partitioned by month_start (incremental_by_tail), and the night's restart CTEs computed
+    once (computed_once): macros/engines.sql. -#}
 {%- set output_columns = [
     'account_id', 'month_start', 'n_postings', 'fee_income', 'card_purchase_amount', 'posting_cost',
     'reversed_fingerprint', 'rebuilt_from', 'as_of_load_id',
@@ -24,7 +25,8 @@
     )
 }}
 
-with transactions as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+transactions as (
 
     select * from {{ ref('stg_core_banking__transactions') }}
 
@@ -107,6 +109,7 @@ unit_costs as (
 {% else %}
     {{ full_refresh_restart() }}
 {% endif %}
+{%- endcall %}
 
 postings as (
 

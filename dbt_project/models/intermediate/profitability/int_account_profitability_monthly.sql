@@ -32,7 +32,8 @@
 -- (customer, product, branch, RM: `account_fingerprint`) are not those its rows were built
 -- with, as a full refresh applies today's attributes to every month. A change of the seeds
 -- (costs, risk weights, assumptions) is a change of the project: a full refresh.
-{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql), and the night's
+    restart and rebuilt_accounts computed once (computed_once, macros/engines.sql). The columns of
     the final select, in its order: the markers (replace_tail_markers) name them. -#}
 {%- set output_columns = [
     'month_start', 'account_id', 'customer_key', 'product_code', 'product_family', 'product_type',
@@ -52,7 +53,8 @@
     )
 }}
 
-with accounts as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+accounts as (
 
     select * from {{ ref('int_accounts_resolved') }}
 
@@ -300,6 +302,7 @@ data_coverage as (
 {% else %}
     {{ full_refresh_restart() }}
 {% endif %}
+{%- endcall %}
 
 -- the months the night builds: from the restart on, and from earlier for the accounts rebuilt
 interest as (

@@ -18,7 +18,8 @@
     'avg_balance', 'risk_weighted_assets', 'allocated_capital', 'interest_income', 'interest_expense',
     'net_interest_income', 'fee_income', 'other_income', 'operating_cost', 'credit_cost', 'capital_charge',
 ] %}
-{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). The columns of
+{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql), and the night's
+    restart and rebuilt_accounts computed once (computed_once, macros/engines.sql). The columns of
     the final select, in its order: the markers (replace_tail_markers) name them. -#}
 {%- set output_columns = [
     'month_start', 'account_id', 'customer_key', 'primary_customer_key', 'allocation_weight', 'holder_rank',
@@ -35,7 +36,8 @@
     )
 }}
 
-with all_account_profitability as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+all_account_profitability as (
 
     select * from {{ ref('int_account_profitability_monthly') }}
 
@@ -111,6 +113,7 @@ account_holder_sets as (
 {% else %}
     {{ full_refresh_restart() }}
 {% endif %}
+{%- endcall %}
 
 -- the months the night shares: from the restart on, and from earlier for the accounts rebuilt
 account_profitability as (

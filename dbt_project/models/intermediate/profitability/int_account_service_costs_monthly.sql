@@ -19,7 +19,8 @@
 -- refresh gives every month the account's current customer). That check reads every month
 -- before the restart of the accounts and costs (no window, no write): the part of a night
 -- that still grows with history.
-{#- On Spark partitioned by month_start (incremental_by_tail, macros/engines.sql). -#}
+{#- On Spark partitioned by month_start (incremental_by_tail), and the night's restart CTEs computed
+    once (computed_once): macros/engines.sql. -#}
 {%- set output_columns = [
     'account_id', 'month_start', 'customer_key', 'call_cost', 'session_cost', 'customer_call_cost',
     'customer_session_cost', 'rebuilt_from', 'as_of_load_id',
@@ -32,7 +33,8 @@
     )
 }}
 
-with contacts as (
+with {% call computed_once(['restart', 'rebuilt_accounts']) -%}
+contacts as (
 
     select * from {{ ref('int_service_contacts_costed') }}
 
@@ -220,6 +222,7 @@ customer_costs as (
 {% else %}
     {{ full_refresh_restart() }}
 {% endif %}
+{%- endcall %}
 
 -- the months the night builds (whole customers: all the accounts of a customer's month)
 account_months as (

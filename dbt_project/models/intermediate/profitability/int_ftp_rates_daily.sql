@@ -11,7 +11,8 @@
 -- since its rows were priced (a time deposit rolled over: a new pricing date) is priced again
 -- on every day, as a full refresh prices every day with today's legs. A change of the curve
 -- or of the strips is a change of the project, which the nightly run builds by a full refresh.
-{#- On Spark partitioned by balance_date (incremental_by_tail, macros/engines.sql). -#}
+{#- On Spark partitioned by balance_date (incremental_by_tail), and the night's restart CTEs computed
+    once (computed_once): macros/engines.sql. -#}
 {{
     config(
         materialized='incremental',
@@ -20,7 +21,8 @@
     )
 }}
 
-with legs as (
+with {% call computed_once(['restart', 'repriced_accounts']) -%}
+legs as (
 
     select * from {{ ref('int_account_ftp_legs') }}
 
@@ -75,6 +77,7 @@ account_legs as (
 
     ),
 {% endif %}
+{%- endcall %}
 
 balances as (
 
