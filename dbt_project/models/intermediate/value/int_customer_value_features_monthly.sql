@@ -72,7 +72,7 @@ attributes as (
 monthly as (
 
     select
-        relationships.*,
+        relationships.* exclude (holdings_fingerprint, rebuilt_from, built_in_run),
         coalesce(profitability.contribution, 0) as contribution,
         coalesce(profitability.economic_profit, 0) as economic_profit,
         case when relationships.is_complete_month then coalesce(profitability.contribution, 0) else 0 end
