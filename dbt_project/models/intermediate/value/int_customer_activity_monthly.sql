@@ -78,8 +78,14 @@ customer_links as (
 watermarks as (
 
     select
-        (select max(account_activity.built_in_run) from account_activity) as account_activity_built_in_run,
-        (select max(user_activity.built_in_run) from user_activity) as user_activity_built_in_run
+        (
+            select max(account_activity.built_in_run) as built_in_run
+            from account_activity
+        ) as account_activity_built_in_run,
+        (
+            select max(user_activity.built_in_run) as built_in_run
+            from user_activity
+        ) as user_activity_built_in_run
 
 ),
 

@@ -262,7 +262,8 @@ final as (
         -- month the night rebuilt it from (the first for a customer rebuilt whole), the run
         holdings.holdings_fingerprint,
         case
-            when customer_months.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
+            when
+                customer_months.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
                 then date '0001-01-01'
             else (select restart.restart_date from restart)
         end as rebuilt_from,

@@ -3,8 +3,9 @@
 -- month (int_customer_tier_migration_monthly).
 --
 -- Incremental by month without a column of its own (macros/value.sql, value_mart_restart): a
--- night copies again the months int_customer_tier_migration_monthly rewrote in the same run (normally the current
--- month only), and any month whose rows it does not count as many as int_customer_tier_migration_monthly's.
+-- night copies again the months that int_customer_tier_migration_monthly
+-- rewrote in the same run (normally the current month only), and any month whose rows it does
+-- not count as many as that table's.
 {{
     config(
         materialized='incremental',
