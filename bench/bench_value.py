@@ -55,6 +55,8 @@ REFERENCE_SQL = (
 
 
 VALUE_CHAIN = (
+    "int_customer_relationships_monthly",
+    "int_customer_activity_monthly",
     "int_customer_value_features_monthly",
     "int_customer_value_monthly",
     "int_customer_rfm_monthly",
@@ -63,13 +65,17 @@ VALUE_CHAIN = (
     "fct_customer_rfm_monthly",
     "fct_customer_tier_migration_monthly",
 )
-"""The customer x month chain incremental by month, and its marts (tests/test_customer_value.py)."""
+"""The customer x month chain incremental by month, and its marts (tests/test_customer_value.py);
+its inputs by account and web user, incremental by the lake's loads, are VALUE_INPUTS."""
+VALUE_INPUTS = ("int_account_activity_monthly", "int_web_user_activity_monthly")
 MODES = ("full refresh", "night", "late night")
 
 
 def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -> None:
-    """What a late delivery for `month` leaves in the tables the value chain reads (rebuilt whole
-    each night): `customers` customers' contribution and activity of that month changed."""
+    """What a late delivery for `month` leaves in the tables the value chain reads:
+    `customers` customers' contribution (int_customer_profitability_monthly, rebuilt whole each
+    night) and postings of that month changed; the month of int_account_activity_monthly
+    rewritten as its night would (every row of the month written by a newer run)."""
     touched = (
         "(select customer_key from intermediate.int_customer_activity_monthly"
         f" order by customer_key limit {int(customers)})"
@@ -80,8 +86,10 @@ def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -
         [month],
     )
     con.execute(
-        "update intermediate.int_customer_activity_monthly set n_activities = n_activities + 40"
-        f" where month_start = ? and customer_key in {touched}",
+        "update intermediate.int_account_activity_monthly set"
+        " n_postings = n_postings + case when account_id in (select account_id from"
+        f" intermediate.int_accounts_resolved where customer_key in {touched}) then 40 else 0 end,"
+        " built_in_run = strftime(now() at time zone 'UTC', '%Y%m%dT%H%M%S%fZ') where month_start = ?",
         [month],
     )
 
