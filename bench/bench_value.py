@@ -197,7 +197,11 @@ def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int, firs
     con.execute(f"create temp table stretched as {rows}")
     con.execute("insert into intermediate.int_customer_profitability_monthly select * from stretched")
     con.execute("drop table stretched")
-    for table, where in (("int_customer_versions", "where is_current"), ("int_customer_attributes", "")):
+    # from the bank's own rows only (a copy of a copy would double the table with every copy)
+    for table, where in (
+        ("int_customer_versions", "where is_current and customer_key not like '%~%'"),
+        ("int_customer_attributes", "where customer_key not like '%~%'"),
+    ):
         for copy in range(1, customers):
             con.execute(
                 f"insert into intermediate.{table} select * replace (customer_key || '~{copy}' as customer_key)"
