@@ -129,11 +129,7 @@ watermarks as (
     -- gained or lost every row: all their months are rebuilt
     rebuilt_customers as (
 
-        {{ keys_with_changed_fingerprint('customer_key', 'links_fingerprint', 'customer_links') }}
-        union
-        select customer_links.customer_key
-        from customer_links
-        where customer_links.customer_key not in (select kept.customer_key from {{ this }} as kept)
+        {{ keys_with_changed_fingerprint('customer_key', 'links_fingerprint', 'customer_links', new_keys=true) }}
 
     ),
 {% else %}
@@ -172,13 +168,9 @@ night_account_activity as (
 
     select account_activity.*
     from account_activity
-    where account_activity.month_start >= (select restart.restart_date from restart)
-    union all
-    select account_activity.*
-    from account_activity
     where
-        account_activity.month_start < (select restart.restart_date from restart)
-        and account_activity.account_id in (select rebuilt_accounts.account_id from rebuilt_accounts)
+        account_activity.month_start >= (select restart.restart_date from restart)
+        or account_activity.account_id in (select rebuilt_accounts.account_id from rebuilt_accounts)
 
 ),
 
@@ -186,13 +178,9 @@ night_user_activity as (
 
     select user_activity.*
     from user_activity
-    where user_activity.month_start >= (select restart.restart_date from restart)
-    union all
-    select user_activity.*
-    from user_activity
     where
-        user_activity.month_start < (select restart.restart_date from restart)
-        and user_activity.user_id in (select rebuilt_users.user_id from rebuilt_users)
+        user_activity.month_start >= (select restart.restart_date from restart)
+        or user_activity.user_id in (select rebuilt_users.user_id from rebuilt_users)
 
 ),
 

@@ -139,11 +139,7 @@ holdings as (
     -- every row: all their months are rebuilt
     rebuilt_customers as (
 
-        {{ keys_with_changed_fingerprint('customer_key', 'holdings_fingerprint', 'holdings') }}
-        union
-        select holdings.customer_key
-        from holdings
-        where holdings.customer_key not in (select kept.customer_key from {{ this }} as kept)
+        {{ keys_with_changed_fingerprint('customer_key', 'holdings_fingerprint', 'holdings', new_keys=true) }}
 
     ),
 {% else %}
@@ -207,39 +203,10 @@ customer_months as (
                 or held_accounts.close_date
                 > reference_dates.reference_date - to_months({{ var('lapsed_months') }})
             )
-    where reference_dates.month_start >= (select restart.restart_date from restart)
-    group by all
-
-    union all
-
-    select
-        reference_dates.month_start,
-        reference_dates.month_end,
-        reference_dates.reference_date,
-        reference_dates.is_complete_month,
-        reference_dates.days_of_history,
-        held_accounts.customer_key,
-        count(*) filter (
-            where held_accounts.close_date is null
-            or held_accounts.close_date > reference_dates.reference_date
-        ) as n_open_accounts,
-        count(distinct held_accounts.product_family) filter (
-            where held_accounts.close_date is null
-            or held_accounts.close_date > reference_dates.reference_date
-        ) as n_product_families,
-        max(held_accounts.close_date) as last_close_date
-    from reference_dates
-    inner join held_accounts
-        on
-            reference_dates.reference_date >= held_accounts.open_date
-            and (
-                held_accounts.close_date is null
-                or held_accounts.close_date
-                > reference_dates.reference_date - to_months({{ var('lapsed_months') }})
-            )
+    -- from the restart on, and every month of the customers rebuilt whole
     where
-        reference_dates.month_start < (select restart.restart_date from restart)
-        and held_accounts.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
+        reference_dates.month_start >= (select restart.restart_date from restart)
+        or held_accounts.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
     group by all
 
 ),
