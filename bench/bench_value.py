@@ -2,23 +2,37 @@
 
 Takes a published data directory (any size; the issue's figure is at 100,000 customers, e.g.
 one bench/bench_nightly.py loaded), copies its warehouse to a scratch file and builds there,
-with `dbt run`, the value models (features, pyramid, RFM, migration, their marts) and the
-lifetime value scores three ways, `--repeat` times in turn: a full refresh; a night that
-changes nothing before the current month (the chain is incremental by month,
-docs/customer_value.md); and a night after a late delivery changed the month before the last
-complete one for a hundred customers (`late_delivery`: what the chain reads changed in place,
-as such a night leaves it). It prints dbt's own time for each model, the median of the
-rounds. Beside them, measured in the same run on the same file: the lifetime value model's fit
-and score in Python, and a reference, DuckDB scanning the fact tables the value models read
+with `dbt run`, the whole value chain and the lifetime value scores three ways, `--repeat`
+times in turn (the modes alternate within each round, so the machine's load falls on each):
+
+- a full refresh;
+- a night: the last business date looks delivered again by a newer load (the postings' and
+  sessions' views are wrapped to say so), so the inputs by account and web user
+  (VALUE_INPUTS, incremental by the lake's loads) rewrite the current month, and the chain
+  (VALUE_CHAIN: relationships, activity, features, pyramid, RFM, migration, their marts,
+  incremental by month, docs/customer_value.md) finds nothing new before it;
+- a late night: the same, after a late delivery changed the month before the last complete one
+  for a hundred customers (`late_delivery`: what the chain reads changed in place, as such a
+  night leaves it).
+
+It prints dbt's own time for each model, the median of the rounds, and for each mode the
+CPU-seconds of its dbt processes (dbt's own start and parse included) with the load average:
+on a shared machine the CPU-seconds move less with the other processes than the seconds do.
+Beside them, measured in the same rounds on the same file: the lifetime value model's fit and
+score in Python, and a reference, DuckDB scanning the fact tables the value models read
 (balances, postings), so a figure can be read against what the machine does in the time.
 
-    .venv/bin/python bench/bench_value.py --data data [--repeat 3] [--stretch 10 6 --chain-only]
+    .venv/bin/python bench/bench_value.py --data data [--repeat 3] [--stretch 52 3 --chain-only]
 
 `--stretch C H` times a bank too small to show a trend on more customer-months: before the
-builds, the tables the chain reads (relationships, contribution, activity by customer and month,
-the customers' current versions and attributes) are copied C times under other customer keys
-and their history H times, each copy four months earlier (its months complete), so the chain
-sees C x H times the customer-months of the bank, its latest month still the current one.
+builds, what the chain reads is copied C times under other customer keys (accounts, holders,
+web users' resolution, contribution, activity, the customers' current versions and attributes)
+and the history H times (the calendar, contribution and activity by month, each copy four
+months earlier), so the chain sees about C x H times the customer-months of the bank, its
+latest month still the current one. Copies, not customers: the same figures under other keys,
+so joins, windows and ranks do the work they would on that many rows. The inputs by account and
+user are built from the lake (the bank as loaded, not stretched); after each of their runs the
+copies of their rows are made again from what they wrote, outside the timed runs.
 `--chain-only` leaves out the lifetime value scores (which read the stretched rows too).
 """
 
@@ -26,11 +40,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -43,11 +60,6 @@ from models.clv.fit import FitRule, NotEnoughHistory, fit
 from models.clv.history import monthly_history
 from models.clv.score import score
 
-VALUE_MODELS = (
-    "int_customer_value_features_monthly int_customer_value_monthly int_customer_rfm_monthly "
-    "int_customer_tier_migration_monthly fct_customer_value_monthly fct_customer_rfm_monthly "
-    "fct_customer_tier_migration_monthly int_clv_scores fct_customer_lifetime_value"
-)
 REFERENCE_SQL = (
     "select count(*), sum(ledger_balance) from intermediate.int_account_balances_keyed",
     "select count(*), sum(amount) from intermediate.int_transactions_flagged",
@@ -55,6 +67,8 @@ REFERENCE_SQL = (
 
 
 VALUE_CHAIN = (
+    "int_customer_relationships_monthly",
+    "int_customer_activity_monthly",
     "int_customer_value_features_monthly",
     "int_customer_value_monthly",
     "int_customer_rfm_monthly",
@@ -63,13 +77,17 @@ VALUE_CHAIN = (
     "fct_customer_rfm_monthly",
     "fct_customer_tier_migration_monthly",
 )
-"""The customer x month chain incremental by month, and its marts (tests/test_customer_value.py)."""
+"""The customer x month chain incremental by month, and its marts (tests/test_customer_value.py);
+its inputs by account and web user, incremental by the lake's loads, are VALUE_INPUTS."""
+VALUE_INPUTS = ("int_account_activity_monthly", "int_web_user_activity_monthly")
 MODES = ("full refresh", "night", "late night")
 
 
 def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -> None:
-    """What a late delivery for `month` leaves in the tables the value chain reads (rebuilt whole
-    each night): `customers` customers' contribution and activity of that month changed."""
+    """What a late delivery for `month` leaves in the tables the value chain reads:
+    `customers` customers' contribution (int_customer_profitability_monthly, rebuilt whole each
+    night) and postings of that month changed; the month of int_account_activity_monthly
+    rewritten as its night would (every row of the month written by a newer run)."""
     touched = (
         "(select customer_key from intermediate.int_customer_activity_monthly"
         f" order by customer_key limit {int(customers)})"
@@ -80,66 +98,181 @@ def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -
         [month],
     )
     con.execute(
-        "update intermediate.int_customer_activity_monthly set n_activities = n_activities + 40"
-        f" where month_start = ? and customer_key in {touched}",
+        "update intermediate.int_account_activity_monthly set"
+        " n_postings = n_postings + case when account_id in (select account_id from"
+        f" intermediate.int_accounts_resolved where customer_key in {touched}) then 40 else 0 end,"
+        " built_in_run = strftime(now() at time zone 'UTC', '%Y%m%dT%H%M%S%fZ') where month_start = ?",
         [month],
     )
 
 
-STRETCHED = {
-    "int_customer_relationships_monthly": (
-        "month_start - to_months({shift}) as month_start, last_day(month_start - to_months({shift})) as month_end,"
-        " case when {shift} = 0 then reference_date else last_day(month_start - to_months({shift})) end"
-        " as reference_date, is_complete_month or {shift} > 0 as is_complete_month,"
-        " lapsed_on - to_months({shift}) as lapsed_on"
-    ),
-    "int_customer_profitability_monthly": "month_start - to_months({shift}) as month_start",
-    "int_customer_activity_monthly": (
-        "month_start - to_months({shift}) as month_start, last_activity_date - to_months({shift}) as last_activity_date"
-    ),
+def shifted(column: str, history: int) -> str:
+    """`column` (a date) moved `history` copies of four months back."""
+    return f"cast({column} - to_months({4 * history}) as date)"
+
+
+def copied_key(column: str, copy: int) -> str:
+    return column if copy == 0 else f"{column} || '~{copy}'"
+
+
+def copies(table: str, customers: int, histories: int, replaced: Callable[[int, int], str], where: str = "") -> str:
+    """Every copy of `table`'s rows (`where`) but the original, `replaced(copy, history)` giving
+    the columns each copy changes."""
+    return " union all ".join(
+        f"select * replace ({replaced(copy, history)}) from intermediate.{table} {where}"
+        for copy in range(customers)
+        for history in range(histories)
+        if (copy, history) != (0, 0)
+    )
+
+
+def account_activity_copy(copy: int, history: int) -> str:
+    return (
+        f"{copied_key('account_id', copy)} as account_id, {shifted('month_start', history)} as month_start,"
+        f" {shifted('last_posting_date', history)} as last_posting_date,"
+        # a copy of an earlier month is never newer than what the chain read
+        f" {'built_in_run' if history == 0 else repr('')} as built_in_run"
+    )
+
+
+def user_activity_copy(copy: int, history: int) -> str:
+    return (
+        f"{copied_key('user_id', copy)} as user_id, {shifted('month_start', history)} as month_start,"
+        f" {shifted('last_session_date', history)} as last_session_date,"
+        f" {'built_in_run' if history == 0 else repr('')} as built_in_run"
+    )
+
+
+ACTIVITY_COPIES = {
+    "int_account_activity_monthly": ("account_id", account_activity_copy),
+    "int_web_user_activity_monthly": ("user_id", user_activity_copy),
 }
-"""What stretch() moves back with each copy of the history, besides the customer key."""
+"""The inputs by account and user, which their own runs build from the lake: copied again after each."""
 
 
-def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int) -> None:
-    """The chain's inputs copied `customers` times under other keys and their history
+def stretch_activity(con: duckdb.DuckDBPyConnection, customers: int, histories: int, first_month: date) -> None:
+    """The copies of the account and user activity made again from the bank's own rows (the
+    account or user without a copy's suffix, from the bank's first month)."""
+    for table, (key, replaced) in ACTIVITY_COPIES.items():
+        con.execute(f"delete from intermediate.{table} where {key} like '%~%' or month_start < ?", [first_month])
+        rows = copies(table, customers, histories, replaced)
+        con.execute(f"insert into intermediate.{table} {rows}")
+
+
+def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int, first_month: date) -> None:
+    """What the chain reads copied `customers` times under other keys and its history
     `histories` times, each copy four months earlier (see the module's doc)."""
-
-    def key(copy: int) -> str:
-        return "customer_key" if copy == 0 else f"customer_key || '~{copy}'"
-
-    for table, moved in STRETCHED.items():
-        copies = " union all ".join(
-            f"select * replace ({key(copy)} as customer_key, {moved.format(shift=4 * history)})"
-            f" from intermediate.{table}"
-            for copy in range(customers)
-            for history in range(histories)
-            if (copy, history) != (0, 0)
+    for history in range(1, histories):
+        # the calendar's months (two days of a longer month can land on one: one kept)
+        con.execute(
+            "insert into intermediate.int_calendar_days select * replace ("
+            f"{shifted('date_day', history)} as date_day, {shifted('month_start', history)} as month_start,"
+            f" last_day({shifted('month_start', history)}) as month_end)"
+            " from intermediate.int_calendar_days where month_start >= ?"
+            f" qualify row_number() over (partition by {shifted('date_day', history)} order by date_day) = 1",
+            [first_month],
         )
-        con.execute(f"create temp table stretched as {copies}")
-        con.execute(f"insert into intermediate.{table} select * from stretched")
-        con.execute("drop table stretched")
-    for table, where in (("int_customer_versions", "where is_current"), ("int_customer_attributes", "")):
+    keys = "account_id || '~{copy}' as account_id, customer_key || '~{copy}' as customer_key"
+    for table in ("int_accounts_resolved", "int_account_holders_weighted"):
+        rows = copies(table, customers, 1, lambda copy, _: keys.format(copy=copy))
+        if rows:
+            con.execute(f"insert into intermediate.{table} {rows}")
+    rows = copies(
+        "int_customer_xref",
+        customers,
+        1,
+        lambda copy, _: f"source_key || '~{copy}' as source_key, customer_key || '~{copy}' as customer_key",
+        "where source_table = 'users'",
+    )
+    if rows:
+        con.execute(f"insert into intermediate.int_customer_xref {rows}")
+    rows = copies(
+        "int_customer_profitability_monthly",
+        customers,
+        histories,
+        lambda copy, history: (
+            f"{copied_key('customer_key', copy)} as customer_key, {shifted('month_start', history)} as month_start"
+        ),
+    )
+    con.execute(f"create temp table stretched as {rows}")
+    con.execute("insert into intermediate.int_customer_profitability_monthly select * from stretched")
+    con.execute("drop table stretched")
+    # from the bank's own rows only (a copy of a copy would double the table with every copy)
+    for table, where in (
+        ("int_customer_versions", "where is_current and customer_key not like '%~%'"),
+        ("int_customer_attributes", "where customer_key not like '%~%'"),
+    ):
         for copy in range(1, customers):
             con.execute(
                 f"insert into intermediate.{table} select * replace (customer_key || '~{copy}' as customer_key)"
                 f" from intermediate.{table} {where}"
             )
+    stretch_activity(con, customers, histories, first_month)
 
 
-def timed_run(settings: Settings, target: Path, models: list[str], *extra: str) -> dict[str, float]:
-    """dbt's own seconds for each of `models` built on `target`."""
+REDELIVERED = {
+    "int_transactions_flagged": ("_load_id", "posting_date"),
+    "int_web_sessions_keyed": ("load_id", "session_date"),
+}
+"""The views of postings and sessions the inputs read, and their load and date columns."""
+NEWER_LOAD = "Z-bench"
+
+
+def deliver_last_date_again(con: duckdb.DuckDBPyConnection) -> None:
+    """Wraps the postings' and sessions' views so that the last business date looks delivered by
+    a load newer than any the build saw (NEWER_LOAD): a night of the inputs rewrites its month."""
+    (last,) = con.sql("select max(posting_date) from intermediate.int_transactions_flagged").fetchone() or (None,)
+    for view, (load, day) in REDELIVERED.items():
+        con.execute(f"alter view intermediate.{view} rename to {view}_delivered")
+        con.execute(
+            f"create view intermediate.{view} as select * replace (case when {day} >= date '{last}'"
+            f" then '{NEWER_LOAD}' else {load} end as {load}) from intermediate.{view}_delivered"
+        )
+
+
+def forget_newer_load(con: duckdb.DuckDBPyConnection) -> None:
+    """The inputs' rows of the last date as if its newer load had not been read (the load of the
+    table's other rows instead): the next night reads the date again."""
+    for table in ACTIVITY_COPIES:
+        con.execute(
+            f"update intermediate.{table} set load_id = (select max(kept.load_id) from intermediate.{table} as kept"
+            f" where kept.load_id <> '{NEWER_LOAD}') where load_id = '{NEWER_LOAD}'"
+        )
+
+
+def timed_run(settings: Settings, target: Path, models: list[str], *extra: str) -> tuple[dict[str, float], float]:
+    """dbt's own seconds for each of `models` built on `target`, and the CPU-seconds of the dbt
+    process (its start and parse too)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcome = run_dbt(settings, target, "run", "-s", *models, *extra, capture=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if outcome.returncode != 0:
         sys.exit(outcome.stdout[-3000:])
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
-    return {result["unique_id"].rsplit(".", 1)[-1]: result["execution_time"] for result in results["results"]}
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {result["unique_id"].rsplit(".", 1)[-1]: result["execution_time"] for result in results["results"]}, cpu
+
+
+def written_months(con: duckdb.DuckDBPyConnection) -> str:
+    """For each table of the chain with a run column, the first month its latest run wrote and
+    how many customer-months it wrote."""
+    written = []
+    for table in VALUE_CHAIN:
+        if table.startswith("int_"):
+            first, rows = con.sql(
+                f"select min(month_start), count(*) from intermediate.{table}"
+                f" where built_in_run = (select max(built_in_run) from intermediate.{table})"
+            ).fetchone() or (None, 0)
+            written.append(f"{table.removeprefix('int_customer_')} from {first} ({rows:,})")
+    return "; ".join(written)
 
 
 def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only: bool) -> None:
-    models = list(VALUE_CHAIN) if chain_only else VALUE_MODELS.split()
+    chain = list(VALUE_CHAIN) if chain_only else [*VALUE_CHAIN, "int_clv_scores", "fct_customer_lifetime_value"]
     settings = load_settings(data_dir=data)
     timings: dict[str, dict[str, list[float]]] = {mode: {} for mode in (*MODES, "reference")}
+    cpu: dict[str, dict[str, list[float]]] = {mode: {"inputs": [], "chain": []} for mode in MODES}
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-value-") as scratch:
         target = Path(scratch) / "bank.duckdb"
         shutil.copyfile(published_state_path(settings), target)  # the whole build: intermediate models too
@@ -148,43 +281,80 @@ def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only
             (months,) = con.sql(
                 "select list(distinct month_start order by month_start) from intermediate.int_customer_value_monthly"
             ).fetchone() or ([],)
-            if stretched:
-                stretch(con, *stretched)
-                (rows,) = con.sql(
-                    "select count(*) from intermediate.int_customer_relationships_monthly"
-                ).fetchone() or (0,)
-                print(
-                    f"stretched: {stretched[0]} x the customers, {stretched[1]} x the history: {rows:,} customer-months"
-                )
-            print(f"customers: {customers}, months: {len(months)}", flush=True)
-            if not chain_only:
-                clv_in_python(con)
+            deliver_last_date_again(con)
+        print(f"customers: {customers}, months: {len(months)}", flush=True)
+        # the bank's inputs built by this code once (a published file of an older one lacks columns)
+        timed_run(settings, target, list(VALUE_INPUTS), "--full-refresh")
+        if stretched:
+            with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
+                stretch(con, *stretched, months[0])
         late_month = months[-3] if len(months) >= 3 else months[0]
         for _ in range(repeat):
             for mode in MODES:
-                if mode == "late night":
-                    with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
-                        late_delivery(con, late_month, 100)
-                night = timed_run(settings, target, models, *(("--full-refresh",) if mode == "full refresh" else ()))
-                for model, seconds in night.items():
-                    timings[mode].setdefault(model, []).append(seconds)
+                loads.append(os.getloadavg()[0])
+                extra = ("--full-refresh",) if mode == "full refresh" else ()
                 with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
+                    forget_newer_load(con)
+                night, seconds = timed_run(settings, target, list(VALUE_INPUTS), *extra)
+                cpu[mode]["inputs"].append(seconds)
+                with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
+                    if stretched:
+                        stretch_activity(con, *stretched, months[0])
+                    if mode == "late night":
+                        late_delivery(con, late_month, 100)
+                built, seconds = timed_run(settings, target, chain, *extra)
+                cpu[mode]["chain"].append(seconds)
+                for model, took in (night | built).items():
+                    timings[mode].setdefault(model, []).append(took)
+                with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
+                    print(f"{mode}: the months each table's run wrote: {written_months(con)}", flush=True)
+                    if mode == "full refresh":
+                        (rows,) = con.sql(
+                            "select count(*) from intermediate.int_customer_relationships_monthly"
+                        ).fetchone() or (0,)
+                        (keys,) = con.sql(
+                            "select count(distinct customer_key) from intermediate.int_customer_relationships_monthly"
+                        ).fetchone() or (0,)
+                        print(f"the chain's customer-months: {rows:,} ({keys:,} customer keys)", flush=True)
+                        if not chain_only:
+                            clv_in_python(con)
                     for sql in REFERENCE_SQL:
                         t0 = time.monotonic()
                         con.sql(sql).fetchone()
                         timings["reference"].setdefault(sql.split("from ")[1], []).append(time.monotonic() - t0)
+                loads.append(os.getloadavg()[0])
+    if stretched:
+        print(f"stretched: {stretched[0]} x the customers, {stretched[1]} x the history (copies)")
     print(f"late night: a late delivery changed {late_month} for 100 customers")
+    print(f"load average (1 min) around the runs: {min(loads):.1f} to {max(loads):.1f}")
     print(f"median of {repeat} round(s), dbt's seconds per model: " + " | ".join(MODES) + " | night / full")
-    totals = dict.fromkeys(MODES, 0.0)
-    for model in models:
+    totals: dict[str, dict[str, float]] = {}
+    for model in [*VALUE_INPUTS, *chain]:
         medians = {mode: statistics.median(timings[mode][model]) for mode in MODES}
-        for mode in MODES:
-            totals[mode] += medians[mode]
+        for group, members in (("inputs", VALUE_INPUTS), ("chain", VALUE_CHAIN), ("all", (*VALUE_INPUTS, *chain))):
+            if model in members:
+                for mode in MODES:
+                    totals.setdefault(group, dict.fromkeys(MODES, 0.0))[mode] += medians[mode]
         ratio = medians["night"] / medians["full refresh"]
         print(f"dbt {model}: " + " | ".join(f"{medians[mode]:.2f}" for mode in MODES) + f" | {ratio:.2f}")
-    print("dbt value models total: " + " | ".join(f"{totals[mode]:.2f}" for mode in MODES))
-    chain = {mode: sum(statistics.median(timings[mode][model]) for model in VALUE_CHAIN) for mode in MODES}
-    print("dbt value chain (the seven) total: " + " | ".join(f"{chain[mode]:.2f}" for mode in MODES))
+    for group, label in (
+        ("inputs", "the inputs by account and user (the bank as loaded)"),
+        ("chain", "the chain (relationships, activity, four models, three marts)"),
+        ("all", "all of them"),
+    ):
+        sums = totals[group]
+        print(
+            f"dbt total, {label}: "
+            + " | ".join(f"{sums[mode]:.2f}" for mode in MODES)
+            + f" | {sums['night'] / sums['full refresh']:.2f}"
+        )
+    for group in ("inputs", "chain"):
+        medians = {mode: statistics.median(cpu[mode][group]) for mode in MODES}
+        print(
+            f"CPU-seconds of the dbt process, {group} (median): "
+            + " | ".join(f"{medians[mode]:.1f}" for mode in MODES)
+            + f" | {medians['night'] / medians['full refresh']:.2f}"
+        )
     for scan, samples in timings["reference"].items():
         print(f"reference scan of {scan}: {statistics.median(samples):.2f}s (median of {len(samples)}, same rounds)")
 

@@ -424,9 +424,28 @@ def test_the_household_key_survives_a_nightly_build(published_nights: Nights) ->
     assert mismatches == (0,)
 
 
-RUN_LINEAGE = ("rebuilt_from", "built_in_run", "features_built_in_run", "value_built_in_run")
+RUN_LINEAGE = (
+    "rebuilt_from",
+    "built_in_run",
+    "features_built_in_run",
+    "value_built_in_run",
+    "account_activity_built_in_run",
+    "user_activity_built_in_run",
+)
 """Which run wrote a row and where its night restarted: differ between two builds by construction."""
-SEPTEMBER, NOVEMBER = date(2026, 9, 1), date(2026, 11, 1)
+AUGUST, SEPTEMBER, NOVEMBER = date(2026, 8, 1), date(2026, 9, 1), date(2026, 11, 1)
+INTERMEDIATES = [table for table in VALUE_CHAIN if table.startswith("int_")]
+MARTS = [table for table in VALUE_CHAIN if table.startswith("fct_")]
+MART_SENTINELS = {
+    "fct_customer_value_monthly": ("loyalty_score", "-1", "month_start, customer_key"),
+    "fct_customer_rfm_monthly": ("rfm_segment", "'SENTINEL'", "month_start, customer_key"),
+    "fct_customer_tier_migration_monthly": ("contribution_12m_before", "-1", "month_start, from_tier, to_tier"),
+}
+"""A value each mart never holds, set in one row of every month: a month the night copies again loses it."""
+
+
+def schema_of(table: str) -> str:
+    return "intermediate" if table.startswith("int_") else "marts"
 
 
 def differing_rows(con: duckdb.DuckDBPyConnection, table: str, other: str) -> tuple[int, int]:
@@ -445,60 +464,202 @@ def runs_by_month(con: duckdb.DuckDBPyConnection, table: str) -> dict[date, set[
     return {month: set(runs) for month, runs in rows}
 
 
+def rewritten_months(con: duckdb.DuckDBPyConnection, before: str) -> dict[str, set[date]]:
+    """The months each intermediate table of the chain holds rows of a run it did not hold in
+    database `before` (a copy of the file before the night)."""
+    months = {}
+    for table in INTERMEDIATES:
+        old, new = runs_by_month(con, f"{before}.intermediate.{table}"), runs_by_month(con, f"intermediate.{table}")
+        months[table] = {month for month in new if new[month] - old.get(month, set())}
+    return months
+
+
+def rewritten_customers(con: duckdb.DuckDBPyConnection, table: str, before_month: date) -> set[str]:
+    """The customers whose rows of `table` before `before_month` the latest run wrote."""
+    rows = con.sql(
+        f"select distinct customer_key from intermediate.{table} where month_start < ?"
+        f" and built_in_run = (select max(built_in_run) from intermediate.{table})",
+        params=[before_month],
+    ).fetchall()
+    return {key for (key,) in rows}
+
+
+def mark_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Sets each mart's sentinel in its first row (by key) of every month."""
+    for mart, (column, sentinel, key) in MART_SENTINELS.items():
+        same = " and ".join(f"mart.{part.strip()} = first_row.{part.strip()}" for part in key.split(","))
+        con.execute(
+            f"update marts.{mart} as mart set {column} = {sentinel} from (select {key} from marts.{mart}"
+            f" qualify row_number() over (partition by month_start order by {key}) = 1) as first_row where {same}"
+        )
+
+
+def marked_months(con: duckdb.DuckDBPyConnection) -> dict[str, set[date]]:
+    return {
+        mart: {
+            month
+            for (month,) in con.sql(
+                f"select distinct month_start from marts.{mart} where {column} = {sentinel}"
+            ).fetchall()
+        }
+        for mart, (column, sentinel, _) in MART_SENTINELS.items()
+    }
+
+
+def unmark_marts(con: duckdb.DuckDBPyConnection, other: str) -> None:
+    """Puts back the rows still marked as database `other` holds them."""
+    for mart, (column, sentinel, key) in MART_SENTINELS.items():
+        same = " and ".join(f"mart.{part.strip()} = other.{part.strip()}" for part in key.split(","))
+        con.execute(f"delete from marts.{mart} where {column} = {sentinel}")
+        con.execute(
+            f"insert into marts.{mart} select * from {other}.marts.{mart} as other"
+            f" where not exists (select 1 from marts.{mart} as mart where {same})"
+        )
+
+
+def change_account_states(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """What a night's account and customer states can change for every month at once (today's
+    states apply to every month): an account closed in October, a joint holder replaced by
+    another customer, a customer re-keyed (identity resolution merged it: a new key everywhere).
+    Returns the customers whose relationships are built from other holdings and those whose
+    activity is mapped from other accounts or users (the re-keyed customer, old and new key)."""
+
+    def keys(sql: str) -> set[str]:
+        return {key for (key,) in con.sql(sql).fetchall()}
+
+    (closed,) = con.sql(
+        "select account_id from intermediate.int_accounts_resolved where close_date is null"
+        " and open_date < date '2026-08-01' order by account_id limit 1"
+    ).fetchone()  # type: ignore[misc]
+    holders = keys(f"select customer_key from intermediate.int_account_holders_weighted where account_id = '{closed}'")
+    con.execute(
+        "update intermediate.int_accounts_resolved set close_date = date '2026-10-15', status = 'CLOSED'"
+        " where account_id = ?",
+        [closed],
+    )
+    joint, left = con.sql(
+        "select account_id, customer_key from intermediate.int_account_holders_weighted where role = 'JOINT'"
+        " and allocation_weight > 0 and account_id <> ? order by account_id limit 1",
+        params=[closed],
+    ).fetchone()  # type: ignore[misc]
+    (joined,) = con.sql(
+        "select customer_key from intermediate.int_customer_relationships_monthly where customer_key not in"
+        " (select customer_key from intermediate.int_account_holders_weighted where account_id = ?)"
+        " order by customer_key limit 1 offset 7",
+        params=[joint],
+    ).fetchone()  # type: ignore[misc]
+    con.execute(
+        "update intermediate.int_account_holders_weighted set customer_key = ? where account_id = ? and customer_key = ?",
+        [joined, joint, left],
+    )
+    (rekeyed,) = con.sql(
+        "select xref.customer_key from intermediate.int_customer_xref as xref where xref.source_table = 'users'"
+        " and xref.customer_key in (select customer_key from intermediate.int_accounts_resolved)"
+        " and xref.customer_key not in (select customer_key from intermediate.int_account_holders_weighted"
+        f" where account_id in ('{closed}', '{joint}')) and xref.customer_key <> '{joined}'"
+        " order by xref.customer_key limit 1"
+    ).fetchone()  # type: ignore[misc]
+    new_key = hashlib.md5(f"{rekeyed}~merged".encode()).hexdigest()
+    for table in (
+        "int_accounts_resolved",
+        "int_account_holders_weighted",
+        "int_customer_xref",
+        "int_customer_versions",
+        "int_customer_attributes",
+        "int_customer_profitability_monthly",
+    ):
+        con.execute(f"update intermediate.{table} set customer_key = ? where customer_key = ?", [new_key, rekeyed])
+    return holders | {left, joined, rekeyed, new_key}, {rekeyed, new_key}
+
+
 def test_an_incremental_night_builds_the_value_months_a_full_refresh_builds(
     value_bank: Settings, tmp_path: Path
 ) -> None:
-    """The customer x month chain is incremental by month: a night rebuilds the current month,
-    and the months from one a late delivery changed, for every customer (the percentiles and
-    quintiles rank a month's customers together; trailing windows carry a month into the next
-    eleven); its rows are those of a full refresh of the same inputs, row for row."""
+    """The customer x month chain is incremental by month, from the relationships and the
+    activity to the three public marts: a night rebuilds the current month, the months from one
+    a late delivery changed, for every customer (the percentiles and quintiles rank a month's
+    customers together; trailing windows carry a month into the next eleven), and every month
+    of a customer whose holdings or keys changed; its rows are those of a full refresh of the
+    same inputs, row for row."""
     settings = on_the_value_bank_lake(value_bank, tmp_path)
-    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full", "before")}
     for build in builds.values():
         build.parent.mkdir()
         shutil.copyfile(published_state_path(value_bank), build)
-    # given the 2,000-customer bank's build (a full refresh), when a night finds nothing new
-    # before the current month (November)
-    night = dbt_on(settings, builds["incremental"], "run", "-s", *VALUE_CHAIN)
-    assert night.returncode == 0, night.stdout[-3000:]
-    # then it rewrote November only, and every table is still the full refresh's
-    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
-        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        for table in VALUE_CHAIN[:4]:
-            before, after = (
-                runs_by_month(con, f"full_build.intermediate.{table}"),
-                runs_by_month(con, f"intermediate.{table}"),
-            )
-            assert {month for month in after if after[month] != before[month]} == {NOVEMBER}, table
+
+    def night(*extra: str, build: str = "incremental") -> None:
+        outcome = dbt_on(settings, builds[build], "run", "-s", *VALUE_CHAIN, *extra)
+        assert outcome.returncode == 0, outcome.stdout[-3000:]
+
+    def the_same_as_a_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
         for table in VALUE_CHAIN:
-            schema = "intermediate" if table.startswith("int_") else "marts"
-            assert differing_rows(con, f"{schema}.{table}", "full_build") == (0, 0), table
-        first_night = runs_by_month(con, "intermediate.int_customer_value_monthly")
+            assert differing_rows(con, f"{schema_of(table)}.{table}", "full_build") == (0, 0), table
+
+    def open_builds() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(builds["incremental"]))
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        con.execute(f"attach '{builds['before']}' as before (read_only)")
+        return con
+
+    # given the 2,000-customer bank's build (a full refresh), each mart marked in every month
+    with duckdb.connect(str(builds["incremental"])) as con:
+        mark_marts(con)
+    # when a night finds nothing new before the current month (November)
+    night()
+    # then every table rewrote November only (the marts lost their mark there and kept it in the
+    # other months), and every table is still the full refresh's
+    with open_builds() as con:
+        assert rewritten_months(con, "before") == {table: {NOVEMBER} for table in INTERMEDIATES}
+        assert marked_months(con) == {mart: {AUGUST, SEPTEMBER, date(2026, 10, 1)} for mart in MARTS}
+        unmark_marts(con, "full_build")
+        the_same_as_a_full_refresh(con)
+    shutil.copyfile(builds["incremental"], builds["before"])
     # given a late delivery that changes September in both builds
-    for build in builds.values():
-        with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+    for build in ("incremental", "full"):
+        with duckdb.connect(str(builds[build]), config=settings.duckdb_config()) as con:
             late_delivery(con, SEPTEMBER, customers=20)
     # when the next night builds one incrementally and the other by a full refresh
-    for name, extra in (("incremental", ()), ("full", ("--full-refresh",))):
-        outcome = dbt_on(settings, builds[name], "run", "-s", *VALUE_CHAIN, *extra)
-        assert outcome.returncode == 0, outcome.stdout[-3000:]
+    night()
+    night("--full-refresh", build="full")
     # then the rows are the same, September to November rebuilt for every customer, August
-    # kept as it was
-    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
-        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        con.execute(f"attach '{published_state_path(value_bank)}' as published (read_only)")
-        for table in VALUE_CHAIN:
-            schema = "intermediate" if table.startswith("int_") else "marts"
-            assert differing_rows(con, f"{schema}.{table}", "full_build") == (0, 0), table
-        second_night = runs_by_month(con, "intermediate.int_customer_value_monthly")
-        assert [month for month in second_night if second_night[month] == first_night[month]] == [date(2026, 8, 1)]
+    # kept as it was (the relationships, which no delivery of postings changes: November only)
+    with open_builds() as con:
+        the_same_as_a_full_refresh(con)
+        rewritten = rewritten_months(con, "before")
+        assert rewritten.pop("int_customer_relationships_monthly") == {NOVEMBER}
+        assert rewritten == {table: {SEPTEMBER, date(2026, 10, 1), NOVEMBER} for table in rewritten}
         # (the change reached October's trailing twelve months and other customers' ranks)
         changed = dict(
             con.sql(
                 "select month_start, count(*) from (select month_start, customer_key, contribution_12m,"
                 " value_percentile from intermediate.int_customer_value_monthly except select month_start,"
-                " customer_key, contribution_12m, value_percentile from published.intermediate.int_customer_value_monthly)"
+                " customer_key, contribution_12m, value_percentile from before.intermediate.int_customer_value_monthly)"
                 " group by month_start"
             ).fetchall()
         )
     assert changed.get(SEPTEMBER, 0) > 20 and changed.get(date(2026, 10, 1), 0) > 20, changed
+    shutil.copyfile(builds["incremental"], builds["before"])
+    # given an account closed, a joint holder replaced and a customer re-keyed, in both builds
+    for build in ("incremental", "full"):
+        with duckdb.connect(str(builds[build]), config=settings.duckdb_config()) as con:
+            held, mapped = change_account_states(con)
+    # when the next night builds one incrementally and the other by a full refresh
+    night()
+    night("--full-refresh", build="full")
+    # then the relationships and the activity rewrote November and every month of exactly the
+    # customers whose holdings or accounts and users changed (those with rows before November),
+    # and every table is the full refresh's
+    with open_builds() as con:
+        the_same_as_a_full_refresh(con)
+        for table, customers in (
+            ("int_customer_relationships_monthly", held),
+            ("int_customer_activity_monthly", mapped),
+        ):
+            with_earlier_rows = {
+                key
+                for (key,) in con.sql(
+                    f"select distinct customer_key from intermediate.{table} where month_start < ?", params=[NOVEMBER]
+                ).fetchall()
+            }
+            assert rewritten_customers(con, table, NOVEMBER) == customers & with_earlier_rows, table
+            assert len(customers & with_earlier_rows) >= (3 if table.endswith("relationships_monthly") else 1)

@@ -303,6 +303,8 @@ LINEAGE = (
     "profitability_built_in_run",
     "features_built_in_run",
     "value_built_in_run",
+    "account_activity_built_in_run",
+    "user_activity_built_in_run",
 )
 """Columns that differ between two data dirs by construction: which load a row came from, which
 run found or wrote it, what an incremental build restarted from."""
@@ -314,6 +316,10 @@ INCREMENTAL_INTERMEDIATES = (
     "int_account_service_costs_monthly",
     "int_account_profitability_monthly",
     "int_account_profitability_shared_monthly",
+    "int_account_activity_monthly",
+    "int_web_user_activity_monthly",
+    "int_customer_relationships_monthly",
+    "int_customer_activity_monthly",
     "int_customer_value_features_monthly",
     "int_customer_value_monthly",
     "int_customer_rfm_monthly",

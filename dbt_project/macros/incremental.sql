@@ -445,20 +445,21 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro keys_with_changed_fingerprint(key, fingerprint, current) -%}
+{% macro keys_with_changed_fingerprint(key, fingerprint, current, new_keys=false) -%}
     {#- For an incremental table whose rows carry `fingerprint`, a digest of what their `key`'s
         rows were built from (an account's legs, its balance side and rate): the keys whose
         fingerprint in `current` (a relation or CTE with `key` and `fingerprint`) is not the one
-        this table holds, or that are no longer there. A full refresh applies today's inputs to
-        every row, so a night builds those keys' rows again, all of them. -#}
-    select kept.{{ key }}
+        this table holds, or that are no longer there, and with `new_keys` those `current` holds
+        and this table does not. A full refresh applies today's inputs to every row, so a night
+        builds those keys' rows again, all of them. -#}
+    select {% if new_keys %}coalesce(kept.{{ key }}, current_rows.{{ key }}) as {{ key }}{% else %}kept.{{ key }}{% endif %}
     from (
         select distinct
             kept_rows.{{ key }},
             kept_rows.{{ fingerprint }}
         from {{ this }} as kept_rows
     ) as kept
-    left join {{ current }} as current_rows
+    {% if new_keys %}full outer join{% else %}left join{% endif %} {{ current }} as current_rows
         on kept.{{ key }} = current_rows.{{ key }}
     where kept.{{ fingerprint }} is distinct from current_rows.{{ fingerprint }}
 {%- endmacro %}

@@ -32,3 +32,56 @@ features_watermark as (
 
 )
 {%- endmacro %}
+
+
+{% macro value_mart_restart(relation, mart_rows='count(*)') -%}
+    {#- A public value mart (a thin copy of `relation`, one of the value chain's intermediate
+        tables, incremental by month with rows carrying `rebuilt_from` and `built_in_run`),
+        incremental by month without a lineage column of its own: the month from which this night
+        copies the rows again. The pipeline builds the mart in the run that builds `relation`, so
+        the months `relation`'s latest run rewrote (from its rows' `rebuilt_from`) are the ones
+        that changed; and, should the mart have missed a run of it (built alone, say), the
+        earliest month whose rows the mart does not count as many as `relation` (`mart_rows`:
+        how the mart counts a month's rows of `relation`). 9999-12-31 when nothing is to copy;
+        every month on a full refresh. -#}
+    {%- if is_incremental() -%}
+    least(
+        (
+            select coalesce(min(latest.rebuilt_from), date '9999-12-31')
+            from {{ relation }} as latest
+            where latest.built_in_run = (select max(all_rows.built_in_run) from {{ relation }} as all_rows)
+        ),
+        (
+            select min(coalesce(source_months.month_start, mart_months.month_start))
+            from (
+                select
+                    source_rows.month_start,
+                    count(*) as n_rows
+                from {{ relation }} as source_rows
+                group by source_rows.month_start
+            ) as source_months
+            full outer join (
+                select
+                    mart.month_start,
+                    {{ mart_rows }} as n_rows
+                from {{ this }} as mart
+                group by mart.month_start
+            ) as mart_months
+                on source_months.month_start = mart_months.month_start
+            where source_months.n_rows is distinct from mart_months.n_rows
+        )
+    )
+    {%- else -%}
+    date '0001-01-01'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro delete_value_mart_months_gone(relation) -%}
+    {#- Post-hook of a public value mart (value_mart_restart): deletes its months that `relation`
+        no longer holds (its batch, delete+insert by month, replaces only the months it holds). -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where month_start not in (select source_rows.month_start from {{ relation }} as source_rows)
+    {%- endif -%}
+{%- endmacro %}

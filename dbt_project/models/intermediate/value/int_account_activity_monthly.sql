@@ -48,7 +48,9 @@ final as (
                 0
             ) as decimal(18, 2)
         ) as outflow_elsewhere,
-        max(transactions._load_id) as load_id
+        max(transactions._load_id) as load_id,
+        -- the run that wrote the month (int_customer_activity_monthly's watermark)
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from transactions
     group by all
 

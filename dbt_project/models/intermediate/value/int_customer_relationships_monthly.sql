@@ -6,6 +6,26 @@
 -- and the last closing date when nothing is open any more. is_complete_month: the core's
 -- balances cover the whole month (dim_month's rule); days_of_history: business days the data
 -- covers up to the reference date.
+--
+-- Incremental by month (macros/incremental.sql, strategy replace_tail), rows equal to a full
+-- refresh's. A customer's row of a month is built from two things only: the calendar (the
+-- month, the reference date, the first core business date) and the accounts the customer holds
+-- today with their product family and open and close dates (today's states apply to every
+-- month). So a night rebuilds
+--   - every customer's months from the latest month the table holds (the current month: its
+--     reference date moves every night, and once a month starts the one before becomes
+--     complete), or from the first month when the first core business date moved;
+--   - all the months of a customer whose holdings changed (`holdings_fingerprint`, a 64-bit
+--     digest of them, differs from the one its rows keep: an account opened, closed, re-dated,
+--     a holder added or removed, a re-keyed customer), or who is new or gone.
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        **incremental_by_tail('customer_key', 'month_start'),
+    )
+}}
+
 with calendar_days as (
 
     select * from {{ ref('int_calendar_days') }}
@@ -62,6 +82,81 @@ held_accounts as (
 
 ),
 
+-- what all of a customer's months are built from, besides the calendar
+holdings as (
+
+    select
+        held_accounts.customer_key,
+        hash(
+            list(
+                struct_pack(
+                    held_accounts.account_id,
+                    held_accounts.product_family,
+                    held_accounts.open_date,
+                    held_accounts.close_date
+                )
+                order by
+                    held_accounts.account_id,
+                    held_accounts.product_family,
+                    held_accounts.open_date,
+                    held_accounts.close_date
+            )
+        ) as holdings_fingerprint
+    from held_accounts
+    group by held_accounts.customer_key
+
+),
+
+{% if is_incremental() %}
+    kept_calendar as (
+
+        select
+            max(kept.month_start) as last_month_start,
+            min(kept.reference_date - cast(kept.days_of_history - 1 as integer)) as first_business_date
+        from {{ this }} as kept
+
+    ),
+
+    restart as (
+
+        select
+            case
+                when kept_calendar.first_business_date is distinct from coverage.first_business_date
+                    then date '0001-01-01'
+                else
+                    least(
+                        coalesce(kept_calendar.last_month_start, date '0001-01-01'),
+                        cast(date_trunc('month', as_of.as_of_date) as date)
+                    )
+            end as restart_date
+        from kept_calendar
+        cross join coverage
+        cross join as_of
+
+    ),
+
+    -- customers whose holdings are not those their rows were built from, or who gained or lost
+    -- every row: all their months are rebuilt
+    rebuilt_customers as (
+
+        {{ keys_with_changed_fingerprint('customer_key', 'holdings_fingerprint', 'holdings', new_keys=true) }}
+
+    ),
+{% else %}
+    restart as (
+
+        select date '0001-01-01' as restart_date
+
+    ),
+
+    rebuilt_customers as (
+
+        select cast(null as varchar) as customer_key
+        where false
+
+    ),
+{% endif %}
+
 reference_dates as (
 
     select
@@ -108,6 +203,10 @@ customer_months as (
                 or held_accounts.close_date
                 > reference_dates.reference_date - to_months({{ var('lapsed_months') }})
             )
+    -- from the restart on, and every month of the customers rebuilt whole
+    where
+        reference_dates.month_start >= (select restart.restart_date from restart)
+        or held_accounts.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
     group by all
 
 ),
@@ -125,9 +224,33 @@ final as (
         customer_months.n_product_families,
         case when customer_months.n_open_accounts = 0 then customer_months.last_close_date end
             as lapsed_on,
-        customer_months.n_open_accounts = 0 as is_lapsed
+        customer_months.n_open_accounts = 0 as is_lapsed,
+        -- lineage of the incremental build: what the customer's rows were built from, the
+        -- month the night rebuilt it from (the first for a customer rebuilt whole), the run
+        holdings.holdings_fingerprint,
+        case
+            when
+                customer_months.customer_key in (select rebuilt_customers.customer_key from rebuilt_customers)
+                then date '0001-01-01'
+            else (select restart.restart_date from restart)
+        end as rebuilt_from,
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from customer_months
+    inner join holdings
+        on customer_months.customer_key = holdings.customer_key
 
 )
 
 select * from final
+{% if is_incremental() %}
+    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
+    -- every customer rebuilt whole (one who has no row any more loses them all)
+    union all by name
+    select restart.restart_date as rebuilt_from
+    from restart
+    union all by name
+    select
+        rebuilt_customers.customer_key,
+        date '0001-01-01' as rebuilt_from
+    from rebuilt_customers
+{% endif %}

@@ -72,7 +72,16 @@ attributes as (
 monthly as (
 
     select
-        relationships.*,
+        relationships.month_start,
+        relationships.month_end,
+        relationships.reference_date,
+        relationships.is_complete_month,
+        relationships.days_of_history,
+        relationships.customer_key,
+        relationships.n_open_accounts,
+        relationships.n_product_families,
+        relationships.lapsed_on,
+        relationships.is_lapsed,
         coalesce(profitability.contribution, 0) as contribution,
         coalesce(profitability.economic_profit, 0) as economic_profit,
         case when relationships.is_complete_month then coalesce(profitability.contribution, 0) else 0 end

@@ -46,7 +46,9 @@ final as (
         sessions.user_id,
         count(*) as n_web_sessions,
         max(sessions.session_date) as last_session_date,
-        max(sessions.load_id) as load_id
+        max(sessions.load_id) as load_id,
+        -- the run that wrote the month (int_customer_activity_monthly's watermark)
+        '{{ run_started_at.strftime("%Y%m%dT%H%M%S%fZ") }}' as built_in_run
     from sessions
     where sessions.user_id is not null
     group by all

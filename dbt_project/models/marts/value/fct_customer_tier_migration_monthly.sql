@@ -1,9 +1,27 @@
 -- Who moves up and down the pyramid: customers by their tier the month before and this month
 -- (NEW and EXITED for relationships that start or end), with their contribution_12m in each
 -- month (int_customer_tier_migration_monthly).
+--
+-- Incremental by month without a column of its own (macros/value.sql, value_mart_restart): a
+-- night copies again the months that int_customer_tier_migration_monthly
+-- rewrote in the same run (normally the current month only), and any month whose rows it does
+-- not count as many as that table's.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail',
+        post_hook=["{{ delete_value_mart_months_gone(ref('int_customer_tier_migration_monthly')) }}"],
+    )
+}}
+
 with migration as (
 
     select * from {{ ref('int_customer_tier_migration_monthly') }}
+    {% if is_incremental() %}
+        where month_start >= {{ value_mart_restart(ref('int_customer_tier_migration_monthly'), 'sum(mart.customers)') }}
+    {% endif %}
 
 ),
 

@@ -1,9 +1,27 @@
 -- One row per customer with a relationship in a month (prospects never): the loyalty x value
 -- pyramid, the value class and the Pareto curve (int_customer_value_monthly, whose header
 -- and docs/customer_value.md give the rules and their settings).
+--
+-- Incremental by month without a column of its own (macros/value.sql, value_mart_restart): a
+-- night copies again the months that int_customer_value_monthly
+-- rewrote in the same run (normally the current month only), and any month whose rows it does
+-- not count as many as that table's.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail',
+        post_hook=["{{ delete_value_mart_months_gone(ref('int_customer_value_monthly')) }}"],
+    )
+}}
+
 with customer_value as (
 
     select * from {{ ref('int_customer_value_monthly') }}
+    {% if is_incremental() %}
+        where month_start >= {{ value_mart_restart(ref('int_customer_value_monthly')) }}
+    {% endif %}
 
 ),
 
