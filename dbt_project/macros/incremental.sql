@@ -465,20 +465,20 @@
 {%- endmacro %}
 
 
-{% macro full_refresh_restart() -%}
-    {#- The CTEs `restart` and `rebuilt_accounts` of a model incremental by month per account
-        (strategy replace_tail), as a full refresh has them: everything from the beginning, no
-        account rebuilt from earlier. -#}
+{% macro full_refresh_restart(rebuilt='rebuilt_accounts', key='account_id') -%}
+    {#- The CTEs `restart` and `rebuilt` (default `rebuilt_accounts`, keyed by `key`) of a model
+        incremental by month per key (strategy replace_tail), as a full refresh has them:
+        everything from the beginning, no key rebuilt from earlier. -#}
     restart as (
 
         select date '0001-01-01' as restart_date
 
     ),
 
-    rebuilt_accounts as (
+    {{ rebuilt }} as (
 
         select
-            cast(null as {{ string_type() }}) as account_id,
+            cast(null as {{ string_type() }}) as {{ key }},
             cast(null as date) as rebuilt_from
         where false
 

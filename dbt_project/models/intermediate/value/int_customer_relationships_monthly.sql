@@ -143,18 +143,7 @@ holdings as (
 
     ),
 {% else %}
-    restart as (
-
-        select date '0001-01-01' as restart_date
-
-    ),
-
-    rebuilt_customers as (
-
-        select cast(null as varchar) as customer_key
-        where false
-
-    ),
+    {{ full_refresh_restart('rebuilt_customers', 'customer_key') }}
 {% endif %}
 
 reference_dates as (
