@@ -85,3 +85,25 @@ features_watermark as (
         where month_start not in (select source_rows.month_start from {{ relation }} as source_rows)
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro value_markers(rebuilt_customers=none) -%}
+    {#- The marker rows of a value model incremental by month (strategy replace_tail), to follow
+        its final select: on an incremental run, one carrying the night's restart (the model's
+        CTE `restart`) and, given `rebuilt_customers` (a CTE of customer_key), one for each
+        customer rebuilt whole, from the first month (one who has no row any more loses them
+        all); nothing on a full refresh. The strategy reads them and never inserts them
+        (macros/incremental.sql; replace_tail_markers is the profitability chain's form). -#}
+    {%- if is_incremental() %}
+    union all by name
+    select restart.restart_date as rebuilt_from
+    from restart
+    {%- if rebuilt_customers %}
+    union all by name
+    select
+        {{ rebuilt_customers }}.customer_key,
+        date '0001-01-01' as rebuilt_from
+    from {{ rebuilt_customers }}
+    {%- endif %}
+    {%- endif %}
+{%- endmacro %}

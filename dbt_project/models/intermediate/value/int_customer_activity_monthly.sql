@@ -251,15 +251,4 @@ lineage as (
 )
 
 select * from lineage
-{% if is_incremental() %}
-    -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
-    -- every customer rebuilt whole (one who has no row any more loses them all)
-    union all by name
-    select restart.restart_date as rebuilt_from
-    from restart
-    union all by name
-    select
-        rebuilt_customers.customer_key,
-        date '0001-01-01' as rebuilt_from
-    from rebuilt_customers
-{% endif %}
+{{ value_markers('rebuilt_customers') }}

@@ -263,9 +263,4 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-    -- the marker the strategy does not insert (macros/incremental.sql): the night's restart
-    union all by name
-    select restart.restart_date as rebuilt_from
-    from restart
-{% endif %}
+{{ value_markers() }}
