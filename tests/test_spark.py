@@ -112,6 +112,9 @@ PORTABLE_AT_LEAST = {
     # the loan book at month ends, and the load audit
     "fct_loan_book_monthly",
     "audit_loads",
+    # the people seen on the web or on the phone who are not customers (resolved by phone)
+    "int_prospects",
+    "dim_prospect",
     # the web events by delivery date and the sessions (incremental by session: on Spark
     # partitioned by session date, the partitions of the sessions a night rebuilt overwritten)
     "int_web_events_deduplicated",
