@@ -93,6 +93,8 @@ PORTABLE_AT_LEAST = {
     "int_customer_activity_postings",
     "int_customer_activity_calls",
     "int_customer_activity_web",
+    # the links between customers that make households (shared joint accounts, address, phone)
+    "int_customer_household_links",
     "dim_customer",
     "dim_customer_history",
     "int_customer_rm_periods",
