@@ -86,6 +86,15 @@ PORTABLE_AT_LEAST = {
     "int_customers_unified_daily",
     "int_customer_versions",
     "int_customer_attributes",
+    # what customer_360 reads of a customer on the as-of date: holdings, credit risk, activity
+    "int_customer_as_of",
+    "int_customer_holdings",
+    "int_customer_credit_risk",
+    "int_customer_activity_postings",
+    "int_customer_activity_calls",
+    "int_customer_activity_web",
+    # the links between customers that make households (shared joint accounts, address, phone)
+    "int_customer_household_links",
     "dim_customer",
     "dim_customer_history",
     "int_customer_rm_periods",
@@ -102,6 +111,12 @@ PORTABLE_AT_LEAST = {
     "fct_calls",
     "int_loans_provisioned",
     "fct_loan_daily",
+    # the loan book at month ends, and the load audit
+    "fct_loan_book_monthly",
+    "audit_loads",
+    # the people seen on the web or on the phone who are not customers (resolved by phone)
+    "int_prospects",
+    "dim_prospect",
     # the web events by delivery date and the sessions (incremental by session: on Spark
     # partitioned by session date, the partitions of the sessions a night rebuilt overwritten)
     "int_web_events_deduplicated",
