@@ -99,6 +99,11 @@ PORTABLE_AT_LEAST = {
     "dim_customer_history",
     "int_customer_rm_periods",
     "bridge_customer_relationship_manager",
+    # the latest load of each business date (incremental: on Spark partitioned by date, partitions
+    # overwritten) and the relationship managers who left, with what their customers are worth
+    "int_business_date_loads",
+    "int_rm_departure_risk",
+    "fct_rm_departure_risk",
     # the balance facts (incremental: on Spark partitioned by business date, partitions overwritten)
     "int_account_balances_keyed",
     "fct_account_balance_daily",
@@ -160,6 +165,7 @@ WEB_MODELS = ("int_web_events_deduplicated", "int_web_events_sessionised", "int_
 PARTITIONED = {
     **{model: ["business_date"] for model in FACTS_BY_DATE},
     "int_web_events_deduplicated": ["received_date"],
+    "int_business_date_loads": ["business_date"],
     "int_web_events_sessionised": ["session_date"],
     "fct_web_sessions": ["session_date"],
     "int_account_balances_daily_filled": ["balance_date"],

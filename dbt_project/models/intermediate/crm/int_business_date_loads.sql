@@ -13,13 +13,13 @@
 -- lake partition is written whole by one load) without reading the older rows, and the audit's
 -- rows of those loads (a few per delivery); the dates those loads delivered get their new
 -- latest load. Load ids grow with time (the events' watermark relies on it too). A full
--- refresh scans every row.
+-- refresh scans every row. On Spark partitioned by business_date, a night overwriting the
+-- partitions of the dates it found a newer load of (incremental_by_date, macros/engines.sql).
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='business_date',
         on_schema_change='fail',
+        **incremental_by_date('business_date'),
     )
 }}
 

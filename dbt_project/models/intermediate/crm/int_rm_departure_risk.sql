@@ -8,6 +8,7 @@
 --     up to the reference month and their deposits (average LIABILITY balance) that month;
 --   after: how many the RM still holds now (nobody took them over), were reassigned, have no
 --     RM, or have CLOSED, and their deposits in the latest month against the reference month.
+{% set reference_month = "date_trunc('month', at_risk.reference_date)" %}
 with relationship_managers as (
 
     select * from {{ ref('int_relationship_managers_current') }}
@@ -141,8 +142,7 @@ money as (
                 where
                 customer_profitability.month_start <= date_trunc('month', at_risk.reference_date)
                 and customer_profitability.month_start
-                > date_trunc('month', at_risk.reference_date)
-                - interval ({{ var('value_window_months') }}) month
+                > {{ months_before(reference_month, var('value_window_months')) }}
             ) as decimal(18, 2)
         ) as contribution_at_risk,
         cast(
