@@ -754,9 +754,11 @@
     (each analysis numbers its CTEs anew): the night planned as many scans with the views cached
     as without. A CTE is found by the layout the style gives it (a line `<name> as (`, its body,
     and the line `)` at the same indent where its parentheses close, comments aside); not found,
-    the build stops. The tables are written when the model's SQL is rendered, before its
-    pre-hooks: a model whose pre-hooks change what those CTEs read must not use this (it stops the
-    build). The strategy drops them once the night's batch is written (drop_computed_once). -#}
+    the build stops. The tables are written when a `dbt run` or `dbt build` renders the model's
+    SQL, before its pre-hooks: a model whose pre-hooks change what those CTEs read must not use
+    this (it stops the build). Any other command that renders it (`dbt compile`, `dbt show`, `dbt
+    docs generate`) gets the CTEs as written and writes nothing: nothing would drop the tables.
+    The strategy drops them once the night's batch is written (drop_computed_once). -#}
 {% macro computed_once(names) -%}
     {{- adapter.dispatch('computed_once', 'bankdw')(names, caller()) -}}
 {%- endmacro %}
@@ -766,7 +768,7 @@
 {%- endmacro %}
 
 {% macro spark__computed_once(names, ctes) -%}
-    {%- if not (execute and is_incremental()) -%}
+    {%- if not (execute and is_incremental() and flags.WHICH in ('run', 'build')) -%}
         {{- ctes -}}
     {%- else -%}
         {%- if config.get('pre_hook') -%}
