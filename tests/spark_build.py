@@ -19,7 +19,9 @@ date partitions, the sessions' partitions and the account days' and months' part
 night's restart overwritten, macros/engines.sql and
 macros/incremental.sql), each model written to `<out_dir>/incremental/<model>/`, and the first
 night's sessions to `<out_dir>/first_night/fct_web_sessions/`. The tables Spark partitions are
-listed in `<out_dir>/partitions.json` (Spark lists partition columns last).
+listed in `<out_dir>/partitions.json` (Spark lists partition columns last). On those tables the
+models that compute CTEs once are then compiled (`dbt compile`), and the tables that left
+beside them listed in `<out_dir>/incremental/left_by_compile.json` (none: only a run writes them).
 
 Then the resolve step's work (`resolve_lake`) runs with splink's Spark backend on the same
 session (no second JVM), twice, into `<out_dir>/identity/<case>/`:
@@ -318,6 +320,27 @@ def partitions(settings: Settings) -> dict[str, list[str]]:
     return partitioned
 
 
+def left_by_compile(runner: dbtRunner, settings: Settings, spark: SparkSession) -> dict[str, list[str]]:
+    """`dbt compile` of the models that compute CTEs once (`computed_once`, macros/engines.sql) on
+    the second night's tables, where they are incremental: the models, and the tables beside them
+    that compile left (none: only a run or a build computes them)."""
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
+    nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "computed_once(" in node["raw_code"]
+    ]
+    models = sorted(node["name"] for node in nodes)
+    dbt(runner, settings, "compile", "--select", *models, "--indirect-selection", "empty")
+    tables = [
+        f"{schema}.{table.name}"
+        for schema in sorted({node["schema"] for node in nodes})
+        for table in spark.catalog.listTables(schema)
+        if "__once_" in table.name
+    ]
+    return {"models": models, "tables": sorted(tables)}
+
+
 def main(data_dir: Path, out_dir: Path) -> None:
     from pyspark.sql import SparkSession
 
@@ -331,6 +354,9 @@ def main(data_dir: Path, out_dir: Path) -> None:
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
     (out_dir / "partitions.json").write_text(json.dumps(partitions(settings)), encoding="utf-8")
     history_nights(runner, settings, spark, out_dir)
+    (out_dir / "incremental" / "left_by_compile.json").write_text(
+        json.dumps(left_by_compile(runner, settings, spark)), encoding="utf-8"
+    )
 
     backend, seconds = SparkBackend(spark), {}
     records = pq.read_table(settings.identity_dir / "customer_records.parquet", columns=["customer_id"])

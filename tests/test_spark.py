@@ -552,6 +552,17 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
     con.close()
 
 
+def test_a_compile_on_spark_leaves_no_table_computed_once(spark_build: tuple[Settings, Path]) -> None:
+    # given the models that compute CTEs once (computed_once), compiled on Spark (`dbt compile`) on
+    # the second night's tables, where they are incremental (tests/spark_build.py, left_by_compile)
+    _, out = spark_build
+    left = json.loads((out / "incremental" / "left_by_compile.json").read_text(encoding="utf-8"))
+    assert "int_account_profitability_monthly" in left["models"], left
+    # then the compile wrote none of their tables: only a run or a build computes them, and its
+    # strategy drops them
+    assert left["tables"] == []
+
+
 def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(
     spark_build: tuple[Settings, Path], published_bank: PublishedBank
 ) -> None:

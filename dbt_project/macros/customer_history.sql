@@ -135,9 +135,13 @@
 {% macro spark__get_incremental_replace_customer_tail_sql(arg_dict) -%}
     {#- Spark's Parquet tables have no delete: the table is written again (rewrite_table,
         macros/engines.sql) from its versions that stay (before the customer's replace_from, or of
-        a customer not in the new rows) and the new versions, the same rows as DuckDB's. -#}
+        a customer not in the new rows) and the new versions, the same rows as DuckDB's. The new
+        rows are read twice: written once to a table first (batch_table), not the model's query
+        run twice. -#}
     {%- set target = arg_dict['target_relation'] -%}
-    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set source = batch_table(target, arg_dict['temp_relation']) -%}
+    {#- the CTEs the model's query computed once (restart_points), which nothing reads from here -#}
+    {%- do drop_computed_once() -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     {%- set rows -%}
         select {{ columns }}
@@ -157,5 +161,7 @@
         from {{ source }}
         where valid_from is not null
     {%- endset -%}
-    {{- rewrite_table(target, rows) -}}
+    {%- set last = rewrite_table(target, rows) -%}
+    {%- do run_query('drop table ' ~ source) -%}
+    {{- last -}}
 {%- endmacro %}

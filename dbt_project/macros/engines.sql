@@ -662,12 +662,31 @@
 {%- endmacro %}
 
 {% macro get_incremental_replace_keys_by_partition_sql(arg_dict) -%}
-    {#- Spark (incremental_by_key): the batch's rows replace the target's rows of the same keys. -#}
+    {#- Spark (incremental_by_key): the batch's rows replace the target's rows of the same keys.
+        The batch (the model's query, a temporary view) is written once to a table beside the
+        target (batch_table): the statements below read it nine times, each read of the view
+        running the model's query again. -#}
     {%- set key = arg_dict['unique_key'] -%}
-    {%- set batch = arg_dict['temp_relation'] -%}
-    {{- replace_rows_by_partition(
+    {%- set batch = batch_table(arg_dict['target_relation'], arg_dict['temp_relation']) -%}
+    {%- set last = replace_rows_by_partition(
         arg_dict['target_relation'], key, 'select ' ~ key ~ ' from ' ~ batch, 'select * from ' ~ batch
-    ) -}}
+    ) -%}
+    {%- do run_query('drop table ' ~ batch) -%}
+    {{- last -}}
+{%- endmacro %}
+
+{% macro batch_table(target, temp_relation) -%}
+    {#- Spark: writes the night's batch, the model's query that dbt-spark's incremental
+        materialization holds as a temporary view (`temp_relation`), to a table beside `target`
+        (`<target>__dbt_batch`) and returns that table. A view is its query, run again at each
+        read: a strategy that reads its batch more than once reads this table instead, and drops
+        it once its writes are done. -#}
+    {%- set batch = target.incorporate(path={'identifier': target.identifier ~ '__dbt_batch'}) -%}
+    {%- do run_query('drop table if exists ' ~ batch) -%}
+    {%- do run_query(
+        'create table ' ~ batch ~ ' using ' ~ config.get('file_format', 'parquet') ~ ' as select * from ' ~ temp_relation
+    ) -%}
+    {{- return(batch) -}}
 {%- endmacro %}
 
 {% macro replace_rows_by_partition(relation, key, replaced_keys, new_rows=none) -%}
@@ -754,9 +773,11 @@
     (each analysis numbers its CTEs anew): the night planned as many scans with the views cached
     as without. A CTE is found by the layout the style gives it (a line `<name> as (`, its body,
     and the line `)` at the same indent where its parentheses close, comments aside); not found,
-    the build stops. The tables are written when the model's SQL is rendered, before its
-    pre-hooks: a model whose pre-hooks change what those CTEs read must not use this (it stops the
-    build). The strategy drops them once the night's batch is written (drop_computed_once). -#}
+    the build stops. The tables are written when a `dbt run` or `dbt build` renders the model's
+    SQL, before its pre-hooks: a model whose pre-hooks change what those CTEs read must not use
+    this (it stops the build). Any other command that renders it (`dbt compile`, `dbt show`, `dbt
+    docs generate`) gets the CTEs as written and writes nothing: nothing would drop the tables.
+    The strategy drops them once the night's batch is written (drop_computed_once). -#}
 {% macro computed_once(names) -%}
     {{- adapter.dispatch('computed_once', 'bankdw')(names, caller()) -}}
 {%- endmacro %}
@@ -766,7 +787,7 @@
 {%- endmacro %}
 
 {% macro spark__computed_once(names, ctes) -%}
-    {%- if not (execute and is_incremental()) -%}
+    {%- if not (execute and is_incremental() and flags.WHICH in ('run', 'build')) -%}
         {{- ctes -}}
     {%- else -%}
         {%- if config.get('pre_hook') -%}

@@ -31,6 +31,9 @@
         on_schema_change='fail',
     )
 }}
+{#- On Spark, an incremental night's restart_points (read by the seeds, the days to read, the
+    versions and the retired keys, and built from the table itself and the daily rows) are computed
+    once (computed_once, macros/engines.sql); on DuckDB the CTEs are as written. -#}
 {%- set changes = customer_history_changes() %}
 {%- set read_bound = '9999-12-31' %}
 {%- if execute and is_incremental() %}
@@ -48,7 +51,8 @@
     {%- set read_bound = bound if bound is not none else read_bound %}
 {%- endif %}
 
-with daily as (
+with {% call computed_once(['restart_points']) -%}
+daily as (
 
     select * from {{ ref('int_customers_unified_daily') }}
 
@@ -178,7 +182,21 @@ restart_points as (
     from rebuilt_keys
 
 ),
+{% else %}
 
+restart_points as (
+
+    select
+        daily.customer_key,
+        min(daily.snapshot_date) as read_from,
+        cast(null as integer) as seed_version_number
+    from daily
+    group by daily.customer_key
+
+),
+{% endif %}
+{%- endcall %}
+{%- if is_incremental() %}
 seeds as (
 
     select
@@ -215,18 +233,6 @@ days_to_read as (
 
 ),
 {% else %}
-
-restart_points as (
-
-    select
-        daily.customer_key,
-        min(daily.snapshot_date) as read_from,
-        cast(null as integer) as seed_version_number
-    from daily
-    group by daily.customer_key
-
-),
-
 seeds as (
 
     select
