@@ -549,12 +549,7 @@
     {%- set key = config.get('tail_key') -%}
     {%- set day = config.get('tail_date_column') -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | join(', ') -%}
-    {%- set batch = target.incorporate(path={'identifier': target.identifier ~ '__dbt_tail'}) -%}
-    {%- do run_query('drop table if exists ' ~ batch) -%}
-    {%- do run_query(
-        'create table ' ~ batch ~ ' using ' ~ config.get('file_format', 'parquet')
-        ~ ' as select * from ' ~ arg_dict['temp_relation']
-    ) -%}
+    {%- set batch = batch_table(target, arg_dict['temp_relation']) -%}
     {#- the CTEs the model's query computed once, which nothing reads from here -#}
     {%- do drop_computed_once() -%}
     {%- set night -%}
