@@ -8,8 +8,8 @@ read what it built: every portable model, views included, is left in `<out_dir>/
 Parquet (instants as Parquet timestamps, profiles.yml), `write_out`: a table's own files, which
 Spark already stored as Parquet (file_format parquet) in its warehouse, copied (a partitioned
 table's in a folder per partition, `column=value`), and a view's rows written out by Spark (one
-job each; the copies cost none). The normalisation UDFs are registered in that session before
-dbt's first model (`models.identity.spark_udfs`).
+job each; a table's copy is a few small files, no job). The normalisation UDFs are registered
+in that session before dbt's first model (`models.identity.spark_udfs`).
 
 Then the customer history, the facts by date (balances, postings, calls, daily loans), the
 web sessions and the profitability chain's account days and months (TAIL_MODELS) are built
