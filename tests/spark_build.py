@@ -4,8 +4,11 @@ lake's identity with splink on the same Spark session, for tests/test_spark.py.
 `python -m tests.spark_build <data_dir> <out_dir>`: runs `dbt build --select tag:engine_portable`
 with the setting engine = spark (the pipeline's own dbt command line, `bankdw.warehouse.dbt_args`),
 in this process, so that the Spark session dbt-spark opened (session mode) is still there to
-read what it built: every portable model, views included, is written to `<out_dir>/<model>/` as
-Parquet (instants as Parquet timestamps, profiles.yml). The normalisation UDFs are registered
+read what it built: every portable model, views included, is left in `<out_dir>/<model>/` as
+Parquet (instants as Parquet timestamps, profiles.yml), `write_out`: a table's own files, which
+Spark already stored as Parquet (file_format parquet) in its warehouse, copied (a partitioned
+table's in a folder per partition, `column=value`), and a view's rows written out by Spark (one
+job each; a table's copy is a few small files, no job). The normalisation UDFs are registered
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
 Then the customer history, the facts by date (balances, postings, calls, daily loans), the
@@ -16,10 +19,11 @@ facts and events in a load of their own, the postings with two reversals of a po
 first night, the events with late events of sessions of the first night), an incremental build
 (the Spark forms of their strategies and post-hooks: the history's tables rewritten, the facts'
 date partitions, the sessions' partitions and the account days' and months' partitions from the
-night's restart overwritten, macros/engines.sql and
-macros/incremental.sql), each model written to `<out_dir>/incremental/<model>/`, and the first
-night's sessions to `<out_dir>/first_night/fct_web_sessions/`. The tables Spark partitions are
-listed in `<out_dir>/partitions.json` (Spark lists partition columns last). On those tables the
+night's restart overwritten, macros/engines.sql and macros/incremental.sql), each model written
+out to `<out_dir>/incremental/<model>/`, and the first night's sessions to
+`<out_dir>/first_night/fct_web_sessions/` (the first build's copies are taken before the full
+refresh drops their tables). The tables Spark partitions are listed in
+`<out_dir>/partitions.json` (Spark lists partition columns last). On those tables the
 models that compute CTEs once are then compiled (`dbt compile`), and the tables that left
 beside them listed in `<out_dir>/incremental/left_by_compile.json` (none: only a run writes them).
 
@@ -45,6 +49,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -215,7 +220,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
     )
     first_sessions = spark.table(built["fct_web_sessions"])
     split_sessions = first_sessions.where(first_sessions.customer_key == split["split_key"]).count()
-    first_sessions.coalesce(1).write.parquet(str(out_dir / "first_night" / "fct_web_sessions"))
+    write_out(spark, built["fct_web_sessions"], out_dir / "first_night" / "fct_web_sessions")
     # the newest facts come in a load of their own, as a night's do (the shared bank loaded
     # every date in one load, which the facts' watermark would take for one it already holds),
     # the transactions with two reversals of a posting of the first night (the shared bank has none);
@@ -237,7 +242,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
     try:
         dbt(runner, settings, "run", "--select", *models)
         for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS, *TAIL_MODELS):
-            spark.table(built[model]).coalesce(1).write.parquet(str(out_dir / "incremental" / model))
+            write_out(spark, built[model], out_dir / "incremental" / model)
     finally:
         for feed, path in delivered.items():
             (settings.root / f"newest_{feed}.parquet").replace(path)
@@ -303,6 +308,28 @@ def split_one_record(resolved: pa.Table) -> dict[str, str]:
     return {"customer_id": customer_id, "customer_key": customer_key, "split_key": new_key(f"split/{customer_id}")}
 
 
+def write_out(spark: SparkSession, relation: str, target: Path) -> None:
+    """The rows of `relation` as Parquet in `target`: a table's own files, copied as Spark stored
+    them (a plain Parquet table: file_format parquet, a partitioned one in a folder per partition,
+    `column=value`), or, for a view (or a table with no file: no row and partitioned), the rows
+    Spark computes, written out. Spark's writes never change a file in place (an overwrite writes
+    new files and deletes the old), so a copy keeps the rows the table held when it was taken."""
+    files = table_files(spark, relation)
+    if files is not None and next(files.rglob("*.parquet"), None) is not None:
+        shutil.copytree(files, target, ignore=shutil.ignore_patterns(".*", "_SUCCESS", "_temporary"))
+    else:
+        spark.table(relation).coalesce(1).write.parquet(str(target))
+
+
+def table_files(spark: SparkSession, relation: str) -> Path | None:
+    """The folder of a plain Parquet table's files (its location, from the catalog), or None."""
+    described = {row[0]: row[1] for row in spark.sql(f"describe table extended {relation}").collect()}
+    if described.get("Type") == "VIEW" or str(described.get("Provider")).lower() != "parquet":
+        return None
+    location = urlparse(str(described["Location"]))
+    return Path(unquote(location.path)) if location.scheme in ("", "file") else None
+
+
 def dbt(runner: dbtRunner, settings: Settings, command: str, *args: str) -> None:
     done = runner.invoke([*dbt_args(settings, command), *args])
     if not done.success:
@@ -350,7 +377,7 @@ def main(data_dir: Path, out_dir: Path) -> None:
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
     built = portable_relations(settings.root / "dbt" / "target")
     for model, relation in built.items():
-        spark.table(relation).coalesce(1).write.parquet(str(out_dir / model))
+        write_out(spark, relation, out_dir / model)
     (out_dir / "models.json").write_text(json.dumps(built, indent=2, sort_keys=True), encoding="utf-8")
     (out_dir / "partitions.json").write_text(json.dumps(partitions(settings)), encoding="utf-8")
     history_nights(runner, settings, spark, out_dir)

@@ -197,7 +197,7 @@ first night's held: its partition is dropped (drop_dates_before_window), which t
 @pytest.fixture(scope="module")
 def spark_build(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     """A copy of the published bank (Spark writes its warehouse into the data dir's build area)
-    whose portable models were built on Spark and written out as Parquet."""
+    whose portable models were built on Spark and left as Parquet (read with `spark_parquet`)."""
     root = tmp_path_factory.mktemp("spark")
     settings = published_bank.copy(root / "data")
     out = root / "built"
@@ -230,6 +230,15 @@ def duckdb_rows(built: dict[str, str], model: str) -> str:
     )
 
 
+def spark_parquet(directory: Path) -> str:
+    """The rows of a model as tests/spark_build.py left them in `directory`: a table's own Parquet
+    files as Spark stored them (a partitioned table's in a folder per partition, `column=value`,
+    whose columns DuckDB reads last, as Spark lists them), or a view's rows Spark wrote out."""
+    if any(path.is_dir() for path in directory.iterdir()):
+        return f"read_parquet('{directory}/*/*.parquet', hive_partitioning = true)"
+    return f"read_parquet('{directory}/*.parquet', hive_partitioning = false)"
+
+
 def as_text(rows: list[tuple[object, ...]]) -> Counter[tuple[str, ...]]:
     """Rows as text, counted: Decimal keeps its scale (`12.3400`), instants print in UTC."""
     return Counter(tuple("NULL" if value is None else str(value) for value in row) for row in rows)
@@ -256,7 +265,7 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
     differences = {}
     for model in sorted(built):
         duck = con.sql(duckdb_rows(built, model))
-        spark = con.sql(f"select * from read_parquet('{out / model}/*.parquet')")
+        spark = con.sql(f"select * from {spark_parquet(out / model)}")
         # then the columns are the same, in the same order, of the same types (decimal scales
         # included), but that Spark lists a partitioned table's partition columns last
         duck_columns = list(zip(duck.columns, map(str, duck.types), strict=True))
@@ -307,7 +316,7 @@ def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
     def both(model: str, columns: str = "*") -> tuple[Counter[tuple[str, ...]], Counter[tuple[str, ...]]]:
         """The model's rows in DuckDB's (one full) build and in Spark's second night."""
         duck = con.sql(f"select {columns} from {built[model]}").fetchall()
-        spark = con.sql(f"select {columns} from read_parquet('{out / 'incremental' / model}/*.parquet')").fetchall()
+        spark = con.sql(f"select {columns} from {spark_parquet(out / 'incremental' / model)}").fetchall()
         return as_text(duck), as_text(spark)
 
     # then every day's golden record, the history and the current customers are DuckDB's, row for row
@@ -325,8 +334,8 @@ def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
     assert spark == duck
     newest = con.sql(f"select cast(max(snapshot_date) as varchar) from {built['int_customer_history_dates']}")
     changed = con.sql(
-        "select cast(snapshot_date as varchar) from read_parquet("
-        f"'{out / 'incremental' / 'int_customer_history_dates'}/*.parquet') where is_changed"
+        "select cast(snapshot_date as varchar) from "
+        f"{spark_parquet(out / 'incremental' / 'int_customer_history_dates')} where is_changed"
     )
     assert changed.fetchall() == newest.fetchall()
     duck, spark = both("int_customer_history_keys", "customer_key, member_fingerprint, n_members")
@@ -362,7 +371,7 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
     # the first night held (drop_dates_before_window), as DuckDB's full build leaves it out
     recent = out / "incremental" / "fct_account_balance_daily_recent"
     second_dates = {
-        str(d) for (d,) in con.sql(f"select distinct business_date from read_parquet('{recent}/*.parquet')").fetchall()
+        str(d) for (d,) in con.sql(f"select distinct business_date from {spark_parquet(recent)}").fetchall()
     }
     dropped = set(split["first_night_recent_dates"]) - second_dates
     assert len(dropped) == 1 and max(dropped) < min(second_dates), (split["first_night_recent_dates"], second_dates)
@@ -373,7 +382,7 @@ def assert_spark_night_is(con: duckdb.DuckDBPyConnection, duck_sql: str, spark_d
     """The model Spark wrote to `spark_dir` holds the rows of `duck_sql` (DuckDB's), every value as
     text, and there is at least one; with `where`, the rows of both that satisfy it."""
     duck = con.sql(f"select * from ({duck_sql}) where {where}")
-    spark = con.sql(f"select * from read_parquet('{spark_dir}/*.parquet') where {where}")
+    spark = con.sql(f"select * from {spark_parquet(spark_dir)} where {where}")
     duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
     assert duck_rows and spark_rows == duck_rows, spark_dir.name
 
@@ -425,8 +434,8 @@ def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
     # and the comparison covers sessions the first night built that the second changed: late
     # events of a session of an earlier date, in a partition the night's newest date is not
     changed = con.sql(
-        f"select count(*) from read_parquet('{out / 'first_night' / 'fct_web_sessions'}/*.parquet') as first "
-        f"join read_parquet('{out / 'incremental' / 'fct_web_sessions'}/*.parquet') as second using (session_id) "
+        f"select count(*) from {spark_parquet(out / 'first_night' / 'fct_web_sessions')} as first "
+        f"join {spark_parquet(out / 'incremental' / 'fct_web_sessions')} as second using (session_id) "
         f"where second.session_date < date '{newest}' and second.n_events > first.n_events"
     ).fetchall()[0][0]
     assert changed >= 1, "no session of an earlier date was rebuilt: the comparison would prove little"
@@ -434,8 +443,8 @@ def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
     # their customer's key again: only the post-hook refresh_customer_keys (on Spark an overwrite
     # of their session-date partitions) re-keyed them
     rekeyed = con.sql(
-        f"select count(*) from read_parquet('{out / 'first_night' / 'fct_web_sessions'}/*.parquet') as first "
-        f"join read_parquet('{out / 'incremental' / 'fct_web_sessions'}/*.parquet') as second using (session_id) "
+        f"select count(*) from {spark_parquet(out / 'first_night' / 'fct_web_sessions')} as first "
+        f"join {spark_parquet(out / 'incremental' / 'fct_web_sessions')} as second using (session_id) "
         f"where first.customer_key = '{split['split_key']}' and second.load_id <> '{split['newer_load']}' "
         f"and second.customer_key = '{split['customer_key']}'"
     ).fetchall()[0][0]
@@ -511,7 +520,7 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
         # first night's last one (the weekend before the newest date included), the newest month
         written = con.sql(
             f"select cast({day} as varchar), cast(rebuilt_from as varchar), count(*) "
-            f"from read_parquet('{spark_dir}/*.parquet') where as_of_load_id = '{split['newer_load']}' "
+            f"from {spark_parquet(spark_dir)} where as_of_load_id = '{split['newer_load']}' "
             f"group by all order by all"
         ).fetchall()
         if day == "balance_date":
@@ -526,14 +535,14 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
             assert [d for d, _, _ in written] == [str(newest.replace(day=1))], (model, written)
         # and every row the second night did not write is the first night's (a full refresh)
         assert con.sql(
-            f"select count(*) from read_parquet('{spark_dir}/*.parquet') "
+            f"select count(*) from {spark_parquet(spark_dir)} "
             f"where as_of_load_id <> '{split['newer_load']}' and rebuilt_from <> date '0001-01-01'"
         ).fetchall() == [(0,)], model
     # and the second night rebuilt whole the accounts of the customer whose split record came back
     # (their customer changed: every month of them from the first, as DuckDB deletes them)
     rebuilt_whole = con.sql(
-        "select count(*) from read_parquet("
-        f"'{out / 'incremental' / 'int_account_profitability_monthly'}/*.parquet') "
+        "select count(*) from "
+        f"{spark_parquet(out / 'incremental' / 'int_account_profitability_monthly')} "
         f"where rebuilt_from = date '0001-01-01' and customer_key = '{split['customer_key']}'"
     ).fetchall()[0][0]
     assert rebuilt_whole >= 1, split
@@ -543,7 +552,7 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
         assert_spark_night_is(con, f"select * from {built[model]}", out / "incremental" / model, where)
     # and the reversed posting's month holds the two reversals and the reversed posting, whose
     # month the night rebuilt from its new postings
-    postings = f"read_parquet('{out / 'incremental' / 'int_account_postings_monthly'}/*.parquet')"
+    postings = spark_parquet(out / "incremental" / "int_account_postings_monthly")
     assert con.sql(
         f"select spark.n_postings - duck.n_postings, spark.reversed_fingerprint = md5('{split['reversed_txn_id']}') "
         f"from {postings} as spark join {built['int_account_postings_monthly']} as duck using (account_id, month_start) "
@@ -572,7 +581,7 @@ def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(
     # refresh_reversals (on Spark a partition overwrite) can mark that posting
     out, split, built, con = second_night(spark_build, published_bank)
     reversed_txn_id, reversals = split["reversed_txn_id"], split["reversals"]
-    postings = f"read_parquet('{out / 'incremental' / 'fct_transactions'}/*.parquet')"
+    postings = spark_parquet(out / "incremental" / "fct_transactions")
     newest = con.sql(f"select max(business_date) from {built['fct_transactions']}").fetchall()[0][0]
     # then the reversed posting is marked, with the first reversal by date and id, on the newest date
     first = min(reversals)
@@ -580,9 +589,7 @@ def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(
         f"select is_reversed, reversed_by_txn_id, reversed_on from {postings} where txn_id = '{reversed_txn_id}'"
     ).fetchall() == [(True, first, newest)]
     assert as_text(
-        con.sql(
-            f"select * from read_parquet('{out / 'incremental' / 'int_transactions_reversed'}/*.parquet')"
-        ).fetchall()
+        con.sql(f"select * from {spark_parquet(out / 'incremental' / 'int_transactions_reversed')}").fetchall()
     ) == Counter({(reversed_txn_id, first, str(newest), "2"): 1})
     # and every other posting is DuckDB's full build, row for row (the newest date's from the
     # second night's load), the reversed one but for its mark
@@ -617,7 +624,7 @@ def test_money_keeps_its_scale_on_spark(spark_build: tuple[Settings, Path]) -> N
     con = duckdb.connect()
     [(amount_type, total, rows)] = con.sql(
         "select any_value(typeof(amount)), sum(amount), count(*) "
-        f"from read_parquet('{out / 'stg_core_banking__transactions'}/*.parquet')"
+        f"from {spark_parquet(out / 'stg_core_banking__transactions')}"
     ).fetchall()
     # then amounts are DECIMAL(18,4), summed exactly, never floating point
     assert amount_type == "DECIMAL(18,4)"
