@@ -88,15 +88,32 @@ def run_killed(data_dir: str, point: str) -> None:
     elif point == "build":  # while dbt writes the new warehouse file
         from bankdw.warehouse import build_path
 
-        built = build_path(load_settings(data_dir=Path(data_dir)))
+        root = Path(data_dir)
+        built = build_path(load_settings(data_dir=root))
+        wal = built.with_name(f"{built.name}.wal")
 
         def kill_when_dbt_writes() -> None:
-            while not any(p.stat().st_size > 2_000_000 for p in built.parent.glob(f"{built.name}*")):
+            # the build file is first a copy of the published state, which the pipeline writes
+            # itself before dbt starts; then dbt writes, through the file's write-ahead log
+            while not (_size(built) > 2_000_000 and _size(wal) > 0):
                 time.sleep(0.05)
+            working = processes_working_in(root, patience=0)
+            (root.parent / WORKING_AT_BUILD_KILL).write_text(json.dumps(working), encoding="utf-8")
             _die()
 
         threading.Thread(target=kill_when_dbt_writes, daemon=True).start()
     pipeline.run(load_settings(data_dir=Path(data_dir)))
+
+
+WORKING_AT_BUILD_KILL = "working-at-build-kill.json"
+"""What worked in the data dir when the run killed while dbt builds died (`processes_working_in`)."""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def kill_run(settings: Settings, point: str) -> None:
@@ -242,6 +259,9 @@ def load_banks(root: Path) -> dict[str, Any]:
     deliver(source, hard.landing_dir, range(FIRST_NIGHTS))
     kill_run(hard, "stage")
     facts["after_stage_kill"] = (lake_rows(hard), published_lake_version(hard))
+    facts["staged_before_stage_kill"] = sorted(
+        p.name for p in (hard.lake_dir / "_staging").glob("*/*/*/business_date=*")
+    )
     kill_run(hard, "commit")
     facts["after_commit_kill"] = (lake_rows(hard), published_lake_version(hard))
     facts["audit_after_commit_kill"] = sorted(p.name for p in (hard.lake_dir / "_audit" / "loads").glob("*"))
@@ -253,6 +273,7 @@ def load_banks(root: Path) -> dict[str, Any]:
     withdraw_a_date(hard.landing_dir)
     redeliver_unchanged(hard.landing_dir)
     kill_run(hard, "build")
+    facts["working_at_build_kill"] = json.loads((root / WORKING_AT_BUILD_KILL).read_text(encoding="utf-8"))
     facts["left_working"] = processes_working_in(hard.root)
     facts["after_build_kill"] = hard.warehouse_path.read_bytes()
     facts["night"] = run(hard)
@@ -266,6 +287,7 @@ def load_banks(root: Path) -> dict[str, Any]:
 def test_a_run_killed_while_staging_leaves_nothing_in_the_lake(banks: dict[str, Any]) -> None:
     rows, published = banks["after_stage_kill"]
     assert rows == {} and published is None
+    assert banks["staged_before_stage_kill"]  # what it had converted is in its staging area, no further
 
 
 def test_a_run_killed_while_committing_leaves_whole_partitions_and_its_deliveries_pending(
@@ -284,6 +306,7 @@ def test_a_run_killed_while_committing_leaves_whole_partitions_and_its_deliverie
 
 def test_a_run_killed_while_dbt_builds_leaves_the_published_warehouse_as_it_was(banks: dict[str, Any]) -> None:
     assert banks["after_build_kill"] == banks["published_before"]
+    assert any("bankdw.dbt_session" in working for working in banks["working_at_build_kill"])  # dbt was building
     assert banks["left_working"] == []  # dbt died with the run: nothing writes a build file behind its back
     night: RunReport = banks["night"]
     assert night.outcome == "SUCCESS", night.failures
