@@ -6,8 +6,8 @@
     new one into place and drops the backup, after looking up the old table's indexes and key
     constraints: each a statement, an adapter macro call and a change to dbt's relation cache. On
     the suite's bank that was 200 of a full-refresh `dbt run`'s 750 statements, and this file
-    saves 7 to 9 per cent of the CPU of a `dbt run` or `dbt build` (measured alternated, 13 pairs:
-    20.5 CPU-s on average without it, 19.0 with it). DuckDB's `create or replace table` replaces the
+    saves 7 to 12 per cent of the CPU of a `dbt run` or `dbt build` (measured alternated; the
+    full-refresh run, 13 pairs: 20.5 CPU-s on average without it, 19.0 with it). DuckDB's `create or replace table` replaces the
     table within the model's transaction: a model that fails is rolled back and leaves the table it
     had. A model may read its own previous rows (a self-reading table, macros/engines.sql): DuckDB
     reads them before it replaces the table.
