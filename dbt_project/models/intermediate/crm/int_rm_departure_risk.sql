@@ -140,14 +140,14 @@ money as (
         cast(
             sum(customer_profitability.contribution) filter (
                 where
-                customer_profitability.month_start <= date_trunc('month', at_risk.reference_date)
+                customer_profitability.month_start <= {{ reference_month }}
                 and customer_profitability.month_start
                 > {{ months_before(reference_month, var('value_window_months')) }}
             ) as decimal(18, 2)
         ) as contribution_at_risk,
         cast(
             sum(customer_profitability.avg_liability_balance) filter (
-                where customer_profitability.month_start = date_trunc('month', at_risk.reference_date)
+                where customer_profitability.month_start = {{ reference_month }}
             ) as decimal(18, 2)
         ) as aum_at_reference,
         cast(
