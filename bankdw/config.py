@@ -119,8 +119,8 @@ class Settings(BaseSettings):
     engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
         description="The engine dbt builds the warehouse with, and identity resolution runs splink on: duckdb (the "
-        "embedded default), or spark (the same dbt project on Apache Spark, docs/spark.md; the nightly run does not "
-        "build on it yet and says so).",
+        "embedded default), or spark (the same dbt project on Apache Spark, docs/spark.md: the nightly run builds, "
+        "tests and publishes there the models tagged engine_portable, and says which it left to DuckDB).",
     )
     spark_driver_java_options: str = Field(
         default="",

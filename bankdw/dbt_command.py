@@ -2,13 +2,21 @@
 
 `python -m bankdw.dbt_command build ...` is `dbt build ...`. The dbt commands that run in a
 process of their own (outside a night's session, `bankdw.dbt_session`: the scheduler's tasks,
-the docs, a test's own command) start through it, so that Python's cycle collector passes over
-dbt's objects as seldom as in the session's worker (`COLLECTOR_THRESHOLDS`).
+the docs, a test's own command, every command on Spark) start through it, so that Python's cycle
+collector passes over dbt's objects as seldom as in the session's worker (`COLLECTOR_THRESHOLDS`).
+
+On Spark (`--target spark`, setting engine) dbt runs through its programmatic runner instead of its
+command line, so that the normalisation functions are registered in the session dbt-spark opens
+(`models.identity.spark_udfs.udf_registrar`), and a command that built tables then describes them
+(`bankdw.spark_tables.describe`) while that session is still open: what the pipeline reads of a
+Spark build, it reads from the tables' Parquet files with DuckDB, by that description.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import sys
 
 COLLECTOR_THRESHOLDS = (50_000, 20, 100)
@@ -17,14 +25,45 @@ ones every 20 such passes, over all every 100 of those (Python's defaults: 700, 
 allocates millions of small objects a command (nodes, Jinja contexts, events), so with the
 defaults the collector keeps walking them; what this saves: docs/performance.md, item 7."""
 
+SPARK_TARGET = "spark"
+"""The target of dbt_project/profiles.yml that builds on Spark (`Settings.dbt_target`)."""
+BUILDING_COMMANDS = ("build", "run", "seed")
+
 
 def command_line() -> list[str]:
     """The start of the command line of one dbt command; its arguments follow."""
     return [sys.executable, "-m", "bankdw.dbt_command"]
 
 
+def _option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
+def run_on_spark(args: list[str]) -> int:
+    """dbt's command `args` on Spark, in this process; returns the exit code dbt's command line
+    would (0 done, 1 a node failed, 2 dbt could not run)."""
+    from dbt.cli.main import dbtRunner
+
+    from bankdw.spark_tables import describe
+    from models.identity.normalise import DEFAULT_REGION
+    from models.identity.spark_udfs import python_worker_environment, udf_registrar
+
+    dbt_vars = json.loads(_option(args, "--vars") or "{}")
+    os.environ.update(python_worker_environment())
+    done = dbtRunner(callbacks=[udf_registrar(dbt_vars.get("phone_region") or DEFAULT_REGION)]).invoke(args)
+    if done.exception is not None:
+        sys.stderr.write(f"dbt {args[0]} on Spark could not run: {done.exception}\n")
+        return 2
+    if done.success and args[0] in BUILDING_COMMANDS:
+        describe(os.environ["BANKDW_SPARK_DIR"])
+    return 0 if done.success else 1
+
+
 def main() -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    args = sys.argv[1:]
+    if _option(args, "--target") == SPARK_TARGET:
+        sys.exit(run_on_spark(args))
     from dbt.cli.main import cli
 
     # the program's name in dbt's messages and log ("Command `dbt build` succeeded"): click would

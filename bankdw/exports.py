@@ -134,8 +134,12 @@ def _export(warehouse: Path, folder: Path, run_id: str, pii: dict[str, dict[str,
     marts: dict[str, Any] = {}
     try:
         build = con.sql("select lake_version, cast(built_at as varchar) from audit.warehouse_build").fetchone()
+        # tables, or views over a Spark build's files (bankdw.spark_tables)
         tables = [
-            row[0] for row in con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+            row[0]
+            for row in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
         ]
         for mart in sorted(tables):
             columns = [c[0] for c in con.sql(f"describe marts.{mart}").fetchall()]

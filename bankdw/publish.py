@@ -58,6 +58,7 @@ import duckdb
 from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
+from bankdw.spark_tables import SparkTable, create_views, described, write_catalog
 from bankdw.warehouse import (
     BUILD_INFO_TABLE,
     IDENTITY,
@@ -123,10 +124,16 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
             built_dir.replace(kept.version_path(settings, run_id))
     state = state_path(settings, run_id)
     state.parent.mkdir(exist_ok=True)
-    built.replace(state)
+    if settings.engine == "spark":
+        _keep_spark_state(settings, built, state)
+    else:
+        built.replace(state)
     _seal(state)
     timer.done(f"build state kept and sealed ({state.stat().st_size / 1e6:,.0f} MB)")
-    _write_reader(state, version)
+    if settings.engine == "spark":
+        _write_spark_reader(settings, state, version, run_id)
+    else:
+        _write_reader(state, version)
     timer.done("reader file written")
     _seal(version)
     timer.done(f"reader file sealed ({version.stat().st_size / 1e6:,.0f} MB)")
@@ -213,6 +220,105 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+SPARK_STATE = "spark"
+"""A Spark build's state in its version's state folder: Spark's warehouse (the tables' Parquet
+files), its metastore and the tables' description (`bankdw.spark_tables`)."""
+SPARK_METASTORE = ("metastore_db", "derby.log")
+"""What of a Spark state its process writes in place (Derby's files): copied, never linked."""
+
+
+def spark_state_path(settings: Settings, run_id: str) -> Path:
+    return state_path(settings, run_id).parent / SPARK_STATE
+
+
+def reader_files_path(settings: Settings, run_id: str) -> Path:
+    """The Parquet files of a version built on Spark, linked from its state, which the version's
+    views read (`_write_spark_reader`); none for a version built on DuckDB."""
+    return versions_dir(settings) / f"{VERSION_PREFIX}{run_id}"
+
+
+def _keep_spark_state(settings: Settings, built: Path, state: Path) -> None:
+    """Keep a Spark build as its version's state: the Spark folder moved beside `state`, and `state`
+    a DuckDB file of views over the files there with the build's stamp, as the build file was
+    (`bankdw.spark_tables.write_catalog`): what the models' training and the next build read."""
+    kept = state.parent / SPARK_STATE
+    shutil.rmtree(kept, ignore_errors=True)
+    settings.spark_dir.replace(kept)
+    write_catalog(kept, state)
+    _copy_build_info(built, state)
+    built.unlink()
+
+
+def _copy_build_info(source: Path, target: Path) -> None:
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach {literal(source)} as build (read_only)")
+        con.execute("create schema if not exists audit")
+        con.execute(f"create or replace table {BUILD_INFO_TABLE} as select * from build.{BUILD_INFO_TABLE}")
+        con.execute("detach build")
+        con.execute("checkpoint")
+
+
+def _write_spark_reader(settings: Settings, state: Path, version: Path, run_id: str) -> None:
+    """Write `version` for a build on Spark: the tables of `READER_SCHEMAS` as views over their
+    Parquet files, linked from the state into `reader_files_path` (read-only: what readers open is
+    never written again; Spark's next build, starting from links of the same files, replaces
+    files, it never writes one in place), and the build's stamp, as a table. Nothing is copied."""
+    spark_state, files = state.parent / SPARK_STATE, reader_files_path(settings, run_id)
+    tables = [table for table in described(spark_state) if table.schema in READER_SCHEMAS]
+    shutil.rmtree(files, ignore_errors=True)
+    for table in tables:
+        _link_tree(spark_state / table.folder, _reader_folder(files, table), mode=0o440)
+    partial = version.with_name(f".{version.name}.partial")
+    partial.unlink(missing_ok=True)
+    with duckdb.connect(str(partial)) as con:
+        create_views(con, tables, lambda table: _reader_folder(files, table))
+        con.execute("checkpoint")
+    _copy_build_info(state, partial)
+    partial.replace(version)
+
+
+def _reader_folder(files: Path, table: SparkTable) -> Path:
+    return files / table.schema / table.name
+
+
+def _link_tree(source: Path, target: Path, mode: int | None = None, copied: tuple[str, ...] = ()) -> None:
+    """`target` made to hold `source`'s files, each a hard link (a copy across file systems, and for
+    the names in `copied`), but for hidden ones (Spark's checksums) and `_SUCCESS` markers."""
+    for path in sorted(source.rglob("*")):
+        name = path.relative_to(source)
+        if path.is_dir() or path.name.startswith(".") or path.name == "_SUCCESS":
+            continue
+        linked = target / name
+        linked.parent.mkdir(parents=True, exist_ok=True)
+        if name.parts[0] in copied:
+            shutil.copy2(path, linked)
+            continue
+        try:
+            os.link(path, linked)
+        except OSError:
+            shutil.copy2(path, linked)
+        if mode is not None:
+            linked.chmod(mode)
+
+
+def restore_spark_state(settings: Settings) -> None:
+    """Start a Spark build from the state of the published version: its Spark folder cloned into the
+    build area, the tables' files linked (Spark replaces files, it never writes one in place), the
+    metastore copied (Derby writes its files in place). The metastore names the tables' folders by
+    absolute path, the build area's, where the state was built: so they are found again (a data
+    dir moved elsewhere builds afresh, `bankdw.warehouse.project_fingerprint`)."""
+    run_id = published_run_id(settings)
+    state = spark_state_path(settings, run_id) if run_id else None
+    if state is None or not state.is_dir():
+        raise VersionChanged(
+            f"the published version ({run_id or 'none'}) keeps no Spark state to build on from "
+            f"({state}): rebuild from the lake (`bankdw run --rebuild`)"
+        )
+    verify_published(settings)
+    shutil.rmtree(settings.spark_dir, ignore_errors=True)
+    _link_tree(state, settings.spark_dir, copied=SPARK_METASTORE)
+
+
 CHECKSUM_SUFFIX = ".sha256"
 """Of every kept version, `<warehouse>/checksums/<version file>.sha256`: `<sha256>  <file name>`
 (sha256sum's format), read-only, written when the version is published: the versions' audit,
@@ -288,7 +394,11 @@ def published_state_path(settings: Settings) -> Path:
 def copy_published_state(settings: Settings, copy_to: Path) -> None:
     """Copy the whole build behind the published version to `copy_to` (where the nightly build
     starts), checking as it copies that neither the published file nor that state changed since
-    they were published (`VersionChanged`)."""
+    they were published (`VersionChanged`). On Spark the build starts from the published version's
+    Spark state instead (`restore_spark_state`): `copy_to`, a catalog of views, is written after the build."""
+    if settings.engine == "spark":
+        restore_spark_state(settings)
+        return
     state = published_state_path(settings)
     if state == settings.warehouse_path:
         verify_published(settings, copy_to)
@@ -431,12 +541,17 @@ def prune(settings: Settings) -> list[Path]:
                 checksum_path(stale).unlink(missing_ok=True)
                 stale.unlink(missing_ok=True)
             shutil.rmtree(state.parent, ignore_errors=True)
+            shutil.rmtree(reader_files_path(settings, path.stem.removeprefix(VERSION_PREFIX)), ignore_errors=True)
             removed.append(path)
     for state in versions_dir(settings).glob(f"{STATE_PREFIX}*"):  # an interrupted publish's
         if not version_path(settings, state.name.removeprefix(STATE_PREFIX)).exists():
             checksum_path(state / build_path(settings).name).unlink(missing_ok=True)
             shutil.rmtree(state)
             removed.append(state)
+    for files in versions_dir(settings).glob(f"{VERSION_PREFIX}*"):  # a Spark version's files, its version gone
+        if files.is_dir() and not version_path(settings, files.name.removeprefix(VERSION_PREFIX)).exists():
+            shutil.rmtree(files)
+            removed.append(files)
     for kept in KEPT_DIRS:
         for folder in versions_dir(settings).glob(f"{kept.prefix}*"):
             if not version_path(settings, folder.name.removeprefix(kept.prefix)).exists():

@@ -46,6 +46,7 @@ from bankdw.config import (
 )
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
+from bankdw.spark_tables import write_catalog
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunner
@@ -66,20 +67,23 @@ class BuildFailed(Exception):
 
 
 class EngineNotReady(Exception):
-    """The setting engine names an engine the nightly build cannot run on yet (docs/spark.md)."""
+    """The engine settings name a way of building the nightly run cannot work with (docs/spark.md)."""
 
-    def __init__(self, engine: str) -> None:
+    def __init__(self, engine: str, why: str) -> None:
         self.engine = engine
-        super().__init__(
-            f"the nightly run does not build on {engine} yet (setting engine, BANKDW_ENGINE={engine}): only the "
-            "models tagged engine_portable build there so far (docs/spark.md). Run with BANKDW_ENGINE=duckdb."
-        )
+        super().__init__(f"the nightly run cannot build on {engine} so: {why}")
 
 
 def require_pipeline_engine(settings: Settings) -> None:
-    """Refuse, before anything is loaded or built, an engine the whole nightly build does not run on."""
-    if settings.engine != "duckdb":
-        raise EngineNotReady(settings.engine)
+    """Refuse, before anything is loaded or built, engine settings the nightly run cannot build with:
+    on Spark the build, its tests and the publish are processes of their own, which find the build's
+    tables through a metastore kept with it (setting spark_catalog `hive`), not in one process's memory."""
+    if settings.engine == "spark" and settings.spark_catalog != "hive":
+        raise EngineNotReady(
+            settings.engine,
+            f"the setting spark_catalog is {settings.spark_catalog} (BANKDW_SPARK_CATALOG): the build's tables would "
+            "be gone when its process ends, before its tests. Set BANKDW_SPARK_CATALOG=hive (the default).",
+        )
 
 
 @dataclass
@@ -183,6 +187,11 @@ def _relative(path: Path, start: Path) -> str:
 
 PORTABLE_TAG = "engine_portable"
 """The tag of the models built the same on DuckDB and on Spark (dbt_project.yml, docs/spark.md)."""
+SPARK_SELECTION = ("--select", f"tag:{PORTABLE_TAG}")
+"""What a build selects on Spark: the models built the same on both engines; the others run on
+DuckDB only so far. Its tests: those of these models, but for a test that also reads a model
+left out (dbt's `--indirect-selection cautious`)."""
+SPARK_TEST_SELECTION = (*SPARK_SELECTION, "--indirect-selection", "cautious")
 
 
 def portable_relations(target_dir: Path) -> dict[str, str]:
@@ -352,6 +361,10 @@ def project_fingerprint(settings: Settings) -> str:
         )
     }
     digest.update(json.dumps(shaping, sort_keys=True).encode())
+    if settings.engine != "duckdb":  # another engine's build is no state to go on from (DuckDB's digest as it was)
+        digest.update(settings.engine.encode())
+        # and Spark's metastore names its tables' folders by absolute path: a moved data dir builds afresh
+        digest.update(str(settings.spark_dir.resolve()).encode())
     return digest.hexdigest()
 
 
@@ -390,12 +403,21 @@ def build(
     started_from = None if full_refresh else published_lake_version(settings)
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
-        if start_from is None:
+        if start_from is None and settings.engine == "duckdb":
             shutil.copyfile(settings.warehouse_path, target)
+        elif start_from is None:
+            from bankdw.publish import copy_published_state  # publish imports this module
+
+            copy_published_state(settings, target)
         else:
             start_from(target)
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
-    result = _invoke(settings, target, "build", *extra)
+    if settings.engine == "spark":
+        result = _invoke(settings, target, "build", *SPARK_SELECTION, *extra)
+        # what the pipeline reads of the build, and publishes, it reads through views over Spark's files
+        write_catalog(settings.spark_dir, target)
+    else:
+        result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh
     _stamp(target, run_id, lake_version, fingerprint, full_refresh, started_from)
     mode = build_mode(full_refresh)
@@ -416,7 +438,8 @@ def run_tests(settings: Settings) -> BuildResult:
     """
     target = build_path(settings)
     since = night_tested_since(settings, target)
-    result = _invoke(settings, target, "test", "--exclude-resource-type", "unit_test")
+    selection = SPARK_TEST_SELECTION if settings.engine == "spark" else ()
+    result = _invoke(settings, target, "test", *selection, "--exclude-resource-type", "unit_test")
     scope = "whole tables" if since is None else f"the night's rows of the incremental tables (newer than {since})"
     log.info(
         "dbt test on %s: %d passed, %d warned (%.1fs)", scope, result.tests_passed, result.tests_warned, result.seconds

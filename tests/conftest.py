@@ -118,10 +118,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(
         "BANKDW_SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
     )
-    # and its tables' names in memory: tests.spark_build writes out what it built in the process
-    # that built it, so no Derby metastore is started and none is asked at every statement
-    # (17 per cent less CPU for its build, docs/spark.md)
-    os.environ.setdefault("BANKDW_SPARK_CATALOG", "in-memory")
     # One DuckDB thread a query and one dbt thread a build: the suite's banks are tiny, where more
     # threads mostly wait for each other, and its workers keep both cores busy (a night on the test
     # bank: about 9 % less CPU, docs/performance.md)

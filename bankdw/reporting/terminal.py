@@ -29,6 +29,8 @@ def _beside_python(command: str) -> str:
 def query_hint(settings: Settings) -> list[str]:
     path = settings.warehouse_path
     top5 = "select * from marts.customer_360 order by contribution_12m desc limit 5"
+    if settings.engine == "spark":  # customer_360 is not built on Spark yet (docs/spark.md)
+        top5 = "select * from marts.fct_customer_profitability_monthly order by contribution desc limit 5"
     count = "select count(*) from marts.dim_customer"
     return [
         f"Warehouse: {path}",
