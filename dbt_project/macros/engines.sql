@@ -388,6 +388,68 @@
 {%- endmacro %}
 
 
+{#- What the data tests (tests/, tests/generic/, the models' yml) need besides the above. -#}
+{% macro unnest_columns(columns) -%}
+    {#- Rows out of lists, in a select list: `columns` is a list of (name, [expressions]); the
+        select gives a row per position, the i-th expression of every list side by side (an
+        aggregate's select included: a row per group and position). DuckDB's `unnest([...]) as
+        name` for each (several unnests in one select are zipped); Spark allows one generator in
+        a select, so `inline(arrays_zip(array(...), ...)) as (names)`, or `explode(array(...))`
+        for one list. -#}
+    {{- return(adapter.dispatch('unnest_columns', 'bankdw')(columns)) -}}
+{%- endmacro %}
+
+{% macro default__unnest_columns(columns) -%}
+    {%- for name, items in columns -%}
+        unnest([{{ items | join(', ') }}]) as {{ name }}{{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro spark__unnest_columns(columns) -%}
+    {%- if columns | length == 1 -%}
+        explode(array({{ columns[0][1] | join(', ') }})) as {{ columns[0][0] }}
+    {%- else -%}
+        inline(arrays_zip(
+        {%- for name, items in columns -%}
+            array({{ items | join(', ') }}){{ ', ' if not loop.last }}
+        {%- endfor -%}
+        )) as ({{ columns | map(attribute=0) | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro json_string(json, path) -%}
+    {#- The text of the string at `path` (`$.amount`) of the JSON text `json` (null where there is
+        none): DuckDB's `json_extract_string`, Spark's `get_json_object`. For a string value both
+        give its text as written; a JSON number Spark may reformat (it reads it as a double), so
+        exact figures are kept as JSON strings (the loads' control totals are). -#}
+    {{- return(adapter.dispatch('json_string', 'bankdw')(json, path)) -}}
+{%- endmacro %}
+
+{% macro default__json_string(json, path) -%}
+    json_extract_string({{ json }}, {{ path }})
+{%- endmacro %}
+
+{% macro spark__json_string(json, path) -%}
+    get_json_object({{ json }}, {{ path }})
+{%- endmacro %}
+
+{% macro regexp_full_match(value, pattern) -%}
+    {#- Whether the whole of `value` matches the regular expression `pattern` (its text, not a
+        literal: `\+[1-9][0-9]{6,14}`; what both engines' regexps share, RE2's and Java's):
+        DuckDB's `regexp_full_match`; Spark's `regexp_like` (which finds a match anywhere) on the
+        pattern anchored, its literal with the backslashes Spark's string literals unescape. -#}
+    {{- return(adapter.dispatch('regexp_full_match', 'bankdw')(value, pattern)) -}}
+{%- endmacro %}
+
+{% macro default__regexp_full_match(value, pattern) -%}
+    regexp_full_match({{ value }}, '{{ pattern | replace("'", "''") }}')
+{%- endmacro %}
+
+{% macro spark__regexp_full_match(value, pattern) -%}
+    regexp_like({{ value }}, '^(?:{{ pattern | replace("\\", "\\\\") | replace("'", "\\'") }})$')
+{%- endmacro %}
+
+
 {#- Incremental models. DuckDB deletes and inserts rows in place; Spark's plain Parquet tables
     (file_format parquet) can neither delete nor update, and Spark refuses to overwrite a table
     in a statement that reads it. So on Spark a night's change is a rewrite of the whole table:

@@ -110,7 +110,7 @@ accrued as (
 
 balance_sides as (
 
-    select unnest(['ASSET', 'LIABILITY']) as balance_side
+    select {{ unnest_columns([('balance_side', ["'ASSET'", "'LIABILITY'"])]) }}
 
 ),
 

@@ -10,7 +10,7 @@ with delivered as (
     select
         loads.source_file,
         loads.rows_loaded,
-        cast(json_extract_string(loads.control_totals, '$.amount') as decimal(18, 4)) as amount_total
+        cast({{ json_string('loads.control_totals', "'$.amount'") }} as decimal(18, 4)) as amount_total
     from {{ ref('audit_loads') }} as loads
     where
         loads.feed = 'transactions'

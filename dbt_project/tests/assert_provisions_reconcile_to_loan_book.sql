@@ -67,8 +67,8 @@ last_states as (
     select
         loans.account_id,
         max(loans.business_date) as last_date,
-        arg_max(loans.classification, loans.business_date) as last_classification,
-        arg_max(loans.outstanding_principal, loans.business_date) as last_outstanding_principal
+        {{ arg_max('loans.classification', 'loans.business_date') }} as last_classification,
+        {{ arg_max('loans.outstanding_principal', 'loans.business_date') }} as last_outstanding_principal
     from loans
     group by loans.account_id
 

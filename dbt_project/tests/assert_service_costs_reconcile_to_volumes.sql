@@ -72,9 +72,10 @@ allocated_by_channel as (
 
     select
         account_channel_costs.month_start,
-        unnest(['CALL', 'WEB_SESSION']) as channel,
-        unnest([sum(account_channel_costs.call_cost), sum(account_channel_costs.session_cost)])
-            as allocated_cost,
+        {{ unnest_columns([
+            ('channel', ["'CALL'", "'WEB_SESSION'"]),
+            ('allocated_cost', ['sum(account_channel_costs.call_cost)', 'sum(account_channel_costs.session_cost)']),
+        ]) }},
         count(*) as n_account_months
     from account_channel_costs
     group by account_channel_costs.month_start
