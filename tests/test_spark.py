@@ -703,7 +703,7 @@ def test_the_nightly_run_builds_tests_and_publishes_on_spark(
     marts = [
         name
         for (name,) in spark.sql(
-            "select table_name from duckdb_views() where database_name = 'spark' and schema_name = 'marts'"
+            "select view_name from duckdb_views() where database_name = 'spark' and schema_name = 'marts'"
         ).fetchall()
     ]
     assert len(marts) >= 29 and "fct_customer_profitability_monthly" in marts, marts
