@@ -479,7 +479,8 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
                     settings.lake_dir, settings.runs_dir / run_id, run_id, failed.result.test_results, None, built
                 )
             raise
-        # kept in the build's audit.check_results too, which a build on Spark does not have yet (docs/spark.md)
+        # kept in the build's audit.check_results too; a build on Spark has the table, but the
+        # pipeline does not write into Spark's tables: the next night's build reads them (docs/spark.md)
         into_build = result.path if settings.engine == "duckdb" else None
         checks = record_warehouse_tests(
             settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, into_build, built

@@ -87,6 +87,22 @@
         {#- the load audit, which the incremental models read (macros/incremental.sql,
             newer_delivered_from): one file per load and the zero-row schema file -#}
         {%- set path = var('lake_dir') ~ '/_audit/loads/*.parquet' -%}
+    {%- elif source_name == 'lake_audit' and table_name in ('checks', 'quarantine') -%}
+        {#- the check history (with the analytical models' runs, which DuckDB's source also reads
+            under `_audit/`; the loads have a source of their own) and the quarantine, with
+            DuckDB's `filename` column (lake_file_name); the files' schemas merged by name as
+            DuckDB's union_by_name does (the profile's spark.sql.parquet.mergeSchema). Spark skips
+            files whose name starts with `_`: it never reads the check history's schema file
+            (`_audit/checks/_empty.parquet`) and finds no schema where there is nothing else, so
+            the check history needs one check file (a night's feed gates write theirs before its
+            build). The quarantine's schema files (`_schema/empty.parquet`) are read. -#}
+        {%- set path = var('lake_dir') ~ (
+            '/_audit/{checks,model_runs}/*.parquet' if table_name == 'checks' else '/_quarantine/*/*/*/*.parquet'
+        ) -%}
+        {{- return(
+            "(select *, " ~ lake_file_name() ~ " as filename from parquet.`" ~ (path | replace('`', '``'))
+            ~ "`)"
+        ) -}}
     {%- elif execute -%}
         {#- (parsing the whole project reads every source: a model that is not portable yet fails
             only when it is built) -#}
@@ -97,6 +113,16 @@
         {{- return(relation) -}}
     {%- endif -%}
     {{- return("parquet.`" ~ (path | replace('`', '``')) ~ "`") -}}
+{%- endmacro %}
+
+{% macro lake_file_name() -%}
+    {#- Spark: the path of the file a row was read from, as DuckDB's `filename` gives it (but
+        absolute, where DuckDB's is as the source names it: the models read its tail). Spark's
+        hidden `_metadata.file_path` is a URI (`file:/lake/_audit/checks/x.parquet`), its path
+        percent-encoded (a space is `%20`, a `%` is `%25`; a `+` stays): decoded (url_decode
+        would read a `+` as a space, so it is encoded first), and a local file's scheme dropped
+        (a lake on HDFS or object storage keeps its scheme). -#}
+    regexp_replace(url_decode(replace(_metadata.file_path, '+', '%2B')), '^file:(//)?', '')
 {%- endmacro %}
 
 

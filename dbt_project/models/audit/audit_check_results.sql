@@ -1,27 +1,10 @@
 -- Every run's checks, kept in the lake because the warehouse file is rebuilt each run.
 -- The build adds its own dbt test results to this table before it is published.
--- The source reads all of `_audit/`; the typed empty row set gives the columns even before
--- the first check file exists, and only the files under `_audit/checks/` are kept.
-with no_checks as (
-
-    select
-        cast(null as varchar) as run_id,
-        cast(null as timestamptz) as checked_at,
-        cast(null as varchar) as stage,
-        cast(null as varchar) as check_id,
-        cast(null as varchar) as subject,
-        cast(null as varchar) as check_name,
-        cast(null as varchar) as column_name,
-        cast(null as varchar) as severity,
-        cast(null as varchar) as outcome,
-        cast(null as bigint) as failing_rows,
-        cast(null as varchar) as examples,
-        cast(null as varchar) as note
-    where false
-
-),
-
-audit_files as (
+-- The source reads all of `_audit/`, and only the files under `_audit/checks/` are kept: their
+-- columns are the check history's, whose zero-row schema file (`_audit/checks/_empty.parquet`,
+-- written before every build) gives them before the first check. Named, not `union all by name`
+-- with a typed empty row set as before: Spark's SQL has no `union all by name` (docs/spark.md).
+with audit_files as (
 
     select * from {{ source('lake_audit', 'checks') }}
 
@@ -29,9 +12,20 @@ audit_files as (
 
 checks as (
 
-    select * from no_checks
-    union all by name
-    select * from audit_files
+    select
+        audit_files.run_id,
+        audit_files.checked_at,
+        audit_files.stage,
+        audit_files.check_id,
+        audit_files.subject,
+        audit_files.check_name,
+        audit_files.column_name,
+        audit_files.severity,
+        audit_files.outcome,
+        audit_files.failing_rows,
+        audit_files.examples,
+        audit_files.note
+    from audit_files
     where audit_files.filename like '%/_audit/checks/%'
 
 ),
@@ -39,18 +33,18 @@ checks as (
 final as (
 
     select
-        cast(checks.run_id as varchar) as run_id,
-        cast(checks.checked_at as timestamptz) as checked_at,
-        cast(checks.stage as varchar) as stage,
-        cast(checks.check_id as varchar) as check_id,
-        cast(checks.subject as varchar) as subject,
-        cast(checks.check_name as varchar) as check_name,
-        cast(checks.column_name as varchar) as column_name,
-        cast(checks.severity as varchar) as severity,
-        cast(checks.outcome as varchar) as outcome,
+        cast(checks.run_id as {{ string_type() }}) as run_id,
+        cast(checks.checked_at as {{ timestamptz_type() }}) as checked_at,
+        cast(checks.stage as {{ string_type() }}) as stage,
+        cast(checks.check_id as {{ string_type() }}) as check_id,
+        cast(checks.subject as {{ string_type() }}) as subject,
+        cast(checks.check_name as {{ string_type() }}) as check_name,
+        cast(checks.column_name as {{ string_type() }}) as column_name,
+        cast(checks.severity as {{ string_type() }}) as severity,
+        cast(checks.outcome as {{ string_type() }}) as outcome,
         cast(checks.failing_rows as bigint) as failing_rows,
-        cast(checks.examples as varchar) as examples,
-        cast(checks.note as varchar) as note
+        cast(checks.examples as {{ string_type() }}) as examples,
+        cast(checks.note as {{ string_type() }}) as note
     from checks
 
 )

@@ -11,8 +11,8 @@ with merge_log as (
 final as (
 
     select
-        cast(merge_log.retired_key as varchar) as retired_key,
-        cast(merge_log.surviving_key as varchar) as surviving_key,
+        cast(merge_log.retired_key as {{ string_type() }}) as retired_key,
+        cast(merge_log.surviving_key as {{ string_type() }}) as surviving_key,
         cast(merge_log.merged_on as date) as merged_on,
         cast(merge_log.n_records_moved as bigint) as n_records_moved
     from merge_log

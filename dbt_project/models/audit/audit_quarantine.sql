@@ -12,11 +12,11 @@ final as (
         split_part(quarantine.filename, '/', -4) as system,
         split_part(quarantine.filename, '/', -3) as feed,
         cast(quarantine._business_date as date) as business_date,
-        cast(quarantine._load_id as varchar) as load_id,
-        cast(quarantine._source_file as varchar) as source_file,
+        cast(quarantine._load_id as {{ string_type() }}) as load_id,
+        cast(quarantine._source_file as {{ string_type() }}) as source_file,
         cast(quarantine._source_row as bigint) as source_row,
-        cast(quarantine.raw as varchar) as raw,
-        cast(quarantine.reason as varchar) as reason
+        cast(quarantine.raw as {{ string_type() }}) as raw,
+        cast(quarantine.reason as {{ string_type() }}) as reason
     from quarantine
 
 )

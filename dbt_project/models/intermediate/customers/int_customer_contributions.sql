@@ -32,9 +32,11 @@ final as (
 
     select
         months_in_window.customer_key,
-        sum(months_in_window.contribution) filter (where months_in_window.is_last_month)
-            as contribution_last_month,
-        sum(months_in_window.contribution) as contribution_in_window
+        -- DuckDB's type of a sum of decimal(18, 2) (Spark's would have 28 digits)
+        cast(
+            sum(months_in_window.contribution) filter (where months_in_window.is_last_month) as decimal(38, 2)
+        ) as contribution_last_month,
+        cast(sum(months_in_window.contribution) as decimal(38, 2)) as contribution_in_window
     from months_in_window
     group by months_in_window.customer_key
 
