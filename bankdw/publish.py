@@ -58,7 +58,7 @@ import duckdb
 from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import pii_columns, switch_to, write_exports
-from bankdw.spark_tables import SparkTable, create_views, described, write_catalog
+from bankdw.spark_tables import SparkTable, create_views, described, in_model_order, write_catalog
 from bankdw.warehouse import (
     BUILD_INFO_TABLE,
     IDENTITY,
@@ -262,9 +262,11 @@ def _write_spark_reader(settings: Settings, state: Path, version: Path, run_id: 
     """Write `version` for a build on Spark: the tables of `READER_SCHEMAS` as views over their
     Parquet files, linked from the state into `reader_files_path` (read-only: what readers open is
     never written again; Spark's next build, starting from links of the same files, replaces
-    files, it never writes one in place), and the build's stamp, as a table. Nothing is copied."""
+    files, it never writes one in place), their columns in their models' order (`in_model_order`),
+    and the build's stamp, as a table. Nothing is copied."""
     spark_state, files = state.parent / SPARK_STATE, reader_files_path(settings, run_id)
-    tables = [table for table in described(spark_state) if table.schema in READER_SCHEMAS]
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    tables = in_model_order([table for table in described(spark_state) if table.schema in READER_SCHEMAS], manifest)
     shutil.rmtree(files, ignore_errors=True)
     for table in tables:
         _link_tree(spark_state / table.folder, _reader_folder(files, table), mode=0o440)

@@ -162,6 +162,25 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: list[SparkTable], folde
             con.execute(f'comment on column "{table.schema}"."{table.name}"."{column}" is {literal(comment)}')
 
 
+def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]:
+    """`tables` with their columns in the order their models declare them (dbt's `manifest`: the
+    contracts' order, DuckDB's), where Spark lists a partitioned table's partition columns last:
+    a published mart reads alike on both engines (`select *`). Columns no model declares keep
+    Spark's order, after the others."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values() if manifest.exists() else []
+    declared = {
+        f"{node['schema']}.{node.get('alias') or node['name']}": list(node.get("columns") or {})
+        for node in nodes
+        if node["resource_type"] in ("model", "seed")
+    }
+    ordered = []
+    for table in tables:
+        rank = {name: i for i, name in enumerate(declared.get(table.relation, []))}
+        columns = sorted(table.columns, key=lambda column: rank.get(column[0], len(rank)))
+        ordered.append(SparkTable(**{**table.__dict__, "columns": columns}))
+    return ordered
+
+
 def write_catalog(spark_dir: Path, target: Path) -> list[SparkTable]:
     """`target`: a new DuckDB file of views over every table of the Spark build in `spark_dir`
     (`described`), which the pipeline reads the build through."""
