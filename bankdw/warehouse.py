@@ -14,6 +14,13 @@ published yet, or when the dbt project changed since the published build (its mo
 macros, seeds or settings): a changed model must not be appended to a table built by the old one.
 A data dir moved elsewhere is not a change: only views name the lake's path, and every build
 creates the views again.
+
+On Spark (setting engine) dbt builds the models tagged engine_portable into Spark's warehouse
+in the build area (`Settings.spark_dir`), tests them, and the build file is written after dbt's
+build as a DuckDB file of views over the Spark tables' Parquet files (`bankdw.spark_tables`):
+what the pipeline reads of a build it reads there, and `bankdw.publish` publishes it as views
+over the same files, linked. A night on Spark starts from the published version's Spark folder,
+restored into the build area; a moved data dir builds afresh (`project_fingerprint`).
 """
 
 from __future__ import annotations
