@@ -394,7 +394,8 @@ def build(
     the published file was built by another version of the dbt project. Reads the identity
     the run's resolve step wrote (`identity_build_path`). `start_from(target)` copies the
     published file to the build file (default: a plain copy; the pipeline checks its checksum
-    in the same read, `bankdw.publish.verify_published`).
+    in the same read, `bankdw.publish.verify_published`; on Spark `copy_published_state` restores the
+    published version's Spark folder instead, and is required).
     """
     target = build_path(settings)
     identity = identity_build_path(settings)
@@ -410,14 +411,14 @@ def build(
     started_from = None if full_refresh else published_lake_version(settings)
     if not full_refresh:
         # Readers may hold the published file open read-only; copying it only reads it.
-        if start_from is None and settings.engine == "duckdb":
-            shutil.copyfile(settings.warehouse_path, target)
-        elif start_from is None:
-            from bankdw.publish import copy_published_state  # publish imports this module
-
-            copy_published_state(settings, target)
-        else:
+        if start_from is not None:
             start_from(target)
+        elif settings.engine == "duckdb":
+            shutil.copyfile(settings.warehouse_path, target)
+        else:  # the Spark state is the published version's folder, which bankdw.publish restores
+            raise BuildFailed(
+                ["an incremental build on Spark starts from the published state: start_from=copy_published_state"]
+            )
     extra = [*WITHOUT_TESTS, *(["--full-refresh"] if full_refresh else [])]
     if settings.engine == "spark":
         result = _invoke(settings, target, "build", *SPARK_SELECTION, *extra)

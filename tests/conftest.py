@@ -127,6 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SLOWEST_FIRST = (
     "test_spark.py",
+    "test_spark_pipeline.py",
     "test_churn.py",
     "test_loads.py",
     "test_customer_value.py",

@@ -1,12 +1,10 @@
 """Build the models tagged `engine_portable` on Spark and write each as Parquet, then resolve the
 lake's identity with splink on the same Spark session, for tests/test_spark.py.
 
-`python -m tests.spark_build <data_dir> <out_dir> [--built]`: runs `dbt build --select
-tag:engine_portable` with the setting engine = spark (the pipeline's own dbt command line,
-`bankdw.warehouse.dbt_args`), in this process, so that the Spark session dbt-spark opened (session
-mode) is still there to read what it built; with `--built`, what the nightly run built on Spark is
-read instead (tests/test_spark.py: the data dir's published Spark state, restored into its build
-area). Every portable model, views included, is left in `<out_dir>/<model>/` as
+`python -m tests.spark_build <data_dir> <out_dir>`: runs `dbt build --select tag:engine_portable`
+with the setting engine = spark (the pipeline's own dbt command line, `bankdw.warehouse.dbt_args`),
+in this process, so that the Spark session dbt-spark opened (session mode) is still there to
+read what it built: every portable model, views included, is left in `<out_dir>/<model>/` as
 Parquet (instants as Parquet timestamps, profiles.yml), `write_out`: a table's own files, which
 Spark already stored as Parquet (file_format parquet) in its warehouse, copied (a partitioned
 table's in a folder per partition, `column=value`), and a view's rows written out by Spark (one
@@ -370,18 +368,12 @@ def left_by_compile(runner: dbtRunner, settings: Settings, spark: SparkSession) 
     return {"models": models, "tables": sorted(tables)}
 
 
-def main(data_dir: Path, out_dir: Path, built: bool = False) -> None:
-    """`built`: the portable models are built already, in the data dir's Spark build area (the
-    nightly run built them on Spark, and its published state was restored there), with their
-    tables' names in its metastore (setting spark_catalog `hive`): written out as they are."""
+def main(data_dir: Path, out_dir: Path) -> None:
     from pyspark.sql import SparkSession
 
     settings = load_settings(data_dir=data_dir, engine="spark")
     runner = spark_runner_in_this_process(settings, dbt_environment(settings, build_path(settings)))
-    if built:  # dbt-spark's session, opened on that metastore as its profile says, by a query of nothing
-        dbt(runner, settings, "show", "--inline", "select 1", "--limit", "1")
-    else:
-        dbt(runner, settings, "build", "--select", f"tag:{PORTABLE_TAG}", *WITHOUT_TESTS)
+    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE_TAG}", *WITHOUT_TESTS)
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
     built = portable_relations(settings.root / "dbt" / "target")
     for model, relation in built.items():
@@ -418,4 +410,4 @@ def main(data_dir: Path, out_dir: Path, built: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), built="--built" in sys.argv[3:])
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,0 +1,150 @@
+"""The nightly run on Apache Spark (setting engine = spark, issue 18, docs/spark.md, "The nightly run
+on Spark"): `bankdw run` builds the models tagged `engine_portable` on Spark, tests them as its
+warehouse gate and publishes them; the next night builds on from the published state; a rollback
+publishes the night before.
+
+In a copy of the shared published bank, whose lake DuckDB built and published: a first night on
+Spark (`--rebuild`: the lake has not moved since DuckDB's build), compared mart by mart with
+DuckDB's published version; a second night loading the date waiting in the landing area; a
+rollback. What the models compute on Spark, model by model and over incremental nights of their
+own, is tests/test_spark.py's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from bankdw.config import Settings, load_settings
+from bankdw.exports import current_export
+from bankdw.pipeline import DateSelection, rollback, run
+from bankdw.publish import Version, list_versions, reader_files_path, version_path
+from bankdw.reporting.run_report import RunReport
+from bankdw.warehouse import EngineNotReady, portable_relations
+from expectations.history import DBT_TESTS_FILE
+from tests.conftest import PublishedBank
+from tests.test_spark import RECENT_WINDOW_DAYS, as_text, duckdb_rows
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+@dataclass(frozen=True)
+class SparkNights:
+    """The nightly run on Spark (setting engine = spark) in a copy of the published bank: a first
+    night that builds the bank afresh on Spark (`--rebuild`: the lake is the one DuckDB published),
+    tests and publishes it; a second that loads the date waiting in the landing area and builds on
+    from the first's published state; then a rollback to the first."""
+
+    settings: Settings
+    first: RunReport
+    second: RunReport
+    rolled_back: Version
+    first_published: dict[str, Any]
+    """What readers saw after the first night: the latest balance date, the export."""
+
+
+@pytest.fixture(scope="module")
+def spark_nights(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> SparkNights:
+    """The two nights with the settings of tests/test_spark.py (its recent balances' window), so that
+    the published marts compare with DuckDB's as its models do."""
+    root = tmp_path_factory.mktemp("spark")
+    settings = published_bank.copy(
+        root / "data", engine="spark", spark_catalog="hive", balance_snapshot_window_days=RECENT_WINDOW_DAYS
+    )
+    first = run(settings, DateSelection(last=published_bank.last_date), rebuild=True)
+    assert first.outcome == "SUCCESS", first.failures
+    first_published = published_facts(settings)
+    second = run(settings, DateSelection())
+    assert second.outcome == "SUCCESS", second.failures
+    return SparkNights(settings, first, second, rollback(settings), first_published)
+
+
+def published_facts(settings: Settings) -> dict[str, Any]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(latest,)] = con.sql("select max(business_date) from marts.fct_account_balance_daily").fetchall()
+    return {"latest_balance_date": latest.isoformat(), "export": current_export(settings)}
+
+
+def test_the_nightly_run_builds_tests_and_publishes_on_spark(
+    spark_nights: SparkNights, published_bank: PublishedBank
+) -> None:
+    # given the nightly run on Spark, asked to build afresh the lake DuckDB published (spark_nights)
+    first = spark_nights.first
+    # then it built the portable models in full, ran their tests as the warehouse gate, and published
+    assert (first.build_mode, first.warehouse_tested) == ("full refresh", True)
+    tests = json.loads((spark_nights.settings.runs_dir / first.run_id / DBT_TESTS_FILE).read_text(encoding="utf-8"))
+    assert len(tests) > 300 and {test["outcome"] for test in tests} <= {"passed", "warned"}, len(tests)
+    assert any(test["subject"] == "assert_interest_reconciles_to_ledger" for test in tests)
+    portable = len(portable_relations(spark_nights.settings.root / "dbt" / "target"))
+    assert any(note.startswith(f"built on Spark: {portable} of the project's") for note in first.notes), first.notes
+    # and its published version is a DuckDB file of views over the Parquet files Spark wrote,
+    # linked into the version, read-only: every portable mart holds DuckDB's published rows, typed alike
+    spark = duckdb.connect()
+    spark.execute(f"attach '{version_path(spark_nights.settings, first.run_id)}' as spark (read_only)")
+    spark.execute(f"attach '{version_path(published_bank.settings, published_bank.report.run_id)}' as duck (read_only)")
+    spark.execute("set TimeZone = 'UTC'")
+    marts = [
+        name
+        for (name,) in spark.sql(
+            "select view_name from duckdb_views() where database_name = 'spark' and schema_name = 'marts'"
+        ).fetchall()
+    ]
+    assert len(marts) >= 29 and "fct_customer_profitability_monthly" in marts, marts
+    for mart in marts:
+        duck = spark.sql(duckdb_rows({mart: f"duck.marts.{mart}"}, mart))
+        view = spark.sql(f"select * from spark.marts.{mart}")
+        # (in the contract's order: Spark's partition columns are not last here)
+        assert list(zip(view.columns, map(str, view.types), strict=True)) == list(
+            zip(duck.columns, map(str, duck.types), strict=True)
+        ), mart
+        assert as_text(view.select(*duck.columns).fetchall()) == as_text(duck.fetchall()), mart
+    files = [path for path in reader_files_path(spark_nights.settings, first.run_id).rglob("*.parquet")]
+    assert files and all(path.stat().st_mode & 0o222 == 0 for path in files)
+    spark.close()
+
+
+def test_a_night_on_spark_builds_on_from_the_published_state(spark_nights: SparkNights) -> None:
+    # given a second night on Spark: the date waiting in the landing area, loaded
+    settings, first, second = spark_nights.settings, spark_nights.first, spark_nights.second
+    assert second.deliveries_loaded and second.published
+    # then it built incrementally, from the first night's published state (its Spark warehouse and
+    # metastore restored into the build area), tested and published
+    assert (second.build_mode, second.warehouse_tested) == ("incremental", True)
+    v1, v2 = (
+        reader_files_path(settings, run.run_id) / "marts" / "fct_account_balance_daily" for run in (first, second)
+    )
+    # and the facts' date partitions the night did not touch are the first night's files, linked
+    # (Spark overwrote only the night's partitions), where the night's date is new
+    kept = {path.relative_to(v1): path for path in v1.rglob("*.parquet")}
+    now = {path.relative_to(v2): path for path in v2.rglob("*.parquet")}
+    assert set(kept) < set(now)
+    assert all(now[name].samefile(path) for name, path in kept.items())
+    new_dates = {name.parts[0] for name in set(now) - set(kept)}
+    assert new_dates == {f"business_date={date.fromisoformat(second.business_date or '')}"}, new_dates
+
+
+def test_a_rollback_on_spark_publishes_the_night_before(spark_nights: SparkNights) -> None:
+    # given the second night on Spark published, then rolled back
+    settings, first = spark_nights.settings, spark_nights.first
+    # then readers see the first night's version again: the file, its balances, its exports
+    assert spark_nights.rolled_back.run_id == first.run_id
+    assert settings.warehouse_path.samefile(version_path(settings, first.run_id))
+    assert published_facts(settings) == spark_nights.first_published
+    # and both versions are kept, the second with its files
+    assert [v.run_id for v in list_versions(settings)][:2] == [spark_nights.second.run_id, first.run_id]
+    assert reader_files_path(settings, spark_nights.second.run_id).is_dir()
+
+
+def test_the_nightly_run_refuses_a_spark_catalog_in_memory(tmp_path: Path) -> None:
+    # given settings that pick Spark with its tables' names kept in one process's memory
+    settings = load_settings(data_dir=tmp_path / "data", engine="spark", spark_catalog="in-memory")
+    # when the nightly run starts, then it refuses before anything is loaded, naming the setting
+    with pytest.raises(EngineNotReady, match="BANKDW_SPARK_CATALOG=hive"):
+        run(settings, DateSelection())
+    assert not settings.lake_dir.exists()
