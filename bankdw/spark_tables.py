@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TABLES_FILE = "tables.json"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+"""The folder name Spark gives a partition whose value is null (`column=__HIVE_DEFAULT_PARTITION__`)."""
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,15 @@ def duckdb_type(spark_type: str) -> str:
 
 def view_sql(table: SparkTable, folder: Path) -> str:
     """The query of a view over `table`'s Parquet files in `folder`, typed as Spark typed it: a
-    partition column as the folder names give it (read as text, cast like the others), a table
-    with no file as no row."""
-    columns = ", ".join(f'cast("{name}" as {duckdb_type(kind)}) as "{name}"' for name, kind in table.columns)
+    partition column as the folder names give it (read as text, Spark's name for a null partition
+    a null, cast like the others; Spark escapes some characters of a text value in a folder name,
+    which this does not undo: the project partitions by dates), a table with no file as no row."""
+    columns = ", ".join(
+        f'cast(nullif("{name}", {literal(NULL_PARTITION)}) as {duckdb_type(kind)}) as "{name}"'
+        if name in table.partitions
+        else f'cast("{name}" as {duckdb_type(kind)}) as "{name}"'
+        for name, kind in table.columns
+    )
     if next(folder.rglob("*.parquet"), None) is None:
         nulls = ", ".join(f'null as "{name}"' for name, _ in table.columns)
         return f"select {columns} from (select {nulls}) where false"

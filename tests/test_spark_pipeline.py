@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bankdw.exports import current_export
 from bankdw.pipeline import DateSelection, rollback, run
 from bankdw.publish import Version, list_versions, reader_files_path, version_path
 from bankdw.reporting.run_report import RunReport
+from bankdw.spark_tables import NULL_PARTITION, SparkTable, view_sql
 from bankdw.warehouse import EngineNotReady, portable_relations
 from expectations.history import DBT_TESTS_FILE
 from tests.conftest import PublishedBank
@@ -148,3 +150,22 @@ def test_the_nightly_run_refuses_a_spark_catalog_in_memory(tmp_path: Path) -> No
     with pytest.raises(EngineNotReady, match="BANKDW_SPARK_CATALOG=hive"):
         run(settings, DateSelection())
     assert not settings.lake_dir.exists()
+
+
+def test_a_view_over_spark_files_types_its_partitions_and_reads_a_null_partition(tmp_path: Path) -> None:
+    # given a table's files as Spark writes them: partitioned by a date, one partition of a null
+    # date (Spark names its folder __HIVE_DEFAULT_PARTITION__), and a table with no file at all
+    con = duckdb.connect()
+    for folder, amount in (("d=2026-01-02", "1.25"), (f"d={NULL_PARTITION}", "2.5")):
+        (tmp_path / "t" / folder).mkdir(parents=True)
+        con.execute(f"copy (select {amount}::decimal(18, 2) as x) to '{tmp_path / 't' / folder / 'part-0.parquet'}'")
+    columns = [("x", "decimal(18,2)"), ("d", "date")]
+    table, empty = SparkTable("s", "t", "t", columns, ["d"]), SparkTable("s", "e", "e", columns, ["d"])
+    # when a view reads them (bankdw.spark_tables.view_sql)
+    rows = con.sql(view_sql(table, tmp_path / "t"))
+    # then the partition column is typed as Spark typed it, the null partition a null, money exact
+    assert [str(kind) for kind in rows.types] == ["DECIMAL(18,2)", "DATE"]
+    assert sorted(rows.fetchall(), key=str) == [(Decimal("1.25"), date(2026, 1, 2)), (Decimal("2.50"), None)]
+    # and a table with no file reads as no row, typed alike
+    nothing = con.sql(view_sql(empty, tmp_path / "e"))
+    assert [str(kind) for kind in nothing.types] == ["DECIMAL(18,2)", "DATE"] and nothing.fetchall() == []
