@@ -9,6 +9,14 @@
     <data>/lake/_identity/                           the published version's identity, installed beside the lake
     <data>/lake/_scores/                             the published version's archive of scores, installed too
 
+Built on Spark (setting engine, docs/spark.md), a version has two more entries and the same file:
+
+    <data>/warehouse/versions/state-<run_id>/spark/   Spark's warehouse, metastore and tables.json,
+                                                      which the next build restores (`restore_spark_state`)
+    <data>/warehouse/versions/bank-<run_id>/<schema>/<table>/   the reader tables' Parquet files,
+                                                      linked from the state, read-only
+    bank-<run_id>.duckdb and state-<run_id>/bank.duckdb are then DuckDB files of views over those files
+
 A published build is moved into `versions/` and then *hard-linked* over the published path:
 a link under a temporary name, renamed over `bank.duckdb`. The rename is atomic, so a reader
 that opens `bank.duckdb` gets either the old file or the new one, whole, and a reader holding
