@@ -54,10 +54,16 @@ class SparkNights:
 @pytest.fixture(scope="module")
 def spark_nights(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> SparkNights:
     """The two nights with the settings of tests/test_spark.py (its recent balances' window), so that
-    the published marts compare with DuckDB's as its models do."""
+    the published marts compare with DuckDB's as its models do, and two dbt threads: these nights
+    are the longest chain of the suite (a few hundred statements, each mostly Spark's fixed cost, in
+    one JVM of local[2]), while the suite leaves a third of its two cores idle (docs/performance.md)."""
     root = tmp_path_factory.mktemp("spark")
     settings = published_bank.copy(
-        root / "data", engine="spark", spark_catalog="hive", balance_snapshot_window_days=RECENT_WINDOW_DAYS
+        root / "data",
+        engine="spark",
+        spark_catalog="hive",
+        balance_snapshot_window_days=RECENT_WINDOW_DAYS,
+        dbt_threads=2,
     )
     first = run(settings, DateSelection(last=published_bank.last_date), rebuild=True)
     assert first.outcome == "SUCCESS", first.failures
