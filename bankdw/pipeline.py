@@ -39,6 +39,7 @@ from bankdw.reporting import progress
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
 from bankdw.scores import archive_tonight, start_archive
+from bankdw.spark_tables import append_file, write_catalog
 from bankdw.warehouse import (
     PORTABLE_TAG,
     BuildFailed,
@@ -50,7 +51,7 @@ from bankdw.warehouse import (
     require_pipeline_engine,
     run_tests,
 )
-from expectations.history import WarehouseBuild, ensure_checks_schema, record_warehouse_tests
+from expectations.history import WarehouseBuild, checks_path, ensure_checks_schema, record_warehouse_tests
 from expectations.results import CheckResult
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import STAGED_AUDIT, Lake, write_atomically
@@ -479,12 +480,17 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
                     settings.lake_dir, settings.runs_dir / run_id, run_id, failed.result.test_results, None, built
                 )
             raise
-        # kept in the build's audit.check_results too; a build on Spark has the table, but the
-        # pipeline does not write into Spark's tables: the next night's build reads them (docs/spark.md)
+        # kept in the build's audit.check_results too: inserted into DuckDB's table; on Spark, a file
+        # added to the table's folder, which the build's views (and Spark) read
         into_build = result.path if settings.engine == "duckdb" else None
         checks = record_warehouse_tests(
             settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, into_build, built
         )
+        if settings.engine == "spark" and checks:
+            append_file(
+                settings.spark_dir, "audit", "check_results", checks_path(settings.lake_dir, run_id, "warehouse")
+            )
+            write_catalog(settings.spark_dir, build_path(settings))
         report.warnings += [f"warehouse test {c['check_id']}: {c['note']}" for c in checks if c["outcome"] == "warned"]
         report.warehouse_tested = True
         report.checks_passed += result.tests_passed

@@ -137,13 +137,18 @@ def _feed_row(check: CheckResult) -> dict[str, Any]:
     }
 
 
+def checks_path(lake_dir: Path, run_id: str, stage: str) -> Path:
+    """The file of a run's checks of one stage (feed, warehouse) in the lake's check history."""
+    return checks_dir(lake_dir) / f"{run_id}.{stage}.parquet"
+
+
 def write_checks(lake_dir: Path, run_id: str, stage: str, rows: list[dict[str, Any]]) -> Path:
     ensure_checks_schema(lake_dir)
     now = datetime.now(UTC)
     table = pa.Table.from_pylist(
         [{"run_id": run_id, "checked_at": now, "stage": stage, **row} for row in rows], schema=CHECK_SCHEMA
     )
-    path = checks_dir(lake_dir) / f"{run_id}.{stage}.parquet"
+    path = checks_path(lake_dir, run_id, stage)
     write_atomically(table, path)
     return path
 

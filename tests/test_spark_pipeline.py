@@ -116,6 +116,11 @@ def test_the_nightly_run_builds_tests_and_publishes_on_spark(
         assert as_text(view.select(*duck.columns).fetchall()) == expected, mart
         compared += expected.total()
     assert compared > 1000, "the comparison would prove little"
+    # and its audit holds the night's warehouse tests among the checks, as a DuckDB version's does
+    [(tested,)] = spark.sql(
+        f"select count(*) from spark.audit.check_results where run_id = '{first.run_id}' and stage = 'warehouse'"
+    ).fetchall()
+    assert tested == len(tests)
     files = list(reader_files_path(spark_nights.settings, first.run_id).rglob("*.parquet"))
     assert files and all(path.stat().st_mode & 0o222 == 0 for path in files)
     spark.close()
