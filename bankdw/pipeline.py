@@ -39,7 +39,7 @@ from bankdw.reporting import progress
 from bankdw.reporting.run_page import write_run_page
 from bankdw.reporting.run_report import RunReport
 from bankdw.scores import archive_tonight, start_archive
-from bankdw.spark_tables import append_file, write_catalog
+from bankdw.spark_tables import append_file
 from bankdw.warehouse import (
     PORTABLE_TAG,
     BuildFailed,
@@ -487,10 +487,8 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
             settings.lake_dir, settings.runs_dir / run_id, run_id, result.test_results, into_build, built
         )
         if settings.engine == "spark" and checks:
-            append_file(
-                settings.spark_dir, "audit", "check_results", checks_path(settings.lake_dir, run_id, "warehouse")
-            )
-            write_catalog(settings.spark_dir, build_path(settings))
+            tonight = checks_path(settings.lake_dir, run_id, "warehouse")
+            append_file(settings.spark_dir, "audit", "check_results", tonight, build_path(settings))
         report.warnings += [f"warehouse test {c['check_id']}: {c['note']}" for c in checks if c["outcome"] == "warned"]
         report.warehouse_tested = True
         report.checks_passed += result.tests_passed

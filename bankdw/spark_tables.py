@@ -189,17 +189,21 @@ def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]
     return ordered
 
 
-def append_file(spark_dir: Path, schema: str, name: str, rows: Path) -> None:
+def append_file(spark_dir: Path, schema: str, name: str, rows: Path, catalog: Path) -> None:
     """Add the rows of the Parquet file `rows` to the table `schema.name` of the Spark build in
     `spark_dir`: a file of its own in the table's folder (Spark, and the views here, read every file
-    of a plain Parquet table's folder), its columns those of the table, in its order and types.
-    For the warehouse tests' results of a night, which DuckDB's build inserts into its
-    audit.check_results (bankdw.pipeline.warehouse_gate_step)."""
+    of a plain Parquet table's folder), its columns those of the table, in its order and types; and
+    that table's view in the build's `catalog` (`write_catalog`) made again over its files, the
+    rest of the catalog (the build's stamp) as it is. For the warehouse tests' results of a night,
+    which DuckDB's build inserts into its audit.check_results (bankdw.pipeline.warehouse_gate_step)."""
     [table] = [table for table in described(spark_dir) if (table.schema, table.name) == (schema, name)]
     target = spark_dir / table.folder / f"part-appended-{rows.stem}.parquet"
     columns = ", ".join(f'cast("{column}" as {duckdb_type(kind)}) as "{column}"' for column, kind in table.columns)
     with duckdb.connect() as con:
         con.execute(f"copy (select {columns} from read_parquet({literal(rows)})) to {literal(target)} (format parquet)")
+    with duckdb.connect(str(catalog)) as con:
+        create_views(con, [table], lambda table: spark_dir / table.folder)
+        con.execute("checkpoint")
 
 
 def write_catalog(spark_dir: Path, target: Path) -> list[SparkTable]:
