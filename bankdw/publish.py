@@ -303,12 +303,17 @@ def _link_tree(source: Path, target: Path, mode: int | None = None, copied: tupl
         if name.parts[0] in copied:
             shutil.copy2(path, linked)
             continue
-        try:
-            os.link(path, linked)
-        except OSError:
-            shutil.copy2(path, linked)
+        _link_or_copy(path, linked)
         if mode is not None:
             linked.chmod(mode)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` a hard link to `source`, or a copy where a link cannot be made (another file system)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def restore_spark_state(settings: Settings) -> None:
@@ -466,10 +471,7 @@ def _install(source: Path, target: Path, run_id: str) -> None:
         installed.parent.mkdir(parents=True, exist_ok=True)
         partial = installed.with_name(f".{installed.name}{INSTALLING}")
         partial.unlink(missing_ok=True)
-        try:
-            os.link(source / name, partial)
-        except OSError:
-            shutil.copyfile(source / name, partial)
+        _link_or_copy(source / name, partial)
         partial.replace(installed)
     for stale in sorted(target.rglob("*"), reverse=True):  # files before the folders that held them
         name = stale.relative_to(target)

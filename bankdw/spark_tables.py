@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 
-from extract.sql import literal
+from extract.sql import ident, literal
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -138,19 +138,24 @@ def duckdb_type(spark_type: str) -> str:
     raise ValueError(f"no DuckDB type is known here for Spark's {spark_type!r} (bankdw/spark_tables.py)")
 
 
+def typed_columns(table: SparkTable) -> str:
+    """The select list of `table`'s columns, each cast to DuckDB's name of its Spark type, a partition
+    column's value as its folder name gives it (Spark's name for a null partition a null)."""
+    return ", ".join(
+        f"cast({f'nullif({ident(name)}, {literal(NULL_PARTITION)})' if name in table.partitions else ident(name)} "
+        f"as {duckdb_type(kind)}) as {ident(name)}"
+        for name, kind in table.columns
+    )
+
+
 def view_sql(table: SparkTable, folder: Path) -> str:
     """The query of a view over `table`'s Parquet files in `folder`, typed as Spark typed it: a
     partition column as the folder names give it (read as text, Spark's name for a null partition
     a null, cast like the others; Spark escapes some characters of a text value in a folder name,
     which this does not undo: the project partitions by dates), a table with no file as no row."""
-    columns = ", ".join(
-        f'cast(nullif("{name}", {literal(NULL_PARTITION)}) as {duckdb_type(kind)}) as "{name}"'
-        if name in table.partitions
-        else f'cast("{name}" as {duckdb_type(kind)}) as "{name}"'
-        for name, kind in table.columns
-    )
+    columns = typed_columns(table)
     if next(folder.rglob("*.parquet"), None) is None:
-        nulls = ", ".join(f'null as "{name}"' for name, _ in table.columns)
+        nulls = ", ".join(f"null as {ident(name)}" for name, _ in table.columns)
         return f"select {columns} from (select {nulls}) where false"
     files = literal(f"{folder.resolve()}/**/*.parquet")
     hive = "true, hive_types_autocast = false" if table.partitions else "false"
@@ -161,13 +166,14 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: list[SparkTable], folde
     """Create in `con` a view of every table of `tables` over its files in `folder_of(table)`, with
     Spark's comments."""
     for schema in sorted({table.schema for table in tables}):
-        con.execute(f'create schema if not exists "{schema}"')
+        con.execute(f"create schema if not exists {ident(schema)}")
     for table in tables:
-        con.execute(f'create or replace view "{table.schema}"."{table.name}" as {view_sql(table, folder_of(table))}')
+        relation = f"{ident(table.schema)}.{ident(table.name)}"
+        con.execute(f"create or replace view {relation} as {view_sql(table, folder_of(table))}")
         if table.comment:
-            con.execute(f'comment on view "{table.schema}"."{table.name}" is {literal(table.comment)}')
+            con.execute(f"comment on view {relation} is {literal(table.comment)}")
         for column, comment in (table.column_comments or {}).items():
-            con.execute(f'comment on column "{table.schema}"."{table.name}"."{column}" is {literal(comment)}')
+            con.execute(f"comment on column {relation}.{ident(column)} is {literal(comment)}")
 
 
 def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]:
@@ -198,7 +204,7 @@ def append_file(spark_dir: Path, schema: str, name: str, rows: Path, catalog: Pa
     which DuckDB's build inserts into its audit.check_results (bankdw.pipeline.warehouse_gate_step)."""
     [table] = [table for table in described(spark_dir) if (table.schema, table.name) == (schema, name)]
     target = spark_dir / table.folder / f"part-appended-{rows.stem}.parquet"
-    columns = ", ".join(f'cast("{column}" as {duckdb_type(kind)}) as "{column}"' for column, kind in table.columns)
+    columns = typed_columns(SparkTable(**{**table.__dict__, "partitions": []}))  # the rows' own columns
     with duckdb.connect() as con:
         con.execute(f"copy (select {columns} from read_parquet({literal(rows)})) to {literal(target)} (format parquet)")
     with duckdb.connect(str(catalog)) as con:
