@@ -26,6 +26,10 @@
 
 
 {% macro set_customer_events_window() -%}
+    {{- return(adapter.dispatch('set_customer_events_window', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__set_customer_events_window() -%}
     {#- Pre-hook of fct_customer_events: tells the rules (int_customer_events_*, views) which
         dates tonight's incremental build needs, so that each reads only those dates less the
         look-back of its own baseline (customer_events_since) instead of the whole history.
@@ -50,8 +54,31 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro spark__set_customer_events_window() -%}
+    {#- Spark: none. A persistent view cannot read a session variable, so the rules read every
+        date (customer_events_since) and fct_customer_events selects the window from them. -#}
+{%- endmacro %}
+
+
+{% macro reset_customer_events_window() -%}
+    {#- Post-hook of fct_customer_events: forgets the window, so that the connection's later
+        reads of the views get every date. -#}
+    {{- return(adapter.dispatch('reset_customer_events_window', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__reset_customer_events_window() -%}
+    reset variable customer_events_window_start
+{%- endmacro %}
+
+{% macro spark__reset_customer_events_window() -%}
+{%- endmacro %}
+
 
 {% macro customer_events_since(date_column, lookback_days=0) -%}
+    {{- return(adapter.dispatch('customer_events_since', 'bankdw')(date_column, lookback_days)) -}}
+{%- endmacro %}
+
+{% macro default__customer_events_since(date_column, lookback_days) -%}
     {#- In a rule of the customer events: true for the rows the rule needs tonight, those
         dated from the window fct_customer_events set (set_customer_events_window) less
         `lookback_days`, the rule's own look-back (a baseline, the day before); true for
@@ -61,6 +88,13 @@
         cast(getvariable('customer_events_window_start') as date) is null
         or {{ date_column }} >= cast(getvariable('customer_events_window_start') as date) - {{ lookback_days }}
     )
+{%- endmacro %}
+
+{% macro spark__customer_events_since(date_column, lookback_days) -%}
+    {#- Spark: every row (no window is set, spark__set_customer_events_window). A night's rules
+        then read the whole history, as a full refresh does: the same events in the window, at
+        the cost of the dates before it (docs/spark.md). -#}
+    true
 {%- endmacro %}
 
 
