@@ -26,6 +26,10 @@
 
 
 {% macro set_customer_events_window() -%}
+    {{- return(adapter.dispatch('set_customer_events_window', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__set_customer_events_window() -%}
     {#- Pre-hook of fct_customer_events: tells the rules (int_customer_events_*, views) which
         dates tonight's incremental build needs, so that each reads only those dates less the
         look-back of its own baseline (customer_events_since) instead of the whole history.
@@ -50,8 +54,31 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro spark__set_customer_events_window() -%}
+    {#- Spark: none. A persistent view cannot read a session variable, so the rules read every
+        date (customer_events_since) and fct_customer_events selects the window from them. -#}
+{%- endmacro %}
+
+
+{% macro reset_customer_events_window() -%}
+    {#- Post-hook of fct_customer_events: forgets the window, so that the connection's later
+        reads of the views get every date. -#}
+    {{- return(adapter.dispatch('reset_customer_events_window', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__reset_customer_events_window() -%}
+    reset variable customer_events_window_start
+{%- endmacro %}
+
+{% macro spark__reset_customer_events_window() -%}
+{%- endmacro %}
+
 
 {% macro customer_events_since(date_column, lookback_days=0) -%}
+    {{- return(adapter.dispatch('customer_events_since', 'bankdw')(date_column, lookback_days)) -}}
+{%- endmacro %}
+
+{% macro default__customer_events_since(date_column, lookback_days) -%}
     {#- In a rule of the customer events: true for the rows the rule needs tonight, those
         dated from the window fct_customer_events set (set_customer_events_window) less
         `lookback_days`, the rule's own look-back (a baseline, the day before); true for
@@ -63,23 +90,86 @@
     )
 {%- endmacro %}
 
+{% macro spark__customer_events_since(date_column, lookback_days) -%}
+    {#- Spark: every row (no window is set, spark__set_customer_events_window). A night's rules
+        then read the whole history, as a full refresh does: the same events in the window, at
+        the cost of the dates before it (docs/spark.md). -#}
+    true
+{%- endmacro %}
+
 
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
     {#- A custom incremental strategy: replace every row of the target whose
         `window_column` is at or after `customer_events_window_start()` by the rows of the
         batch (which holds exactly those dates). Runs before the target changes, so the window
         is the one the batch was selected with. -#}
+    {{- return(adapter.dispatch('get_incremental_replace_window_sql', 'bankdw')(arg_dict)) -}}
+{%- endmacro %}
+
+{% macro replaced_by_window() -%}
+    {#- The rows of the target (columns unqualified) that a night of replace_window replaces. -#}
+    {{ config.get('window_column') }} >= {{ customer_events_window_start() }}
+        or customer_key not in (
+            select current_versions.customer_key from {{ ref('int_customer_versions') }} as current_versions
+            where current_versions.is_current
+        )
+{%- endmacro %}
+
+{% macro default__get_incremental_replace_window_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     delete from {{ target }}
     where
-        {{ config.get('window_column') }} >= {{ customer_events_window_start() }}
-        or customer_key not in (
-            select current_versions.customer_key from {{ ref('int_customer_versions') }} as current_versions
-            where current_versions.is_current
-        );
+        {{ replaced_by_window() }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{% macro spark__get_incremental_replace_window_sql(arg_dict) -%}
+    {#- Spark's Parquet tables cannot delete: the table is rewritten (rewrite_table) with the
+        rows DuckDB's delete keeps (`except all` the replaced ones, as spark__delete_rows: a row
+        whose condition is null stays) and the batch's. The kept rows are written before the
+        table is, so the window is still the one the batch was selected with. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set rows -%}
+        select {{ columns }}
+        from (
+            select * from {{ target }} as replaced
+            except all
+            select * from {{ target }} as replaced
+            where {{ replaced_by_window() }}
+        ) as kept
+        union all
+        select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    {%- endset -%}
+    {{- rewrite_table(target, rows) -}}
+{%- endmacro %}
+
+
+{% macro join_latest_load(loads, date_column) -%}
+    {#- In int_customer_events: a left join of `loads` (int_business_date_loads, a CTE: one row
+        per business date) on its latest business date at or before `date_column`. DuckDB's
+        ASOF join; Spark has none: each date's row is joined on the dates from it to the next
+        business date (a range join on a small table). -#}
+    {{- return(adapter.dispatch('join_latest_load', 'bankdw')(loads, date_column)) -}}
+{%- endmacro %}
+
+{% macro default__join_latest_load(loads, date_column) -%}
+    asof left join {{ loads }}
+        on {{ date_column }} >= {{ loads }}.business_date
+{%- endmacro %}
+
+{% macro spark__join_latest_load(loads, date_column) -%}
+    left join (
+        select
+            dated.*,
+            lead(dated.business_date) over (order by dated.business_date) as next_business_date
+        from {{ loads }} as dated
+    ) as {{ loads }}
+        on
+            {{ date_column }} >= {{ loads }}.business_date
+            and ({{ loads }}.next_business_date is null or {{ date_column }} < {{ loads }}.next_business_date)
 {%- endmacro %}
 
 

@@ -922,3 +922,16 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
+
+{% macro iso_date_text(date_expr) -%}
+    {#- The date as text, 2026-11-20 (a year of four digits). -#}
+    {{- return(adapter.dispatch('iso_date_text', 'bankdw')(date_expr)) -}}
+{%- endmacro %}
+
+{% macro default__iso_date_text(date_expr) -%}
+    strftime({{ date_expr }}, '%Y-%m-%d')
+{%- endmacro %}
+
+{% macro spark__iso_date_text(date_expr) -%}
+    date_format({{ date_expr }}, 'yyyy-MM-dd')
+{%- endmacro %}

@@ -17,7 +17,8 @@ final as (
     select
         balances.customer_key,
         balances.business_date,
-        sum(balances.ledger_balance) as deposit_balance
+        -- DuckDB's type of the sum (Spark's sum of a decimal(18, 4) is a decimal(28, 4))
+        cast(sum(balances.ledger_balance) as decimal(38, 4)) as deposit_balance
     from balances
     inner join accounts
         on balances.account_id = accounts.account_id

@@ -75,7 +75,7 @@ final as (
     select
         md5(
             detected.event_type || '|' || detected.customer_key || '|'
-            || coalesce(detected.account_id, '') || '|' || strftime(detected.event_date, '%Y-%m-%d')
+            || coalesce(detected.account_id, '') || '|' || {{ iso_date_text('detected.event_date') }}
         ) as event_id,
         detected.customer_key,
         detected.account_id,
@@ -86,8 +86,7 @@ final as (
         detected.baseline_value,
         loads.load_id as detected_in_run
     from detected
-    asof left join loads
-        on detected.event_date >= loads.business_date
+    {{ join_latest_load('loads', 'detected.event_date') }}
     where detected.customer_key is not null
 
 )

@@ -72,7 +72,9 @@ maturing as (
         'TD_MATURING' as event_type,
         2 as severity,
         cast(balances.ledger_balance as decimal(18, 2)) as measured_value,
-        cast(accounts.maturity_date - balances.business_date as decimal(18, 2)) as baseline_value
+        cast(
+            {{ days_between('balances.business_date', 'accounts.maturity_date') }} as decimal(18, 2)
+        ) as baseline_value
     from balances
     inner join accounts
         on balances.account_id = accounts.account_id

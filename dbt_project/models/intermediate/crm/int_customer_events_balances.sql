@@ -45,7 +45,7 @@ final as (
 
     select
         first_days.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         first_days.business_date as event_date,
         'BALANCE_DROP' as event_type,
         case

@@ -33,7 +33,7 @@ complaints as (
 
     select
         calls.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         calls.call_date as event_date,
         'NEW_COMPLAINT' as event_type,
         3 as severity,
@@ -51,7 +51,7 @@ failed_logins as (
 
     select
         customer_xref.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         web_events.event_date,
         'FAILED_LOGINS' as event_type,
         1 as severity,

@@ -55,14 +55,14 @@ with_baseline as (
     select
         daily_flows.*,
         least(
-            daily_flows.posting_date - first_date.first_posting_date,
+            {{ days_between('first_date.first_posting_date', 'daily_flows.posting_date') }},
             {{ var('large_flow_baseline_days') }}
         ) as baseline_days,
         coalesce(
             sum(daily_flows.flow_amount) over (
                 partition by daily_flows.customer_key, daily_flows.event_type
                 order by daily_flows.posting_date
-                range between interval ({{ var('large_flow_baseline_days') }}) day preceding
+                range between interval {{ var('large_flow_baseline_days') }} day preceding
                 and interval 1 day preceding
             ),
             0
@@ -76,23 +76,29 @@ final as (
 
     select
         with_baseline.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         with_baseline.posting_date as event_date,
         with_baseline.event_type,
         case
             when with_baseline.event_type = 'LARGE_DEPOSIT' then 1
-            when with_baseline.flow_amount >= 2 * {{ var('large_flow_multiple') }}
-                * with_baseline.baseline_total / with_baseline.baseline_days then 3
+            when with_baseline.flow_amount >= {{ decimal_quotient(
+                    '2 * ' ~ var('large_flow_multiple') ~ ' * with_baseline.baseline_total',
+                    'with_baseline.baseline_days',
+                ) }} then 3
             else 2
         end as severity,
         cast(with_baseline.flow_amount as decimal(18, 2)) as measured_value,
-        cast(with_baseline.baseline_total / with_baseline.baseline_days as decimal(18, 2)) as baseline_value
+        cast(
+            {{ decimal_quotient('with_baseline.baseline_total', 'with_baseline.baseline_days') }}
+            as decimal(18, 2)
+        ) as baseline_value
     from with_baseline
     where
         with_baseline.baseline_days >= {{ var('large_flow_min_history_days') }}
         and with_baseline.flow_amount >= {{ var('large_flow_min_amount') }}
-        and with_baseline.flow_amount
-        >= {{ var('large_flow_multiple') }} * with_baseline.baseline_total / with_baseline.baseline_days
+        and with_baseline.flow_amount >= {{ decimal_quotient(
+            var('large_flow_multiple') ~ ' * with_baseline.baseline_total', 'with_baseline.baseline_days'
+        ) }}
 
 )
 

@@ -54,7 +54,7 @@ final as (
 
     select
         with_next.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         with_next.posting_date + {{ var('salary_missed_days') }} as event_date,
         'SALARY_STOPPED' as event_type,
         3 as severity,

@@ -10,7 +10,7 @@
         window_column='event_date',
         on_schema_change='fail',
         pre_hook=["{{ set_customer_events_window() }}"],
-        post_hook=["reset variable customer_events_window_start"],
+        post_hook=["{{ reset_customer_events_window() }}"],
     )
 }}
 
