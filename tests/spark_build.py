@@ -12,7 +12,8 @@ job each; a table's copy is a few small files, no job). The normalisation UDFs a
 in that session before dbt's first model (`models.identity.spark_udfs`).
 
 Then the customer history, the facts by date (balances, postings, calls, daily loans), the
-web sessions and the profitability chain's account days and months (TAIL_MODELS) are built
+web sessions, the profitability chain's account days and months (TAIL_MODELS) and the value
+chain's months (VALUE_MODELS) are built
 again as two nights (`history_nights`): a full refresh of their models
 from the lake without its newest customer snapshot, facts and web events, then, those back (the
 facts and events in a load of their own, the postings with two reversals of a posting of the
@@ -124,6 +125,15 @@ TAIL_MODELS = (
 replace_tail: on Spark partitioned by the date, the partitions from the night's restart
 overwritten), the tables they read that a night rebuilds (provisions, costed contacts), and the
 marts of accounts, month-end balances and customers built from them."""
+VALUE_MODELS = (
+    "int_account_activity_monthly",
+    "int_web_user_activity_monthly",
+    "int_customer_relationships_monthly",
+    "int_customer_activity_monthly",
+)
+"""The value chain's portable tables: activity by account and by web user (incremental by month: on
+Spark the month partitions overwritten), customers' relationships and activity (strategy
+replace_tail by customer and month, with customers rebuilt whole when their fingerprint changed)."""
 NIGHTLY_FEEDS = (
     ("core_banking", "customers"),
     ("core_banking", "balances"),
@@ -196,6 +206,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         *FACT_MODELS,
         *WEB_MODELS,
         *TAIL_MODELS,
+        *VALUE_MODELS,
     )
     for feed, folder in newest.items():
         folder.rename(settings.root / f"newest_{feed}")
@@ -241,7 +252,7 @@ def history_nights(runner: dbtRunner, settings: Settings, spark: SparkSession, o
         )
     try:
         dbt(runner, settings, "run", "--select", *models)
-        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS, *TAIL_MODELS):
+        for model in (*HISTORY_MODELS, *BALANCE_MODELS, *FACT_MODELS, *WEB_MODELS, *TAIL_MODELS, *VALUE_MODELS):
             write_out(spark, built[model], out_dir / "incremental" / model)
     finally:
         for feed, path in delivered.items():

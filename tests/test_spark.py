@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,12 @@ PORTABLE_AT_LEAST = {
     "fct_segment_profitability_monthly",
     "fct_bank_profitability_monthly",
     "fct_unallocated_cost_monthly",
+    # the value chain's activity by account and web user, and customers' relationships and activity
+    # by month (incremental: on Spark partitioned by month; digests each engine's own, ENGINE_DIGESTS)
+    "int_account_activity_monthly",
+    "int_web_user_activity_monthly",
+    "int_customer_relationships_monthly",
+    "int_customer_activity_monthly",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
@@ -193,16 +199,34 @@ PARTITIONED = {
     "int_account_service_costs_monthly": ["month_start"],
     "int_account_profitability_monthly": ["month_start"],
     "int_account_profitability_shared_monthly": ["month_start"],
+    "int_account_activity_monthly": ["month_start"],
+    "int_web_user_activity_monthly": ["month_start"],
+    "int_customer_relationships_monthly": ["month_start"],
+    "int_customer_activity_monthly": ["month_start"],
 }
 """The portable tables Spark partitions, and by what: the facts and web events by date
 (incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
-account days and months by their date (incremental_by_tail)."""
+account days and months by their date (incremental_by_tail), the value chain's months by month
+(incremental_by_date, incremental_by_tail)."""
 RUN_STAMPS = {
-    "int_account_profitability_monthly": "built_in_run",
-    "int_account_profitability_shared_monthly": "profitability_built_in_run",
+    "int_account_profitability_monthly": ("built_in_run",),
+    "int_account_profitability_shared_monthly": ("profitability_built_in_run",),
+    "int_account_activity_monthly": ("built_in_run",),
+    "int_web_user_activity_monthly": ("built_in_run",),
+    "int_customer_relationships_monthly": ("built_in_run",),
+    "int_customer_activity_monthly": ("account_activity_built_in_run", "user_activity_built_in_run", "built_in_run"),
 }
 """Columns that name the build that wrote a row (dbt's run_started_at), which two builds never share:
 compared as a stamp every row of the build holds, not as a figure."""
+ENGINE_DIGESTS = {
+    "int_customer_relationships_monthly": "holdings_fingerprint",
+    "int_customer_activity_monthly": "links_fingerprint",
+}
+"""Columns that hold each engine's own 64-bit digest of what a customer's rows were built from
+(ordered_list_digest, macros/engines.sql: DuckDB's hash, a UBIGINT; Spark's xxhash64, a BIGINT),
+which a night compares with its own table's only: compared as what they are for, the rows of a
+model (by customer_key and month_start) share a digest on Spark exactly when they share one on
+DuckDB."""
 EMPTY_IN_THE_SHARED_BANK = {
     "int_transactions_reversed",
     "audit_customer_key_merges",
@@ -309,13 +333,19 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
         spark_columns = list(zip(spark.columns, map(str, spark.types), strict=True))
         last = partitioned.get(model, [])
         expected = [c for c in duck_columns if c[0] not in last] + [c for c in duck_columns if c[0] in last]
+        digest = ENGINE_DIGESTS.get(model)
+        if digest is not None:  # each engine's own digest (ENGINE_DIGESTS), of its own 64-bit type
+            assert (digest, "UBIGINT") in expected, model
+            expected[expected.index((digest, "UBIGINT"))] = (digest, "BIGINT")
         assert spark_columns == expected, model
         # and the rows are the same, every value as text: keys, dates, flags, money to the cent, but
-        # for the stamp of the build that wrote them (RUN_STAMPS), one value on each side
-        if model in RUN_STAMPS:
-            stamp = RUN_STAMPS[model]
-            assert len(set(spark.select(stamp).fetchall())) == 1, model
-            duck = duck.select(*[column for column in duck.columns if column != stamp])
+        # for the stamps of the build that wrote them (RUN_STAMPS), one value on each side
+        if digest is not None:
+            assert_same_digest_groups(duck, spark, digest, model)
+        left_out = {*RUN_STAMPS.get(model, ()), digest}
+        for stamp in RUN_STAMPS.get(model, ()):
+            assert len(set(spark.select(stamp).fetchall())) == 1, (model, stamp)
+        duck = duck.select(*[column for column in duck.columns if column not in left_out])
         spark = spark.select(*duck.columns)
         duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.fetchall())
         assert bool(duck_rows) != (model in EMPTY_IN_THE_SHARED_BANK), f"{model}: the comparison would prove nothing"
@@ -326,6 +356,24 @@ def test_spark_gives_the_duckdb_build_figure_for_figure(
             }
     con.close()
     assert not differences, differences
+
+
+def assert_same_digest_groups(
+    duck: duckdb.DuckDBPyRelation, spark: duckdb.DuckDBPyRelation, digest: str, model: str
+) -> None:
+    """The rows of both builds, by customer_key and month_start, share a digest on one engine
+    exactly when they share one on the other: the digests pair one to one (ENGINE_DIGESTS)."""
+    duck_digests = duck.select(f"customer_key, month_start, {digest} as duck_digest").set_alias("duck")
+    spark_digests = spark.select(f"customer_key, month_start, {digest} as spark_digest").set_alias("spark")
+    paired = duck_digests.join(
+        spark_digests, "duck.customer_key = spark.customer_key and duck.month_start = spark.month_start"
+    )
+    n_rows, n_duck, n_spark, n_pairs = paired.aggregate(
+        "count(*), count(distinct duck_digest), count(distinct spark_digest), "
+        "count(distinct (duck_digest, spark_digest))"
+    ).fetchall()[0]
+    assert n_rows == len(duck.fetchall()) == len(spark.fetchall()), model
+    assert n_duck == n_spark == n_pairs, (model, n_duck, n_spark, n_pairs)
 
 
 def second_night(
@@ -595,6 +643,52 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
         f"from {postings} as spark join {built['int_account_postings_monthly']} as duck using (account_id, month_start) "
         f"where account_id = '{account_id}'"
     ).fetchall() == [(2, True)]
+    con.close()
+
+
+VALUE_LINEAGE = {
+    "int_account_activity_monthly": ("load_id", "built_in_run"),
+    "int_web_user_activity_monthly": ("load_id", "built_in_run"),
+    "int_customer_relationships_monthly": ("holdings_fingerprint", "rebuilt_from", "built_in_run"),
+    "int_customer_activity_monthly": (
+        "links_fingerprint",
+        "rebuilt_from",
+        "account_activity_built_in_run",
+        "user_activity_built_in_run",
+        "built_in_run",
+    ),
+}
+"""The value chain's portable tables (tests/spark_build.py, VALUE_MODELS) and the lineage of their
+incremental build: the load or build a row came from, the restart it was rebuilt from, the digest."""
+
+
+def test_the_value_chain_built_incrementally_on_spark_is_duckdbs(
+    spark_build: tuple[Settings, Path], published_bank: PublishedBank
+) -> None:
+    # given the value chain's activity and relationships built on Spark as two nights
+    # (history_nights): the lake without its newest postings and web events and with one record
+    # split off its customer (a full refresh), then those back, the facts in a load of their own
+    # (incremental: the activity's month partitions overwritten, the customers' months from the
+    # restart, and the customer whose users and accounts changed rebuilt whole, its split key's
+    # rows removed by its marker: strategy replace_tail, value_markers)
+    out, split, built, con = second_night(spark_build, published_bank)
+    for model, lineage in VALUE_LINEAGE.items():
+        spark_dir = out / "incremental" / model
+        # then the second night holds DuckDB's full build, row for row, but for the lineage
+        assert_spark_night_is(con, f"select * exclude ({', '.join(lineage)}) from {built[model]}", spark_dir)
+        if model == "int_customer_activity_monthly":
+            # and the customer whose record came back, whose web user and accounts are its own again
+            # (int_customer_xref, int_accounts_resolved: built each night), is rebuilt whole
+            restarts = con.sql(
+                f"select distinct rebuilt_from from {spark_parquet(spark_dir)} "
+                f"where customer_key = '{split['customer_key']}'"
+            ).fetchall()
+            assert restarts in ([], [(date(1, 1, 1),)]), (model, restarts)
+    # and the account activity's newest month came from the second night's load
+    loads = con.sql(
+        f"select distinct load_id from {spark_parquet(out / 'incremental' / 'int_account_activity_monthly')}"
+    ).fetchall()
+    assert (split["newer_load"],) in loads, loads
     con.close()
 
 

@@ -935,3 +935,50 @@
 {% macro spark__iso_date_text(date_expr) -%}
     date_format({{ date_expr }}, 'yyyy-MM-dd')
 {%- endmacro %}
+
+{#- Digests. DuckDB hashes any value, a list of structs included (`hash`, a 64-bit UBIGINT);
+    Spark's `xxhash64` (a 64-bit bigint) hashes its own values. A digest is compared only with
+    one the same engine wrote (an incremental table's fingerprint against its own rows), never
+    across engines: tests/test_spark.py compares such columns as what they are for (the same
+    rows share a digest on both engines), not as values. -#}
+{% macro ordered_list_digest(fields, order_by) -%}
+    {#- An aggregate: a 64-bit digest of the group's values of `fields` (a list of expressions:
+        one, or several taken together as a row), in the order `order_by` (a list of
+        expressions: every field, so that equal groups give equal digests). -#}
+    {{- return(adapter.dispatch('ordered_list_digest', 'bankdw')(fields, order_by)) -}}
+{%- endmacro %}
+
+{% macro default__ordered_list_digest(fields, order_by) -%}
+    {%- if fields | length == 1 -%}
+        hash(list({{ fields[0] }} order by {{ order_by | join(', ') }}))
+    {%- else -%}
+        hash(
+            list(
+                struct_pack(
+                    {%- for field in fields %}
+                    {{ field }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                )
+                order by
+                    {%- for term in order_by %}
+                    {{ term }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+            )
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__ordered_list_digest(fields, order_by) -%}
+    {#- The values sorted (array_sort: a deterministic order, the values' own, as `order_by`
+        lists every field) and written as JSON text, which names every field of a row, so that a
+        null in one field never reads as a null in another (xxhash64 of a struct skips its null
+        fields); null values are left out of a list of one field (collect_list), which the
+        callers' fields never are. -#}
+    {%- if fields | length == 1 -%}
+        xxhash64(to_json(array_sort(collect_list({{ fields[0] }}))))
+    {%- else -%}
+        xxhash64(to_json(array_sort(collect_list(struct(
+            {%- for field in fields %}{{ ', ' if not loop.first }}{{ field }}{% endfor -%}
+        )))))
+    {%- endif -%}
+{%- endmacro %}

@@ -87,13 +87,20 @@ features_watermark as (
 {%- endmacro %}
 
 
-{% macro value_markers(rebuilt_customers=none) -%}
+{% macro value_markers(rebuilt_customers=none, columns=none) -%}
     {#- The marker rows of a value model incremental by month (strategy replace_tail), to follow
         its final select: on an incremental run, one carrying the night's restart (the model's
         CTE `restart`) and, given `rebuilt_customers` (a CTE of customer_key), one for each
         customer rebuilt whole, from the first month (one who has no row any more loses them
         all); nothing on a full refresh. The strategy reads them and never inserts them
-        (macros/incremental.sql; replace_tail_markers is the profitability chain's form). -#}
+        (macros/incremental.sql; replace_tail_markers is the profitability chain's form).
+        DuckDB unions them by name; Spark's union is by position, so there `columns` (the final
+        select's, in its order) name them: every one but customer_key and rebuilt_from is null
+        in a marker. -#}
+    {{- return(adapter.dispatch('value_markers', 'bankdw')(rebuilt_customers, columns)) -}}
+{%- endmacro %}
+
+{% macro default__value_markers(rebuilt_customers, columns) -%}
     {%- if is_incremental() %}
     union all by name
     select restart.restart_date as rebuilt_from
@@ -105,5 +112,33 @@ features_watermark as (
         date '0001-01-01' as rebuilt_from
     from {{ rebuilt_customers }}
     {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro spark__value_markers(rebuilt_customers, columns) -%}
+    {%- if is_incremental() %}
+    {%- if not columns -%}
+        {%- do exceptions.raise_compiler_error("value_markers: on Spark the final select's columns are needed") -%}
+    {%- endif %}
+    union all
+    select
+    {%- for column in columns %}
+        {{ 'markers.' ~ column if column in ('customer_key', 'rebuilt_from') else 'null' }} as {{ column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    from (
+        select
+            cast(null as {{ string_type() }}) as customer_key,
+            restart.restart_date as rebuilt_from
+        from restart
+        {%- if rebuilt_customers %}
+        union all
+        select
+            {{ rebuilt_customers }}.customer_key,
+            date '0001-01-01' as rebuilt_from
+        from {{ rebuilt_customers }}
+        {%- endif %}
+    ) as markers
     {%- endif %}
 {%- endmacro %}

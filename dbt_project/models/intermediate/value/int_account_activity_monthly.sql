@@ -5,17 +5,17 @@
 -- later reversal cancels still counts: a sign of money elsewhere, not an amount to reconcile).
 -- Kept by account, which never changes hands, so that identity resolution can re-key
 -- customers without touching it.
--- Incremental by month (macros/incremental.sql): a night rebuilds the months from the
+-- Incremental by month (macros/incremental.sql; on Spark partitioned by month, incremental_by_date,
+-- macros/engines.sql): a night rebuilds the months from the
 -- earliest posting date a newer load brought, normally the current month only.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('core_banking', ref('int_transactions_flagged'), 'month_start', 'posting_date', grain='month') }}",
         ],
+        **incremental_by_date('month_start'),
     )
 }}
 

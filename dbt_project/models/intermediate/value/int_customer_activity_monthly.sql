@@ -16,6 +16,12 @@
 --     64-bit digest of them, differs from the one its rows keep: an account whose primary
 --     holder changed, a user resolved to another customer, a re-keyed customer), or who is
 --     new or gone.
+{#- The columns of the final select, in its order: the markers (value_markers) name them. -#}
+{%- set output_columns = [
+    'customer_key', 'month_start', 'n_postings', 'n_web_sessions', 'n_activities', 'last_activity_date',
+    'is_salary_credited', 'outflow_elsewhere', 'links_fingerprint', 'rebuilt_from', 'account_activity_built_in_run',
+    'user_activity_built_in_run', 'built_in_run',
+] %}
 {{
     config(
         materialized='incremental',
@@ -69,7 +75,7 @@ customer_links as (
 
     select
         links.customer_key,
-        hash(list(links.link order by links.link)) as links_fingerprint
+        {{ ordered_list_digest(['links.link'], ['links.link']) }} as links_fingerprint
     from links
     group by links.customer_key
 
@@ -251,4 +257,4 @@ lineage as (
 )
 
 select * from lineage
-{{ value_markers('rebuilt_customers') }}
+{{ value_markers('rebuilt_customers', output_columns) }}

@@ -18,6 +18,17 @@
 --   - all the months of a customer whose holdings changed (`holdings_fingerprint`, a 64-bit
 --     digest of them, differs from the one its rows keep: an account opened, closed, re-dated,
 --     a holder added or removed, a re-keyed customer), or who is new or gone.
+{#- The columns of the final select, in its order: the markers (value_markers) name them; and
+    what of an account held holdings_fingerprint digests. -#}
+{%- set output_columns = [
+    'month_start', 'month_end', 'reference_date', 'is_complete_month', 'days_of_history', 'customer_key',
+    'n_open_accounts', 'n_product_families', 'lapsed_on', 'is_lapsed', 'holdings_fingerprint', 'rebuilt_from',
+    'built_in_run',
+] %}
+{%- set holdings_fields = [
+    'held_accounts.account_id', 'held_accounts.product_family', 'held_accounts.open_date',
+    'held_accounts.close_date',
+] %}
 {{
     config(
         materialized='incremental',
@@ -87,21 +98,7 @@ holdings as (
 
     select
         held_accounts.customer_key,
-        hash(
-            list(
-                struct_pack(
-                    held_accounts.account_id,
-                    held_accounts.product_family,
-                    held_accounts.open_date,
-                    held_accounts.close_date
-                )
-                order by
-                    held_accounts.account_id,
-                    held_accounts.product_family,
-                    held_accounts.open_date,
-                    held_accounts.close_date
-            )
-        ) as holdings_fingerprint
+        {{ ordered_list_digest(holdings_fields, holdings_fields) }} as holdings_fingerprint
     from held_accounts
     group by held_accounts.customer_key
 
@@ -156,7 +153,7 @@ reference_dates as (
             months.month_start >= coverage.first_business_date and months.month_end <= as_of.as_of_date, false
         )
             as is_complete_month,
-        date_diff('day', coverage.first_business_date, least(months.month_end, as_of.as_of_date)) + 1
+        {{ days_between('coverage.first_business_date', 'least(months.month_end, as_of.as_of_date)') }} + 1
             as days_of_history
     from months
     cross join as_of
@@ -190,7 +187,7 @@ customer_months as (
             and (
                 held_accounts.close_date is null
                 or held_accounts.close_date
-                > reference_dates.reference_date - to_months({{ var('lapsed_months') }})
+                > {{ months_before('reference_dates.reference_date', var('lapsed_months')) }}
             )
     -- from the restart on, and every month of the customers rebuilt whole
     where
@@ -231,4 +228,4 @@ final as (
 )
 
 select * from final
-{{ value_markers('rebuilt_customers') }}
+{{ value_markers('rebuilt_customers', output_columns) }}

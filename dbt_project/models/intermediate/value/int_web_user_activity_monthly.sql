@@ -1,18 +1,18 @@
 -- Online-banking sessions of every web user in every month and the last of them, the raw
 -- material of customer activity (int_customer_activity_monthly). Kept by user, so that
 -- identity resolution can re-key customers without touching it.
--- Incremental by month: a night rebuilds the months of the sessions that newer loads touched
+-- Incremental by month (on Spark partitioned by month, incremental_by_date, macros/engines.sql): a
+-- night rebuilds the months of the sessions that newer loads touched
 -- (late events re-sessionise a day; the sessions of that day are replaced whole).
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_withdrawn_rows('online_banking', ref('int_web_sessions_keyed'), 'month_start', 'session_date',"
             ~ " grain='month') }}",
         ],
+        **incremental_by_date('month_start'),
     )
 }}
 
