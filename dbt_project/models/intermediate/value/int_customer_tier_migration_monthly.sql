@@ -42,7 +42,9 @@ customer_value as (
     from all_customer_value
     cross join restart
     -- (no earlier than 0001-01-01: Spark's metastore cannot filter partitions by a date of year 0)
-    where all_customer_value.month_start >= greatest({{ months_before('restart.restart_date', 1) }}, date '0001-01-01')
+    where
+        all_customer_value.month_start
+        >= greatest({{ months_before('restart.restart_date', 1) }}, date '0001-01-01')
 
 ),
 
