@@ -186,6 +186,10 @@ PORTABLE_AT_LEAST = {
     "int_customer_value_monthly",
     "int_customer_rfm_monthly",
     "int_customer_tier_migration_monthly",
+    # the public value marts (incremental by month: on Spark partitioned by month_start)
+    "fct_customer_value_monthly",
+    "fct_customer_rfm_monthly",
+    "fct_customer_tier_migration_monthly",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
@@ -212,11 +216,14 @@ PARTITIONED = {
     "int_customer_value_monthly": ["month_start"],
     "int_customer_rfm_monthly": ["month_start"],
     "int_customer_tier_migration_monthly": ["month_start"],
+    "fct_customer_value_monthly": ["month_start"],
+    "fct_customer_rfm_monthly": ["month_start"],
+    "fct_customer_tier_migration_monthly": ["month_start"],
 }
 """The portable tables Spark partitions, and by what: the facts and web events by date
 (incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
 account days and months by their date (incremental_by_tail), the value chain's months by month
-(incremental_by_date, incremental_by_tail),."""
+(incremental_by_date, incremental_by_tail), the public value marts by month (incremental_by_date)."""
 RUN_STAMPS = {
     "int_account_profitability_monthly": ("built_in_run",),
     "int_account_profitability_shared_monthly": ("profitability_built_in_run",),
