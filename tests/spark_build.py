@@ -130,10 +130,14 @@ VALUE_MODELS = (
     "int_web_user_activity_monthly",
     "int_customer_relationships_monthly",
     "int_customer_activity_monthly",
+    "int_customer_value_features_monthly",
 )
 """The value chain's portable tables: activity by account and by web user (incremental by month: on
 Spark the month partitions overwritten), customers' relationships and activity (strategy
-replace_tail by customer and month, with customers rebuilt whole when their fingerprint changed)."""
+replace_tail by customer and month, with customers rebuilt whole when their fingerprint changed),
+and the features (replace_tail from the night's restart month). Not what ranks a month's customers
+against each other (pyramid, RFM, migration, their marts): the second night's reversals move the
+contribution of two customers, and so every customer's Pareto share, from DuckDB's full build."""
 NIGHTLY_FEEDS = (
     ("core_banking", "customers"),
     ("core_banking", "balances"),

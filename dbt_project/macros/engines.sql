@@ -982,3 +982,38 @@
         )))))
     {%- endif -%}
 {%- endmacro %}
+
+{% macro row_digest(fields) -%}
+    {#- A 64-bit digest of one row's values of `fields` (a list of expressions), compared only
+        with the same engine's: DuckDB's hash of them (a UBIGINT); on Spark xxhash64 of the row
+        written as JSON text (a BIGINT), which names every field, so that a null in one field
+        never reads as a null in another (xxhash64 of several values skips the null ones). -#}
+    {{- return(adapter.dispatch('row_digest', 'bankdw')(fields)) -}}
+{%- endmacro %}
+
+{% macro default__row_digest(fields) -%}
+    hash(
+        {%- for field in fields %}
+        {{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro spark__row_digest(fields) -%}
+    xxhash64(to_json(struct(
+        {%- for field in fields %}{{ ', ' if not loop.first }}{{ field }}{% endfor -%}
+    )))
+{%- endmacro %}
+
+{% macro spark_session_setting(name, value) -%}
+    {#- A hook that sets one of Spark's SQL settings for the session, a model's pre-hook (and its
+        post-hook setting it back); nothing on DuckDB. -#}
+    {{- return(adapter.dispatch('spark_session_setting', 'bankdw')(name, value)) -}}
+{%- endmacro %}
+
+{% macro default__spark_session_setting(name, value) -%}
+{%- endmacro %}
+
+{% macro spark__spark_session_setting(name, value) -%}
+    set {{ name }} = {{ value }}
+{%- endmacro %}

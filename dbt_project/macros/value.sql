@@ -80,9 +80,31 @@ features_watermark as (
 {% macro delete_value_mart_months_gone(relation) -%}
     {#- Post-hook of a public value mart (value_mart_restart): deletes its months that `relation`
         no longer holds (its batch, delete+insert by month, replaces only the months it holds). -#}
+    {{- return(adapter.dispatch('delete_value_mart_months_gone', 'bankdw')(relation)) -}}
+{%- endmacro %}
+
+{% macro default__delete_value_mart_months_gone(relation) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where month_start not in (select source_rows.month_start from {{ relation }} as source_rows)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_value_mart_months_gone(relation) -%}
+    {#- Spark: the mart is partitioned by month_start (incremental_by_date, macros/engines.sql),
+        whose batch overwrites the partitions it holds: drops those months' partitions. A night
+        that finds none runs nothing. -#}
+    {%- if is_incremental() -%}
+        {%- set gone = run_query(
+            'select distinct cast(mart.month_start as string) from ' ~ this ~ ' as mart'
+            ~ ' where mart.month_start not in (select source_rows.month_start from ' ~ relation ~ ' as source_rows)'
+        ).columns[0].values() -%}
+        {%- if gone | length > 0 -%}
+            alter table {{ this }} drop if exists
+            {%- for month in gone | sort %}
+                partition (month_start = '{{ month }}'){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

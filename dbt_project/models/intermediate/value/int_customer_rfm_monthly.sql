@@ -14,6 +14,12 @@
 -- refresh's: as int_customer_value_monthly, a night scores every customer's months from the
 -- earliest month the features rebuilt since this table read them (the quintiles rank the
 -- customers of a month against each other; a month reads its own features only).
+-- On Spark the same SQL, the markers naming the final select's columns (value_markers).
+{#- The columns of the final select, in its order (value_markers). -#}
+{%- set output_columns = [
+    'month_start', 'customer_key', 'recency_days', 'frequency', 'monetary', 'r_score', 'f_score', 'm_score',
+    'rfm_cell', 'rfm_segment', 'rebuilt_from', 'features_built_in_run', 'built_in_run',
+] %}
 {{
     config(
         materialized='incremental',
@@ -55,8 +61,9 @@ final as (
 
     select
         scored.*,
-        cast(scored.r_score as varchar) || cast(scored.f_score as varchar) || cast(scored.m_score as varchar)
-            as rfm_cell,
+        cast(scored.r_score as {{ string_type() }})
+        || cast(scored.f_score as {{ string_type() }})
+        || cast(scored.m_score as {{ string_type() }}) as rfm_cell,
         case
             when scored.r_score >= 4 and scored.f_score >= 4 and scored.m_score >= 4 then 'CHAMPIONS'
             when scored.r_score >= 3 and scored.f_score >= 4 then 'LOYAL'
@@ -76,4 +83,4 @@ final as (
 )
 
 select * from final
-{{ value_markers() }}
+{{ value_markers(columns=output_columns) }}

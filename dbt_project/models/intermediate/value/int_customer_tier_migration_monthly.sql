@@ -9,6 +9,13 @@
 -- int_customer_value_monthly rebuilt since this table read it (rewritten_from, by
 -- value_built_in_run), reading the value rows from the month before it (a month pairs with the
 -- one before); the value months before the restart are those a full refresh reads.
+-- On Spark the same SQL through the calendar macros (months_before, months_after) and the
+-- markers naming the final select's columns (value_markers).
+{#- The columns of the final select, in its order (value_markers). -#}
+{%- set output_columns = [
+    'month_start', 'customer_key', 'from_tier', 'to_tier', 'contribution_12m_before', 'contribution_12m_after',
+    'rebuilt_from', 'value_built_in_run', 'built_in_run',
+] %}
 {{
     config(
         materialized='incremental',
@@ -34,7 +41,10 @@ customer_value as (
     select all_customer_value.*
     from all_customer_value
     cross join restart
-    where all_customer_value.month_start >= restart.restart_date - to_months(1)
+    -- (no earlier than 0001-01-01: Spark's metastore cannot filter partitions by a date of year 0)
+    where
+        all_customer_value.month_start
+        >= greatest({{ months_before('restart.restart_date', 1) }}, date '0001-01-01')
 
 ),
 
@@ -51,7 +61,7 @@ month_range as (
 before_month as (
 
     select
-        cast(customer_value.month_start + interval 1 month as date) as month_start,
+        cast({{ months_after('customer_value.month_start', 1) }} as date) as month_start,
         customer_value.customer_key,
         customer_value.value_tier,
         customer_value.contribution_12m
@@ -96,4 +106,4 @@ final as (
 )
 
 select * from final
-{{ value_markers() }}
+{{ value_markers(columns=output_columns) }}

@@ -26,11 +26,35 @@
 -- for one customer is rebuilt for all of them there anyway; a month that changes moves the
 -- trailing windows of the months after it, which are rebuilt with it. A change of a setting
 -- (a window, a threshold) changes the project's fingerprint: a full refresh.
--- DuckDB only, as the whole value chain (not engine_portable: `hash`, `union all by name`).
+-- rfm_frequency, a sum of counts over a window, is cast to bigint (DuckDB's sum of bigints is a
+-- HUGEINT, which Spark has not; the public fct_customer_rfm_monthly casts it to bigint anyway).
+-- On Spark the same SQL through the engine macros (macros/engines.sql: row_digest, months_before,
+-- months_crossed, days_between; value_markers naming the final select's columns), planned
+-- without Spark's constraint propagation (spark_session_setting): its inference over this
+-- select's aliases, windows and cross joins exhausted the driver's heap before a row was read.
+-- The windows' first month is no earlier than 0001-01-01 (Spark's metastore cannot filter the
+-- month partitions by a date of year 0, which a full refresh's restart less the window gives).
+{#- The columns of the final select, in its order: the markers (value_markers) name them; and
+    what a row's inputs_fingerprint digests. -#}
+{%- set output_columns = [
+    'month_start', 'month_end', 'reference_date', 'customer_key', 'is_lapsed', 'lapsed_on', 'n_open_accounts',
+    'n_product_families', 'tenure_months', 'n_activities', 'last_activity_date', 'recency_days',
+    'is_salary_credited', 'contribution_12m', 'economic_profit_12m', 'rfm_frequency', 'rfm_monetary',
+    'outflow_elsewhere', 'annual_income', 'days_of_history', 'is_complete_month', 'inputs_fingerprint',
+    'rebuilt_from', 'built_in_run',
+] %}
+{%- set fingerprinted_inputs = [
+    'monthly.month_end', 'monthly.reference_date', 'monthly.is_complete_month', 'monthly.days_of_history',
+    'monthly.n_open_accounts', 'monthly.n_product_families', 'monthly.lapsed_on', 'monthly.is_lapsed',
+    'monthly.contribution', 'monthly.economic_profit', 'monthly.n_activities', 'monthly.last_activity_date',
+    'monthly.is_salary_credited', 'monthly.outflow_elsewhere', 'monthly.onboarding_date', 'monthly.annual_income',
+] %}
 {{
     config(
         materialized='incremental',
         on_schema_change='fail',
+        pre_hook=["{{ spark_session_setting('spark.sql.constraintPropagation.enabled', 'false') }}"],
+        post_hook=["{{ spark_session_setting('spark.sql.constraintPropagation.enabled', 'true') }}"],
         **incremental_by_tail('customer_key', 'month_start'),
     )
 }}
@@ -110,23 +134,16 @@ monthly as (
 
 ),
 
--- what a customer's row of the month is built from, besides the months before it: DuckDB's
--- 64-bit hash of the values (a tenth of md5's time over their text; two different inputs give
--- the same digest about once in 2^64 changed rows, and that row would keep its old figures)
+-- what a customer's row of the month is built from, besides the months before it: a 64-bit
+-- digest of the values (row_digest; DuckDB's hash: a tenth of md5's time over their text; two
+-- different inputs give the same digest about once in 2^64 changed rows, and that row would
+-- keep its old figures)
 fingerprinted as (
 
     select
         monthly.*,
-        hash(
-            {%- for column in [
-                'month_end', 'reference_date', 'is_complete_month', 'days_of_history', 'n_open_accounts',
-                'n_product_families', 'lapsed_on', 'is_lapsed', 'contribution', 'economic_profit',
-                'n_activities', 'last_activity_date', 'is_salary_credited', 'outflow_elsewhere',
-                'onboarding_date', 'annual_income',
-            ] %}
-                monthly.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) as inputs_fingerprint
+        {{ row_digest(fingerprinted_inputs) }}
+            as inputs_fingerprint
     from monthly
 
 ),
@@ -167,7 +184,9 @@ windowed_input as (
     select fingerprinted.*
     from fingerprinted
     cross join restart
-    where fingerprinted.month_start >= restart.restart_date - to_months({{ lookback_months }})
+    where
+        fingerprinted.month_start
+        >= greatest({{ months_before('restart.restart_date', lookback_months) }}, date '0001-01-01')
 
 ),
 
@@ -179,7 +198,9 @@ earlier_activity as (
         max(fingerprinted.last_activity_date) as last_activity_date
     from fingerprinted
     cross join restart
-    where fingerprinted.month_start < restart.restart_date - to_months({{ lookback_months }})
+    where
+        fingerprinted.month_start
+        < greatest({{ months_before('restart.restart_date', lookback_months) }}, date '0001-01-01')
     group by fingerprinted.customer_key
 
 ),
@@ -196,10 +217,10 @@ windowed as (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('value_window_months') - 1 }} month preceding and current row
         ) + monthly.economic_profit - monthly.complete_economic_profit as economic_profit_12m,
-        sum(monthly.n_activities) over (
+        cast(sum(monthly.n_activities) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('rfm_window_months') - 1 }} month preceding and current row
-        ) as rfm_frequency,
+        ) as bigint) as rfm_frequency,
         sum(monthly.complete_contribution) over (
             partition by monthly.customer_key order by monthly.month_start
             range between interval {{ var('rfm_window_months') - 1 }} month preceding and current row
@@ -231,15 +252,15 @@ final as (
         windowed.lapsed_on,
         windowed.n_open_accounts,
         windowed.n_product_families,
-        greatest(date_diff('month', windowed.onboarding_date, windowed.reference_date), 0) as tenure_months,
+        greatest({{ months_crossed('windowed.onboarding_date', 'windowed.reference_date') }}, 0)
+            as tenure_months,
         windowed.n_activities,
         greatest(windowed.last_activity_date_to_date, earlier_activity.last_activity_date)
             as last_activity_date,
-        date_diff(
-            'day',
-            greatest(windowed.last_activity_date_to_date, earlier_activity.last_activity_date),
-            windowed.reference_date
-        ) as recency_days,
+        {{ days_between(
+            'greatest(windowed.last_activity_date_to_date, earlier_activity.last_activity_date)',
+            'windowed.reference_date',
+        ) }} as recency_days,
         windowed.is_salary_recent as is_salary_credited,
         cast(windowed.contribution_12m as decimal(18, 2)) as contribution_12m,
         cast(windowed.economic_profit_12m as decimal(18, 2)) as economic_profit_12m,
@@ -263,4 +284,4 @@ final as (
 )
 
 select * from final
-{{ value_markers() }}
+{{ value_markers(columns=output_columns) }}

@@ -26,6 +26,17 @@
 -- features_built_in_run), for every customer: the percentile, the Pareto curve and the value
 -- classes rank the customers of a month against each other, and every figure reads the month's
 -- own features only, so the months before the restart are what a full refresh gives.
+-- On Spark the same SQL: the Pareto shares' quotients through decimal_quotient (DuckDB divides
+-- decimals as doubles), pareto_rank cast to DuckDB's bigint (Spark's row_number is an int), the
+-- markers naming the final select's columns (value_markers).
+{#- The columns of the final select, in its order (value_markers). -#}
+{%- set output_columns = [
+    'month_start', 'customer_key', 'reference_date', 'is_complete_month', 'contribution_12m',
+    'economic_profit_12m', 'value_percentile', 'loyalty_score', 'value_tier', 'value_class', 'pareto_rank',
+    'cumulative_contribution_share', 'is_lapsed', 'lapsed_on', 'n_open_accounts', 'n_product_families',
+    'tenure_months', 'recency_days', 'is_salary_credited', 'annual_income', 'outflow_elsewhere', 'rebuilt_from',
+    'features_built_in_run', 'built_in_run',
+] %}
 {{
     config(
         materialized='incremental',
@@ -73,10 +84,10 @@ ranked as (
                         partition by scored.month_start, scored.is_lapsed order by scored.value_measure
                     )
         end as value_rank,
-        row_number() over (
+        cast(row_number() over (
             partition by scored.month_start
             order by scored.contribution_12m desc, scored.customer_key asc
-        ) as pareto_rank,
+        ) as bigint) as pareto_rank,
         sum(greatest(scored.contribution_12m, 0)) over (
             partition by scored.month_start
             order by scored.contribution_12m desc, scored.customer_key asc
@@ -93,10 +104,13 @@ shares as (
         ranked.*,
         cast(ranked.value_rank as decimal(5, 4)) as value_percentile,
         cast(ranked.loyalty_raw as decimal(5, 4)) as loyalty_score,
-        coalesce(ranked.cumulative_positive / nullif(ranked.total_positive, 0), 0) as cumulative_share_raw,
+        coalesce({{ decimal_quotient('ranked.cumulative_positive', 'nullif(ranked.total_positive, 0)') }}, 0)
+            as cumulative_share_raw,
         coalesce(
-            (ranked.cumulative_positive - greatest(ranked.contribution_12m, 0))
-            / nullif(ranked.total_positive, 0),
+            {{ decimal_quotient(
+                '(ranked.cumulative_positive - greatest(ranked.contribution_12m, 0))',
+                'nullif(ranked.total_positive, 0)',
+            ) }},
             0
         ) as share_above
     from ranked
@@ -161,4 +175,4 @@ final as (
 )
 
 select * from final
-{{ value_markers() }}
+{{ value_markers(columns=output_columns) }}

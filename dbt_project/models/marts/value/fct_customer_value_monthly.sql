@@ -5,14 +5,14 @@
 -- Incremental by month without a column of its own (macros/value.sql, value_mart_restart): a
 -- night copies again the months that int_customer_value_monthly
 -- rewrote in the same run (normally the current month only), and any month whose rows it does
--- not count as many as that table's.
+-- not count as many as that table's. On Spark partitioned by month_start, a night overwriting the
+-- partitions of its months and dropping the months gone (incremental_by_date, macros/engines.sql).
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
         on_schema_change='fail',
         post_hook=["{{ delete_value_mart_months_gone(ref('int_customer_value_monthly')) }}"],
+        **incremental_by_date('month_start'),
     )
 }}
 
