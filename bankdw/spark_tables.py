@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 TABLES_FILE = "tables.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+APPENDED_PREFIX = "part-appended-"
+"""How the files `append_file` adds to a built table start (Spark's own are `part-<n>-...`)."""
 """The folder name Spark gives a partition whose value is null (`column=__HIVE_DEFAULT_PARTITION__`)."""
 
 
@@ -203,7 +205,7 @@ def append_file(spark_dir: Path, schema: str, name: str, rows: Path, catalog: Pa
     rest of the catalog (the build's stamp) as it is. For the warehouse tests' results of a night,
     which DuckDB's build inserts into its audit.check_results (bankdw.pipeline.warehouse_gate_step)."""
     [table] = [table for table in described(spark_dir) if (table.schema, table.name) == (schema, name)]
-    target = spark_dir / table.folder / f"part-appended-{rows.stem}.parquet"
+    target = spark_dir / table.folder / f"{APPENDED_PREFIX}{rows.stem}.parquet"
     columns = typed_columns(SparkTable(**{**table.__dict__, "partitions": []}))  # the rows' own columns
     with duckdb.connect() as con:
         con.execute(f"copy (select {columns} from read_parquet({literal(rows)})) to {literal(target)} (format parquet)")

@@ -434,6 +434,58 @@ def on_the_value_bank_lake(value_bank: Settings, tmp_path: Path, **overrides: ob
     return load_settings(data_dir=tmp_path / "data", **overrides)
 
 
+SPARK_RECENT_WINDOW_DAYS = 2
+"""The recent balances' window on Spark (balance_snapshot_window_days; DuckDB published 92 days).
+The shared bank's balances cover five weekdays, so a second night's window leaves a date the
+first night's held: its partition is dropped (drop_dates_before_window), which tests/test_spark.py
+sees."""
+SPARK_NIGHT_SETTINGS: dict[str, object] = {
+    "engine": "spark",
+    "spark_catalog": "hive",
+    "balance_snapshot_window_days": SPARK_RECENT_WINDOW_DAYS,
+    "dbt_threads": 2,
+}
+"""The Spark nights' settings: the nightly run on Spark needs the Hive catalog (build, tests and
+publish are processes of their own); two dbt threads, since a night's statements are mostly
+Spark's fixed cost in one `local[2]` JVM (docs/performance.md)."""
+
+
+@dataclass(frozen=True)
+class SparkNight:
+    settings: Settings
+    """The data dir: tests/test_spark_pipeline.py runs its next night and a rollback in it; any
+    other test reads only the first night's published state (`state`), which no later night or
+    rollback changes (three versions kept, setting keep_versions)."""
+    report: RunReport
+
+    @property
+    def state(self) -> Path:
+        """The Spark build the night published: its warehouse, metastore and `tables.json`."""
+        from bankdw.publish import spark_state_path
+
+        return spark_state_path(self.settings, self.report.run_id)
+
+
+@pytest.fixture(scope="session")
+def spark_first_night(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> SparkNight:
+    """The nightly run on Spark (`bankdw run`, setting engine = spark) in a copy of the shared
+    published bank, asked to build afresh the lake DuckDB published (`--rebuild`): every portable
+    model built, tested and published from Spark. Built once for the session: the suite's one full
+    Spark build, which tests/test_spark.py compares with DuckDB's and builds its own nights on,
+    and tests/test_spark_pipeline.py publishes and goes on from."""
+    from bankdw.pipeline import DateSelection, run
+
+    def build(root: Path) -> None:
+        settings = published_bank.copy(root / "data", **SPARK_NIGHT_SETTINGS)
+        report = run(settings, DateSelection(last=published_bank.last_date), rebuild=True)
+        assert report.outcome == "SUCCESS", report.failures
+        (root / "run_id").write_text(report.run_id, encoding="utf-8")
+
+    root = shared_dir(tmp_path_factory, "spark_night", build)
+    settings = load_settings(data_dir=root / "data", **SPARK_NIGHT_SETTINGS)
+    return SparkNight(settings, RunReport.load(settings, (root / "run_id").read_text(encoding="utf-8")))
+
+
 @pytest.fixture(scope="session")
 def published_nights(
     published_bank: PublishedBank, bank_landing: Path, tmp_path_factory: pytest.TempPathFactory

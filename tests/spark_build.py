@@ -1,15 +1,20 @@
-"""Build the models tagged `engine_portable` on Spark and write each as Parquet, then resolve the
-lake's identity with splink on the same Spark session, for tests/test_spark.py.
+"""The models tagged `engine_portable` as the nightly run on Spark built them, written each as
+Parquet, then built again as nights of their own, and the lake's identity resolved with splink on
+the same Spark session, for tests/test_spark.py.
 
-`python -m tests.spark_build <data_dir> <out_dir>`: runs `dbt build --select tag:engine_portable`
+`python -m tests.spark_build <data_dir> <out_dir> <spark_state>`: `<spark_state>` is the Spark
+folder of a version the nightly run on Spark published (tests/conftest.py, `spark_first_night`:
+the suite's one full Spark build, of the same lake as `<data_dir>`'s). dbt runs in this process
 with the setting engine = spark (the pipeline's own dbt command line, `bankdw.warehouse.dbt_args`),
-in this process, so that the Spark session dbt-spark opened (session mode) is still there to
-read what it built: every portable model, views included, is left in `<out_dir>/<model>/` as
-Parquet (instants as Parquet timestamps, profiles.yml), `write_out`: a table's own files, which
-Spark already stored as Parquet (file_format parquet) in its warehouse, copied (a partitioned
-table's in a folder per partition, `column=value`), and a view's rows written out by Spark (one
-job each; a table's copy is a few small files, no job). The normalisation UDFs are registered
-in that session before dbt's first model (`models.identity.spark_udfs`).
+so that the Spark session dbt-spark opened (session mode) is still there to read what it built.
+The state's tables are registered in that session's catalog over hard links to their files
+(`register_night`) and the portable views created on them (`dbt run`: views hold no file); then
+every portable model is left in `<out_dir>/<model>/` as Parquet (instants as Parquet timestamps,
+profiles.yml), `write_out`: a table's own files, which Spark already stored as Parquet
+(file_format parquet), copied (a partitioned table's in a folder per partition, `column=value`),
+and a view's rows written out by Spark (one job each; a table's copy is a few small files, no
+job). The normalisation UDFs are registered in that session before dbt's first model
+(`models.identity.spark_udfs`).
 
 Then the customer history, the facts by date (balances, postings, calls, daily loans), the
 web sessions, the profitability chain's account days and months (TAIL_MODELS) and the value
@@ -44,6 +49,7 @@ holds Spark.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -57,9 +63,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bankdw.config import Settings, load_settings
+from bankdw.spark_tables import APPENDED_PREFIX, SparkTable, described
 from bankdw.warehouse import (
     PORTABLE_TAG,
-    WITHOUT_TESTS,
     build_path,
     dbt_args,
     dbt_environment,
@@ -338,10 +344,10 @@ def write_out(spark: SparkSession, relation: str, target: Path) -> None:
 
 def table_files(spark: SparkSession, relation: str) -> Path | None:
     """The folder of a plain Parquet table's files (its location, from the catalog), or None."""
-    described = {row[0]: row[1] for row in spark.sql(f"describe table extended {relation}").collect()}
-    if described.get("Type") == "VIEW" or str(described.get("Provider")).lower() != "parquet":
+    details = {row[0]: row[1] for row in spark.sql(f"describe table extended {relation}").collect()}
+    if details.get("Type") == "VIEW" or str(details.get("Provider")).lower() != "parquet":
         return None
-    location = urlparse(str(described["Location"]))
+    location = urlparse(str(details["Location"]))
     return Path(unquote(location.path)) if location.scheme in ("", "file") else None
 
 
@@ -383,13 +389,43 @@ def left_by_compile(runner: dbtRunner, settings: Settings, spark: SparkSession) 
     return {"models": models, "tables": sorted(tables)}
 
 
-def main(data_dir: Path, out_dir: Path) -> None:
+def register_night(spark: SparkSession, state: Path, target: Path) -> None:
+    """The tables of a Spark build's state (`state`: a published version's Spark folder, its tables
+    described in `tables.json`, bankdw.spark_tables) in this session's catalog, over a copy of
+    their files in `target`: hard links (Spark never changes a file in place: an overwrite writes
+    new files and removes the old, here the links), without the files the warehouse gate appended
+    after the build (its tests' results in audit.check_results, APPENDED_PREFIX), so that each
+    table holds what dbt built. Registered as external tables at their copy's folder: a full
+    refresh drops one (its files stay where they are) and creates the model's table in the
+    warehouse, as in any build. About 7 s for the hundred tables of the shared bank, where
+    building them took minutes."""
+    shutil.copytree(
+        state / "warehouse",
+        target / "warehouse",
+        copy_function=os.link,
+        ignore=shutil.ignore_patterns(f"{APPENDED_PREFIX}*"),
+    )
+    tables: list[SparkTable] = described(state)
+    for schema in sorted({table.schema for table in tables}):
+        spark.sql(f"create database if not exists {schema}")
+    for table in tables:
+        columns = ", ".join(f"`{name}` {kind}" for name, kind in table.columns)
+        partitioned = f" partitioned by ({', '.join(table.partitions)})" if table.partitions else ""
+        location = str(target / table.folder).replace("\\", "\\\\").replace("'", "\\'")
+        spark.sql(f"create table {table.relation} ({columns}) using parquet{partitioned} location '{location}'")
+        if table.partitions:
+            spark.sql(f"alter table {table.relation} recover partitions")
+
+
+def main(data_dir: Path, out_dir: Path, night: Path) -> None:
     from pyspark.sql import SparkSession
 
     settings = load_settings(data_dir=data_dir, engine="spark")
     runner = spark_runner_in_this_process(settings, dbt_environment(settings, build_path(settings)))
-    dbt(runner, settings, "build", "--select", f"tag:{PORTABLE_TAG}", *WITHOUT_TESTS)
-    spark = SparkSession.builder.getOrCreate()  # the session dbt-spark built with
+    dbt(runner, settings, "show", "--inline", "select 1")  # opens dbt-spark's session, one per process
+    spark = SparkSession.builder.getOrCreate()
+    register_night(spark, night, settings.root / "night")
+    dbt(runner, settings, "run", "--select", f"tag:{PORTABLE_TAG},config.materialized:view")
     built = portable_relations(settings.root / "dbt" / "target")
     for model, relation in built.items():
         write_out(spark, relation, out_dir / model)
@@ -425,4 +461,4 @@ def main(data_dir: Path, out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))

@@ -4,9 +4,9 @@ warehouse gate and publishes them; the next night builds on from the published s
 publishes the night before.
 
 In a copy of the shared published bank, whose lake DuckDB built and published: a first night on
-Spark (`--rebuild`: the lake has not moved since DuckDB's build), compared mart by mart with
-DuckDB's published version; a second night loading the date waiting in the landing area; a
-rollback. What the models compute on Spark, model by model and over incremental nights of their
+Spark (`--rebuild`: the lake has not moved since DuckDB's build; tests/conftest.py,
+`spark_first_night`, which tests/test_spark.py reads too), compared mart by mart with DuckDB's
+published version; a second night loading the date waiting in the landing area; a rollback. What the models compute on Spark, model by model and over incremental nights of their
 own, is tests/test_spark.py's.
 """
 
@@ -30,8 +30,8 @@ from bankdw.reporting.run_report import RunReport
 from bankdw.spark_tables import NULL_PARTITION, SparkTable, view_sql
 from bankdw.warehouse import EngineNotReady, portable_relations
 from expectations.history import DBT_TESTS_FILE
-from tests.conftest import PublishedBank
-from tests.test_spark import RECENT_WINDOW_DAYS, as_text, duckdb_rows
+from tests.conftest import PublishedBank, SparkNight
+from tests.test_spark import as_text, duckdb_rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -52,21 +52,10 @@ class SparkNights:
 
 
 @pytest.fixture(scope="module")
-def spark_nights(published_bank: PublishedBank, tmp_path_factory: pytest.TempPathFactory) -> SparkNights:
-    """The two nights with the settings of tests/test_spark.py (its recent balances' window), so that
-    the published marts compare with DuckDB's as its models do, and two dbt threads: these nights
-    are the longest chain of the suite (a few hundred statements, each mostly Spark's fixed cost, in
-    one JVM of local[2]), while the suite leaves a third of its two cores idle (docs/performance.md)."""
-    root = tmp_path_factory.mktemp("spark")
-    settings = published_bank.copy(
-        root / "data",
-        engine="spark",
-        spark_catalog="hive",
-        balance_snapshot_window_days=RECENT_WINDOW_DAYS,
-        dbt_threads=2,
-    )
-    first = run(settings, DateSelection(last=published_bank.last_date), rebuild=True)
-    assert first.outcome == "SUCCESS", first.failures
+def spark_nights(spark_first_night: SparkNight) -> SparkNights:
+    """The suite's first night on Spark (conftest's `spark_first_night`: the published bank built
+    afresh, tested and published), then, in its data dir, the second night and the rollback."""
+    settings, first = spark_first_night.settings, spark_first_night.report
     first_published = published_facts(settings)
     second = run(settings, DateSelection())
     assert second.outcome == "SUCCESS", second.failures
