@@ -425,13 +425,7 @@
     {%- if is_incremental() %}
     -- markers the strategy does not insert (macros/incremental.sql): the night's restart, and
     -- the accounts rebuilt from an earlier month
-    union all
-    select
-    {%- for column in columns %}
-        {{ 'markers.' ~ column if column in ('account_id', 'rebuilt_from') else 'null' }} as {{ column }}
-        {{- ',' if not loop.last }}
-    {%- endfor %}
-    from (
+    {%- set markers %}
         select
             null as account_id,
             restart.restart_date as rebuilt_from
@@ -441,8 +435,24 @@
             rebuilt_accounts.account_id,
             rebuilt_accounts.rebuilt_from
         from rebuilt_accounts
-    ) as markers
+    {%- endset %}
+    {{ positional_markers(columns, 'account_id', markers) }}
     {%- endif %}
+{%- endmacro %}
+
+{% macro positional_markers(columns, key, markers) -%}
+    {#- Marker rows to follow a model's final select, united with it by position (Spark has no
+        union by name): the rows of the query `markers` (`key` and rebuilt_from), as the final
+        select's `columns` in its order, every one but those two null. For replace_tail_markers
+        and the value models' markers on Spark (macros/value.sql). -#}
+    union all
+    select
+    {%- for column in columns %}
+        {{ 'markers.' ~ column if column in (key, 'rebuilt_from') else 'null' }} as {{ column }}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
+    from ({{ markers }}
+    ) as markers
 {%- endmacro %}
 
 {% macro keys_with_changed_fingerprint(key, fingerprint, current, new_keys=false) -%}

@@ -143,13 +143,7 @@ features_watermark as (
     {%- if not columns -%}
         {%- do exceptions.raise_compiler_error("value_markers: on Spark the final select's columns are needed") -%}
     {%- endif %}
-    union all
-    select
-    {%- for column in columns %}
-        {{ 'markers.' ~ column if column in ('customer_key', 'rebuilt_from') else 'null' }} as {{ column }}
-        {{- ',' if not loop.last }}
-    {%- endfor %}
-    from (
+    {%- set markers %}
         select
             cast(null as {{ string_type() }}) as customer_key,
             restart.restart_date as rebuilt_from
@@ -161,6 +155,7 @@ features_watermark as (
             date '0001-01-01' as rebuilt_from
         from {{ rebuilt_customers }}
         {%- endif %}
-    ) as markers
+    {%- endset %}
+    {{ positional_markers(columns, 'customer_key', markers) }}
     {%- endif %}
 {%- endmacro %}
