@@ -18,6 +18,11 @@ import gc
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
+    from dbt.contracts.graph.manifest import Manifest
 
 COLLECTOR_THRESHOLDS = (50_000, 20, 100)
 """`gc.set_threshold`: a pass over the young objects every 50,000 allocations, over the older
@@ -39,9 +44,9 @@ def _option(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args[:-1] else None
 
 
-def run_on_spark(args: list[str]) -> int:
-    """dbt's command `args` on Spark, in this process; returns the exit code dbt's command line
-    would (0 done, 1 a node failed, 2 dbt could not run)."""
+def invoke_on_spark(args: list[str], manifest: Manifest | None = None) -> dbtRunnerResult:
+    """dbt's command `args` on Spark, in this process (given `manifest`, dbt's parse of the project:
+    a night's session, `bankdw.dbt_session`), and the tables it built described."""
     from dbt.cli.main import dbtRunner
 
     from bankdw.spark_tables import describe
@@ -50,19 +55,32 @@ def run_on_spark(args: list[str]) -> int:
 
     dbt_vars = json.loads(_option(args, "--vars") or "{}")
     os.environ.update(python_worker_environment())
-    done = dbtRunner(callbacks=[udf_registrar(dbt_vars.get("phone_region") or DEFAULT_REGION)]).invoke(args)
+    registrar = udf_registrar(dbt_vars.get("phone_region") or DEFAULT_REGION)
+    done = dbtRunner(manifest=manifest, callbacks=[registrar]).invoke(args)
+    if done.success and args[0] in BUILDING_COMMANDS:
+        describe(os.environ["BANKDW_SPARK_DIR"])
+    return done
+
+
+def run_on_spark(args: list[str]) -> int:
+    """dbt's command `args` on Spark, in this process; returns the exit code dbt's command line
+    would (0 done, 1 a node failed, 2 dbt could not run)."""
+    done = invoke_on_spark(args)
     if done.exception is not None:
         sys.stderr.write(f"dbt {args[0]} on Spark could not run: {done.exception}\n")
         return 2
-    if done.success and args[0] in BUILDING_COMMANDS:
-        describe(os.environ["BANKDW_SPARK_DIR"])
     return 0 if done.success else 1
+
+
+def on_spark(args: list[str]) -> bool:
+    """Whether the dbt command line `args` (or its common part) builds on Spark."""
+    return _option(args, "--target") == SPARK_TARGET
 
 
 def main() -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     args = sys.argv[1:]
-    if _option(args, "--target") == SPARK_TARGET:
+    if on_spark(args):
         sys.exit(run_on_spark(args))
     from dbt.cli.main import cli
 

@@ -13,13 +13,19 @@ Between commands the worker closes dbt-duckdb's database (dbt-duckdb keeps it op
 of the process, `keep_open`), so the pipeline's own work on the build file between the build and
 the tests (its stamp, its notes, the test results it records) opens it as before.
 
+On Spark (setting engine, dbt-spark's session mode) the worker keeps Spark's session for both
+commands, as `bankdw.dbt_command` runs one (`invoke_on_spark`: the normalisation functions
+registered, the built tables described): one JVM, one Spark start and one metastore start a night
+instead of two (the pipeline reads the build from the tables' files meanwhile, never through
+Spark). The session ends with the worker, before the build is published.
+
 The worker dies with the process that started it: it reads its commands from a pipe. When the
 pipe closes between commands (the pipeline is done) it ends normally; when it closes in the
 middle of one (the pipeline was killed while dbt builds) it exits at once, whatever dbt is
 doing: a killed night leaves no dbt behind still writing a build file.
 
 The scheduler runs each step in a process of its own (dags/bank_nightly.py): there each command
-keeps its own `dbt` process, as does every command outside a session and every engine but DuckDB.
+keeps its own `dbt` process, as does every command outside a session.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bankdw.config import Settings
-from bankdw.dbt_command import COLLECTOR_THRESHOLDS
+from bankdw.dbt_command import COLLECTOR_THRESHOLDS, invoke_on_spark, on_spark
 
 _session: ContextVar[DbtSession | None] = ContextVar("dbt_session", default=None)
 
@@ -109,11 +115,7 @@ class DbtSession:
 
 @contextmanager
 def dbt_session(settings: Settings) -> Iterator[None]:
-    """Run the dbt commands of `settings`' data dir made inside the block in one worker process
-    (DuckDB only; on other engines each command keeps its own process)."""
-    if settings.engine != "duckdb":
-        yield
-        return
+    """Run the dbt commands of `settings`' data dir made inside the block in one worker process."""
     session = DbtSession(settings.root)
     token = _session.set(session)
     try:
@@ -206,7 +208,10 @@ def _serve(replies: IO[str]) -> None:
                     manifests[key] = parsed.result
                     _collect_less()
             sys.argv = ["dbt", command, *common, *extra]
-            done = dbtRunner(manifest=manifests.get(key)).invoke([*sys.argv[1:], *_NO_MANIFEST_AGAIN])
+            if on_spark(common):  # Spark's session, its JVM and its catalog stay up between commands
+                done = invoke_on_spark([*sys.argv[1:], *_NO_MANIFEST_AGAIN], manifests.get(key))
+            else:
+                done = dbtRunner(manifest=manifests.get(key)).invoke([*sys.argv[1:], *_NO_MANIFEST_AGAIN])
             _write_run_results(done.result, common)
             returncode = 0 if done.success else EXCEPTION if done.exception is not None else 1
         except Exception:  # noqa: BLE001 - reported as dbt's command line would: the trace, the exit code

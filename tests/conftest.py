@@ -346,6 +346,23 @@ def dbt_on(settings: Settings, target: Path, command: str, *extra: str) -> subpr
             work.replace(target)
 
 
+def last_dbt_commands(settings: Settings, count: int) -> list[str]:
+    """The log of the last `count` dbt commands run in `settings`' data dir (dbt's own log), oldest
+    first."""
+    log = (settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    return log.split("Running with dbt=")[-count:]
+
+
+def assert_one_parse_for_build_and_tests(settings: Settings) -> None:
+    """The last night in `settings`' data dir parsed the project once for its build and its tests:
+    one dbt process (bankdw.dbt_session), whose parse was the saved one."""
+    parse, build, test = last_dbt_commands(settings, 3)
+    assert "'invocation_command': 'dbt parse" in parse, parse[:3000]
+    assert "Unable to do partial parsing" not in parse and "Partial parsing enabled" in parse, parse[:3000]
+    assert "'invocation_command': 'dbt build" in build and "'invocation_command': 'dbt test" in test
+    assert all("partial parsing" not in c.lower() for c in (build, test))  # the parse above serves both
+
+
 def copy_deliveries(source: Path, landing: Path, dates: Iterable[date], systems: Iterable[str] = SYSTEMS) -> None:
     """Copy the deliveries of `dates` (every system, or those named) from landing area `source`."""
     for day in dates:

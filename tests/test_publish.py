@@ -22,7 +22,7 @@ from bankdw.publish import RollbackError, list_versions, rollback
 from bankdw.reporting.run_page import page_path
 from bankdw.reporting.run_report import RunReport
 from expectations.history import checks_dir
-from tests.conftest import HOLD_THE_RUN, gates_toml, write_manifest
+from tests.conftest import HOLD_THE_RUN, assert_one_parse_for_build_and_tests, gates_toml, write_manifest
 from tests.nights import (
     LAST,
     NEWCOMER,
@@ -64,14 +64,7 @@ def test_the_second_night_reuses_the_dbt_parse_of_the_first(nights: Nights) -> N
     """Nothing dbt is given names the run (bankdw.warehouse.dbt_args): from night to night dbt
     skips parsing the project (tens of seconds of every night on a small bank). And a night
     parses once for its build and its tests (one dbt process, bankdw.dbt_session)."""
-    commands = (
-        (nights.settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8").split("Running with dbt=")
-    )
-    parse, build, test = commands[-3:]  # night 2's
-    assert "'invocation_command': 'dbt parse" in parse, parse[:3000]
-    assert "Unable to do partial parsing" not in parse and "Partial parsing enabled" in parse, parse[:3000]
-    assert "'invocation_command': 'dbt build" in build and "'invocation_command': 'dbt test" in test
-    assert all("partial parsing" not in c.lower() for c in (build, test))  # the parse above serves both
+    assert_one_parse_for_build_and_tests(nights.settings)  # night 2's
 
 
 def test_a_reader_in_another_process_never_errs_and_never_sees_a_partial_state(nights: Nights) -> None:

@@ -30,7 +30,7 @@ from bankdw.reporting.run_report import RunReport
 from bankdw.spark_tables import NULL_PARTITION, SparkTable, view_sql
 from bankdw.warehouse import EngineNotReady, portable_relations
 from expectations.history import DBT_TESTS_FILE
-from tests.conftest import PublishedBank, SparkNight
+from tests.conftest import PublishedBank, SparkNight, assert_one_parse_for_build_and_tests
 from tests.test_spark import as_text, duckdb_rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -135,6 +135,8 @@ def test_a_night_on_spark_builds_on_from_the_published_state(spark_nights: Spark
     assert all(now[name].samefile(path) for name, path in kept.items())
     new_dates = {name.parts[0] for name in set(now) - set(kept)}
     assert new_dates == {f"business_date={date.fromisoformat(second.business_date or '')}"}, new_dates
+    # and its build and tests ran in one dbt process, on one Spark session, which parsed the project once
+    assert_one_parse_for_build_and_tests(settings)
 
 
 def test_a_rollback_on_spark_publishes_the_night_before(spark_nights: SparkNights) -> None:
