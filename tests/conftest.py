@@ -126,10 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SLOWEST_FIRST = (
-    "test_spark.py",
     "test_spark_pipeline.py",
     "test_churn.py",
     "test_loads.py",
+    "test_spark.py",
     "test_customer_value.py",
     "test_dag_postgres.py",
     "test_customer_history.py",
@@ -155,9 +155,11 @@ SLOWEST_FIRST = (
 """Modules that take longest on their own, longest first (measured: `make test` lists the
 slowest tests). xdist (`--dist loadfile --no-loadscope-reorder`, Makefile) hands out test files
 in collection order, so the longest start first and the short ones fill in at the end: the
-workers finish together. The first two build the shared banks (`published_bank` for Spark,
-`value_bank` for churn) while no other module waits for them; the third (`make test` runs one
-worker more than the cores, Makefile) loads a bank of its own meanwhile (test_loads). Without
+workers finish together. The first two build the shared banks (`published_bank` and the first
+night on Spark, `spark_first_night`; `value_bank` for churn) while no other module waits for
+them; the third (`make test` runs one worker more than the cores, Makefile) loads a bank of its
+own meanwhile (test_loads). test_spark, which needs the night on Spark, comes next: the first
+worker free takes it, and waits less for the night than a worker starting with it would. Without
 `--no-loadscope-reorder` xdist orders files by their number of tests instead, and this order
 is lost."""
 
