@@ -30,9 +30,9 @@
 {%- endmacro %}
 
 {% macro raroc(cost_of_equity, contribution, capital_charge) -%}
-    {#- (decimal_quotient, macros/engines.sql: DuckDB divides in floating point, Spark exactly) -#}
+    {#- (rounded_quotient, macros/engines.sql: half up to the sixth decimal on both engines) -#}
     cast(
-        {{ decimal_quotient(cost_of_equity ~ ' * ' ~ contribution, 'nullif(' ~ capital_charge ~ ', 0)') }} as decimal(18, 6)
+        {{ rounded_quotient(cost_of_equity ~ ' * ' ~ contribution, capital_charge, 6) }} as decimal(18, 6)
     )
 {%- endmacro %}
 

@@ -192,22 +192,24 @@ monthly as (
         sum(daily_margin.balance_amount) as balance_day_sum,
         -- one division per account and month, rounded to the cent
         cast(
-            {{ decimal_quotient('sum(daily_margin.balance_amount)', 'count(*)') }} as decimal(18, 2)
+            {{ rounded_quotient('sum(daily_margin.balance_amount)', 'count(*)', 2) }} as decimal(18, 2)
         ) as avg_balance,
         -- balance-weighted rates of the month (what the worked example multiplies out)
         cast(
             {{
-                decimal_quotient(
+                rounded_quotient(
                     'sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)',
                     'nullif(sum(daily_margin.balance_amount), 0)',
+                    6,
                 )
             }} as decimal(18, 6)
         ) as customer_rate_pct,
         cast(
             {{
-                decimal_quotient(
+                rounded_quotient(
                     'sum(daily_margin.balance_amount * daily_margin.ftp_rate_pct)',
                     'nullif(sum(daily_margin.balance_amount), 0)',
+                    6,
                 )
             }} as decimal(18, 6)
         ) as ftp_rate_pct,
@@ -216,18 +218,20 @@ monthly as (
         -- ledger books: reconciled to it in tests/assert_interest_reconciles_to_ledger.sql
         cast(
             {{
-                decimal_quotient(
+                rounded_quotient(
                     'sum(daily_margin.balance_amount * daily_margin.customer_rate_pct)',
                     '(100 * max(daily_margin.day_count))',
+                    2,
                 )
             }}
             as decimal(18, 2)
         ) as customer_interest,
         cast(
             {{
-                decimal_quotient(
+                rounded_quotient(
                     'sum(daily_margin.balance_amount * daily_margin.margin_rate_pct)',
                     '(100 * max(daily_margin.day_count))',
+                    2,
                 )
             }}
             as decimal(18, 2)

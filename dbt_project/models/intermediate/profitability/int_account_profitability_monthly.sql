@@ -518,9 +518,10 @@ components as (
         cast(joined.service_cost as decimal(18, 2)) as service_cost_cents,
         cast(
             {{
-                decimal_quotient(
+                rounded_quotient(
                     'cast(joined.maintenance_cost_full_month as decimal(38, 4)) * joined.n_days_on_book',
                     'joined.days_in_month',
+                    2,
                 )
             }}
             as decimal(18, 2)
@@ -585,12 +586,14 @@ final as (
             - cast(capital.credit_cost as decimal(18, 2))
             as decimal(18, 2)
         ) as contribution,
+        -- one division, rounded half up to the cent on both engines (rounded_quotient): a capital
+        -- of 3,882.50 charges 38.825 a full month, 38.83
         cast(
             {{
-                decimal_quotient(
-                    decimal_quotient('capital.allocated_capital * capital.cost_of_equity', '12')
-                    ~ ' * capital.n_days_on_book',
-                    'capital.days_in_month',
+                rounded_quotient(
+                    'capital.allocated_capital * capital.cost_of_equity * capital.n_days_on_book',
+                    '12 * capital.days_in_month',
+                    2,
                 )
             }}
             as decimal(18, 2)

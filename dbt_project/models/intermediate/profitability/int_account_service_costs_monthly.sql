@@ -285,15 +285,16 @@ shared as (
                 when primary_accounts_on_book.customer_balance > 0
                     then
                         {{
-                            decimal_quotient(
+                            rounded_quotient(
                                 'customer_costs.call_cost * primary_accounts_on_book.avg_balance',
                                 'primary_accounts_on_book.customer_balance',
+                                6,
                             )
                         }}
                 else
                     {{
-                        decimal_quotient(
-                            'customer_costs.call_cost', 'primary_accounts_on_book.n_customer_accounts'
+                        rounded_quotient(
+                            'customer_costs.call_cost', 'primary_accounts_on_book.n_customer_accounts', 6
                         )
                     }}
             end as decimal(38, 6)
@@ -303,15 +304,16 @@ shared as (
                 when primary_accounts_on_book.customer_balance > 0
                     then
                         {{
-                            decimal_quotient(
+                            rounded_quotient(
                                 'customer_costs.session_cost * primary_accounts_on_book.avg_balance',
                                 'primary_accounts_on_book.customer_balance',
+                                6,
                             )
                         }}
                 else
                     {{
-                        decimal_quotient(
-                            'customer_costs.session_cost', 'primary_accounts_on_book.n_customer_accounts'
+                        rounded_quotient(
+                            'customer_costs.session_cost', 'primary_accounts_on_book.n_customer_accounts', 6
                         )
                     }}
             end as decimal(38, 6)
