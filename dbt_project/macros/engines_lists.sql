@@ -1,8 +1,8 @@
 {#
     More of what differs between the engines (macros/engines.sql, docs/spark.md), in a file of its
-    own: sqlfluff skips a file over 50,000 bytes (.sqlfluff, large_file_skip_byte_limit), which
-    engines.sql has reached. The same rule: `default__` renders what the model said before (DuckDB),
-    `spark__` is Spark's.
+    own: engines.sql has reached 50,000 bytes, past which `make lint` warns that sqlfluff skips it
+    (.sqlfluff, large_file_skip_byte_limit). The same rule: `default__` renders what the model said
+    before (DuckDB), `spark__` is Spark's.
 #}
 
 {% macro list_position(items, value) -%}
