@@ -67,7 +67,7 @@ segments as (
         customer_value.value_tier as segment
     from campaigns
     inner join customer_value
-        on cast(campaigns.campaign_month - interval 1 month as date) = customer_value.month_start
+        on cast({{ months_before('campaigns.campaign_month', 1) }} as date) = customer_value.month_start
 
 ),
 
@@ -82,7 +82,7 @@ following as (
     inner join profitability
         on
             campaigns.campaign_month < profitability.month_start
-            and cast(campaigns.campaign_month + interval 3 month as date) >= profitability.month_start
+            and cast({{ months_after('campaigns.campaign_month', 3) }} as date) >= profitability.month_start
             and profitability.is_complete_month
 
 ),

@@ -3,6 +3,7 @@
 -- LAPSED from the top. Dated the last day of the month, and judged only once the data covers
 -- that day (a month's tier is final at its end). measured_value and baseline_value are the
 -- customer's contribution_12m after and before. Severity 2 down, 1 up.
+{%- set tiers_from_the_bottom = ['LAPSED', 'INACTIVE', 'D', 'C', 'B', 'A'] %}
 with migrations as (
 
     select * from {{ ref('int_customer_tier_migration_monthly') }}
@@ -26,11 +27,9 @@ ranked as (
 
     select
         migrations.*,
-        cast(migrations.month_start + interval 1 month - interval 1 day as date) as month_end,
-        list_position(
-            ['LAPSED', 'INACTIVE', 'D', 'C', 'B', 'A'], migrations.from_tier
-        ) as from_rank,
-        list_position(['LAPSED', 'INACTIVE', 'D', 'C', 'B', 'A'], migrations.to_tier) as to_rank
+        cast({{ months_after('migrations.month_start', 1) }} - interval 1 day as date) as month_end,
+        {{ list_position(tiers_from_the_bottom, 'migrations.from_tier') }} as from_rank,
+        {{ list_position(tiers_from_the_bottom, 'migrations.to_tier') }} as to_rank
     from migrations
 
 ),
@@ -39,7 +38,7 @@ final as (
 
     select
         ranked.customer_key,
-        cast(null as varchar) as account_id,
+        cast(null as {{ string_type() }}) as account_id,
         ranked.month_end as event_date,
         case when ranked.to_rank < ranked.from_rank then 'VALUE_TIER_DOWN' else 'VALUE_TIER_UP' end
             as event_type,

@@ -54,11 +54,12 @@ event_days as (
         events.event_date as candidate_date,
         max(events.severity) as severity,
         count(distinct events.event_type) as n_event_types,
-        string_agg(
-            events.event_type || ' (' || coalesce(cast(events.measured_value as varchar), '-')
-            || ' against ' || coalesce(cast(events.baseline_value as varchar), '-') || ')',
-            ', ' order by events.severity desc, events.event_type asc
-        ) as reason
+        {{ ordered_string_agg(
+            "events.event_type || ' (' || coalesce(cast(events.measured_value as " ~ string_type() ~ "), '-')"
+            ~ " || ' against ' || coalesce(cast(events.baseline_value as " ~ string_type() ~ "), '-') || ')'",
+            "', '",
+            'events.severity desc, events.event_type asc',
+        ) }} as reason
     from events
     where events.severity >= {{ var('lead_min_severity') }}
     group by all
@@ -72,7 +73,7 @@ top_value_days as (
         loads.business_date as candidate_date
     from customer_value
     inner join loads
-        on date_trunc('month', loads.business_date) = customer_value.month_start + interval 1 month
+        on date_trunc('month', loads.business_date) = {{ months_after('customer_value.month_start', 1) }}
     cross join data_range
     where
         customer_value.value_tier = 'A'
@@ -132,7 +133,7 @@ merged as (
         all_days.candidate_date,
         max(all_days.severity) as severity,
         sum(all_days.n_event_types) as n_event_types,
-        string_agg(all_days.reason, '; ' order by all_days.reason) as reason
+        {{ ordered_string_agg('all_days.reason', "'; '", 'all_days.reason') }} as reason
     from all_days
     group by all
 
@@ -156,7 +157,8 @@ final as (
     left join customer_value as previous_value
         on
             merged.customer_key = previous_value.customer_key
-            and previous_value.month_start + interval 1 month = date_trunc('month', merged.candidate_date)
+            and {{ months_after('previous_value.month_start', 1) }}
+            = date_trunc('month', merged.candidate_date)
     left join versions
         on
             merged.customer_key = versions.customer_key
