@@ -160,10 +160,26 @@ final as (
         count(*) filter (where outcomes.converted) as converted,
         count(*) filter (where not outcomes.contacted) as matched_uncontacted,
         coalesce(months_observed.months_observed, 0) as months_observed,
-        cast(avg(outcomes.contribution_3m) filter (where outcomes.converted) as decimal(18, 2))
-            as contribution_3m_converted,
-        cast(avg(outcomes.contribution_3m) filter (where not outcomes.contacted) as decimal(18, 2))
-            as contribution_3m_matched
+        -- averages rounded half up to the cent on both engines (rounded_quotient: DuckDB's avg
+        -- of a decimal is a double, which an exact half cent can fall either side of)
+        cast(
+            {{
+                rounded_quotient(
+                    'sum(outcomes.contribution_3m) filter (where outcomes.converted)',
+                    'count(outcomes.contribution_3m) filter (where outcomes.converted)',
+                    2,
+                )
+            }} as decimal(18, 2)
+        ) as contribution_3m_converted,
+        cast(
+            {{
+                rounded_quotient(
+                    'sum(outcomes.contribution_3m) filter (where not outcomes.contacted)',
+                    'count(outcomes.contribution_3m) filter (where not outcomes.contacted)',
+                    2,
+                )
+            }} as decimal(18, 2)
+        ) as contribution_3m_matched
     from outcomes
     inner join campaigns on outcomes.campaign_id = campaigns.campaign_id
     left join months_observed on outcomes.campaign_id = months_observed.campaign_id
