@@ -30,7 +30,7 @@
 {%- endmacro %}
 
 {% macro raroc(cost_of_equity, contribution, capital_charge) -%}
-    {#- (rounded_quotient, macros/engines.sql: half up to the sixth decimal on both engines) -#}
+    {#- (rounded_quotient, macros/engines_decimals.sql: half up to the sixth decimal on both engines) -#}
     cast(
         {{ rounded_quotient(cost_of_equity ~ ' * ' ~ contribution, capital_charge, 6) }} as decimal(18, 6)
     )

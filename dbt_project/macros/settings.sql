@@ -21,7 +21,7 @@
 {% endmacro %}
 
 {#
-    Decimal arithmetic as DuckDB's (macros/engines.sql, decimal_quotient): a product keeps every
+    Decimal arithmetic as DuckDB's (macros/engines_decimals.sql, decimal_quotient): a product keeps every
     decimal of its operands rather than Spark's 6 when its type would pass 38 digits, an overflow
     an error (ANSI mode). Nothing to set on DuckDB (dbt skips an empty hook).
 #}
