@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 TABLES_FILE = "tables.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+"""The folder name Spark gives a partition whose value is null (`column=__HIVE_DEFAULT_PARTITION__`)."""
 APPENDED_PREFIX = "part-appended-"
 """How the files `append_file` adds to a built table start (Spark's own are `part-<n>-...`)."""
-"""The folder name Spark gives a partition whose value is null (`column=__HIVE_DEFAULT_PARTITION__`)."""
 
 
 @dataclass(frozen=True)

@@ -348,17 +348,12 @@ def dbt_on(settings: Settings, target: Path, command: str, *extra: str) -> subpr
             work.replace(target)
 
 
-def last_dbt_commands(settings: Settings, count: int) -> list[str]:
-    """The log of the last `count` dbt commands run in `settings`' data dir (dbt's own log), oldest
-    first."""
-    log = (settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
-    return log.split("Running with dbt=")[-count:]
-
-
 def assert_one_parse_for_build_and_tests(settings: Settings) -> None:
-    """The last night in `settings`' data dir parsed the project once for its build and its tests:
-    one dbt process (bankdw.dbt_session), whose parse was the saved one."""
-    parse, build, test = last_dbt_commands(settings, 3)
+    """The last night in `settings`' data dir parsed the project once for its build and its tests
+    (the last three commands in dbt's log): one dbt process (bankdw.dbt_session), whose parse was
+    the saved one."""
+    log = (settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    parse, build, test = log.split("Running with dbt=")[-3:]
     assert "'invocation_command': 'dbt parse" in parse, parse[:3000]
     assert "Unable to do partial parsing" not in parse and "Partial parsing enabled" in parse, parse[:3000]
     assert "'invocation_command': 'dbt build" in build and "'invocation_command': 'dbt test" in test
@@ -464,9 +459,9 @@ SPARK_NIGHT_SETTINGS: dict[str, object] = {
     "balance_snapshot_window_days": SPARK_RECENT_WINDOW_DAYS,
     "dbt_threads": 2,
 }
-"""The Spark nights' settings: the nightly run on Spark needs the Hive catalog (build, tests and
-publish are processes of their own); two dbt threads, since a night's statements are mostly
-Spark's fixed cost in one `local[2]` JVM (docs/performance.md)."""
+"""The Spark nights' settings: the nightly run on Spark needs the Hive catalog (the next night
+builds on from the published metastore, docs/spark.md); two dbt threads, since a night's
+statements are mostly Spark's fixed cost in one `local[2]` JVM (docs/performance.md)."""
 
 
 @dataclass(frozen=True)
