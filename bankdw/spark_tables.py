@@ -181,8 +181,9 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: list[SparkTable], folde
 def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]:
     """`tables` with their columns in the order their models declare them (dbt's `manifest`: the
     contracts' order, DuckDB's), where Spark lists a partitioned table's partition columns last:
-    a published mart reads alike on both engines (`select *`). Columns no model declares keep
-    Spark's order, after the others."""
+    a published mart reads alike on both engines (`select *`). A model that documents only some
+    of its columns (no contract) keeps Spark's order, its select's: the documented columns take
+    the places they hold there, in the order they are documented."""
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values() if manifest.exists() else []
     declared = {
         f"{node['schema']}.{node.get('alias') or node['name']}": list(node.get("columns") or {})
@@ -191,8 +192,13 @@ def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]
     }
     ordered = []
     for table in tables:
-        rank = {name: i for i, name in enumerate(declared.get(table.relation, []))}
-        columns = sorted(table.columns, key=lambda column: rank.get(column[0], len(rank)))
+        kinds = dict(table.columns)
+        documented = [name for name in declared.get(table.relation, []) if name in kinds]
+        in_documented_order = iter(documented)
+        columns = [
+            (name := next(in_documented_order), kinds[name]) if column in documented else (column, kind)
+            for column, kind in table.columns
+        ]
         ordered.append(SparkTable(**{**table.__dict__, "columns": columns}))
     return ordered
 

@@ -27,7 +27,7 @@ from bankdw.exports import current_export
 from bankdw.pipeline import DateSelection, rollback, run
 from bankdw.publish import Version, list_versions, reader_files_path, version_path
 from bankdw.reporting.run_report import RunReport
-from bankdw.spark_tables import NULL_PARTITION, SparkTable, view_sql
+from bankdw.spark_tables import NULL_PARTITION, SparkTable, in_model_order, view_sql
 from bankdw.warehouse import EngineNotReady, portable_relations
 from expectations.history import DBT_TESTS_FILE
 from tests.conftest import PublishedBank, SparkNight, assert_one_parse_for_build_and_tests
@@ -177,3 +177,28 @@ def test_a_view_over_spark_files_types_its_partitions_and_reads_a_null_partition
     # and a table with no file reads as no row, typed alike
     nothing = con.sql(view_sql(empty, tmp_path / "e"))
     assert [str(kind) for kind in nothing.types] == ["DECIMAL(18,2)", "DATE"] and nothing.fetchall() == []
+
+
+def test_a_published_view_orders_columns_as_the_model_selects_them(tmp_path: Path) -> None:
+    # given a mart whose contract declares every column, partitioned by its first (Spark lists it
+    # last), and an audit table that documents two of its columns (no contract)
+    manifest = tmp_path / "manifest.json"
+    nodes = {
+        "model.mart": {"resource_type": "model", "schema": "marts", "name": "f", "columns": {"month": {}, "k": {}}},
+        "model.audit": {
+            "resource_type": "model",
+            "schema": "audit",
+            "name": "audit_model_runs",
+            "alias": "model_runs",
+            "columns": {"run_id": {}, "action": {}},
+        },
+    }
+    manifest.write_text(json.dumps({"nodes": nodes}), encoding="utf-8")
+    mart = SparkTable("marts", "f", "f", [("k", "string"), ("month", "date")], ["month"])
+    runs = [("run_id", "string"), ("model", "string"), ("action", "string"), ("ran_at", "timestamp")]
+    audit = SparkTable("audit", "model_runs", "model_runs", runs, [])
+    # when the published version orders their columns (bankdw.spark_tables.in_model_order)
+    ordered = in_model_order([mart, audit], manifest)
+    # then the mart's are its contract's, and the audit table's are its select's, as on DuckDB
+    assert [column for column, _ in ordered[0].columns] == ["month", "k"]
+    assert ordered[1].columns == runs
