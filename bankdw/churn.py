@@ -27,42 +27,10 @@ from models.churn.evaluate import calibration_table, figures, truth_figures, tru
 from models.churn.labels import LabelRule
 from models.churn.reasons import N_REASONS, top_reasons
 from models.churn.train import Grid, fit
+from models.runs import MODEL_RUNS_SCHEMA, model_runs_dir
 
 log = logging.getLogger(__name__)
 
-MODEL_RUNS = Path("_audit") / "model_runs"
-"""`<lake>/_audit/model_runs/<run_id>.parquet`: one row per fit or evaluation (audit.model_runs)."""
-MODEL_RUNS_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("model", pa.string()),
-        ("action", pa.string()),
-        ("ran_at", pa.timestamp("us", tz="UTC")),
-        ("model_version", pa.string()),
-        ("cutoff", pa.date32()),
-        ("data_fingerprint", pa.string()),
-        ("libraries", pa.string()),
-        ("seconds", pa.float64()),
-        ("train_rows", pa.int64()),
-        ("train_churners", pa.int64()),
-        ("eval_rows", pa.int64()),
-        ("eval_churners", pa.int64()),
-        *[
-            (name, pa.float64())
-            for name in (
-                "auc",
-                "average_precision",
-                "precision_at_10pct",
-                "recall_at_10pct",
-                "lift_at_10pct",
-                "auc_vs_truth",
-                "spearman",
-                "mean_absolute_error",
-            )
-        ],
-        ("figures", pa.string()),
-    ]
-)
 HELD_OUT_FILE = "held_out.parquet"
 """Beside the model: the evaluation's rows (customer, date, label, probability, reasons), for the notebook."""
 FIGURES = ("auc", "average_precision", "precision_at_10pct", "recall_at_10pct", "lift_at_10pct")
@@ -103,9 +71,8 @@ def record_model_run(settings: Settings, row: dict[str, object], model: str = "c
     """One row of audit.model_runs, in the lake (columns absent from `row` are null)."""
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{model}-{row['action']}"
     row = {"run_id": run_id, "model": model, "ran_at": datetime.now(UTC), **row}
-    folder = settings.lake_dir / MODEL_RUNS
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(pa.Table.from_pylist([row], schema=MODEL_RUNS_SCHEMA), folder / f"{run_id}.parquet")
+    table = pa.Table.from_pylist([row], schema=MODEL_RUNS_SCHEMA)
+    write_atomically(table, model_runs_dir(settings.lake_dir) / f"{run_id}.parquet")
 
 
 def _figure_columns(found: dict[str, float]) -> dict[str, object]:

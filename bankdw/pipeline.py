@@ -68,6 +68,7 @@ from extract.load import (
 from models.churn.store import resolve_version
 from models.identity.probabilistic import backend_for
 from models.identity.resolve import resolve_lake
+from models.runs import ensure_model_runs_schema
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +396,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         if version is None:
             return report
         ensure_checks_schema(settings.lake_dir)  # audit.check_results reads the lake's check history
+        ensure_model_runs_schema(settings.lake_dir)  # and audit.model_runs the models' fits and evaluations
         try:
             if not report.resolved:  # what the build area holds would be another run's identity
                 raise BuildFailed([f"run {run_id} resolved no identity: the resolve step must run before the build"])

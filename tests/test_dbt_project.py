@@ -464,14 +464,16 @@ def test_builds_from_a_lake_where_no_system_has_delivered_yet(tmp_path: Path) ->
     from extract.contract import load_agreement
     from extract.lake import Lake
 
-    # given a lake with nothing but the schema files: the feeds', and the check history's, which
-    # the build step writes before dbt builds (bankdw.pipeline.build_step; audit_check_results
-    # takes its columns from it)
+    # given a lake with nothing but the schema files: the feeds', and the check history's and the
+    # model runs', which the build step writes before dbt builds (bankdw.pipeline.build_step;
+    # audit_check_results and audit_model_runs take their columns from them)
     settings = load_settings(data_dir=tmp_path / "data")
     Lake(settings.lake_dir).ensure_schemas(load_agreement())
     from expectations.history import ensure_checks_schema
+    from models.runs import ensure_model_runs_schema
 
     ensure_checks_schema(settings.lake_dir)
+    ensure_model_runs_schema(settings.lake_dir)
     from models.identity.resolve import resolve_lake  # and the identity of no record, as resolved and published
 
     resolve_lake(settings.lake_dir, settings.identity_dir, settings.identity_dir, settings.phone_region)
