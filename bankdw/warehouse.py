@@ -181,16 +181,21 @@ def scores_build_path(settings: Settings) -> Path:
 def dbt_environment(settings: Settings, target: Path) -> dict[str, str]:
     """The environment variables dbt reads (`profiles.yml`): the build file, and on Spark (setting
     engine) where Spark keeps its warehouse and metastore, relative to the data dir dbt runs in
-    (`run_dbt`). Every setting is a var (`dbt_args`)."""
+    (`run_dbt`), and Spark's logging (dbt_project/spark-log4j2.properties). Every setting is a var
+    (`dbt_args`)."""
     environment = {"BANKDW_DBT_PATH": _relative(target, settings.root)}
     if settings.engine == "spark":
         environment["BANKDW_SPARK_DIR"] = _relative(settings.spark_dir, settings.root)
+        environment["BANKDW_SPARK_LOG4J2"] = (settings.dbt_project_dir / SPARK_LOGGING).as_posix()
     return environment
 
 
 def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
+
+SPARK_LOGGING = "spark-log4j2.properties"
+"""Spark's logging in session mode, in the dbt project (`dbt_environment`)."""
 
 PORTABLE_TAG = "engine_portable"
 """The tag of the models built the same on DuckDB and on Spark (dbt_project.yml, docs/spark.md)."""
