@@ -182,8 +182,7 @@ def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]
     """`tables` with their columns in the order their models declare them (dbt's `manifest`: the
     contracts' order, DuckDB's), where Spark lists a partitioned table's partition columns last:
     a published mart reads alike on both engines (`select *`). A model that documents only some
-    of its columns (no contract) keeps Spark's order, its select's: the documented columns take
-    the places they hold there, in the order they are documented."""
+    of its columns (no contract) keeps Spark's order, which is its select's."""
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values() if manifest.exists() else []
     declared = {
         f"{node['schema']}.{node.get('alias') or node['name']}": list(node.get("columns") or {})
@@ -192,13 +191,8 @@ def in_model_order(tables: list[SparkTable], manifest: Path) -> list[SparkTable]
     }
     ordered = []
     for table in tables:
-        kinds = dict(table.columns)
-        documented = [name for name in declared.get(table.relation, []) if name in kinds]
-        in_documented_order = iter(documented)
-        columns = [
-            (name := next(in_documented_order), kinds[name]) if column in documented else (column, kind)
-            for column, kind in table.columns
-        ]
+        kinds, documented = dict(table.columns), declared.get(table.relation, [])
+        columns = [(name, kinds[name]) for name in documented] if set(documented) == set(kinds) else table.columns
         ordered.append(SparkTable(**{**table.__dict__, "columns": columns}))
     return ordered
 

@@ -271,8 +271,8 @@ EMPTY_IN_THE_SHARED_BANK = {
 }
 """Portable models the shared bank gives no row, compared on their columns and types only: no
 reversal (empty on both engines in the first build, proven on the second night, whose load brings
-reversals: tests/spark_build.py), no customer keys merged, no analytical model trained, no complete month (its eight days are in
-one month), and no customer event but TD_MATURING (int_customer_events_accounts): its eight days
+reversals: tests/spark_build.py), no customer keys merged, no analytical model trained, no
+complete month (its eight days are in one month), and no customer event but TD_MATURING (int_customer_events_accounts): its eight days
 are shorter than the rules' baselines (30 to 90 days), its one complaint call is no customer's, no
 user fails three logins a day, no loan falls into arrears or is downgraded, and no month ends
 within its data, where a value tier's move is judged (int_customer_events_value; the rules are
