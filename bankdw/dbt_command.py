@@ -7,7 +7,8 @@ collector passes over dbt's objects as seldom as in the session's worker (`COLLE
 
 On Spark (`--target spark`, setting engine) dbt runs through its programmatic runner instead of its
 command line, so that the normalisation functions are registered in the session dbt-spark opens
-(`models.identity.spark_udfs.udf_registrar`), and a command that built tables then describes them
+(`models.identity.spark_udfs.udf_registrar`) and the Python models run in this process
+(`bankdw.spark_python`), and a command that built tables then describes them
 (`bankdw.spark_tables.describe`) while that session is still open: what the pipeline reads of a
 Spark build, it reads from the tables' Parquet files with DuckDB, by that description.
 """
@@ -49,12 +50,14 @@ def invoke_on_spark(args: list[str], manifest: Manifest | None = None) -> dbtRun
     a night's session, `bankdw.dbt_session`), and the tables it built described."""
     from dbt.cli.main import dbtRunner
 
+    from bankdw import spark_python
     from bankdw.spark_tables import describe
     from models.identity.normalise import DEFAULT_REGION
     from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
     dbt_vars = json.loads(_option(args, "--vars") or "{}")
     os.environ.update(python_worker_environment())
+    spark_python.register()
     registrar = udf_registrar(dbt_vars.get("phone_region") or DEFAULT_REGION)
     done = dbtRunner(manifest=manifest, callbacks=[registrar]).invoke(args)
     if done.success and args[0] in BUILDING_COMMANDS:

@@ -75,29 +75,42 @@ def describe(spark_dir: str | Path, spark: SparkSession | None = None) -> list[S
         for table in sorted(spark.catalog.listTables(database), key=lambda t: t.name):
             if table.tableType == "VIEW" or table.isTemporary:
                 continue
-            relation = f"{database}.{table.name}"
-            described = {row[0]: row[1] for row in spark.sql(f"describe table extended {relation}").collect()}
-            if str(described.get("Provider")).lower() != "parquet":
-                continue
-            location = urlparse(str(described["Location"]))
-            if location.scheme not in ("", "file"):
-                continue
-            columns = spark.catalog.listColumns(table.name, database)
-            tables.append(
-                SparkTable(
-                    schema=database,
-                    name=table.name,
-                    folder=os.path.relpath(unquote(location.path), root),
-                    columns=[(c.name, c.dataType) for c in columns],
-                    partitions=[c.name for c in columns if c.isPartition],
-                    comment=table.description or None,
-                    column_comments={c.name: c.description for c in columns if c.description} or None,
-                )
-            )
+            found = _parquet_table(spark, database, table.name, table.description, root)
+            if found is not None:
+                tables.append(found)
     partial = root / f".{TABLES_FILE}.partial"
     partial.write_text(json.dumps([table.__dict__ for table in tables], indent=1) + "\n", encoding="utf-8")
     partial.replace(root / TABLES_FILE)
     return tables
+
+
+def describe_table(spark: SparkSession, database: str, name: str, root: Path) -> SparkTable | None:
+    """The table `database.name` of Spark's catalog, its folder relative to `root` (the Spark dir);
+    None when it is a view or not a Parquet table on this machine's file system."""
+    table = spark.catalog.getTable(f"{database}.{name}")
+    if table.tableType == "VIEW" or table.isTemporary:
+        return None
+    return _parquet_table(spark, database, name, table.description, root)
+
+
+def _parquet_table(spark: SparkSession, database: str, name: str, comment: str | None, root: Path) -> SparkTable | None:
+    relation = f"{database}.{name}"
+    described = {row[0]: row[1] for row in spark.sql(f"describe table extended {relation}").collect()}
+    if str(described.get("Provider")).lower() != "parquet":
+        return None
+    location = urlparse(str(described["Location"]))
+    if location.scheme not in ("", "file"):
+        return None
+    columns = spark.catalog.listColumns(name, database)
+    return SparkTable(
+        schema=database,
+        name=name,
+        folder=os.path.relpath(unquote(location.path), root),
+        columns=[(c.name, c.dataType) for c in columns],
+        partitions=[c.name for c in columns if c.isPartition],
+        comment=comment or None,
+        column_comments={c.name: c.description for c in columns if c.description} or None,
+    )
 
 
 def described(spark_dir: Path) -> list[SparkTable]:

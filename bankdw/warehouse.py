@@ -222,13 +222,16 @@ def spark_runner_in_this_process(settings: Settings, environment: dict[str, str]
     session dbt opens is still there to read what it built: the profile's `environment`
     (`dbt_environment`) and Spark's Python workers' set in this process, the data dir as the
     working directory (as `run_dbt` runs dbt), the normalisation UDFs registered before the first
-    model (models/identity/spark_udfs.py)."""
+    model (models/identity/spark_udfs.py), the Python models run in this process
+    (bankdw/spark_python.py)."""
     from dbt.cli.main import dbtRunner
 
+    from bankdw import spark_python
     from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
     os.environ.update(environment | python_worker_environment())
     os.chdir(settings.root)
+    spark_python.register()
     return dbtRunner(callbacks=[udf_registrar(settings.phone_region)])
 
 

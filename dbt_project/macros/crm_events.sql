@@ -184,14 +184,16 @@
         resume from and writes again (the leads open or due from the window, the candidates
         waiting the day before it), so a night writes what it judged, not the table. A batch
         without a marker replaces the whole table. -#}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set source = arg_dict['temp_relation'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {{- return(adapter.dispatch('get_incremental_replace_unsettled_leads_sql', 'bankdw')(arg_dict)) -}}
+{%- endmacro %}
+
+{% macro settled_before_leads_window(source) -%}
+    {#- Whether a row of the target (columns unqualified) was settled before the window of the
+        batch `source` (never null). -#}
     {%- set window -%}
         (select coalesce(min(marker.created_date), date '0001-01-01') from {{ source }} as marker where marker.lead_id is null)
     {%- endset -%}
-    delete from {{ target }}
-    where not coalesce(
+    coalesce(
         created_date < {{ window }}
         and (
             (status = 'WAITING' and waited_until < {{ window }} - 1)
@@ -199,8 +201,32 @@
             or (status not in ('WAITING', 'OPEN') and due_date < {{ window }})
         ),
         false
-    );
+    )
+{%- endmacro %}
+
+{% macro default__get_incremental_replace_unsettled_leads_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }}
+    where not {{ settled_before_leads_window(source) }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
     where lead_id is not null
+{%- endmacro %}
+
+{% macro spark__get_incremental_replace_unsettled_leads_sql(arg_dict) -%}
+    {#- Spark's Parquet tables cannot delete: the table is rewritten (rewrite_table) with the rows
+        DuckDB's delete keeps and the batch's. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set rows -%}
+        select {{ columns }} from {{ target }}
+        where {{ settled_before_leads_window(source) }}
+        union all
+        select {{ columns }} from {{ source }}
+        where lead_id is not null
+    {%- endset -%}
+    {{- rewrite_table(target, rows) -}}
 {%- endmacro %}

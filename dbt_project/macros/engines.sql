@@ -500,6 +500,21 @@
     {{- rewrite_table(relation, rows) -}}
 {%- endmacro %}
 
+{#- A Python model on Spark (bankdw/spark_python.py): dbt-spark ends its script with a tail that
+    only Databricks runs; the project's ends it with `materialize`, which runs the model on DuckDB
+    over the Spark build's tables in dbt's own process (the submission method `bankdw_session`,
+    dbt_project.yml) and writes its rows as `relation`. SQL is dbt-spark's. -#}
+{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {%- if language != 'python' -%}
+        {{- return(dbt.spark__create_table_as(temporary, relation, compiled_code, language)) -}}
+    {%- endif %}
+{{ compiled_code }}
+
+# --- bankdw: the model run on DuckDB over the Spark build's tables (macros/engines.sql) --- #
+from bankdw.spark_python import materialize
+materialize(model, dbtObj, "{{ relation }}", "{{ config.get('file_format', 'parquet') }}")
+{%- endmacro %}
+
 {#- dbt-spark's incremental materialization knows its own strategies only (append, merge,
     insert_overwrite, microbatch) and refuses any other before it runs anything; dbt-core's
     finds a strategy's SQL by its name, `get_incremental_<strategy>_sql`, as DuckDB's does. These

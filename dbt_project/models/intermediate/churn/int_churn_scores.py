@@ -41,7 +41,12 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # the features' SQL reads these by name; the refs (literals: dbt parses them) order the build
+    models_dir = Path(dbt.config.get("churn_model_dir"))
+    version = store.resolve_version(models_dir, dbt.config.get("churn_model_version"))
+    if version is None:
+        return SCHEMA.empty_table()
+    # the features' SQL reads these by name; the refs (literals: dbt parses them) order the build and,
+    # on Spark, make them readable by name (bankdw/spark_python.py)
     dbt.ref("int_products_current")
     dbt.ref("int_account_balances_keyed")
     dbt.ref("int_transactions_flagged")
@@ -49,12 +54,10 @@ def model(dbt, session):
     dbt.ref("int_calls_keyed")
     dbt.ref("int_customer_value_monthly")
     dbt.ref("int_customer_rfm_monthly")
-    models_dir = Path(dbt.config.get("churn_model_dir"))
-    version = store.resolve_version(models_dir, dbt.config.get("churn_model_version"))
     latest: date | None = session.execute(
         "select max(business_date) from intermediate.int_account_balances_keyed"
     ).fetchone()[0]
-    if version is None or latest is None:
+    if latest is None:
         return SCHEMA.empty_table()
     # the model's own edges win; the var (rendered as a list, or its text) is for older versions
     edges = dbt.config.get("churn_risk_band_edges")

@@ -14,16 +14,19 @@ from models.clv.score import SCHEMA, score
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # the history's SQL reads these by name; the refs (literals: dbt parses them) order the build
+    models_dir = Path(dbt.config.get("clv_model_dir"))
+    version = store.resolve_version(models_dir, dbt.config.get("clv_model_version"), setting="clv_model_version")
+    if version is None:
+        return SCHEMA.empty_table()
+    # the history's SQL reads these by name; the refs (literals: dbt parses them) order the build and,
+    # on Spark, make them readable by name (bankdw/spark_python.py)
     dbt.ref("int_customer_value_monthly")
     dbt.ref("int_customer_profitability_monthly")
     dbt.ref("int_account_balances_keyed")
-    models_dir = Path(dbt.config.get("clv_model_dir"))
-    version = store.resolve_version(models_dir, dbt.config.get("clv_model_version"), setting="clv_model_version")
     latest: date | None = session.execute(
         "select max(business_date) from intermediate.int_account_balances_keyed"
     ).fetchone()[0]
-    if version is None or latest is None:
+    if latest is None:
         return SCHEMA.empty_table()
     return score(
         session,

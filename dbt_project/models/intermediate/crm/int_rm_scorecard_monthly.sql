@@ -62,7 +62,7 @@ months as (
     select distinct
         customer_profitability.month_start,
         least(
-            cast(customer_profitability.month_start + interval 1 month - interval 1 day as date),
+            cast({{ months_after('customer_profitability.month_start', 1) }} - interval 1 day as date),
             data_end.last_date
         ) as reference_date
     from customer_profitability
@@ -127,7 +127,7 @@ customer_counts as (
         on
             assignments.customer_key = before.customer_key
             and assignments.rm_id = before.rm_id
-            and before.month_start = assignments.month_start - interval 1 month
+            and before.month_start = {{ months_before('assignments.month_start', 1) }}
     group by all
 
 ),
@@ -135,12 +135,12 @@ customer_counts as (
 lost as (
 
     select
-        cast(before.month_start + interval 1 month as date) as month_start,
+        cast({{ months_after('before.month_start', 1) }} as date) as month_start,
         before.rm_id,
         count(distinct before.customer_key) as n_lost_customers
     from assignments as before
     inner join months
-        on months.month_start = before.month_start + interval 1 month
+        on months.month_start = {{ months_after('before.month_start', 1) }}
     left join assignments as now
         on
             before.customer_key = now.customer_key
@@ -159,7 +159,7 @@ lead_counts as (
         count(*) as leads_assigned,
         count(*) filter (where leads.status in ('CONTACTED', 'CONVERTED')) as leads_contacted,
         count(*) filter (where leads.status = 'CONVERTED') as leads_converted,
-        avg(leads.outcome_date - leads.created_date) filter (
+        avg({{ days_between('leads.created_date', 'leads.outcome_date') }}) filter (
             where leads.status in ('CONTACTED', 'CONVERTED')
         ) as avg_days_to_contact
     from leads
@@ -182,7 +182,7 @@ scored as (
         credited.loans,
         credited.contribution,
         last_year.contribution as contribution_last_year,
-        credited.contribution - last_year.contribution as contribution_growth,
+        cast(credited.contribution - last_year.contribution as decimal(18, 2)) as contribution_growth,
         coalesce(customer_counts.n_new_customers, 0) as n_new_customers,
         coalesce(lost.n_lost_customers, 0) as n_lost_customers,
         coalesce(lead_counts.leads_assigned, 0) as leads_assigned,
@@ -195,7 +195,7 @@ scored as (
     left join credited as last_year
         on
             credited.rm_id is not distinct from last_year.rm_id
-            and last_year.month_start = credited.month_start - interval 12 month
+            and last_year.month_start = {{ months_before('credited.month_start', 12) }}
     left join customer_counts
         on
             credited.month_start = customer_counts.month_start
@@ -221,17 +221,17 @@ final as (
         scored.*,
         case
             when scored.rm_id is not null
-                then rank() over (
+                then cast(rank() over (
                         partition by scored.month_start, scored.rm_id is null, scored.branch_id
                         order by scored.contribution desc
-                    )
+                    ) as bigint)
         end as rank_in_branch,
         case
             when scored.rm_id is not null
-                then rank() over (
+                then cast(rank() over (
                         partition by scored.month_start, scored.rm_id is null, scored.region
                         order by scored.contribution desc
-                    )
+                    ) as bigint)
         end as rank_in_region
     from scored
 

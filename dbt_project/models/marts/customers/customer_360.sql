@@ -127,7 +127,7 @@ final as (
         coalesce(holdings.n_insurance_accounts, 0) as n_insurance_accounts,
         coalesce(holdings.n_service_accounts, 0) as n_service_accounts,
         coalesce(holdings.n_product_families, 0) as n_product_families,
-        cast(date_diff('month', customers.onboarding_date, as_of.as_of_date) as bigint) as tenure_months,
+        {{ months_crossed('customers.onboarding_date', 'as_of.as_of_date') }} as tenure_months,
         coalesce(postings.branch_txns_short_window, 0) as branch_txns_30d,
         coalesce(postings.branch_txns_long_window, 0) as branch_txns_90d,
         coalesce(postings.atm_txns_short_window, 0) as atm_txns_30d,
