@@ -405,8 +405,7 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
             result = build(
                 settings, run_id, version, full_refresh=rebuild, start_from=partial(copy_published_state, settings)
             )
-            if settings.engine == "duckdb":  # on Spark no model scores yet (docs/spark.md)
-                archive_tonight(settings)  # tonight's scores join the archive, published with the build
+            archive_tonight(settings)  # tonight's scores join the archive, published with the build
         except VersionChanged as changed:
             report.failures = [f"build: {changed}"]
             raise BuildFailed([str(changed)]) from changed
@@ -416,8 +415,8 @@ def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunRep
         report.built = True
         report.build_mode = result.mode
         report.notes += accounts_never_posted(build_path(settings))
-        # on Spark the models that score are not built yet: what was left out says so instead
-        report.notes += [spark_partial_build(settings)] if settings.engine == "spark" else models_not_trained(settings)
+        report.notes += [spark_partial_build(settings)] if settings.engine == "spark" else []
+        report.notes += models_not_trained(settings)
     return report
 
 
@@ -436,10 +435,13 @@ def models_not_trained(settings: Settings) -> list[str]:
 
 def spark_partial_build(settings: Settings) -> str:
     """The run summary's note on a build on Spark: how many of the project's models it built (those
-    tagged engine_portable, `SPARK_SELECTION`), and what it left to DuckDB (dbt's manifest says)."""
+    tagged engine_portable, `SPARK_SELECTION`), and what it left to DuckDB if any (dbt's manifest
+    says)."""
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
     left = sorted(node["name"] for node in models if PORTABLE_TAG not in node["tags"])
+    if not left:
+        return f"built on Spark: all {len(models)} of the project's models (tag {PORTABLE_TAG})"
     marts = [name for name in left if name.startswith(("fct_", "dim_", "bridge_", "customer_"))]
     return (
         f"built on Spark: {len(models) - len(left)} of the project's {len(models)} models (tag {PORTABLE_TAG}); "

@@ -200,20 +200,22 @@ SPARK_LOGGING = "spark-log4j2.properties"
 PORTABLE_TAG = "engine_portable"
 """The tag of the models built the same on DuckDB and on Spark (dbt_project.yml, docs/spark.md)."""
 SPARK_SELECTION = ("--select", f"tag:{PORTABLE_TAG}")
-"""What a build selects on Spark: the models built the same on both engines; the others run on
-DuckDB only so far. Its tests: those of these models, but for a test that also reads a model
-left out (dbt's `--indirect-selection cautious`)."""
+"""What a build selects on Spark: the models built the same on both engines (every model of the
+project since 2026-12-05; one not tagged would run on DuckDB only). Its tests: those of these
+models, but for a test that also reads a model left out (dbt's `--indirect-selection cautious`)."""
 SPARK_TEST_SELECTION = (*SPARK_SELECTION, "--indirect-selection", "cautious")
 
 
 def portable_relations(target_dir: Path) -> dict[str, str]:
     """Every portable model's relation (schema.alias) by name, from the manifest dbt wrote to
-    `target_dir` (its `--target-path`)."""
+    `target_dir` (its `--target-path`); an ephemeral model has none."""
     manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
     return {
         node["name"]: f"{node['schema']}.{node['alias']}"
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and PORTABLE_TAG in node["tags"]
+        if node["resource_type"] == "model"
+        and PORTABLE_TAG in node["tags"]
+        and node["config"]["materialized"] != "ephemeral"
     }
 
 

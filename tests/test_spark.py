@@ -212,6 +212,10 @@ PORTABLE_AT_LEAST = {
     "int_clv_scores",
     "int_campaign_propensity",
     "customer_360",
+    # the score marts: the archive's nights and tonight's (on Spark partitioned by score_date)
+    "fct_churn_scores",
+    "fct_customer_lifetime_value",
+    "fct_campaign_propensity",
 }
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
@@ -241,11 +245,15 @@ PARTITIONED = {
     "fct_customer_value_monthly": ["month_start"],
     "fct_customer_rfm_monthly": ["month_start"],
     "fct_customer_tier_migration_monthly": ["month_start"],
+    "fct_churn_scores": ["score_date"],
+    "fct_customer_lifetime_value": ["score_date"],
+    "fct_campaign_propensity": ["score_date"],
 }
 """The portable tables Spark partitions, and by what: the facts and web events by date
 (incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
 account days and months by their date (incremental_by_tail), the value chain's months by month
-(incremental_by_date, incremental_by_tail), the public value marts by month (incremental_by_date)."""
+(incremental_by_date, incremental_by_tail), the public value marts by month and the score marts by
+score date (incremental_by_date)."""
 RUN_STAMPS = {
     "int_account_profitability_monthly": ("built_in_run",),
     "int_account_profitability_shared_monthly": ("profitability_built_in_run",),
@@ -285,6 +293,9 @@ EMPTY_IN_THE_SHARED_BANK = {
     "int_churn_scores",
     "int_clv_scores",
     "int_campaign_propensity",
+    "fct_churn_scores",
+    "fct_customer_lifetime_value",
+    "fct_campaign_propensity",
 }
 """Portable models the shared bank gives no row, compared on their columns and types only: no
 reversal (empty on both engines in the first build, proven on the second night, whose load brings

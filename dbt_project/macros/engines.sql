@@ -81,6 +81,11 @@
 {% macro spark__lake_source(relation, source_name, table_name) -%}
     {%- if source_name in ('core_banking', 'online_banking', 'call_center') -%}
         {%- set path = var('lake_dir') ~ '/' ~ source_name ~ '/' ~ table_name ~ '/*/*.parquet' -%}
+    {%- elif source_name == 'scores' -%}
+        {#- the archive of the nightly scores (bankdw/scores.py): a file per score date, which
+            holds its score_date, and the zero-row schema file `_schema/empty.parquet` (a folder
+            name starting with `_` matched by the pattern is read; a file name would not be) -#}
+        {%- set path = var('scores_dir') ~ '/' ~ table_name ~ '/*/*.parquet' -%}
     {%- elif source_name == 'identity' -%}
         {%- set path = var('identity_dir') ~ '/' ~ table_name ~ '.parquet' -%}
     {%- elif source_name == 'lake_audit' and table_name == 'loads' -%}

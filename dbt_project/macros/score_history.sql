@@ -6,7 +6,8 @@
     row on a full refresh, so a full refresh gives the same rows.
 
     The columns are those of `mart`'s enforced contract, in its order, and tonight's are cast to
-    the contract's types: the archive holds them in those types already (its schema is read from
+    the contract's types (dbt's `cast`, which on Spark translates the type names: spark__cast,
+    macros/engines.sql): the archive holds them in those types already (its schema is read from
     the same contract, bankdw.scores.contract_schema), so the contract is the one statement of
     both. dbt's graph holds the contract only once the project is parsed (`execute`).
 -#}
@@ -50,7 +51,7 @@ scored_tonight as (
 
     select
         {%- for column in contract %}
-        cast(tonight.{{ column.name }} as {{ column.data_type }}) as {{ column.name }},
+        {{ cast('tonight.' ~ column.name, column.data_type) }} as {{ column.name }},
         {%- endfor %}
         true as is_scored_tonight
     from tonight

@@ -1,13 +1,13 @@
 -- One row per customer and scoring date: the nightly campaign propensities (docs/models.md,
 -- Campaign response), each night adding its own date (incremental, delete+insert on
--- score_date). Built from int_campaign_propensity_history: the archive of published nights
--- (bankdw/scores.py) and tonight's, so a full refresh gives the same rows.
+-- score_date; on Spark partitioned by score_date, its partition overwritten). Built from
+-- int_campaign_propensity_history: the archive of published nights (bankdw/scores.py) and
+-- tonight's, so a full refresh gives the same rows.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='score_date',
         on_schema_change='fail',
+        **incremental_by_date('score_date'),
     )
 }}
 with propensity_history as (
