@@ -1,6 +1,7 @@
 -- One row per customer and scoring date: the nightly lifetime value scores (docs/models.md),
 -- each night adding its own date (incremental, delete+insert on score_date: a night built
--- again replaces its scores; on Spark partitioned by score_date, its partition overwritten). Built from int_clv_score_history: the archive of published nights
+-- again replaces its scores; on Spark partitioned by score_date, its partition overwritten).
+-- Built from int_clv_score_history: the archive of published nights
 -- (bankdw/scores.py, published and rolled back with the warehouse) and tonight's scores, so a
 -- full refresh, or a rebuild from the lake, gives the same rows: past nights' scores are what
 -- the model in force then said, kept, not recomputed.
