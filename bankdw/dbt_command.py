@@ -19,7 +19,8 @@ import gc
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -34,6 +35,7 @@ defaults the collector keeps walking them; what this saves: docs/performance.md,
 SPARK_TARGET = "spark"
 """The target of dbt_project/profiles.yml that builds on Spark (`Settings.dbt_target`)."""
 BUILDING_COMMANDS = ("build", "run", "seed")
+TESTING_COMMANDS = ("build", "test")
 
 
 def command_line() -> list[str]:
@@ -52,6 +54,7 @@ def invoke_on_spark(args: list[str], manifest: Manifest | None = None) -> dbtRun
 
     from bankdw import spark_python
     from bankdw.spark_tables import describe
+    from expectations.history import MEASURED_ON_SPARK
     from models.identity.normalise import DEFAULT_REGION
     from models.identity.spark_udfs import python_worker_environment, udf_registrar
 
@@ -59,10 +62,43 @@ def invoke_on_spark(args: list[str], manifest: Manifest | None = None) -> dbtRun
     os.environ.update(python_worker_environment())
     spark_python.register()
     registrar = udf_registrar(dbt_vars.get("phone_region") or DEFAULT_REGION)
+    if args[0] in TESTING_COMMANDS:  # no measure of an earlier command's tests is left to read
+        (Path(os.environ["BANKDW_SPARK_DIR"]) / MEASURED_ON_SPARK).unlink(missing_ok=True)
     done = dbtRunner(manifest=manifest, callbacks=[registrar]).invoke(args)
     if done.success and args[0] in BUILDING_COMMANDS:
         describe(os.environ["BANKDW_SPARK_DIR"])
+    if args[0] in TESTING_COMMANDS and done.result is not None:
+        measure_differences(done.result, Path(os.environ["BANKDW_SPARK_DIR"]))
     return done
+
+
+def measure_differences(results: Any, spark_dir: Path) -> None:
+    """Write to `<spark_dir>/test_differences.json` the differences of the tests of `results` (dbt's
+    run results) that return a `difference` column per broken row, measured on this process's Spark
+    session with the tests' own SQL (rows within a test's tolerance included), as the pipeline
+    measures them with DuckDB on a DuckDB build (expectations.history.WarehouseBuild)."""
+    from pyspark.sql import SparkSession
+
+    from expectations.history import DIFFERENCE, MEASURED_ON_SPARK, differences_note, differences_sql
+
+    spark = SparkSession.builder.getOrCreate()
+    measured = {}
+    for result in getattr(results, "results", []):
+        node = result.node
+        sql = getattr(node, "compiled_code", None) or ""
+        if node.resource_type != "test" or DIFFERENCE not in sql:
+            continue
+        try:
+            if DIFFERENCE not in spark.sql(f"select * from ({sql}) as broken limit 0").columns:
+                continue
+            [(n, total, largest)] = spark.sql(differences_sql(sql)).collect()
+        except Exception as exc:  # noqa: BLE001 - a measure the report can go without; the test's verdict stands
+            sys.stderr.write(f"could not measure the differences of {node.unique_id}: {exc}\n")
+            continue
+        note = differences_note(n, total, largest)
+        if note is not None:
+            measured[node.unique_id] = note
+    (spark_dir / MEASURED_ON_SPARK).write_text(json.dumps(measured, indent=1) + "\n", encoding="utf-8")
 
 
 def run_on_spark(args: list[str]) -> int:

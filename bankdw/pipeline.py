@@ -51,7 +51,13 @@ from bankdw.warehouse import (
     require_pipeline_engine,
     run_tests,
 )
-from expectations.history import WarehouseBuild, checks_path, ensure_checks_schema, record_warehouse_tests
+from expectations.history import (
+    MEASURED_ON_SPARK,
+    WarehouseBuild,
+    checks_path,
+    ensure_checks_schema,
+    record_warehouse_tests,
+)
 from expectations.results import CheckResult
 from extract.contract import FeedAgreement, load_agreement
 from extract.lake import STAGED_AUDIT, Lake, write_atomically
@@ -474,7 +480,13 @@ def warehouse_gate_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "warehouse_gate"):
         if not report.built:
             return report
-        built = WarehouseBuild(build_path(settings), settings.root / "dbt" / "target" / "manifest.json", settings.root)
+        built = WarehouseBuild(
+            build_path(settings),
+            settings.root / "dbt" / "target" / "manifest.json",
+            settings.root,
+            # on Spark the tests' SQL is Spark's: measured by the dbt process that ran them
+            settings.spark_dir / MEASURED_ON_SPARK if settings.engine == "spark" else None,
+        )
         try:
             result = run_tests(settings)
         except BuildFailed as failed:

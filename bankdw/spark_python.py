@@ -17,14 +17,14 @@ dbt_project.yml) that runs the model's compiled code in that process, where dbt-
   on-run-start sets it), and gives the model `dbt.ref(...)` as DuckDB relations named as Spark
   names them (`intermediate.int_x`), so that the model's SQL reads them by name as on DuckDB: a
   Parquet table of Spark's is a view over its files (`bankdw.spark_tables.view_sql`, typed as Spark
-  typed it); a Spark view is first written as Parquet by Spark to a scratch folder in the Spark dir,
-  which is removed after the model ran; the model's own table, when it is incremental, likewise;
+  typed it), the model's own table too when it is incremental; a Spark view is first written as
+  Parquet by Spark to a scratch folder in the Spark dir, which is removed after the model ran;
 - the rows the model returns (an Arrow table) become the Spark table dbt named (the model, or its
   `__dbt_tmp` batch for an incremental strategy, which then runs as Spark SQL).
 
 The rows pass through the driver: what a Python model reads and returns must fit one machine, as on
-DuckDB. On a cluster the same code runs on the driver; the reads are Spark's writes and DuckDB's
-reads of the same files.
+DuckDB. On a cluster the same code runs on the driver, which must see the warehouse's files on its
+own file system (`spark_dir` refuses another scheme: docs/spark.md, "Not yet").
 """
 
 from __future__ import annotations
