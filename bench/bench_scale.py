@@ -208,17 +208,20 @@ def restore(source: Path, target: Path) -> Settings:
     return load_settings(data_dir=target)
 
 
-def run_pass(settings: Settings, name: str, first: date, last: date, source: Path, terminal: TextIO) -> PassFigures:
+def run_pass(
+    settings: Settings, name: str, first: date, last: date, source: Path, terminal: TextIO, rebuild: bool = False
+) -> PassFigures:
     """One run of the pipeline over first..last, step by step, beside its reference; a line per
-    step on `terminal`."""
+    step on `terminal`. `rebuild`: as `bankdw run --rebuild` (identity resolved again, every model
+    built afresh)."""
     ref_seconds, ref_peak, rows = reference(delivered_files(source, first, last))
     figures = PassFigures(name, rows, round(ref_seconds, 2), round(ref_peak))
     print(f"  {name}: reference {ref_seconds:.1f}s", file=terminal, flush=True)
     steps: list[tuple[str, Callable[[str], RunReport]]] = [
         ("gate", lambda run_id: gate_step(settings, run_id)),
         ("commit", lambda run_id: commit_step(settings, run_id)),
-        ("resolve", lambda run_id: resolve_step(settings, run_id)),
-        ("build", lambda run_id: build_step(settings, run_id)),
+        ("resolve", lambda run_id: resolve_step(settings, run_id, rebuild)),
+        ("build", lambda run_id: build_step(settings, run_id, rebuild)),
         ("warehouse tests", lambda run_id: warehouse_gate_step(settings, run_id)),
         ("publish", lambda run_id: publish_step(settings, run_id)),
     ]
