@@ -89,7 +89,7 @@ def measure_differences(results: Any, spark_dir: Path) -> None:
         if node.resource_type != "test" or DIFFERENCE not in sql:
             continue
         try:
-            if DIFFERENCE not in spark.sql(f"select * from ({sql}) as broken limit 0").columns:
+            if DIFFERENCE not in spark.sql(sql).columns:  # analysed, not run
                 continue
             [(n, total, largest)] = spark.sql(differences_sql(sql)).collect()
         except Exception as exc:  # noqa: BLE001 - a measure the report can go without; the test's verdict stands

@@ -13,23 +13,26 @@ own, is tests/test_spark.py's.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
 import pytest
 
 from bankdw.config import Settings, load_settings
+from bankdw.dbt_command import measure_differences
 from bankdw.exports import current_export
 from bankdw.pipeline import DateSelection, rollback, run
 from bankdw.publish import Version, list_versions, reader_files_path, version_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.spark_tables import NULL_PARTITION, SparkTable, in_model_order, view_sql
 from bankdw.warehouse import EngineNotReady, portable_relations
-from expectations.history import DBT_TESTS_FILE
+from expectations.history import DBT_TESTS_FILE, MEASURED_ON_SPARK
 from tests.conftest import PublishedBank, SparkNight, assert_one_parse_for_build_and_tests
 from tests.test_spark import as_text, duckdb_rows
 
@@ -203,3 +206,51 @@ def test_a_published_view_orders_columns_as_the_model_selects_them(tmp_path: Pat
     # then the mart's are its contract's, and the audit table's are its select's, as on DuckDB
     assert [column for column, _ in ordered[0].columns] == ["month", "k"]
     assert ordered[1].columns == runs
+
+
+def test_a_spark_gate_measures_its_tests_differences_on_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pyspark.sql import SparkSession
+
+    # given a Spark session (this worker's, else a small local one) and the run results of a gate
+    # on Spark: a reconciliation with two broken rows, one with none, a test whose SQL names a
+    # difference but returns none, one whose SQL Spark cannot run, and a model
+    existing = SparkSession.getActiveSession()
+    spark = existing or (
+        SparkSession.builder.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions", os.environ.get("BANKDW_SPARK_DRIVER_JAVA_OPTIONS", ""))
+        .getOrCreate()
+    )
+    broken = (
+        "select 'a' as account_id, cast(0.10 as decimal(18, 2)) as difference "
+        "union all select 'b', cast(-0.25 as decimal(18, 2))"
+    )
+    nodes = {
+        "test.bank.reconciles": ("test", broken),
+        "test.bank.clean": ("test", f"select * from ({broken}) as rows where false"),
+        "test.bank.no_difference_column": ("test", "select 'a' as difference_kind"),
+        "test.bank.not_spark_sql": ("test", "select difference from read_parquet('lake/*.parquet')"),
+        "model.bank.m": ("model", broken),
+    }
+    results = SimpleNamespace(
+        results=[
+            SimpleNamespace(node=SimpleNamespace(unique_id=key, resource_type=kind, compiled_code=sql))
+            for key, (kind, sql) in nodes.items()
+        ]
+    )
+    try:
+        # when the dbt process that ran them measures their differences (bankdw.dbt_command)
+        measure_differences(results, tmp_path)
+    finally:
+        if existing is None:
+            spark.stop()
+    # then only the broken reconciliation has a note, measured by Spark to the cent, as the
+    # pipeline measures a DuckDB build's (expectations.history.differences_note)
+    measured = json.loads((tmp_path / MEASURED_ON_SPARK).read_text(encoding="utf-8"))
+    assert measured == {
+        "test.bank.reconciles": "2 row(s) beyond the amount tolerance: sum of differences 0.35, largest 0.25"
+    }
+    # and the test Spark could not run is named, its verdict left as dbt gave it
+    assert "could not measure the differences of test.bank.not_spark_sql" in capsys.readouterr().err
