@@ -10,10 +10,12 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -374,21 +376,38 @@ def resolve_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunR
         discard_builds(settings)
         if lake_version_to_build(settings, rebuild) is None:
             return report
-        config = settings.identity_config()
-        registry = published_identity_dir(settings)
-        # splink scores on the engine the warehouse builds with (setting engine), the same rules either way
-        backend = backend_for(settings.engine, config)
-        identity = resolve_lake(
-            settings.lake_dir, registry, identity_build_path(settings), settings.phone_region, config, backend
-        )
+        if settings.engine == "spark":
+            # splink's Spark session is a JVM on the driver, which would keep its heap through the
+            # rest of the run beside the build's own (dbt's worker): in a process of its own, it
+            # ends with the step (bench/bench_engines.py, docs/performance.md)
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as apart:
+                records, merges = apart.submit(_resolve, settings).result()
+        else:
+            records, merges = _resolve(settings)
         log.info(
             "resolved %d customer records from the registry in %s (%d merges found)",
-            identity.keyed.num_rows,
-            registry,
-            identity.merges_found,
+            records,
+            published_identity_dir(settings),
+            merges,
         )
         report.resolved = True
     return report
+
+
+def _resolve(settings: Settings) -> tuple[int, int]:
+    """The lake's records resolved and keyed into the build area (`resolve_lake`): (records
+    keyed, merges found). splink scores on the engine the warehouse builds with (setting engine),
+    the same rules either way."""
+    config = settings.identity_config()
+    identity = resolve_lake(
+        settings.lake_dir,
+        published_identity_dir(settings),
+        identity_build_path(settings),
+        settings.phone_region,
+        config,
+        backend_for(settings.engine, config),
+    )
+    return identity.keyed.num_rows, identity.merges_found
 
 
 def build_step(settings: Settings, run_id: str, rebuild: bool = False) -> RunReport:

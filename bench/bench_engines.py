@@ -92,12 +92,19 @@ class EngineFigures:
 
 class ProcessTree(PeakMemory):
     """The CPU seconds of the processes this one starts (dbt's worker, Spark's JVM and Python
-    workers), each process's as last seen before it ended: sampled in bench_scale's thread.
+    workers) while the block runs, each process's as last seen before it ended, less what a
+    process already running at the start had used: sampled in bench_scale's thread.
     `resource.getrusage` would miss the JVM, which its parent does not wait for."""
 
     def __init__(self, every: float = 0.1) -> None:
         super().__init__(every)
         self._cpu: dict[tuple[int, float], float] = {}
+        self._before: dict[tuple[int, float], float] = {}
+
+    def __enter__(self) -> ProcessTree:
+        super().__enter__()  # its first sample sees the processes already running
+        self._before = dict(self._cpu)
+        return self
 
     def _rss(self) -> int:
         total = 0
@@ -113,7 +120,7 @@ class ProcessTree(PeakMemory):
 
     @property
     def cpu_seconds(self) -> float:
-        return sum(self._cpu.values())
+        return sum(seconds - self._before.get(process, 0.0) for process, seconds in self._cpu.items())
 
 
 def timed_pass(
