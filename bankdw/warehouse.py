@@ -54,6 +54,7 @@ from bankdw.config import (
 from bankdw.dbt_command import command_line
 from bankdw.dbt_session import active_session
 from bankdw.spark_tables import write_catalog
+from extract.sql import literal
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunner
@@ -437,7 +438,7 @@ def build(
     else:
         result = _invoke(settings, target, "build", *extra)
     result.full_refresh = full_refresh
-    _stamp(target, run_id, lake_version, fingerprint, full_refresh, started_from)
+    _stamp(target, run_id, lake_version, fingerprint, full_refresh, started_from, settings)
     mode = build_mode(full_refresh)
     log.info("dbt build (%s): %d models (%.1fs)", mode, result.models, result.seconds)
     return result
@@ -508,12 +509,19 @@ def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> Buil
 
 
 def _stamp(
-    target: Path, run_id: str, lake_version: str, fingerprint: str, full_refresh: bool, started_from: str | None
+    target: Path,
+    run_id: str,
+    lake_version: str,
+    fingerprint: str,
+    full_refresh: bool,
+    started_from: str | None,
+    settings: Settings,
 ) -> None:
     """Record in the new warehouse which run built it from which state of the lake, and how:
     `started_from_lake_version` is the lake version of the published build an incremental
     build started from (null on a full refresh). A night's warehouse tests read the rows
-    newer than it (dbt_project/macros/night_tests.sql)."""
+    newer than it (dbt_project/macros/night_tests.sql); on Spark they read it from a copy in
+    the Spark dir (`SPARK_BUILD_INFO`)."""
     con = duckdb.connect(str(target))
     try:
         con.execute("create schema if not exists audit")
@@ -523,9 +531,15 @@ def _stamp(
             "?::varchar as started_from_lake_version",
             [run_id, lake_version, datetime.now(UTC), fingerprint, build_mode(full_refresh), started_from],
         )
+        if settings.engine == "spark":
+            con.execute(f"copy {BUILD_INFO_TABLE} to {literal(str(settings.spark_dir / SPARK_BUILD_INFO))}")
         con.execute("checkpoint")
     finally:
         con.close()
+
+
+SPARK_BUILD_INFO = "warehouse_build.parquet"
+"""audit.warehouse_build's row in the Spark dir, where a Spark session reads it (macros/night_tests.sql)."""
 
 
 def _published_build_info(settings: Settings) -> dict[str, Any] | None:

@@ -38,23 +38,46 @@
     (`started_from_lake_version`, bankdw/warehouse.py): null on a full refresh, where every
     row is the night's and every test reads its whole table. The var warehouse_test_scope
     (setting warehouse_test_scope) turns the scoping off: `whole`, as a `dbt test` by hand has
-    it, renders every scope `true`; so does any engine but DuckDB (Spark keeps no
-    audit.warehouse_build yet).
+    it, renders every scope `true`. On Spark the build's row is also a Parquet file in the
+    Spark dir (`warehouse_build.parquet`, bankdw.warehouse._stamp), which the tests read there:
+    the DuckDB file is not Spark's.
 #}
 
 {% macro night_scoped() -%}
-    {#- A file the pipeline did not stamp (a `dbt build` with tests in one command: no
-        audit.warehouse_build yet) is tested whole, whatever the var says. -#}
-    {%- if var('warehouse_test_scope') != 'night' or target.type != 'duckdb' or not execute -%}
+    {%- if var('warehouse_test_scope') != 'night' or not execute -%}
         {{- return(false) -}}
     {%- endif -%}
+    {{- return(adapter.dispatch('night_stamped', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__night_stamped() -%}
+    {#- A file the pipeline did not stamp (a `dbt build` with tests in one command: no
+        audit.warehouse_build yet) is tested whole, whatever the var says. -#}
     {%- set stamp = adapter.get_relation(database=target.database, schema='audit', identifier='warehouse_build') -%}
     {{- return(stamp is not none) -}}
 {%- endmacro %}
 
+{% macro spark__night_stamped() -%}
+    {#- The pipeline stamps every Spark build before its tests (night_watermark); a `dbt test`
+        by hand has the var `whole` and never gets here. -#}
+    {{- return(true) -}}
+{%- endmacro %}
+
 
 {% macro night_watermark() -%}
+    {{- return(adapter.dispatch('night_watermark', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__night_watermark() -%}
     (select coalesce(max(build.started_from_lake_version), '') from audit.warehouse_build as build)
+{%- endmacro %}
+
+{% macro spark__night_watermark() -%}
+    {%- set stamp = env_var('BANKDW_SPARK_DIR') ~ '/warehouse_build.parquet' -%}
+    (
+        select coalesce(max(build.started_from_lake_version), '')
+        from parquet.`{{ stamp | replace('`', '``') }}` as build
+    )
 {%- endmacro %}
 
 
@@ -138,4 +161,20 @@
         select coalesce(min(night.{{ day }}), date '9999-12-31') from {{ relation }} as night
         where {{ night_rows_of('night', watermark) }}
     )
+{%- endmacro %}
+
+
+{% macro not_materialized() -%}
+    {#- The keyword of a CTE to be inlined at each reference, each read pruned on its own, not
+        computed once (assert_balances_roll_forward's scoped reads): DuckDB computes once a CTE
+        referenced more than once unless told `not materialized`; Spark always inlines a CTE
+        and has no such keyword. -#}
+    {{- return(adapter.dispatch('not_materialized', 'bankdw')()) -}}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
 {%- endmacro %}

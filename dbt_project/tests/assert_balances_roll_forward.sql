@@ -22,7 +22,7 @@
 ) }}
 {%- set scoped = night_scoped() %}
 {#- scoped, the facts are read in several places, each pruned to a few dates: not copied whole once -#}
-{%- set reads = 'not materialized' if scoped else '' %}
+{%- set reads = not_materialized() if scoped else '' %}
 
 with balances as {{ reads }} (
 
@@ -125,7 +125,7 @@ opening_before_previous_date as (
     select
         balances.account_id,
         max(balances.business_date) as business_date,
-        arg_max(balances.ledger_balance, balances.business_date) as ledger_balance
+        {{ arg_max('balances.ledger_balance', 'balances.business_date') }} as ledger_balance
     from balances
     inner join accounts_without_previous_date on balances.account_id = accounts_without_previous_date.account_id
     cross join previous_date
