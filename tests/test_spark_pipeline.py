@@ -6,7 +6,8 @@ publishes the night before.
 In a copy of the shared published bank, whose lake DuckDB built and published: a first night on
 Spark (`--rebuild`: the lake has not moved since DuckDB's build; tests/conftest.py,
 `spark_first_night`, which tests/test_spark.py reads too), compared mart by mart with DuckDB's
-published version; a second night loading the date waiting in the landing area; a rollback. What the models compute on Spark, model by model and over incremental nights of their
+published version; a second night loading the date waiting in the landing area, run by the
+Airflow DAG (`dag.test()`: every task the pipeline's step, on Spark as the settings say); a rollback. What the models compute on Spark, model by model and over incremental nights of their
 own, is tests/test_spark.py's.
 """
 
@@ -14,29 +15,38 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from bankdw.config import Settings, load_settings
-from bankdw.dbt_command import measure_differences
 from bankdw.exports import current_export
 from bankdw.pipeline import DateSelection, rollback, run
 from bankdw.publish import Version, list_versions, reader_files_path, version_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.spark_tables import NULL_PARTITION, SparkTable, in_model_order, view_sql
-from bankdw.warehouse import EngineNotReady, portable_relations
+from bankdw.warehouse import EngineNotReady, portable_relations, published_lake_version
 from expectations.history import DBT_TESTS_FILE, MEASURED_ON_SPARK
-from tests.conftest import PublishedBank, SparkNight, assert_one_parse_for_build_and_tests
+from tests.conftest import (
+    SPARK_NIGHT_SETTINGS,
+    PublishedBank,
+    SparkNight,
+    assert_one_parse_for_build_and_tests,
+)
 from tests.test_spark import as_text, duckdb_rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @dataclass(frozen=True)
@@ -52,17 +62,59 @@ class SparkNights:
     rolled_back: Version
     first_published: dict[str, Any]
     """What readers saw after the first night: the latest balance date, the export."""
+    first_log: str
+    """dbt's log in the data dir after the first night."""
+    first_lake_version: str | None
+    """The lake version the first night built and published."""
+    second_tests: dict[str, str]
+    """The second night's warehouse tests: their SQL as dbt compiled it on Spark, by test id."""
 
 
 @pytest.fixture(scope="module")
-def spark_nights(spark_first_night: SparkNight) -> SparkNights:
+def spark_nights(spark_first_night: SparkNight, published_bank: PublishedBank) -> SparkNights:
     """The suite's first night on Spark (conftest's `spark_first_night`: the published bank built
-    afresh, tested and published), then, in its data dir, the second night and the rollback."""
+    afresh, tested and published), then, in its data dir, the second night as the scheduler runs
+    it (the Airflow DAG) and the rollback."""
     settings, first = spark_first_night.settings, spark_first_night.report
     first_published = published_facts(settings)
-    second = run(settings, DateSelection())
+    first_log, first_lake_version = dbt_log(settings), published_lake_version(settings)
+    second = night_by_the_dag(settings, published_bank.next_date)
     assert second.outcome == "SUCCESS", second.failures
-    return SparkNights(settings, first, second, rollback(settings), first_published)
+    # (what the DAG's warehouse gate ran: its own dbt process wrote dbt's run results)
+    tests = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+    compiled = {result["unique_id"]: result["compiled_code"] or "" for result in tests["results"]}
+    return SparkNights(
+        settings, first, second, rollback(settings), first_published, first_log, first_lake_version, compiled
+    )
+
+
+def dbt_log(settings: Settings) -> str:
+    return (settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+
+
+def night_by_the_dag(settings: Settings, night: date) -> RunReport:
+    """The night of business date `night` run by the nightly DAG under `dag.test()` (each task in
+    this process, in order), its settings from the environment as a scheduler's workers read
+    them: the data dir's, with SPARK_NIGHT_SETTINGS (engine = spark)."""
+    env = {"BANKDW_DATA_DIR": str(settings.root)} | {
+        f"BANKDW_{name.upper()}": str(value) for name, value in SPARK_NIGHT_SETTINGS.items()
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=os.environ | env, check=True, capture_output=True)
+    runs_before = {path.name for path in settings.runs_dir.iterdir() if path.is_dir()}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        from airflow.dag_processing.dagbag import DagBag
+
+        dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+        # the scheduled run of 02:30 the next morning, in the bank's time zone, loads `night`
+        logical = datetime.combine(night + timedelta(days=1), clock(2, 30), tzinfo=ZoneInfo(settings.timezone))
+        dag_run = dag.test(logical_date=logical)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success" and set(states.values()) == {"success"}, states
+    (run_id,) = {path.name for path in settings.runs_dir.iterdir() if path.is_dir()} - runs_before
+    return RunReport.load(settings, run_id)
 
 
 def published_facts(settings: Settings) -> dict[str, Any]:
@@ -84,6 +136,9 @@ def test_the_nightly_run_builds_tests_and_publishes_on_spark(
     manifest = json.loads((spark_nights.settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     models = sum(node["resource_type"] == "model" for node in manifest["nodes"].values())
     assert f"built on Spark: all {models} of the project's models (tag engine_portable)" in first.notes, first.notes
+    # and its build and tests ran in one dbt process, on one Spark session, which parsed the project
+    # once (the whole project: the copied parse was DuckDB's profile)
+    assert_one_parse_for_build_and_tests(spark_nights.settings, spark_nights.first_log, saved=False)
     # and its published version is a DuckDB file of views over the Parquet files Spark wrote,
     # linked into the version, read-only: every portable mart holds DuckDB's published rows, typed alike
     spark = duckdb.connect()
@@ -139,8 +194,23 @@ def test_a_night_on_spark_builds_on_from_the_published_state(spark_nights: Spark
     assert all(now[name].samefile(path) for name, path in kept.items())
     new_dates = {name.parts[0] for name in set(now) - set(kept)}
     assert new_dates == {f"business_date={date.fromisoformat(second.business_date or '')}"}, new_dates
-    # and its build and tests ran in one dbt process, on one Spark session, which parsed the project once
-    assert_one_parse_for_build_and_tests(settings)
+
+    # and its warehouse tests read the night's rows, as a DuckDB night's do (macros/night_tests.sql):
+    # a staging view's uniqueness the keys of the loads newer than the first night's lake version,
+    # the leads' candidates none (checked where the leads read them)
+    def compiled(name: str) -> str:
+        (code,) = (code for test, code in spark_nights.second_tests.items() if name in test)
+        return code
+
+    accounts = compiled("unique_combination_of_columns_stg_core_banking__accounts_account_id__snapshot_date")
+    assert f"_load_id > '{spark_nights.first_lake_version}'" in accounts, accounts
+    assert "where false" in compiled("unique_combination_of_columns_int_lead_candidates_customer_key__candidate_date")
+    assert len(spark_nights.second_tests) > 300
+    # and the DAG ran its build and its tests as tasks of their own, each a dbt process on Spark
+    # (`bankdw run` runs both in one: the first night, below)
+    tonight = dbt_log(settings)[len(spark_nights.first_log) :]
+    assert "'invocation_command': 'dbt build --target spark" in tonight
+    assert "'invocation_command': 'dbt test --target spark" in tonight
 
 
 def test_a_rollback_on_spark_publishes_the_night_before(spark_nights: SparkNights) -> None:
@@ -208,21 +278,29 @@ def test_a_published_view_orders_columns_as_the_model_selects_them(tmp_path: Pat
     assert ordered[1].columns == runs
 
 
-def test_a_spark_gate_measures_its_tests_differences_on_spark(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pyspark.sql import SparkSession
+MEASURE_ON_SPARK = """
+import json, sys
+from pathlib import Path
+from types import SimpleNamespace
+from pyspark.sql import SparkSession
+from bankdw.dbt_command import measure_differences
 
-    # given a Spark session (this worker's, else a small local one) and the run results of a gate
-    # on Spark: a reconciliation with two broken rows, one with none, a test whose SQL names a
-    # difference but returns none, one whose SQL Spark cannot run, and a model
-    existing = SparkSession.getActiveSession()
-    spark = existing or (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.extraJavaOptions", os.environ.get("BANKDW_SPARK_DRIVER_JAVA_OPTIONS", ""))
-        .getOrCreate()
-    )
+nodes = json.loads(sys.argv[1])
+results = SimpleNamespace(results=[
+    SimpleNamespace(node=SimpleNamespace(unique_id=key, resource_type=kind, compiled_code=sql))
+    for key, (kind, sql) in nodes.items()
+])
+spark = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+measure_differences(results, Path(sys.argv[2]))
+spark.stop()
+"""
+"""A dbt process on Spark as far as measure_differences sees it: a Spark session, dbt's run results."""
+
+
+def test_a_spark_gate_measures_its_tests_differences_on_spark(tmp_path: Path) -> None:
+    # given the run results of a gate on Spark: a reconciliation with two broken rows, one with
+    # none, a test whose SQL names a difference but returns none, one whose SQL Spark cannot
+    # run, and a model
     broken = (
         "select 'a' as account_id, cast(0.10 as decimal(18, 2)) as difference "
         "union all select 'b', cast(-0.25 as decimal(18, 2))"
@@ -234,18 +312,17 @@ def test_a_spark_gate_measures_its_tests_differences_on_spark(
         "test.bank.not_spark_sql": ("test", "select difference from read_parquet('lake/*.parquet')"),
         "model.bank.m": ("model", broken),
     }
-    results = SimpleNamespace(
-        results=[
-            SimpleNamespace(node=SimpleNamespace(unique_id=key, resource_type=kind, compiled_code=sql))
-            for key, (kind, sql) in nodes.items()
-        ]
+    # when the dbt process that ran them measures their differences on its Spark session
+    # (bankdw.dbt_command; a process of its own, as dbt's on Spark is: its JVM ends with it)
+    options = f"--driver-java-options '{os.environ.get('BANKDW_SPARK_DRIVER_JAVA_OPTIONS', '')}' pyspark-shell"
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE_ON_SPARK, json.dumps(nodes), str(tmp_path)],
+        env=os.environ | {"PYSPARK_SUBMIT_ARGS": options},
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    try:
-        # when the dbt process that ran them measures their differences (bankdw.dbt_command)
-        measure_differences(results, tmp_path)
-    finally:
-        if existing is None:
-            spark.stop()
+    assert done.returncode == 0, done.stderr[-3000:]
     # then only the broken reconciliation has a note, measured by Spark to the cent, as the
     # pipeline measures a DuckDB build's (expectations.history.differences_note)
     measured = json.loads((tmp_path / MEASURED_ON_SPARK).read_text(encoding="utf-8"))
@@ -253,4 +330,4 @@ def test_a_spark_gate_measures_its_tests_differences_on_spark(
         "test.bank.reconciles": "2 row(s) beyond the amount tolerance: sum of differences 0.35, largest 0.25"
     }
     # and the test Spark could not run is named, its verdict left as dbt gave it
-    assert "could not measure the differences of test.bank.not_spark_sql" in capsys.readouterr().err
+    assert "could not measure the differences of test.bank.not_spark_sql" in done.stderr
