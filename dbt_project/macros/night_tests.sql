@@ -28,7 +28,7 @@
                                   the whole view for it.
 
     A singular test that judges days against the days before them cannot take a `where`: it
-    asks night_scoped() itself and starts from night_first_date() (assert_balances_roll_forward
+    asks night_since() itself and starts from night_first_date() (assert_balances_roll_forward
     judges the account-days from the night's first date on, each from its last older balance).
 
     (dbt renders a test's config when it parses, without the project's macros: hence names
@@ -43,11 +43,20 @@
     the DuckDB file is not Spark's.
 #}
 
-{% macro night_scoped() -%}
+{% macro night_since() -%}
+    {#- The lake version whose newer rows a night's tests read (the build's watermark,
+        night_watermark), read once a test (a query; on Spark a job); none when the tests read
+        whole tables: after a full refresh (watermark '': every row is the night's, and the
+        scopes would select every row at the cost of their semi-joins), in a file the pipeline
+        did not stamp, with the var `whole`. -#}
     {%- if var('warehouse_test_scope') != 'night' or not execute -%}
-        {{- return(false) -}}
+        {{- return(none) -}}
     {%- endif -%}
-    {{- return(adapter.dispatch('night_stamped', 'bankdw')()) -}}
+    {%- if not adapter.dispatch('night_stamped', 'bankdw')() -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set since = run_query('select ' ~ night_watermark()).columns[0].values()[0] -%}
+    {{- return(since if since else none) -}}
 {%- endmacro %}
 
 {% macro default__night_stamped() -%}
@@ -81,38 +90,28 @@
 {%- endmacro %}
 
 
-{% macro night_watermark_literal() -%}
-    {#- The build's watermark (night_watermark) as a string literal, read when the test runs
-        ('' on a full refresh). A literal, not the subquery: DuckDB prunes with a constant, so
-        a scoped test of a staging view opens only the lake files of the night's loads, and of
-        a table only the row groups they wrote (100,000 customers x 30 days: a staging view's
-        uniqueness 4.7 s whole, 1.2 s with the subquery, 0.3 s with the literal). -#}
-    '{{ night_watermark_value() | replace("'", "''") }}'
+{% macro night_rows_of(alias, watermark, since) -%}
+    {#- The night's rows of `alias`: its `watermark` newer than `since` (night_since), or none.
+        `since` as a literal, not the subquery: DuckDB prunes with a constant, so a scoped test
+        of a staging view opens only the lake files of the night's loads, and of a table only
+        the row groups they wrote (100,000 customers x 30 days: a staging view's uniqueness
+        4.7 s whole, 1.2 s with the subquery, 0.3 s with the literal). -#}
+    {%- set prefix = alias ~ '.' if alias else '' -%}
+    ({{ prefix }}{{ watermark }} is null or {{ prefix }}{{ watermark }} > '{{ since | replace("'", "''") }}')
 {%- endmacro %}
 
 
-{% macro night_watermark_value() -%}
-    {{- return(run_query('select ' ~ night_watermark()).columns[0].values()[0]) -}}
-{%- endmacro %}
-
-
-{% macro night_rows_of(alias, watermark) -%}
-    ({{ alias }}.{{ watermark }} is null or {{ alias }}.{{ watermark }} > {{ night_watermark_literal() }})
-{%- endmacro %}
-
-
-{% macro night_scope(relation, kind, columns) -%}
+{% macro night_scope(relation, kind, columns, since) -%}
     {#- The condition one scope of a test's `where` stands for (see above), on `relation`;
-        `columns` as the scope names them, the watermark last. -#}
+        `columns` as the scope names them, the watermark last; `since` night_since(). -#}
     {%- set watermark = columns[-1] -%}
-    {%- if not night_scoped() -%}
+    {%- if since is none -%}
         true
     {%- elif kind == 'whole_build' and columns == [''] -%}
-        {#- a constant, so that DuckDB computes nothing of the view on a night: the build's
-            watermark is '' on a full refresh -#}
-        {{ 'false' if night_watermark_value() else 'true' }}
+        {#- a constant, so that the engine computes nothing of the view on a night -#}
+        false
     {%- elif kind == 'night' and columns | length == 1 -%}
-        ({{ watermark }} is null or {{ watermark }} > {{ night_watermark_literal() }})
+        {{ night_rows_of('', watermark, since) }}
     {%- elif kind == 'night_keys' and columns | length > 1 -%}
         {%- set keys = columns[:-1] -%}
         ({{ keys | join(', ') }}) in (
@@ -121,12 +120,12 @@
                 night.{{ key }}{{ ',' if not loop.last }}
             {%- endfor %}
             from {{ relation }} as night
-            where {{ night_rows_of('night', watermark) }}
+            where {{ night_rows_of('night', watermark, since) }}
         )
     {%- elif kind == 'night_dates' and columns | length == 2 -%}
         {{ columns[0] }} >= (
             select coalesce(min(night.{{ columns[0] }}), date '9999-12-31') from {{ relation }} as night
-            where {{ night_rows_of('night', watermark) }}
+            where {{ night_rows_of('night', watermark, since) }}
         )
     {%- else -%}
         {{ exceptions.raise_compiler_error('a where config names __' ~ kind ~ '__(' ~ columns | join(', ') ~ '): see macros/night_tests.sql') }}
@@ -141,9 +140,10 @@
     {%- if where -%}
         {%- set rendered = namespace(where=where) -%}
         {%- set pattern = '__(night|night_keys|night_dates|whole_build)__\\(([\\w\\s,]*)\\)' -%}
+        {%- set since = night_since() if modules.re.search(pattern, where) else none -%}
         {%- for found in modules.re.finditer(pattern, where) -%}
             {%- set columns = found.group(2).split(',') | map('trim') | list -%}
-            {%- set condition = night_scope(relation, found.group(1), columns) -%}
+            {%- set condition = night_scope(relation, found.group(1), columns, since) -%}
             {%- set rendered.where = rendered.where | replace(found.group(0), condition) -%}
         {%- endfor -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ rendered.where ~ ') dbt_subquery') -%}
@@ -153,13 +153,13 @@
 {%- endmacro %}
 
 
-{% macro night_first_date(relation, day, watermark) -%}
+{% macro night_first_date(relation, day, watermark, since) -%}
     {#- The earliest `day` of the night's rows of `relation` (a test that judges every row from
         the night's first date on: assert_balances_roll_forward); far in the future when the
-        night wrote none. Only where night_scoped(). -#}
+        night wrote none. Only where night_since() is not none. -#}
     (
         select coalesce(min(night.{{ day }}), date '9999-12-31') from {{ relation }} as night
-        where {{ night_rows_of('night', watermark) }}
+        where {{ night_rows_of('night', watermark, since) }}
     )
 {%- endmacro %}
 

@@ -20,7 +20,8 @@
     severity = gate_severity('end_of_day_balance'),
     fail_calc = 'count(*) filter (where is_beyond_share_tolerance)',
 ) }}
-{%- set scoped = night_scoped() %}
+{%- set since = night_since() %}
+{%- set scoped = since is not none %}
 {#- scoped, the facts are read in several places, each pruned to a few dates: not copied whole once -#}
 {%- set reads = not_materialized() if scoped else '' %}
 
@@ -48,12 +49,12 @@ night_start as (
     {% if scoped -%}
         select
             least(
-                {{ night_first_date(ref('fct_account_balance_daily'), 'business_date', 'load_id') }},
+                {{ night_first_date(ref('fct_account_balance_daily'), 'business_date', 'load_id', since) }},
                 (
                     select min(restarted.posting_date) from transactions as restarted
                     where
                         restarted.business_date
-                        >= {{ night_first_date(ref('fct_transactions'), 'business_date', 'load_id') }}
+                        >= {{ night_first_date(ref('fct_transactions'), 'business_date', 'load_id', since) }}
                 )
             ) as first_date
     {%- else -%}
