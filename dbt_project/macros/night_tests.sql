@@ -82,6 +82,7 @@
 {%- endmacro %}
 
 {% macro spark__night_watermark() -%}
+    {#- the stamp's copy the pipeline writes into the Spark dir (bankdw.warehouse.SPARK_BUILD_INFO) -#}
     {%- set stamp = env_var('BANKDW_SPARK_DIR') ~ '/warehouse_build.parquet' -%}
     (
         select coalesce(max(build.started_from_lake_version), '')
