@@ -7,7 +7,8 @@ In a copy of the shared published bank, whose lake DuckDB built and published: a
 Spark (`--rebuild`: the lake has not moved since DuckDB's build; tests/conftest.py,
 `spark_first_night`, which tests/test_spark.py reads too), compared mart by mart with DuckDB's
 published version; a second night loading the date waiting in the landing area, run by the
-Airflow DAG (`dag.test()`: every task the pipeline's step, on Spark as the settings say); a rollback. What the models compute on Spark, model by model and over incremental nights of their
+Airflow DAG (`dag.test()`: every task the pipeline's step, on Spark as the settings say); a
+rollback. What the models compute on Spark, model by model and over incremental nights of their
 own, is tests/test_spark.py's.
 """
 
@@ -207,7 +208,7 @@ def test_a_night_on_spark_builds_on_from_the_published_state(spark_nights: Spark
     assert "where false" in compiled("unique_combination_of_columns_int_lead_candidates_customer_key__candidate_date")
     assert len(spark_nights.second_tests) > 300
     # and the DAG ran its build and its tests as tasks of their own, each a dbt process on Spark
-    # (`bankdw run` runs both in one: the first night, below)
+    # (`bankdw run` runs both in one: the first night's test checks it)
     tonight = dbt_log(settings)[len(spark_nights.first_log) :]
     assert "'invocation_command': 'dbt build --target spark" in tonight
     assert "'invocation_command': 'dbt test --target spark" in tonight
