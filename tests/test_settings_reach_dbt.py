@@ -36,6 +36,9 @@ ENV_VARS_STILL_READ = {
     # the build file of one invocation and the build area of a build on Spark, not settings (the
     # pipeline builds a fresh file each night, and keeps Spark's warehouse in the build area)
     "profiles.yml": {"BANKDW_DBT_PATH", "BANKDW_SPARK_DIR"},
+    # the build's stamp, which a Spark night's tests read from that build area (a copy of the
+    # DuckDB file's audit.warehouse_build: bankdw.warehouse.SPARK_BUILD_INFO)
+    "macros/night_tests.sql": {"BANKDW_SPARK_DIR"},
 }
 
 
