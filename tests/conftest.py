@@ -75,6 +75,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -92,7 +93,12 @@ from extract.contract import load_agreement
 from extract.landing import MANIFEST_NAME, Manifest
 
 if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
     from tests.nights import Nights
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"bankdw-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS))
     # One dbt parse of the project for every data dir of the session with the same settings
     # (setting dbt_parse_cache): a test's new data dir does not parse the whole project again.
     # Set here, before xdist starts its workers, which inherit it.
@@ -167,6 +173,18 @@ is lost."""
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a module kept
+
+
+def nightly_dag(env: dict[str, str], patch: pytest.MonkeyPatch) -> DAG:
+    """The nightly DAG as a scheduler's worker parses it with the environment `env` (BANKDW_
+    settings): Airflow's database migrated with it, `env` set in this process through `patch`
+    (settings are read when the DAG is parsed), the DAG loaded from dags/ for `dag.test()`."""
+    subprocess.run([AIRFLOW, "db", "migrate"], env=os.environ | env, check=True, capture_output=True)
+    for name, value in env.items():
+        patch.setenv(name, value)
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
 
 
 def free_port() -> int:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,12 +12,10 @@ import pytest
 
 from bankdw.config import Settings
 from bankdw.schedule import business_date_of_run
-from tests.conftest import PublishedBank, copy_deliveries
+from tests.conftest import DAGS, PublishedBank, copy_deliveries, nightly_dag
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
-
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +64,12 @@ def night_without_the_call_centre(
     night, later = published_bank.next_date, published_bank.next_date + timedelta(days=1)
     shutil.rmtree(settings.landing_dir / "call_center" / night.isoformat())
     copy_deliveries(bank_landing, settings.landing_dir, [later])
-    env = os.environ | {"BANKDW_DATA_DIR": str(settings.root)}
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    monkeypatch.setenv("BANKDW_DATA_DIR", str(settings.root))
-    monkeypatch.setenv("BANKDW_MANIFEST_WAIT_MINUTES", "0")
-    monkeypatch.setenv("BANKDW_MANIFEST_POKE_SECONDS", "1")
-    from airflow.dag_processing.dagbag import DagBag
-
-    return settings, night, DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    env = {
+        "BANKDW_DATA_DIR": str(settings.root),
+        "BANKDW_MANIFEST_WAIT_MINUTES": "0",
+        "BANKDW_MANIFEST_POKE_SECONDS": "1",
+    }
+    return settings, night, nightly_dag(env, monkeypatch)
 
 
 # The night run end to end, each task for real (the call centre closed that day): by the

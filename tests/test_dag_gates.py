@@ -3,18 +3,13 @@ and nothing downstream runs."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import HOLD_THE_RUN, bank_date, copy_deliveries, gates_toml, write_manifest
-
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+from tests.conftest import HOLD_THE_RUN, bank_date, copy_deliveries, gates_toml, nightly_dag, write_manifest
 
 
 @pytest.mark.slow
@@ -33,15 +28,7 @@ def test_a_blocking_feed_gate_fails_its_task_without_retry(
     # and the gates configured to stop the whole run at a blocking failure (by default the other
     # systems would load: tests/test_pipeline.py)
     gates = gates_toml(tmp_path / "gates.toml", HOLD_THE_RUN)
-    env = os.environ | {"BANKDW_DATA_DIR": str(data), "BANKDW_GATES_CONFIG": str(gates)}
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    monkeypatch.setenv("BANKDW_DATA_DIR", str(data))
-    monkeypatch.setenv("BANKDW_GATES_CONFIG", str(gates))
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+    dag = nightly_dag({"BANKDW_DATA_DIR": str(data), "BANKDW_GATES_CONFIG": str(gates)}, monkeypatch)
     # when the run for business date 2026-11-17 is tested
     run = dag.test(logical_date=datetime(2026, 11, 18, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
     # then the feed gates task failed on its first try, and nothing after it ran

@@ -25,7 +25,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -42,10 +41,8 @@ import pytest
 from psycopg import sql
 
 from bankdw.postgres import Server
-from tests.conftest import SYSTEMS, PublishedBank, copy_deliveries, free_port, stop_group
+from tests.conftest import AIRFLOW, DAGS, SYSTEMS, PublishedBank, copy_deliveries, free_port, stop_group
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 STARTUP_SECONDS = 240
 """How long the API server may take to answer (seconds: it imports all of Airflow on a shared machine)."""
 RUN_SECONDS = 900

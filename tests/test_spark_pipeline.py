@@ -42,12 +42,11 @@ from tests.conftest import (
     PublishedBank,
     SparkNight,
     assert_one_parse_for_build_and_tests,
+    nightly_dag,
 )
 from tests.test_spark import as_text, duckdb_rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @dataclass(frozen=True)
@@ -100,15 +99,9 @@ def night_by_the_dag(settings: Settings, night: date) -> RunReport:
     env = {"BANKDW_DATA_DIR": str(settings.root)} | {
         f"BANKDW_{name.upper()}": str(value) for name, value in SPARK_NIGHT_SETTINGS.items()
     }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=os.environ | env, check=True, capture_output=True)
     runs_before = {path.name for path in settings.runs_dir.iterdir() if path.is_dir()}
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        from airflow.dag_processing.dagbag import DagBag
-
-        dag = DagBag(dag_folder=str(DAGS)).dags["bank_nightly"]
+        dag = nightly_dag(env, patch)
         # the scheduled run of 02:30 the next morning, in the bank's time zone, loads `night`
         logical = datetime.combine(night + timedelta(days=1), clock(2, 30), tzinfo=ZoneInfo(settings.timezone))
         dag_run = dag.test(logical_date=logical)
