@@ -78,11 +78,12 @@ def docs_command(settings: Settings) -> list[str]:
 def generate(settings: Settings, run_id: str) -> Path:
     """Generate the docs of published version `run_id` and switch `<data>/docs` to them; keep
     the docs before (a reader may have them open), remove older ones. Returns the page."""
-    from bankdw.warehouse import dbt_environment
+    from bankdw.warehouse import dbt_environment, forget_another_checkouts_parse
 
     store = docs_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    forget_another_checkouts_parse(settings, docs_target(settings))  # as the build's (`run_dbt`)
     done = subprocess.run(
         docs_command(settings),
         cwd=settings.root,  # as every dbt command: its paths are relative to the data dir (dbt_args)

@@ -257,7 +257,7 @@ def run_dbt(
     """
     args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
-    saved = settings.root / "dbt" / "target" / PARTIAL_PARSE
+    saved = forget_another_checkouts_parse(settings, settings.root / "dbt" / "target")
     # dbt keeps one parse per target folder, of the vars and profile it last ran with: a data dir
     # whose commands change them (a night's build after a test's own command, a copy of another
     # data dir) would parse the whole project again; the kept parse of these vars serves instead.
@@ -290,6 +290,27 @@ def run_dbt(
 
 PARTIAL_PARSE = "partial_parse.msgpack"
 """Where dbt keeps its parse of the project, in its target folder; it parses again only what changed."""
+PARSED_PROJECT = "partial_parse.project"
+"""Beside dbt's parse: the dbt project folder it parsed (`forget_another_checkouts_parse`)."""
+
+
+def forget_another_checkouts_parse(settings: Settings, target_dir: Path) -> Path:
+    """Remove the parse dbt kept in `target_dir` (returned) if a checkout of the project in
+    another folder made it, and name this one's beside it.
+
+    dbt's partial parsing compares the files' contents, the vars and the profile, not where the
+    project lies, and its parse holds absolute paths: a seed is loaded from the CSV file of the
+    checkout that parsed it. A data dir taken over by a release installed in a folder of its own
+    would load the old release's seeds, or fail once that folder is gone. A parse with no name
+    beside it (kept before this check) is parsed again once."""
+    saved, parsed = target_dir / PARTIAL_PARSE, target_dir / PARSED_PROJECT
+    project = str(settings.dbt_project_dir)
+    if saved.exists() and not (parsed.exists() and parsed.read_text(encoding="utf-8") == project):
+        log.info("dbt's kept parse in %s is of another checkout of the project: parsing %s", target_dir, project)
+        saved.unlink()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    parsed.write_text(project, encoding="utf-8")
+    return saved
 
 
 def _shared_parse(settings: Settings, args: list[str], environment: dict[str, str]) -> Path | None:
@@ -297,10 +318,12 @@ def _shared_parse(settings: Settings, args: list[str], environment: dict[str, st
 
     dbt's parse is valid for the same project, vars and profile; the paths in them are relative
     to the data dir (`dbt_args`), so data dirs with the same settings share one parse. The name
-    holds a digest of the vars and the profile's environment: other settings, another file."""
+    holds a digest of the vars, the profile's environment and the project's folder (a parse names
+    the files of the checkout that made it: `forget_another_checkouts_parse`): other settings or
+    another checkout, another file."""
     if settings.dbt_parse_cache is None:
         return None
-    key = json.dumps([args[args.index("--vars") + 1], environment], sort_keys=True)
+    key = json.dumps([args[args.index("--vars") + 1], environment, str(settings.dbt_project_dir)], sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return settings.dbt_parse_cache / f"partial_parse-{digest}.msgpack"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -214,3 +216,38 @@ def test_a_data_dir_whose_dbt_parsed_other_vars_takes_the_kept_parse_of_its_own(
     assert done.returncode == 0, done.stdout[-3000:]
     log = (other.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
     assert "Nothing changed, skipping partial parsing" in log and "Failed to load parsed file" not in log
+
+
+def test_a_data_dir_taken_over_by_a_checkout_elsewhere_parses_that_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's kept parse names the files of the checkout that made it (a seed's CSV): a release
+    installed in a folder of its own, taking over the data dir, does not use the old one's."""
+    from bankdw import config
+    from bankdw.warehouse import build_path, run_dbt
+
+    # given a data dir (no parse cache shared between data dirs, as a bank's deployment) whose dbt
+    # parsed the project of a release in another folder
+    settings = load_settings(data_dir=tmp_path / "data", dbt_parse_cache=None)
+    old_release = tmp_path / "release-1"
+    shutil.copytree(
+        settings.dbt_project_dir, old_release / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(config, "PROJECT_ROOT", old_release)
+        assert settings.dbt_project_dir == old_release / "dbt_project"
+        done = run_dbt(settings, build_path(settings), "parse", capture=True)
+        assert done.returncode == 0, done.stdout[-3000:]
+    # and that release removed since
+    shutil.rmtree(old_release)
+    # when this checkout loads a seed there
+    build_path(settings).parent.mkdir(parents=True)
+    done = run_dbt(settings, build_path(settings), "seed", "--select", "unit_costs_per_posting", capture=True)
+    # then dbt read this checkout's file
+    assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(build_path(settings)), read_only=True) as con:
+        [(schema,)] = con.sql(
+            "select schema_name from duckdb_tables() where table_name = 'unit_costs_per_posting'"
+        ).fetchall()
+        [(rows,)] = con.sql(f"select count(*) from {schema}.unit_costs_per_posting").fetchall()
+    assert rows == len((settings.dbt_project_dir / "seeds" / "unit_costs_per_posting.csv").read_text().splitlines()) - 1
