@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bankdw.config import PROJECT_ROOT
-from bankdw.docs import PAGE, docs_dir
+from bankdw import config
+from bankdw.config import PROJECT_ROOT, load_settings
+from bankdw.docs import BUILT_FROM, KEPT, PAGE, docs_dir, docs_key, generate
 from bankdw.publish import READER_SCHEMAS
 from dashboards.catalog import DASHBOARDS, OVERVIEW, Dashboard
 from tests.conftest import PublishedBank, free_port
@@ -71,6 +72,28 @@ def test_publish_writes_docs_with_the_published_column_types(published_bank: Pub
     # and the page carries that catalog inline
     assert '"DECIMAL(18,2)"' in page.replace('\\"', '"')
     assert "fct_account_profitability_monthly" in page
+
+
+def test_a_version_of_the_same_project_keeps_the_docs_readers_have(
+    published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    # given a copy of the shared bank, whose publish generated its docs
+    settings = published_bank.copy(tmp_path / "data")
+    before = docs_dir(settings).resolve()
+    # when a later version built by the same project and settings is published
+    generate(settings, "20991231T000000000000Z")
+    # then readers see that version's docs folder, holding the same files (dbt did not run again)
+    after = docs_dir(settings).resolve()
+    assert after.name == "20991231T000000000000Z"
+    for name in (PAGE, *KEPT):
+        assert (after / name).stat().st_ino == (before / name).stat().st_ino, name
+        assert (after / name).read_bytes() == (published_bank.settings.root / "docs" / name).read_bytes()
+    # and a setting that shapes the build, or another checkout of the project, makes them afresh
+    assert docs_key(load_settings(data_dir=settings.root, inactive_days=91)) != docs_key(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "PROJECT_ROOT", tmp_path / "release-2")
+        assert docs_key(settings) != (after / BUILT_FROM).read_text(encoding="utf-8")
+    assert docs_key(settings) == (after / BUILT_FROM).read_text(encoding="utf-8")
 
 
 def _exposures() -> dict[str, dict[str, Any]]:
