@@ -2,7 +2,7 @@
 
     <data>/exports -> .exports/<run_id>         a symbolic link, switched atomically to a new build
     <data>/.exports/<run_id>/<mart>/data_0.parquet              a mart as analysts may see it
-    <data>/.exports/<run_id>/<mart>/month=<YYYY-MM>/data_0.parquet   a monthly mart, one folder a month
+    <data>/.exports/<run_id>/<mart>/month=<YYYY-MM>/data_0.parquet   a monthly or dated mart, one folder a month
     <data>/.exports/<run_id>/_steward/<mart>/                   a mart with PII columns, unmasked (owner only)
     <data>/.exports/<run_id>/_manifest.json                     the build id, and each mart's rows and PII columns
 
@@ -10,6 +10,13 @@ Who reads what: the folders under `exports/` are *analysts'* files: every column
 `meta: {pii: true}` in the dbt project is masked in them as the analyst's login of the served
 warehouse masks it (`mask_sql`). `_steward/` holds the few marts with PII unmasked, for the
 stewards and the served warehouse (`bankdw.serve`), which loads every mart from here.
+
+A mart named `*_monthly` is exported one folder a month of its `month_start`; a mart whose
+model names a date column in `meta: {export_month: <column>}` (the daily facts, the events, the
+nightly scores) one folder a month of that date. An export writes only what changed: a folder
+(a month, or a mart not split by month) whose rows are those of the export before (the same
+count and the same sum of the rows' hashes, the same columns and masks) is linked from it, not
+written again, so that a night's export does not grow with the history it holds.
 
 A reader never sees a half-written export: an export is written whole into a new folder, and
 only then is the link `exports` renamed over (an atomic rename), so `exports/<mart>/` resolves
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,19 +74,36 @@ def mask_sql(column: str, mask: str) -> str:
     raise ValueError(f"unknown PII mask {mask!r} on column {column}: known masks are {', '.join(MASKS)}")
 
 
+def _mart_nodes(manifest_path: Path) -> list[dict[str, Any]]:
+    """The public marts' models in dbt's manifest."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node.get("resource_type") == "model" and node.get("schema") == "marts"
+    ]
+
+
 def pii_columns(manifest_path: Path) -> dict[str, dict[str, str]]:
     """Per public mart, its columns tagged `meta: {pii: true}` in the dbt project, with their mask
     (`meta.mask`, default `redact`), from dbt's manifest."""
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     tagged: dict[str, dict[str, str]] = {}
-    for node in manifest["nodes"].values():
-        if node.get("resource_type") != "model" or node.get("schema") != "marts":
-            continue
+    for node in _mart_nodes(manifest_path):
         for name, column in node.get("columns", {}).items():
             meta = {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}
             if meta.get("pii"):
                 tagged.setdefault(node["name"], {})[name] = str(meta.get("mask", "redact"))
     return tagged
+
+
+def month_columns(manifest_path: Path) -> dict[str, str]:
+    """Per public mart exported one folder a month of a date, that column: its model's
+    `meta: {export_month: <column>}`, from dbt's manifest."""
+    return {
+        node["name"]: str(meta["export_month"])
+        for node in _mart_nodes(manifest_path)
+        if "export_month" in (meta := {**node.get("meta", {}), **node.get("config", {}).get("meta", {})})
+    }
 
 
 @dataclass(frozen=True)
@@ -98,17 +123,25 @@ def current_export(settings: Settings) -> Export | None:
     return Export(str(content["build_id"]), link.resolve(), content)
 
 
-def write_exports(settings: Settings, run_id: str, warehouse: Path, pii: dict[str, dict[str, str]]) -> Export:
+def write_exports(
+    settings: Settings,
+    run_id: str,
+    warehouse: Path,
+    pii: dict[str, dict[str, str]],
+    months: dict[str, str] | None = None,
+) -> Export:
     """Export every public mart of `warehouse` (the published version of `run_id`) and switch
-    the link to it; keep the export before, remove older ones."""
+    the link to it; keep the export before, remove older ones. `months`: the marts exported one
+    folder a month of a date column other than `month_start` (`month_columns`)."""
     store = exports_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     target = store / run_id
     partial = store / f".{run_id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
+    before = current_export(settings)
     try:
-        manifest = _export(warehouse, partial, run_id, pii)
+        manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before)
     except duckdb.Error as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ExportFailed(f"exporting {warehouse} (version {run_id}) into {partial} failed: {exc}") from exc
@@ -116,7 +149,16 @@ def write_exports(settings: Settings, run_id: str, warehouse: Path, pii: dict[st
     partial.replace(target)
     links.switch(exports_link(settings), target)
     links.prune(exports_store(settings), keep=target)
-    log.info("exported %d marts of version %s to %s", len(manifest["marts"]), run_id, exports_link(settings))
+    folders = sum(len(info["parts"]) for info in manifest["marts"].values())
+    log.info(
+        "exported %d marts of version %s to %s: %d of %d folders written, the others linked from %s",
+        len(manifest["marts"]),
+        run_id,
+        exports_link(settings),
+        written,
+        folders,
+        before.run_id if before else "no export before",
+    )
     return Export(run_id, target, manifest)
 
 
@@ -129,9 +171,19 @@ def switch_to(settings: Settings, run_id: str) -> Export | None:
     return current_export(settings)
 
 
-def _export(warehouse: Path, folder: Path, run_id: str, pii: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _export(
+    warehouse: Path,
+    folder: Path,
+    run_id: str,
+    pii: dict[str, dict[str, str]],
+    months: dict[str, str],
+    before: Export | None,
+) -> tuple[dict[str, Any], int]:
+    """Write the export into `folder`; the manifest, and how many folders were written (the
+    others are linked from the export `before`)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     marts: dict[str, Any] = {}
+    written = 0
     try:
         build = con.sql("select lake_version, cast(built_at as varchar) from audit.warehouse_build").fetchone()
         # tables, or views over a Spark build's files (bankdw.spark_tables)
@@ -144,19 +196,38 @@ def _export(warehouse: Path, folder: Path, run_id: str, pii: dict[str, dict[str,
         for mart in sorted(tables):
             columns = [c[0] for c in con.sql(f"describe marts.{mart}").fetchall()]
             masked = pii.get(mart, {})
-            monthly = mart.endswith("_monthly") and MONTH_COLUMN in columns
+            split = MONTH_COLUMN if mart.endswith("_monthly") and MONTH_COLUMN in columns else months.get(mart)
+            if split is not None and (split not in columns or split in masked):
+                raise ExportFailed(f"mart {mart} cannot be exported by month of {split!r}: no such column, or masked")
+            # a folder's rows: how many, and the sum of their hashes (order does not matter, twins do not cancel)
+            part = f"""coalesce(strftime("{split}", '%Y-%m'), 'none')""" if split else "''"
+            measure = f"select {part}, count(*), cast(sum(hash(r)) as varchar) from marts.{mart} as r group by all"
+            # a mart without rows is one file of its columns, whatever its split: readers find them
+            parts = {key: [rows, digest] for key, rows, digest in con.sql(measure).fetchall()} or {"": [0, "0"]}
+            by_month = split is not None and "" not in parts
+            kept = before.manifest["marts"].get(mart, {}) if before else {}
+            alike = (kept.get("columns"), kept.get("pii"), kept.get("month_column")) == (columns, masked, split)
+            unchanged = [key for key, figures in parts.items() if alike and kept.get("parts", {}).get(key) == figures]
+            changed = [key for key in parts if key not in unchanged]
             analyst = ", ".join(f'{mask_sql(c, masked[c])} as "{c}"' if c in masked else f'"{c}"' for c in columns)
-            _copy(con, f"select {analyst} from marts.{mart}", folder / mart, monthly)
+            places = [(analyst, folder / mart)]
             if masked:
-                steward = folder / STEWARD / mart
-                steward.parent.mkdir(mode=0o700, exist_ok=True)
-                _copy(con, f"select * from marts.{mart}", steward, monthly)
-            rows = con.sql(f"select count(*) from marts.{mart}").fetchone()
+                (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
+                places.append(("*", folder / STEWARD / mart))
+            for select, place in places:
+                place.mkdir()
+                if changed:
+                    _copy(con, f"select {select} from marts.{mart}", place, part if by_month else None, changed)
+                if before and unchanged:
+                    _link_parts(before.path / place.relative_to(folder), place, unchanged, by_month)
+            written += len(changed)
             marts[mart] = {
-                "rows": rows[0] if rows else 0,
-                "partitioned_by": "month" if monthly else None,
+                "rows": sum(rows for rows, _ in parts.values()),
+                "partitioned_by": "month" if split else None,
+                "month_column": split,
                 "columns": columns,
                 "pii": masked,
+                "parts": parts,
             }
     finally:
         con.close()
@@ -168,16 +239,27 @@ def _export(warehouse: Path, folder: Path, run_id: str, pii: dict[str, dict[str,
         "marts": marts,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return manifest
+    return manifest, written
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, monthly: bool) -> None:
-    if monthly:
-        # the month folder is an extra column; month_start stays in the files as the mart has it
-        con.execute(
-            f"copy (select *, strftime({MONTH_COLUMN}, '%Y-%m') as month from ({query})) to '{folder}' "
-            "(format parquet, partition_by (month), filename_pattern 'data_{i}')"
-        )
-    else:
-        folder.mkdir(parents=True)
+def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | None, parts: list[str]) -> None:
+    """Write the rows of `query` into `folder`: one file, or with `part` (a month's SQL) one
+    folder `month=<YYYY-MM>` each of `parts`."""
+    if part is None:
         con.execute(f"copy ({query}) to '{folder / 'data_0.parquet'}' (format parquet)")
+        return
+    months = ", ".join(f"'{month}'" for month in parts)
+    # the month folder is an extra column; the date stays in the files as the mart has it
+    con.execute(
+        f"copy (select * from (select *, {part} as month from ({query})) where month in ({months})) to '{folder}' "
+        "(format parquet, partition_by (month), filename_pattern 'data_{i}')"
+    )
+
+
+def _link_parts(source: Path, target: Path, parts: list[str], by_month: bool) -> None:
+    """Link into `target` the files of `parts` of the export before (`source`)."""
+    for key in parts:
+        folder = f"month={key}" if by_month else ""
+        (target / folder).mkdir(exist_ok=True)
+        for file in (source / folder).glob("*.parquet"):
+            os.link(file, target / folder / file.name)

@@ -65,7 +65,7 @@ import duckdb
 
 from bankdw import docs
 from bankdw.config import Settings
-from bankdw.exports import pii_columns, switch_to, write_exports
+from bankdw.exports import month_columns, pii_columns, switch_to, write_exports
 from bankdw.spark_tables import SparkTable, create_views, described, in_model_order, write_catalog
 from bankdw.warehouse import (
     BUILD_INFO_TABLE,
@@ -187,7 +187,7 @@ def export(settings: Settings, run_id: str) -> None:
     if not manifest.exists():  # a version not built by dbt here: PII unknown, so nothing unmasked goes out
         log.warning("no dbt manifest at %s: the PII columns are unknown, version %s is not exported", manifest, run_id)
         return
-    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest))
+    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest), month_columns(manifest))
 
 
 def _write_reader(state: Path, version: Path) -> None:

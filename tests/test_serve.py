@@ -28,9 +28,18 @@ import psycopg
 import pytest
 
 from bankdw.config import Settings, load_settings
-from bankdw.exports import MANIFEST, STEWARD, current_export, exports_store, pii_columns, switch_to
+from bankdw.exports import (
+    MANIFEST,
+    STEWARD,
+    current_export,
+    exports_store,
+    month_columns,
+    pii_columns,
+    switch_to,
+    write_exports,
+)
 from bankdw.postgres import pg_bin
-from bankdw.publish import published_state_path
+from bankdw.publish import published_state_path, version_path
 from bankdw.serve import Cluster, credentials, credentials_path, refresh_if_newer, running
 from bankdw.serve import password as served_password
 from tests.conftest import PublishedBank, free_port
@@ -130,15 +139,58 @@ def test_the_exports_hold_every_mart_with_its_rows_and_build(published_bank: Pub
         _published(settings, "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts'")
     )
     assert set(export.manifest["marts"]) == set(counts)
+    split = month_columns(settings.root / "dbt" / "target" / "manifest.json")
+    assert split["fct_account_balance_daily"] == "business_date" and split["fct_churn_scores"] == "score_date"
     with duckdb.connect() as con:
         for mart, info in export.manifest["marts"].items():
             files = f"read_parquet('{export.path / mart}/**/*.parquet', hive_partitioning = false)"
             assert con.sql(f"select count(*) from {files}").fetchone() == (info["rows"],)
             assert _published(settings, f"select count(*) from marts.{mart}")[0][0] == info["rows"]
-            if mart.endswith("_monthly"):
-                assert info["partitioned_by"] == "month"
+            if mart.endswith("_monthly") or mart in split:
+                assert info["partitioned_by"] == "month" and info["month_column"] == split.get(mart, "month_start")
                 months = {p.name for p in (export.path / mart).iterdir()}
-                assert months and all(re.fullmatch(r"month=\d{4}-\d{2}", m) for m in months)
+                if info["rows"]:  # one folder a month; a mart without rows: one file of its columns
+                    assert months and all(re.fullmatch(r"month=\d{4}-\d{2}", m) for m in months), months
+                else:
+                    assert months == {"data_0.parquet"}
+
+
+def test_an_export_writes_again_only_the_months_that_changed(published_bank: PublishedBank, tmp_path: Path) -> None:
+    # given a copy of the shared bank (its days all in November) whose first day's postings were
+    # dated a month earlier, exported
+    settings = published_bank.copy(tmp_path / "data")
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    pii, split = pii_columns(manifest), month_columns(manifest)
+    warehouse = tmp_path / "bank.duckdb"
+    shutil.copyfile(version_path(settings, published_bank.report.run_id), warehouse)
+    warehouse.chmod(0o600)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_transactions set business_date = cast(business_date - interval 1 month as date) "
+            "where business_date = (select min(business_date) from marts.fct_transactions)"
+        )
+    first = write_exports(settings, "20991230T000000000000Z", warehouse, pii, split)
+    assert sorted(p.name for p in (first.path / "fct_transactions").iterdir()) == ["month=2026-10", "month=2026-11"]
+    files = {path.relative_to(first.path): path.stat().st_ino for path in first.path.rglob("*.parquet")}
+    # when one posting of November is corrected, and the warehouse exported again
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_transactions set amount = amount + 1 where txn_id = "
+            "(select max(txn_id) from marts.fct_transactions where business_date >= date '2026-11-01')"
+        )
+        [(total,)] = con.sql("select sum(amount) from marts.fct_transactions").fetchall()
+    second = write_exports(settings, "20991231T000000000000Z", warehouse, pii, split)
+    # then only November's postings were written again: October's, and every other mart's files,
+    # are the first export's
+    again = {path.relative_to(second.path): path.stat().st_ino for path in second.path.rglob("*.parquet")}
+    assert again.keys() == files.keys()
+    written = {str(path) for path in again if again[path] != files[path]}
+    assert written and all(path.endswith("fct_transactions/month=2026-11/data_0.parquet") for path in written), written
+    # and they hold the corrected posting
+    with duckdb.connect() as con:
+        exported = con.sql(f"select sum(amount) from read_parquet('{second.path}/fct_transactions/**/*.parquet')")
+        assert exported.fetchall() == [(total,)]
+    assert second.manifest["marts"]["fct_transactions"]["parts"].keys() == {"2026-10", "2026-11"}
 
 
 # ---------------------------------------------------------------------------------------- the server
