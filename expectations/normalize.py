@@ -32,8 +32,8 @@ def for_validation(frame: pd.DataFrame, feed: FeedFile) -> pd.DataFrame:
     """The agreement's columns of `frame` (those present) and its business date, typed for GX;
     other columns dropped.
 
-    Dropping lineage and extra columns keeps GX's per-batch fingerprint (it hashes every
-    column) cheap; the runner takes file and row from the original frame by position.
+    Dropping lineage and extra columns keeps the frames GX holds small; the runner takes file
+    and row from the original frame by position.
     """
     columns = [c for c in feed.columns if c.name in frame.columns]
     kept = [c.name for c in columns] + ([SNAPSHOT_DATE] if SNAPSHOT_DATE in frame.columns else [])

@@ -415,3 +415,16 @@ def test_an_empty_staged_file_is_one_empty_slice_gated_as_before(tmp_path: Path)
     assert sliced.rows["call_center.calls"] == 0
     assert [r for r in sliced.results if r.feed == "call_center.calls" and not r.success] == []
     assert _report(tmp_path / "sliced") == _report(tmp_path / "whole")
+
+
+def test_gx_does_not_fingerprint_the_frames_it_validates() -> None:
+    # given a frame validated as the gate validates a slice
+    frame = pd.DataFrame({"customer_id": [f"C{n}" for n in range(1_000)]})
+    suite = {
+        "name": "s",
+        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "customer_id"}}],
+    }
+    validated = _validate(_gx.ephemeral_context(), "fixture", frame, suite, {})
+    # then it was validated, and GX did not hash the whole frame for a batch marker nothing reads
+    assert validated.success and validated.results[0].result["element_count"] == 1_000
+    assert "pandas_data_fingerprint" not in validated.meta["batch_markers"]
