@@ -1,0 +1,117 @@
+"""What a night's publish costs as history grows: the reader file, the exports, the state copy.
+
+Ten days of a bank hide what grows with its history, and a year of a 100,000-customer bank
+cannot be simulated and loaded on this machine. So this bench makes a long history from a
+published data dir: a copy of its published state (the build file) whose dated and monthly
+marts are repeated `--months - 1` times, each copy a month earlier (the other tables as they
+are). On that state it times what a night's publish does with it:
+
+- the copy of the state a night's build starts from (`copy_published_state` copies the file);
+- the reader file written (`bankdw.publish._write_reader`: every reader table anew);
+- the exports written whole (a first export), then again after a night that changed the latest
+  month of two marts (`bankdw.exports.write_exports`: only what changed is written).
+
+Beside them, the reference measured in the same run: DuckDB alone writing every reader table's
+rows to Parquet once (one `COPY` a table). The machine is shared: compare the ratios.
+
+    .venv/bin/python bench/bench_publish.py --data data/bench-scale/bank-100000x20 --months 12
+    .venv/bin/python bench/bench_publish.py --data data --months 1    # the bank as it is
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from bankdw.config import load_settings
+from bankdw.exports import MONTH_COLUMN, month_columns, pii_columns, write_exports
+from bankdw.publish import READER_SCHEMAS, _write_reader, published_state_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="a published data dir (not changed)")
+    parser.add_argument("--months", type=int, default=12, help="months of history to make (1: as it is)")
+    parser.add_argument("--work", type=Path, default=None, help="where to write (default: a temporary folder)")
+    args = parser.parse_args()
+    settings = load_settings(data_dir=args.data)
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    months, pii = month_columns(manifest), pii_columns(manifest)
+    work = Path(tempfile.mkdtemp(prefix="bench-publish-", dir=args.work))
+    state = work / "state.duckdb"
+    shutil.copyfile(published_state_path(settings), state)
+    state.chmod(0o600)
+    rows, split = _stretch(state, months, args.months)
+    print(f"{args.months} month(s) of history: {rows:,} rows in {split} dated or monthly marts, state {_mb(state)}")
+    figures: list[tuple[str, float]] = [
+        ("reference: DuckDB writes every reader table to Parquet", _reference(state, work))
+    ]
+    figures.append(("copy of the state a night starts from", _timed(lambda: shutil.copyfile(state, work / "copy"))))
+    figures.append(("reader file written", _timed(lambda: _write_reader(state, work / "reader.duckdb"))))
+    exports = load_settings(data_dir=work / "data")
+    first = _timed(lambda: write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months))
+    figures.append(("exports, whole", first))
+    with duckdb.connect(str(state)) as con:  # a night: the latest month of two dated marts changes
+        for mart, column in (("fct_account_balance_daily", "ledger_balance"), ("fct_transactions", "amount")):
+            con.execute(
+                f"update marts.{mart} set {column} = {column} + 1 "
+                f"where business_date = (select max(business_date) from marts.{mart})"
+            )
+    _write_reader(state, work / "reader-2.duckdb")
+    night = _timed(lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months))
+    figures.append(("exports after a night (its latest month changed)", night))
+    reference = figures[0][1]
+    print(f"  {'part':<58}{'seconds':>9}{'x ref':>8}")
+    for name, seconds in figures:
+        print(f"  {name:<58}{seconds:>9.1f}{seconds / reference:>8.2f}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _stretch(state: Path, months: dict[str, str], count: int) -> tuple[int, int]:
+    """Repeat each dated or monthly mart of `state` `count - 1` times, a month earlier each."""
+    with duckdb.connect(str(state)) as con:
+        split = dict(months)
+        for (table,) in con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall():
+            if table.endswith("_monthly"):
+                split[table] = MONTH_COLUMN
+        rows = 0
+        for table, column in split.items():
+            columns = [row[0] for row in con.sql(f"describe marts.{table}").fetchall()]
+            shifted = ", ".join(
+                f'cast("{c}" - interval (k) month as date)' if c == column else f'"{c}"' for c in columns
+            )
+            con.execute(f"insert into marts.{table} select {shifted} from marts.{table}, range(1, {count}) as r(k)")
+            rows += con.sql(f"select count(*) from marts.{table}").fetchone()[0]  # type: ignore[index]
+        con.execute("checkpoint")
+    return rows, len(split)
+
+
+def _reference(state: Path, work: Path) -> float:
+    schemas = ", ".join(f"'{name}'" for name in READER_SCHEMAS)
+    with duckdb.connect(str(state), read_only=True) as con:
+        tables = con.sql(f"select schema_name, table_name from duckdb_tables() where schema_name in ({schemas})")
+        names = tables.fetchall()
+        started = time.monotonic()
+        for schema, table in names:
+            con.execute(f"copy {schema}.{table} to '{work / f'{schema}.{table}.parquet'}' (format parquet)")
+        return time.monotonic() - started
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.monotonic()
+    call()
+    return time.monotonic() - started
+
+
+def _mb(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:,.0f} MB"
+
+
+if __name__ == "__main__":
+    main()
