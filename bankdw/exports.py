@@ -142,7 +142,7 @@ def write_exports(
     before = current_export(settings)
     try:
         manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError, ExportFailed) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ExportFailed(f"exporting {warehouse} (version {run_id}) into {partial} failed: {exc}") from exc
     shutil.rmtree(target, ignore_errors=True)
@@ -205,21 +205,30 @@ def _export(
             # a mart without rows is one file of its columns, whatever its split: readers find them
             parts = {key: [rows, digest] for key, rows, digest in con.sql(measure).fetchall()} or {"": [0, "0"]}
             by_month = split is not None and "" not in parts
-            kept = before.manifest["marts"].get(mart, {}) if before else {}
+            kept, source = (before.manifest["marts"].get(mart, {}), before.path) if before else ({}, None)
             alike = (kept.get("columns"), kept.get("pii"), kept.get("month_column")) == (columns, masked, split)
-            unchanged = [key for key, figures in parts.items() if alike and kept.get("parts", {}).get(key) == figures]
-            changed = [key for key in parts if key not in unchanged]
             analyst = ", ".join(f'{mask_sql(c, masked[c])} as "{c}"' if c in masked else f'"{c}"' for c in columns)
-            places = [(analyst, folder / mart)]
+            places = [(analyst, Path(mart))] + ([("*", Path(STEWARD) / mart)] if masked else [])
+            # a folder is linked when its rows are those of the export before and its files are still there
+            unchanged = [
+                key
+                for key, figures in parts.items()
+                if source is not None
+                and alike
+                and kept.get("parts", {}).get(key) == figures
+                and all(any(_part(source / place, key, by_month).glob("*.parquet")) for _, place in places)
+            ]
+            changed = [key for key in parts if key not in unchanged]
             if masked:
                 (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
-                places.append(("*", folder / STEWARD / mart))
             for select, place in places:
-                place.mkdir()
+                (folder / place).mkdir()
                 if changed:
-                    _copy(con, f"select {select} from marts.{mart}", place, part if by_month else None, changed)
-                if before and unchanged:
-                    _link_parts(before.path / place.relative_to(folder), place, unchanged, by_month)
+                    _copy(
+                        con, f"select {select} from marts.{mart}", folder / place, part if by_month else None, changed
+                    )
+                for key in unchanged if source is not None else []:
+                    _link(_part(source / place, key, by_month), _part(folder / place, key, by_month))
             written += len(changed)
             marts[mart] = {
                 "rows": sum(rows for rows, _ in parts.values()),
@@ -256,10 +265,13 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | 
     )
 
 
-def _link_parts(source: Path, target: Path, parts: list[str], by_month: bool) -> None:
-    """Link into `target` the files of `parts` of the export before (`source`)."""
-    for key in parts:
-        folder = f"month={key}" if by_month else ""
-        (target / folder).mkdir(exist_ok=True)
-        for file in (source / folder).glob("*.parquet"):
-            os.link(file, target / folder / file.name)
+def _part(place: Path, key: str, by_month: bool) -> Path:
+    """The folder of a mart's part `key`: its month's, or the mart's own."""
+    return place / f"month={key}" if by_month else place
+
+
+def _link(source: Path, target: Path) -> None:
+    """Link into `target` the Parquet files of `source`, a part of the export before."""
+    target.mkdir(exist_ok=True)
+    for file in source.glob("*.parquet"):
+        os.link(file, target / file.name)

@@ -191,6 +191,12 @@ def test_an_export_writes_again_only_the_months_that_changed(published_bank: Pub
         exported = con.sql(f"select sum(amount) from read_parquet('{second.path}/fct_transactions/**/*.parquet')")
         assert exported.fetchall() == [(total,)]
     assert second.manifest["marts"]["fct_transactions"]["parts"].keys() == {"2026-10", "2026-11"}
+    # and a folder of the export before whose file is gone is written again, not linked
+    (second.path / "dim_branch" / "data_0.parquet").unlink()
+    third = write_exports(settings, "20991231T000000000001Z", warehouse, pii, split)
+    with duckdb.connect() as con:
+        rows = con.sql(f"select count(*) from '{third.path}/dim_branch/data_0.parquet'").fetchall()
+    assert rows == [(third.manifest["marts"]["dim_branch"]["rows"],)] and rows[0][0] > 0
 
 
 # ---------------------------------------------------------------------------------------- the server
