@@ -106,6 +106,28 @@ def month_columns(manifest_path: Path) -> dict[str, str]:
     }
 
 
+def month_column(mart: str, columns: list[str], months: dict[str, str]) -> str | None:
+    """The date column whose months split `mart` (its export, and its updates in a published
+    file, `bankdw.publish`): a `*_monthly` mart's `month_start`, else what `months` names."""
+    return MONTH_COLUMN if mart.endswith("_monthly") and MONTH_COLUMN in columns else months.get(mart)
+
+
+def month_sql(column: str | None) -> str:
+    """The SQL of a row's part: the month of `column` (`YYYY-MM`), or '' for a table not split."""
+    return f"""coalesce(strftime("{column}", '%Y-%m'), 'none')""" if column else "''"
+
+
+Parts = dict[str, list[Any]]
+"""Per part of a table (`month_sql`), its rows and the sum of their hashes (`part_digests`)."""
+
+
+def part_digests(con: duckdb.DuckDBPyConnection, table: str, part: str) -> Parts:
+    """Per part of `table`, its rows and the sum of their hashes: equal figures, equal rows (the
+    order of rows does not count, two equal rows do not cancel)."""
+    measure = f"select {part}, count(*), cast(sum(hash(r)) as varchar) from {table} as r group by all"
+    return {key: [rows, digest] for key, rows, digest in con.sql(measure).fetchall()}
+
+
 @dataclass(frozen=True)
 class Export:
     run_id: str
@@ -129,10 +151,12 @@ def write_exports(
     warehouse: Path,
     pii: dict[str, dict[str, str]],
     months: dict[str, str] | None = None,
+    digests: dict[str, Parts] | None = None,
 ) -> Export:
     """Export every public mart of `warehouse` (the published version of `run_id`) and switch
     the link to it; keep the export before, remove older ones. `months`: the marts exported one
-    folder a month of a date column other than `month_start` (`month_columns`)."""
+    folder a month of a date column other than `month_start` (`month_columns`); `digests`: the
+    marts' `part_digests` by those months, when known (else measured here)."""
     store = exports_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     target = store / run_id
@@ -141,7 +165,7 @@ def write_exports(
     partial.mkdir()
     before = current_export(settings)
     try:
-        manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before)
+        manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before, digests or {})
     except (duckdb.Error, OSError, ExportFailed) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ExportFailed(f"exporting {warehouse} (version {run_id}) into {partial} failed: {exc}") from exc
@@ -178,6 +202,7 @@ def _export(
     pii: dict[str, dict[str, str]],
     months: dict[str, str],
     before: Export | None,
+    digests: dict[str, Parts],
 ) -> tuple[dict[str, Any], int]:
     """Write the export into `folder`; the manifest, and how many folders were written (the
     others are linked from the export `before`)."""
@@ -196,14 +221,13 @@ def _export(
         for mart in sorted(tables):
             columns = [c[0] for c in con.sql(f"describe marts.{mart}").fetchall()]
             masked = pii.get(mart, {})
-            split = MONTH_COLUMN if mart.endswith("_monthly") and MONTH_COLUMN in columns else months.get(mart)
+            split = month_column(mart, columns, months)
             if split is not None and (split not in columns or split in masked):
                 raise ExportFailed(f"mart {mart} cannot be exported by month of {split!r}: no such column, or masked")
-            # a folder's rows: how many, and the sum of their hashes (order does not matter, twins do not cancel)
-            part = f"""coalesce(strftime("{split}", '%Y-%m'), 'none')""" if split else "''"
-            measure = f"select {part}, count(*), cast(sum(hash(r)) as varchar) from marts.{mart} as r group by all"
+            part = month_sql(split)
+            measured = digests.get(mart)  # as the publish found them writing the version (the same rows)
             # a mart without rows is one file of its columns, whatever its split: readers find them
-            parts = {key: [rows, digest] for key, rows, digest in con.sql(measure).fetchall()} or {"": [0, "0"]}
+            parts = (measured if measured is not None else part_digests(con, f"marts.{mart}", part)) or {"": [0, "0"]}
             by_month = split is not None and "" not in parts
             kept, source = (before.manifest["marts"].get(mart, {}), before.path) if before else ({}, None)
             alike = (kept.get("columns"), kept.get("pii"), kept.get("month_column")) == (columns, masked, split)

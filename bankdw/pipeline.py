@@ -538,7 +538,8 @@ def publish_step(settings: Settings, run_id: str) -> RunReport:
     with _Step(settings, report, "publish"):
         built = build_path(settings)
         if report.built and report.warehouse_tested and built.exists():
-            report.published = str(publish_version(settings, built, run_id))
+            # a full refresh (a changed project, `--rebuild`) writes the published file anew
+            report.published = str(publish_version(settings, built, run_id, report.build_mode == "incremental"))
         if report.deliveries_refused or report.systems_blocked:
             report.outcome = "REFUSED"  # what did load is published; the refused and held stay in landing
         elif report.deliveries_loaded or report.built:

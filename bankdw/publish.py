@@ -30,7 +30,9 @@ older version in the same way, holding the run lock (`bankdw.pipeline.rollback`)
 
 What readers see is not the whole build: a published version holds the schemas of
 `READER_SCHEMAS` only (the public marts, `audit`, the `assumptions`), copied table by table
-from the build. The build's `staging` views (which name the lake's absolute paths) and its
+from the build. After an incremental build it starts as a copy of the published version and
+takes only the tables, or months of a table, whose rows changed (`_write_reader`); after a full
+refresh it is written anew, which also leaves no page of rows deleted since in the file. The build's `staging` views (which name the lake's absolute paths) and its
 `intermediate` tables (customers' national ids, phones, e-mails and addresses, unmasked) stay
 in the build's *state* (`state-<run_id>/bank.duckdb`: under the build's file name, which its
 views name it by; sealed and checksummed like the version,
@@ -65,7 +67,17 @@ import duckdb
 
 from bankdw import docs
 from bankdw.config import Settings
-from bankdw.exports import month_columns, pii_columns, switch_to, write_exports
+from bankdw.exports import (
+    Parts,
+    current_export,
+    month_column,
+    month_columns,
+    month_sql,
+    part_digests,
+    pii_columns,
+    switch_to,
+    write_exports,
+)
 from bankdw.spark_tables import SparkTable, create_views, described, in_model_order, write_catalog
 from bankdw.warehouse import (
     BUILD_INFO_TABLE,
@@ -119,9 +131,10 @@ def identity_version_path(settings: Settings, run_id: str) -> Path:
     return IDENTITY.version_path(settings, run_id)
 
 
-def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
+def publish_version(settings: Settings, built: Path, run_id: str, incremental: bool = True) -> Path:
     """Keep the build and its kept folders (identity, scores) as a version, swap it in as the
-    published warehouse, install its folders beside the lake, prune old versions."""
+    published warehouse, install its folders beside the lake, prune old versions. `incremental`:
+    the reader file starts from the published one (`_write_reader`); a full refresh writes it anew."""
     version = version_path(settings, run_id)
     version.parent.mkdir(parents=True, exist_ok=True)
     timer = _Timer(run_id)
@@ -138,17 +151,20 @@ def publish_version(settings: Settings, built: Path, run_id: str) -> Path:
         built.replace(state)
     _seal(state)
     timer.done(f"build state kept and sealed ({state.stat().st_size / 1e6:,.0f} MB)")
+    digests: dict[str, Parts] | None = None
     if settings.engine == "spark":
         _write_spark_reader(settings, state, version, run_id)
+        timer.done("reader file written")
     else:
-        _write_reader(state, version)
-    timer.done("reader file written")
+        before = settings.warehouse_path if incremental and settings.warehouse_path.exists() else None
+        written, digests = _write_reader(state, version, before, _months(settings), _known_digests(settings))
+        timer.done(f"reader file written ({written} tables or months of one written, the rest kept from {before})")
     _seal(version)
     timer.done(f"reader file sealed ({version.stat().st_size / 1e6:,.0f} MB)")
     _swap_in(settings, version)
     install_kept(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
-    export(settings, run_id)
+    export(settings, run_id, digests)
     timer.done("exports written")
     if settings.publish_docs:
         generate_docs(settings, run_id)
@@ -180,48 +196,133 @@ def generate_docs(settings: Settings, run_id: str) -> None:
         log.warning("version %s is published without its docs: %s", run_id, failed)
 
 
-def export(settings: Settings, run_id: str) -> None:
+def export(settings: Settings, run_id: str, digests: dict[str, Parts] | None = None) -> None:
     """Write the Parquet exports of published version `run_id` (`bankdw.exports`), masking the
-    columns the dbt project tags as PII (dbt's manifest of the build says which)."""
+    columns the dbt project tags as PII (dbt's manifest of the build says which). `digests`: its
+    marts' digests, when the publish measured them."""
     manifest = settings.root / "dbt" / "target" / "manifest.json"
     if not manifest.exists():  # a version not built by dbt here: PII unknown, so nothing unmasked goes out
         log.warning("no dbt manifest at %s: the PII columns are unknown, version %s is not exported", manifest, run_id)
         return
-    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest), month_columns(manifest))
+    version = version_path(settings, run_id)
+    write_exports(settings, run_id, version, pii_columns(manifest), month_columns(manifest), digests)
 
 
-def _write_reader(state: Path, version: Path) -> None:
+def _months(settings: Settings) -> dict[str, str]:
+    """The marts split by a date's months (`bankdw.exports.month_columns`), from dbt's manifest."""
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    return month_columns(manifest) if manifest.exists() else {}
+
+
+def _known_digests(settings: Settings) -> dict[str, Parts]:
+    """The published version's marts' digests, from its export (none when the export is of
+    another version, or older than the digests)."""
+    exported = current_export(settings)
+    if exported is None or exported.run_id != published_run_id(settings):
+        return {}
+    return {mart: info["parts"] for mart, info in exported.manifest["marts"].items() if "parts" in info}
+
+
+def _write_reader(
+    state: Path,
+    version: Path,
+    before: Path | None = None,
+    months: dict[str, str] | None = None,
+    known: dict[str, Parts] | None = None,
+) -> tuple[int, dict[str, Parts]]:
     """Write into `version` the tables of `READER_SCHEMAS` of the build `state`, with their
-    constraints and comments: a new file, so no page of a dropped schema lingers in it."""
+    constraints and comments. Returns how many tables or months of one were written, and the
+    marts' `part_digests` (which the export takes).
+
+    A new file holds no page of the build's other schemas (the intermediates' unmasked PII). It
+    starts as a copy of the published version `before` (a reader file too) when given: a table
+    defined as before keeps the parts (months of a table split by month, `bankdw.exports.month_column`;
+    else the whole table) whose rows have the same digests, and only the others are deleted and
+    inserted again; a table whose every part changed, or defined anew, is written whole. A
+    night then writes the months it changed, not the history (docs/performance.md). Pages of
+    rows deleted so stay in the file as free blocks until reused; a full refresh writes the file
+    anew. `known`: the marts' digests in `before` (its export's), else they are measured there."""
     partial = version.with_name(f".{version.name}.partial")
     partial.unlink(missing_ok=True)
     partial.with_name(f"{partial.name}.wal").unlink(missing_ok=True)
+    if before is not None:
+        shutil.copyfile(before, partial)  # the published file is read-only, its copy not
+        partial.chmod(0o600)
     schemas = ", ".join(f"'{name}'" for name in READER_SCHEMAS)
+    written, digests = 0, {}
     con = duckdb.connect(str(partial))
     try:
         con.execute(f"attach {literal(state)} as build (read_only)")
+        [(reader,)] = con.sql("select current_database()").fetchall()
+        held_in = f"database_name = '{reader}' and schema_name in ({schemas})"
+        built_in = f"database_name = 'build' and schema_name in ({schemas})"
         tables = con.sql(
-            "select schema_name, table_name, sql, comment from duckdb_tables() "
-            f"where database_name = 'build' and schema_name in ({schemas}) order by all"
-        ).fetchall()
-        columns = con.sql(
-            "select schema_name, table_name, column_name, comment from duckdb_columns() "
-            f"where database_name = 'build' and schema_name in ({schemas}) and comment is not null"
-        ).fetchall()
-        for schema in {row[0] for row in tables}:
-            con.execute(f"create schema {schema}")
-        for schema, table, create, comment in tables:
-            con.execute(create)  # `CREATE TABLE schema.table(...)`: types and NOT NULL as the contract built them
-            con.execute(f"insert into {schema}.{table} select * from build.{schema}.{table}")
-            if comment:
-                con.execute(f"comment on table {schema}.{table} is {_quoted(comment)}")
-        for schema, table, column, comment in columns:
-            con.execute(f'comment on column {schema}.{table}."{column}" is {_quoted(comment)}')
+            f"select schema_name, table_name, sql, comment from duckdb_tables() where {built_in} order by all"
+        )
+        built = tables.fetchall()
+        held = {
+            (r[0], r[1]): (r[2], r[3])
+            for r in con.sql(
+                f"select schema_name, table_name, sql, comment from duckdb_tables() where {held_in}"
+            ).fetchall()
+        }
+        for schema, view in con.sql(
+            f"select schema_name, view_name from duckdb_views() where {held_in} and not internal"
+        ).fetchall():
+            con.execute(f"drop view {schema}.{view}")  # a version built on Spark holds views (bankdw.spark_tables)
+        for schema, table in held.keys() - {(row[0], row[1]) for row in built}:
+            con.execute(f"drop table {schema}.{table}")
+        for schema in {row[0] for row in built}:
+            con.execute(f"create schema if not exists {schema}")
+        for schema, table, create, comment in built:
+            columns = [row[0] for row in con.sql(f"describe build.{schema}.{table}").fetchall()]
+            part = month_sql(month_column(table, columns, months or {}) if schema == "marts" else None)
+            parts = part_digests(con, f"build.{schema}.{table}", part)
+            if schema == "marts":
+                digests[table] = parts
+            held_create, held_comment = held.get((schema, table), (None, None))
+            if held_create == create:
+                was = (known or {}).get(table) if schema == "marts" else None
+                was = part_digests(con, f"{schema}.{table}", part) if was is None else was
+                changed = sorted(key for key in parts.keys() | was.keys() if parts.get(key) != was.get(key))
+                if changed and set(changed) < parts.keys() | was.keys():  # some parts as they were
+                    for key in changed:
+                        con.execute(f"delete from {schema}.{table} where {part} = ?", [key])
+                        con.execute(
+                            f"insert into {schema}.{table} select * from build.{schema}.{table} where {part} = ?", [key]
+                        )
+                    written += len(changed)
+                elif changed:
+                    _write_table(con, schema, table, create, replace=True)
+                    written, held_comment = written + 1, None
+            else:
+                _write_table(con, schema, table, create, replace=held_create is not None)
+                written, held_comment = written + 1, None
+            if held_comment != comment:
+                con.execute(f"comment on table {schema}.{table} is {_quoted(comment) if comment else 'null'}")
+        columns_of = "select schema_name, table_name, column_name, comment from duckdb_columns() where "
+        said = {row[:3]: row[3] for row in con.sql(columns_of + held_in).fetchall()}
+        for schema, table, column, comment in con.sql(columns_of + built_in).fetchall():
+            if said.get((schema, table, column)) != comment:
+                con.execute(
+                    f'comment on column {schema}.{table}."{column}" is {_quoted(comment) if comment else "null"}'
+                )
         con.execute("detach build")
         con.execute("checkpoint")
     finally:
         con.close()
     partial.replace(version)
+    return written, digests
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, create: str, replace: bool) -> None:
+    """Write `schema.table` whole from the attached build, as `create` defines it; `replace`: drop
+    the one there first, its blocks freed (a checkpoint) for what is written next."""
+    if replace:
+        con.execute(f"drop table {schema}.{table}")
+        con.execute("checkpoint")
+    con.execute(create)  # `CREATE TABLE schema.table(...)`: types and NOT NULL as the contract built them
+    con.execute(f"insert into {schema}.{table} select * from build.{schema}.{table}")
 
 
 def _quoted(text: str) -> str:

@@ -7,9 +7,12 @@ marts are repeated `--months - 1` times, each copy a month earlier (the other ta
 are). On that state it times what a night's publish does with it:
 
 - the copy of the state a night's build starts from (`copy_published_state` copies the file);
-- the reader file written (`bankdw.publish._write_reader`: every reader table anew);
-- the exports written whole (a first export), then again after a night that changed the latest
-  month of two marts (`bankdw.exports.write_exports`: only what changed is written).
+- the reader file written anew (`bankdw.publish._write_reader`, a first publish or a full refresh);
+- the exports written whole (a first export);
+- after a night that changed the latest month of every dated or monthly mart and every other
+  mart (a row of each deleted: a night's changes at their widest): the reader file anew, then from the
+  one before (only the parts that changed written, the digests the export kept), checked to hold
+  the same rows; and the exports (only what changed written, with the reader's digests).
 
 Beside them, the reference measured in the same run: DuckDB alone writing every reader table's
 rows to Parquet once (one `COPY` a table). The machine is shared: compare the ratios.
@@ -30,7 +33,16 @@ from pathlib import Path
 import duckdb
 
 from bankdw.config import load_settings
-from bankdw.exports import MONTH_COLUMN, month_columns, pii_columns, write_exports
+from bankdw.exports import (
+    MONTH_COLUMN,
+    Export,
+    Parts,
+    month_column,
+    month_columns,
+    month_sql,
+    pii_columns,
+    write_exports,
+)
 from bankdw.publish import READER_SCHEMAS, _write_reader, published_state_path
 
 
@@ -55,17 +67,30 @@ def main() -> None:
     figures.append(("copy of the state a night starts from", _timed(lambda: shutil.copyfile(state, work / "copy"))))
     figures.append(("reader file written", _timed(lambda: _write_reader(state, work / "reader.duckdb"))))
     exports = load_settings(data_dir=work / "data")
-    first = _timed(lambda: write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months))
+    exported: list[Export] = []
+    first = _timed(
+        lambda: exported.append(write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months))
+    )
     figures.append(("exports, whole", first))
-    with duckdb.connect(str(state)) as con:  # a night: the latest month of two dated marts changes
-        for mart, column in (("fct_account_balance_daily", "ledger_balance"), ("fct_transactions", "amount")):
-            con.execute(
-                f"update marts.{mart} set {column} = {column} + 1 "
-                f"where business_date = (select max(business_date) from marts.{mart})"
-            )
-    _write_reader(state, work / "reader-2.duckdb")
-    night = _timed(lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months))
-    figures.append(("exports after a night (its latest month changed)", night))
+    _night(state, months)
+    fresh = _timed(lambda: _write_reader(state, work / "reader-fresh.duckdb"))
+    figures.append(("after a night (every mart's latest month): reader file anew", fresh))
+    known = {mart: info["parts"] for mart, info in exported[0].manifest["marts"].items()}
+    digests: dict[str, Parts] = {}
+
+    def reader_from_before() -> None:
+        digests.update(_write_reader(state, work / "reader-2.duckdb", work / "reader.duckdb", months, known)[1])
+
+    figures.append(("  reader file from the one before", _timed(reader_from_before)))
+    night = _timed(
+        lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months, digests)
+    )
+    figures.append(("  exports (the reader's digests)", night))
+    _same(work / "reader-fresh.duckdb", work / "reader-2.duckdb")
+    print(
+        f"the reader file from the one before holds the rows of the one written anew; "
+        f"{_mb(work / 'reader-2.duckdb')} against {_mb(work / 'reader-fresh.duckdb')}"
+    )
     reference = figures[0][1]
     print(f"  {'part':<58}{'seconds':>9}{'x ref':>8}")
     for name, seconds in figures:
@@ -90,6 +115,35 @@ def _stretch(state: Path, months: dict[str, str], count: int) -> tuple[int, int]
             rows += con.sql(f"select count(*) from marts.{table}").fetchone()[0]  # type: ignore[index]
         con.execute("checkpoint")
     return rows, len(split)
+
+
+def _night(state: Path, months: dict[str, str]) -> None:
+    """What a night changes, at its most: the latest month of every dated or monthly mart, and
+    every other mart (one row of each gone)."""
+    with duckdb.connect(str(state)) as con:
+        for (mart,) in con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall():
+            columns = [row[0] for row in con.sql(f"describe marts.{mart}").fetchall()]
+            part = month_sql(month_column(mart, columns, months))
+            con.execute(
+                f"delete from marts.{mart} where rowid = (select max(rowid) from marts.{mart} "
+                f"where {part} = (select max({part}) from marts.{mart}))"
+            )
+
+
+def _same(one: Path, other: Path) -> None:
+    """Fail unless the two reader files hold the same tables with the same rows."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{one}' as one (read_only)")
+        con.execute(f"attach '{other}' as other (read_only)")
+        names = con.sql("select schema_name, table_name, sql from duckdb_tables() where database_name = 'one'")
+        tables = names.fetchall()
+        other_tables = con.sql("select schema_name, table_name, sql from duckdb_tables() where database_name = 'other'")
+        assert sorted(tables) == sorted(other_tables.fetchall()), "the reader files' tables differ"
+        for schema, table, _ in tables:
+            for a, b in (("one", "other"), ("other", "one")):
+                query = f"select count(*) from (from {a}.{schema}.{table} except all from {b}.{schema}.{table})"
+                [(rows,)] = con.sql(query).fetchall()
+                assert rows == 0, f"{schema}.{table}: {rows} row(s) of {a} not in {b}"
 
 
 def _reference(state: Path, work: Path) -> float:

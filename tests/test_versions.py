@@ -7,11 +7,13 @@ On a copy of the shared published bank (no build of its own) and on an empty dat
 from __future__ import annotations
 
 import fcntl
+import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -19,12 +21,15 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import Settings
+from bankdw.exports import month_columns
 from bankdw.pipeline import RunInProgress, rollback
 from bankdw.publish import (
     RollbackError,
     VersionChanged,
+    _write_reader,
     list_versions,
     publish_version,
+    published_state_path,
     recorded_checksum,
     verify_published,
 )
@@ -143,3 +148,48 @@ def test_a_rollback_refuses_a_kept_version_changed_since_it_was_published(settin
     with pytest.raises(RollbackError, match=r"bank-N1\.duckdb has changed since it was published"):
         rollback(settings)
     assert [v.run_id for v in list_versions(settings) if v.published] == ["N2"]
+
+
+def _reader_file(path: Path) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
+    """What a reader sees in a published file: its tables' definitions and comments, its
+    columns' comments, and each table's rows (sorted: a file's row order is no promise)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.sql("select schema_name, table_name, sql, comment from duckdb_tables() order by all").fetchall()
+        columns = con.sql("select schema_name, table_name, column_name, comment from duckdb_columns() order by all")
+        rows = {f"{s}.{t}": sorted(map(repr, con.sql(f"from {s}.{t}").fetchall())) for s, t, _, _ in tables}
+        return tables, columns.fetchall(), rows
+
+
+def test_a_published_file_started_from_the_one_before_holds_what_one_written_anew_holds(
+    published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    # given the shared bank's build state (its days all in November) with its first day's
+    # postings dated a month earlier, published as a file written anew
+    settings = published_bank.settings
+    months = month_columns(settings.root / "dbt" / "target" / "manifest.json")
+    state = tmp_path / "bank.duckdb"
+    shutil.copyfile(published_state_path(settings), state)
+    state.chmod(0o600)
+    with duckdb.connect(str(state)) as con:
+        con.execute(
+            "update marts.fct_transactions set business_date = cast(business_date - interval 1 month as date) "
+            "where business_date = (select min(business_date) from marts.fct_transactions)"
+        )
+    _write_reader(state, tmp_path / "first.duckdb")
+    # when a night corrects a posting of November, redefines one mart and comments another
+    with duckdb.connect(str(state)) as con:
+        con.execute(
+            "update marts.fct_transactions set amount = amount + 1 where txn_id = "
+            "(select max(txn_id) from marts.fct_transactions where business_date >= date '2026-11-01')"
+        )
+        con.execute("alter table marts.dim_product add column note varchar default 'new'")
+        con.execute("comment on table marts.dim_branch is 'The branches, as the night left them.'")
+        con.execute("comment on column marts.dim_branch.branch_id is null")
+    # and its file is written from the first one, and anew
+    written, digests = _write_reader(state, tmp_path / "second.duckdb", tmp_path / "first.duckdb", months)
+    _write_reader(state, tmp_path / "anew.duckdb")
+    # then both hold the same tables, definitions, comments and rows
+    assert _reader_file(tmp_path / "second.duckdb") == _reader_file(tmp_path / "anew.duckdb")
+    # and the file from the one before wrote November's postings and the redefined mart, no more
+    assert written == 2
+    assert digests["fct_transactions"].keys() == {"2026-10", "2026-11"}
