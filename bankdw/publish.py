@@ -32,12 +32,13 @@ What readers see is not the whole build: a published version holds the schemas o
 `READER_SCHEMAS` only (the public marts, `audit`, the `assumptions`), copied table by table
 from the build. After an incremental build it starts as a copy of the published version and
 takes only the tables, or months of a table, whose rows changed (`_write_reader`); after a full
-refresh it is written anew, which also leaves no page of rows deleted since in the file. The build's `staging` views (which name the lake's absolute paths) and its
-`intermediate` tables (customers' national ids, phones, e-mails and addresses, unmasked) stay
-in the build's *state* (`state-<run_id>/bank.duckdb`: under the build's file name, which its
-views name it by; sealed and checksummed like the version,
-never linked where readers look): the next incremental build starts from a copy of it
-(`copy_published_state`), and so does training on the published history (`published_state_path`).
+refresh it is written anew, which also leaves no page of rows deleted since in the file. The
+build's `staging` views (which name the lake's absolute paths) and its `intermediate` tables
+(customers' national ids, phones, e-mails and addresses, unmasked) stay in the build's *state*
+(`state-<run_id>/bank.duckdb`: under the build's file name, which its views name it by; sealed
+and checksummed like the version, never linked where readers look): the next incremental build
+starts from a copy of it (`copy_published_state`), and so does training on the published
+history (`published_state_path`).
 
 What a run writes beside the build that must outlive the warehouse file is published with it
 (`KEPT_DIRS`, in bankdw.warehouse: the build's dbt command line names them), by one
