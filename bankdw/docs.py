@@ -123,16 +123,15 @@ def docs_key(settings: Settings) -> str:
     """What a version's docs are made of: the dbt project and the settings that shape the build
     (`project_fingerprint`), every var of the docs command (paths relative to the data dir), the
     checkout (the page names its files) and the versions of dbt and its adapters."""
-    from bankdw.warehouse import dbt_args, project_fingerprint
+    from bankdw.warehouse import project_fingerprint
 
-    args = dbt_args(settings, "generate")
     made_of = [
         project_fingerprint(settings),
-        args[args.index("--vars") + 1],
+        settings.dbt_vars(paths_relative_to=settings.root),  # as `dbt_args` passes them
         str(settings.dbt_project_dir),
         [version(package) for package in ("dbt-core", "dbt-duckdb", "dbt-spark")],
     ]
-    return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _run_dbt_docs(settings: Settings) -> Path:

@@ -153,19 +153,20 @@ def publish_version(settings: Settings, built: Path, run_id: str, incremental: b
     _seal(state)
     timer.done(f"build state kept and sealed ({state.stat().st_size / 1e6:,.0f} MB)")
     digests: dict[str, Parts] | None = None
+    months = month_columns(_manifest(settings)) if _manifest(settings).exists() else {}
     if settings.engine == "spark":
         _write_spark_reader(settings, state, version, run_id)
         timer.done("reader file written")
     else:
         before = settings.warehouse_path if incremental and settings.warehouse_path.exists() else None
-        written, digests = _write_reader(state, version, before, _months(settings), _known_digests(settings))
+        written, digests = _write_reader(state, version, before, months, _known_digests(settings))
         timer.done(f"reader file written ({written} tables or months of one written, the rest kept from {before})")
     _seal(version)
     timer.done(f"reader file sealed ({version.stat().st_size / 1e6:,.0f} MB)")
     _swap_in(settings, version)
     install_kept(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
-    export(settings, run_id, digests)
+    export(settings, run_id, digests, months)
     timer.done("exports written")
     if settings.publish_docs:
         generate_docs(settings, run_id)
@@ -197,22 +198,24 @@ def generate_docs(settings: Settings, run_id: str) -> None:
         log.warning("version %s is published without its docs: %s", run_id, failed)
 
 
-def export(settings: Settings, run_id: str, digests: dict[str, Parts] | None = None) -> None:
+def export(
+    settings: Settings, run_id: str, digests: dict[str, Parts] | None = None, months: dict[str, str] | None = None
+) -> None:
     """Write the Parquet exports of published version `run_id` (`bankdw.exports`), masking the
     columns the dbt project tags as PII (dbt's manifest of the build says which). `digests`: its
-    marts' digests, when the publish measured them."""
-    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    marts' digests, when the publish measured them; `months`: the marts split by a date's months
+    (`bankdw.exports.month_columns`), when the publish read them."""
+    manifest = _manifest(settings)
     if not manifest.exists():  # a version not built by dbt here: PII unknown, so nothing unmasked goes out
         log.warning("no dbt manifest at %s: the PII columns are unknown, version %s is not exported", manifest, run_id)
         return
-    version = version_path(settings, run_id)
-    write_exports(settings, run_id, version, pii_columns(manifest), month_columns(manifest), digests)
+    months = month_columns(manifest) if months is None else months
+    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest), months, digests)
 
 
-def _months(settings: Settings) -> dict[str, str]:
-    """The marts split by a date's months (`bankdw.exports.month_columns`), from dbt's manifest."""
-    manifest = settings.root / "dbt" / "target" / "manifest.json"
-    return month_columns(manifest) if manifest.exists() else {}
+def _manifest(settings: Settings) -> Path:
+    """dbt's manifest of the build, in the data dir's dbt target folder."""
+    return settings.root / "dbt" / "target" / "manifest.json"
 
 
 def _known_digests(settings: Settings) -> dict[str, Parts]:
@@ -375,8 +378,8 @@ def _write_spark_reader(settings: Settings, state: Path, version: Path, run_id: 
     files, it never writes one in place), their columns in their models' order (`in_model_order`),
     and the build's stamp, as a table. Nothing is copied."""
     spark_state, files = state.parent / SPARK_STATE, reader_files_path(settings, run_id)
-    manifest = settings.root / "dbt" / "target" / "manifest.json"
-    tables = in_model_order([table for table in described(spark_state) if table.schema in READER_SCHEMAS], manifest)
+    reader_tables = [table for table in described(spark_state) if table.schema in READER_SCHEMAS]
+    tables = in_model_order(reader_tables, _manifest(settings))
     shutil.rmtree(files, ignore_errors=True)
     for table in tables:
         _link_tree(spark_state / table.folder, _reader_folder(files, table), mode=0o440)

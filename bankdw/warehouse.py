@@ -305,7 +305,9 @@ def forget_another_checkouts_parse(settings: Settings, target_dir: Path) -> Path
     beside it (kept before this check) is parsed again once."""
     saved, parsed = target_dir / PARTIAL_PARSE, target_dir / PARSED_PROJECT
     project = str(settings.dbt_project_dir)
-    if saved.exists() and not (parsed.exists() and parsed.read_text(encoding="utf-8") == project):
+    if parsed.exists() and parsed.read_text(encoding="utf-8") == project:
+        return saved
+    if saved.exists():
         log.info("dbt's kept parse in %s is of another checkout of the project: parsing %s", target_dir, project)
         saved.unlink()
     target_dir.mkdir(parents=True, exist_ok=True)
