@@ -27,9 +27,11 @@ score in Python, and a reference, DuckDB scanning the fact tables the value mode
 `--stretch C H` times a bank too small to show a trend on more customer-months: before the
 builds, what the chain reads is copied C times under other customer keys (accounts, holders,
 web users' resolution, contribution, activity, the customers' current versions and attributes)
-and the history H times (the calendar, contribution and activity by month, each copy four
-months earlier), so the chain sees about C x H times the customer-months of the bank, its
-latest month still the current one. Copies, not customers: the same figures under other keys,
+and the history H times (the calendar, contribution and activity by month, each copy as many
+months earlier as the bank holds: four for the suite's value bank, one for a bank of ten days),
+so the chain sees about C x H times the customer-months of the bank, its latest month still the
+current one. `--stretch 1 12` on a 100,000-customer bank of a month: its own customers and
+inputs, a year of history. Copies, not customers: the same figures under other keys,
 so joins, windows and ranks do the work they would on that many rows. The inputs by account and
 user are built from the lake (the bank as loaded, not stretched); after each of their runs the
 copies of their rows are made again from what they wrote, outside the timed runs.
@@ -48,6 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -106,40 +109,50 @@ def late_delivery(con: duckdb.DuckDBPyConnection, month: date, customers: int) -
     )
 
 
-def shifted(column: str, history: int) -> str:
-    """`column` (a date) moved `history` copies of four months back."""
-    return f"cast({column} - to_months({4 * history}) as date)"
+def shifted(column: str, months_back: int) -> str:
+    """`column` (a date) moved `months_back` months back."""
+    return f"cast({column} - to_months({months_back}) as date)"
 
 
 def copied_key(column: str, copy: int) -> str:
     return column if copy == 0 else f"{column} || '~{copy}'"
 
 
-def copies(table: str, customers: int, histories: int, replaced: Callable[[int, int], str], where: str = "") -> str:
-    """Every copy of `table`'s rows (`where`) but the original, `replaced(copy, history)` giving
-    the columns each copy changes."""
+@dataclass(frozen=True)
+class Stretch:
+    """`customers` copies under other keys, `histories` copies of the history, each
+    `months_apart` months (the bank's own months) before the one after it."""
+
+    customers: int
+    histories: int
+    months_apart: int
+
+
+def copies(table: str, stretch: Stretch, replaced: Callable[[int, int], str], where: str = "") -> str:
+    """Every copy of `table`'s rows (`where`) but the original, `replaced(copy, months_back)`
+    giving the columns each copy changes."""
     return " union all ".join(
-        f"select * replace ({replaced(copy, history)}) from intermediate.{table} {where}"
-        for copy in range(customers)
-        for history in range(histories)
+        f"select * replace ({replaced(copy, history * stretch.months_apart)}) from intermediate.{table} {where}"
+        for copy in range(stretch.customers)
+        for history in range(stretch.histories)
         if (copy, history) != (0, 0)
     )
 
 
-def account_activity_copy(copy: int, history: int) -> str:
+def account_activity_copy(copy: int, months_back: int) -> str:
     return (
-        f"{copied_key('account_id', copy)} as account_id, {shifted('month_start', history)} as month_start,"
-        f" {shifted('last_posting_date', history)} as last_posting_date,"
+        f"{copied_key('account_id', copy)} as account_id, {shifted('month_start', months_back)} as month_start,"
+        f" {shifted('last_posting_date', months_back)} as last_posting_date,"
         # a copy of an earlier month is never newer than what the chain read
-        f" {'built_in_run' if history == 0 else repr('')} as built_in_run"
+        f" {'built_in_run' if months_back == 0 else repr('')} as built_in_run"
     )
 
 
-def user_activity_copy(copy: int, history: int) -> str:
+def user_activity_copy(copy: int, months_back: int) -> str:
     return (
-        f"{copied_key('user_id', copy)} as user_id, {shifted('month_start', history)} as month_start,"
-        f" {shifted('last_session_date', history)} as last_session_date,"
-        f" {'built_in_run' if history == 0 else repr('')} as built_in_run"
+        f"{copied_key('user_id', copy)} as user_id, {shifted('month_start', months_back)} as month_start,"
+        f" {shifted('last_session_date', months_back)} as last_session_date,"
+        f" {'built_in_run' if months_back == 0 else repr('')} as built_in_run"
     )
 
 
@@ -150,37 +163,37 @@ ACTIVITY_COPIES = {
 """The inputs by account and user, which their own runs build from the lake: copied again after each."""
 
 
-def stretch_activity(con: duckdb.DuckDBPyConnection, customers: int, histories: int, first_month: date) -> None:
+def stretch_activity(con: duckdb.DuckDBPyConnection, stretch: Stretch, first_month: date) -> None:
     """The copies of the account and user activity made again from the bank's own rows (the
     account or user without a copy's suffix, from the bank's first month)."""
     for table, (key, replaced) in ACTIVITY_COPIES.items():
         con.execute(f"delete from intermediate.{table} where {key} like '%~%' or month_start < ?", [first_month])
-        rows = copies(table, customers, histories, replaced)
+        rows = copies(table, stretch, replaced)
         con.execute(f"insert into intermediate.{table} {rows}")
 
 
-def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int, first_month: date) -> None:
-    """What the chain reads copied `customers` times under other keys and its history
-    `histories` times, each copy four months earlier (see the module's doc)."""
-    for history in range(1, histories):
+def stretch_bank(con: duckdb.DuckDBPyConnection, stretch: Stretch, first_month: date) -> None:
+    """What the chain reads copied under other keys and its history copied earlier (see the
+    module's doc and Stretch)."""
+    for history in range(1, stretch.histories):
+        months_back = history * stretch.months_apart
         # the calendar's months (two days of a longer month can land on one: one kept)
         con.execute(
             "insert into intermediate.int_calendar_days select * replace ("
-            f"{shifted('date_day', history)} as date_day, {shifted('month_start', history)} as month_start,"
-            f" last_day({shifted('month_start', history)}) as month_end)"
+            f"{shifted('date_day', months_back)} as date_day, {shifted('month_start', months_back)} as month_start,"
+            f" last_day({shifted('month_start', months_back)}) as month_end)"
             " from intermediate.int_calendar_days where month_start >= ?"
-            f" qualify row_number() over (partition by {shifted('date_day', history)} order by date_day) = 1",
+            f" qualify row_number() over (partition by {shifted('date_day', months_back)} order by date_day) = 1",
             [first_month],
         )
     keys = "account_id || '~{copy}' as account_id, customer_key || '~{copy}' as customer_key"
     for table in ("int_accounts_resolved", "int_account_holders_weighted"):
-        rows = copies(table, customers, 1, lambda copy, _: keys.format(copy=copy))
+        rows = copies(table, replace(stretch, histories=1), lambda copy, _: keys.format(copy=copy))
         if rows:
             con.execute(f"insert into intermediate.{table} {rows}")
     rows = copies(
         "int_customer_xref",
-        customers,
-        1,
+        replace(stretch, histories=1),
         lambda copy, _: f"source_key || '~{copy}' as source_key, customer_key || '~{copy}' as customer_key",
         "where source_table = 'users'",
     )
@@ -188,10 +201,9 @@ def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int, firs
         con.execute(f"insert into intermediate.int_customer_xref {rows}")
     rows = copies(
         "int_customer_profitability_monthly",
-        customers,
-        histories,
-        lambda copy, history: (
-            f"{copied_key('customer_key', copy)} as customer_key, {shifted('month_start', history)} as month_start"
+        stretch,
+        lambda copy, months_back: (
+            f"{copied_key('customer_key', copy)} as customer_key, {shifted('month_start', months_back)} as month_start"
         ),
     )
     con.execute(f"create temp table stretched as {rows}")
@@ -202,12 +214,12 @@ def stretch(con: duckdb.DuckDBPyConnection, customers: int, histories: int, firs
         ("int_customer_versions", "where is_current and customer_key not like '%~%'"),
         ("int_customer_attributes", "where customer_key not like '%~%'"),
     ):
-        for copy in range(1, customers):
+        for copy in range(1, stretch.customers):
             con.execute(
                 f"insert into intermediate.{table} select * replace (customer_key || '~{copy}' as customer_key)"
                 f" from intermediate.{table} {where}"
             )
-    stretch_activity(con, customers, histories, first_month)
+    stretch_activity(con, stretch, first_month)
 
 
 REDELIVERED = {
@@ -267,7 +279,7 @@ def written_months(con: duckdb.DuckDBPyConnection) -> str:
     return "; ".join(written)
 
 
-def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only: bool) -> None:
+def bench(data: Path, repeat: int, copied: tuple[int, int] | None, chain_only: bool) -> None:
     chain = list(VALUE_CHAIN) if chain_only else [*VALUE_CHAIN, "int_clv_scores", "fct_customer_lifetime_value"]
     settings = load_settings(data_dir=data)
     timings: dict[str, dict[str, list[float]]] = {mode: {} for mode in (*MODES, "reference")}
@@ -285,9 +297,16 @@ def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only
         print(f"customers: {customers}, months: {len(months)}", flush=True)
         # the bank's inputs built by this code once (a published file of an older one lacks columns)
         timed_run(settings, target, list(VALUE_INPUTS), "--full-refresh")
+        # each copy of the history as many months before the one after it as the bank holds
+        stretched = Stretch(copied[0], copied[1], len(months)) if copied else None
+        first_month = months[0]
         if stretched:
             with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
-                stretch(con, *stretched, months[0])
+                stretch_bank(con, stretched, first_month)
+                (months,) = con.sql(
+                    "select list(distinct month_start order by month_start)"
+                    " from intermediate.int_customer_profitability_monthly"
+                ).fetchone() or ([],)
         late_month = months[-3] if len(months) >= 3 else months[0]
         for _ in range(repeat):
             for mode in MODES:
@@ -299,7 +318,7 @@ def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only
                 cpu[mode]["inputs"].append(seconds)
                 with duckdb.connect(str(target), config=settings.duckdb_config()) as con:
                     if stretched:
-                        stretch_activity(con, *stretched, months[0])
+                        stretch_activity(con, stretched, first_month)
                     if mode == "late night":
                         late_delivery(con, late_month, 100)
                 built, seconds = timed_run(settings, target, chain, *extra)
@@ -324,7 +343,10 @@ def bench(data: Path, repeat: int, stretched: tuple[int, int] | None, chain_only
                         timings["reference"].setdefault(sql.split("from ")[1], []).append(time.monotonic() - t0)
                 loads.append(os.getloadavg()[0])
     if stretched:
-        print(f"stretched: {stretched[0]} x the customers, {stretched[1]} x the history (copies)")
+        print(
+            f"stretched: {stretched.customers} x the customers, {stretched.histories} x the history"
+            f" (copies {stretched.months_apart} month(s) apart)"
+        )
     print(f"late night: a late delivery changed {late_month} for 100 customers")
     print(f"load average (1 min) around the runs: {min(loads):.1f} to {max(loads):.1f}")
     print(f"median of {repeat} round(s), dbt's seconds per model: " + " | ".join(MODES) + " | night / full")
