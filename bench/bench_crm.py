@@ -68,11 +68,7 @@ EVENT_MODELS = (
 """The customer events' rules (views) and their mart: what a night of the events builds
 (tests/test_crm.py builds the same)."""
 EVENTS = " ".join(EVENT_MODELS)
-ARCHIVE_VIEWS = ("int_customer_events_churn", "int_lead_candidates")
-"""The views that read the archive of scores (through int_churn_score_history): a pipeline's build
-makes them over its build area's archive, which is gone once published, so a run of some models
-on a copy of the published state makes them again, over the archive its own vars name."""
-LEADS = f"{ARCHIVE_VIEWS[1]} int_leads fct_leads"
+LEADS = "int_leads fct_leads"
 LOADS = "int_business_date_loads"
 REFERENCE_SQL = (
     "select count(*), sum(amount) from intermediate.int_transactions_flagged",

@@ -20,7 +20,7 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
-from bench.bench_crm import ARCHIVE_VIEWS, EVENT_MODELS, redeliver
+from bench.bench_crm import EVENT_MODELS, redeliver
 from tests.conftest import PublishedBank, dbt_on, on_the_value_bank_lake
 
 log = logging.getLogger(__name__)
@@ -273,9 +273,7 @@ def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: S
     base = tmp_path / "base" / "bank.duckdb"  # the views name the file's catalog: `bank`
     base.parent.mkdir()
     shutil.copyfile(published_state_path(value_bank), base)
-    # (the views that read the score archive made again where this data dir keeps it: the published
-    # state's name the build area's, docs/crm.md)
-    outcome = dbt_on(settings, base, "run", "-s", *ARCHIVE_VIEWS, "int_leads", "--full-refresh")
+    outcome = dbt_on(settings, base, "run", "-s", "int_leads", "--full-refresh")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
@@ -471,7 +469,7 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     finally:
         con.close()
     # when the mart is built incrementally
-    outcome = dbt_on(settings, state, "run", "-s", *ARCHIVE_VIEWS, "fct_customer_events")
+    outcome = dbt_on(settings, state, "run", "-s", "fct_customer_events")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then
     with duckdb.connect(str(state), read_only=True) as con:

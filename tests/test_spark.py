@@ -193,6 +193,7 @@ PORTABLE_AT_LEAST = {
     "fct_customer_rfm_monthly",
     "fct_customer_tier_migration_monthly",
     "int_customer_events_value",
+    "int_churn_risk_bands",
     "int_customer_events_churn",
     "int_customer_events",
     "fct_customer_events",
@@ -247,6 +248,7 @@ PARTITIONED = {
     "fct_customer_rfm_monthly": ["month_start"],
     "fct_customer_tier_migration_monthly": ["month_start"],
     "fct_churn_scores": ["score_date"],
+    "int_churn_risk_bands": ["score_date"],
     "fct_customer_lifetime_value": ["score_date"],
     "fct_campaign_propensity": ["score_date"],
 }
@@ -292,6 +294,7 @@ EMPTY_IN_THE_SHARED_BANK = {
     "int_customer_events_salary",
     "int_customer_events_value",
     "int_customer_events_churn",
+    "int_churn_risk_bands",
     "int_churn_scores",
     "int_clv_scores",
     "int_campaign_propensity",

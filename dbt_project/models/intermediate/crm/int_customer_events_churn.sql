@@ -1,6 +1,6 @@
 -- CHURN_RISK_UP: the customer's churn risk band rose (LOW, MEDIUM, HIGH: setting
 -- churn_risk_band_edges, kept with each model) from their previous score to this one, both
--- nightly scores of the same model version (int_churn_score_history: the archived nights and
+-- nightly scores of the same model version (int_churn_risk_bands: the archived nights and
 -- tonight's). Dated the score date. measured_value and baseline_value are the churn
 -- probability now and at the previous score, in percent. Severity 3 into HIGH, 2 into MEDIUM.
 -- A customer's first score of a model version judges nothing (a new version's probabilities
@@ -10,7 +10,7 @@
 {%- set bands_from_the_bottom = ['LOW', 'MEDIUM', 'HIGH'] %}
 with scores as (
 
-    select * from {{ ref('int_churn_score_history') }}
+    select * from {{ ref('int_churn_risk_bands') }}
     where {{ customer_events_since('score_date', var('churn_score_max_age_days')) }}
 
 ),

@@ -8,7 +8,7 @@
 -- branch queue). priority = 10 x the highest severity + the value weight of the tier the
 -- month before (A 5, B 3, C 1, else 0) + the churn weight of the customer's latest churn
 -- score on or before the day, at most var churn_score_max_age_days old (HIGH 4, MEDIUM 2,
--- else 0: int_churn_score_history) + one per further event type the same day.
+-- else 0: int_churn_risk_bands) + one per further event type the same day.
 -- reason names the events in words.
 with events as (
 
@@ -38,7 +38,7 @@ versions as (
 -- when no window is set)
 churn_scores as (
 
-    select * from {{ ref('int_churn_score_history') }}
+    select * from {{ ref('int_churn_risk_bands') }}
     where {{ customer_events_since('score_date', var('churn_score_max_age_days')) }}
 
 ),
