@@ -478,6 +478,13 @@ class Settings(BaseSettings):
         ge=0,
         description="TD_MATURING: a time deposit is an event this many days before its maturity_date.",
     )
+    churn_score_max_age_days: int = Field(
+        default=35,
+        ge=1,
+        description="How old a customer's churn score may be and still count: CHURN_RISK_UP compares a score "
+        "with the previous one of the same model version when that one is at most this many days older, and a "
+        "lead's priority takes the risk band of the customer's latest score at most this old.",
+    )
 
     # The leads and their contact rules (docs/crm.md).
     lead_min_severity: int = Field(
@@ -840,6 +847,7 @@ class Settings(BaseSettings):
             "salary_min_credits": self.salary_min_credits,
             "failed_logins_threshold": self.failed_logins_threshold,
             "td_maturity_notice_days": self.td_maturity_notice_days,
+            "churn_score_max_age_days": self.churn_score_max_age_days,
             "lead_min_severity": self.lead_min_severity,
             "lead_customer_gap_days": self.lead_customer_gap_days,
             "lead_rm_max_open": self.lead_rm_max_open,

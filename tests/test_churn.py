@@ -523,6 +523,8 @@ class Night:
     """The churn scores of the published bank's last date, archived before the night."""
     clv_archived: list[dict[str, object]]
     """The lifetime value scores of the published bank's last date, archived before the night."""
+    lowered: list[str]
+    """The customers whose archived churn score was set a band lower than the model's (LOW)."""
 
 
 @pytest.fixture(scope="module")
@@ -553,6 +555,13 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
         .to_arrow_table()
         .cast(ARCHIVES["churn"].schema)
     )
+    # the three riskiest customers archived a band lower (LOW, 0.1%) than the model scores them:
+    # tonight's scores raise their band (CHURN_RISK_UP), where a day's change of features rarely does
+    rows = archived.to_pylist()
+    riskiest = sorted((r for r in rows if r["risk_band"] != "LOW"), key=lambda r: -r["churn_probability"])[:3]
+    for row in riskiest:
+        row["churn_probability"], row["risk_band"] = Decimal("0.0010"), "LOW"
+    archived = pa.Table.from_pylist(rows, schema=archived.schema)
     run_id = published_bank.report.run_id
     write_atomically(archived, partition_path(SCORES.version_path(settings, run_id), "churn", day))
     clv_archived = clv_night(archived.column("customer_key").to_pylist(), day)
@@ -560,7 +569,8 @@ def night(published_bank: PublishedBank, trained: Settings, tmp_path_factory: py
     install_kept(settings, run_id)
     report = run(settings, DateSelection(last=published_bank.next_date))
     assert report.outcome == "SUCCESS", report.failures
-    return Night(settings, report, run_id, features, archived.to_pylist(), clv_archived.to_pylist())
+    lowered = [str(row["customer_key"]) for row in riskiest]
+    return Night(settings, report, run_id, features, archived.to_pylist(), clv_archived.to_pylist(), lowered)
 
 
 def clv_night(customer_keys: list[str], day: date) -> pa.Table:
@@ -646,6 +656,41 @@ def test_features_do_not_leak_and_the_night_publishes_scores(
     # and the archived night of lifetime values stays archived (no clv model: the night scored none)
     assert archived_dates(settings.scores_dir, "clv") == [day]
     assert NO_CLV_MODEL in night.report.notes
+
+
+def test_a_churn_risk_band_rising_from_the_night_before_is_an_event_and_weighs_on_leads(
+    night: Night, published_bank: PublishedBank
+) -> None:
+    """CHURN_RISK_UP (docs/crm.md): the customers whose band rose from the archived night's
+    score to tonight's, and only they, have the event tonight, with both probabilities."""
+    rank = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
+    before = {str(r["customer_key"]): (str(r["risk_band"]), r["churn_probability"]) for r in night.archived}
+    tonight = published_bank.next_date
+    with duckdb.connect(str(night.settings.warehouse_path), read_only=True) as con:
+        scored = con.sql(
+            "select customer_key, risk_band, churn_probability from marts.fct_churn_scores where score_date = ?",
+            params=[tonight],
+        ).fetchall()
+        events = con.sql(
+            "select customer_key, event_date, severity, measured_value, baseline_value from marts.fct_customer_events"
+            " where event_type = 'CHURN_RISK_UP' order by customer_key"
+        ).fetchall()
+        leads = con.sql(
+            "select count(*) from marts.fct_leads where created_date = ? and reason like '%CHURN_RISK_UP%'",
+            params=[tonight],
+        ).fetchone()
+    # the bands that rose from the archived night to tonight (computed here from both nights' rows)
+    rises = sorted(
+        (key, tonight, 3 if band == "HIGH" else 2, round(100 * p, 2), round(100 * Decimal(str(before[key][1])), 2))
+        for key, band, p in scored
+        if key in before and rank[band] > rank[before[key][0]]
+    )
+    assert events == rises
+    # among them, every customer the archive lowered (`night`) whom tonight scores above LOW
+    above_low = {key for key, band, _ in scored if key in night.lowered and band != "LOW"}
+    assert len(night.lowered) == 3 and len(above_low) >= 2 and above_low <= {row[0] for row in events}
+    # and each rise is a lead tonight, its reason naming the event (none of them had a lead before)
+    assert leads == (len(rises),)
 
 
 def _scores(settings: Settings) -> dict[str, list[tuple[object, ...]]]:

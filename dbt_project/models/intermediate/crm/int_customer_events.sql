@@ -46,6 +46,12 @@ value_events as (
 
 ),
 
+churn_events as (
+
+    select * from {{ ref('int_customer_events_churn') }}
+
+),
+
 loads as (
 
     select * from {{ ref('int_business_date_loads') }}
@@ -67,6 +73,8 @@ detected as (
     select * from contact_events
     union all
     select * from value_events
+    union all
+    select * from churn_events
 
 ),
 

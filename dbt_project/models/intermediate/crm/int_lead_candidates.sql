@@ -6,7 +6,9 @@
 --     once the data covers that many days;
 -- with the customer's RM and home branch on the day (int_customer_versions; no RM: the
 -- branch queue). priority = 10 x the highest severity + the value weight of the tier the
--- month before (A 5, B 3, C 1, else 0) + one per further event type the same day.
+-- month before (A 5, B 3, C 1, else 0) + the churn weight of the customer's latest churn
+-- score on or before the day, at most var churn_score_max_age_days old (HIGH 4, MEDIUM 2,
+-- else 0: int_churn_risk_bands) + one per further event type the same day.
 -- reason names the events in words.
 with events as (
 
@@ -29,6 +31,15 @@ customer_value as (
 versions as (
 
     select * from {{ ref('int_customer_versions') }}
+
+),
+
+-- the scores a candidate day can take its churn risk from (customer_events_since: every score
+-- when no window is set)
+churn_scores as (
+
+    select * from {{ ref('int_churn_risk_bands') }}
+    where {{ customer_events_since('score_date', var('churn_score_max_age_days')) }}
 
 ),
 
@@ -139,6 +150,36 @@ merged as (
 
 ),
 
+latest_churn_scores as (
+
+    select
+        merged.customer_key,
+        merged.candidate_date,
+        max(churn_scores.score_date) as score_date
+    from merged
+    inner join churn_scores
+        on
+            merged.customer_key = churn_scores.customer_key
+            and merged.candidate_date >= churn_scores.score_date
+            and merged.candidate_date - {{ var('churn_score_max_age_days') }} <= churn_scores.score_date
+    group by all
+
+),
+
+churn_on_the_day as (
+
+    select
+        latest_churn_scores.customer_key,
+        latest_churn_scores.candidate_date,
+        churn_scores.risk_band
+    from latest_churn_scores
+    inner join churn_scores
+        on
+            latest_churn_scores.customer_key = churn_scores.customer_key
+            and latest_churn_scores.score_date = churn_scores.score_date
+
+),
+
 final as (
 
     select
@@ -149,6 +190,7 @@ final as (
         cast(
             10 * merged.severity
             + case previous_value.value_tier when 'A' then 5 when 'B' then 3 when 'C' then 1 else 0 end
+            + case churn_on_the_day.risk_band when 'HIGH' then 4 when 'MEDIUM' then 2 else 0 end
             + merged.n_event_types - 1
             as integer
         ) as priority,
@@ -159,6 +201,10 @@ final as (
             merged.customer_key = previous_value.customer_key
             and {{ months_after('previous_value.month_start', 1) }}
             = date_trunc('month', merged.candidate_date)
+    left join churn_on_the_day
+        on
+            merged.customer_key = churn_on_the_day.customer_key
+            and merged.candidate_date = churn_on_the_day.candidate_date
     left join versions
         on
             merged.customer_key = versions.customer_key
