@@ -61,6 +61,7 @@ EVENT_MODELS = (
     "int_customer_events_loans",
     "int_customer_events_contacts",
     "int_customer_events_value",
+    "int_churn_risk_bands",
     "int_customer_events_churn",
     "int_customer_events",
     "fct_customer_events",
