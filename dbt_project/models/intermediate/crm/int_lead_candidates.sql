@@ -150,12 +150,13 @@ merged as (
 
 ),
 
-latest_churn_scores as (
+-- the band of the customer's latest score on or before the day, within the max age
+churn_on_the_day as (
 
     select
         merged.customer_key,
         merged.candidate_date,
-        max(churn_scores.score_date) as score_date
+        {{ arg_max('churn_scores.risk_band', 'churn_scores.score_date') }} as risk_band
     from merged
     inner join churn_scores
         on
@@ -163,20 +164,6 @@ latest_churn_scores as (
             and merged.candidate_date >= churn_scores.score_date
             and merged.candidate_date - {{ var('churn_score_max_age_days') }} <= churn_scores.score_date
     group by all
-
-),
-
-churn_on_the_day as (
-
-    select
-        latest_churn_scores.customer_key,
-        latest_churn_scores.candidate_date,
-        churn_scores.risk_band
-    from latest_churn_scores
-    inner join churn_scores
-        on
-            latest_churn_scores.customer_key = churn_scores.customer_key
-            and latest_churn_scores.score_date = churn_scores.score_date
 
 ),
 
