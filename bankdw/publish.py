@@ -153,7 +153,8 @@ def publish_version(settings: Settings, built: Path, run_id: str, incremental: b
     _seal(state)
     timer.done(f"build state kept and sealed ({state.stat().st_size / 1e6:,.0f} MB)")
     digests: dict[str, Parts] | None = None
-    months = month_columns(_manifest(settings)) if _manifest(settings).exists() else {}
+    manifest = _manifest(settings)
+    months = month_columns(manifest) if manifest.exists() else {}
     if settings.engine == "spark":
         _write_spark_reader(settings, state, version, run_id)
         timer.done("reader file written")
@@ -260,10 +261,9 @@ def _write_reader(
         [(reader,)] = con.sql("select current_database()").fetchall()
         held_in = f"database_name = '{reader}' and schema_name in ({schemas})"
         built_in = f"database_name = 'build' and schema_name in ({schemas})"
-        tables = con.sql(
+        built = con.sql(
             f"select schema_name, table_name, sql, comment from duckdb_tables() where {built_in} order by all"
-        )
-        built = tables.fetchall()
+        ).fetchall()
         held = {
             (r[0], r[1]): (r[2], r[3])
             for r in con.sql(
