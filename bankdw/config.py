@@ -416,8 +416,9 @@ class Settings(BaseSettings):
     event_lookback_days: int = Field(
         default=40,
         ge=0,
-        description="fct_customer_events: a night recomputes the events dated from the earliest date its loads "
-        "touched less this many days (a correction can move an event earlier, e.g. salary_stopped).",
+        description="int_customer_events and fct_customer_events: a night recomputes the events dated from the "
+        "earliest date its loads touched less this many days (a correction can move an event earlier, e.g. "
+        "salary_stopped).",
     )
     large_flow_baseline_days: int = Field(
         default=90,

@@ -183,10 +183,19 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
     assert ranked[0] > 0 and ranked[0] == ranked[1]
 
 
+EVENT_TABLES = ("intermediate.int_customer_events", "marts.fct_customer_events")
+"""The customer events' two tables: where the rules run, and the mart that copies its window."""
+
+
 def poison(con: duckdb.DuckDBPyConnection, view: str, before: date, column: str = "business_date") -> None:
-    """Make reading a row of intermediate view `view` dated (`column`) before `before` an error."""
+    """Make reading a row of intermediate view or table `view` dated (`column`) before `before` an
+    error."""
     columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
-    con.execute(f"alter view intermediate.{view} rename to {view}_whole")
+    [(kind,)] = con.sql(
+        "select table_type from information_schema.tables where table_schema = 'intermediate' and table_name = ?",
+        params=[view],
+    ).fetchall()
+    con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} intermediate.{view} rename to {view}_whole")
     guarded = ", ".join(
         f"case when {column} < date '{before.isoformat()}' then error('read ' || {column}) else {name} end as {name}"
         if name != column
@@ -408,6 +417,12 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
     # when a night builds the latest loads of the dates and the events
     outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads", *EVENT_MODELS)
     assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # and the events rebuilt from the whole history in a copy of the result (a full refresh)
+    full = tmp_path / "full" / "bank.duckdb"  # the views name the file's catalog: `bank`
+    full.parent.mkdir()
+    shutil.copyfile(build, full)
+    outcome = dbt_on(settings, full, "run", "-s", "int_customer_events", "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then the date has the re-delivery as its latest load, its events were detected again in it,
     # its complaints are gone, and the mart holds what the rules find over the whole history
     columns = (
@@ -415,6 +430,7 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
         " detected_in_run"
     )
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        con.execute(f"attach '{full}' as full_build (read_only)")
         assert con.sql(
             "select load_id from intermediate.int_business_date_loads where business_date = ?", params=[day]
         ).fetchall() == [("Z-withdrawal",)]
@@ -428,8 +444,8 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
                 f"select count(*) from (select {columns} from {a} except all select {columns} from {b})"
             ).fetchone()[0]
             for a, b in (
-                ("marts.fct_customer_events", "intermediate.int_customer_events"),
-                ("intermediate.int_customer_events", "marts.fct_customer_events"),
+                ("marts.fct_customer_events", "full_build.intermediate.int_customer_events"),
+                ("full_build.intermediate.int_customer_events", "marts.fct_customer_events"),
             )
         ]
     assert only == [0, 0]
@@ -437,43 +453,48 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
 
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
-    the mart's watermark that re-delivers a date replaces the events from that date on (an event it
-    no longer supports is withdrawn, the others come back once, with the new run), and leaves the
-    dates before it alone, except for a re-keyed customer, whose events move to the new key."""
+    the watermark that re-delivers a date replaces the events from that date on (an event it no
+    longer supports is withdrawn, the others come back once, with the new run), and leaves the
+    dates before it alone, except for a re-keyed customer, whose events move to the new key. So
+    in both tables of the events: int_customer_events, where the rules run, and the mart that
+    copies its window."""
     # given a copy of the published bank, whose events know no lookback
     settings = published_bank.copy(tmp_path / "data", event_lookback_days=0)
     state = published_state_path(settings)  # the whole build: readers' file holds no intermediate views
     con = duckdb.connect(str(state), config=settings.duckdb_config())  # its views name the lake relatively
     try:
         before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
-        # and a re-delivery of the latest date with events, newer than every load the mart saw
+        assert before == con.sql("select * from intermediate.int_customer_events order by event_id").fetchall()
+        # and a re-delivery of the latest date with events, newer than every load the tables saw
         last = max(row[3] for row in before)
         redeliver(con, f"business_date = date '{last.isoformat()}'", "Z-redelivery")
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
         # and a customer with events before that date whom identity resolution has re-keyed since
-        # those events were built (the mart still holds them under the old key)
+        # those events were built (the tables still hold them under the old key)
         rekeyed = con.sql(
             "select customer_key from marts.fct_customer_events where event_date < ? order by event_id limit 1",
             params=[last],
         ).fetchone()[0]
-        con.execute(
-            "update marts.fct_customer_events set customer_key = 'old-key-of-' || customer_key where customer_key = ?",
-            [rekeyed],
-        )
-        for event_id, day in (("phantom-now", last), ("phantom-before", last - timedelta(days=1))):
+        for table in EVENT_TABLES:
             con.execute(
-                "insert into marts.fct_customer_events values (?, ?, null, ?, 'NEW_COMPLAINT', 3, 1, null, '0')",
-                [event_id, key, day],
+                f"update {table} set customer_key = 'old-key-of-' || customer_key where customer_key = ?", [rekeyed]
             )
+            for event_id, day in (("phantom-now", last), ("phantom-before", last - timedelta(days=1))):
+                con.execute(
+                    f"insert into {table} values (?, ?, null, ?, 'NEW_COMPLAINT', 3, 1, null, '0')",
+                    [event_id, key, day],
+                )
     finally:
         con.close()
-    # when the mart is built incrementally
-    outcome = dbt_on(settings, state, "run", "-s", "fct_customer_events")
+    # when the events are built incrementally
+    outcome = dbt_on(settings, state, "run", "-s", "int_customer_events", "fct_customer_events")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
-    # then
+    # then, in both tables
     with duckdb.connect(str(state), read_only=True) as con:
-        after = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
+        tables = {table: con.sql(f"select * from {table} order by event_id").fetchall() for table in EVENT_TABLES}
+    assert tables["marts.fct_customer_events"] == tables["intermediate.int_customer_events"]
+    after = tables["marts.fct_customer_events"]
     ids = [row[0] for row in after]
     assert len(ids) == len(set(ids))
     assert "phantom-now" not in ids  # withdrawn: the re-delivered date does not support it

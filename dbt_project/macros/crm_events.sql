@@ -1,5 +1,6 @@
 {#
-    The customer events are incremental by window (models/marts/crm/fct_customer_events.sql).
+    The customer events are incremental by window (models/intermediate/crm/int_customer_events.sql,
+    where the rules run, and the mart that copies its window, fct_customer_events).
 
     A night recomputes the events dated from `customer_events_window_start()`: the earliest
     business date that a load newer than the table's watermark (its latest detected_in_run)
@@ -30,12 +31,12 @@
 {%- endmacro %}
 
 {% macro default__set_customer_events_window() -%}
-    {#- Pre-hook of fct_customer_events: tells the rules (int_customer_events_*, views) which
+    {#- Pre-hook of int_customer_events: tells the rules (int_customer_events_*, views) which
         dates tonight's incremental build needs, so that each reads only those dates less the
         look-back of its own baseline (customer_events_since) instead of the whole history.
-        A DuckDB variable of the model's own connection: the views read it when the mart
+        A DuckDB variable of the model's own connection: the views read it when the table
         selects from them, and nobody else sees it (a full refresh, a test or an analyst
-        reading a view gets every date). The window is the mart's, extended back to the
+        reading a view gets every date). The window is the table's, extended back to the
         earliest event of a key that is no longer a customer, so that a re-keyed customer's
         events are recomputed under the new key whatever their date. -#}
     {%- if is_incremental() -%}
@@ -56,12 +57,12 @@
 
 {% macro spark__set_customer_events_window() -%}
     {#- Spark: none. A persistent view cannot read a session variable, so the rules read every
-        date (customer_events_since) and fct_customer_events selects the window from them. -#}
+        date (customer_events_since) and int_customer_events selects the window from them. -#}
 {%- endmacro %}
 
 
 {% macro reset_customer_events_window() -%}
-    {#- Post-hook of fct_customer_events: forgets the window, so that the connection's later
+    {#- Post-hook of int_customer_events: forgets the window, so that the connection's later
         reads of the views get every date. -#}
     {{- return(adapter.dispatch('reset_customer_events_window', 'bankdw')()) -}}
 {%- endmacro %}
@@ -80,7 +81,7 @@
 
 {% macro default__customer_events_since(date_column, lookback_days) -%}
     {#- In a rule of the customer events: true for the rows the rule needs tonight, those
-        dated from the window fct_customer_events set (set_customer_events_window) less
+        dated from the window int_customer_events set (set_customer_events_window) less
         `lookback_days`, the rule's own look-back (a baseline, the day before); true for
         every row when no window is set. DuckDB folds the variable into a constant, so the
         date filter reaches the Parquet scans. -#}

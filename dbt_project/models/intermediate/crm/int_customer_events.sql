@@ -1,9 +1,26 @@
--- Every customer event the rules detect over the whole history (docs/crm.md), with its
--- deterministic event_id: an md5 of event type, customer, account and event date, so that the
--- same fact gives the same id however often its date is delivered or rebuilt.
+-- Every customer event the rules detect (docs/crm.md), with its deterministic event_id: an
+-- md5 of event type, customer, account and event date, so that the same fact gives the same id
+-- however often its date is delivered or rebuilt.
 -- detected_in_run is the latest load of the event's date (int_business_date_loads): the run
 -- that delivered, or last re-delivered, the day on which the rule first held.
--- fct_customer_events selects from this view only the dates that new loads touched.
+-- A table, incremental by window (macros/crm_events.sql): a night replaces the events dated
+-- from the earliest date its loads touched, less var event_lookback_days, and the events of
+-- customer keys it does not hold yet (a re-keyed customer). The pre-hook tells the rules that
+-- window, so each reads only the dates it needs (set_customer_events_window); the post-hook
+-- forgets it. The rules run once a night: fct_customer_events copies the window's rows and the
+-- leads' candidates read theirs from here.
+-- depends_on: {{ ref('int_business_date_loads') }} {{ ref('int_customer_versions') }} (macros/crm_events.sql)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        window_column='event_date',
+        on_schema_change='fail',
+        pre_hook=["{{ set_customer_events_window() }}"],
+        post_hook=["{{ reset_customer_events_window() }}"],
+    )
+}}
+
 with flows as (
 
     select * from {{ ref('int_customer_events_flows') }}
@@ -78,7 +95,7 @@ detected as (
 
 ),
 
-final as (
+events as (
 
     select
         md5(
@@ -96,6 +113,17 @@ final as (
     from detected
     {{ join_latest_load('loads', 'detected.event_date') }}
     where detected.customer_key is not null
+
+),
+
+final as (
+
+    select * from events
+    {% if is_incremental() %}
+        where
+            events.event_date >= {{ customer_events_window_start() }}
+            or events.customer_key not in (select loaded.customer_key from {{ this }} as loaded)
+    {% endif %}
 
 )
 

@@ -10,9 +10,12 @@
 -- score on or before the day, at most var churn_score_max_age_days old (HIGH 4, MEDIUM 2,
 -- else 0: int_churn_risk_bands) + one per further event type the same day.
 -- reason names the events in words.
+-- the events of the candidate days (customer_events_since: the night's window int_leads sets;
+-- every event when none is set)
 with events as (
 
     select * from {{ ref('int_customer_events') }}
+    where {{ customer_events_since('event_date') }}
 
 ),
 

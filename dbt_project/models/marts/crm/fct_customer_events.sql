@@ -1,7 +1,8 @@
--- Incremental by window (macros/crm_events.sql): a night replaces the events dated from the
--- earliest date its loads touched, less var event_lookback_days, and the events of customer
--- keys it does not hold yet (a re-keyed customer). The pre-hook tells the rules that window, so
--- each reads only the dates it needs (set_customer_events_window); the post-hook forgets it.
+-- The customer events (int_customer_events, where the rules run and docs/crm.md says how).
+-- Incremental by the same window (macros/crm_events.sql): a night replaces the events dated
+-- from the earliest date its loads touched, less var event_lookback_days, and the events of
+-- customer keys it does not hold yet, with the rows int_customer_events holds for them after
+-- tonight's build: a copy of the window, no rule computed again.
 -- depends_on: {{ ref('int_business_date_loads') }} {{ ref('int_customer_versions') }} (macros/crm_events.sql)
 {{
     config(
@@ -9,8 +10,6 @@
         incremental_strategy='replace_window',
         window_column='event_date',
         on_schema_change='fail',
-        pre_hook=["{{ set_customer_events_window() }}"],
-        post_hook=["{{ reset_customer_events_window() }}"],
     )
 }}
 
