@@ -56,6 +56,7 @@ EVENT_MODELS = (
     "int_customer_deposits_daily",
     "int_customer_events_flows",
     "int_customer_events_balances",
+    "int_salary_credits",
     "int_customer_events_salary",
     "int_customer_events_accounts",
     "int_customer_events_loans",
@@ -66,8 +67,9 @@ EVENT_MODELS = (
     "int_customer_events",
     "fct_customer_events",
 )
-"""The customer events' rules (views) and their mart: what a night of the events builds
-(tests/test_crm.py builds the same)."""
+"""The customer events' rules (views), the salary credits and churn bands they read (tables), the
+table where they run and their mart: what a night of the events builds (tests/test_crm.py builds
+the same)."""
 EVENTS = " ".join(EVENT_MODELS)
 LEADS = "int_leads fct_leads"
 LOADS = "int_business_date_loads"

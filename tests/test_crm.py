@@ -451,6 +451,71 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
     assert only == [0, 0]
 
 
+def test_a_corrected_delivery_withdraws_salary_credits_from_their_history(value_bank: Settings, tmp_path: Path) -> None:
+    """int_salary_credits, SALARY_STOPPED's history, is a table a night extends from its restart
+    (strategy replace_tail): a corrected delivery of the core system, newer than the table's
+    watermark, that takes a date's salary credits back replaces that date and every later one,
+    as a full refresh would, and leaves the dates before it alone."""
+    # given the 2,000-customer bank's build, and its latest pay day before the last date
+    build = tmp_path / "build" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    credits = "select business_date, txn_id from intermediate.int_salary_credits where txn_id is not null"
+    with duckdb.connect(str(build), read_only=True) as con:
+        before = set(con.sql(credits).fetchall())
+        (last,) = con.sql("select max(business_date) from intermediate.int_salary_credits").fetchone()
+    day = max(business_date for business_date, _ in before if business_date < last)
+    # and a lake in which the core system re-delivered that date without its salary credits, by a
+    # load newer than any the build saw
+    lake = value_bank.lake_dir
+    partition = Path("core_banking", "transactions", f"business_date={day}")
+    loads = Path("_audit", "loads")
+    mirrored(lake, tmp_path / "data" / "lake", {partition, loads})
+    settings = load_settings(data_dir=tmp_path / "data")
+    mirrored(lake / loads, settings.lake_dir / loads, set())
+    (settings.lake_dir / partition).mkdir()
+    with duckdb.connect() as con:
+        read = f"read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false)"
+        con.execute(
+            f"copy (select * replace ('Z-correction' as _load_id) from {read} where txn_type <> 'SALARY')"
+            f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
+        )
+        (rows,) = con.sql(f"select count(*) from {read} where txn_type <> 'SALARY'").fetchone()
+        con.execute(
+            "copy (select 'Z-correction' as load_id, 'core_banking' as system, 'transactions' as feed,"
+            f" date '{day}' as business_date, {rows}::bigint as rows_loaded, 'LOADED' as outcome)"
+            f" to {str(settings.lake_dir / loads / 'Z-correction.parquet')!r} (format parquet)"
+        )
+    # when a night builds the credits, and a copy of the result is built again whole
+    outcome = dbt_on(settings, build, "run", "-s", "int_salary_credits")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    full = tmp_path / "full" / "bank.duckdb"  # the views name the file's catalog: `bank`
+    full.parent.mkdir()
+    shutil.copyfile(build, full)
+    outcome = dbt_on(settings, full, "run", "-s", "int_salary_credits", "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then the date's credits are gone, every other credit stays, and the table is the full
+    # refresh's row for row (lineage aside: the restart and the watermark each row was built with)
+    columns = "account_id, txn_id, posting_date, amount, business_date"
+    with duckdb.connect(str(build), read_only=True) as con:
+        con.execute(f"attach '{full}' as full_build (read_only)")
+        after = set(con.sql(credits).fetchall())
+        only = [
+            con.sql(
+                f"select count(*) from (select {columns} from {a}.intermediate.int_salary_credits"
+                f" except all select {columns} from {b}.intermediate.int_salary_credits)"
+            ).fetchone()[0]
+            for a, b in (("bank", "full_build"), ("full_build", "bank"))
+        ]
+        restarted = con.sql(
+            "select min(rebuilt_from) from intermediate.int_salary_credits where business_date >= ?", params=[day]
+        ).fetchone()[0]
+    assert after == {(business_date, txn) for business_date, txn in before if business_date != day}
+    assert len(after) < len(before)
+    assert only == [0, 0]
+    assert restarted == day
+
+
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
     the watermark that re-delivers a date replaces the events from that date on (an event it no

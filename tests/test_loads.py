@@ -396,6 +396,25 @@ def test_incremental_monthly_intermediates_equal_a_full_refresh(banks: dict[str,
             assert (table, months, only_hard, only_clean) == (table, 2, 0, 0)
 
 
+def test_the_salary_credits_equal_a_full_refresh(banks: dict[str, Any]) -> None:
+    """int_salary_credits (SALARY_STOPPED's history) is incremental by business date from the
+    night's restart: after the corrected re-delivery, which withdrew every posting of its date and
+    booked them on the next, it holds the clean bank's rows, lineage aside: a row for every date
+    with postings, and none for the withdrawn one, which the first nights had. (This bank pays no
+    salary: the simulator's pay days are the 5th, 10th, 15th and 25th; tests/test_crm.py withdraws
+    credits.)"""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{published_state_path(banks['hard'])}' as hard (read_only)")
+        con.execute(f"attach '{published_state_path(banks['clean'])}' as clean (read_only)")
+        hard = _mart_rows(con, "hard", "int_salary_credits", "intermediate")
+        clean = _mart_rows(con, "clean", "int_salary_credits", "intermediate")
+        credits, dates = con.sql(f"select count(txn_id), count(*) - count(txn_id) from ({clean})").fetchone()
+        only_hard = con.sql(f"select count(*) from ({hard} except all {clean})").fetchone()[0]
+        only_clean = con.sql(f"select count(*) from ({clean} except all {hard})").fetchone()[0]
+    assert (credits, dates) == (0, DAYS - 1)
+    assert (only_hard, only_clean) == (0, 0)
+
+
 def test_the_recent_balances_keep_the_window_as_the_nights_move_it(banks: dict[str, Any]) -> None:
     """fct_account_balance_daily_recent is incremental: the night adds its date and drops the one
     the window left, as the full refresh of the same lake keeps (compared row for row above)."""

@@ -119,6 +119,8 @@ PORTABLE_AT_LEAST = {
     "int_customer_events_loans",
     "int_customer_events_salary",
     "int_lead_customer_facts",
+    # SALARY_STOPPED's credits (incremental: on Spark partitioned by business date)
+    "int_salary_credits",
     # the balance facts (incremental: on Spark partitioned by business date, partitions overwritten)
     "int_account_balances_keyed",
     "fct_account_balance_daily",
@@ -231,6 +233,7 @@ PARTITIONED = {
     "fct_web_sessions": ["session_date"],
     "int_account_balances_daily_filled": ["balance_date"],
     "int_ftp_rates_daily": ["balance_date"],
+    "int_salary_credits": ["business_date"],
     "int_account_interest_monthly": ["month_start"],
     "int_account_postings_monthly": ["month_start"],
     "int_account_service_costs_monthly": ["month_start"],
@@ -255,7 +258,8 @@ PARTITIONED = {
 """The portable tables Spark partitions, and by what: the facts and web events by date
 (incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
 account days and months by their date (incremental_by_tail), the value chain's months by month
-(incremental_by_date, incremental_by_tail), the public value marts by month and the score marts by
+(incremental_by_date, incremental_by_tail), the salary credits by business date
+(incremental_by_tail), the public value marts by month and the score marts by
 score date (incremental_by_date)."""
 RUN_STAMPS = {
     "int_account_profitability_monthly": ("built_in_run",),

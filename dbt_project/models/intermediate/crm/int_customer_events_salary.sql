@@ -4,32 +4,51 @@
 -- that day. The customer must have had at least var salary_min_credits credits up to the
 -- last one. measured_value is what came in the gap (0), baseline_value the average credit.
 -- Severity 3.
-with postings as (
+-- The credits over the whole history come from int_salary_credits (a small table a night
+-- extends), with their customer and reversal as they stand tonight: the rows
+-- int_transactions_flagged gives the same postings, without reading the whole ledger.
+with salary_credits as (
 
-    select * from {{ ref('int_transactions_flagged') }}
+    select * from {{ ref('int_salary_credits') }}
 
 ),
 
+reversed_transactions as (
+
+    select * from {{ ref('int_transactions_reversed') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+-- how far the ledger reaches: the latest posting date of every delivered business date
 last_posting_date as (
 
-    select max(postings.posting_date) as last_posting_date
-    from postings
+    select max(salary_credits.posting_date) as last_posting_date
+    from salary_credits
 
 ),
 
 salary_days as (
 
     select
-        postings.customer_key,
-        postings.posting_date,
-        sum(postings.amount) as salary_amount
-    from postings
+        accounts.customer_key,
+        salary_credits.posting_date,
+        sum(salary_credits.amount) as salary_amount
+    from salary_credits
+    inner join accounts
+        on salary_credits.account_id = accounts.account_id
+    left join reversed_transactions
+        on salary_credits.txn_id = reversed_transactions.txn_id
     where
-        postings.customer_key is not null
-        and postings.txn_type = 'SALARY'
-        and postings.amount > 0
-        and not postings.is_reversed
-    group by all
+        salary_credits.txn_id is not null
+        and accounts.customer_key is not null
+        and reversed_transactions.txn_id is null
+    group by accounts.customer_key, salary_credits.posting_date
 
 ),
 
