@@ -21,6 +21,7 @@ import pytest
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bench.bench_crm import EVENT_MODELS, redeliver
+from extract.sql import literal
 from tests.conftest import PublishedBank, dbt_on, on_the_value_bank_lake
 
 log = logging.getLogger(__name__)
@@ -379,6 +380,33 @@ def mirrored(source: Path, target: Path, left_out: set[Path]) -> None:
             (target / name).symlink_to(entry, target_is_directory=entry.is_dir())
 
 
+def redelivered_lake(lake: Path, data_dir: Path, partition: Path, load_id: str, kept: str) -> Settings:
+    """A data dir whose lake links `lake`'s files but `partition` (`<system>/<feed>/business_date=D`),
+    re-delivered by load `load_id` (newer than every load of the lake: 'Z-...') with the rows that
+    SQL condition `kept` keeps ('false': none, an empty file of the feed's columns), and a LOADED
+    row of that load in the load audit: a corrected delivery of one feed and date."""
+    loads = Path("_audit", "loads")
+    mirrored(lake, data_dir / "lake", {partition, loads})
+    settings = load_settings(data_dir=data_dir)
+    mirrored(lake / loads, settings.lake_dir / loads, set())
+    (settings.lake_dir / partition).mkdir()
+    system, feed, dated = partition.parts
+    read = f"read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false)"
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace ({literal(load_id)} as _load_id) from {read} where {kept})"
+            f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
+        )
+        (rows,) = con.sql(f"select count(*) from {read} where {kept}").fetchone()
+        con.execute(
+            f"copy (select {literal(load_id)} as load_id, {literal(system)} as system, {literal(feed)} as feed,"
+            f" date {literal(dated.split('=', 1)[1])} as business_date, {rows}::bigint as rows_loaded,"
+            " 'LOADED' as outcome)"
+            f" to {str(settings.lake_dir / loads / f'{load_id}.parquet')!r} (format parquet)"
+        )
+    return settings
+
+
 def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: Settings, tmp_path: Path) -> None:
     """A corrected delivery that brings no row of a date (here the call centre's, its calls file
     empty) carries its load on no row, but the load audit records it: int_business_date_loads
@@ -397,23 +425,13 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
         ).fetchone()
     # and a lake in which the call centre re-delivered that date with an empty calls file, by a
     # load newer than any the build saw: the date's partition is empty, the audit says LOADED
-    lake = value_bank.lake_dir
-    partition = Path("call_center", "calls", f"business_date={day}")
-    loads = Path("_audit", "loads")
-    mirrored(lake, tmp_path / "data" / "lake", {partition, loads})
-    settings = load_settings(data_dir=tmp_path / "data")
-    mirrored(lake / loads, settings.lake_dir / loads, set())
-    (settings.lake_dir / partition).mkdir()
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * from read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false) limit 0)"
-            f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
-        )
-        con.execute(
-            "copy (select 'Z-withdrawal' as load_id, 'call_center' as system, 'calls' as feed,"
-            f" date '{day}' as business_date, 0::bigint as rows_loaded, 'LOADED' as outcome)"
-            f" to {str(settings.lake_dir / loads / 'Z-withdrawal.parquet')!r} (format parquet)"
-        )
+    settings = redelivered_lake(
+        value_bank.lake_dir,
+        tmp_path / "data",
+        Path("call_center", "calls", f"business_date={day}"),
+        "Z-withdrawal",
+        "false",
+    )
     # when a night builds the latest loads of the dates and the events
     outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads", *EVENT_MODELS)
     assert outcome.returncode == 0, outcome.stdout[-3000:]
@@ -467,25 +485,13 @@ def test_a_corrected_delivery_withdraws_salary_credits_from_their_history(value_
     day = max(business_date for business_date, _ in before if business_date < last)
     # and a lake in which the core system re-delivered that date without its salary credits, by a
     # load newer than any the build saw
-    lake = value_bank.lake_dir
-    partition = Path("core_banking", "transactions", f"business_date={day}")
-    loads = Path("_audit", "loads")
-    mirrored(lake, tmp_path / "data" / "lake", {partition, loads})
-    settings = load_settings(data_dir=tmp_path / "data")
-    mirrored(lake / loads, settings.lake_dir / loads, set())
-    (settings.lake_dir / partition).mkdir()
-    with duckdb.connect() as con:
-        read = f"read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false)"
-        con.execute(
-            f"copy (select * replace ('Z-correction' as _load_id) from {read} where txn_type <> 'SALARY')"
-            f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
-        )
-        (rows,) = con.sql(f"select count(*) from {read} where txn_type <> 'SALARY'").fetchone()
-        con.execute(
-            "copy (select 'Z-correction' as load_id, 'core_banking' as system, 'transactions' as feed,"
-            f" date '{day}' as business_date, {rows}::bigint as rows_loaded, 'LOADED' as outcome)"
-            f" to {str(settings.lake_dir / loads / 'Z-correction.parquet')!r} (format parquet)"
-        )
+    settings = redelivered_lake(
+        value_bank.lake_dir,
+        tmp_path / "data",
+        Path("core_banking", "transactions", f"business_date={day}"),
+        "Z-correction",
+        "txn_type <> 'SALARY'",
+    )
     # when a night builds the credits, and a copy of the result is built again whole
     outcome = dbt_on(settings, build, "run", "-s", "int_salary_credits")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
