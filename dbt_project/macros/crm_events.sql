@@ -107,6 +107,15 @@
     {{- return(adapter.dispatch('get_incremental_replace_window_sql', 'bankdw')(arg_dict)) -}}
 {%- endmacro %}
 
+{% macro written_by_window(alias) -%}
+    {#- The rows of `alias` (the model's CTE of every event) that a night of replace_window writes:
+        those dated in the window, and every event of a customer key the table does not hold yet
+        (a re-keyed customer, whatever the date). The batch's side of replaced_by_window, for
+        int_customer_events and the mart that copies its window. -#}
+    {{ alias }}.{{ config.get('window_column') }} >= {{ customer_events_window_start() }}
+        or {{ alias }}.customer_key not in (select loaded.customer_key from {{ this }} as loaded)
+{%- endmacro %}
+
 {% macro replaced_by_window() -%}
     {#- The rows of the target (columns unqualified) that a night of replace_window replaces. -#}
     {{ config.get('window_column') }} >= {{ customer_events_window_start() }}

@@ -120,9 +120,7 @@ final as (
 
     select * from events
     {% if is_incremental() %}
-        where
-            events.event_date >= {{ customer_events_window_start() }}
-            or events.customer_key not in (select loaded.customer_key from {{ this }} as loaded)
+        where {{ written_by_window('events') }}
     {% endif %}
 
 )

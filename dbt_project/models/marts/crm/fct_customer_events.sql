@@ -16,11 +16,6 @@
 with customer_events as (
 
     select * from {{ ref('int_customer_events') }}
-    {% if is_incremental() %}
-        where
-            event_date >= {{ customer_events_window_start() }}
-            or customer_key not in (select loaded.customer_key from {{ this }} as loaded)
-    {% endif %}
 
 ),
 
@@ -37,6 +32,9 @@ final as (
         customer_events.baseline_value,
         customer_events.detected_in_run
     from customer_events
+    {% if is_incremental() %}
+        where {{ written_by_window('customer_events') }}
+    {% endif %}
 
 )
 
