@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bankdw.rm_teams import CreditRule, RmTeamShares, credit_rules
 from expectations.batches import DEFAULT_SLICE_ROWS
 from expectations.config import load_gates_config
 from extract.convert import DEFAULT_TYPE_DRIFT_SHARE
@@ -64,7 +65,7 @@ PATH_VARS = (
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
 
-DbtVar = str | int | float | list[int] | list[float] | Mapping[str, object]
+DbtVar = str | int | float | list[int] | list[float] | Mapping[str, object] | list[CreditRule]
 """What a dbt var holds: settings reach dbt as JSON (`--vars`) or YAML (the vars block)."""
 
 
@@ -517,6 +518,14 @@ class Settings(BaseSettings):
         description="Contact rule: a top-value customer (value tier A) is visited at least every this many "
         "days: a lead is raised when the last contact is older.",
     )
+    # The RM scorecards' credit (docs/crm.md, bankdw/rm_teams.py).
+    rm_team_credit_shares: list[RmTeamShares] = Field(
+        default=[],
+        description="RM teams that share their customers' credit in the scorecards: agreements of team_id, "
+        "valid_from (optional) and shares (rm_id = share, adding up to exactly 1, at most 4 decimals; none: the "
+        "sharing ends). A customer whose RM is a member of an agreement in force is credited to every member "
+        "at their share; any other to their RM alone. A team's next agreement replaces it from its own date.",
+    )
 
     # The churn early-warning model (docs/models.md): labels, scoring dates, risk bands, versions.
     churn_horizon_days: int = Field(
@@ -639,6 +648,12 @@ class Settings(BaseSettings):
     def _band_edges(cls, value: list[float]) -> list[float]:
         if not 0 < value[0] < value[1] < 1:
             raise ValueError(f"churn_risk_band_edges must be two probabilities, ascending, got {value}")
+        return value
+
+    @field_validator("rm_team_credit_shares")
+    @classmethod
+    def _one_team_at_a_time(cls, value: list[RmTeamShares]) -> list[RmTeamShares]:
+        credit_rules(value)  # raises on two agreements of a team from one date, or an RM in two teams at once
         return value
 
     @field_validator("timezone")
@@ -854,6 +869,8 @@ class Settings(BaseSettings):
             "lead_rm_max_open": self.lead_rm_max_open,
             "lead_due_days": self.lead_due_days,
             "top_value_visit_days": self.top_value_visit_days,
+            # every RM's credit timeline under the teams' agreements (int_customer_rm_periods)
+            "rm_credit_rules": credit_rules(self.rm_team_credit_shares),
             # the churn model the nightly build scores with (int_churn_scores)
             "churn_model_dir": path(self.churn_models_dir),
             "churn_model_version": self.churn_model_version,
@@ -901,6 +918,8 @@ _PATH_VARS = {
     "the setting clv_model_dir names another).",
     "response_model_dir": "Trained campaign response models, one folder per version (`<data_dir>/models/response` "
     "unless the setting response_model_dir names another).",
+    "rm_credit_rules": "Every RM's credit timeline under the setting rm_team_credit_shares (bankdw/rm_teams.py): "
+    "rm_id, valid_from, valid_to, credited_rm_id, credit_share; an RM without a row keeps the whole credit.",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "
     "gates_config, expectations/gates.toml): the warehouse tests that re-check a feed rule's fact follow them.",
 }

@@ -54,6 +54,75 @@ def test_an_invalid_setting_is_refused_with_its_name(monkeypatch: pytest.MonkeyP
         load_settings()
 
 
+def test_rm_team_agreements_from_the_config_file_become_every_members_credit_timeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # given a bank.toml in which team T1 shares 60/40 from the beginning, then R1 and R3 half and
+    # half from October, and team T2 (R2 alone) from 15 October
+    config = tmp_path / "bank.toml"
+    config.write_text(
+        """
+        [[rm_team_credit_shares]]
+        team_id = "T1"
+        shares = { R1 = 0.6, R2 = 0.4 }
+        [[rm_team_credit_shares]]
+        team_id = "T1"
+        valid_from = 2026-10-01
+        shares = { R1 = "0.5", R3 = "0.5" }
+        [[rm_team_credit_shares]]
+        team_id = "T2"
+        valid_from = 2026-10-15
+        shares = { R2 = 1 }
+        """,
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BANKDW_CONFIG", str(config))
+    # when loaded
+    rules = load_settings().dbt_vars()["rm_credit_rules"]
+    # then each RM named has one timeline over all time, its gaps credited to the RM alone
+    assert isinstance(rules, list)
+    assert [tuple(rule.values()) for rule in rules] == [
+        ("R1", None, "2026-10-01", "R1", "0.6000"),
+        ("R1", None, "2026-10-01", "R2", "0.4000"),
+        ("R1", "2026-10-01", None, "R1", "0.5000"),
+        ("R1", "2026-10-01", None, "R3", "0.5000"),
+        ("R2", None, "2026-10-01", "R1", "0.6000"),
+        ("R2", None, "2026-10-01", "R2", "0.4000"),
+        ("R2", "2026-10-01", "2026-10-15", "R2", "1.0000"),
+        ("R2", "2026-10-15", None, "R2", "1.0000"),
+        ("R3", None, "2026-10-01", "R3", "1.0000"),
+        ("R3", "2026-10-01", None, "R1", "0.5000"),
+        ("R3", "2026-10-01", None, "R3", "0.5000"),
+    ]
+    # and by default no RM has a rule (each keeps their customers' whole credit)
+    monkeypatch.delenv("BANKDW_CONFIG")
+    assert load_settings().dbt_vars()["rm_credit_rules"] == []
+
+
+@pytest.mark.parametrize(
+    ("agreements", "refusal"),
+    [
+        ([{"team_id": "T1", "shares": {"R1": "0.3333", "R2": "0.6666"}}], "add up to exactly 1, they add up to 0.9999"),
+        ([{"team_id": "T1", "shares": {"R1": "0.33335", "R2": "0.66665"}}], "share of R1 .* at most 4 decimals"),
+        ([{"team_id": "T1", "shares": {"R1": "1.5", "R2": "-0.5"}}], "share of R1 must be above 0, at most 1"),
+        (
+            [
+                {"team_id": "T1", "shares": {"R1": 1}},
+                {"team_id": "T2", "valid_from": "2026-10-01", "shares": {"R1": 1}},
+            ],
+            "R1 is a member of team T2 from 2026-10-01 while still a member of team T1",
+        ),
+        (
+            [{"team_id": "T1", "shares": {"R1": 1}}, {"team_id": "T1", "shares": {"R2": 1}}],
+            "team T1 has two agreements from the same date",
+        ),
+    ],
+)
+def test_rm_team_agreements_that_do_not_add_up_are_refused(agreements: list[object], refusal: str) -> None:
+    with pytest.raises(ValueError, match=f"rm_team_credit_shares(.|\\n)*{refusal}"):
+        load_settings(rm_team_credit_shares=agreements)
+
+
 def test_every_setting_is_documented() -> None:
     documented = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"`BANKDW_{name.upper()}`" not in documented]

@@ -13,6 +13,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -182,6 +183,84 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
         ).fetchone()
     assert differences == []
     assert ranked[0] > 0 and ranked[0] == ranked[1]
+
+
+TEAM_SHARING_FROM = date(2026, 10, 1)
+"""The day the shared bank's TM-NORTH team starts sharing its customers' credit (data: 2026-08-25 on)."""
+
+
+def test_a_team_that_shares_its_customers_splits_their_credit_and_the_bank_still_adds_up(
+    value_bank: Settings, tmp_path: Path
+) -> None:
+    # given the 2,000-customer bank's build, and two RMs of team TM-NORTH who share their customers'
+    # credit 60/40 from October (setting rm_team_credit_shares; the feeds say nothing of shares)
+    pair = {"RM0008": Decimal("0.6"), "RM0009": Decimal("0.4")}
+    agreement = {"team_id": "TM-NORTH", "valid_from": TEAM_SHARING_FROM, "shares": pair}
+    settings = on_the_value_bank_lake(value_bank, tmp_path, rm_team_credit_shares=[agreement])
+    build = tmp_path / "team" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    # when the bridge, the scorecards and what stands on them are built and tested again
+    outcome = dbt_on(settings, build, "build", "-s", "int_customer_rm_periods+")
+    # then every test passed (the scorecards add up to the bank's accounts; a customer's shares on a
+    # day add up to exactly 1)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    with duckdb.connect(str(build), read_only=True) as con:
+        con.execute(f"attach '{published_state_path(value_bank)}' as before (read_only)")
+        # each customer of the pair: their own RM alone until October, both RMs at their shares after
+        bridge = con.sql(
+            """
+            select customer_key, rm_id, valid_from, valid_to, credit_share
+            from marts.bridge_customer_relationship_manager
+            where customer_key in (
+                select customer_key from before.marts.bridge_customer_relationship_manager
+                where rm_id in ('RM0008', 'RM0009') and valid_to is null
+            )
+            order by customer_key, valid_from, rm_id
+            """
+        ).fetchall()
+        # the months after: each member credited with their share of the pair's customers' month
+        scorecards = con.sql(
+            """
+            with pair as (
+                select month_start, sum(contribution) as contribution
+                from before.marts.fct_rm_scorecard_monthly
+                where rm_id in ('RM0008', 'RM0009') group by month_start
+            )
+            select scorecards.month_start, scorecards.rm_id, scorecards.contribution, pair.contribution
+            from marts.fct_rm_scorecard_monthly as scorecards
+            inner join pair using (month_start)
+            where scorecards.rm_id in ('RM0008', 'RM0009')
+            order by scorecards.month_start, scorecards.rm_id
+            """
+        ).fetchall()
+        others = con.sql(
+            """
+            select count(*) from (
+                select * exclude (rank_in_branch, rank_in_region) from marts.fct_rm_scorecard_monthly
+                where rm_id not in ('RM0008', 'RM0009')
+                except
+                select * exclude (rank_in_branch, rank_in_region) from before.marts.fct_rm_scorecard_monthly
+            )
+            """
+        ).fetchone()
+    customers = {row[0] for row in bridge}
+    assert customers  # (12 and 6 customers)
+    for customer in customers:
+        rows = [row[1:] for row in bridge if row[0] == customer]
+        (own,) = {rm_id for rm_id, valid_from, *_ in rows if valid_from < TEAM_SHARING_FROM}
+        assert rows == [
+            (own, date(2026, 8, 25), TEAM_SHARING_FROM, Decimal(1)),
+            *((rm_id, TEAM_SHARING_FROM, None, share) for rm_id, share in pair.items()),
+        ]
+    assert [(month, rm_id) for month, rm_id, *_ in scorecards] == [
+        (date(2026, month, 1), rm_id) for month in (8, 9, 10, 11) for rm_id in pair
+    ]
+    for month, rm_id, contribution, of_the_pair in scorecards:
+        if month >= TEAM_SHARING_FROM:
+            assert abs(contribution - pair[rm_id] * of_the_pair) <= Decimal("0.01") * len(customers), (month, rm_id)
+    assert scorecards[0][2] + scorecards[1][2] == scorecards[0][3]  # August: each their own customers
+    assert others == (0,)
 
 
 EVENT_TABLES = ("intermediate.int_customer_events", "marts.fct_customer_events")

@@ -2,8 +2,11 @@
 -- collapsed into periods of one RM (versions that change another attribute but keep the RM
 -- are one period). valid_to is exclusive and null while it lasts. credit_share is the RM's
 -- share of the customer's figures in the scorecards: the feeds name one RM per customer
--- (customers.rm_id), so a period gives its RM the whole credit, 1; the shares of a customer
--- on a day add up to 1 (tested), ready for RM teams when a feed names them.
+-- (customers.rm_id), who keeps the whole credit, 1, unless a team the RM belongs to shares
+-- its customers' credit (setting rm_team_credit_shares, var rm_credit_rules: every such RM's
+-- timeline, macros/rm_teams.sql). Then the period is cut where the RM's rules change and each
+-- piece credits every member at their share. The shares of a customer's piece add up to 1
+-- (bridge_customer_relationship_manager's test).
 
 with versions as (
 
@@ -65,15 +68,35 @@ periods as (
 
 ),
 
+rules as (
+
+    {{ rm_credit_rules() }}
+
+),
+
 final as (
 
     select
         periods.customer_key,
-        periods.rm_id,
-        periods.valid_from,
-        periods.valid_to,
-        cast(1 as decimal(5, 4)) as credit_share
+        coalesce(rules.credited_rm_id, periods.rm_id) as rm_id,
+        case
+            when rules.valid_from > periods.valid_from then rules.valid_from
+            else periods.valid_from
+        end as valid_from,
+        case
+            when rules.valid_to is null then periods.valid_to
+            when periods.valid_to is null or rules.valid_to < periods.valid_to then rules.valid_to
+            else periods.valid_to
+        end as valid_to,
+        coalesce(rules.credit_share, cast(1 as decimal(5, 4))) as credit_share
     from periods
+    -- an RM with rules has a timeline over all time: each piece of the period meets one of its
+    -- periods, a row per member credited then
+    left join rules
+        on
+            periods.rm_id = rules.rm_id
+            and (periods.valid_to is null or rules.valid_from is null or periods.valid_to > rules.valid_from)
+            and (rules.valid_to is null or periods.valid_from < rules.valid_to)
     where periods.rm_id is not null
 
 )
