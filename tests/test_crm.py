@@ -355,18 +355,28 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
 def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
     """int_leads resumes the contact rules at the night's window from the state the earlier rows
     leave (models/crm/leads.py, resume_leads): the leads are row for row those of a full refresh,
-    and the night reads no candidate before its window."""
+    and the night reads no candidate before its window, nor a contact or sale before the earliest
+    lead it judges again (none older than the customer gap or a lead's due days before the window).
+    A window of ten days and complaints open a week, so that the facts' look-back ends within the
+    bank's 70 days."""
     # given the 2,000-customer bank's build with its leads at an RM capacity of 2, so that
     # candidates wait for their RM (the state a night must resume from)
-    settings = on_the_value_bank_lake(value_bank, tmp_path, lead_rm_max_open=2)
+    settings = on_the_value_bank_lake(
+        value_bank, tmp_path, lead_rm_max_open=2, event_lookback_days=10, open_complaints_window_days=7
+    )
     base = tmp_path / "base" / "bank.duckdb"  # the views name the file's catalog: `bank`
     base.parent.mkdir()
     shutil.copyfile(published_state_path(value_bank), base)
-    outcome = dbt_on(settings, base, "run", "-s", "int_leads", "--full-refresh")
+    # (and the facts' view again: the bank built it with complaints open 90 days)
+    outcome = dbt_on(settings, base, "run", "-s", "int_lead_customer_facts", "int_leads", "--full-refresh")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
         poison(con, "int_customer_events", window, column="event_date")  # reading an event before the window fails
+        # and reading a call or posting before the facts' earliest day
+        earliest = window - timedelta(days=max(settings.lead_customer_gap_days, settings.lead_due_days))
+        poison(con, "int_calls_keyed", earliest, column="call_date")
+        poison(con, "int_transactions_flagged", earliest, column="posting_date")
 
     # and two copies of it whose last ten days look re-delivered
     builds, window = redelivered_twins(settings, base, tmp_path, poison_before)

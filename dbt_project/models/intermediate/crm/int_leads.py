@@ -98,7 +98,7 @@ def model(dbt, session):
             for row in waited.select("customer_key, created_date, rm_id, branch_id, priority, reason").fetchall()
         ]
     window = start if dbt.is_incremental else None
-    facts = customer_facts(dbt, facts_since, start)
+    facts = customer_facts(dbt, facts_since, start, int(dbt.config.get("open_complaints_window_days")))
     if start == EVER:
         start = min((c.candidate_date for c in candidates), default=as_of + timedelta(days=1))
     run = resume_leads(candidates, facts, rules, as_of, start, earlier, waiting)
@@ -151,13 +151,19 @@ def window_start(dbt, session, loads) -> date:
     return min(start, rekeyed or start)
 
 
-def customer_facts(dbt, since: date, start: date) -> CustomerFacts:
-    """The contacts and sales from `since` on, and the complaints still open at `start`."""
+def customer_facts(dbt, since: date, start: date, complaint_days: int) -> CustomerFacts:
+    """The contacts and sales from `since` on, and the complaints still open at `start` (a
+    complaint is open for `complaint_days` from its day: int_lead_customer_facts' until_date)."""
     contacts, conversions, complaints = defaultdict(list), defaultdict(list), defaultdict(list)
     facts = dbt.ref("int_lead_customer_facts")
     if since != EVER:
+        # The first condition follows from the second (until_date is fact_date + complaint_days),
+        # and is the one DuckDB takes down to the scans of the calls and postings: without it the
+        # `or` read every fact of the history each night.
+        earliest = min(since, start - timedelta(days=complaint_days - 1))
         facts = facts.filter(
-            f"fact_date >= date '{since}' or (fact_kind = 'OPEN_COMPLAINT' and until_date > date '{start}')"
+            f"fact_date >= date '{earliest}' and (fact_date >= date '{since}'"
+            f" or (fact_kind = 'OPEN_COMPLAINT' and until_date > date '{start}'))"
         )
     for customer, kind, day, until in (
         facts.order("fact_date").select("customer_key, fact_kind, fact_date, until_date").fetchall()
