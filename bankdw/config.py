@@ -61,6 +61,7 @@ PATH_VARS = (
     "clv_model_dir",
     "response_model_dir",
     "duckdb_temp_dir",
+    "do_not_contact_file",
 )
 """The dbt vars that say where the data dir lies (the sources' paths), not what is built."""
 
@@ -518,6 +519,13 @@ class Settings(BaseSettings):
         description="Contact rule: a top-value customer (value tier A) is visited at least every this many "
         "days: a lead is raised when the last contact is older.",
     )
+    do_not_contact_file: Path | None = Field(
+        default=None,
+        description="Contact rule: the bank's do-not-contact register, a CSV with a customer_id column (the "
+        "core banking customer ids of the customers feed): a lead of a customer on it is SUPPRESSED "
+        "(DO_NOT_CONTACT). The feeds carry no such flag. Default: <data_dir>/reference/do_not_contact.csv when "
+        "it exists, else no register; a file named here must exist.",
+    )
     # The RM scorecards' credit (docs/crm.md, bankdw/rm_teams.py).
     rm_team_credit_shares: list[RmTeamShares] = Field(
         default=[],
@@ -656,6 +664,13 @@ class Settings(BaseSettings):
         credit_rules(value)  # raises on two agreements of a team from one date, or an RM in two teams at once
         return value
 
+    @field_validator("do_not_contact_file")
+    @classmethod
+    def _register_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"do_not_contact_file names {value}, which is not a file")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -738,6 +753,12 @@ class Settings(BaseSettings):
     def dbt_target(self) -> str:
         """The target of dbt_project/profiles.yml that builds with the setting engine."""
         return {"duckdb": "dev", "spark": "spark"}[self.engine]
+
+    @property
+    def do_not_contact_path(self) -> Path:
+        """The do-not-contact register the leads read: the setting's file, or the default one,
+        which may not exist (no register)."""
+        return (self.do_not_contact_file or self.root / "reference" / "do_not_contact.csv").resolve()
 
     @property
     def churn_models_dir(self) -> Path:
@@ -869,6 +890,8 @@ class Settings(BaseSettings):
             "lead_rm_max_open": self.lead_rm_max_open,
             "lead_due_days": self.lead_due_days,
             "top_value_visit_days": self.top_value_visit_days,
+            # the do-not-contact register (int_leads), read when the file exists
+            "do_not_contact_file": path(self.do_not_contact_path),
             # every RM's credit timeline under the teams' agreements (int_customer_rm_periods)
             "rm_credit_rules": credit_rules(self.rm_team_credit_shares),
             # the churn model the nightly build scores with (int_churn_scores)
@@ -918,6 +941,8 @@ _PATH_VARS = {
     "the setting clv_model_dir names another).",
     "response_model_dir": "Trained campaign response models, one folder per version (`<data_dir>/models/response` "
     "unless the setting response_model_dir names another).",
+    "do_not_contact_file": "The bank's do-not-contact register that int_leads reads when it exists "
+    "(`<data_dir>/reference/do_not_contact.csv` unless the setting do_not_contact_file names another).",
     "rm_credit_rules": "Every RM's credit timeline under the setting rm_team_credit_shares (bankdw/rm_teams.py): "
     "rm_id, valid_from, valid_to, credited_rm_id, credit_share; an RM without a row keeps the whole credit.",
     GATES_VAR: "Severity (error or warn) and tolerances per rule, from the gates configuration (setting "

@@ -123,6 +123,13 @@ def test_rm_team_agreements_that_do_not_add_up_are_refused(agreements: list[obje
         load_settings(rm_team_credit_shares=agreements)
 
 
+def test_a_do_not_contact_register_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    # the default register is optional (none: no customer is on it); a named one must exist
+    assert load_settings(data_dir=tmp_path).do_not_contact_path == tmp_path / "reference" / "do_not_contact.csv"
+    with pytest.raises(ValueError, match=f"do_not_contact_file names {tmp_path}/dnc.csv, which is not a file"):
+        load_settings(data_dir=tmp_path, do_not_contact_file=tmp_path / "dnc.csv")
+
+
 def test_every_setting_is_documented() -> None:
     documented = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"`BANKDW_{name.upper()}`" not in documented]

@@ -185,6 +185,48 @@ def test_rm_scorecards_add_up_to_the_bank(value_bank: Settings) -> None:
     assert ranked[0] > 0 and ranked[0] == ranked[1]
 
 
+def test_customers_on_the_do_not_contact_register_get_no_lead(value_bank: Settings, tmp_path: Path) -> None:
+    # given two customers of the 2,000-customer bank with leads, and the bank's do-not-contact
+    # register naming them by their core banking ids (and an id of no customer)
+    with duckdb.connect(str(published_state_path(value_bank)), read_only=True) as con:
+        chosen = con.sql(
+            """
+            select xref.source_key, leads.customer_key
+            from marts.fct_leads as leads
+            inner join intermediate.int_customer_xref as xref
+                on leads.customer_key = xref.customer_key and xref.source_table = 'customers'
+            where leads.status <> 'SUPPRESSED'
+            group by all order by count(*) desc, 1 limit 2
+            """
+        ).fetchall()
+    register = tmp_path / "do_not_contact.csv"
+    register.write_text("customer_id\n" + "".join(f"{source_key}\n" for source_key, _ in chosen) + "C-NOBODY\n")
+    settings = on_the_value_bank_lake(value_bank, tmp_path, do_not_contact_file=register)
+    build = tmp_path / "register" / "bank.duckdb"
+    build.parent.mkdir()
+    shutil.copyfile(published_state_path(value_bank), build)
+    # when the leads are built again
+    outcome = dbt_on(settings, build, "run", "-s", "int_leads", "fct_leads", "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    # then every lead of theirs is suppressed for it, and the others still get leads
+    with duckdb.connect(str(build), read_only=True) as con:
+        leads = con.sql(
+            "select customer_key in ? as registered, status, suppressed_reason, count(*) from marts.fct_leads"
+            " group by all order by all",
+            params=[[customer_key for _, customer_key in chosen]],
+        ).fetchall()
+    registered = {(status, reason) for on, status, reason, _ in leads if on}
+    assert registered == {("SUPPRESSED", "DO_NOT_CONTACT")}
+    assert {status for on, status, *_ in leads if not on} >= {"OPEN", "CONTACTED", "EXPIRED"}
+    # and a register without its customer_id column stops the build, naming the file and the setting
+    register.write_text("client\nC000001\n")
+    outcome = dbt_on(settings, build, "run", "-s", "int_leads")
+    assert outcome.returncode != 0
+    assert f"{register.resolve()}: the do-not-contact register (setting do_not_contact_file) has no customer_id" in (
+        " ".join(outcome.stdout.split())
+    )
+
+
 TEAM_SHARING_FROM = date(2026, 10, 1)
 """The day the shared bank's TM-NORTH team starts sharing its customers' credit (data: 2026-08-25 on)."""
 

@@ -23,6 +23,7 @@ supports is left behind. A full refresh runs the loop over the whole history.
 from collections import defaultdict
 from datetime import date, timedelta
 from hashlib import md5
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -99,6 +100,7 @@ def model(dbt, session):
         ]
     window = start if dbt.is_incremental else None
     facts = customer_facts(dbt, facts_since, start, int(dbt.config.get("open_complaints_window_days")))
+    facts.do_not_contact = do_not_contact(dbt, session, dbt.config.get("do_not_contact_file"))
     if start == EVER:
         start = min((c.candidate_date for c in candidates), default=as_of + timedelta(days=1))
     run = resume_leads(candidates, facts, rules, as_of, start, earlier, waiting)
@@ -149,6 +151,29 @@ def window_start(dbt, session, loads) -> date:
         f"select min(created_date) from {dbt.this} where customer_key not in (select customer_key from lead_customers)"
     ).fetchone()
     return min(start, rekeyed or start)
+
+
+def do_not_contact(dbt, session, path: str) -> frozenset[str]:
+    """The customers on the bank's do-not-contact register (setting do_not_contact_file: a CSV of
+    core banking customer ids), by their unified key; none when the file does not exist. An id
+    that names no customer of the feeds (not delivered yet, or closed long ago) keys nobody."""
+    if not Path(path).is_file():
+        return frozenset()
+    register = session.read_csv(path, header=True, all_varchar=True)
+    if "customer_id" not in register.columns:
+        raise ValueError(
+            f"{Path(path).resolve()}: the do-not-contact register (setting do_not_contact_file) has no"
+            f" customer_id column, only {register.columns}"
+        )
+    register.create_view("do_not_contact_register")
+    dbt.ref("int_customer_xref").filter(
+        "source_system = 'core_banking' and source_table = 'customers' and customer_key is not null"
+    ).create_view("do_not_contact_xref")
+    rows = session.sql(
+        "select distinct xref.customer_key from do_not_contact_xref as xref"
+        " inner join do_not_contact_register as register on xref.source_key = trim(register.customer_id)"
+    ).fetchall()
+    return frozenset(key for (key,) in rows)
 
 
 def customer_facts(dbt, since: date, start: date, complaint_days: int) -> CustomerFacts:
