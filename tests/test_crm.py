@@ -32,11 +32,12 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(settings.warehouse_path), read_only=True)
 
 
-def copy_of_the_build(value_bank: Settings, folder: Path) -> Path:
-    """A copy of the 2,000-customer bank's published build (staging and intermediate too) as
-    `folder`/bank.duckdb: the views name the file's catalog, `bank`."""
+def copy_of(build: Path, folder: Path) -> Path:
+    """A copy of the DuckDB file `build` (e.g. the 2,000-customer bank's published build, staging
+    and intermediate too: published_state_path) as `folder`/bank.duckdb: the views name the
+    file's catalog, `bank`."""
     folder.mkdir()
-    return Path(shutil.copyfile(published_state_path(value_bank), folder / "bank.duckdb"))
+    return Path(shutil.copyfile(build, folder / "bank.duckdb"))
 
 
 def test_planted_churners_raise_a_salary_or_balance_signal_before_they_close(value_bank: Settings) -> None:
@@ -209,7 +210,7 @@ def test_customers_on_the_do_not_contact_register_get_no_lead(value_bank: Settin
     register = tmp_path / "do_not_contact.csv"
     register.write_text("customer_id\n" + "".join(f"{source_key}\n" for source_key, _ in chosen) + "C-NOBODY\n")
     settings = on_the_value_bank_lake(value_bank, tmp_path, do_not_contact_file=register)
-    build = copy_of_the_build(value_bank, tmp_path / "register")
+    build = copy_of(published_state_path(value_bank), tmp_path / "register")
     # when the leads are built again
     outcome = dbt_on(settings, build, "run", "-s", "int_leads", "fct_leads", "--full-refresh")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
@@ -244,7 +245,7 @@ def test_a_team_that_shares_its_customers_splits_their_credit_and_the_bank_still
     pair = {"RM0008": Decimal("0.6"), "RM0009": Decimal("0.4")}
     agreement = {"team_id": "TM-NORTH", "valid_from": TEAM_SHARING_FROM, "shares": pair}
     settings = on_the_value_bank_lake(value_bank, tmp_path, rm_team_credit_shares=[agreement])
-    build = copy_of_the_build(value_bank, tmp_path / "team")
+    build = copy_of(published_state_path(value_bank), tmp_path / "team")
     # when the bridge, the scorecards and what stands on them are built and tested again
     outcome = dbt_on(settings, build, "build", "-s", "int_customer_rm_periods+")
     # then every test passed (the scorecards add up to the bank's accounts; a customer's shares on a
@@ -340,10 +341,8 @@ def redelivered_twins(
     re-delivered by a load newer than the marts' watermark ("Z-redelivery"); in the incremental
     one, `poison_before(con, window)` makes reading what lies before the night's window (the
     re-delivered days less event_lookback_days) an error. Returns the copies and the window."""
-    builds = {name: tmp_path / name / "bank.duckdb" for name in ("incremental", "full")}
+    builds = {name: copy_of(source, tmp_path / name) for name in ("incremental", "full")}
     for build in builds.values():
-        build.parent.mkdir()
-        shutil.copyfile(source, build)
         with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
             (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
             redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
@@ -409,7 +408,7 @@ def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: S
     settings = on_the_value_bank_lake(
         value_bank, tmp_path, lead_rm_max_open=2, event_lookback_days=10, open_complaints_window_days=7
     )
-    base = copy_of_the_build(value_bank, tmp_path / "base")
+    base = copy_of(published_state_path(value_bank), tmp_path / "base")
     # (and the facts' view again: the bank built it with complaints open 90 days)
     outcome = dbt_on(settings, base, "run", "-s", "int_lead_customer_facts", "int_leads", "--full-refresh")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
@@ -461,7 +460,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     # given a copy of the 2,000-customer bank's build, whose table looks built by an earlier
     # night: its last ten dates not delivered yet, the others by an older load
     settings = on_the_value_bank_lake(value_bank, tmp_path)
-    build = copy_of_the_build(value_bank, tmp_path / "build")
+    build = copy_of(published_state_path(value_bank), tmp_path / "build")
     loads = "intermediate.int_business_date_loads"
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
         expected = sorted(con.sql(DATED_LOADS).fetchall())
@@ -543,7 +542,7 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
     gives the date that load, so the events' window reaches the date and the night withdraws the
     complaints it no longer supports, as a full refresh would."""
     # given the 2,000-customer bank's build and the latest date but one with complaint events
-    build = copy_of_the_build(value_bank, tmp_path / "build")
+    build = copy_of(published_state_path(value_bank), tmp_path / "build")
     with duckdb.connect(str(build), read_only=True) as con:
         (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
         (day,) = con.sql(
@@ -562,9 +561,7 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
     )
     # when a night builds the latest loads of the dates and the events, and a copy of the build
     # rebuilds them from the whole history (a full refresh)
-    full = tmp_path / "full" / "bank.duckdb"  # the views name the file's catalog: `bank`
-    full.parent.mkdir()
-    shutil.copyfile(build, full)
+    full = copy_of(build, tmp_path / "full")
     built_both_ways(settings, {"incremental": build, "full": full}, "int_business_date_loads", *EVENT_MODELS)
     # then the date has the re-delivery as its latest load, its events were detected again in it,
     # its complaints are gone, and the mart holds what the rules find over the whole history
@@ -588,7 +585,7 @@ def test_a_corrected_delivery_withdraws_salary_credits_from_their_history(value_
     watermark, that takes a date's salary credits back replaces that date and every later one,
     as a full refresh would, and leaves the dates before it alone."""
     # given the 2,000-customer bank's build, and its latest pay day before the last date
-    build = copy_of_the_build(value_bank, tmp_path / "build")
+    build = copy_of(published_state_path(value_bank), tmp_path / "build")
     credits = "select business_date, txn_id from intermediate.int_salary_credits where txn_id is not null"
     with duckdb.connect(str(build), read_only=True) as con:
         before = set(con.sql(credits).fetchall())
@@ -604,9 +601,7 @@ def test_a_corrected_delivery_withdraws_salary_credits_from_their_history(value_
         "txn_type <> 'SALARY'",
     )
     # when a night builds the credits, and a copy of the build rebuilds them whole
-    full = tmp_path / "full" / "bank.duckdb"  # the views name the file's catalog: `bank`
-    full.parent.mkdir()
-    shutil.copyfile(build, full)
+    full = copy_of(build, tmp_path / "full")
     built_both_ways(settings, {"incremental": build, "full": full}, "int_salary_credits")
     # then the date's credits are gone (`day` had some), every other credit stays, and the table
     # is the full refresh's row for row (lineage aside: the restart and the watermark each row
