@@ -93,6 +93,8 @@ STRETCHED_FEEDS = (
 """The lake's dated feeds the rules, the leads and the latest load of each date read (through
 their staging views); the customers', parties' and users' snapshots are read by tables the
 bench does not build again, and stay the bank's own."""
+COPIED_IDS = ("txn_id", "reversed_txn_id", "event_id", "call_id")
+"""The ids of a posting, a reversal's posting, a web event and a call: made unique per copied block."""
 STRETCHED_TABLES = "int_web_events_deduplicated"
 """The tables built from the stretched feeds that the rules read, built again after the stretch."""
 
@@ -104,7 +106,7 @@ def redeliver(con: duckdb.DuckDBPyConnection, dates: str, load_id: str) -> None:
     con.execute("alter table intermediate.int_business_date_loads rename to int_business_date_loads_delivered")
     con.execute(
         "create view intermediate.int_business_date_loads as"
-        f" select business_date, case when {dates} then {literal(load_id)} else load_id end as load_id"
+        f" select * replace (case when {dates} then {literal(load_id)} else load_id end as load_id)"
         " from intermediate.int_business_date_loads_delivered"
     )
 
@@ -146,12 +148,17 @@ def stretch_lake(lake: Path, into: Path, days: int) -> str:
                     for block in range(1, blocks + 1):
                         back = block * span
                         moved = ", ".join(
-                            f"{name} - {back} as {name}"
-                            if kind == "DATE"
-                            else f"cast({name} - interval {back} day as {kind}) as {name}"
-                            for name, kind, *_ in columns
-                            # when the lake wrote a row is not the row's time
-                            if (kind == "DATE" or kind.startswith("TIMESTAMP")) and name != "_loaded_at"
+                            [
+                                f"{name} - {back} as {name}"
+                                if kind == "DATE"
+                                else f"cast({name} - interval {back} day as {kind}) as {name}"
+                                for name, kind, *_ in columns
+                                # when the lake wrote a row is not the row's time
+                                if (kind == "DATE" or kind.startswith("TIMESTAMP")) and name != "_loaded_at"
+                            ]
+                            # a copy is another posting, event or call: its own id (a reversal's
+                            # copy cancels its own block's posting; web events stay distinct)
+                            + [f"{name} || '~{block}' as {name}" for name, *_ in columns if name in COPIED_IDS]
                         )
                         out = into / feed / f"business_date={day - timedelta(days=back)}" / source.name
                         out.parent.mkdir(parents=True, exist_ok=True)
