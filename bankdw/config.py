@@ -416,11 +416,12 @@ class Settings(BaseSettings):
 
     # The relationship manager's day (docs/crm.md): customer events and their rules.
     event_lookback_days: int = Field(
-        default=40,
+        default=0,
         ge=0,
-        description="int_customer_events and fct_customer_events: a night recomputes the events dated from the "
-        "earliest date its loads touched less this many days (a correction can move an event earlier, e.g. "
-        "salary_stopped).",
+        description="int_customer_events, fct_customer_events and int_leads: a night recomputes the events (and "
+        "resumes the leads) dated from the earliest day a fact its loads delivered happened on (a late web "
+        "event's, a reversed posting's) less this many days: a margin; every rule judges a day from facts dated "
+        "on or before it.",
     )
     large_flow_baseline_days: int = Field(
         default=90,

@@ -340,13 +340,19 @@ def redelivered_twins(
     """Two copies of the build `source`, "incremental" and "full", in which the last ten days look
     re-delivered by a load newer than the marts' watermark ("Z-redelivery"); in the incremental
     one, `poison_before(con, window)` makes reading what lies before the night's window (the
-    re-delivered days less event_lookback_days) an error. Returns the copies and the window."""
+    earliest day a fact of the re-delivered days happened on, less event_lookback_days) an error.
+    Returns the copies and the window."""
     builds = {name: copy_of(source, tmp_path / name) for name in ("incremental", "full")}
     for build in builds.values():
         with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
             (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-            redeliver(con, f"business_date > date '{(last - timedelta(days=10)).isoformat()}'", "Z-redelivery")
-            window = last - timedelta(days=9 + settings.event_lookback_days)
+            redelivered = f"business_date > date '{(last - timedelta(days=10)).isoformat()}'"
+            redeliver(con, redelivered, "Z-redelivery")
+            # (the earliest day a fact of those dates happened on: a late web event's, a reversed posting's)
+            (earliest,) = con.sql(
+                f"select min(earliest_fact_date) from intermediate.int_business_date_loads where {redelivered}"
+            ).fetchone()
+            window = earliest - timedelta(days=settings.event_lookback_days)
             if build == builds["incremental"]:
                 poison_before(con, window)
     return builds, window
@@ -464,16 +470,19 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     loads = "intermediate.int_business_date_loads"
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
         expected = sorted(con.sql(DATED_LOADS).fetchall())
-        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        assert sorted(con.sql(f"select business_date, load_id from {loads}").fetchall()) == expected
+        reached = con.sql(f"select business_date, earliest_fact_date from {loads}").fetchall()
         (last,) = con.sql(f"select max(business_date) from {loads}").fetchone()
         con.execute(f"delete from {loads} where business_date > ?", [last - timedelta(days=10)])
         con.execute(f"update {loads} set load_id = '0-older'")
     # when the night builds it
     outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
-    # then it holds every date with its latest load, as the whole-lake scan does
+    # then it holds every date with its latest load, as the whole-lake scan does, and the day the
+    # date's facts reach back to, as the full build found it
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
-        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        assert sorted(con.sql(f"select business_date, load_id from {loads}").fetchall()) == expected
+        assert sorted(con.sql(f"select business_date, earliest_fact_date from {loads}").fetchall()) == sorted(reached)
         # and when a further night brings no newer load, reading any lake row of the loads it
         # holds fails the build: it reads none
         (newest,) = con.sql(f"select max(load_id) from {loads}").fetchone()
@@ -490,7 +499,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     with duckdb.connect(str(build), read_only=True) as con:
-        assert sorted(con.sql(f"select * from {loads}").fetchall()) == expected
+        assert sorted(con.sql(f"select business_date, load_id from {loads}").fetchall()) == expected
 
 
 def mirrored(source: Path, target: Path, left_out: set[Path]) -> None:
@@ -620,9 +629,9 @@ def test_a_corrected_delivery_withdraws_salary_credits_from_their_history(value_
 
 def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: PublishedBank, tmp_path: Path) -> None:
     """The events' incremental window (macros/crm_events.sql) on a real build: a load newer than
-    the watermark that re-delivers a date replaces the events from that date on (an event it no
-    longer supports is withdrawn, the others come back once, with the new run), and leaves the
-    dates before it alone, except for a re-keyed customer, whose events move to the new key. So
+    the watermark that re-delivers a date replaces the events from the earliest day a fact of
+    that date happened on (an event it no longer supports is withdrawn, the others come back
+    once, those of the date with the new run), and leaves the days before it alone, except for a re-keyed customer, whose events move to the new key. So
     in both tables of the events: int_customer_events, where the rules run, and the mart that
     copies its window."""
     # given a copy of the published bank, whose events know no lookback
@@ -632,22 +641,30 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     try:
         before = con.sql("select * from marts.fct_customer_events order by event_id").fetchall()
         assert before == con.sql("select * from intermediate.int_customer_events order by event_id").fetchall()
-        # and a re-delivery of the latest date with events, newer than every load the tables saw
+        # and a re-delivery of the latest date with events, newer than every load the tables saw,
+        # whose facts all happened on that date (no late web event, no reversal of an earlier day:
+        # the bank's few dates hold events on two only), so that the window is the date itself
         last = max(row[3] for row in before)
+        con.execute(
+            "update intermediate.int_business_date_loads set earliest_fact_date = business_date"
+            " where business_date = ?",
+            [last],
+        )
         redeliver(con, f"business_date = date '{last.isoformat()}'", "Z-redelivery")
+        window = last
         # and two events no rule supports: one on the re-delivered date, one before it
         key = con.sql("select customer_key from marts.dim_customer limit 1").fetchone()[0]
         # and a customer with events before that date whom identity resolution has re-keyed since
         # those events were built (the tables still hold them under the old key)
         rekeyed = con.sql(
             "select customer_key from marts.fct_customer_events where event_date < ? order by event_id limit 1",
-            params=[last],
+            params=[window],
         ).fetchone()[0]
         for table in EVENT_TABLES:
             con.execute(
                 f"update {table} set customer_key = 'old-key-of-' || customer_key where customer_key = ?", [rekeyed]
             )
-            for event_id, day in (("phantom-now", last), ("phantom-before", last - timedelta(days=1))):
+            for event_id, day in (("phantom-now", last), ("phantom-before", window - timedelta(days=1))):
                 con.execute(
                     f"insert into {table} values (?, ?, null, ?, 'NEW_COMPLAINT', 3, 1, null, '0')",
                     [event_id, key, day],
@@ -666,12 +683,13 @@ def test_a_new_load_replaces_the_events_of_its_window_only(published_bank: Publi
     assert len(ids) == len(set(ids))
     assert "phantom-now" not in ids  # withdrawn: the re-delivered date does not support it
     assert "phantom-before" in ids  # outside the window: untouched
-    on_last = {row[0]: row for row in after if row[3] >= last}
+    on_last = [row for row in after if row[3] >= last]
     assert on_last
-    assert {row[0] for row in before if row[3] >= last} == set(on_last)
-    assert {row[8] for row in on_last.values()} == {"Z-redelivery"}
-    assert [row for row in before if row[3] < last] == [
-        row for row in after if row[3] < last and row[0] != "phantom-before"
+    # every event of the window comes back once, those of the re-delivered date with the new run
+    assert {row[0] for row in before if row[3] >= window} == {row[0] for row in after if row[3] >= window}
+    assert {row[8] for row in on_last} == {"Z-redelivery"}
+    assert [row for row in before if row[3] < window] == [
+        row for row in after if row[3] < window and row[0] != "phantom-before"
     ]
     # the re-keyed customer's events are back under the current key, the old key is gone
     assert not [row for row in after if row[1].startswith("old-key-of-")]

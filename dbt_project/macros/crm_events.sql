@@ -2,10 +2,13 @@
     The customer events are incremental by window (models/intermediate/crm/int_customer_events.sql,
     where the rules run, and the mart that copies its window, fct_customer_events).
 
-    A night recomputes the events dated from `customer_events_window_start()`: the earliest
-    business date that a load newer than the table's watermark (its latest detected_in_run)
-    delivered, less var event_lookback_days (a rule can date an event before the day whose
-    data changed it: a salary credit withdrawn moves the salary-stopped event earlier). The
+    A night recomputes the events dated from `customer_events_window_start()`: the earliest day
+    a fact happened on among the business dates that loads newer than the table's watermark
+    (its latest detected_in_run) delivered (int_business_date_loads' earliest_fact_date: the
+    date, a late web event's day, the day of a posting a reversal cancels), less var
+    event_lookback_days (0 by default: a margin the data team can widen). Every rule judges a
+    day from facts dated on or before it (a withdrawn salary credit moves SALARY_STOPPED earlier,
+    but not before the credit), so no event before that day can change. The
     `replace_window` strategy then deletes every event of the table dated in that window and
     inserts what the rules find there now: an event the corrected data still supports comes
     back with the same event_id; one it no longer supports is gone (withdrawn); a re-delivered
@@ -19,7 +22,7 @@
 
 {% macro customer_events_window_start() -%}
     (
-        select coalesce(min(loads.business_date), date '9999-12-31') - {{ var('event_lookback_days') }}
+        select coalesce(min(loads.earliest_fact_date), date '9999-12-31') - {{ var('event_lookback_days') }}
         from {{ ref('int_business_date_loads') }} as loads
         where loads.load_id > (select coalesce(max(loaded.detected_in_run), '') from {{ this }} as loaded)
     )

@@ -7,13 +7,23 @@
 -- it replaced the date's partitions, and the events of that date must be judged again
 -- (docs/crm.md, "The latest load of each date"). Each of the three systems has a dated feed
 -- here, and its delivery of a date replaces every feed of the system for that date.
+-- earliest_fact_date: the earliest day a fact delivered for the date happened on, over every
+-- load of the date so far (its latest and those it replaced): the date itself, a posting's
+-- posting_date, the posting date of a posting that one of its reversals cancels (the
+-- agreement: "possibly from an earlier date"), the day a web event happened (events arrive
+-- days late) and the day a call started (before midnight, ended after). An event is judged from
+-- facts dated on or before its own date, so a night that loads the date judges again the
+-- events from that day on (macros/crm_events.sql, customer_events_window_start). Kept over the
+-- loads of the date, because a re-delivery that withdraws a late event or a reversal no longer
+-- carries its day.
 -- A table the build computes once (the events, their window, the leads and the scorecards read
 -- it about seven times a build), incremental: a night reads only the rows of loads newer than
 -- the latest it holds, which DuckDB finds from the Parquet files' statistics of _load_id (every
 -- lake partition is written whole by one load) without reading the older rows, and the audit's
 -- rows of those loads (a few per delivery); the dates those loads delivered get their new
 -- latest load. Load ids grow with time (the events' watermark relies on it too). A full
--- refresh scans every row. On Spark partitioned by business_date, a night overwriting the
+-- refresh scans every row. The posting a new reversal cancels is looked up in the ledger by its
+-- txn_id (a scan of that column). On Spark partitioned by business_date, a night overwriting the
 -- partitions of the dates it found a newer load of (incremental_by_date, macros/engines.sql).
 {{
     config(
@@ -22,6 +32,22 @@
         **incremental_by_date('business_date'),
     )
 }}
+{#- the loads this table holds (a full refresh: none) -#}
+{%- set newer_than = "''" -%}
+{%- set new_reversals = true -%}
+{%- if is_incremental() -%}
+    {%- set newer_than = "(select coalesce(max(loaded.load_id), '') from " ~ this ~ " as loaded)" -%}
+    {#- Finding a reversed posting's day reads the ledger's ids: only on a night whose loads
+        brought a reversal (asked first: the newer loads' rows alone). Not in a unit test, whose
+        inputs exist only inside the model's query. -#}
+    {%- if execute and model.resource_type == 'model' -%}
+        {%- set found = run_query(
+            "select count(*) from " ~ ref('stg_core_banking__transactions')
+            ~ " where txn_type = 'REVERSAL' and _load_id > " ~ newer_than
+        ) -%}
+        {%- set new_reversals = found.columns[0].values()[0] > 0 -%}
+    {%- endif -%}
+{%- endif %}
 
 with balances as (
 
@@ -66,55 +92,115 @@ deliveries as (
 
 ),
 
+-- the postings that the newer loads' reversals cancel, with the day they were posted on
+reversed_postings as (
+
+    select
+        reversals.business_date,
+        reversals._load_id,
+        reversed.posting_date
+    from transactions as reversals
+    inner join transactions as reversed
+        on reversals.reversed_txn_id = reversed.txn_id
+    where
+        reversals.txn_type = 'REVERSAL'
+        and reversals._load_id > {{ newer_than }}
+        and {{ 'true' if new_reversals else 'false' }}
+
+),
+
 dated_loads as (
 
     select
         balances.business_date,
-        balances._load_id
+        balances._load_id,
+        balances.business_date as fact_date
     from balances
     union all
     select
         transactions.business_date,
-        transactions._load_id
+        transactions._load_id,
+        transactions.posting_date as fact_date
     from transactions
     union all
     select
+        reversed_postings.business_date,
+        reversed_postings._load_id,
+        reversed_postings.posting_date as fact_date
+    from reversed_postings
+    union all
+    select
         loans.business_date,
-        loans._load_id
+        loans._load_id,
+        loans.business_date as fact_date
     from loans
     union all
     select
         accounts.snapshot_date as business_date,
-        accounts._load_id
+        accounts._load_id,
+        accounts.snapshot_date as fact_date
     from accounts
     union all
     select
         calls.business_date,
-        calls._load_id
+        calls._load_id,
+        cast(calls.started_at as date) as fact_date
     from calls
     union all
     select
         web_events.received_date as business_date,
-        web_events._load_id
+        web_events._load_id,
+        -- the day in the bank's time zone, as int_web_events_deduplicated dates it
+        cast(web_events.event_ts as date) as fact_date
     from web_events
     union all
     select
         deliveries.business_date,
-        deliveries.load_id as _load_id
+        deliveries.load_id as _load_id,
+        deliveries.business_date as fact_date
     from deliveries
+
+),
+
+newest as (
+
+    select
+        dated_loads.business_date,
+        max(dated_loads._load_id) as load_id,
+        least(min(dated_loads.fact_date), dated_loads.business_date) as earliest_fact_date
+    from dated_loads
+    where dated_loads._load_id > {{ newer_than }}
+    group by dated_loads.business_date
+
+),
+
+-- the day each date's earlier loads reached back to (a full refresh: none)
+kept as (
+
+    {% if is_incremental() %}
+        select
+            loaded.business_date,
+            loaded.earliest_fact_date
+        from {{ this }} as loaded
+    {% else %}
+        select
+            cast(null as date) as business_date,
+            cast(null as date) as earliest_fact_date
+        where false
+    {% endif %}
 
 ),
 
 final as (
 
     select
-        dated_loads.business_date,
-        max(dated_loads._load_id) as load_id
-    from dated_loads
-    {% if is_incremental() %}
-        where dated_loads._load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
-    {% endif %}
-    group by dated_loads.business_date
+        newest.business_date,
+        newest.load_id,
+        least(newest.earliest_fact_date, coalesce(kept.earliest_fact_date, newest.earliest_fact_date))
+            as earliest_fact_date
+    from newest
+    left join kept
+        on newest.business_date = kept.business_date
 
 )
 

@@ -4,7 +4,8 @@
 -- detected_in_run is the latest load of the event's date (int_business_date_loads): the run
 -- that delivered, or last re-delivered, the day on which the rule first held.
 -- A table, incremental by window (macros/crm_events.sql): a night replaces the events dated
--- from the earliest date its loads touched, less var event_lookback_days, and the events of
+-- from the earliest day a fact its loads delivered happened on (int_business_date_loads'
+-- earliest_fact_date), less var event_lookback_days, and the events of
 -- customer keys it does not hold yet (a re-keyed customer). The pre-hook tells the rules that
 -- window, so each reads only the dates it needs (set_customer_events_window); the post-hook
 -- forgets it. The rules run once a night: fct_customer_events copies the window's rows and the

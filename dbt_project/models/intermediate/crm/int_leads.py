@@ -5,8 +5,9 @@ an RM's open leads): the loop is models.crm.leads (docs/crm.md); the outcomes co
 int_lead_customer_facts.
 
 Incremental (docs/crm.md, "Leads in proportion to the night"): a night resumes the loop at its
-window, the earliest business date that a load newer than the table's latest `as_of_load_id`
-delivered, less var event_lookback_days (the events' own window: macros/crm_events.sql), or
+window, the earliest day a fact happened on among the business dates that loads newer than the
+table's latest `as_of_load_id` delivered, less var event_lookback_days (the events' own window:
+macros/crm_events.sql), or
 earlier when a lead's customer key is no longer a customer's (re-keyed). The rules read only
 the candidates from there (the events' window variable is set on this model's connection), the
 facts from the earliest lead still to judge. The table also keeps the candidates that waited for
@@ -144,7 +145,7 @@ def with_window_marker(rows: pa.Table, window: date) -> pa.Table:
 def window_start(dbt, session, loads) -> date:
     """The first day the night judges again (see the module's doc)."""
     (watermark,) = session.sql(f"select coalesce(max(as_of_load_id), '') from {dbt.this}").fetchone()
-    (delivered,) = loads.filter(f"load_id > {literal(watermark)}").aggregate("min(business_date)").fetchone()
+    (delivered,) = loads.filter(f"load_id > {literal(watermark)}").aggregate("min(earliest_fact_date)").fetchone()
     start = (delivered or date.max) - timedelta(days=int(dbt.config.get("event_lookback_days")))
     dbt.ref("int_customer_versions").filter("is_current").select("customer_key").create_view("lead_customers")
     (rekeyed,) = session.sql(

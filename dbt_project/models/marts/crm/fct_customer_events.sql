@@ -1,6 +1,7 @@
 -- The customer events (int_customer_events, where the rules run and docs/crm.md says how).
 -- Incremental by the same window (macros/crm_events.sql): a night replaces the events dated
--- from the earliest date its loads touched, less var event_lookback_days, and the events of
+-- from the earliest day a fact its loads delivered happened on (int_business_date_loads'
+-- earliest_fact_date), less var event_lookback_days, and the events of
 -- customer keys it does not hold yet, with the rows int_customer_events holds for them after
 -- tonight's build: a copy of the window, no rule computed again.
 -- depends_on: {{ ref('int_business_date_loads') }} {{ ref('int_customer_versions') }} (macros/crm_events.sql)
