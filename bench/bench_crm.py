@@ -4,8 +4,9 @@ Takes a published data directory (one that `make run` or bench/bench_nightly.py 
 any history) and copies the whole build behind its published version (staging and
 intermediate too) to scratch files. There it replays a night: the last `--days` business
 dates (default 1) are made to look re-delivered by a load newer than the events' watermark,
-so `dbt run` of the event rules and their mart recomputes exactly that night's window
-(plus `event_lookback_days`), as the night itself did; then the leads resume at the same
+so `dbt run` of the event rules and their mart recomputes exactly that night's window (from
+the earliest day a fact of those dates happened on, less `event_lookback_days`), as the night
+itself did; then the leads resume at the same
 window. Before that, the latest load of each date (int_business_date_loads) is built as a
 night that brought no newer load builds it. Beside
 it, measured in the same run on a copy of the same file: the same models rebuilt from the

@@ -518,11 +518,14 @@ def mirrored(source: Path, target: Path, left_out: set[Path]) -> None:
             (target / name).symlink_to(entry, target_is_directory=entry.is_dir())
 
 
-def redelivered_lake(lake: Path, data_dir: Path, partition: Path, load_id: str, kept: str) -> Settings:
+def redelivered_lake(
+    lake: Path, data_dir: Path, partition: Path, load_id: str, kept: str, added: str | None = None
+) -> Settings:
     """A data dir whose lake links `lake`'s files but `partition` (`<system>/<feed>/business_date=D`),
     re-delivered by load `load_id` (newer than every load of the lake: 'Z-...') with the rows that
-    SQL condition `kept` keeps ('false': none, an empty file of the feed's columns), and a LOADED
-    row of that load in the load audit: a corrected delivery of one feed and date."""
+    SQL condition `kept` keeps ('false': none, an empty file of the feed's columns) and those of
+    the query `added` (over `{read}`, the partition as it was), and a LOADED row of that load in
+    the load audit: a corrected delivery of one feed and date."""
     loads = Path("_audit", "loads")
     mirrored(lake, data_dir / "lake", {partition, loads})
     settings = load_settings(data_dir=data_dir)
@@ -531,11 +534,12 @@ def redelivered_lake(lake: Path, data_dir: Path, partition: Path, load_id: str, 
     system, feed, dated = partition.parts
     read = f"read_parquet({str(lake / partition / '*.parquet')!r}, hive_partitioning = false)"
     with duckdb.connect() as con:
+        rows_of = f"select * from {read} where {kept}" + (f" union all ({added.format(read=read)})" if added else "")
         con.execute(
-            f"copy (select * replace ({literal(load_id)} as _load_id) from {read} where {kept})"
+            f"copy (select * replace ({literal(load_id)} as _load_id) from ({rows_of}))"
             f" to {str(settings.lake_dir / partition / 'part-0.parquet')!r} (format parquet)"
         )
-        (rows,) = con.sql(f"select count(*) from {read} where {kept}").fetchone()
+        (rows,) = con.sql(f"select count(*) from ({rows_of})").fetchone()
         con.execute(
             f"copy (select {literal(load_id)} as load_id, {literal(system)} as system, {literal(feed)} as feed,"
             f" date {literal(dated.split('=', 1)[1])} as business_date, {rows}::bigint as rows_loaded,"
@@ -584,6 +588,68 @@ def test_a_redelivery_without_rows_withdraws_the_events_of_its_date(value_bank: 
         ).fetchall()
         assert on_day and {run for _, run in on_day} == {"Z-withdrawal"}
         assert "NEW_COMPLAINT" not in {event_type for event_type, _ in on_day}
+        only = rows_only_in_one(con, "marts.fct_customer_events")
+    assert only == [0, 0]
+
+
+def test_a_reversal_of_an_old_posting_withdraws_the_event_of_its_day(value_bank: Settings, tmp_path: Path) -> None:
+    """A reversal can cancel a posting of any earlier date (the feed agreement). The night that
+    loads it judges the events again from the reversed posting's day (int_business_date_loads'
+    earliest_fact_date, the events' window), further back than the night's other facts reach
+    (its date, its late web events): the large flow the reversal cancels is no longer an event,
+    as a full refresh finds."""
+    # given the 2,000-customer bank's build, and its earliest large flow made of one posting
+    # before the earliest day a fact of the last date happened on
+    build = copy_of(published_state_path(value_bank), tmp_path / "build")
+    with duckdb.connect(str(build), read_only=True) as con:
+        (last, reached) = con.sql(
+            "select business_date, earliest_fact_date from intermediate.int_business_date_loads"
+            " order by business_date desc limit 1"
+        ).fetchone()
+        (customer, event_type, day, posting) = con.sql(
+            "select events.customer_key, events.event_type, events.event_date, min(postings.txn_id)"
+            " from marts.fct_customer_events as events inner join marts.fct_transactions as postings"
+            " on events.customer_key = postings.customer_key and events.event_date = postings.posting_date"
+            " where events.event_date < ? and postings.channel <> 'SYSTEM' and not postings.is_reversed and ("
+            " (events.event_type = 'LARGE_DEPOSIT' and postings.txn_type in ('DEPOSIT', 'TRANSFER_IN'))"
+            " or (events.event_type = 'LARGE_WITHDRAWAL' and postings.txn_type in ('WITHDRAWAL', 'TRANSFER_OUT')))"
+            " group by all having count(*) = 1 order by events.event_date limit 1",
+            params=[reached],
+        ).fetchone()
+    # and a corrected delivery of the last date that adds a reversal of that posting
+    settings = redelivered_lake(
+        value_bank.lake_dir,
+        tmp_path / "data",
+        Path("core_banking", "transactions", f"business_date={last}"),
+        "Z-reversal",
+        "true",
+        added=(
+            "select * replace ('TX-REVERSAL-OF-OLD' as txn_id, 'REVERSAL' as txn_type,"
+            f" {literal(posting)} as reversed_txn_id) from {{read}} limit 1"
+        ),
+    )
+    # when a night builds the latest loads of the dates, the reversed postings (a table) and the
+    # events, and a copy of the build rebuilds them from the whole history (a full refresh)
+    full = copy_of(build, tmp_path / "full")
+    built_both_ways(
+        settings,
+        {"incremental": build, "full": full},
+        "int_business_date_loads",
+        "int_transactions_reversed",
+        *EVENT_MODELS,
+    )
+    # then the last date reaches back to the reversed posting's day, that day's large deposit is
+    # gone, and the mart holds what the rules find over the whole history
+    with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
+        con.execute(f"attach '{full}' as full_build (read_only)")
+        assert con.sql(
+            "select load_id, earliest_fact_date from intermediate.int_business_date_loads where business_date = ?",
+            params=[last],
+        ).fetchall() == [("Z-reversal", day)]
+        assert not con.sql(
+            "select * from marts.fct_customer_events where event_type = ? and customer_key = ? and event_date = ?",
+            params=[event_type, customer, day],
+        ).fetchall()
         only = rows_only_in_one(con, "marts.fct_customer_events")
     assert only == [0, 0]
 
