@@ -379,16 +379,26 @@ def rows_only_in_one(con: duckdb.DuckDBPyConnection, table: str, columns: str = 
 def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
     """Each rule reads only the dates the night needs (its window less its own look-back:
     macros/crm_events.sql, customer_events_since); the mart it builds is row for row the one a
-    full refresh builds from the whole history."""
-    settings = on_the_value_bank_lake(value_bank, tmp_path)
+    full refresh builds from the whole history. A large flow's baseline of 20 days, so that the
+    flows' reads end inside the bank's 70 days: what a rule returns before the window, from part
+    of a baseline, is never written, not even for a customer with no event yet."""
+    settings = on_the_value_bank_lake(value_bank, tmp_path, large_flow_baseline_days=20, large_flow_min_history_days=5)
+    base = copy_of(published_state_path(value_bank), tmp_path / "base")
+    # (the events as a full refresh finds them at that baseline)
+    outcome = dbt_on(settings, base, "run", "-s", *EVENT_MODELS, "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
-        # reading a balance or a loan state before the window less the rules' look-back fails the build
+        # reading a balance, a loan state or a posting before the window less the rules' look-back
+        # fails the build
         poison(con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1))
         poison(con, "int_loans_provisioned", window - timedelta(days=1))
+        poison(
+            con, "int_transactions_flagged", window - timedelta(days=settings.large_flow_baseline_days), "posting_date"
+        )
 
     # given two copies of the bank's whole build (70 days) whose last ten days look re-delivered
-    builds, _ = redelivered_twins(settings, published_state_path(value_bank), tmp_path, poison_before)
+    builds, _ = redelivered_twins(settings, base, tmp_path, poison_before)
     # when one is built incrementally and the other by a full refresh
     built_both_ways(settings, builds, *EVENT_MODELS)
     # then the events are the same, row for row, and the night did replace its window

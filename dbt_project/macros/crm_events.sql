@@ -113,10 +113,19 @@
 {% macro written_by_window(alias) -%}
     {#- The rows of `alias` (the model's CTE of every event) that a night of replace_window writes:
         those dated in the window, and every event of a customer key the table does not hold yet
-        (a re-keyed customer, whatever the date). The batch's side of replaced_by_window, for
-        int_customer_events and the mart that copies its window. -#}
+        (a re-keyed customer, whatever the date) that the rules computed from all they need: in
+        int_customer_events on DuckDB, the rules read from the window its pre-hook set (extended
+        back to the earliest event of a key that is no longer a customer's) less each rule's own
+        look-back, so what they return before that window comes from part of a baseline (a large
+        flow judged against the days the night read, not the 90 before it) and is not written
+        (customer_events_since: every date where no window is set, on Spark and in the mart, which
+        copies the table's rows). The batch's side of replaced_by_window, for int_customer_events
+        and the mart that copies its window. -#}
     {{ alias }}.{{ config.get('window_column') }} >= {{ customer_events_window_start() }}
-        or {{ alias }}.customer_key not in (select loaded.customer_key from {{ this }} as loaded)
+        or (
+            {{ alias }}.customer_key not in (select loaded.customer_key from {{ this }} as loaded)
+            and {{ customer_events_since(alias ~ '.' ~ config.get('window_column')) }}
+        )
 {%- endmacro %}
 
 {% macro replaced_by_window() -%}
