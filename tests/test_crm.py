@@ -313,22 +313,29 @@ EVENT_TABLES = ("intermediate.int_customer_events", "marts.fct_customer_events")
 """The customer events' two tables: where the rules run, and the mart that copies its window."""
 
 
-def poison(con: duckdb.DuckDBPyConnection, view: str, before: date, column: str = "business_date") -> None:
-    """Make reading a row of intermediate view or table `view` dated (`column`) before `before` an
-    error."""
+def poison(
+    con: duckdb.DuckDBPyConnection, view: str, before: date, column: str = "business_date", after: date | None = None
+) -> None:
+    """Make reading a row of intermediate view or table `view` dated (`column`) before `before`
+    (and after `after`, when given) an error."""
     columns = [row[0] for row in con.sql(f"describe intermediate.{view}").fetchall()]
     [(kind,)] = con.sql(
         "select table_type from information_schema.tables where table_schema = 'intermediate' and table_name = ?",
         params=[view],
     ).fetchall()
-    con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} intermediate.{view} rename to {view}_whole")
+    # (a view poisoned before is guarded once more)
+    names = {name for (name,) in con.sql("select table_name from information_schema.tables").fetchall()}
+    whole = next(f"{view}_whole{n or ''}" for n in range(len(names) + 1) if f"{view}_whole{n or ''}" not in names)
+    con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} intermediate.{view} rename to {whole}")
+    above = f" and {column} > date '{after.isoformat()}'" if after else ""
     guarded = ", ".join(
-        f"case when {column} < date '{before.isoformat()}' then error('read ' || {column}) else {name} end as {name}"
+        f"case when {column} < date '{before.isoformat()}'{above} then error('read ' || {column}) else {name} end"
+        f" as {name}"
         if name != column
         else name
         for name in columns
     )
-    con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{view}_whole")
+    con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{whole}")
 
 
 def redelivered_twins(
@@ -398,7 +405,14 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
         # reading a balance, a loan state or a posting before the window less the rules' look-back
-        # fails the build
+        # fails the build; so does a balance between the days the balance drop compares the
+        # window's with (the window's less balance_drop_window_days) and the first the maturing
+        # deposits read (the notice's days before the window)
+        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+        compared_until = last - timedelta(days=settings.balance_drop_window_days)
+        read_again_from = window - timedelta(days=settings.td_maturity_notice_days)
+        assert compared_until < read_again_from - timedelta(days=1)  # (a gap to poison)
+        poison(con, "int_account_balances_keyed", read_again_from, after=compared_until)
         poison(con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1))
         poison(con, "int_loans_provisioned", window - timedelta(days=1))
         poison(
@@ -424,13 +438,14 @@ def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: S
     """int_leads resumes the contact rules at the night's window from the state the earlier rows
     leave (models/crm/leads.py, resume_leads): the leads are row for row those of a full refresh,
     and the night reads no candidate before its window, nor a contact or sale before the earliest
-    lead it judges again (none older than the customer gap or a lead's due days before the window).
-    A window of ten days and complaints open a week, so that the facts' look-back ends within the
-    bank's 70 days."""
+    lead it judges again (none older than the customer gap or a lead's due days before the window),
+    nor a call before the earliest complaint still open at the window. A window of ten days and
+    complaints open 40 days (longer than the customer gap: only the calls are read that far back), so
+    that the facts' look-back ends within the bank's 70 days."""
     # given the 2,000-customer bank's build with its leads at an RM capacity of 2, so that
     # candidates wait for their RM (the state a night must resume from)
     settings = on_the_value_bank_lake(
-        value_bank, tmp_path, lead_rm_max_open=2, event_lookback_days=10, open_complaints_window_days=7
+        value_bank, tmp_path, lead_rm_max_open=2, event_lookback_days=10, open_complaints_window_days=40
     )
     base = copy_of(published_state_path(value_bank), tmp_path / "base")
     # (and the facts' view again: the bank built it with complaints open 90 days)
@@ -439,9 +454,12 @@ def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: S
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
         poison(con, "int_customer_events", window, column="event_date")  # reading an event before the window fails
-        # and reading a call or posting before the facts' earliest day
+        # and reading a posting before the facts' earliest day, or a call before the earliest
+        # complaint still open at the window
         earliest = window - timedelta(days=max(settings.lead_customer_gap_days, settings.lead_due_days))
-        poison(con, "int_calls_keyed", earliest, column="call_date")
+        complained = window - timedelta(days=settings.open_complaints_window_days - 1)
+        assert complained < earliest
+        poison(con, "int_calls_keyed", complained, column="call_date")
         poison(con, "int_transactions_flagged", earliest, column="posting_date")
 
     # and two copies of it whose last ten days look re-delivered

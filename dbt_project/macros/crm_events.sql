@@ -43,6 +43,9 @@
         earliest event of a key that is no longer a customer, so that a re-keyed customer's
         events are recomputed under the new key whatever their date. -#}
     {%- if is_incremental() -%}
+        set variable customer_events_window_end = (
+            select max(loads.business_date) from {{ ref('int_business_date_loads') }} as loads
+        );
         set variable customer_events_window_start = least(
             {{ customer_events_window_start() }},
             (
@@ -71,7 +74,8 @@
 {%- endmacro %}
 
 {% macro default__reset_customer_events_window() -%}
-    reset variable customer_events_window_start
+    reset variable customer_events_window_start;
+    reset variable customer_events_window_end
 {%- endmacro %}
 
 {% macro spark__reset_customer_events_window() -%}
@@ -98,6 +102,36 @@
     {#- Spark: every row (no window is set, spark__set_customer_events_window). A night's rules
         then read the whole history, as a full refresh does: the same events in the window, at
         the cost of the dates before it (docs/spark.md). -#}
+    true
+{%- endmacro %}
+
+
+{% macro customer_events_shifted(date_column, shift_days, lookback_days=0) -%}
+    {#- In a rule of the customer events: true for the rows the rule compares the window's days
+        with, those dated `shift_days` before a day of the window (less `lookback_days`): from the
+        window's start less both to its end (the latest delivered business date) less
+        `shift_days`. A rule comparing each day with one a fixed time before (the balance drop)
+        reads the window and this, not every day between. True for every row when no window is
+        set. -#}
+    {{- return(adapter.dispatch('customer_events_shifted', 'bankdw')(date_column, shift_days, lookback_days)) -}}
+{%- endmacro %}
+
+{% macro default__customer_events_shifted(date_column, shift_days, lookback_days) -%}
+    (
+        cast(getvariable('customer_events_window_start') as date) is null
+        or (
+            {{ date_column }} >= cast(getvariable('customer_events_window_start') as date)
+            - {{ shift_days + lookback_days }}
+            and (
+                cast(getvariable('customer_events_window_end') as date) is null
+                or {{ date_column }} <= cast(getvariable('customer_events_window_end') as date) - {{ shift_days }}
+            )
+        )
+    )
+{%- endmacro %}
+
+{% macro spark__customer_events_shifted(date_column, shift_days, lookback_days) -%}
+    {#- Spark: every row (no window is set: spark__customer_events_since). -#}
     true
 {%- endmacro %}
 

@@ -3,7 +3,8 @@
 -- least var balance_drop_min_baseline. One event when the drop first holds, not one a day
 -- while it lasts: the day before must not have met the rule. Severity 2 (3 when at least
 -- half again the share is gone, or everything). On an incremental night it reads the deposits
--- of the events' window less the comparison's days and the day before (customer_events_since).
+-- of the events' window and the day before (customer_events_since), and those of the same days
+-- the comparison's days earlier (customer_events_shifted), not the days between.
 with deposits as (
 
     select * from {{ ref('int_customer_deposits_daily') }}
@@ -11,21 +12,37 @@ with deposits as (
 
 ),
 
+-- the days judged, and the day before each (was the drop already there?)
+judged as (
+
+    select * from deposits
+    where {{ customer_events_since('deposits.business_date', 1) }}
+
+),
+
+-- what they are compared with: the days var balance_drop_window_days before them
+earlier as (
+
+    select * from deposits
+    where {{ customer_events_shifted('deposits.business_date', var('balance_drop_window_days'), 1) }}
+
+),
+
 compared as (
 
     select
-        deposits.customer_key,
-        deposits.business_date,
-        deposits.deposit_balance,
+        judged.customer_key,
+        judged.business_date,
+        judged.deposit_balance,
         earlier.deposit_balance as baseline_balance,
         earlier.deposit_balance >= {{ var('balance_drop_min_baseline') }}
-        and (earlier.deposit_balance - deposits.deposit_balance)
+        and (earlier.deposit_balance - judged.deposit_balance)
         >= {{ var('balance_drop_share') }} * earlier.deposit_balance as is_drop
-    from deposits
-    inner join deposits as earlier
+    from judged
+    inner join earlier
         on
-            deposits.customer_key = earlier.customer_key
-            and earlier.business_date = deposits.business_date - {{ var('balance_drop_window_days') }}
+            judged.customer_key = earlier.customer_key
+            and earlier.business_date = judged.business_date - {{ var('balance_drop_window_days') }}
 
 ),
 
@@ -59,6 +76,8 @@ final as (
     where
         first_days.is_drop
         and not first_days.was_drop
+        -- (the day before the window is judged from the window's reads: not an event of its own)
+        and {{ customer_events_since('first_days.business_date') }}
 
 )
 

@@ -8,8 +8,9 @@
 -- large_flow_min_amount, and the data covers at least var large_flow_min_history_days days
 -- before it (a new customer has no habit yet). Severity 2 (3 for a withdrawal twice over the
 -- multiple; 1 for a deposit). On an incremental night it reads the postings of the events'
--- window less the baseline's days (customer_events_since); the ledger's first date is the
--- whole ledger's.
+-- window less the baseline's days (customer_events_since), and sums baselines only for the
+-- customers with a day in the window that can be large; the ledger's first date is the whole
+-- ledger's.
 with postings as (
 
     select * from {{ ref('int_transactions_flagged') }}
@@ -29,7 +30,8 @@ first_date as (
 
 ),
 
-daily_flows as (
+-- the customer's own money moving: customer-initiated postings, by direction
+flows as (
 
     select
         postings.customer_key,
@@ -38,7 +40,7 @@ daily_flows as (
             when postings.txn_type in ('DEPOSIT', 'TRANSFER_IN') then 'LARGE_DEPOSIT'
             else 'LARGE_WITHDRAWAL'
         end as event_type,
-        sum(abs(postings.amount)) as flow_amount
+        abs(postings.amount) as flow_amount
     from postings
     where
         postings.customer_key is not null
@@ -46,6 +48,38 @@ daily_flows as (
         and not postings.is_reversed
         and postings.txn_type in ('DEPOSIT', 'TRANSFER_IN', 'WITHDRAWAL', 'TRANSFER_OUT')
         and {{ customer_events_since('postings.posting_date', var('large_flow_baseline_days')) }}
+
+),
+
+-- the customers with a day that can be large in the events' window (every event is at least
+-- var large_flow_min_amount): only their flows are summed into baselines (at 100,000 customers
+-- a night's window of six days holds about 5,300 of them; a full refresh, every customer who ever
+-- had one)
+candidates as (
+
+    select distinct window_days.customer_key
+    from (
+        select
+            flows.customer_key,
+            flows.posting_date,
+            flows.event_type
+        from flows
+        where {{ customer_events_since('flows.posting_date') }}
+        group by all
+        having sum(flows.flow_amount) >= {{ var('large_flow_min_amount') }}
+    ) as window_days
+
+),
+
+daily_flows as (
+
+    select
+        flows.customer_key,
+        flows.posting_date,
+        flows.event_type,
+        sum(flows.flow_amount) as flow_amount
+    from flows
+    where flows.customer_key in (select candidates.customer_key from candidates)
     group by all
 
 ),
@@ -94,7 +128,8 @@ final as (
         ) as baseline_value
     from with_baseline
     where
-        with_baseline.baseline_days >= {{ var('large_flow_min_history_days') }}
+        {{ customer_events_since('with_baseline.posting_date') }}
+        and with_baseline.baseline_days >= {{ var('large_flow_min_history_days') }}
         and with_baseline.flow_amount >= {{ var('large_flow_min_amount') }}
         and with_baseline.flow_amount >= {{ decimal_quotient(
             var('large_flow_multiple') ~ ' * with_baseline.baseline_total', 'with_baseline.baseline_days'

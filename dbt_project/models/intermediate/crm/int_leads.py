@@ -183,13 +183,16 @@ def customer_facts(dbt, since: date, start: date, complaint_days: int) -> Custom
     contacts, conversions, complaints = defaultdict(list), defaultdict(list), defaultdict(list)
     facts = dbt.ref("int_lead_customer_facts")
     if since != EVER:
-        # The first condition follows from the second (until_date is fact_date + complaint_days),
-        # and is the one DuckDB takes down to the scans of the calls and postings: without it the
-        # `or` read every fact of the history each night.
-        earliest = min(since, start - timedelta(days=complaint_days - 1))
-        facts = facts.filter(
-            f"fact_date >= date '{earliest}' and (fact_date >= date '{since}'"
-            f" or (fact_kind = 'OPEN_COMPLAINT' and until_date > date '{start}'))"
+        # Two reads, each a plain range DuckDB takes down to the scans: every fact from `since`,
+        # and the complaints before it still open at `start` (until_date is fact_date +
+        # complaint_days), a range of the calls only. One `or` of the two read every fact of the
+        # history; bounded by the earlier day, every posting of the complaints' 90 days.
+        earliest = start - timedelta(days=complaint_days - 1)
+        facts = facts.filter(f"fact_date >= date '{since}'").union(
+            facts.filter(
+                f"fact_kind = 'OPEN_COMPLAINT' and fact_date >= date '{earliest}' and fact_date < date '{since}'"
+                f" and until_date > date '{start}'"
+            )
         )
     for customer, kind, day, until in (
         facts.order("fact_date").select("customer_key, fact_kind, fact_date, until_date").fetchall()
