@@ -12,7 +12,8 @@ night that brought no newer load builds it. Beside
 it, measured in the same run on a copy of the same file: the same models rebuilt from the
 whole history (`--full-refresh`, what every night cost before the rules were windowed), and
 a reference, DuckDB scanning the postings and balances the rules read. It prints dbt's own
-time for each model.
+time for each model, and stops with an error when the night's events or leads are not those of
+the full rebuild (night_against_full).
 
     .venv/bin/python bench/bench_crm.py --data data
     .venv/bin/python bench/bench_crm.py --data data/bench-nightly/long --repeat 3
@@ -248,6 +249,9 @@ def replay(data: Path, days: int, repeat: int, stretch_days: int | None) -> None
                     "select (select count(*) from marts.fct_customer_events), (select count(*) from marts.fct_leads)"
                 ).fetchone() or (0, 0)
                 print(f"after the night: {events:,} events, {leads:,} leads", flush=True)
+                differences = night_against_full(con, full)
+            if differences:
+                sys.exit(f"the night's marts are not the full rebuild's: {differences}")
     print(f"{'model':32s} {'night s':>9s} {'full s':>9s}")
     for name, seconds in timings["night"].items():
         full_seconds = timings["full"].get(name, [float("nan")])
@@ -257,6 +261,31 @@ def replay(data: Path, days: int, repeat: int, stretch_days: int | None) -> None
         print(f"{'total (' + mode + ')':32s} {total:9.2f}")
     for name, seconds in timings["reference"].items():
         print(f"reference: {name}: {statistics.median(seconds):.2f}s")
+
+
+COMPARED_MARTS = {
+    "marts.fct_customer_events": "* exclude (detected_in_run)",
+    "marts.fct_leads": "*",
+}
+"""The marts a replayed night must leave as the full rebuild of the same lake does (the run
+that detected an event is the night's, not the rebuild's)."""
+
+
+def night_against_full(con: duckdb.DuckDBPyConnection, full: Path) -> dict[str, tuple[int, int]]:
+    """The rows of each mart of COMPARED_MARTS only in the night's build and only in the full
+    rebuild's (`full`), where they differ: a night that cost less by reading less must find what
+    the whole history does (the check that found a night's spurious large flows, CHANGELOG)."""
+    con.execute(f"attach {literal(str(full))} as full_build (read_only)")
+    differences = {}
+    for mart, columns in COMPARED_MARTS.items():
+        night_rows, full_rows = (f"select {columns} from {prefix}{mart}" for prefix in ("", "full_build."))
+        (only_night,) = con.sql(f"select count(*) from ({night_rows} except all {full_rows})").fetchone() or (0,)
+        (only_full,) = con.sql(f"select count(*) from ({full_rows} except all {night_rows})").fetchone() or (0,)
+        print(f"{mart}: {only_night:,} rows only in the night, {only_full:,} only in the full rebuild", flush=True)
+        if only_night or only_full:
+            differences[mart] = (only_night, only_full)
+    con.execute("detach full_build")
+    return differences
 
 
 def main() -> None:
