@@ -245,6 +245,7 @@ def run_dbt(
     *extra: str,
     capture: bool = False,
     build_area: bool = False,
+    named: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command on the DuckDB file `target`, in a child process.
 
@@ -253,10 +254,13 @@ def run_dbt(
     or test process that built in-process would lock every reader out of it afterwards.
     Inside a `bankdw.dbt_session.dbt_session` (the nightly run) the command goes to the
     session's worker process instead, unless its output is to be captured.
-    `build_area`: as `dbt_args`.
+    `build_area`: as `dbt_args`. `named`: environment variables the project reads only when its
+    nodes run, never when dbt parses (night_tests.sql's BANKDW_NIGHT_TESTED_SINCE), so that the
+    parse kept for these vars and profile serves whatever they say.
     """
     args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
+    environment = environment | (named or {})
     saved = forget_another_checkouts_parse(settings, settings.root / "dbt" / "target")
     # dbt keeps one parse per target folder, of the vars and profile it last ran with: a data dir
     # whose commands change them (a night's build after a test's own command, a copy of another
@@ -483,12 +487,19 @@ def run_tests(settings: Settings) -> BuildResult:
     target = build_path(settings)
     since = night_tested_since(settings, target)
     selection = SPARK_TEST_SELECTION if settings.engine == "spark" else ()
-    result = _invoke(settings, target, "test", *selection, "--exclude-resource-type", "unit_test")
+    # the scope named once for the command, not asked by each test (on Spark a job each)
+    named = {NIGHT_TESTED_SINCE: since or "-"}
+    result = _invoke(settings, target, "test", *selection, "--exclude-resource-type", "unit_test", named=named)
     scope = "whole tables" if since is None else f"the night's rows of the incremental tables (newer than {since})"
     log.info(
         "dbt test on %s: %d passed, %d warned (%.1fs)", scope, result.tests_passed, result.tests_warned, result.seconds
     )
     return result
+
+
+NIGHT_TESTED_SINCE = "BANKDW_NIGHT_TESTED_SINCE"
+"""The environment variable that names a night's test scope to dbt (dbt_project/macros/
+night_tests.sql, night_since): the lake version, or `-` for whole tables."""
 
 
 def night_tested_since(settings: Settings, target: Path) -> str | None:
@@ -503,13 +514,15 @@ def night_tested_since(settings: Settings, target: Path) -> str | None:
     return since
 
 
-def _invoke(settings: Settings, target: Path, command: str, *extra: str) -> BuildResult:
-    """Run one dbt command on `target` (`run_dbt`, reading the build area's kept folders)
-    and count what it did from its run results."""
+def _invoke(
+    settings: Settings, target: Path, command: str, *extra: str, named: dict[str, str] | None = None
+) -> BuildResult:
+    """Run one dbt command on `target` (`run_dbt`, reading the build area's kept folders, with
+    the environment variables `named`) and count what it did from its run results."""
     results_path = settings.root / "dbt" / "target" / "run_results.json"
     results_path.unlink(missing_ok=True)
     t0 = time.monotonic()
-    done = run_dbt(settings, target, command, *extra, build_area=True)
+    done = run_dbt(settings, target, command, *extra, build_area=True, named=named)
     result = BuildResult(path=target, seconds=time.monotonic() - t0)
     nodes = json.loads(results_path.read_text(encoding="utf-8"))["results"] if results_path.exists() else []
     for node in nodes:

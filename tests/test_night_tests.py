@@ -194,6 +194,9 @@ def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
     assert night_tested_since(settings, build_path(settings)) == since
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-nighttest"
     RunReport(run_id=run_id, started_at=datetime.now(UTC).isoformat(), built=True).save(settings)
+    # (dbt's log of the gate alone: the earlier commands' logs, and dbt's rotated ones, removed)
+    for log in (settings.root / "dbt" / "logs").glob("dbt.log*"):
+        log.unlink()
     # when the night's warehouse gate runs
     with pytest.raises(BuildFailed) as failed:
         warehouse_gate_step(settings, run_id)
@@ -212,6 +215,10 @@ def test_a_nights_gate_fails_on_the_nights_rows_and_does_not_read_older_ones(
     assert view_test_filter(failed.value.result.test_results, *FACT_VIEW_UNIQUE) == "false"
     # the staging test read the night's delivery, with its one doubled branch, and no older one
     assert failures_of(failed.value.result.test_results, NIGHT_STAGING_BREAK) == 1
+    # the gate named the scope once for its command: no test asked the build for it (on Spark a job each)
+    logged = [log.read_text(encoding="utf-8") for log in (settings.root / "dbt" / "logs").glob("dbt.log*")]
+    assert "Running with dbt" in "".join(logged)
+    assert not [log for log in logged if "started_from_lake_version" in log]
     # and the check history keeps every test of the gate, each with its outcome
     manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8"))
     data_tests = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
@@ -251,6 +258,27 @@ def test_a_full_refresh_tests_whole_tables_and_finds_the_older_rows(published_ni
     # and the leads' candidates are tested whole
     assert view_test_filter(results["results"]) == "true"
     assert view_test_filter(results["results"], *FACT_VIEW_UNIQUE) == "true"
+
+
+def test_a_dbt_test_without_the_gates_scope_asks_the_build_for_it(published_nights: Nights, tmp_path: Path) -> None:
+    # given the planted night's build, and the settings' vars (warehouse_test_scope night)
+    settings, _ = planted_night(published_nights, tmp_path)
+    # when a `dbt test` not run by the gate (BANKDW_NIGHT_TESTED_SINCE unset) tests a table with a
+    # break in the night's rows and one with a break in older rows
+    done = dbt_on(
+        settings,
+        build_path(settings),
+        "test",
+        "--exclude-resource-type",
+        "unit_test",
+        "--select",
+        "fct_transactions fct_calls",
+    )
+    # then each test asked the build for the night's watermark and read the night's rows only
+    results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+    assert done.returncode == 1, done.stdout[-2000:]
+    failed = failing(results["results"])
+    assert "unique_fct_transactions_txn_id" in failed and "unique_fct_calls_call_id" not in failed, failed
 
 
 def test_by_hand_dbt_tests_whole_tables() -> None:

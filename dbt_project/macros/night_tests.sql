@@ -45,12 +45,19 @@
 
 {% macro night_since() -%}
     {#- The lake version whose newer rows a night's tests read (the build's watermark,
-        night_watermark), read once a test (a query; on Spark a job); none when the tests read
-        whole tables: after a full refresh (watermark '': every row is the night's, and the
-        scopes would select every row at the cost of their semi-joins), in a file the pipeline
-        did not stamp, with the var `whole`. -#}
+        night_watermark); none when the tests read whole tables: after a full refresh (watermark
+        '': every row is the night's, and the scopes would select every row at the cost of their
+        semi-joins), in a file the pipeline did not stamp, with the var `whole`. The pipeline's
+        warehouse gate names it once for the command (bankdw.warehouse.run_tests, the
+        environment variable BANKDW_NIGHT_TESTED_SINCE: the watermark it stamped, `-` for whole
+        tables); a `dbt test` without it asks the build, once a test (a query; on Spark a job).
+        (Read only when the tests run, never when dbt parses: not part of the kept parse.) -#}
     {%- if var('warehouse_test_scope') != 'night' or not execute -%}
         {{- return(none) -}}
+    {%- endif -%}
+    {%- set given = env_var('BANKDW_NIGHT_TESTED_SINCE', '') -%}
+    {%- if given -%}
+        {{- return(none if given == '-' else given) -}}
     {%- endif -%}
     {%- if not adapter.dispatch('night_stamped', 'bankdw')() -%}
         {{- return(none) -}}
