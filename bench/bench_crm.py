@@ -32,11 +32,16 @@ that much history, but no new behaviour (an event at a block's edge fires in eve
 
     .venv/bin/python bench/bench_crm.py --data <a 100,000-customer bank> --stretch-days 30
     .venv/bin/python bench/bench_crm.py --data <a 100,000-customer bank> --stretch-days 360
+
+Stretching and rebuilding a year takes minutes; `--keep DIR` keeps them, and the next run with
+the same DIR replays only the night (its "full" column then empty), e.g. to compare two
+checkouts' nights on the same history one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -193,29 +198,46 @@ def start_with_the_history(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def replay(data: Path, days: int, repeat: int, stretch_days: int | None) -> None:
+def rebuild_whole(
+    settings: Settings, published: Path, full: Path, stretch_days: int | None, timings: dict[str, list[float]]
+) -> None:
+    """`full`: a copy of the published build whose latest loads, rules, events and leads are
+    rebuilt from the whole history (after the stretched feeds' tables, on a stretched lake)."""
+    shutil.copyfile(published, full)
+    if stretch_days:
+        timed_run(settings, full, STRETCHED_TABLES, "--full-refresh")
+        with duckdb.connect(str(full), config=settings.duckdb_config()) as con:
+            start_with_the_history(con)
+    for selector in (LOADS, EVENTS, LEADS):
+        for model, took in timed_run(settings, full, selector, "--full-refresh").items():
+            timings.setdefault(model, []).append(took)
+
+
+def replay(data: Path, days: int, repeat: int, stretch_days: int | None, keep: Path | None = None) -> None:
     settings = load_settings(data_dir=data)
     published = published_state_path(settings)
     timings: dict[str, dict[str, list[float]]] = {"night": {}, "full": {}, "reference": {}}
     (settings.root / "tmp").mkdir(exist_ok=True)
     # beside the data dir's lake: a stretched lake links its files
-    with tempfile.TemporaryDirectory(prefix="bench-crm-", dir=settings.root / "tmp") as scratch:
-        if stretch_days:
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-crm-", dir=settings.root / "tmp"))
+        else:
+            scratch = str(keep)
+            keep.mkdir(parents=True, exist_ok=True)
+        kept_build = keep is not None and (keep / "full" / "bank.duckdb").exists()
+        if stretch_days and kept_build:
+            settings = load_settings(data_dir=Path(scratch) / "data")
+            print(f"the stretched lake and full rebuild kept in {keep}: replaying the night only", flush=True)
+        elif stretch_days:
             settings = stretched_data_dir(settings, Path(scratch) / "data", stretch_days)
         for _ in range(repeat):
             # the published file's name: the views it holds name it by
             full, night = (Path(scratch) / mode / "bank.duckdb" for mode in ("full", "night"))
             for target in (full, night):
                 target.parent.mkdir(exist_ok=True)
-            shutil.copyfile(published, full)
-            if stretch_days:
-                timed_run(settings, full, STRETCHED_TABLES, "--full-refresh")
-                with duckdb.connect(str(full), config=settings.duckdb_config()) as con:
-                    start_with_the_history(con)
-            # the whole history: the rules, their mart and the leads rebuilt from every date
-            for selector in (LOADS, EVENTS, LEADS):
-                for model, took in timed_run(settings, full, selector, "--full-refresh").items():
-                    timings["full"].setdefault(model, []).append(took)
+            if not kept_build:
+                rebuild_whole(settings, published, full, stretch_days, timings["full"])
             # a night after it: the latest load of each date finds no newer load (reads no lake
             # row), then the last dates look re-delivered
             shutil.copyfile(full, night)
@@ -294,8 +316,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1, help="business dates the replayed night delivered")
     parser.add_argument("--repeat", type=int, default=1, help="nights to replay")
     parser.add_argument("--stretch-days", type=int, help="days of history to time on (copies: see above)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="a scratch folder to keep (beside the data dir's lake: on its file system); a second run with the"
+        " same folder replays the night on the kept stretched lake and full rebuild",
+    )
     args = parser.parse_args()
-    replay(args.data, args.days, args.repeat, args.stretch_days)
+    replay(args.data, args.days, args.repeat, args.stretch_days, args.keep)
 
 
 if __name__ == "__main__":
