@@ -64,11 +64,26 @@ class DbtSession:
         self._worker: subprocess.Popen[str] | None = None
         self._replies: IO[str] | None = None
 
-    def run(self, common: list[str], command: str, extra: list[str], environment: dict[str, str]) -> int:
-        """Run `dbt <command> <common> <extra>` in the worker with `environment` added to this
-        process's; returns its exit code (0 success, 1 a node failed, 2 dbt raised)."""
+    def run(
+        self,
+        common: list[str],
+        command: str,
+        extra: list[str],
+        environment: dict[str, str],
+        named: dict[str, str] | None = None,
+    ) -> int:
+        """Run `dbt <command> <common> <extra>` in the worker with `environment` and `named` added
+        to this process's; returns its exit code (0 success, 1 a node failed, 2 dbt raised).
+        `environment` is part of what dbt's parse holds for; `named` (read only when nodes run,
+        `bankdw.warehouse.run_dbt`) is not, so the session's parse serves whatever it says."""
         worker, replies = self._start()
-        request = {"common": common, "command": command, "extra": extra, "environment": environment}
+        request = {
+            "common": common,
+            "command": command,
+            "extra": extra,
+            "environment": environment,
+            "named": named or {},
+        }
         assert worker.stdin is not None
         try:
             worker.stdin.write(json.dumps(request) + "\n")
@@ -196,7 +211,7 @@ def _serve(replies: IO[str]) -> None:
     while (line := requests.get()) is not None:
         request = json.loads(line)
         os.environ.clear()
-        os.environ.update(base | request["environment"])
+        os.environ.update(base | request["environment"] | request["named"])
         common, command, extra = request["common"], request["command"], request["extra"]
         # dbt's parse holds for the same command line and profile environment (the build file's path)
         key = json.dumps([common, request["environment"]], sort_keys=True)

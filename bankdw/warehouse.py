@@ -260,7 +260,6 @@ def run_dbt(
     """
     args, environment = dbt_args(settings, command, build_area), dbt_environment(settings, target)
     shared = _shared_parse(settings, args, environment)
-    environment = environment | (named or {})
     saved = forget_another_checkouts_parse(settings, settings.root / "dbt" / "target")
     # dbt keeps one parse per target folder, of the vars and profile it last ran with: a data dir
     # whose commands change them (a night's build after a test's own command, a copy of another
@@ -272,13 +271,13 @@ def run_dbt(
     session = None if capture else active_session(settings)
     line = [*command_line(), *args, *extra]
     if session is not None:  # the night's worker process (`bankdw.dbt_session`)
-        returncode = session.run(args[1:], command, list(extra), environment)
+        returncode = session.run(args[1:], command, list(extra), environment, named)
         done: subprocess.CompletedProcess[str] = subprocess.CompletedProcess(line, returncode)
     else:
         done = subprocess.run(
             line,
             cwd=settings.root,
-            env=os.environ | environment,
+            env=os.environ | environment | (named or {}),
             capture_output=capture,
             text=True,
             check=False,
