@@ -39,8 +39,10 @@ ENV_VARS_STILL_READ = {
     # pipeline builds a fresh file each night, and keeps Spark's warehouse in the build area)
     "profiles.yml": {"BANKDW_DBT_PATH", "BANKDW_SPARK_DIR"},
     # the build's stamp, which a Spark night's tests read from that build area (a copy of the
-    # DuckDB file's audit.warehouse_build: bankdw.warehouse.SPARK_BUILD_INFO)
-    "macros/night_tests.sql": {"BANKDW_SPARK_DIR"},
+    # DuckDB file's audit.warehouse_build: bankdw.warehouse.SPARK_BUILD_INFO), and the night's test
+    # scope the warehouse gate names for its command (bankdw.warehouse.NIGHT_TESTED_SINCE): the
+    # run's own facts, not settings
+    "macros/night_tests.sql": {"BANKDW_SPARK_DIR", "BANKDW_NIGHT_TESTED_SINCE"},
 }
 
 
