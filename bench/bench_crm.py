@@ -293,16 +293,25 @@ COMPARED_MARTS = {
 that detected an event is the night's, not the rebuild's)."""
 
 
+def rows_only_in_one(con: duckdb.DuckDBPyConnection, table: str, columns: str = "*") -> list[int]:
+    """Rows of `table` in the open night's build (`bank`) not in the attached full rebuild
+    (`full_build`), and the other way round. Also tests/test_crm.py's."""
+    counts = []
+    for a, b in (("bank", "full_build"), ("full_build", "bank")):
+        query = f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
+        (count,) = con.sql(query).fetchone() or (0,)
+        counts.append(int(count))
+    return counts
+
+
 def night_against_full(con: duckdb.DuckDBPyConnection, full: Path) -> dict[str, tuple[int, int]]:
     """The rows of each mart of COMPARED_MARTS only in the night's build and only in the full
     rebuild's (`full`), where they differ: a night that cost less by reading less must find what
     the whole history does (the check that found a night's spurious large flows, CHANGELOG)."""
     con.execute(f"attach {literal(str(full))} as full_build (read_only)")
-    differences = {}
+    differences: dict[str, tuple[int, int]] = {}
     for mart, columns in COMPARED_MARTS.items():
-        night_rows, full_rows = (f"select {columns} from {prefix}{mart}" for prefix in ("", "full_build."))
-        (only_night,) = con.sql(f"select count(*) from ({night_rows} except all {full_rows})").fetchone() or (0,)
-        (only_full,) = con.sql(f"select count(*) from ({full_rows} except all {night_rows})").fetchone() or (0,)
+        only_night, only_full = rows_only_in_one(con, mart, columns)
         print(f"{mart}: {only_night:,} rows only in the night, {only_full:,} only in the full rebuild", flush=True)
         if only_night or only_full:
             differences[mart] = (only_night, only_full)

@@ -21,7 +21,7 @@ import pytest
 
 from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
-from bench.bench_crm import EVENT_MODELS, redeliver
+from bench.bench_crm import EVENT_MODELS, redeliver, rows_only_in_one
 from extract.sql import literal
 from tests.conftest import PublishedBank, dbt_on, on_the_value_bank_lake
 
@@ -378,17 +378,6 @@ def built_against_a_full_refresh(settings: Settings, build: Path, tmp_path: Path
     full = copy_of(build, tmp_path / "full")
     built_both_ways(settings, {"incremental": build, "full": full}, *models)
     return full
-
-
-def rows_only_in_one(con: duckdb.DuckDBPyConnection, table: str, columns: str = "*") -> list[int]:
-    """Rows of `table` in the open incremental copy (`bank`) not in the attached full one
-    (`full_build`), and the other way round."""
-    return [
-        con.sql(
-            f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
-        ).fetchone()[0]
-        for a, b in (("bank", "full_build"), ("full_build", "bank"))
-    ]
 
 
 def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
