@@ -423,6 +423,79 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
     assert 0 < replaced[0] < replaced[1]
 
 
+def hidden(con: duckdb.DuckDBPyConnection, relation: str, column: str, days: list[date]) -> None:
+    """Schema-qualified view or table `relation` without its rows dated (`column`) on `days`, as if
+    they had never been delivered: swapped for a view over it that leaves them out."""
+    schema, name = relation.split(".")
+    [(kind,)] = con.sql(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        params=[schema, name],
+    ).fetchall()
+    con.execute(f"alter {'view' if kind == 'VIEW' else 'table'} {relation} rename to {name}_delivered")
+    dated = ", ".join(f"date {literal(day.isoformat())}" for day in days)
+    con.execute(f"create view {relation} as select * from {schema}.{name}_delivered where {column} not in ({dated})")
+
+
+def test_a_night_after_a_silence_compares_with_the_last_delivered_day(value_bank: Settings, tmp_path: Path) -> None:
+    """A system may deliver nothing for a date (the agreement: a weekend, a holiday), or an empty
+    file. The rules that compare a day with the delivered day before (balance drop, dormancy, the
+    loans) compare the first day after a silence with the last day before it. A night whose window
+    starts right after one starts it the day after that day instead (macros/crm_events.sql,
+    customer_events_window_start), and finds the events a full refresh finds: a drop that already
+    held is not an event again. It reads nothing older than that day needs."""
+    settings = on_the_value_bank_lake(value_bank, tmp_path)
+    base = copy_of(published_state_path(value_bank), tmp_path / "base")
+    with duckdb.connect(str(base), config=settings.duckdb_config()) as con:
+        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+        (window,) = con.sql(
+            "select min(earliest_fact_date) from intermediate.int_business_date_loads where business_date > ?",
+            params=[last - timedelta(days=10)],
+        ).fetchone()
+        # given the bank's build in which the core system delivered no balances, loan states or
+        # account snapshots on the three days before the window of a night re-delivering the last
+        # ten days (postings, calls and web events still came)
+        silent = [window - timedelta(days=n) for n in (3, 2, 1)]
+        hidden(con, "intermediate.int_account_balances_keyed", "business_date", silent)
+        hidden(con, "intermediate.int_loans_provisioned", "business_date", silent)
+        hidden(con, "staging.stg_core_banking__accounts", "snapshot_date", silent)
+        con.execute(
+            "update intermediate.int_business_date_loads"
+            " set has_balances = false, has_loans = false, has_account_snapshots = false"
+            " where business_date between ? and ?",
+            [silent[0], silent[-1]],
+        )
+        # (customers whose deposits dropped by the rule both on the last day before the silence
+        # and on the window's first: a night comparing the window's first day with nothing would
+        # find their drop again)
+        before = silent[0] - timedelta(days=1)
+        (dropped_throughout,) = con.sql(
+            "select count(*) from (select judged.customer_key from intermediate.int_customer_deposits_daily as judged"
+            " inner join intermediate.int_customer_deposits_daily as earlier"
+            " on judged.customer_key = earlier.customer_key"
+            f" and earlier.business_date = judged.business_date - {settings.balance_drop_window_days}"
+            " where judged.business_date in (?, ?) and earlier.deposit_balance >= ?"
+            " and earlier.deposit_balance - judged.deposit_balance >= ? * earlier.deposit_balance"
+            " group by judged.customer_key having count(*) = 2)",
+            params=[before, window, settings.balance_drop_min_baseline, settings.balance_drop_share],
+        ).fetchone()
+    assert dropped_throughout > 0
+
+    def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
+        # the night reads the loan states from the last day before the silence, the balances from
+        # that day's comparison, and nothing older
+        poison(con, "int_loans_provisioned", before)
+        poison(con, "int_account_balances_keyed", before - timedelta(days=settings.balance_drop_window_days))
+
+    # and two copies of it whose last ten days look re-delivered
+    builds, _ = redelivered_twins(settings, base, tmp_path, poison_before)
+    # when one is built incrementally and the other by a full refresh
+    built_both_ways(settings, builds, *EVENT_MODELS)
+    # then the events are the same, row for row
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        assert rows_only_in_one(con, "marts.fct_customer_events") == [0, 0]
+
+
 def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
     """int_leads resumes the contact rules at the night's window from the state the earlier rows
     leave (models/crm/leads.py, resume_leads): the leads are row for row those of a full refresh,
@@ -483,6 +556,11 @@ DATED_LOADS = """
 scanning every row of every dated feed: what the incremental table must still give."""
 
 
+REACHED = "earliest_fact_date, has_balances, has_loans, has_account_snapshots"
+"""What int_business_date_loads says of each date beside its latest load: the day its facts reach
+back to, the core system's feeds it holds."""
+
+
 def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     value_bank: Settings, tmp_path: Path
 ) -> None:
@@ -496,7 +574,7 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
         expected = sorted(con.sql(DATED_LOADS).fetchall())
         assert sorted(con.sql(f"select business_date, load_id from {loads}").fetchall()) == expected
-        reached = con.sql(f"select business_date, earliest_fact_date from {loads}").fetchall()
+        reached = con.sql(f"select business_date, {REACHED} from {loads}").fetchall()
         (last,) = con.sql(f"select max(business_date) from {loads}").fetchone()
         con.execute(f"delete from {loads} where business_date > ?", [last - timedelta(days=10)])
         con.execute(f"update {loads} set load_id = '0-older'")
@@ -504,10 +582,10 @@ def test_the_latest_load_of_each_date_is_kept_without_rereading_older_loads(
     outcome = dbt_on(settings, build, "run", "-s", "int_business_date_loads")
     assert outcome.returncode == 0, outcome.stdout[-3000:]
     # then it holds every date with its latest load, as the whole-lake scan does, and the day the
-    # date's facts reach back to, as the full build found it
+    # date's facts reach back to and the feeds it holds, as the full build found them
     with duckdb.connect(str(build), config=settings.duckdb_config()) as con:
         assert sorted(con.sql(f"select business_date, load_id from {loads}").fetchall()) == expected
-        assert sorted(con.sql(f"select business_date, earliest_fact_date from {loads}").fetchall()) == sorted(reached)
+        assert sorted(con.sql(f"select business_date, {REACHED} from {loads}").fetchall()) == sorted(reached)
         # and when a further night brings no newer load, reading any lake row of the loads it
         # holds fails the build: it reads none
         (newest,) = con.sql(f"select max(load_id) from {loads}").fetchone()

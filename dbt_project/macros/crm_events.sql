@@ -8,7 +8,9 @@
     date, a late web event's day, the day of a posting a reversal cancels), less var
     event_lookback_days (0 by default: a margin the data team can widen). Every rule judges a
     day from facts dated on or before it (a withdrawn salary credit moves SALARY_STOPPED earlier,
-    but not before the credit), so no event before that day can change. The
+    but not before the credit), so no event before that day can change; the rules that compare
+    a day with the delivered day before read it, and after a silence (a weekend) the window
+    starts the day after it. The
     `replace_window` strategy then deletes every event of the table dated in that window and
     inserts what the rules find there now: an event the corrected data still supports comes
     back with the same event_id; one it no longer supports is gone (withdrawn); a re-delivered
@@ -21,10 +23,57 @@
 #}
 
 {% macro customer_events_window_start() -%}
+    {#- The earliest day a fact of the newer loads happened on, less the margin; moved back, when
+        a silence lies before it, to the day after the last day that a "day before" rule compares
+        the window's first with: the last date before it with loan states (LOAN_ARREARS,
+        LOAN_DOWNGRADE), with account snapshots (DORMANCY_START), with balances both on it and
+        balance_drop_window_days before it (BALANCE_DROP's last comparison); each only when the
+        window holds a day that rule judges. On a bank that delivers every day that day is the
+        day before, and the window stays where it was; after a weekend or a holiday the night
+        judges the silent days again (no fact of the core system: the same events) so that the
+        rules read the day they compare with, as a full refresh does. A silence costs a night its
+        length, not the history's: a feed that stopped (a bank that sold its loans) moves
+        nothing. A night with no newer load: 9999-12-31 (nothing to judge). -#}
     (
-        select coalesce(min(loads.earliest_fact_date), date '9999-12-31') - {{ var('event_lookback_days') }}
-        from {{ ref('int_business_date_loads') }} as loads
-        where loads.load_id > (select coalesce(max(loaded.detected_in_run), '') from {{ this }} as loaded)
+        select
+            case
+                when judged.first_day is null then date '9999-12-31'
+                else least(
+                    judged.first_day,
+                    case
+                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_loans)
+                            then max(case when delivered.business_date < judged.first_day and delivered.has_loans
+                                then delivered.business_date end) + 1
+                    end,
+                    case
+                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_account_snapshots)
+                            then max(case when delivered.business_date < judged.first_day
+                                and delivered.has_account_snapshots then delivered.business_date end) + 1
+                    end,
+                    case
+                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_comparison)
+                            then max(case when delivered.business_date < judged.first_day and delivered.has_comparison
+                                then delivered.business_date end) + 1
+                    end
+                )
+            end
+        from (
+            select min(loads.earliest_fact_date) - {{ var('event_lookback_days') }} as first_day
+            from {{ ref('int_business_date_loads') }} as loads
+            where loads.load_id > (select coalesce(max(loaded.detected_in_run), '') from {{ this }} as loaded)
+        ) as judged
+        left join (
+            select
+                loads.business_date,
+                loads.has_loans,
+                loads.has_account_snapshots,
+                loads.has_balances and coalesce(compared.has_balances, false) as has_comparison
+            from {{ ref('int_business_date_loads') }} as loads
+            left join {{ ref('int_business_date_loads') }} as compared
+                on compared.business_date = loads.business_date - {{ var('balance_drop_window_days') }}
+        ) as delivered
+            on true
+        group by judged.first_day
     )
 {%- endmacro %}
 

@@ -16,6 +16,12 @@
 -- events from that day on (macros/crm_events.sql, customer_events_window_start). Kept over the
 -- loads of the date, because a re-delivery that withdraws a late event or a reversal no longer
 -- carries its day.
+-- has_balances, has_loans, has_account_snapshots: whether the date holds rows of that feed of
+-- the core system, as its loads so far left it (a delivery of the core system replaces each of
+-- its feeds for the date, one of another system leaves them). The rules that compare a day with
+-- the delivered day before (balance drop, dormancy, loans) need the window's first day's: after a
+-- silent day (a weekend, a holiday, an empty file) it lies further back than the day before
+-- (macros/crm_events.sql, customer_events_window_start).
 -- A table the build computes once (the events, their window, the leads and the scorecards read
 -- it about seven times a build), incremental: a night reads only the rows of loads newer than
 -- the latest it holds, which DuckDB finds from the Parquet files' statistics of _load_id (every
@@ -114,50 +120,67 @@ dated_loads as (
     select
         balances.business_date,
         balances._load_id,
-        balances.business_date as fact_date
+        balances.business_date as fact_date,
+        'core_banking' as system,
+        'balances' as feed
     from balances
     union all
     select
         transactions.business_date,
         transactions._load_id,
-        transactions.posting_date as fact_date
+        transactions.posting_date as fact_date,
+        'core_banking' as system,
+        'transactions' as feed
     from transactions
     union all
     select
         reversed_postings.business_date,
         reversed_postings._load_id,
-        reversed_postings.posting_date as fact_date
+        reversed_postings.posting_date as fact_date,
+        'core_banking' as system,
+        'transactions' as feed
     from reversed_postings
     union all
     select
         loans.business_date,
         loans._load_id,
-        loans.business_date as fact_date
+        loans.business_date as fact_date,
+        'core_banking' as system,
+        'loans' as feed
     from loans
     union all
     select
         accounts.snapshot_date as business_date,
         accounts._load_id,
-        accounts.snapshot_date as fact_date
+        accounts.snapshot_date as fact_date,
+        'core_banking' as system,
+        'accounts' as feed
     from accounts
     union all
     select
         calls.business_date,
         calls._load_id,
-        cast(calls.started_at as date) as fact_date
+        cast(calls.started_at as date) as fact_date,
+        'call_center' as system,
+        'calls' as feed
     from calls
     union all
     select
         web_events.received_date as business_date,
         web_events._load_id,
         -- the day in the bank's time zone, as int_web_events_deduplicated dates it
-        cast(web_events.event_ts as date) as fact_date
+        cast(web_events.event_ts as date) as fact_date,
+        'online_banking' as system,
+        'events' as feed
     from web_events
     union all
     select
         deliveries.business_date,
         deliveries.load_id as _load_id,
-        deliveries.business_date as fact_date
+        deliveries.business_date as fact_date,
+        deliveries.system,
+        -- (the audit says a file was delivered, not that it held a row)
+        cast(null as {{ string_type() }}) as feed
     from deliveries
 
 ),
@@ -167,7 +190,11 @@ newest as (
     select
         dated_loads.business_date,
         max(dated_loads._load_id) as load_id,
-        least(min(dated_loads.fact_date), dated_loads.business_date) as earliest_fact_date
+        least(min(dated_loads.fact_date), dated_loads.business_date) as earliest_fact_date,
+        bool_or(dated_loads.system = 'core_banking') as is_core_banking_loaded,
+        coalesce(bool_or(dated_loads.feed = 'balances'), false) as has_balances,
+        coalesce(bool_or(dated_loads.feed = 'loans'), false) as has_loans,
+        coalesce(bool_or(dated_loads.feed = 'accounts'), false) as has_account_snapshots
     from dated_loads
     where dated_loads._load_id > {{ newer_than }}
     group by dated_loads.business_date
@@ -180,12 +207,18 @@ kept as (
     {% if is_incremental() %}
         select
             loaded.business_date,
-            loaded.earliest_fact_date
+            loaded.earliest_fact_date,
+            loaded.has_balances,
+            loaded.has_loans,
+            loaded.has_account_snapshots
         from {{ this }} as loaded
     {% else %}
         select
             cast(null as date) as business_date,
-            cast(null as date) as earliest_fact_date
+            cast(null as date) as earliest_fact_date,
+            cast(null as boolean) as has_balances,
+            cast(null as boolean) as has_loans,
+            cast(null as boolean) as has_account_snapshots
         where false
     {% endif %}
 
@@ -197,7 +230,21 @@ final as (
         newest.business_date,
         newest.load_id,
         least(newest.earliest_fact_date, coalesce(kept.earliest_fact_date, newest.earliest_fact_date))
-            as earliest_fact_date
+            as earliest_fact_date,
+        -- a delivery of the core system replaces each of its feeds for the date; another
+        -- system's leaves them as they were
+        case
+            when newest.is_core_banking_loaded then newest.has_balances
+            else coalesce(kept.has_balances, false)
+        end as has_balances,
+        case
+            when newest.is_core_banking_loaded then newest.has_loans
+            else coalesce(kept.has_loans, false)
+        end as has_loans,
+        case
+            when newest.is_core_banking_loaded then newest.has_account_snapshots
+            else coalesce(kept.has_account_snapshots, false)
+        end as has_account_snapshots
     from newest
     left join kept
         on newest.business_date = kept.business_date
