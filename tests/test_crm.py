@@ -380,49 +380,6 @@ def built_against_a_full_refresh(settings: Settings, build: Path, tmp_path: Path
     return full
 
 
-def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
-    """Each rule reads only the dates the night needs (its window less its own look-back:
-    macros/crm_events.sql, customer_events_since); the mart it builds is row for row the one a
-    full refresh builds from the whole history. A large flow's baseline of 20 days, so that the
-    flows' reads end inside the bank's 70 days: what a rule returns before the window, from part
-    of a baseline, is never written, not even for a customer with no event yet."""
-    settings = on_the_value_bank_lake(value_bank, tmp_path, large_flow_baseline_days=20, large_flow_min_history_days=5)
-    base = copy_of(published_state_path(value_bank), tmp_path / "base")
-    # (the events as a full refresh finds them at that baseline)
-    outcome = dbt_on(settings, base, "run", "-s", *EVENT_MODELS, "--full-refresh")
-    assert outcome.returncode == 0, outcome.stdout[-3000:]
-
-    def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
-        # reading a balance, a loan state or a posting before the window less the rules' look-back
-        # fails the build; so does a balance between the days the balance drop compares the
-        # window's with (the window's less balance_drop_window_days) and the first the maturing
-        # deposits read (the notice's days before the window)
-        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-        compared_until = last - timedelta(days=settings.balance_drop_window_days)
-        read_again_from = window - timedelta(days=settings.td_maturity_notice_days)
-        assert compared_until < read_again_from - timedelta(days=1)  # (a gap to poison)
-        poison(con, "int_account_balances_keyed", read_again_from, after=compared_until)
-        poison(con, "int_account_balances_keyed", window - timedelta(days=settings.balance_drop_window_days + 1))
-        poison(con, "int_loans_provisioned", window - timedelta(days=1))
-        poison(
-            con, "int_transactions_flagged", window - timedelta(days=settings.large_flow_baseline_days), "posting_date"
-        )
-
-    # given two copies of the bank's whole build (70 days) whose last ten days look re-delivered
-    builds, _ = redelivered_twins(settings, base, tmp_path, poison_before)
-    # when one is built incrementally and the other by a full refresh
-    built_both_ways(settings, builds, *EVENT_MODELS)
-    # then the events are the same, row for row, and the night did replace its window
-    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
-        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        only = rows_only_in_one(con, "marts.fct_customer_events")
-        replaced = con.sql(
-            "select count(*) filter (where detected_in_run = 'Z-redelivery'), count(*) from marts.fct_customer_events"
-        ).fetchone()
-    assert only == [0, 0]
-    assert 0 < replaced[0] < replaced[1]
-
-
 def hidden(con: duckdb.DuckDBPyConnection, relation: str, column: str, days: list[date]) -> None:
     """Schema-qualified view or table `relation` without its rows dated (`column`) on `days`, as if
     they had never been delivered: swapped for a view over it that leaves them out."""
@@ -436,14 +393,22 @@ def hidden(con: duckdb.DuckDBPyConnection, relation: str, column: str, days: lis
     con.execute(f"create view {relation} as select * from {schema}.{name}_delivered where {column} not in ({dated})")
 
 
-def test_a_night_after_a_silence_compares_with_the_last_delivered_day(value_bank: Settings, tmp_path: Path) -> None:
-    """A system may deliver nothing for a date (the agreement: a weekend, a holiday), or an empty
-    file. The rules that compare a day with the delivered day before (balance drop, dormancy, the
-    loans) compare the first day after a silence with the last day before it. A night whose window
-    starts right after one starts it the day after that day instead (macros/crm_events.sql,
-    customer_events_window_start), and finds the events a full refresh finds: a drop that already
-    held is not an event again. It reads nothing older than that day needs."""
-    settings = on_the_value_bank_lake(value_bank, tmp_path)
+def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
+    """Each rule reads only the dates the night needs (its window less its own look-back:
+    macros/crm_events.sql, customer_events_since); the mart it builds is row for row the one a
+    full refresh builds from the whole history. A large flow's baseline of 20 days, so that the
+    flows' reads end inside the bank's 70 days: what a rule returns before the window, from part
+    of a baseline, is never written, not even for a customer with no event yet. And a silence
+    right before the window: a system may deliver nothing for a date (the agreement: a weekend, a
+    holiday), or an empty file. The rules that compare a day with the delivered day before
+    (balance drop, dormancy, the loans) compare the first day after it with the last day before
+    it, so the night starts its window the day after that day (customer_events_window_start): a
+    drop that already held is not an event again. A notice of ten days for maturing deposits, so
+    that the balances between those the balance drop compares with and those they read are a gap
+    the night must not read."""
+    settings = on_the_value_bank_lake(
+        value_bank, tmp_path, large_flow_baseline_days=20, large_flow_min_history_days=5, td_maturity_notice_days=10
+    )
     base = copy_of(published_state_path(value_bank), tmp_path / "base")
     with duckdb.connect(str(base), config=settings.duckdb_config()) as con:
         (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
@@ -452,9 +417,9 @@ def test_a_night_after_a_silence_compares_with_the_last_delivered_day(value_bank
             params=[last - timedelta(days=10)],
         ).fetchone()
         # given the bank's build in which the core system delivered no balances, loan states or
-        # account snapshots on the three days before the window of a night re-delivering the last
+        # account snapshots on the two days before the window of a night re-delivering the last
         # ten days (postings, calls and web events still came)
-        silent = [window - timedelta(days=n) for n in (3, 2, 1)]
+        silent = [window - timedelta(days=n) for n in (2, 1)]
         hidden(con, "intermediate.int_account_balances_keyed", "business_date", silent)
         hidden(con, "intermediate.int_loans_provisioned", "business_date", silent)
         hidden(con, "staging.stg_core_banking__accounts", "snapshot_date", silent)
@@ -479,21 +444,40 @@ def test_a_night_after_a_silence_compares_with_the_last_delivered_day(value_bank
             params=[before, window, settings.balance_drop_min_baseline, settings.balance_drop_share],
         ).fetchone()
     assert dropped_throughout > 0
+    # (the events as a full refresh finds them at that baseline, after that silence)
+    outcome = dbt_on(settings, base, "run", "-s", *EVENT_MODELS, "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
 
     def poison_before(con: duckdb.DuckDBPyConnection, window: date) -> None:
-        # the night reads the loan states from the last day before the silence, the balances from
-        # that day's comparison, and nothing older
-        poison(con, "int_loans_provisioned", before)
+        # the night judges from the day after the last one before the silence: reading a balance
+        # or a loan state before what that day needs fails the build; so does a balance between
+        # the days the balance drop compares the window's with (less balance_drop_window_days) and
+        # the first the maturing deposits read (the notice's days before the window), and a
+        # posting before the window less the flows' baseline
+        starts = before + timedelta(days=1)
+        compared_until = last - timedelta(days=settings.balance_drop_window_days)
+        read_again_from = starts - timedelta(days=settings.td_maturity_notice_days)
+        assert compared_until < read_again_from - timedelta(days=1)  # (a gap to poison)
+        poison(con, "int_account_balances_keyed", read_again_from, after=compared_until)
         poison(con, "int_account_balances_keyed", before - timedelta(days=settings.balance_drop_window_days))
+        poison(con, "int_loans_provisioned", before)
+        poison(
+            con, "int_transactions_flagged", starts - timedelta(days=settings.large_flow_baseline_days), "posting_date"
+        )
 
-    # and two copies of it whose last ten days look re-delivered
+    # and two copies of that build whose last ten days look re-delivered
     builds, _ = redelivered_twins(settings, base, tmp_path, poison_before)
     # when one is built incrementally and the other by a full refresh
     built_both_ways(settings, builds, *EVENT_MODELS)
-    # then the events are the same, row for row
+    # then the events are the same, row for row, and the night did replace its window
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
         con.execute(f"attach '{builds['full']}' as full_build (read_only)")
-        assert rows_only_in_one(con, "marts.fct_customer_events") == [0, 0]
+        only = rows_only_in_one(con, "marts.fct_customer_events")
+        replaced = con.sql(
+            "select count(*) filter (where detected_in_run = 'Z-redelivery'), count(*) from marts.fct_customer_events"
+        ).fetchone()
+    assert only == [0, 0]
+    assert 0 < replaced[0] < replaced[1]
 
 
 def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
