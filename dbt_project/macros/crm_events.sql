@@ -39,22 +39,14 @@
             case
                 when judged.first_day is null then date '9999-12-31'
                 else least(
-                    judged.first_day,
+                    judged.first_day
+                    {%- for compared_with in ('has_loans', 'has_account_snapshots', 'has_comparison') %},
                     case
-                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_loans)
-                            then max(case when delivered.business_date < judged.first_day and delivered.has_loans
-                                then delivered.business_date end) + 1
-                    end,
-                    case
-                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_account_snapshots)
+                        when bool_or(delivered.business_date >= judged.first_day and delivered.{{ compared_with }})
                             then max(case when delivered.business_date < judged.first_day
-                                and delivered.has_account_snapshots then delivered.business_date end) + 1
-                    end,
-                    case
-                        when bool_or(delivered.business_date >= judged.first_day and delivered.has_comparison)
-                            then max(case when delivered.business_date < judged.first_day and delivered.has_comparison
-                                then delivered.business_date end) + 1
+                                and delivered.{{ compared_with }} then delivered.business_date end) + 1
                     end
+                    {%- endfor %}
                 )
             end
         from (

@@ -41,6 +41,10 @@
 {#- the loads this table holds (a full refresh: none) -#}
 {%- set newer_than = "''" -%}
 {%- set new_reversals = true -%}
+{#- the core system's feeds a date says it holds: flag -> the feed of dated_loads -#}
+{%- set core_feeds = {
+    'has_balances': 'balances', 'has_loans': 'loans', 'has_account_snapshots': 'accounts',
+} -%}
 {%- if is_incremental() -%}
     {%- set newer_than = "(select coalesce(max(loaded.load_id), '') from " ~ this ~ " as loaded)" -%}
     {#- Finding a reversed posting's day reads the ledger's ids: only on a night whose loads
@@ -191,10 +195,10 @@ newest as (
         dated_loads.business_date,
         max(dated_loads._load_id) as load_id,
         least(min(dated_loads.fact_date), dated_loads.business_date) as earliest_fact_date,
-        bool_or(dated_loads.system = 'core_banking') as is_core_banking_loaded,
-        coalesce(bool_or(dated_loads.feed = 'balances'), false) as has_balances,
-        coalesce(bool_or(dated_loads.feed = 'loans'), false) as has_loans,
-        coalesce(bool_or(dated_loads.feed = 'accounts'), false) as has_account_snapshots
+        {%- for flag, feed in core_feeds.items() %}
+            coalesce(bool_or(dated_loads.feed = '{{ feed }}'), false) as {{ flag }},
+        {%- endfor %}
+        bool_or(dated_loads.system = 'core_banking') as is_core_banking_loaded
     from dated_loads
     where dated_loads._load_id > {{ newer_than }}
     group by dated_loads.business_date
@@ -207,18 +211,18 @@ kept as (
     {% if is_incremental() %}
         select
             loaded.business_date,
-            loaded.earliest_fact_date,
-            loaded.has_balances,
-            loaded.has_loans,
-            loaded.has_account_snapshots
+            {%- for flag in core_feeds %}
+                loaded.{{ flag }},
+            {%- endfor %}
+            loaded.earliest_fact_date
         from {{ this }} as loaded
     {% else %}
         select
             cast(null as date) as business_date,
-            cast(null as date) as earliest_fact_date,
-            cast(null as boolean) as has_balances,
-            cast(null as boolean) as has_loans,
-            cast(null as boolean) as has_account_snapshots
+            {%- for flag in core_feeds %}
+                cast(null as boolean) as {{ flag }},
+            {%- endfor %}
+            cast(null as date) as earliest_fact_date
         where false
     {% endif %}
 
