@@ -176,8 +176,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Most landed bytes of one feed file that the stage step converts together: the "
         "deliveries of a run are batched up to it (many small deliveries in one conversion); a larger "
-        "delivery is converted on its own; 0 converts every delivery on its own. A batch's converted rows are "
-        "held in memory outside duckdb_memory_limit: a larger batch, a higher peak.",
+        "delivery is converted on its own and its rows written as they are fetched, a row group at a time; 0 "
+        "converts and writes every delivery so. A batch's converted rows are held in memory outside "
+        "duckdb_memory_limit: a larger batch, a higher peak.",
     )
     delivery_gap_days: int = Field(
         default=31,

@@ -52,7 +52,8 @@ DEFAULT_BATCH_BYTES = 32_000_000
 converted rows pass through Arrow in this process, outside DuckDB's memory limit: at 100,000
 customers an initial load of 20 days peaked at 8.0 GB in the stage with 256 MB, 2.8 GB with 32 MB,
 1.6 GB one delivery at a time, in about the same time; a small bank's 360 deliveries stay under
-20 ms of overhead each (docs/performance.md)."""
+20 ms of overhead each (docs/performance.md). A delivery larger than a batch is written as its
+rows are fetched, a row group at a time, so that no delivery's size sets the peak."""
 
 
 @dataclass
@@ -200,7 +201,8 @@ def stage(
     (`_convert_batch`): converting each small delivery on its own cost a real bank's 1,362
     small deliveries far more than their rows did. A batch holds at most `batch_bytes` of landed
     files (setting `stage_batch_bytes`), so that a large initial load is not one conversion held
-    at once. Each delivery keeps the outcome it would
+    at once; a delivery larger than that is converted on its own and its rows written as they are
+    fetched, a row group at a time (`_stage_converted`). Each delivery keeps the outcome it would
     have on its own (`_convert_batch` says how); a delivery refused as implausibly dated has its
     staged partitions removed again."""
     staging = lake.staging(load_id)
@@ -226,7 +228,7 @@ def stage(
         for (system, feed_name), parts in batches.items():
             for batch in parts:
                 feed = agreement.file(system, feed_name)
-                _convert_batch(con, writes, batch, feed, staging, load_id, type_drift_share)
+                _convert_batch(con, writes, batch, feed, staging, load_id, type_drift_share, batch_bytes)
         writes.wait()  # every staged file written before a refused delivery's partitions are removed
     finally:
         writes.close()
@@ -319,6 +321,7 @@ def _convert_batch(
     staging: Lake,
     load_id: str,
     type_drift_share: float,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> None:
     """Convert feed file `feed` of every delivery in `batch` and stage each delivery's part.
 
@@ -341,8 +344,10 @@ def _convert_batch(
         if len(group) > 1 and _stage_together(con, writes, group, feed, staging, load_id, type_drift_share):
             continue
         for one in group:
+            paths = one.paths[feed.name]
+            streamed = _size(paths) > batch_bytes
             one.results[feed.name] = _stage_converted(
-                con, writes, one, feed, one.paths[feed.name], staging, load_id, type_drift_share
+                con, writes, one, feed, paths, staging, load_id, type_drift_share, streamed
             )
 
 
@@ -422,8 +427,15 @@ def _stage_converted(
     staging: Lake,
     load_id: str,
     type_drift_share: float,
+    streamed: bool = False,
 ) -> tuple[list[str], list[FileLoad]]:
-    """Convert one delivery's files of `feed` and stage them: (problems, files staged)."""
+    """Convert one delivery's files of `feed` and stage them: (problems, files staged).
+
+    `streamed` (a delivery larger than a batch): its rows are written as they are fetched, a row
+    group at a time, not fetched whole first. A whole fetch holds every converted row in Arrow in
+    this process, outside DuckDB's memory limit, and the next conversion starts beside the write:
+    a million-customer bank's day of account parties or web events (3 million rows) peaked the
+    stage at 9 GB so (docs/performance.md)."""
     try:
         converted = convert_feed(con, paths, feed, type_drift_share, reads=one.reads)
     except FileRefused as refused:
@@ -432,7 +444,8 @@ def _stage_converted(
         # A read error no check above foresaw: it refuses this delivery, never the night.
         names = ", ".join(p.name for p in paths)
         return [f"{names}: could not be read ({type(failed).__name__}: {failed})"], []
-    rows = con.sql(TYPED_ROWS).to_arrow_table()
+    typed = con.sql(TYPED_ROWS)
+    rows = typed.fetch_record_batch(STAGED_ROW_GROUP) if streamed else typed.to_arrow_table()
     staged = _stage_part(writes, one, converted, rows, staging, load_id, source_prefix=one.relative_dir + "/")
     writes.flush()
     return staged
@@ -500,25 +513,27 @@ STAGED_ROW_GROUP = 122_880
 so that readers split a large staged file as they did."""
 
 
+_PARQUET_OPTIONS = {"store_decimal_as_integer": True}
+"""How pyarrow writes a staged file: decimals as integers, as DuckDB writes them (readers of the
+lake, Spark too, read both)."""
+
+
 def _write_files(files: list[tuple[Path, pa.Table, str]]) -> None:
     for path, rows, compression in files:
-        # decimals as integers, as DuckDB writes them (readers of the lake, Spark too, read both)
-        pq.write_table(
-            rows, path, compression=compression, row_group_size=STAGED_ROW_GROUP, store_decimal_as_integer=True
-        )
+        pq.write_table(rows, path, compression=compression, row_group_size=STAGED_ROW_GROUP, **_PARQUET_OPTIONS)
 
 
 def _stage_part(
     writes: _Writes,
     one: _Prepared,
     converted: ConvertedFeed,
-    rows: pa.Table,
+    rows: pa.Table | pa.RecordBatchReader,
     staging: Lake,
     load_id: str,
     source_prefix: str = "",
 ) -> tuple[list[str], list[FileLoad]]:
     """Check a delivery's converted files (`converted.files` by name) against its manifest and
-    stage its `rows` (of view `typed`) by `writes`."""
+    stage its `rows` (of view `typed`) by `writes`, or as they are read from a reader."""
     assert one.manifest is not None  # only a delivery that passed _prepare is converted
     problems = _compare_with_manifest(converted, one.manifest)
     if problems:
@@ -564,7 +579,7 @@ def _compare_with_manifest(converted: ConvertedFeed, manifest: Manifest) -> list
 def _write_staged(
     writes: _Writes,
     converted: ConvertedFeed,
-    rows: pa.Table,
+    rows: pa.Table | pa.RecordBatchReader,
     source_prefix: str,
     staging: Lake,
     business_date: date,
@@ -573,7 +588,8 @@ def _write_staged(
 ) -> None:
     """One Parquet file per feed and delivery (hour files together), lineage on every row: `rows`
     (of view `typed`, in `TYPED_ROWS` order: by `_file` and `_source_row`) and `converted.quarantine`;
-    their `_source_file` is `source_prefix` followed by `_file`.
+    their `_source_file` is `source_prefix` followed by `_file`. A table of rows is written by
+    `writes`; a reader's are written here, a batch at a time, each batch a row group.
 
     The columns are those the `COPY` before wrote: the feed's (and extra) columns, then
     `_load_id`, `_source_file`, `_source_row`, `_business_date`, `_loaded_at`, typed alike
@@ -582,11 +598,21 @@ def _write_staged(
     part = partition_name(business_date)
     target = staging.feed_dir(feed) / part / f"{feed.name}.parquet"
     writes.folders.make(target.parent)
-    staged = rows.drop_columns(["_file", "_source_row"])
-    for name, column in _lineage(rows, source_prefix, load_id, business_date).items():
-        staged = staged.append_column(name, column)
-    staged = staged.append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us", "UTC")), len(rows)))
-    writes.add(target, staged, "zstd")
+
+    def with_lineage(typed: pa.Table) -> pa.Table:
+        staged = typed.drop_columns(["_file", "_source_row"])
+        for name, column in _lineage(typed, source_prefix, load_id, business_date).items():
+            staged = staged.append_column(name, column)
+        at = pa.scalar(loaded_at, pa.timestamp("us", "UTC"))
+        return staged.append_column("_loaded_at", pa.repeat(at, len(typed)))
+
+    if isinstance(rows, pa.Table):
+        writes.add(target, with_lineage(rows), "zstd")
+    else:
+        schema = with_lineage(rows.schema.empty_table()).schema  # (a delivery of no valid row: its columns)
+        with pq.ParquetWriter(target, schema, compression="zstd", **_PARQUET_OPTIONS) as writer:
+            for batch in rows:
+                writer.write_table(with_lineage(pa.Table.from_batches([batch])), row_group_size=STAGED_ROW_GROUP)
     if converted.rows_quarantined:
         quarantine = converted.quarantine
         target = staging.quarantine_dir(feed) / part / f"{feed.name}.parquet"

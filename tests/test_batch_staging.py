@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
+from extract import load
 from extract.contract import Column, load_agreement
 from extract.lake import Lake
 from extract.load import DEFAULT_BATCH_BYTES, DeliveryOutcome, landing_state, stage
@@ -207,6 +209,35 @@ def test_batches_capped_by_size_stage_the_same(landing_copy: Path) -> None:
     capped, alone, lake = stage_both_ways(landing_copy, batch_bytes=three_days)
     # then the staging areas are the same
     assert_same_staging(capped, alone, lake)
+
+
+def test_a_delivery_larger_than_a_batch_is_staged_as_its_rows_are_fetched(
+    landing_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the shared bank's landing area, its staged files cut into row groups of 100 rows (its
+    # files are small), and what each delivery's rows reach the staged files as
+    monkeypatch.setattr(load, "STAGED_ROW_GROUP", 100)
+    reached: Counter[tuple[str, str]] = Counter()
+
+    def stage_part(*args: Any, **kwargs: Any) -> Any:  # (writes, delivery, converted, rows, staging, load_id)
+        reached[args[5], type(args[3]).__name__] += 1
+        return stage_part_itself(*args, **kwargs)
+
+    stage_part_itself = load._stage_part
+    monkeypatch.setattr(load, "_stage_part", stage_part)
+    # when every delivery is staged as larger than a batch (batch size 0), and again one by one
+    streamed, alone, lake = stage_both_ways(landing_copy, batch_bytes=0)
+    # then the first staging fetched no delivery's rows whole: each reached its files a row group
+    # at a time, as read; the second fetched each whole
+    assert set(reached) == {("BATCH", "RecordBatchReader"), ("ONE", "Table")}, reached
+    assert reached["BATCH", "RecordBatchReader"] == reached["ONE", "Table"] > 100
+    # and the staging areas are the same, file for file, row for row, in order, typed alike
+    assert_same_staging(streamed, alone, lake)
+    # and a file of more rows than a row group holds is in row groups of 100
+    largest = max(lake.staging("BATCH").root.rglob("*.parquet"), key=lambda p: pq.ParquetFile(p).metadata.num_rows)
+    metadata = pq.ParquetFile(largest).metadata
+    assert metadata.num_rows > 300
+    assert [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)][:3] == [100, 100, 100]
 
 
 def _rewrite_csv(path: Path, change: Any) -> None:
