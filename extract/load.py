@@ -321,7 +321,7 @@ def _convert_batch(
     staging: Lake,
     load_id: str,
     type_drift_share: float,
-    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_bytes: int,
 ) -> None:
     """Convert feed file `feed` of every delivery in `batch` and stage each delivery's part.
 
@@ -427,7 +427,7 @@ def _stage_converted(
     staging: Lake,
     load_id: str,
     type_drift_share: float,
-    streamed: bool = False,
+    streamed: bool,
 ) -> tuple[list[str], list[FileLoad]]:
     """Convert one delivery's files of `feed` and stage them: (problems, files staged).
 

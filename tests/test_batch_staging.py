@@ -25,6 +25,7 @@ import shutil
 from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +220,9 @@ def test_a_delivery_larger_than_a_batch_is_staged_as_its_rows_are_fetched(
     monkeypatch.setattr(load, "STAGED_ROW_GROUP", 100)
     reached: Counter[tuple[str, str]] = Counter()
 
-    def stage_part(*args: Any, **kwargs: Any) -> Any:  # (writes, delivery, converted, rows, staging, load_id)
-        reached[args[5], type(args[3]).__name__] += 1
+    def stage_part(*args: Any, **kwargs: Any) -> Any:
+        call = signature(stage_part_itself).bind(*args, **kwargs).arguments
+        reached[call["load_id"], type(call["rows"]).__name__] += 1
         return stage_part_itself(*args, **kwargs)
 
     stage_part_itself = load._stage_part
@@ -230,6 +232,7 @@ def test_a_delivery_larger_than_a_batch_is_staged_as_its_rows_are_fetched(
     # then the first staging fetched no delivery's rows whole: each reached its files a row group
     # at a time, as read; the second fetched each whole
     assert set(reached) == {("BATCH", "RecordBatchReader"), ("ONE", "Table")}, reached
+    # (one per delivery and feed file: the shared bank's 8 dates of 13 feed files, some not delivered)
     assert reached["BATCH", "RecordBatchReader"] == reached["ONE", "Table"] > 100
     # and the staging areas are the same, file for file, row for row, in order, typed alike
     assert_same_staging(streamed, alone, lake)
