@@ -281,7 +281,7 @@ ENGINE_DIGESTS = {
     "int_customer_value_features_monthly": "inputs_fingerprint",
 }
 """Columns that hold each engine's own 64-bit digest of what a customer's rows were built from
-(ordered_list_digest and row_digest, macros/engines.sql: DuckDB's hash, a UBIGINT; Spark's
+(ordered_list_digest and row_digest, macros/engines_aggregates.sql: DuckDB's hash, a UBIGINT; Spark's
 xxhash64, a BIGINT),
 which a night compares with its own table's only: compared as what they are for, the rows of a
 model (by customer_key and month_start) share a digest on Spark exactly when they share one on

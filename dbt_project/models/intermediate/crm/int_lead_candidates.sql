@@ -72,7 +72,7 @@ event_days as (
             "events.event_type || ' (' || coalesce(cast(events.measured_value as " ~ string_type() ~ "), '-')"
             ~ " || ' against ' || coalesce(cast(events.baseline_value as " ~ string_type() ~ "), '-') || ')'",
             "', '",
-            'events.severity desc, events.event_type asc',
+            ['-events.severity', 'events.event_type'],
         ) }} as reason
     from events
     where events.severity >= {{ var('lead_min_severity') }}

@@ -28,7 +28,7 @@
     )
 }}
 {%- set changes = customer_history_changes() %}
-{#- the survivorship orders (above), for ordered_first (macros/engines.sql) #}
+{#- the survivorship orders (above), for ordered_first (macros/engines_aggregates.sql) #}
 {%- set verified = ['keyed.has_national_id desc', 'keyed.updated_at desc', 'keyed.customer_id asc'] %}
 {%- set latest = ['keyed.updated_at desc', 'keyed.customer_id asc'] %}
 {%- set by_status = ['keyed.status_rank asc', 'keyed.updated_at desc', 'keyed.customer_id asc'] %}

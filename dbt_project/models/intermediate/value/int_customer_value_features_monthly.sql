@@ -28,8 +28,9 @@
 -- (a window, a threshold) changes the project's fingerprint: a full refresh.
 -- rfm_frequency, a sum of counts over a window, is cast to bigint (DuckDB's sum of bigints is a
 -- HUGEINT, which Spark has not; the public fct_customer_rfm_monthly casts it to bigint anyway).
--- On Spark the same SQL through the engine macros (macros/engines.sql: row_digest, months_before,
--- months_crossed, days_between; value_markers naming the final select's columns), planned
+-- On Spark the same SQL through the engine macros (macros/engines.sql and
+-- engines_aggregates.sql: row_digest, months_before, months_crossed, days_between;
+-- value_markers naming the final select's columns), planned
 -- without Spark's constraint propagation (spark_session_setting): its inference over this
 -- select's aliases, windows and cross joins exhausted the driver's heap before a row was read.
 -- The windows' first month is no earlier than 0001-01-01 (Spark's metastore cannot filter the
