@@ -2,11 +2,14 @@
 --   DORMANCY_START: the account's status became DORMANT (the snapshot before showed another
 --     status). measured_value is the balance that day. Severity 2.
 --   TD_MATURING: a time deposit (product_type TIME_DEPOSIT) is within var
---     td_maturity_notice_days days of its maturity_date: dated the first delivered day it is,
---     normally exactly that many days ahead. measured_value is its balance that day,
---     baseline_value its days to maturity. Severity 2.
+--     td_maturity_notice_days days of its maturity_date as that day's snapshot says: dated the
+--     first delivered day (a snapshot and a balance) it is, normally exactly that many days
+--     ahead; once for each maturity date, so a deposit renewed for another term matures again.
+--     Not today's maturity date: once a deposit is renewed it would move every earlier notice
+--     out of reach, and a full refresh would lose the events a night found before the renewal.
+--     measured_value is its balance that day, baseline_value its days to maturity. Severity 2.
 -- On an incremental night it reads the snapshots of the events' window and the day before, and
--- the balances from the notice's days before it (customer_events_since).
+-- the balances and maturity dates from the notice's days before it (customer_events_since).
 with account_snapshots as (
 
     select * from {{ ref('stg_core_banking__accounts') }}
@@ -24,6 +27,20 @@ balances as (
 
     select * from {{ ref('int_account_balances_keyed') }}
     where {{ customer_events_since('business_date', var('td_maturity_notice_days')) }}
+
+),
+
+-- each day's maturity date of an account that has one, as that day's snapshot says
+maturities as (
+
+    select
+        snapshots.account_id,
+        snapshots.snapshot_date,
+        snapshots.maturity_date
+    from {{ ref('stg_core_banking__accounts') }} as snapshots
+    where
+        {{ customer_events_since('snapshots.snapshot_date', var('td_maturity_notice_days')) }}
+        and snapshots.maturity_date is not null
 
 ),
 
@@ -85,17 +102,23 @@ maturing as (
         2 as severity,
         cast(balances.ledger_balance as decimal(18, 2)) as measured_value,
         cast(
-            {{ days_between('balances.business_date', 'accounts.maturity_date') }} as decimal(18, 2)
+            {{ days_between('balances.business_date', 'maturities.maturity_date') }} as decimal(18, 2)
         ) as baseline_value
     from balances
+    inner join maturities
+        on
+            balances.account_id = maturities.account_id
+            and balances.business_date = maturities.snapshot_date
     inner join accounts
         on balances.account_id = accounts.account_id
     where
         accounts.product_type = 'TIME_DEPOSIT'
-        and balances.business_date between accounts.maturity_date - {{ var('td_maturity_notice_days') }}
-        and accounts.maturity_date
+        and balances.business_date between maturities.maturity_date - {{ var('td_maturity_notice_days') }}
+        and maturities.maturity_date
     qualify
-        row_number() over (partition by balances.account_id order by balances.business_date) = 1
+        row_number() over (
+            partition by balances.account_id, maturities.maturity_date order by balances.business_date
+        ) = 1
 
 ),
 
