@@ -151,7 +151,8 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory each DuckDB connection of a run (the dbt build's included) may hold before it "
         "spills to duckdb_temp_dir instead of growing, e.g. 3GB (the default: a run's peak, DuckDB and the "
-        "rest of its processes, stays under 4 GB at 100,000 customers; more is faster only where DuckDB spills).",
+        "rest of its processes, stays under 4 GB at 100,000 customers; more is faster only where DuckDB spills, "
+        "as at 1,000,000 customers, whose night 4GB makes 14 per cent shorter).",
     )
     duckdb_threads: int = Field(
         default=0,
