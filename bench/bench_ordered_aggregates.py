@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import duckdb
 
@@ -32,7 +32,7 @@ INLINE = """
 select
     {{ ordered_string_agg("concat_ws(':', customer_key, weight)", "'|'", 'customer_key') }} as keyed_string,
     {{ ordered_string_agg('customer_key', "'|'", 'customer_key') }} as value_string,
-    {{ ordered_list_digest(['customer_key', 'weight', 'closed'], ['customer_key', 'weight', 'closed']) }}
+    {{ ordered_list_digest(['customer_key', 'weight', 'closed']) }}
         as rows_digest
 from holders
 group by account_id
@@ -44,19 +44,25 @@ REFERENCES = {
 }
 
 
-def compiled_macros(work: Path) -> dict[str, str]:
-    """Each aggregate's expression as the macros render it on DuckDB."""
+def compile_inline(sql: str, work: Path) -> str:
+    """`sql` as dbt compiles it in the project (its macros rendered as a model's are, on DuckDB),
+    in this process; dbt's target, logs and the DuckDB file it opens to compile go to `work`."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["BANKDW_DBT_PATH"] = str(work / "compile.duckdb")  # dbt opens the target to compile
     project = str(PROJECT_ROOT / "dbt_project")
     paths = ["--project-dir", project, "--profiles-dir", project, "--target-path", str(work / "target")]
-    outcome = dbtRunner().invoke(
-        ["compile", "--log-level", "none", "--inline", INLINE, *paths, "--log-path", str(work)]
-    )
+    with patch.dict(os.environ, {"BANKDW_DBT_PATH": str(work / "compile.duckdb")}):
+        outcome = dbtRunner().invoke(
+            ["compile", "--log-level", "none", "--inline", sql, *paths, "--log-path", str(work)]
+        )
     if not outcome.success:
-        sys.exit(f"dbt compile failed: {outcome.exception}")
-    select = outcome.result.results[0].node.compiled_code.split("select", 1)[1].split("from holders")[0]
+        raise RuntimeError(f"dbt compile failed: {outcome.exception}")
+    return str(outcome.result.results[0].node.compiled_code)
+
+
+def compiled_macros(work: Path) -> dict[str, str]:
+    """Each aggregate's expression as the macros render it on DuckDB."""
+    select = compile_inline(INLINE, work).split("select", 1)[1].split("from holders")[0]
     expressions = {}
     for name in REFERENCES:
         body, select = select.split(f" as {name}", 1)

@@ -136,56 +136,33 @@
     one the same engine wrote (an incremental table's fingerprint against its own rows), never
     across engines: tests/test_spark.py compares such columns as what they are for (the same
     rows share a digest on both engines), not as values. -#}
-{% macro ordered_list_digest(fields, order_by) -%}
+{% macro ordered_list_digest(fields) -%}
     {#- An aggregate: a 64-bit digest of the group's values of `fields` (a list of expressions:
-        one, or several taken together as a row), in the order `order_by` (a list of
-        expressions: every field, so that equal groups give equal digests). -#}
-    {{- return(adapter.dispatch('ordered_list_digest', 'bankdw')(fields, order_by)) -}}
+        one, or several taken together as a row), sorted by the values themselves (field by
+        field, nulls last), so that equal groups give equal digests whatever their rows' order. -#}
+    {{- return(adapter.dispatch('ordered_list_digest', 'bankdw')(fields)) -}}
 {%- endmacro %}
 
-{% macro default__ordered_list_digest(fields, order_by) -%}
+{% macro default__ordered_list_digest(fields) -%}
     {#- The list sorted after it is collected, not `list(x order by ...)`: an ordered aggregate
         sorts every group apart, about ten times the time at a million groups for the same list
-        (docs/performance.md, "Ordered aggregates as sorted lists"). A list sorts its structs
-        field by field, nulls last as ORDER BY does: when `order_by` is the fields (as the
-        callers pass it) the structs of the fields are sorted as they are, else structs of the
-        keys and then the row, whose rows are taken from them. -#}
-    {%- set row -%}
-        {%- if fields | length == 1 -%}
-            {{ fields[0] }}
-        {%- else -%}
-            struct_pack(
-                {%- for field in fields %}
-                {{ field }}{{ ',' if not loop.last }}
-                {%- endfor %}
-            )
-        {%- endif -%}
-    {%- endset -%}
-    {%- if order_by == fields -%}
-        hash(list_sort(list({{ row }})))
+        (docs/performance.md, "Ordered aggregates as sorted lists"). -#}
+    {%- if fields | length == 1 -%}
+        hash(list_sort(list({{ fields[0] }})))
     {%- else -%}
-        hash(
-            list_transform(
-                list_sort(
-                    list(struct_pack(
-                        {%- for term in order_by %}
-                        key_{{ loop.index }} := {{ term }},
-                        {%- endfor %}
-                        item := {{ row }}
-                    ))
-                ),
-                entry -> entry.item
-            )
-        )
+        hash(list_sort(list(struct_pack(
+            {%- for field in fields %}
+            {{ field }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ))))
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__ordered_list_digest(fields, order_by) -%}
-    {#- The values sorted (array_sort: a deterministic order, the values' own, as `order_by`
-        lists every field) and written as JSON text, which names every field of a row, so that a
-        null in one field never reads as a null in another (xxhash64 of a struct skips its null
-        fields); null values are left out of a list of one field (collect_list), which the
-        callers' fields never are. -#}
+{% macro spark__ordered_list_digest(fields) -%}
+    {#- The values sorted (array_sort: the values' own order) and written as JSON text, which
+        names every field of a row, so that a null in one field never reads as a null in another
+        (xxhash64 of a struct skips its null fields); null values are left out of a list of one
+        field (collect_list), which the callers' fields never are. -#}
     {%- if fields | length == 1 -%}
         xxhash64(to_json(array_sort(collect_list({{ fields[0] }}))))
     {%- else -%}

@@ -75,7 +75,7 @@ customer_links as (
 
     select
         links.customer_key,
-        {{ ordered_list_digest(['links.link'], ['links.link']) }} as links_fingerprint
+        {{ ordered_list_digest(['links.link']) }} as links_fingerprint
     from links
     group by links.customer_key
 

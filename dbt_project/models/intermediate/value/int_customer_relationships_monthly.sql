@@ -98,7 +98,7 @@ holdings as (
 
     select
         held_accounts.customer_key,
-        {{ ordered_list_digest(holdings_fields, holdings_fields) }} as holdings_fingerprint
+        {{ ordered_list_digest(holdings_fields) }} as holdings_fingerprint
     from held_accounts
     group by held_accounts.customer_key
 
