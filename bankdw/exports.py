@@ -106,6 +106,20 @@ def month_columns(manifest_path: Path) -> dict[str, str]:
     }
 
 
+def day_columns(manifest_path: Path) -> dict[str, str]:
+    """Per public mart that a published file holds a day at a time (`bankdw.publish`: a night
+    writes the days it changed, not the month), its date column: the one its export's months are
+    of (`meta: {export_month: <column>}`), or `meta: {publish_day: <column>}` for a dated mart
+    exported whole (the recent balances' window), from dbt's manifest."""
+    days = {}
+    for node in _mart_nodes(manifest_path):
+        meta = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+        column = meta.get("publish_day", meta.get("export_month"))
+        if column:
+            days[node["name"]] = str(column)
+    return days
+
+
 def month_column(mart: str, columns: list[str], months: dict[str, str]) -> str | None:
     """The date column whose months split `mart` (its export, and its updates in a published
     file, `bankdw.publish`): a `*_monthly` mart's `month_start`, else what `months` names."""
@@ -121,11 +135,29 @@ Parts = dict[str, list[Any]]
 """Per part of a table (`month_sql`), its rows and the sum of their hashes (`part_digests`)."""
 
 
-def part_digests(con: duckdb.DuckDBPyConnection, table: str, part: str) -> Parts:
-    """Per part of `table`, its rows and the sum of their hashes: equal figures, equal rows (the
-    order of rows does not count, two equal rows do not cancel)."""
-    measure = f"select {part}, count(*), cast(sum(hash(r)) as varchar) from {table} as r group by all"
+def day_sql(column: str) -> str:
+    """The SQL of a row's day (`YYYY-MM-DD`, or 'none'), a finer part than `month_sql`'s month:
+    `column` is a date."""
+    return f"""coalesce(cast("{column}" as varchar), 'none')"""
+
+
+def part_digests(con: duckdb.DuckDBPyConnection, table: str, part: str, where: str = "true") -> Parts:
+    """Per part of `table` (of its rows where `where`), its rows and the sum of their hashes:
+    equal figures, equal rows (the order of rows does not count, two equal rows do not cancel)."""
+    measure = f"select {part}, count(*), cast(sum(hash(r)) as varchar) from {table} as r where {where} group by all"
     return {key: [rows, digest] for key, rows, digest in con.sql(measure).fetchall()}
+
+
+def by_month(days: Parts, split: bool) -> Parts:
+    """The digests of parts by day (`day_sql`) as `part_digests` gives them by month
+    (`month_sql`: a day's month, 'none' for none) or, not `split`, of the table whole (''): a
+    part's rows and its sum of hashes are the sums of its days'."""
+    summed: dict[str, tuple[int, int]] = {}
+    for day, (rows, digest) in days.items():
+        key = (day if day == "none" else day[:7]) if split else ""
+        count, total = summed.get(key, (0, 0))
+        summed[key] = (count + rows, total + int(digest))
+    return {key: [count, str(total)] for key, (count, total) in summed.items()}
 
 
 @dataclass(frozen=True)

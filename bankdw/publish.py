@@ -31,7 +31,7 @@ older version in the same way, holding the run lock (`bankdw.pipeline.rollback`)
 What readers see is not the whole build: a published version holds the schemas of
 `READER_SCHEMAS` only (the public marts, `audit`, the `assumptions`), copied table by table
 from the build. After an incremental build it starts as a copy of the published version and
-takes only the tables, or months of a table, whose rows changed (`_write_reader`); after a full
+takes only the tables, or days or months of a table, whose rows changed (`_write_reader`); after a full
 refresh it is written anew, which also leaves no page of rows deleted since in the file. The
 build's `staging` views (which name the lake's absolute paths) and its `intermediate` tables
 (customers' national ids, phones, e-mails and addresses, unmasked) stay in the build's *state*
@@ -70,7 +70,10 @@ from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import (
     Parts,
+    by_month,
     current_export,
+    day_columns,
+    day_sql,
     month_column,
     month_columns,
     month_sql,
@@ -160,8 +163,9 @@ def publish_version(settings: Settings, built: Path, run_id: str, incremental: b
         timer.done("reader file written")
     else:
         before = settings.warehouse_path if incremental and settings.warehouse_path.exists() else None
-        written, digests = _write_reader(state, version, before, months, _known_digests(settings))
-        timer.done(f"reader file written ({written} tables or months of one written, the rest kept from {before})")
+        days = day_columns(manifest) if manifest.exists() else {}
+        written, digests = _write_reader(state, version, before, months, _known_digests(settings), days)
+        timer.done(f"reader file written ({written} tables or parts of one written, the rest kept from {before})")
     _seal(version)
     timer.done(f"reader file sealed ({version.stat().st_size / 1e6:,.0f} MB)")
     _swap_in(settings, version)
@@ -234,19 +238,22 @@ def _write_reader(
     before: Path | None = None,
     months: dict[str, str] | None = None,
     known: dict[str, Parts] | None = None,
+    days: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Parts]]:
     """Write into `version` the tables of `READER_SCHEMAS` of the build `state`, with their
-    constraints and comments. Returns how many tables or months of one were written, and the
-    marts' `part_digests` (which the export takes).
+    constraints and comments. Returns how many tables, or days or months of one, were written,
+    and the marts' `part_digests` by the months they are exported by (which the export takes).
 
     A new file holds no page of the build's other schemas (the intermediates' unmasked PII). It
     starts as a copy of the published version `before` (a reader file too) when given: a table
-    defined as before keeps the parts (months of a table split by month, `bankdw.exports.month_column`;
-    else the whole table) whose rows have the same digests, and only the others are deleted and
-    inserted again; a table whose every part changed, or defined anew, is written whole. A
-    night then writes the months it changed, not the history (docs/performance.md). Pages of
+    defined as before keeps the parts whose rows have the same digests, and only the others are
+    deleted and inserted again; a table whose every part changed, or defined anew, is written
+    whole. A part is a day of a dated mart (`days`: its date column, `bankdw.exports.day_columns`),
+    a month of a monthly mart (`bankdw.exports.month_column`), else the whole table. A night then
+    writes the days it changed, not the month nor the history (docs/performance.md). Pages of
     rows deleted so stay in the file as free blocks until reused; a full refresh writes the file
-    anew. `known`: the marts' digests in `before` (its export's), else they are measured there."""
+    anew. `known`: the marts' digests in `before` (its export's, by month), else they are
+    measured there; a dated mart's days are measured in the months whose digests changed only."""
     partial = version.with_name(f".{version.name}.partial")
     partial.unlink(missing_ok=True)
     partial.with_name(f"{partial.name}.wal").unlink(missing_ok=True)
@@ -279,22 +286,33 @@ def _write_reader(
         for schema in {row[0] for row in built}:
             con.execute(f"create schema if not exists {schema}")
         for schema, table, create, comment in built:
-            columns = [row[0] for row in con.sql(f"describe build.{schema}.{table}").fetchall()]
-            part = month_sql(month_column(table, columns, months or {}) if schema == "marts" else None)
+            described = con.sql(f"describe build.{schema}.{table}").fetchall()
+            columns = [row[0] for row in described]
+            split = month_column(table, columns, months or {}) if schema == "marts" else None
+            day = (days or {}).get(table) if schema == "marts" else None
+            day = day if (day, "DATE") in {(row[0], row[1]) for row in described} else None
+            part = day_sql(day) if day else month_sql(split)
             parts = part_digests(con, f"build.{schema}.{table}", part)
+            exported = by_month(parts, split is not None) if day else parts
             if schema == "marts":
-                digests[table] = parts
+                digests[table] = exported
             held_create, held_comment = held.get((schema, table), (None, None))
             if held_create == create:
-                was = (known or {}).get(table) if schema == "marts" else None
-                was = part_digests(con, f"{schema}.{table}", part) if was is None else was
+                was = _parts_before(
+                    con,
+                    f"{schema}.{table}",
+                    part,
+                    parts,
+                    (known or {}).get(table) if schema == "marts" else None,
+                    exported,
+                    split if day else None,
+                    day is not None,
+                )
                 changed = sorted(key for key in parts.keys() | was.keys() if parts.get(key) != was.get(key))
                 if changed and set(changed) < parts.keys() | was.keys():  # some parts as they were
-                    for key in changed:
-                        con.execute(f"delete from {schema}.{table} where {part} = ?", [key])
-                        con.execute(
-                            f"insert into {schema}.{table} select * from build.{schema}.{table} where {part} = ?", [key]
-                        )
+                    which = _days_condition(day, changed) if day else f"{part} in ({', '.join(map(literal, changed))})"
+                    con.execute(f"delete from {schema}.{table} where {which}")
+                    con.execute(f"insert into {schema}.{table} select * from build.{schema}.{table} where {which}")
                     written += len(changed)
                 elif changed:
                     _write_table(con, schema, table, create, replace=True)
@@ -317,6 +335,49 @@ def _write_reader(
         con.close()
     partial.replace(version)
     return written, digests
+
+
+def _parts_before(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    part: str,
+    parts: Parts,
+    known: Parts | None,
+    exported: Parts,
+    split: str | None,
+    by_day: bool,
+) -> Parts:
+    """The parts (`part`) of `table` in the file started from the one before, as the build's
+    `parts` are measured. Known from its export (`known`, by month or whole) they are not
+    measured again; a table held by day takes them for the days of every month (or the whole
+    table, `split` None) whose export figures are the build's (`exported`): the same rows, so the
+    same days. Only the days of the others are measured: a night reads the months it changed."""
+    if known is None:
+        return part_digests(con, table, part)
+    if not by_day:
+        return known
+    stale = {key for key in exported.keys() | known.keys() if exported.get(key) != known.get(key)}
+    if not stale:
+        return parts
+    if split is None:
+        return part_digests(con, table, part)
+    same = {key: figures for key, figures in parts.items() if (key if key == "none" else key[:7]) not in stale}
+    # each month as a range of the date itself, which DuckDB takes to its scans
+    months = [
+        f'("{split}" >= date {literal(key + "-01")} and "{split}" < date {literal(key + "-01")} + interval 1 month)'
+        for key in stale
+        if key != "none"
+    ]
+    nulls = [f'"{split}" is null'] if "none" in stale else []
+    return same | part_digests(con, table, part, " or ".join(months + nulls))
+
+
+def _days_condition(column: str, days: list[str]) -> str:
+    """The rows of `days` (`day_sql`'s keys) as a condition on the date `column` itself, which
+    DuckDB takes to its scans (a day's rows are found by the column's min and max per row group)."""
+    dates = [f"date {literal(day)}" for day in days if day != "none"]
+    held = [f'"{column}" in ({", ".join(dates)})'] if dates else []
+    return " or ".join(held + ([f'"{column}" is null'] if "none" in days else []))
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, create: str, replace: bool) -> None:

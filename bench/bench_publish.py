@@ -9,10 +9,12 @@ are). On that state it times what a night's publish does with it:
 - the copy of the state a night's build starts from (`copy_published_state` copies the file);
 - the reader file written anew (`bankdw.publish._write_reader`, a first publish or a full refresh);
 - the exports written whole (a first export);
-- after a night that changed the latest month of every dated or monthly mart and every other
-  mart (a row of each deleted: a night's changes at their widest): the reader file anew, then from the
-  one before (only the parts that changed written, the digests the export kept), checked to hold
-  the same rows; and the exports (only what changed written, with the reader's digests).
+- after a night in which every dated mart gained a day (its latest day's rows again, a day
+  later) and the latest month of every monthly mart and every other mart changed (a row of each
+  deleted): the reader file anew, then from the one before (only the parts that changed written,
+  the digests the export kept), by month as before 2026-12-06 and by day (`days`), each checked
+  to hold the rows of the one written anew; and the exports (only what changed written, with
+  the reader's digests).
 
 Beside them, the reference measured in the same run: DuckDB alone writing every reader table's
 rows to Parquet once (one `COPY` a table). The machine is shared: compare the ratios.
@@ -38,6 +40,7 @@ from bankdw.exports import (
     MONTH_COLUMN,
     Export,
     Parts,
+    day_columns,
     month_column,
     month_columns,
     month_sql,
@@ -55,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings(data_dir=args.data)
     manifest = settings.root / "dbt" / "target" / "manifest.json"
-    months, pii = month_columns(manifest), pii_columns(manifest)
+    months, days, pii = month_columns(manifest), day_columns(manifest), pii_columns(manifest)
     work = Path(tempfile.mkdtemp(prefix="bench-publish-", dir=args.work))
     state = work / "state.duckdb"
     shutil.copyfile(published_state_path(settings), state)
@@ -73,23 +76,27 @@ def main() -> None:
         lambda: exported.append(write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months))
     )
     figures.append(("exports, whole", first))
-    _night(state, months)
+    _night(state, months, days)
     fresh = _timed(lambda: _write_reader(state, work / "reader-fresh.duckdb"))
-    figures.append(("after a night (every mart's latest month): reader file anew", fresh))
+    figures.append(("after a night: reader file anew", fresh))
     known = {mart: info["parts"] for mart, info in exported[0].manifest["marts"].items()}
     digests: dict[str, Parts] = {}
+    before = work / "reader.duckdb"
+    by_month = _timed(lambda: _write_reader(state, work / "reader-months.duckdb", before, months, known))
+    figures.append(("  reader file from the one before, by month (before)", by_month))
 
     def reader_from_before() -> None:
-        digests.update(_write_reader(state, work / "reader-2.duckdb", work / "reader.duckdb", months, known)[1])
+        digests.update(_write_reader(state, work / "reader-2.duckdb", work / "reader.duckdb", months, known, days)[1])
 
-    figures.append(("  reader file from the one before", _timed(reader_from_before)))
+    figures.append(("  reader file from the one before, by day", _timed(reader_from_before)))
     night = _timed(
         lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months, digests)
     )
     figures.append(("  exports (the reader's digests)", night))
     differences = [
         t
-        for t in compare(work / "reader-fresh.duckdb", work / "reader-2.duckdb", list(READER_SCHEMAS))
+        for written in ("reader-months.duckdb", "reader-2.duckdb")
+        for t in compare(work / "reader-fresh.duckdb", work / written, list(READER_SCHEMAS))
         if not t.is_equal
     ]
     if differences:
@@ -126,12 +133,20 @@ def _stretch(state: Path, months: dict[str, str], count: int) -> tuple[int, int]
     return rows, len(split)
 
 
-def _night(state: Path, months: dict[str, str]) -> None:
-    """What a night changes, at its most: the latest month of every dated or monthly mart, and
-    every other mart (one row of each gone)."""
+def _night(state: Path, months: dict[str, str], days: dict[str, str]) -> None:
+    """What a night changes: every dated mart gains a day (its latest day's rows again, a day
+    later), and the latest month of every monthly mart and every other mart change (one row of
+    each gone)."""
     with duckdb.connect(str(state)) as con:
         for (mart,) in con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall():
             columns = [row[0] for row in con.sql(f"describe marts.{mart}").fetchall()]
+            if (day := days.get(mart)) in columns:
+                later = ", ".join(f'cast("{c}" + 1 as date)' if c == day else f'"{c}"' for c in columns)
+                con.execute(
+                    f"insert into marts.{mart} select {later} from marts.{mart} "
+                    f'where "{day}" = (select max("{day}") from marts.{mart})'
+                )
+                continue
             part = month_sql(month_column(mart, columns, months))
             con.execute(
                 f"delete from marts.{mart} where rowid = (select max(rowid) from marts.{mart} "

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import Settings
-from bankdw.exports import month_columns
+from bankdw.exports import day_columns, month_columns, month_sql, part_digests
 from bankdw.pipeline import RunInProgress, rollback
 from bankdw.publish import (
     RollbackError,
@@ -166,7 +166,8 @@ def test_a_published_file_started_from_the_one_before_holds_what_one_written_ane
     # given the shared bank's build state (its days all in November) with its first day's
     # postings dated a month earlier, published as a file written anew
     settings = published_bank.settings
-    months = month_columns(settings.root / "dbt" / "target" / "manifest.json")
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    months, days = month_columns(manifest), day_columns(manifest)
     state = tmp_path / "bank.duckdb"
     shutil.copyfile(published_state_path(settings), state)
     state.chmod(0o600)
@@ -175,21 +176,39 @@ def test_a_published_file_started_from_the_one_before_holds_what_one_written_ane
             "update marts.fct_transactions set business_date = cast(business_date - interval 1 month as date) "
             "where business_date = (select min(business_date) from marts.fct_transactions)"
         )
-    _write_reader(state, tmp_path / "first.duckdb")
-    # when a night corrects a posting of November, redefines one mart and comments another
+    _, first_digests = _write_reader(state, tmp_path / "first.duckdb", months=months, days=days)
+    # when a night corrects a posting of each of two days of November and a recent balance of one
+    # day, redefines one mart and comments another
     with duckdb.connect(str(state)) as con:
         con.execute(
-            "update marts.fct_transactions set amount = amount + 1 where txn_id = "
-            "(select max(txn_id) from marts.fct_transactions where business_date >= date '2026-11-01')"
+            "update marts.fct_transactions set amount = amount + 1 where txn_id in (select max(txn_id) "
+            "from marts.fct_transactions where business_date >= date '2026-11-01' group by business_date "
+            "order by business_date limit 2)"
+        )
+        con.execute(
+            "update marts.fct_account_balance_daily_recent set ledger_balance = ledger_balance + 1 where "
+            "account_id = (select min(account_id) from marts.fct_account_balance_daily_recent) and "
+            "business_date = (select max(business_date) from marts.fct_account_balance_daily_recent)"
         )
         con.execute("alter table marts.dim_product add column note varchar default 'new'")
         con.execute("comment on table marts.dim_branch is 'The branches, as the night left them.'")
         con.execute("comment on column marts.dim_branch.branch_id is null")
-    # and its file is written from the first one, and anew
-    written, digests = _write_reader(state, tmp_path / "second.duckdb", tmp_path / "first.duckdb", months)
+        by_month = part_digests(con, "marts.fct_transactions", month_sql("business_date"))
+    # and its file is written from the first one (the marts' digests the first one's export
+    # kept, or measured there), and anew
+    copies = {
+        "known": _write_reader(
+            state, tmp_path / "known.duckdb", tmp_path / "first.duckdb", months, first_digests, days
+        ),
+        "measured": _write_reader(state, tmp_path / "measured.duckdb", tmp_path / "first.duckdb", months, None, days),
+    }
     _write_reader(state, tmp_path / "anew.duckdb")
-    # then both hold the same tables, definitions, comments and rows
-    assert _reader_file(tmp_path / "second.duckdb") == _reader_file(tmp_path / "anew.duckdb")
-    # and the file from the one before wrote November's postings and the redefined mart, no more
-    assert written == 2
-    assert digests["fct_transactions"].keys() == {"2026-10", "2026-11"}
+    for name, (written, digests) in copies.items():
+        # then each holds the tables, definitions, comments and rows the file written anew holds
+        assert _reader_file(tmp_path / f"{name}.duckdb") == _reader_file(tmp_path / "anew.duckdb"), name
+        # written from the one before: the two days of postings, the day of recent balances and
+        # the redefined mart, no more (a day of a dated mart at a time, not its month)
+        assert written == 4, name
+        # and the postings' digests are by month, as the export is split, as if measured so
+        assert digests["fct_transactions"] == by_month, name
+        assert digests["fct_transactions"].keys() == {"2026-10", "2026-11"}
