@@ -2,7 +2,8 @@
 
     <data>/exports -> .exports/<run_id>         a symbolic link, switched atomically to a new build
     <data>/.exports/<run_id>/<mart>/data_0.parquet              a mart as analysts may see it
-    <data>/.exports/<run_id>/<mart>/month=<YYYY-MM>/data_0.parquet   a monthly or dated mart, one folder a month
+    <data>/.exports/<run_id>/<mart>/month=<YYYY-MM>/data_0.parquet   a monthly mart, one folder a month
+    <data>/.exports/<run_id>/<mart>/month=<YYYY-MM>/data_<YYYY-MM-DD>.parquet   a dated mart, a file a day
     <data>/.exports/<run_id>/_steward/<mart>/                   a mart with PII columns, unmasked (owner only)
     <data>/.exports/<run_id>/_manifest.json                     the build id, and each mart's rows and PII columns
 
@@ -13,10 +14,12 @@ stewards and the served warehouse (`bankdw.serve`), which loads every mart from 
 
 A mart named `*_monthly` is exported one folder a month of its `month_start`; a mart whose
 model names a date column in `meta: {export_month: <column>}` (the daily facts, the events, the
-nightly scores) one folder a month of that date. An export writes only what changed: a folder
-(a month, or a mart not split by month) whose rows are those of the export before (the same
-count and the same sum of the rows' hashes, the same columns and masks) is linked from it, not
-written again, so that a night's export does not grow with the history it holds.
+nightly scores) one folder a month of that date, and a file a day within it (`day_columns`:
+a dated mart exported whole, the recent balances, a file a day in its own folder). An export
+writes only what changed: a file of a day, or a folder (a month, or a mart not split by month),
+whose rows are those of the export before (the same count and the same sum of the rows' hashes,
+the same columns and masks) is linked from it, not written again, so that a night's export does
+not grow with the history it holds, nor with the days of the month before it.
 
 A reader never sees a half-written export: an export is written whole into a new folder, and
 only then is the link `exports` renamed over (an atomic rename), so `exports/<mart>/` resolves
@@ -184,11 +187,14 @@ def write_exports(
     pii: dict[str, dict[str, str]],
     months: dict[str, str] | None = None,
     digests: dict[str, Parts] | None = None,
+    days: dict[str, str] | None = None,
 ) -> Export:
     """Export every public mart of `warehouse` (the published version of `run_id`) and switch
     the link to it; keep the export before, remove older ones. `months`: the marts exported one
-    folder a month of a date column other than `month_start` (`month_columns`); `digests`: the
-    marts' `part_digests` by those months, when known (else measured here)."""
+    folder a month of a date column other than `month_start` (`month_columns`); `days`: the marts
+    exported a file a day of their date column (`day_columns`), each in its month's folder or the
+    mart's own; `digests`: the marts' `part_digests` as the publish measured them (by day for a
+    mart in `days`, else by its folders), when known (else measured here)."""
     store = exports_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     target = store / run_id
@@ -197,7 +203,7 @@ def write_exports(
     partial.mkdir()
     before = current_export(settings)
     try:
-        manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before, digests or {})
+        manifest, written = _export(warehouse, partial, run_id, pii, months or {}, before, digests or {}, days or {})
     except (duckdb.Error, OSError, ExportFailed) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ExportFailed(f"exporting {warehouse} (version {run_id}) into {partial} failed: {exc}") from exc
@@ -205,9 +211,9 @@ def write_exports(
     partial.replace(target)
     links.switch(exports_link(settings), target)
     links.prune(exports_store(settings), keep=target)
-    folders = sum(len(info["parts"]) for info in manifest["marts"].values())
+    folders = sum(len(info.get("days") or info["parts"]) for info in manifest["marts"].values())
     log.info(
-        "exported %d marts of version %s to %s: %d of %d folders written, the others linked from %s",
+        "exported %d marts of version %s to %s: %d of %d folders or days written, the others linked from %s",
         len(manifest["marts"]),
         run_id,
         exports_link(settings),
@@ -235,9 +241,10 @@ def _export(
     months: dict[str, str],
     before: Export | None,
     digests: dict[str, Parts],
+    days: dict[str, str],
 ) -> tuple[dict[str, Any], int]:
-    """Write the export into `folder`; the manifest, and how many folders were written (the
-    others are linked from the export `before`)."""
+    """Write the export into `folder`; the manifest, and how many folders or files of a day were
+    written (the others are linked from the export `before`)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     marts: dict[str, Any] = {}
     written = 0
@@ -251,20 +258,48 @@ def _export(
             ).fetchall()
         ]
         for mart in sorted(tables):
-            columns = [c[0] for c in con.sql(f"describe marts.{mart}").fetchall()]
+            described = con.sql(f"describe marts.{mart}").fetchall()
+            columns = [c[0] for c in described]
             masked = pii.get(mart, {})
             split = month_column(mart, columns, months)
             if split is not None and (split not in columns or split in masked):
                 raise ExportFailed(f"mart {mart} cannot be exported by month of {split!r}: no such column, or masked")
+            day = days.get(mart)
+            day = day if (day, "DATE") in {(c[0], c[1]) for c in described} and day not in masked else None
             part = month_sql(split)
             measured = digests.get(mart)  # as the publish found them writing the version (the same rows)
+            files = None
+            if day is not None:  # a file a day: the digests are the days'
+                files = measured if measured is not None else part_digests(con, f"marts.{mart}", day_sql(day))
+                measured = by_month(files, split is not None)
             # a mart without rows is one file of its columns, whatever its split: readers find them
             parts = (measured if measured is not None else part_digests(con, f"marts.{mart}", part)) or {"": [0, "0"]}
-            by_month = split is not None and "" not in parts
+            by_month_folder = split is not None and "" not in parts
             kept, source = (before.manifest["marts"].get(mart, {}), before.path) if before else ({}, None)
-            alike = (kept.get("columns"), kept.get("pii"), kept.get("month_column")) == (columns, masked, split)
+            alike = (
+                kept.get("columns"),
+                kept.get("pii"),
+                kept.get("month_column"),
+                kept.get("day_column"),
+            ) == (columns, masked, split, day if files else None)
             analyst = ", ".join(f'{mask_sql(c, masked[c])} as "{c}"' if c in masked else f'"{c}"' for c in columns)
             places = [(analyst, Path(mart))] + ([("*", Path(STEWARD) / mart)] if masked else [])
+            if masked:
+                (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
+            if day is not None and files:
+                kept_days = kept.get("days", {}) if alike else {}
+                written += _export_days(con, mart, folder, places, day, split, files, kept_days, source)
+                marts[mart] = {
+                    "rows": sum(rows for rows, _ in parts.values()),
+                    "partitioned_by": "month" if split else None,
+                    "month_column": split,
+                    "day_column": day,
+                    "columns": columns,
+                    "pii": masked,
+                    "parts": parts,
+                    "days": files,
+                }
+                continue
             # a folder is linked when its rows are those of the export before and its files are still there
             unchanged = [
                 key
@@ -272,24 +307,27 @@ def _export(
                 if source is not None
                 and alike
                 and kept.get("parts", {}).get(key) == figures
-                and all(any(_part(source / place, key, by_month).glob("*.parquet")) for _, place in places)
+                and all(any(_part(source / place, key, by_month_folder).glob("*.parquet")) for _, place in places)
             ]
             changed = [key for key in parts if key not in unchanged]
-            if masked:
-                (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
             for select, place in places:
                 (folder / place).mkdir()
                 if changed:
                     _copy(
-                        con, f"select {select} from marts.{mart}", folder / place, part if by_month else None, changed
+                        con,
+                        f"select {select} from marts.{mart}",
+                        folder / place,
+                        part if by_month_folder else None,
+                        changed,
                     )
                 for key in unchanged if source is not None else []:
-                    _link(_part(source / place, key, by_month), _part(folder / place, key, by_month))
+                    _link(_part(source / place, key, by_month_folder), _part(folder / place, key, by_month_folder))
             written += len(changed)
             marts[mart] = {
                 "rows": sum(rows for rows, _ in parts.values()),
                 "partitioned_by": "month" if split else None,
                 "month_column": split,
+                "day_column": None,
                 "columns": columns,
                 "pii": masked,
                 "parts": parts,
@@ -319,6 +357,80 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | 
         f"copy (select * from (select *, {part} as month from ({query})) where month in ({months})) to '{folder}' "
         "(format parquet, partition_by (month), filename_pattern 'data_{i}')"
     )
+
+
+def _export_days(
+    con: duckdb.DuckDBPyConnection,
+    mart: str,
+    folder: Path,
+    places: list[tuple[str, Path]],
+    day: str,
+    split: str | None,
+    files: Parts,
+    kept_days: Parts,
+    source: Path | None,
+) -> int:
+    """Export `mart` a file a day of its date `day` (`files`: each day's digests), in its month's
+    folder (`split`) or its own: the days whose rows are those of the export before (`kept_days`,
+    its files still in `source`) linked, the others written, in one pass. Returns how many days
+    were written."""
+    unchanged = [
+        key
+        for key, figures in files.items()
+        if source is not None
+        and kept_days.get(key) == figures
+        and all(any(_day_files(source / place, key, split)) for _, place in places)
+    ]
+    changed = [key for key in files if key not in unchanged]
+    for select, place in places:
+        (folder / place).mkdir()
+        for key in unchanged:
+            assert source is not None
+            for file in _day_files(source / place, key, split):
+                target = _day_file(folder / place, key, split).with_name(file.name)
+                target.parent.mkdir(exist_ok=True)
+                os.link(file, target)
+        if changed:
+            _copy_days(con, f"select {select} from marts.{mart}", folder / place, day, split, changed)
+    return len(changed)
+
+
+def _day_file(place: Path, key: str, split: str | None) -> Path:
+    """The file of day `key` (`day_sql`) of a mart exported a file a day: in its month's folder
+    when the mart is split by month, else in the mart's own."""
+    return (place / f"month={key if key == 'none' else key[:7]}" if split else place) / f"data_{key}.parquet"
+
+
+def _day_files(place: Path, key: str, split: str | None) -> list[Path]:
+    """The files of day `key` there (DuckDB may write a large day as several)."""
+    file = _day_file(place, key, split)
+    return sorted(file.parent.glob(f"data_{key}*.parquet")) if file.parent.is_dir() else []
+
+
+def _copy_days(
+    con: duckdb.DuckDBPyConnection, query: str, folder: Path, day: str, split: str | None, keys: list[str]
+) -> None:
+    """Write the rows of `query` of the days `keys` into `folder`, a file a day (`_day_file`):
+    one pass partitioned by day into a folder of its own, each day's files then moved."""
+    staged = folder / ".days"
+    con.execute(
+        f"copy (select * from (select *, {day_sql(day)} as day_key from ({query})) where {days_condition(day, keys)}) "
+        f"to '{staged}' (format parquet, partition_by (day_key), filename_pattern 'data_{{i}}')"
+    )
+    for key in keys:
+        target = _day_file(folder, key, split)
+        target.parent.mkdir(exist_ok=True)
+        for index, file in enumerate(sorted((staged / f"day_key={key}").glob("*.parquet"))):
+            file.replace(target if index == 0 else target.with_name(f"data_{key}_{index}.parquet"))
+    shutil.rmtree(staged)
+
+
+def days_condition(column: str, days: list[str]) -> str:
+    """The rows of `days` (`day_sql`'s keys) as a condition on the date `column` itself, which
+    DuckDB takes to its scans (a day's rows are found by the column's min and max per row group)."""
+    dates = [f"date '{day}'" for day in days if day != "none"]
+    held = [f'"{column}" in ({", ".join(dates)})'] if dates else []
+    return " or ".join(held + ([f'"{column}" is null'] if "none" in days else []))
 
 
 def _part(place: Path, key: str, by_month: bool) -> Path:

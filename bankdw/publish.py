@@ -74,6 +74,7 @@ from bankdw.exports import (
     current_export,
     day_columns,
     day_sql,
+    days_condition,
     month_column,
     month_columns,
     month_sql,
@@ -158,20 +159,21 @@ def publish_version(settings: Settings, built: Path, run_id: str, incremental: b
     digests: dict[str, Parts] | None = None
     manifest = _manifest(settings)
     months = month_columns(manifest) if manifest.exists() else {}
+    days = day_columns(manifest) if manifest.exists() else {}
     if settings.engine == "spark":
         _write_spark_reader(settings, state, version, run_id)
         timer.done("reader file written")
     else:
         before = settings.warehouse_path if incremental and settings.warehouse_path.exists() else None
-        days = day_columns(manifest) if manifest.exists() else {}
-        written, digests = _write_reader(state, version, before, months, _known_digests(settings), days)
+        known, known_days = _known_digests(settings, days)
+        written, digests = _write_reader(state, version, before, months, known, days, known_days)
         timer.done(f"reader file written ({written} tables or parts of one written, the rest kept from {before})")
     _seal(version)
     timer.done(f"reader file sealed ({version.stat().st_size / 1e6:,.0f} MB)")
     _swap_in(settings, version)
     install_kept(settings, run_id)
     log.info("published %s (version %s)", settings.warehouse_path, run_id)
-    export(settings, run_id, digests, months)
+    export(settings, run_id, digests, months, days)
     timer.done("exports written")
     if settings.publish_docs:
         generate_docs(settings, run_id)
@@ -204,18 +206,24 @@ def generate_docs(settings: Settings, run_id: str) -> None:
 
 
 def export(
-    settings: Settings, run_id: str, digests: dict[str, Parts] | None = None, months: dict[str, str] | None = None
+    settings: Settings,
+    run_id: str,
+    digests: dict[str, Parts] | None = None,
+    months: dict[str, str] | None = None,
+    days: dict[str, str] | None = None,
 ) -> None:
     """Write the Parquet exports of published version `run_id` (`bankdw.exports`), masking the
     columns the dbt project tags as PII (dbt's manifest of the build says which). `digests`: its
-    marts' digests, when the publish measured them; `months`: the marts split by a date's months
-    (`bankdw.exports.month_columns`), when the publish read them."""
+    marts' digests, when the publish measured them; `months`, `days`: the marts split by a date's
+    months and exported a file a day (`bankdw.exports.month_columns`, `day_columns`), when the
+    publish read them."""
     manifest = _manifest(settings)
     if not manifest.exists():  # a version not built by dbt here: PII unknown, so nothing unmasked goes out
         log.warning("no dbt manifest at %s: the PII columns are unknown, version %s is not exported", manifest, run_id)
         return
     months = month_columns(manifest) if months is None else months
-    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest), months, digests)
+    days = day_columns(manifest) if days is None else days
+    write_exports(settings, run_id, version_path(settings, run_id), pii_columns(manifest), months, digests, days)
 
 
 def _manifest(settings: Settings) -> Path:
@@ -223,13 +231,18 @@ def _manifest(settings: Settings) -> Path:
     return settings.root / "dbt" / "target" / "manifest.json"
 
 
-def _known_digests(settings: Settings) -> dict[str, Parts]:
-    """The published version's marts' digests, from its export (none when the export is of
-    another version, or older than the digests)."""
+def _known_digests(settings: Settings, days: dict[str, str]) -> tuple[dict[str, Parts], dict[str, Parts]]:
+    """The published version's marts' digests, from its export: by folder, and by day for the
+    marts it exported a file a day of the date they are held by now (`days`); none when the
+    export is of another version, or older than the digests."""
     exported = current_export(settings)
     if exported is None or exported.run_id != published_run_id(settings):
-        return {}
-    return {mart: info["parts"] for mart, info in exported.manifest["marts"].items() if "parts" in info}
+        return {}, {}
+    marts = exported.manifest["marts"].items()
+    return (
+        {mart: info["parts"] for mart, info in marts if "parts" in info},
+        {mart: info["days"] for mart, info in marts if "days" in info and info.get("day_column") == days.get(mart)},
+    )
 
 
 def _write_reader(
@@ -239,10 +252,12 @@ def _write_reader(
     months: dict[str, str] | None = None,
     known: dict[str, Parts] | None = None,
     days: dict[str, str] | None = None,
+    known_days: dict[str, Parts] | None = None,
 ) -> tuple[int, dict[str, Parts]]:
     """Write into `version` the tables of `READER_SCHEMAS` of the build `state`, with their
     constraints and comments. Returns how many tables, or days or months of one, were written,
-    and the marts' `part_digests` by the months they are exported by (which the export takes).
+    and the marts' `part_digests` by their parts here (which the export takes: it exports a dated
+    mart a file a day, and sums the days' digests for its folders).
 
     A new file holds no page of the build's other schemas (the intermediates' unmasked PII). It
     starts as a copy of the published version `before` (a reader file too) when given: a table
@@ -252,8 +267,9 @@ def _write_reader(
     a month of a monthly mart (`bankdw.exports.month_column`), else the whole table. A night then
     writes the days it changed, not the month nor the history (docs/performance.md). Pages of
     rows deleted so stay in the file as free blocks until reused; a full refresh writes the file
-    anew. `known`: the marts' digests in `before` (its export's, by month), else they are
-    measured there; a dated mart's days are measured in the months whose digests changed only."""
+    anew. `known`, `known_days`: the marts' digests in `before` (its export's, by folder and,
+    for a mart exported a file a day, by day), else they are measured there; a dated mart's days
+    without `known_days` are measured in the months whose digests changed only."""
     partial = version.with_name(f".{version.name}.partial")
     partial.unlink(missing_ok=True)
     partial.with_name(f"{partial.name}.wal").unlink(missing_ok=True)
@@ -295,7 +311,7 @@ def _write_reader(
             parts = part_digests(con, f"build.{schema}.{table}", part)
             exported = by_month(parts, split is not None) if day else parts
             if schema == "marts":
-                digests[table] = exported
+                digests[table] = parts
             held_create, held_comment = held.get((schema, table), (None, None))
             if held_create == create:
                 was = _parts_before(
@@ -304,13 +320,14 @@ def _write_reader(
                     part,
                     parts,
                     (known or {}).get(table) if schema == "marts" else None,
+                    (known_days or {}).get(table) if schema == "marts" and day else None,
                     exported,
                     split if day else None,
                     day is not None,
                 )
                 changed = sorted(key for key in parts.keys() | was.keys() if parts.get(key) != was.get(key))
                 if changed and set(changed) < parts.keys() | was.keys():  # some parts as they were
-                    which = _days_condition(day, changed) if day else f"{part} in ({', '.join(map(literal, changed))})"
+                    which = days_condition(day, changed) if day else f"{part} in ({', '.join(map(literal, changed))})"
                     con.execute(f"delete from {schema}.{table} where {which}")
                     con.execute(f"insert into {schema}.{table} select * from build.{schema}.{table} where {which}")
                     written += len(changed)
@@ -343,6 +360,7 @@ def _parts_before(
     part: str,
     parts: Parts,
     known: Parts | None,
+    known_days: Parts | None,
     exported: Parts,
     split: str | None,
     by_day: bool,
@@ -351,7 +369,10 @@ def _parts_before(
     `parts` are measured. Known from its export (`known`, by month or whole) they are not
     measured again; a table held by day takes them for the days of every month (or the whole
     table, `split` None) whose export figures are the build's (`exported`): the same rows, so the
-    same days. Only the days of the others are measured: a night reads the months it changed."""
+    same days. Only the days of the others are measured: a night reads the months it changed.
+    An export of the file before that was written a file a day knows its days (`known_days`)."""
+    if known_days is not None:
+        return known_days
     if known is None:
         return part_digests(con, table, part)
     if not by_day:
@@ -359,7 +380,7 @@ def _parts_before(
     stale = {key for key in exported.keys() | known.keys() if exported.get(key) != known.get(key)}
     if not stale:
         return parts
-    if split is None:
+    if split is None or "" in stale:  # the table whole (an empty mart's export is one part, '')
         return part_digests(con, table, part)
     same = {key: figures for key, figures in parts.items() if (key if key == "none" else key[:7]) not in stale}
     # each month as a range of the date itself, which DuckDB takes to its scans
@@ -370,14 +391,6 @@ def _parts_before(
     ]
     nulls = [f'"{split}" is null'] if "none" in stale else []
     return same | part_digests(con, table, part, " or ".join(months + nulls))
-
-
-def _days_condition(column: str, days: list[str]) -> str:
-    """The rows of `days` (`day_sql`'s keys) as a condition on the date `column` itself, which
-    DuckDB takes to its scans (a day's rows are found by the column's min and max per row group)."""
-    dates = [f"date {literal(day)}" for day in days if day != "none"]
-    held = [f'"{column}" in ({", ".join(dates)})'] if dates else []
-    return " or ".join(held + ([f'"{column}" is null'] if "none" in days else []))
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, create: str, replace: bool) -> None:

@@ -13,8 +13,8 @@ are). On that state it times what a night's publish does with it:
   later) and the latest month of every monthly mart and every other mart changed (a row of each
   deleted): the reader file anew, then from the one before (only the parts that changed written,
   the digests the export kept), by month as before 2026-12-06 and by day (`days`), each checked
-  to hold the rows of the one written anew; and the exports (only what changed written, with
-  the reader's digests).
+  to hold the rows of the one written anew; and the exports (only what changed written, a dated
+  mart's a file a day, with the reader's digests).
 
 Beside them, the reference measured in the same run: DuckDB alone writing every reader table's
 rows to Parquet once (one `COPY` a table). The machine is shared: compare the ratios.
@@ -73,24 +73,28 @@ def main() -> None:
     exports = load_settings(data_dir=work / "data")
     exported: list[Export] = []
     first = _timed(
-        lambda: exported.append(write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months))
+        lambda: exported.append(
+            write_exports(exports, "20990101T000000000000Z", work / "reader.duckdb", pii, months, days=days)
+        )
     )
     figures.append(("exports, whole", first))
     _night(state, months, days)
     fresh = _timed(lambda: _write_reader(state, work / "reader-fresh.duckdb"))
     figures.append(("after a night: reader file anew", fresh))
     known = {mart: info["parts"] for mart, info in exported[0].manifest["marts"].items()}
+    known_days = {mart: info["days"] for mart, info in exported[0].manifest["marts"].items() if "days" in info}
     digests: dict[str, Parts] = {}
     before = work / "reader.duckdb"
     by_month = _timed(lambda: _write_reader(state, work / "reader-months.duckdb", before, months, known))
     figures.append(("  reader file from the one before, by month (before)", by_month))
 
     def reader_from_before() -> None:
-        digests.update(_write_reader(state, work / "reader-2.duckdb", work / "reader.duckdb", months, known, days)[1])
+        written = _write_reader(state, work / "reader-2.duckdb", before, months, known, days, known_days)
+        digests.update(written[1])
 
     figures.append(("  reader file from the one before, by day", _timed(reader_from_before)))
     night = _timed(
-        lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months, digests)
+        lambda: write_exports(exports, "20990102T000000000000Z", work / "reader-2.duckdb", pii, months, digests, days)
     )
     figures.append(("  exports (the reader's digests)", night))
     differences = [

@@ -31,9 +31,13 @@ from bankdw.config import Settings, load_settings
 from bankdw.exports import (
     MANIFEST,
     STEWARD,
+    by_month,
     current_export,
+    day_columns,
     exports_store,
     month_columns,
+    month_sql,
+    part_digests,
     pii_columns,
     switch_to,
     write_exports,
@@ -153,6 +157,52 @@ def test_the_exports_hold_every_mart_with_its_rows_and_build(published_bank: Pub
                     assert months and all(re.fullmatch(r"month=\d{4}-\d{2}", m) for m in months), months
                 else:
                     assert months == {"data_0.parquet"}
+
+
+def test_a_dated_mart_is_exported_a_file_a_day_and_an_export_writes_the_days_that_changed(
+    published_bank: PublishedBank, tmp_path: Path
+) -> None:
+    # given a copy of the shared bank's published file, exported with its dated marts a file a day
+    settings = published_bank.copy(tmp_path / "data")
+    manifest = settings.root / "dbt" / "target" / "manifest.json"
+    pii, split, days = pii_columns(manifest), month_columns(manifest), day_columns(manifest)
+    warehouse = tmp_path / "bank.duckdb"
+    shutil.copyfile(version_path(settings, published_bank.report.run_id), warehouse)
+    warehouse.chmod(0o600)
+    first = write_exports(settings, "20991230T000000000000Z", warehouse, pii, split, days=days)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        query = "select distinct cast(business_date as varchar) from marts.fct_transactions order by 1"
+        dates = [day for (day,) in con.sql(query).fetchall()]
+    postings = first.path / "fct_transactions"
+    assert len(dates) > 2 and first.manifest["marts"]["fct_transactions"]["day_column"] == "business_date"
+    assert sorted(path.relative_to(postings).as_posix() for path in postings.rglob("*.parquet")) == [
+        f"month={day[:7]}/data_{day}.parquet" for day in dates
+    ]
+    # (the recent balances, exported whole, a file a day in their own folder)
+    recent = {path.name for path in (first.path / "fct_account_balance_daily_recent").iterdir()}
+    assert recent and all(re.fullmatch(r"data_\d{4}-\d{2}-\d{2}\.parquet", name) for name in recent), recent
+    files = {path.relative_to(first.path): path.stat().st_ino for path in first.path.rglob("*.parquet")}
+    # when one posting of the day before the latest is corrected, and the warehouse exported again
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_transactions set amount = amount + 1 where txn_id = (select max(txn_id) "
+            f"from marts.fct_transactions where business_date = date '{dates[-2]}')"
+        )
+        [(total,)] = con.sql("select sum(amount) from marts.fct_transactions").fetchall()
+        monthly = part_digests(con, "marts.fct_transactions", month_sql("business_date"))
+    second = write_exports(settings, "20991231T000000000000Z", warehouse, pii, split, days=days)
+    # then only that day's file was written again: every other is the first export's
+    again = {path.relative_to(second.path): path.stat().st_ino for path in second.path.rglob("*.parquet")}
+    assert again.keys() == files.keys()
+    written = {path.as_posix() for path in again if again[path] != files[path]}
+    assert written == {f"fct_transactions/month={dates[-2][:7]}/data_{dates[-2]}.parquet"}, written
+    # and the export holds the corrected posting, each month's digest the sum of its days' (as a
+    # month measured whole)
+    with duckdb.connect() as con:
+        exported = con.sql(f"select sum(amount) from read_parquet('{second.path}/fct_transactions/**/*.parquet')")
+        assert exported.fetchall() == [(total,)]
+    info = second.manifest["marts"]["fct_transactions"]
+    assert info["parts"] == by_month(info["days"], True) == monthly
 
 
 def test_an_export_writes_again_only_the_months_that_changed(published_bank: PublishedBank, tmp_path: Path) -> None:

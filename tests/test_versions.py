@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from bankdw.cli import main
 from bankdw.config import Settings
-from bankdw.exports import day_columns, month_columns, month_sql, part_digests
+from bankdw.exports import by_month, day_columns, day_sql, month_columns, month_sql, part_digests
 from bankdw.pipeline import RunInProgress, rollback
 from bankdw.publish import (
     RollbackError,
@@ -193,14 +193,16 @@ def test_a_published_file_started_from_the_one_before_holds_what_one_written_ane
         con.execute("alter table marts.dim_product add column note varchar default 'new'")
         con.execute("comment on table marts.dim_branch is 'The branches, as the night left them.'")
         con.execute("comment on column marts.dim_branch.branch_id is null")
-        by_month = part_digests(con, "marts.fct_transactions", month_sql("business_date"))
-    # and its file is written from the first one (the marts' digests the first one's export
-    # kept, or measured there), and anew
+        monthly = part_digests(con, "marts.fct_transactions", month_sql("business_date"))
+        daily = part_digests(con, "marts.fct_transactions", day_sql("business_date"))
+    # and its file is written from the first one (the marts' digests the first one's export kept,
+    # by day, or by month as an export that wrote no file a day kept them, or measured there), and anew
+    first = tmp_path / "first.duckdb"
+    as_months = {m: by_month(parts, m in months) if m in days else parts for m, parts in first_digests.items()}
     copies = {
-        "known": _write_reader(
-            state, tmp_path / "known.duckdb", tmp_path / "first.duckdb", months, first_digests, days
-        ),
-        "measured": _write_reader(state, tmp_path / "measured.duckdb", tmp_path / "first.duckdb", months, None, days),
+        "by day": _write_reader(state, tmp_path / "by day.duckdb", first, months, as_months, days, first_digests),
+        "by month": _write_reader(state, tmp_path / "by month.duckdb", first, months, as_months, days),
+        "measured": _write_reader(state, tmp_path / "measured.duckdb", first, months, None, days),
     }
     _write_reader(state, tmp_path / "anew.duckdb")
     for name, (written, digests) in copies.items():
@@ -209,6 +211,7 @@ def test_a_published_file_started_from_the_one_before_holds_what_one_written_ane
         # written from the one before: the two days of postings, the day of recent balances and
         # the redefined mart, no more (a day of a dated mart at a time, not its month)
         assert written == 4, name
-        # and the postings' digests are by month, as the export is split, as if measured so
-        assert digests["fct_transactions"] == by_month, name
-        assert digests["fct_transactions"].keys() == {"2026-10", "2026-11"}
+        # and the postings' digests are by day, which sum to the months the export is split by
+        assert digests["fct_transactions"] == daily, name
+        assert by_month(digests["fct_transactions"], True) == monthly, name
+        assert monthly.keys() == {"2026-10", "2026-11"}
