@@ -265,7 +265,9 @@ def _export(
             if split is not None and (split not in columns or split in masked):
                 raise ExportFailed(f"mart {mart} cannot be exported by month of {split!r}: no such column, or masked")
             day = days.get(mart)
-            day = day if (day, "DATE") in {(c[0], c[1]) for c in described} and day not in masked else None
+            if day is not None and day in masked:
+                raise ExportFailed(f"mart {mart} cannot be exported a file a day of {day!r}: the column is masked")
+            day = day if (day, "DATE") in {(c[0], c[1]) for c in described} else None  # as the publish holds it
             part = month_sql(split)
             measured = digests.get(mart)  # as the publish found them writing the version (the same rows)
             files = None
@@ -275,62 +277,34 @@ def _export(
             # a mart without rows is one file of its columns, whatever its split: readers find them
             parts = (measured if measured is not None else part_digests(con, f"marts.{mart}", part)) or {"": [0, "0"]}
             by_month_folder = split is not None and "" not in parts
+            by_day = day is not None and bool(files)
             kept, source = (before.manifest["marts"].get(mart, {}), before.path) if before else ({}, None)
             alike = (
                 kept.get("columns"),
                 kept.get("pii"),
                 kept.get("month_column"),
                 kept.get("day_column"),
-            ) == (columns, masked, split, day if files else None)
+            ) == (columns, masked, split, day if by_day else None)
             analyst = ", ".join(f'{mask_sql(c, masked[c])} as "{c}"' if c in masked else f'"{c}"' for c in columns)
             places = [(analyst, Path(mart))] + ([("*", Path(STEWARD) / mart)] if masked else [])
             if masked:
                 (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
-            if day is not None and files:
+            if by_day:
+                assert day is not None and files is not None
                 kept_days = kept.get("days", {}) if alike else {}
                 written += _export_days(con, mart, folder, places, day, split, files, kept_days, source)
-                marts[mart] = {
-                    "rows": sum(rows for rows, _ in parts.values()),
-                    "partitioned_by": "month" if split else None,
-                    "month_column": split,
-                    "day_column": day,
-                    "columns": columns,
-                    "pii": masked,
-                    "parts": parts,
-                    "days": files,
-                }
-                continue
-            # a folder is linked when its rows are those of the export before and its files are still there
-            unchanged = [
-                key
-                for key, figures in parts.items()
-                if source is not None
-                and alike
-                and kept.get("parts", {}).get(key) == figures
-                and all(any(_part(source / place, key, by_month_folder).glob("*.parquet")) for _, place in places)
-            ]
-            changed = [key for key in parts if key not in unchanged]
-            for select, place in places:
-                (folder / place).mkdir()
-                if changed:
-                    _copy(
-                        con,
-                        f"select {select} from marts.{mart}",
-                        folder / place,
-                        part if by_month_folder else None,
-                        changed,
-                    )
-                for key in unchanged if source is not None else []:
-                    _link(_part(source / place, key, by_month_folder), _part(folder / place, key, by_month_folder))
-            written += len(changed)
+            else:
+                kept_parts = kept.get("parts", {}) if alike else {}
+                written += _export_folders(con, mart, folder, places, part, parts, by_month_folder, kept_parts, source)
             marts[mart] = {
                 "rows": sum(rows for rows, _ in parts.values()),
                 "partitioned_by": "month" if split else None,
                 "month_column": split,
-                "day_column": None,
+                "day_column": day if by_day else None,
                 "columns": columns,
                 "pii": masked,
                 "parts": parts,
+                **({"days": files} if by_day else {}),
             }
     finally:
         con.close()
@@ -357,6 +331,38 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | 
         f"copy (select * from (select *, {part} as month from ({query})) where month in ({months})) to '{folder}' "
         "(format parquet, partition_by (month), filename_pattern 'data_{i}')"
     )
+
+
+def _export_folders(
+    con: duckdb.DuckDBPyConnection,
+    mart: str,
+    folder: Path,
+    places: list[tuple[str, Path]],
+    part: str,
+    parts: Parts,
+    by_month: bool,
+    kept_parts: Parts,
+    source: Path | None,
+) -> int:
+    """Export `mart` a folder a month (`by_month`, `part` its SQL) or whole: the folders whose rows
+    are those of the export before (`kept_parts`) and whose files are still there (in `source`)
+    linked, the others written. Returns how many folders were written."""
+    unchanged = [
+        key
+        for key, figures in parts.items()
+        if source is not None
+        and kept_parts.get(key) == figures
+        and all(any(_part(source / place, key, by_month).glob("*.parquet")) for _, place in places)
+    ]
+    changed = [key for key in parts if key not in unchanged]
+    for select, place in places:
+        (folder / place).mkdir()
+        if changed:
+            _copy(con, f"select {select} from marts.{mart}", folder / place, part if by_month else None, changed)
+        for key in unchanged:
+            assert source is not None
+            _link(_part(source / place, key, by_month), _part(folder / place, key, by_month))
+    return len(changed)
 
 
 def _export_days(
