@@ -33,8 +33,10 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +89,18 @@ def _mart_nodes(manifest_path: Path) -> list[dict[str, Any]]:
     ]
 
 
+def _meta(entry: dict[str, Any]) -> dict[str, Any]:
+    """A model's or column's `meta` in dbt's manifest, as given directly or under `config`."""
+    return {**entry.get("meta", {}), **entry.get("config", {}).get("meta", {})}
+
+
 def pii_columns(manifest_path: Path) -> dict[str, dict[str, str]]:
     """Per public mart, its columns tagged `meta: {pii: true}` in the dbt project, with their mask
     (`meta.mask`, default `redact`), from dbt's manifest."""
     tagged: dict[str, dict[str, str]] = {}
     for node in _mart_nodes(manifest_path):
         for name, column in node.get("columns", {}).items():
-            meta = {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}
+            meta = _meta(column)
             if meta.get("pii"):
                 tagged.setdefault(node["name"], {})[name] = str(meta.get("mask", "redact"))
     return tagged
@@ -105,7 +112,7 @@ def month_columns(manifest_path: Path) -> dict[str, str]:
     return {
         node["name"]: str(meta["export_month"])
         for node in _mart_nodes(manifest_path)
-        if "export_month" in (meta := {**node.get("meta", {}), **node.get("config", {}).get("meta", {})})
+        if "export_month" in (meta := _meta(node))
     }
 
 
@@ -116,11 +123,24 @@ def day_columns(manifest_path: Path) -> dict[str, str]:
     exported whole (the recent balances' window), from dbt's manifest."""
     days = {}
     for node in _mart_nodes(manifest_path):
-        meta = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+        meta = _meta(node)
         column = meta.get("publish_day", meta.get("export_month"))
         if column:
             days[node["name"]] = str(column)
     return days
+
+
+def day_column(mart: str, described: list[tuple[Any, ...]], days: dict[str, str]) -> str | None:
+    """The date column a published file holds `mart` by, a day at a time, and its export writes
+    a file a day of: what `days` names, when the mart has it as a DATE (`described`: its
+    `describe` rows), else None (the mart is held by month or whole)."""
+    column = days.get(mart)
+    return column if (column, "DATE") in {(row[0], row[1]) for row in described} else None
+
+
+def month_of_day(key: str) -> str:
+    """The month part (`month_sql`) of a day part (`day_sql`): `YYYY-MM`, or 'none'."""
+    return key if key == "none" else key[:7]
 
 
 def month_column(mart: str, columns: list[str], months: dict[str, str]) -> str | None:
@@ -157,7 +177,7 @@ def by_month(days: Parts, split: bool) -> Parts:
     part's rows and its sum of hashes are the sums of its days'."""
     summed: dict[str, tuple[int, int]] = {}
     for day, (rows, digest) in days.items():
-        key = (day if day == "none" else day[:7]) if split else ""
+        key = month_of_day(day) if split else ""
         count, total = summed.get(key, (0, 0))
         summed[key] = (count + rows, total + int(digest))
     return {key: [count, str(total)] for key, (count, total) in summed.items()}
@@ -264,10 +284,11 @@ def _export(
             split = month_column(mart, columns, months)
             if split is not None and (split not in columns or split in masked):
                 raise ExportFailed(f"mart {mart} cannot be exported by month of {split!r}: no such column, or masked")
-            day = days.get(mart)
-            if day is not None and day in masked:
-                raise ExportFailed(f"mart {mart} cannot be exported a file a day of {day!r}: the column is masked")
-            day = day if (day, "DATE") in {(c[0], c[1]) for c in described} else None  # as the publish holds it
+            if days.get(mart) in masked:
+                raise ExportFailed(
+                    f"mart {mart} cannot be exported a file a day of {days[mart]!r}: the column is masked"
+                )
+            day = day_column(mart, described, days)  # as the publish holds it
             part = month_sql(split)
             measured = digests.get(mart)  # as the publish found them writing the version (the same rows)
             files = None
@@ -289,13 +310,16 @@ def _export(
             places = [(analyst, Path(mart))] + ([("*", Path(STEWARD) / mart)] if masked else [])
             if masked:
                 (folder / STEWARD).mkdir(mode=0o700, exist_ok=True)
-            if by_day:
+            if by_day:  # linked or written a file a day, else a folder a part
                 assert day is not None and files is not None
-                kept_days = kept.get("days", {}) if alike else {}
-                written += _export_days(con, mart, folder, places, day, split, files, kept_days, source)
+                held, kept_as = files, "days"
+                files_of, write = partial(_day_files, split=split), partial(_copy_days, con, day=day, split=split)
             else:
-                kept_parts = kept.get("parts", {}) if alike else {}
-                written += _export_folders(con, mart, folder, places, part, parts, by_month_folder, kept_parts, source)
+                held, kept_as = parts, "parts"
+                files_of = partial(_part_files, by_month=by_month_folder)
+                write = partial(_copy, con, part=part if by_month_folder else None)
+            kept_parts = kept.get(kept_as, {}) if alike else {}
+            written += _export_parts(mart, folder, places, held, kept_parts, source, files_of, write)
             marts[mart] = {
                 "rows": sum(rows for rows, _ in parts.values()),
                 "partitioned_by": "month" if split else None,
@@ -319,7 +343,7 @@ def _export(
     return manifest, written
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | None, parts: list[str]) -> None:
+def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, parts: list[str], part: str | None) -> None:
     """Write the rows of `query` into `folder`: one file, or with `part` (a month's SQL) one
     folder `month=<YYYY-MM>` each of `parts`."""
     if part is None:
@@ -333,78 +357,44 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, folder: Path, part: str | 
     )
 
 
-def _export_folders(
-    con: duckdb.DuckDBPyConnection,
+def _export_parts(
     mart: str,
     folder: Path,
     places: list[tuple[str, Path]],
-    part: str,
     parts: Parts,
-    by_month: bool,
-    kept_parts: Parts,
+    kept: Parts,
     source: Path | None,
+    files_of: Callable[[Path, str], list[Path]],
+    write: Callable[[str, Path, list[str]], None],
 ) -> int:
-    """Export `mart` a folder a month (`by_month`, `part` its SQL) or whole: the folders whose rows
-    are those of the export before (`kept_parts`) and whose files are still there (in `source`)
-    linked, the others written. Returns how many folders were written."""
+    """Export `mart` by `parts` (its folders a month, the mart whole, or its files a day) into
+    each of `places`: a part whose rows are those of the export before (`kept`) and whose files
+    (`files_of` a place and a part) are all still there in `source` is linked, file by file; the
+    others are written (`write` the place's query, the place's folder, the parts) in one pass.
+    Returns how many parts were written."""
     unchanged = [
         key
         for key, figures in parts.items()
-        if source is not None
-        and kept_parts.get(key) == figures
-        and all(any(_part(source / place, key, by_month).glob("*.parquet")) for _, place in places)
+        if source is not None and kept.get(key) == figures and all(files_of(source / place, key) for _, place in places)
     ]
     changed = [key for key in parts if key not in unchanged]
     for select, place in places:
         (folder / place).mkdir()
-        if changed:
-            _copy(con, f"select {select} from marts.{mart}", folder / place, part if by_month else None, changed)
+        if changed:  # first: DuckDB writes partitions only into an empty folder
+            write(f"select {select} from marts.{mart}", folder / place, changed)
         for key in unchanged:
             assert source is not None
-            _link(_part(source / place, key, by_month), _part(folder / place, key, by_month))
-    return len(changed)
-
-
-def _export_days(
-    con: duckdb.DuckDBPyConnection,
-    mart: str,
-    folder: Path,
-    places: list[tuple[str, Path]],
-    day: str,
-    split: str | None,
-    files: Parts,
-    kept_days: Parts,
-    source: Path | None,
-) -> int:
-    """Export `mart` a file a day of its date `day` (`files`: each day's digests), in its month's
-    folder (`split`) or its own: the days whose rows are those of the export before (`kept_days`,
-    its files still in `source`) linked, the others written, in one pass. Returns how many days
-    were written."""
-    unchanged = [
-        key
-        for key, figures in files.items()
-        if source is not None
-        and kept_days.get(key) == figures
-        and all(any(_day_files(source / place, key, split)) for _, place in places)
-    ]
-    changed = [key for key in files if key not in unchanged]
-    for select, place in places:
-        (folder / place).mkdir()
-        for key in unchanged:
-            assert source is not None
-            for file in _day_files(source / place, key, split):
-                target = _day_file(folder / place, key, split).with_name(file.name)
+            for file in files_of(source / place, key):
+                target = folder / place / file.relative_to(source / place)
                 target.parent.mkdir(exist_ok=True)
                 os.link(file, target)
-        if changed:
-            _copy_days(con, f"select {select} from marts.{mart}", folder / place, day, split, changed)
     return len(changed)
 
 
 def _day_file(place: Path, key: str, split: str | None) -> Path:
     """The file of day `key` (`day_sql`) of a mart exported a file a day: in its month's folder
     when the mart is split by month, else in the mart's own."""
-    return (place / f"month={key if key == 'none' else key[:7]}" if split else place) / f"data_{key}.parquet"
+    return (place / f"month={month_of_day(key)}" if split else place) / f"data_{key}.parquet"
 
 
 def _day_files(place: Path, key: str, split: str | None) -> list[Path]:
@@ -414,7 +404,7 @@ def _day_files(place: Path, key: str, split: str | None) -> list[Path]:
 
 
 def _copy_days(
-    con: duckdb.DuckDBPyConnection, query: str, folder: Path, day: str, split: str | None, keys: list[str]
+    con: duckdb.DuckDBPyConnection, query: str, folder: Path, keys: list[str], day: str, split: str | None
 ) -> None:
     """Write the rows of `query` of the days `keys` into `folder`, a file a day (`_day_file`):
     one pass partitioned by day into a folder of its own, each day's files then moved."""
@@ -444,8 +434,6 @@ def _part(place: Path, key: str, by_month: bool) -> Path:
     return place / f"month={key}" if by_month else place
 
 
-def _link(source: Path, target: Path) -> None:
-    """Link into `target` the Parquet files of `source`, a part of the export before."""
-    target.mkdir(exist_ok=True)
-    for file in source.glob("*.parquet"):
-        os.link(file, target / file.name)
+def _part_files(place: Path, key: str, by_month: bool) -> list[Path]:
+    """The files of a mart's part `key` there (`_part`)."""
+    return sorted(_part(place, key, by_month).glob("*.parquet"))

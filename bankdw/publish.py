@@ -70,8 +70,8 @@ from bankdw import docs
 from bankdw.config import Settings
 from bankdw.exports import (
     Parts,
-    by_month,
     current_export,
+    day_column,
     day_columns,
     day_sql,
     days_condition,
@@ -268,8 +268,8 @@ def _write_reader(
     writes the days it changed, not the month nor the history (docs/performance.md). Pages of
     rows deleted so stay in the file as free blocks until reused; a full refresh writes the file
     anew. `known`, `known_days`: the marts' digests in `before` (its export's, by folder and,
-    for a mart exported a file a day, by day), else they are measured there; a dated mart's days
-    without `known_days` are measured in the months whose digests changed only."""
+    for a mart exported a file a day, by day), else they are measured there (a dated mart once
+    whole, the first night after an export by month)."""
     partial = version.with_name(f".{version.name}.partial")
     partial.unlink(missing_ok=True)
     partial.with_name(f"{partial.name}.wal").unlink(missing_ok=True)
@@ -305,26 +305,16 @@ def _write_reader(
             described = con.sql(f"describe build.{schema}.{table}").fetchall()
             columns = [row[0] for row in described]
             split = month_column(table, columns, months or {}) if schema == "marts" else None
-            day = (days or {}).get(table) if schema == "marts" else None
-            day = day if (day, "DATE") in {(row[0], row[1]) for row in described} else None
+            day = day_column(table, described, days or {}) if schema == "marts" else None
             part = day_sql(day) if day else month_sql(split)
             parts = part_digests(con, f"build.{schema}.{table}", part)
-            exported = by_month(parts, split is not None) if day else parts
             if schema == "marts":
                 digests[table] = parts
             held_create, held_comment = held.get((schema, table), (None, None))
             if held_create == create:
-                was = _parts_before(
-                    con,
-                    f"{schema}.{table}",
-                    part,
-                    parts,
-                    (known or {}).get(table) if schema == "marts" else None,
-                    (known_days or {}).get(table) if schema == "marts" and day else None,
-                    exported,
-                    split if day else None,
-                    day is not None,
-                )
+                # the file before's parts as its export knew them (by day or by folder), else measured
+                was = ((known_days if day else known) or {}).get(table) if schema == "marts" else None
+                was = part_digests(con, f"{schema}.{table}", part) if was is None else was
                 changed = sorted(key for key in parts.keys() | was.keys() if parts.get(key) != was.get(key))
                 if changed and set(changed) < parts.keys() | was.keys():  # some parts as they were
                     which = days_condition(day, changed) if day else f"{part} in ({', '.join(map(literal, changed))})"
@@ -352,45 +342,6 @@ def _write_reader(
         con.close()
     partial.replace(version)
     return written, digests
-
-
-def _parts_before(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    part: str,
-    parts: Parts,
-    known: Parts | None,
-    known_days: Parts | None,
-    exported: Parts,
-    split: str | None,
-    by_day: bool,
-) -> Parts:
-    """The parts (`part`) of `table` in the file started from the one before, as the build's
-    `parts` are measured. Known from its export (`known`, by month or whole) they are not
-    measured again; a table held by day takes them for the days of every month (or the whole
-    table, `split` None) whose export figures are the build's (`exported`): the same rows, so the
-    same days. Only the days of the others are measured: a night reads the months it changed.
-    An export of the file before that was written a file a day knows its days (`known_days`)."""
-    if known_days is not None:
-        return known_days
-    if known is None:
-        return part_digests(con, table, part)
-    if not by_day:
-        return known
-    stale = {key for key in exported.keys() | known.keys() if exported.get(key) != known.get(key)}
-    if not stale:
-        return parts
-    if split is None or "" in stale:  # the table whole (an empty mart's export is one part, '')
-        return part_digests(con, table, part)
-    same = {key: figures for key, figures in parts.items() if (key if key == "none" else key[:7]) not in stale}
-    # each month as a range of the date itself, which DuckDB takes to its scans
-    months = [
-        f'("{split}" >= date {literal(key + "-01")} and "{split}" < date {literal(key + "-01")} + interval 1 month)'
-        for key in stale
-        if key != "none"
-    ]
-    nulls = [f'"{split}" is null'] if "none" in stale else []
-    return same | part_digests(con, table, part, " or ".join(months + nulls))
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, create: str, replace: bool) -> None:

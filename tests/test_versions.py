@@ -196,7 +196,8 @@ def test_a_published_file_started_from_the_one_before_holds_what_one_written_ane
         monthly = part_digests(con, "marts.fct_transactions", month_sql("business_date"))
         daily = part_digests(con, "marts.fct_transactions", day_sql("business_date"))
     # and its file is written from the first one (the marts' digests the first one's export kept,
-    # by day, or by month as an export that wrote no file a day kept them, or measured there), and anew
+    # by day, or by folder as an export that wrote no file a day kept them, whose dated marts are then
+    # measured, or all measured there), and anew
     first = tmp_path / "first.duckdb"
     as_months = {m: by_month(parts, m in months) if m in days else parts for m, parts in first_digests.items()}
     copies = {
