@@ -6,9 +6,11 @@ nights are about half its CPU).
 
 `--data` is a data dir the nightly run on Spark published at least twice, such as the suite's
 (`pytest tests/test_spark_pipeline.py --basetemp DIR` leaves it in `DIR/shared/spark_night/data`);
-`--version` is the version to go on from (there, the first Spark night's run id). Each run puts a
-copy of the data dir, taken once at the start, back at the data dir's own path (the Spark dir's
-absolute path is in the build's fingerprint: elsewhere the night builds afresh), rolls back to
+`--version` is the version to go on from (there, the first Spark night's run id). The first run
+copies the data dir to `<data>.bench-pristine`, kept for later runs of the bench (a night adds a
+version, and the versions kept are pruned); each run puts that copy back at the data dir's own
+path (the Spark dir's absolute path is in the build's fingerprint: elsewhere the night builds
+afresh), rolls back to
 `--version` and runs `bankdw run` in a process of its own with the suite's Spark night settings
 (tests/conftest.py, SPARK_NIGHT_SETTINGS, and its JVM options): an incremental night over what
 the later versions loaded, built, tested on Spark and published. A variant adds JVM options (a
@@ -27,23 +29,35 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import SPARK_NIGHT_SETTINGS
+import psutil
+from bench_suite_cpu import machine_busy_seconds
 
-SUITE_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
-"""The suite's JVM options for Spark's driver (tests/conftest.py, pytest_configure)."""
-
-
-def busy_seconds() -> tuple[float, float]:
-    """The machine's CPU seconds spent so far (user, nice, system) and stolen by the host."""
-    with Path("/proc/stat").open(encoding="ascii") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    return sum(fields[:3]) / tick, fields[7] / tick
+from tests.conftest import SPARK_DRIVER_JAVA_OPTIONS, SPARK_NIGHT_SETTINGS, settings_environment
 
 
-def night(data: Path, pristine: Path, version: str, java_options: str, log: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class Night:
+    exit: int
+    build_mode: str
+    wall: float
+    cpu: float
+    """The machine's busy CPU seconds while the night ran (the JVM included)."""
+    stolen: float
+    """CPU seconds the host took from the machine meanwhile."""
+    build: float
+    tests: float
+
+    def line(self, label: str, reference: Night) -> str:
+        return (
+            f"{label:<24} {self.exit:>4} {self.build_mode:<12} {self.wall:>7.1f} {self.cpu:>7.1f} "
+            f"{self.stolen:>7.1f} {self.build:>7.1f} {self.tests:>7.1f} {self.cpu / reference.cpu:.2f}"
+        )
+
+
+def night(data: Path, pristine: Path, version: str, java_options: str, log: Path) -> Night:
     shutil.rmtree(data)
     shutil.copytree(pristine, data, symlinks=True)
     environment = os.environ | {
@@ -52,25 +66,26 @@ def night(data: Path, pristine: Path, version: str, java_options: str, log: Path
         "BANKDW_DUCKDB_THREADS": "1",
         "BANKDW_SPARK_DRIVER_JAVA_OPTIONS": java_options,
     }
-    environment |= {f"BANKDW_{name.upper()}": str(value) for name, value in SPARK_NIGHT_SETTINGS.items()}
+    environment |= settings_environment(SPARK_NIGHT_SETTINGS)
     bankdw = str(Path(sys.executable).parent / "bankdw")
     with log.open("a", encoding="utf-8") as out:
         subprocess.run([bankdw, "rollback", "--to", version], env=environment, stdout=out, stderr=out, check=True)
-        cpu, stolen = busy_seconds()
+        cpu, stolen = machine_busy_seconds(), psutil.cpu_times().steal
         began = time.perf_counter()
         done = subprocess.run([bankdw, "run"], env=environment, stdout=out, stderr=out, check=False)
         seconds = time.perf_counter() - began
-    cpu_after, stolen_after = busy_seconds()
+    cpu, stolen = machine_busy_seconds() - cpu, psutil.cpu_times().steal - stolen
     report = json.loads(max((data / "runs").glob("*.json")).read_text(encoding="utf-8"))
-    return {
-        "exit": done.returncode,
-        "build_mode": report["build_mode"],
-        "wall": round(seconds, 1),
-        "cpu": round(cpu_after - cpu, 1),
-        "stolen": round(stolen_after - stolen, 1),
-        "build": report["step_seconds"].get("build"),
-        "tests": report["step_seconds"].get("warehouse_gate"),
-    }
+    steps = report["step_seconds"]
+    return Night(
+        done.returncode,
+        report["build_mode"],
+        seconds,
+        cpu,
+        stolen,
+        steps.get("build", 0.0),
+        steps.get("warehouse_gate", 0.0),
+    )
 
 
 def main() -> None:
@@ -90,17 +105,10 @@ def main() -> None:
     print(f"{header[0]:<24} {header[1]:>4} {header[2]:<12} " + " ".join(f"{h:>7}" for h in header[3:]) + " ratio")
     for n in range(args.pairs):
         for name, options in variants.items():
-            pair = {}
-            for label, extra in (("reference", ""), (name, options)):
-                figures = night(data, pristine, args.version, f"{SUITE_JAVA_OPTIONS} {extra}".strip(), log)
-                pair[label] = figures
-                ratio = float(figures["cpu"]) / float(pair["reference"]["cpu"])  # type: ignore[arg-type]
-                print(
-                    f"{f'{label} ({n + 1})':<24} {figures['exit']:>4} {figures['build_mode']:<12} "
-                    f"{figures['wall']:>7} {figures['cpu']:>7} {figures['stolen']:>7} {figures['build']:>7} "
-                    f"{figures['tests']:>7} {ratio:.2f}",
-                    flush=True,
-                )
+            reference = night(data, pristine, args.version, SPARK_DRIVER_JAVA_OPTIONS, log)
+            print(reference.line(f"reference ({n + 1})", reference), flush=True)
+            variant = night(data, pristine, args.version, f"{SPARK_DRIVER_JAVA_OPTIONS} {options}", log)
+            print(variant.line(f"{name} ({n + 1})", reference), flush=True)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def _processes() -> dict[tuple[int, float], float]:
     return found
 
 
-def _machine_busy_seconds() -> float:
+def machine_busy_seconds() -> float:
     """CPU seconds the machine spent busy so far (all cores): user, nice, system, irq and softirq."""
     times = psutil.cpu_times()
     return float(sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq")))
@@ -156,11 +156,11 @@ def main() -> None:
         command = [sys.executable, "-m", "pytest", "-p", "bench_suite_cpu", "-q"]
         command += ["-n", str(args.workers), "--dist", "loadfile", "--no-loadscope-reorder", *pytest_args]
         sampler = Sampler(Path(folder))
-        busy_before, started = _machine_busy_seconds(), time.monotonic()
+        busy_before, started = machine_busy_seconds(), time.monotonic()
         sampler.start()
         done = subprocess.run(command, cwd=PROJECT, env=environment, check=False)
         sampler.stop()
-        wall, busy = time.monotonic() - started, _machine_busy_seconds() - busy_before
+        wall, busy = time.monotonic() - started, machine_busy_seconds() - busy_before
     print()
     report(sampler.by_test, wall, busy, args.top)
     if args.json:

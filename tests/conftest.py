@@ -77,7 +77,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -101,6 +101,15 @@ DAGS = Path(__file__).resolve().parents[1] / "dags"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
+SPARK_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
+"""The suite's setting spark_driver_java_options (pytest_configure; bench/bench_spark_night.py)."""
+
+
+def settings_environment(settings: Mapping[str, object]) -> dict[str, str]:
+    """Settings as the environment variables a process of its own reads them from (`BANKDW_*`)."""
+    return {f"BANKDW_{name.upper()}": str(value) for name, value in settings.items()}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Airflow reads its configuration when first imported: give the test session its own
     home (SQLite metadata database, no examples, this project's DAGs) before any test can."""
@@ -121,9 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Spark's driver on small builds (tests/test_spark.py): the quick compiler only (with room for
     # its code) and one collector thread, about a quarter less CPU in as much time (docs/spark.md);
     # the suite is CPU bound on 2 cores
-    os.environ.setdefault(
-        "BANKDW_SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
-    )
+    os.environ.setdefault("BANKDW_SPARK_DRIVER_JAVA_OPTIONS", SPARK_DRIVER_JAVA_OPTIONS)
     # One DuckDB thread a query and one dbt thread a build: the suite's banks are tiny, where more
     # threads mostly wait for each other, and its workers keep both cores busy (a night on the test
     # bank: about 9 % less CPU, docs/performance.md)

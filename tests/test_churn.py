@@ -45,7 +45,7 @@ from models.churn.features import FEATURE_NAMES, FEATURES, compute_features
 from models.churn.labels import LabelRule, compute_labels
 from models.churn.reasons import top_reasons
 from models.churn.score import risk_band, score
-from tests.conftest import SYSTEMS, PublishedBank
+from tests.conftest import SYSTEMS, PublishedBank, settings_environment
 
 SHORT = {
     "churn_horizon_days": 21,
@@ -265,7 +265,7 @@ def test_train_and_evaluate_print_the_figures_and_record_the_runs_and_the_notebo
     assert version.startswith(CUTOFF.isoformat())
     assert model.meta.libraries["lightgbm"] and model.meta.train_positives >= 5
     # when `bankdw models evaluate churn --truth` runs on the held-out period
-    env = {"BANKDW_DATA_DIR": str(trained.data_dir)} | {f"BANKDW_{k.upper()}": str(v) for k, v in SHORT.items()}
+    env = {"BANKDW_DATA_DIR": str(trained.data_dir)} | settings_environment(SHORT)
     result = CliRunner(env=env).invoke(
         main, ["models", "evaluate", "churn", "--truth", str(value_bank.root / "_truth")]
     )
@@ -312,7 +312,7 @@ def test_training_before_any_horizon_is_complete_stores_the_model_and_says_evalu
         (last,) = con.sql("select max(business_date) from intermediate.int_account_balances_keyed").fetchone()
     cutoff = last - timedelta(days=5)
     # when `bankdw models train churn` runs with that cut-off
-    env = {"BANKDW_DATA_DIR": str(data)} | {f"BANKDW_{k.upper()}": str(v) for k, v in SHORT.items()}
+    env = {"BANKDW_DATA_DIR": str(data)} | settings_environment(SHORT)
     result = CliRunner(env=env).invoke(main, ["models", "train", "churn", "--cutoff", cutoff.isoformat()])
     # then it succeeds, stores the version and says when its evaluation can run
     assert result.exit_code == 0, result.output

@@ -43,6 +43,7 @@ from tests.conftest import (
     SparkNight,
     assert_one_parse_for_build_and_tests,
     nightly_dag,
+    settings_environment,
 )
 from tests.test_spark import as_text, duckdb_rows
 
@@ -96,9 +97,7 @@ def night_by_the_dag(settings: Settings, night: date) -> RunReport:
     """The night of business date `night` run by the nightly DAG under `dag.test()` (each task in
     this process, in order), its settings from the environment as a scheduler's workers read
     them: the data dir's, with SPARK_NIGHT_SETTINGS (engine = spark)."""
-    env = {"BANKDW_DATA_DIR": str(settings.root)} | {
-        f"BANKDW_{name.upper()}": str(value) for name, value in SPARK_NIGHT_SETTINGS.items()
-    }
+    env = {"BANKDW_DATA_DIR": str(settings.root)} | settings_environment(SPARK_NIGHT_SETTINGS)
     runs_before = {path.name for path in settings.runs_dir.iterdir() if path.is_dir()}
     with pytest.MonkeyPatch.context() as patch:
         dag = nightly_dag(env, patch)
