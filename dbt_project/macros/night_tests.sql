@@ -172,6 +172,18 @@
 {%- endmacro %}
 
 
+{% macro queried_date(query) -%}
+    {#- The date `query` (one row: the date as text) returns, as a date literal for a test's SQL
+        (assert_balances_roll_forward's night dates, asked once rather than computed at each
+        reference); `cast(null as date)` when it returns null, and when dbt only parses. -#}
+    {%- if not execute -%}
+        {{- return('cast(null as date)') -}}
+    {%- endif -%}
+    {%- set value = run_query(query).columns[0].values()[0] -%}
+    {{- return('cast(null as date)' if value is none else "date '" ~ (value | string)[:10] ~ "'") -}}
+{%- endmacro %}
+
+
 {% macro not_materialized() -%}
     {#- The keyword of a CTE to be inlined at each reference, each read pruned on its own, not
         computed once (assert_balances_roll_forward's scoped reads): DuckDB computes once a CTE

@@ -22,6 +22,24 @@
 ) }}
 {%- set since = night_since() %}
 {%- set scoped = since is not none %}
+{%- if scoped %}
+    {#- the night's first date and the last date before it, asked once and written into the test
+        as dates: Spark inlines a CTE at each of its references, and computed there they cost the
+        test 12 s against 1 s on the test bank, where a date lets it read only the partitions it
+        judges (on DuckDB the same two queries) -#}
+    {%- set first_date = queried_date(
+        'select cast(least('
+        ~ night_first_date(ref('fct_account_balance_daily'), 'business_date', 'load_id', since)
+        ~ ', (select min(restarted.posting_date) from ' ~ ref('fct_transactions') ~ ' as restarted'
+        ~ ' where restarted.business_date >= '
+        ~ night_first_date(ref('fct_transactions'), 'business_date', 'load_id', since)
+        ~ ')) as string)'
+    ) %}
+    {%- set previous_date = queried_date(
+        'select cast(max(business_date) as string) from ' ~ ref('fct_account_balance_daily')
+        ~ ' where business_date < ' ~ first_date
+    ) %}
+{%- endif %}
 {#- scoped, the facts are read in several places, each pruned to a few dates: not copied whole once -#}
 {%- set reads = not_materialized() if scoped else '' %}
 
@@ -47,16 +65,7 @@ first_lake_date as (
 night_start as (
 
     {% if scoped -%}
-        select
-            least(
-                {{ night_first_date(ref('fct_account_balance_daily'), 'business_date', 'load_id', since) }},
-                (
-                    select min(restarted.posting_date) from transactions as restarted
-                    where
-                        restarted.business_date
-                        >= {{ night_first_date(ref('fct_transactions'), 'business_date', 'load_id', since) }}
-                )
-            ) as first_date
+        select {{ first_date }} as first_date
     {%- else -%}
         select date '0001-01-01' as first_date
     {%- endif %}
@@ -87,10 +96,7 @@ judged_balances as (
 
 previous_date as (
 
-    select max(balances.business_date) as business_date
-    from balances
-    cross join night_start
-    where balances.business_date < night_start.first_date
+    select {{ previous_date }} as business_date
 
 ),
 
