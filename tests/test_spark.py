@@ -9,10 +9,10 @@ floats). DuckDB is not built again here: its build is the one the pipeline publi
 nightly run itself (built, tested, published, the next night, rolled back) is
 tests/test_spark_pipeline.py's.
 
-The customer history, the facts by date and the web sessions, incremental, are also built on
-Spark as two nights (the second adds the newest customer snapshot, facts and web events, with
-reversals of a posting of the first and late events of its sessions), which must end where
-DuckDB's one full build did.
+What the incremental models build as a night on Spark (the customer history, the facts by date,
+the web sessions, the profitability and value chains, with a merge of customers, reversals of an
+earlier posting and late web events) is proven on the nightly run's own second night, against the
+same night on DuckDB: tests/test_spark_pipeline.py.
 
 Identity resolution runs on the same Spark session (tests/spark_build.py): splink's Spark backend
 resolves the same lake, from the same registries, into the same customers, keys and merges as
@@ -26,9 +26,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -43,7 +41,7 @@ from models.identity.keys import MERGES_FILE, REGISTRY_FILE, KeyRegistry
 from models.identity.probabilistic import DuckDBBackend, SparkBackend, backend_for
 from models.identity.resolve import IDENTITY_FILE, identify, resolve_lake, write_identity
 from tests.conftest import CUSTOMERS, SPARK_RECENT_WINDOW_DAYS, PublishedBank, SparkNight
-from tests.spark_build import SPLINK_CASES_AS_OF, VALUE_MODELS, splink_cases
+from tests.spark_build import SPLINK_CASES_AS_OF, splink_cases
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -224,7 +222,6 @@ PORTABLE_AT_LEAST = {
 INCREMENTAL_BALANCE_FACTS = ("fct_account_balance_daily", "fct_account_balance_daily_recent")
 FACTS_BY_DATE = (*INCREMENTAL_BALANCE_FACTS, "fct_transactions", "fct_calls", "fct_loan_daily")
 """The portable tables partitioned by business date on Spark (incremental_by_date)."""
-WEB_MODELS = ("int_web_events_deduplicated", "int_web_events_sessionised", "int_web_sessions_keyed", "fct_web_sessions")
 PARTITIONED = {
     **{model: ["business_date"] for model in FACTS_BY_DATE},
     "int_web_events_deduplicated": ["received_date"],
@@ -307,8 +304,8 @@ EMPTY_IN_THE_SHARED_BANK = {
     "fct_campaign_propensity",
 }
 """Portable models the shared bank gives no row, compared on their columns and types only: no
-reversal (empty on both engines in the first build, proven on the second night, whose load brings
-reversals: tests/spark_build.py), no customer keys merged, no analytical model trained (so no
+reversal (empty on both engines in the first build, proven on the second night, whose delivery
+brings reversals: tests/test_spark_pipeline.py), no customer keys merged (proven there too), no analytical model trained (so no
 churn, lifetime value or campaign score tonight: proven by hand on Spark, docs/spark.md), no
 complete month (its eight days are in one month), and no customer event but TD_MATURING (int_customer_events_accounts): its eight days
 are shorter than the rules' baselines (30 to 90 days), its one complaint call is no customer's, no
@@ -455,384 +452,15 @@ def assert_same_digest_groups(
     assert n_duck == n_spark == n_pairs, (model, n_duck, n_spark, n_pairs)
 
 
-def second_night(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> tuple[Path, dict[str, Any], dict[str, str], duckdb.DuckDBPyConnection]:
-    """Spark's build folder, what its two nights changed (`incremental/split.json`), where each model
-    is in the DuckDB build (`models.json`), and that build, read in UTC."""
-    settings, out = spark_build
-    split = json.loads((out / "incremental" / "split.json").read_text(encoding="utf-8"))
-    built = json.loads((out / "models.json").read_text(encoding="utf-8"))
-    con = duckdb_state(settings, published_bank.report.run_id)
-    con.execute("set TimeZone = 'UTC'")
-    return out, split, built, con
-
-
-def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the customer history built on Spark as two nights: the lake without its newest customer
-    # snapshot and one record split off its customer (a full refresh), then the lake and identity as
-    # they are, incrementally: a new date, a retired key, a customer rebuilt, the night's tables
-    # rewritten from the rows that stay and the new ones (tests/spark_build.py, history_nights)
-    out, split, built, con = second_night(spark_build, published_bank)
-
-    def both(model: str, columns: str = "*") -> tuple[Counter[tuple[str, ...]], Counter[tuple[str, ...]]]:
-        """The model's rows in DuckDB's (one full) build and in Spark's second night."""
-        duck = con.sql(f"select {columns} from {built[model]}").fetchall()
-        spark = con.sql(f"select {columns} from {spark_parquet(out / 'incremental' / model)}").fetchall()
-        return as_text(duck), as_text(spark)
-
-    # then every day's golden record, the history and the current customers are DuckDB's, row for row
-    for model in ("int_customers_unified_daily", "dim_customer_history", "dim_customer"):
-        duck, spark = both(model)
-        assert duck and spark == duck, model
-    # and so are the versions, but for which build last changed a version (load_id: the first
-    # night, for the versions the second left alone) and where a customer's rewrite began
-    duck, spark = both("int_customer_versions", "* exclude (load_id, replace_from)")
-    assert spark == duck
-    # and the ledgers hold DuckDB's dates, loads, keys and fingerprints (and the key retired that
-    # night), and say what the second night found new: the newest snapshot date, the customer
-    # whose records changed and the retired key
-    duck, spark = both("int_customer_history_dates", "snapshot_date, load_id")
-    assert spark == duck
-    newest = con.sql(f"select cast(max(snapshot_date) as varchar) from {built['int_customer_history_dates']}")
-    changed = con.sql(
-        "select cast(snapshot_date as varchar) from "
-        f"{spark_parquet(out / 'incremental' / 'int_customer_history_dates')} where is_changed"
-    )
-    assert changed.fetchall() == newest.fetchall()
-    duck, spark = both("int_customer_history_keys", "customer_key, member_fingerprint, n_members")
-    assert spark == duck + Counter({(split["split_key"], "NULL", "0"): 1})
-    changed_keys = both("int_customer_history_keys", "customer_key, is_changed")[1]
-    assert {key for (key, is_changed) in changed_keys if is_changed == "True"} == {
-        split["customer_key"],
-        split["split_key"],
-    }
-    con.close()
-
-
-def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the balance facts built on Spark as two nights (history_nights): the lake without its
-    # newest balances and with one account's holder split off into a customer of its own (a full
-    # refresh), then incrementally with the newest date in a load of its own, which overwrites that
-    # date's partition, and the holder back, which re-keys the account's older partitions
-    # (refresh_customer_keys)
-    out, split, built, con = second_night(spark_build, published_bank)
-    assert split["first_night_split_rows"] >= 1, "the first night keyed no balance to the split key"
-    for model in INCREMENTAL_BALANCE_FACTS:
-        # then the second night holds DuckDB's full build, row for row: every date, key and
-        # amount, the newest date from the second night's load (NEWER_LOAD) and the older ones
-        # from the first night's (the lake's)
-        duck = (
-            f"select * replace (case when business_date = (select max(business_date) from {built[model]}) "
-            f"then '{split['newer_load']}' else load_id end as load_id) from ({duckdb_rows(built, model)})"
-        )
-        assert_spark_night_is(con, duck, out / "incremental" / model)
-    # and the recent balances' window moved on: the second night dropped the partition of a date
-    # the first night held (drop_dates_before_window), as DuckDB's full build leaves it out
-    recent = out / "incremental" / "fct_account_balance_daily_recent"
-    second_dates = {
-        str(d) for (d,) in con.sql(f"select distinct business_date from {spark_parquet(recent)}").fetchall()
-    }
-    dropped = set(split["first_night_recent_dates"]) - second_dates
-    assert len(dropped) == 1 and max(dropped) < min(second_dates), (split["first_night_recent_dates"], second_dates)
-    con.close()
-
-
-def assert_spark_night_is(con: duckdb.DuckDBPyConnection, duck_sql: str, spark_dir: Path, where: str = "true") -> None:
-    """The model Spark wrote to `spark_dir` holds the rows of `duck_sql` (DuckDB's), every value as
-    text, and there is at least one; with `where`, the rows of both that satisfy it."""
-    duck = con.sql(f"select * from ({duck_sql}) where {where}")
-    spark = con.sql(f"select * from {spark_parquet(spark_dir)} where {where}")
-    duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
-    assert duck_rows and spark_rows == duck_rows, spark_dir.name
-
-
-def newer_load_on_the_newest_date(built: dict[str, str], model: str, load_id: str) -> str:
-    """The rows of `model` in DuckDB's full build, its newest date's from the second night's load."""
-    return (
-        f"select * replace (case when business_date = (select max(business_date) from {built[model]}) "
-        f"then '{load_id}' else load_id end as load_id) from {built[model]}"
-    )
-
-
-def test_the_calls_and_loans_built_incrementally_on_spark_are_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the calls and the daily loans built on Spark as two nights (history_nights): the lake
-    # without its newest date that has rows (a full refresh), then that date in a load of its own,
-    # which overwrites its partition, and the split holder back, which re-keys (refresh_customer_keys)
-    out, split, built, con = second_night(spark_build, published_bank)
-    for model in ("fct_calls", "fct_loan_daily"):
-        # then the second night holds DuckDB's full build, row for row, the newest date from the
-        # second night's load
-        assert_spark_night_is(
-            con, newer_load_on_the_newest_date(built, model, split["newer_load"]), out / "incremental" / model
-        )
-    con.close()
-
-
-def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the web events and sessions built on Spark as two nights (history_nights): the lake
-    # without its newest events and the split record's web user keyed to the split key (a full
-    # refresh), then those events in a load of their own, among them late events and copies of
-    # events of sessions the first night built, whose session-date partitions the second night
-    # overwrites (incremental_by_key), and the user back with its customer
-    out, split, built, con = second_night(spark_build, published_bank)
-    newest = con.sql(f"select max(received_date) from {built['int_web_events_deduplicated']}").fetchall()[0][0]
-    for model in WEB_MODELS:
-        # then the second night holds DuckDB's full build, row for row: an event kept once, from
-        # its first receipt; a session once, from all its events; the newest date's (and the
-        # sessions with an event of it) from the second night's load
-        received = "received_date" if model == "int_web_events_deduplicated" else "last_received_date"
-        duck = (
-            f"select * replace (case when {received} = date '{newest}' then '{split['newer_load']}' "
-            f"else load_id end as load_id) from {built[model]}"
-        )
-        assert_spark_night_is(con, duck, out / "incremental" / model)
-    # and the comparison covers sessions the first night built that the second changed: late
-    # events of a session of an earlier date, in a partition the night's newest date is not
-    changed = con.sql(
-        f"select count(*) from {spark_parquet(out / 'first_night' / 'fct_web_sessions')} as first "
-        f"join {spark_parquet(out / 'incremental' / 'fct_web_sessions')} as second using (session_id) "
-        f"where second.session_date < date '{newest}' and second.n_events > first.n_events"
-    ).fetchall()[0][0]
-    assert changed >= 1, "no session of an earlier date was rebuilt: the comparison would prove little"
-    # and sessions the first night keyed to the split key that the second did not rebuild hold
-    # their customer's key again: only the post-hook refresh_customer_keys (on Spark an overwrite
-    # of their session-date partitions) re-keyed them
-    rekeyed = con.sql(
-        f"select count(*) from {spark_parquet(out / 'first_night' / 'fct_web_sessions')} as first "
-        f"join {spark_parquet(out / 'incremental' / 'fct_web_sessions')} as second using (session_id) "
-        f"where first.customer_key = '{split['split_key']}' and second.load_id <> '{split['newer_load']}' "
-        f"and second.customer_key = '{split['customer_key']}'"
-    ).fetchall()[0][0]
-    assert rekeyed >= 1, split
-    con.close()
-
-
-TAIL_TABLES = {
-    "int_account_balances_daily_filled": ("balance_date", "as_of_load_id"),
-    "int_ftp_rates_daily": ("balance_date", "as_of_load_id"),
-    "int_account_interest_monthly": ("month_start", "as_of_load_id"),
-    "int_account_postings_monthly": ("month_start", "as_of_load_id"),
-    "int_account_service_costs_monthly": ("month_start", "as_of_load_id"),
-    "int_account_profitability_monthly": ("month_start", "interest_load_id, postings_load_id, built_in_run"),
-    "int_account_profitability_shared_monthly": ("month_start", "profitability_built_in_run"),
-}
-"""The profitability chain's tables incremental by account and date (replace_tail): their date, and
-the lineage of the incremental build besides rebuilt_from (the loads or build a row was built from)."""
-TAIL_MARTS = (
-    "int_account_provisions_monthly",
-    "int_service_contacts_costed",
-    "fct_account_balance_monthly",
-    "int_customer_profitability_monthly",
-    "fct_account_profitability_monthly",
-    "fct_customer_profitability_monthly",
-)
-"""Tables of the chain built whole each night, from the incremental ones or beside them."""
-BY_CUSTOMER = ("int_customer_profitability_monthly", "fct_customer_profitability_monthly")
-"""Tables of the chain by customer, not by account."""
-COUNTING_POSTINGS = (
-    "int_account_postings_monthly",
-    "int_account_profitability_monthly",
-    "int_account_profitability_shared_monthly",
-    "fct_account_profitability_monthly",
-    *BY_CUSTOMER,
-)
-"""Tables of the chain whose figures count the postings (the second night's reversals among them)."""
-
-
-def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the profitability chain built on Spark as two nights (history_nights): the lake without
-    # its newest balances, postings, loans, calls and web events (a full refresh), then those in a
-    # load of their own, from which the second night rebuilds every account from its restart
-    # (strategy replace_tail: on Spark the partitions from the night's restart overwritten, every
-    # earlier one left as the first night wrote it)
-    out, split, built, con = second_night(spark_build, published_bank)
-    newest, before = con.sql(
-        "select max(business_date), max(business_date) filter (where business_date < "
-        f"(select max(business_date) from {built['stg_core_banking__balances']})) "
-        f"from {built['stg_core_banking__balances']}"
-    ).fetchall()[0]
-    # (the second night's postings hold two reversals the published bank has not: its reversed
-    # posting's account, and the customers who share it, are compared on their own below)
-    [(account_id,)] = con.sql(
-        f"select account_id from {built['fct_transactions']} where txn_id = '{split['reversed_txn_id']}'"
-    ).fetchall()
-    other_accounts = f"account_id <> '{account_id}'"
-    other_customers = (
-        "customer_key not in (select customer_key from "
-        f"{built['int_account_profitability_shared_monthly']} where account_id = '{account_id}')"
-    )
-    for model, (day, lineage) in TAIL_TABLES.items():
-        spark_dir = out / "incremental" / model
-        # then the second night holds DuckDB's full build, row for row, but for the lineage of the
-        # incremental build (the restart a row was rebuilt from, the loads or build it came from)
-        where = other_accounts if model in COUNTING_POSTINGS else "true"
-        assert_spark_night_is(con, f"select * exclude (rebuilt_from, {lineage}) from {built[model]}", spark_dir, where)
-        if lineage != "as_of_load_id":
-            continue
-        # and the second night wrote exactly the rows from its restart on: the days after the
-        # first night's last one (the weekend before the newest date included), the newest month
-        written = con.sql(
-            f"select cast({day} as varchar), cast(rebuilt_from as varchar), count(*) "
-            f"from {spark_parquet(spark_dir)} where as_of_load_id = '{split['newer_load']}' "
-            f"group by all order by all"
-        ).fetchall()
-        if day == "balance_date":
-            assert written and [d for d, _, _ in written] == [
-                str(before + timedelta(days=n)) for n in range(1, (newest - before).days + 1)
-            ], (model, written)
-            # (the account days restart from the newest balances; their rates from the first
-            # account day the first table wrote anew)
-            restart = newest if model == "int_account_balances_daily_filled" else before + timedelta(days=1)
-            assert {r for _, r, _ in written} == {str(restart)}, (model, written)
-        else:
-            assert [d for d, _, _ in written] == [str(newest.replace(day=1))], (model, written)
-        # and every row the second night did not write is the first night's (a full refresh)
-        assert con.sql(
-            f"select count(*) from {spark_parquet(spark_dir)} "
-            f"where as_of_load_id <> '{split['newer_load']}' and rebuilt_from <> date '0001-01-01'"
-        ).fetchall() == [(0,)], model
-    # and the second night rebuilt whole the accounts of the customer whose split record came back
-    # (their customer changed: every month of them from the first, as DuckDB deletes them)
-    rebuilt_whole = con.sql(
-        "select count(*) from "
-        f"{spark_parquet(out / 'incremental' / 'int_account_profitability_monthly')} "
-        f"where rebuilt_from = date '0001-01-01' and customer_key = '{split['customer_key']}'"
-    ).fetchall()[0][0]
-    assert rebuilt_whole >= 1, split
-    # and the tables built whole from them are DuckDB's, row for row
-    for model in TAIL_MARTS:
-        where = other_customers if model in BY_CUSTOMER else other_accounts if model in COUNTING_POSTINGS else "true"
-        assert_spark_night_is(con, f"select * from {built[model]}", out / "incremental" / model, where)
-    # and the reversed posting's month holds the two reversals and the reversed posting, whose
-    # month the night rebuilt from its new postings
-    postings = spark_parquet(out / "incremental" / "int_account_postings_monthly")
-    assert con.sql(
-        f"select spark.n_postings - duck.n_postings, spark.reversed_fingerprint = md5('{split['reversed_txn_id']}') "
-        f"from {postings} as spark join {built['int_account_postings_monthly']} as duck using (account_id, month_start) "
-        f"where account_id = '{account_id}'"
-    ).fetchall() == [(2, True)]
-    con.close()
-
-
-VALUE_LINEAGE = {
-    model: (
-        *((ENGINE_DIGESTS[model], "rebuilt_from") if model in ENGINE_DIGESTS else ("load_id",)),
-        *RUN_STAMPS[model],
-    )
-    for model in VALUE_MODELS
-}
-"""The lineage of the value chain's portable tables (tests/spark_build.py, VALUE_MODELS) in their
-incremental build: the build that wrote a row (RUN_STAMPS), and the load a month's activity came
-from or, for what is rebuilt by customer, the restart it was rebuilt from and its digest
-(ENGINE_DIGESTS)."""
-
-
-def test_the_value_chain_built_incrementally_on_spark_is_duckdbs(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the value chain's activity, relationships and features built on Spark as two nights
-    # (history_nights): the lake without its newest postings and web events and with one record
-    # split off its customer (a full refresh), then those back, the facts in a load of their own
-    # (incremental: the activity's month partitions overwritten, the customers' months from the
-    # restart, and the customer whose users and accounts changed rebuilt whole, its split key's
-    # rows removed by its marker: strategy replace_tail, value_markers)
-    out, split, built, con = second_night(spark_build, published_bank)
-    [(account_id,)] = con.sql(
-        f"select account_id from {built['fct_transactions']} where txn_id = '{split['reversed_txn_id']}'"
-    ).fetchall()
-    other_customers = (
-        "customer_key not in (select customer_key from "
-        f"{built['int_account_profitability_shared_monthly']} where account_id = '{account_id}')"
-    )
-    for model, lineage in VALUE_LINEAGE.items():
-        spark_dir = out / "incremental" / model
-        # then the second night holds DuckDB's full build, row for row, but for the lineage
-        # (the features count contribution: the customers of the account of the second night's
-        # reversals are not DuckDB's there, as in the profitability chain)
-        where = other_customers if model == "int_customer_value_features_monthly" else "true"
-        assert_spark_night_is(con, f"select * exclude ({', '.join(lineage)}) from {built[model]}", spark_dir, where)
-        if model == "int_customer_activity_monthly":
-            # and the customer whose record came back, whose web user and accounts are its own again
-            # (int_customer_xref, int_accounts_resolved: built each night), is rebuilt whole
-            restarts = con.sql(
-                f"select distinct rebuilt_from from {spark_parquet(spark_dir)} "
-                f"where customer_key = '{split['customer_key']}'"
-            ).fetchall()
-            assert restarts == [(date(1, 1, 1),)], (model, restarts)
-    # and the account activity's newest month came from the second night's load
-    loads = con.sql(
-        f"select distinct load_id from {spark_parquet(out / 'incremental' / 'int_account_activity_monthly')}"
-    ).fetchall()
-    assert (split["newer_load"],) in loads, loads
-    con.close()
-
-
 def test_a_compile_on_spark_leaves_no_table_computed_once(spark_build: tuple[Settings, Path]) -> None:
     # given the models that compute CTEs once (computed_once), compiled on Spark (`dbt compile`) on
-    # the second night's tables, where they are incremental (tests/spark_build.py, left_by_compile)
+    # the first night's tables, where they are incremental (tests/spark_build.py, left_by_compile)
     _, out = spark_build
-    left = json.loads((out / "incremental" / "left_by_compile.json").read_text(encoding="utf-8"))
+    left = json.loads((out / "left_by_compile.json").read_text(encoding="utf-8"))
     assert "int_account_profitability_monthly" in left["models"], left
     # then the compile wrote none of their tables: only a run or a build computes them, and its
     # strategy drops them
     assert left["tables"] == []
-
-
-def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(
-    spark_build: tuple[Settings, Path], published_bank: PublishedBank
-) -> None:
-    # given the postings built on Spark as two nights (history_nights): the lake without its newest
-    # date (a full refresh), then that date in a load of its own with two reversals of a posting
-    # of the oldest date, a partition the second night's query does not write: only the post-hook
-    # refresh_reversals (on Spark a partition overwrite) can mark that posting
-    out, split, built, con = second_night(spark_build, published_bank)
-    reversed_txn_id, reversals = split["reversed_txn_id"], split["reversals"]
-    postings = spark_parquet(out / "incremental" / "fct_transactions")
-    newest = con.sql(f"select max(business_date) from {built['fct_transactions']}").fetchall()[0][0]
-    # then the reversed posting is marked, with the first reversal by date and id, on the newest date
-    first = min(reversals)
-    assert con.sql(
-        f"select is_reversed, reversed_by_txn_id, reversed_on from {postings} where txn_id = '{reversed_txn_id}'"
-    ).fetchall() == [(True, first, newest)]
-    assert as_text(
-        con.sql(f"select * from {spark_parquet(out / 'incremental' / 'int_transactions_reversed')}").fetchall()
-    ) == Counter({(reversed_txn_id, first, str(newest), "2"): 1})
-    # and every other posting is DuckDB's full build, row for row (the newest date's from the
-    # second night's load), the reversed one but for its mark
-    duck = con.sql(
-        f"select * replace (txn_id = '{reversed_txn_id}' or is_reversed as is_reversed, "
-        f"case when txn_id = '{reversed_txn_id}' then '{first}' else reversed_by_txn_id end as reversed_by_txn_id, "
-        f"case when txn_id = '{reversed_txn_id}' then date '{newest}' else reversed_on end as reversed_on) "
-        f"from ({newer_load_on_the_newest_date(built, 'fct_transactions', split['newer_load'])})"
-    )
-    spark = con.sql(f"select * from {postings} where txn_id not in {tuple(reversals)}")
-    duck_rows, spark_rows = as_text(duck.fetchall()), as_text(spark.select(*duck.columns).fetchall())
-    assert duck_rows and spark_rows == duck_rows
-    # and the reversals are postings of the newest date, of the reversed posting's account and customer
-    [(account_id, customer_key, amount)] = con.sql(
-        f"select account_id, customer_key, amount from {built['fct_transactions']} where txn_id = '{reversed_txn_id}'"
-    ).fetchall()
-    assert sorted(
-        con.sql(
-            "select txn_id, is_reversal, is_reversed, reversed_txn_id, account_id, customer_key, amount, "
-            f"business_date, load_id from {postings} where txn_type = 'REVERSAL'"
-        ).fetchall()
-    ) == [
-        (txn_id, True, False, reversed_txn_id, account_id, customer_key, -amount, newest, split["newer_load"])
-        for txn_id in sorted(reversals)
-    ]
-    con.close()
 
 
 def test_money_keeps_its_scale_on_spark(spark_build: tuple[Settings, Path]) -> None:
