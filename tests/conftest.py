@@ -238,6 +238,22 @@ def write_delivery(
     return folder
 
 
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A delivered CSV file's header and rows (tests that change a delivery before it loads)."""
+    with path.open(encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    """`rows` under `header` as the source systems write CSV (`\\n` line ends); write the
+    manifest again after (write_manifest)."""
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def write_manifest(folder: Path, overrides: dict[str, dict[str, object]] | None = None) -> None:
     """The manifest a source system would write for the folder's files: rows, sha256, control totals.
 

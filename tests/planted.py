@@ -10,16 +10,15 @@ The shared bank's deliveries already hold web events that arrive days late and e
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
-from tests.conftest import write_manifest
+from tests.conftest import read_csv, write_csv, write_manifest
 
 REVERSALS = ("TX999999999998", "TX999999999999")
 """The planted reversals, both of one posting (more than one is a source defect: warned, kept);
@@ -49,27 +48,14 @@ class PlantedMerge:
     """The keys the two held before (one survives the merge, the other is retired)."""
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
-    return list(reader.fieldnames or []), list(reader)
-
-
-def _write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
-def plant_reversals(delivery: Path, lake_dir: Path) -> PlantedReversal:
+def plant_reversals(delivery: Path, lake_dir: Path, timezone: str) -> PlantedReversal:
     """In the core banking delivery `delivery` (a pending date's folder), two reversals (REVERSALS)
     of the lake's first plain posting of its oldest date whose account the delivery's balances
-    hold, booked last that day, each balance_after following from the one before; the account's
-    end-of-day balance moved by them; the manifest written again."""
+    hold, booked last that day (in the bank's time zone, `timezone`), each balance_after following
+    from the one before; the account's end-of-day balance moved by them; the manifest written again."""
     day = date.fromisoformat(delivery.name)
-    fields, postings = _rows(delivery / "transactions.csv")
-    balance_fields, balances = _rows(delivery / "balances.csv")
+    fields, postings = read_csv(delivery / "transactions.csv")
+    balance_fields, balances = read_csv(delivery / "balances.csv")
     held = {row["account_id"]: row for row in balances}
     oldest = min((lake_dir / "core_banking" / "transactions").glob("business_date=*"))
     [(txn_id, account_id, posting_date, amount, currency)] = duckdb.execute(
@@ -88,7 +74,7 @@ def plant_reversals(delivery: Path, lake_dir: Path) -> PlantedReversal:
                 "txn_id": reversal_id,
                 "account_id": account_id,
                 "posting_date": day.isoformat(),
-                "txn_ts": f"{day.isoformat()}T23:59:{58 + n}+08:00",
+                "txn_ts": datetime.combine(day, time(23, 59, 58 + n), ZoneInfo(timezone)).isoformat(),
                 "amount": str(-amount),
                 "currency": currency,
                 "txn_type": "REVERSAL",
@@ -100,8 +86,8 @@ def plant_reversals(delivery: Path, lake_dir: Path) -> PlantedReversal:
         )
     for column in ("ledger_balance", "available_balance"):
         held[account_id][column] = str(Decimal(held[account_id][column]) + moved)
-    _write(delivery / "transactions.csv", fields, postings)
-    _write(delivery / "balances.csv", balance_fields, balances)
+    write_csv(delivery / "transactions.csv", fields, postings)
+    write_csv(delivery / "balances.csv", balance_fields, balances)
     write_manifest(delivery)
     return PlantedReversal(txn_id, account_id, posting_date, amount)
 
@@ -111,9 +97,9 @@ def plant_merge(delivery: Path, identity: Path, online_delivery: Path) -> Plante
     published identity `identity`, customer_identity.parquet) with an account and a web user
     (in `online_delivery`'s users) takes the national id of the next such customer: the night
     resolves them to one customer, and the facts of its accounts and sessions to one key."""
-    fields, customers = _rows(delivery / "customers.csv")
-    _, users = _rows(online_delivery / "users.csv")
-    _, parties = _rows(delivery / "account_parties.csv")
+    fields, customers = read_csv(delivery / "customers.csv")
+    _, users = read_csv(online_delivery / "users.csv")
+    _, parties = read_csv(delivery / "account_parties.csv")
     keyed = {
         customer_id: key
         for customer_id, key in duckdb.execute(
@@ -138,6 +124,6 @@ def plant_merge(delivery: Path, identity: Path, online_delivery: Path) -> Plante
     for row in customers:
         if row["customer_id"] == merged:
             row["national_id"] = national_id
-    _write(delivery / "customers.csv", fields, customers)
+    write_csv(delivery / "customers.csv", fields, customers)
     write_manifest(delivery)
     return PlantedMerge(merged, joins, (keyed[merged], keyed[joins]))

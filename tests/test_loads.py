@@ -11,7 +11,6 @@ audit must balance for every file.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import os
@@ -35,7 +34,7 @@ from bankdw.publish import published_state_path
 from bankdw.reporting.run_report import RunReport
 from bankdw.warehouse import published_lake_version
 from extract.landing import MANIFEST_NAME, Manifest
-from tests.conftest import simulate_bank, write_manifest
+from tests.conftest import read_csv, simulate_bank, write_csv, write_manifest
 
 pytestmark = pytest.mark.slow
 # six days across a month's end (27 November to 2 December), so that the night, in December,
@@ -159,26 +158,26 @@ def correct_delivery(landing: Path) -> tuple[str, str]:
     banking withdraws one web event. Returns (the corrected txn_id, the withdrawn event_id)."""
     core = landing / "core_banking" / (START + timedelta(days=CORRECTED_DAY)).isoformat()
     next_day = core.parent / (START + timedelta(days=CORRECTED_DAY + 1)).isoformat()
-    header, withdrawn_postings = _read_csv(core / "transactions.csv")
+    header, withdrawn_postings = read_csv(core / "transactions.csv")
     withdrawn_sums: dict[str, Decimal] = {}
     for posting in withdrawn_postings:
         account = posting["account_id"]
         withdrawn_sums[account] = withdrawn_sums.get(account, Decimal(0)) + Decimal(posting["amount"])
-    _write_csv(core / "transactions.csv", header, [])
-    balance_header, balances = _read_csv(core / "balances.csv")
+    write_csv(core / "transactions.csv", header, [])
+    balance_header, balances = read_csv(core / "balances.csv")
     for balance in balances:
         for column in ("ledger_balance", "available_balance"):
             balance[column] = str(Decimal(balance[column]) - withdrawn_sums.get(balance["account_id"], Decimal(0)))
-    _write_csv(core / "balances.csv", balance_header, balances)
+    write_csv(core / "balances.csv", balance_header, balances)
     write_manifest(core)
     # booked again on the next date, for the accounts still open then (a closing posting stays withdrawn)
-    open_next_day = {balance["account_id"] for balance in _read_csv(next_day / "balances.csv")[1]}
+    open_next_day = {balance["account_id"] for balance in read_csv(next_day / "balances.csv")[1]}
     postings = [posting for posting in withdrawn_postings if posting["account_id"] in open_next_day]
     postings[0]["description"] = "CORRECTED"
     for posting in postings:
         posting["posting_date"] = next_day.name
-    _, next_postings = _read_csv(next_day / "transactions.csv")
-    _write_csv(next_day / "transactions.csv", header, postings + next_postings)
+    _, next_postings = read_csv(next_day / "transactions.csv")
+    write_csv(next_day / "transactions.csv", header, postings + next_postings)
     write_manifest(next_day)
     web = landing / "online_banking" / core.name
     hour = max((p for p in web.glob("events-*.jsonl.gz")), key=lambda p: p.stat().st_size)
@@ -198,22 +197,9 @@ def withdraw_a_date(landing: Path) -> None:
         hour.unlink()
     write_manifest(web)
     calls = landing / "call_center" / web.name / "calls.csv"
-    header, _ = _read_csv(calls)
-    _write_csv(calls, header, [])
+    header, _ = read_csv(calls)
+    write_csv(calls, header, [])
     write_manifest(calls.parent)
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as file:
-        reader = csv.DictReader(file)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def redeliver_unchanged(landing: Path) -> None:

@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -138,7 +138,7 @@ def spark_nights(
 def plant(settings: Settings, night: date) -> tuple[PlantedReversal, PlantedMerge]:
     """The reversals and the merge (tests/planted.py) in the pending deliveries of `night`."""
     core, online = (settings.landing_dir / system / night.isoformat() for system in ("core_banking", "online_banking"))
-    reversal = plant_reversals(core, settings.lake_dir)
+    reversal = plant_reversals(core, settings.lake_dir, settings.timezone)
     return reversal, plant_merge(core, published_identity_dir(settings) / IDENTITY_FILE, online)
 
 
@@ -202,7 +202,7 @@ def assert_marts_are_duckdbs(
         assert list(zip(view.columns, map(str, view.types), strict=True)) == list(
             zip(duck.columns, map(str, duck.types), strict=True)
         ), mart
-        expected = as_text([tuple((same or {}).get(str(value), value) for value in row) for row in duck.fetchall()])
+        expected = as_text(duck.fetchall(), same)
         assert as_text(view.select(*duck.columns).fetchall()) == expected, mart
         compared += expected.total()
     assert compared > 1000, "the comparison would prove little"
@@ -286,42 +286,10 @@ def test_a_night_on_spark_publishes_what_the_same_night_publishes_on_duckdb(spar
     # given the second night on Spark (incremental, run by the DAG), whose core banking delivery
     # carries two reversals of a posting of the first night and a record that makes two customers
     # one (tests/planted.py), and the same deliveries loaded on DuckDB in a copy of the published bank
-    settings, first, second = spark_nights.settings, spark_nights.first, spark_nights.second
+    settings, second = spark_nights.settings, spark_nights.second
     con = both_versions(version_path(settings, second.run_id), spark_nights.duckdb_night.warehouse_path)
     # then every portable mart it published holds what the DuckDB night published, row for row
     assert_marts_are_duckdbs(con, settings, {spark_nights.duckdb_run.run_id: second.run_id})
-    con.execute(f"attach '{version_path(settings, first.run_id)}' as spark_first (read_only)")
-    # and the merged record's key is retired: the facts of its accounts the first night keyed to it,
-    # on every date, the partitions of earlier dates too, are keyed to the key that survived
-    merge = spark_nights.merge
-    survived = {
-        row["customer_key"]
-        for row in pq.read_table(identity_version_path(settings, second.run_id) / IDENTITY_FILE).to_pylist()
-        if row["customer_id"] in (merge.customer_id, merge.joins)
-    }
-    assert len(survived) == 1 and survived <= set(merge.keys), (survived, merge)
-    [retired] = set(merge.keys) - survived
-    keyed = "select account_id, business_date, customer_key from {}.marts.fct_account_balance_daily"
-    before = con.sql(f"{keyed.format('spark_first')} where customer_key = '{retired}'").fetchall()
-    after = con.sql(
-        f"{keyed.format('spark')} where (account_id, business_date) in (select (account_id, business_date) "
-        f"from spark_first.marts.fct_account_balance_daily where customer_key = '{retired}')"
-    ).fetchall()
-    assert before and {key for _, _, key in after} == survived and len(after) == len(before), (before, after)
-    assert con.sql(
-        f"select count(*) from spark.marts.fct_account_balance_daily where customer_key = '{retired}'"
-    ).fetchall() == [(0,)]
-    # and the posting of the first night that the reversals cancel is marked reversed in its own
-    # date's partition, which the night rewrote
-    reversal = spark_nights.reversal
-    marked = (
-        "select business_date, is_reversed from {}.marts.fct_transactions where txn_id = '"
-        + reversal.reversed_txn_id
-        + "'"
-    )
-    assert con.sql(marked.format("spark_first")).fetchall() == [(reversal.reversed_posting_date, False)]
-    assert con.sql(marked.format("spark")).fetchall() == [(reversal.reversed_posting_date, True)]
-    assert reversal.reversed_posting_date < date.fromisoformat(second.business_date or "")
     con.close()
 
 
@@ -374,7 +342,7 @@ VALUE_LINEAGE = {
 """The lineage of the value chain's tables in their incremental build: the build that wrote a row
 (RUN_STAMPS), and the load a month's activity came from or, for what is rebuilt by customer, the
 restart it was rebuilt from and its digest (ENGINE_DIGESTS: each engine's own)."""
-FIRST_FULL_REFRESH = "0001-01-01"
+FIRST_FULL_REFRESH = date(1, 1, 1)
 """rebuilt_from of a row a full refresh wrote (or a customer rebuilt whole)."""
 
 
@@ -395,6 +363,8 @@ class NightCompared:
     retired: str
     """The key of the merged customer, and the key the merge retired."""
     night: date
+    reversal: PlantedReversal
+    """The night's reversals of a posting of the first night (tests/planted.py)."""
 
     def duck(self, model: str) -> str:
         return f"{self.tables[model].schema}.{model}"
@@ -408,12 +378,13 @@ class NightCompared:
         `where` select the same of both."""
         duck = self.con.sql(f"select {columns} from ({duck_sql or f'select * from {self.duck(model)}'}) where {where}")
         spark = self.con.sql(f"select {columns} from {self.spark(model)} where {where}")
-        same = {self.duck_load: self.night_load}
-        expected = as_text([tuple(same.get(str(value), value) for value in row) for row in duck.fetchall()])
+        expected = as_text(duck.fetchall(), {self.duck_load: self.night_load})
         assert expected and as_text(spark.select(*duck.columns).fetchall()) == expected, model
 
 
-def night_compared(spark_nights: SparkNights) -> NightCompared:
+@pytest.fixture(scope="module")
+def night(spark_nights: SparkNights) -> Iterator[NightCompared]:
+    """The second night on Spark beside DuckDB's build of the same deliveries (closed after the module)."""
     settings, second = spark_nights.settings, spark_nights.second
     con = duckdb_state(spark_nights.duckdb_night, spark_nights.duckdb_run.run_id)
     con.execute("set TimeZone = 'UTC'")
@@ -425,7 +396,7 @@ def night_compared(spark_nights: SparkNights) -> NightCompared:
     assert len(survived) == 1 and survived <= set(spark_nights.merge.keys), (survived, spark_nights.merge)
     [retired] = set(spark_nights.merge.keys) - survived
     spark_state = spark_state_path(settings, second.run_id)
-    return NightCompared(
+    yield NightCompared(
         con,
         {table.name: table for table in described(spark_state)},
         spark_state,
@@ -435,14 +406,15 @@ def night_compared(spark_nights: SparkNights) -> NightCompared:
         next(iter(survived)),
         retired,
         date.fromisoformat(second.business_date or ""),
+        spark_nights.reversal,
     )
+    con.close()
 
 
-def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(night: NightCompared) -> None:
     # given the customer history built on Spark as two nights: the published lake (a full refresh),
     # then incrementally a new snapshot date, with a record merged into another customer (its key
     # retired), the night's tables rewritten from the rows that stay and the new ones
-    night = night_compared(spark_nights)
     # then every day's golden record, the history and the current customers are DuckDB's, row for row
     for model in ("int_customers_unified_daily", "dim_customer_history", "dim_customer"):
         night.assert_same(model)
@@ -462,19 +434,31 @@ def test_the_customer_history_built_incrementally_on_spark_is_duckdbs(spark_nigh
         f"select customer_key from {night.spark('int_customer_history_keys')} where is_changed"
     ).fetchall()
     assert {key for (key,) in changed_keys} == {night.survived, night.retired}
-    night.con.close()
 
 
-def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(night: NightCompared) -> None:
     # given the balance facts built on Spark as two nights: the first keyed the merged record's
     # accounts to its own key; the second brings a new date (a partition of its own) and the merge,
     # which re-keys those accounts' older partitions (refresh_customer_keys)
-    night = night_compared(spark_nights)
-    rekeyed = f"select count(*) from {night.spark('fct_account_balance_daily', first=True)} where customer_key = '{night.retired}'"
-    assert night.con.sql(rekeyed).fetchall()[0][0] >= 1, "the first night keyed no balance to the retired key"
-    for model in ("fct_account_balance_daily", "fct_account_balance_daily_recent"):
+    balances = "fct_account_balance_daily"
+    keyed_first = (
+        f"select account_id, business_date from {night.spark(balances, first=True)} "
+        f"where customer_key = '{night.retired}'"
+    )
+    [(n_keyed,)] = night.con.sql(f"select count(*) from ({keyed_first})").fetchall()
+    assert n_keyed >= 1, "the first night keyed no balance to the retired key"
+    for model in (balances, "fct_account_balance_daily_recent"):
         # then the second night holds DuckDB's build, row for row: every date, key and amount
         night.assert_same(model, duck_sql=duckdb_rows({model: night.duck(model)}, model))
+    # and every account-day the first night keyed to the retired key, the older partitions' too,
+    # is keyed to the key that survived; none to the retired one
+    rekeyed = night.con.sql(
+        f"select customer_key, count(*) from {night.spark(balances)} where (account_id, business_date) in "
+        f"(select (account_id, business_date) from ({keyed_first})) group by all"
+    )
+    assert rekeyed.fetchall() == [(night.survived, n_keyed)]
+    retired = f"select count(*) from {night.spark(balances)} where customer_key = '{night.retired}'"
+    assert night.con.sql(retired).fetchall() == [(0,)]
     # and the recent balances' window moved on: the second night dropped the partition of a date
     # the first night held (drop_dates_before_window), as DuckDB's build leaves it out
     dates = "select distinct business_date from {}"
@@ -483,25 +467,21 @@ def test_the_balance_facts_built_incrementally_on_spark_are_duckdbs(spark_nights
     second = {d for (d,) in night.con.sql(dates.format(night.spark(recent))).fetchall()}
     dropped = first - second
     assert len(dropped) == 1 and max(dropped) < min(second) and night.night in second, (first, second)
-    night.con.close()
 
 
-def test_the_calls_and_loans_built_incrementally_on_spark_are_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_calls_and_loans_built_incrementally_on_spark_are_duckdbs(night: NightCompared) -> None:
     # given the calls and the daily loans built on Spark as two nights, the second's date in a
     # partition of its own
-    night = night_compared(spark_nights)
     for model in ("fct_calls", "fct_loan_daily"):
         # then the second night holds DuckDB's build, row for row, the new date from its load
         night.assert_same(model)
-    night.con.close()
 
 
-def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(night: NightCompared) -> None:
     # given the web events and sessions built on Spark as two nights: the second's events hold late
     # events and copies of events of sessions the first night built, whose session-date partitions
     # the second night overwrites (incremental_by_key), and the merged record's web user, whose
     # sessions the night re-keys
-    night = night_compared(spark_nights)
     for model in WEB_MODELS:
         # then the second night holds DuckDB's build, row for row: an event kept once, from its
         # first receipt; a session once, from all its events
@@ -526,15 +506,13 @@ def test_the_web_sessions_built_incrementally_on_spark_are_duckdbs(spark_nights:
         )
     )
     assert rekeyed.fetchall()[0][0] >= 1, night.retired
-    night.con.close()
 
 
-def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(night: NightCompared) -> None:
     # given the profitability chain built on Spark as two nights: the published lake (a full
     # refresh), then a new date, from which the second night rebuilds every account from its
     # restart (strategy replace_tail: on Spark the partitions from the night's restart overwritten,
     # every earlier one left as the first night wrote it), and the merged customer's accounts whole
-    night = night_compared(spark_nights)
     before = night.con.sql(
         f"select max(business_date) from staging.stg_core_banking__balances where business_date < date '{night.night}'"
     ).fetchall()[0][0]
@@ -545,7 +523,8 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(spark_n
         if lineage != "as_of_load_id":
             continue
         # and the second night wrote exactly the rows from its restart on: the days after the
-        # first night's last one, the night's month
+        # first night's last one, the night's month (leaving out the merged customer's accounts,
+        # which it rebuilt whole, rebuilt_from FIRST_FULL_REFRESH: checked below)
         written = night.con.sql(
             f"select cast({day} as varchar), cast(rebuilt_from as varchar), count(*) "
             f"from {night.spark(model)} where as_of_load_id = '{night.night_load}' and rebuilt_from <> date '{FIRST_FULL_REFRESH}' "
@@ -579,20 +558,18 @@ def test_the_profitability_chain_built_incrementally_on_spark_is_duckdbs(spark_n
     for model in TAIL_MARTS:
         night.assert_same(model)
     # and the reversed posting's month holds the reversals and the reversed posting
-    reversal = spark_nights.reversal
+    reversal = night.reversal
     assert night.con.sql(
         f"select reversed_fingerprint = md5('{reversal.reversed_txn_id}') from {night.spark('int_account_postings_monthly')} "
         f"where account_id = '{reversal.account_id}' and month_start = date '{reversal.reversed_posting_date.replace(day=1)}'"
     ).fetchall() == [(True,)]
-    night.con.close()
 
 
-def test_the_value_chain_built_incrementally_on_spark_is_duckdbs(spark_nights: SparkNights) -> None:
+def test_the_value_chain_built_incrementally_on_spark_is_duckdbs(night: NightCompared) -> None:
     # given the value chain's activity, relationships and features built on Spark as two nights:
     # the published lake (a full refresh), then the night's facts (incremental: the activity's month
     # partitions overwritten, the customers' months from the restart, and the merged customer,
     # whose users and accounts changed, rebuilt whole: strategy replace_tail, value_markers)
-    night = night_compared(spark_nights)
     for model, lineage in VALUE_LINEAGE.items():
         # then the second night holds DuckDB's build, row for row, but for the lineage
         night.assert_same(model, f"* exclude ({', '.join(lineage)})")
@@ -602,24 +579,32 @@ def test_the_value_chain_built_incrementally_on_spark_is_duckdbs(spark_nights: S
         f"select distinct rebuilt_from from {night.spark(activity)} where customer_key = '{night.survived}' "
         f"and built_in_run not in (select built_in_run from {night.spark(activity, first=True)})"
     ).fetchall()
-    assert restarts == [(date(1, 1, 1),)], restarts
+    assert restarts == [(FIRST_FULL_REFRESH,)], restarts
     # and the account activity's month came from the night's load
     loads = night.con.sql(f"select distinct load_id from {night.spark('int_account_activity_monthly')}").fetchall()
     assert (night.night_load,) in loads, loads
-    night.con.close()
 
 
-def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(spark_nights: SparkNights) -> None:
+def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(night: NightCompared) -> None:
     # given the postings built on Spark as two nights, the second with two reversals of a posting
     # of the first night's oldest date, a partition the second night's query does not write: only
     # the post-hook refresh_reversals (on Spark a partition overwrite) can mark that posting
-    night, reversal = night_compared(spark_nights), spark_nights.reversal
+    reversal = night.reversal
+    assert reversal.reversed_posting_date < night.night
     postings = night.spark("fct_transactions")
-    # then the reversed posting is marked, with the first reversal by date and id, on the night's date
+    marked = (
+        "select business_date, is_reversed, reversed_by_txn_id, reversed_on from {} "
+        f"where txn_id = '{reversal.reversed_txn_id}'"
+    )
+    assert night.con.sql(marked.format(night.spark("fct_transactions", first=True))).fetchall() == [
+        (reversal.reversed_posting_date, False, None, None)
+    ]
+    # then the reversed posting is marked in its own date's partition, with the first reversal by
+    # date and id, on the night's date
     first = min(REVERSALS)
-    assert night.con.sql(
-        f"select is_reversed, reversed_by_txn_id, reversed_on from {postings} where txn_id = '{reversal.reversed_txn_id}'"
-    ).fetchall() == [(True, first, night.night)]
+    assert night.con.sql(marked.format(postings)).fetchall() == [
+        (reversal.reversed_posting_date, True, first, night.night)
+    ]
     assert as_text(night.con.sql(f"select * from {night.spark('int_transactions_reversed')}").fetchall()) == Counter(
         {(reversal.reversed_txn_id, first, str(night.night), "2"): 1}
     )
@@ -648,7 +633,6 @@ def test_a_later_reversal_marks_a_posting_of_an_earlier_night_on_spark(spark_nig
         )
         for txn_id in REVERSALS
     ]
-    night.con.close()
 
 
 def test_a_rollback_on_spark_publishes_the_night_before(spark_nights: SparkNights) -> None:
