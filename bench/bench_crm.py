@@ -78,7 +78,9 @@ EVENT_MODELS = (
 table where they run and their mart: what a night of the events builds (tests/test_crm.py builds
 the same)."""
 EVENTS = " ".join(EVENT_MODELS)
-LEADS = "int_leads fct_leads"
+LEADS = "int_lead_customer_facts int_lead_candidates int_leads fct_leads"
+"""What a night of the leads builds: the views of the facts and candidates it reads (so that a
+checked-out change to them is the one timed, not the kept build's), the leads and their mart."""
 LOADS = "int_business_date_loads"
 REFERENCE_SQL = (
     "select count(*), sum(amount) from intermediate.int_transactions_flagged",

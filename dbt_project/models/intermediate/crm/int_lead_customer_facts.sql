@@ -6,6 +6,12 @@
 --   OPEN_COMPLAINT: a complaint call not RESOLVED, open from its day for var
 --     open_complaints_window_days (the feed carries no case closure: customer_360's rule).
 -- The feeds carry no do-not-contact flag: no customer is suppressed for it (docs/crm.md).
+-- delivered_date: the business date that delivered the fact: a call's (the day it ended, never
+-- before the day it started: the feed agreement), a posting's own date, an account's opening day.
+-- A reader of the facts from a day on also bounds delivered_date from the day before it (a margin
+-- for a time stamp written in another time zone than the bank's), a condition DuckDB takes to the
+-- lake files' statistics, so that a night keys its window's calls, not every call of the history
+-- (a call's day is computed from a time stamp). One row per customer, kind, day and delivery day.
 with calls as (
 
     select * from {{ ref('int_calls_keyed') }}
@@ -29,34 +35,39 @@ facts as (
     select
         calls.customer_key,
         'CONTACT' as fact_kind,
-        calls.call_date as fact_date
+        calls.call_date as fact_date,
+        calls.business_date as delivered_date
     from calls
     where calls.answered_at is not null
     union
     select
         postings.customer_key,
         'CONTACT' as fact_kind,
-        postings.posting_date as fact_date
+        postings.posting_date as fact_date,
+        postings.posting_date as delivered_date
     from postings
     where postings.channel = 'BRANCH'
     union
     select
         calls.customer_key,
         'CONVERSION' as fact_kind,
-        calls.call_date as fact_date
+        calls.call_date as fact_date,
+        calls.business_date as delivered_date
     from calls
     where calls.outcome = 'SALE'
     union
     select
         accounts.customer_key,
         'CONVERSION' as fact_kind,
-        accounts.open_date as fact_date
+        accounts.open_date as fact_date,
+        accounts.open_date as delivered_date
     from accounts
     union
     select
         calls.customer_key,
         'OPEN_COMPLAINT' as fact_kind,
-        calls.call_date as fact_date
+        calls.call_date as fact_date,
+        calls.business_date as delivered_date
     from calls
     where
         calls.complaint_flag
@@ -70,6 +81,7 @@ final as (
         facts.customer_key,
         facts.fact_kind,
         facts.fact_date,
+        facts.delivered_date,
         case
             when facts.fact_kind = 'OPEN_COMPLAINT'
                 then facts.fact_date + {{ var('open_complaints_window_days') }}

@@ -186,12 +186,16 @@ def customer_facts(dbt, since: date, start: date, complaint_days: int) -> Custom
         # Two reads, each a plain range DuckDB takes down to the scans: every fact from `since`,
         # and the complaints before it still open at `start` (until_date is fact_date +
         # complaint_days), a range of the calls only. One `or` of the two read every fact of the
-        # history; bounded by the earlier day, every posting of the complaints' 90 days.
+        # history; bounded by the earlier day, every posting of the complaints' 90 days. Each
+        # range bounds delivered_date too, from the day before its first (int_lead_customer_facts),
+        # the condition a call's scan can take.
         earliest = start - timedelta(days=complaint_days - 1)
-        facts = facts.filter(f"fact_date >= date '{since}'").union(
+        facts = facts.filter(
+            f"fact_date >= date '{since}' and delivered_date >= date '{since - timedelta(days=1)}'"
+        ).union(
             facts.filter(
                 f"fact_kind = 'OPEN_COMPLAINT' and fact_date >= date '{earliest}' and fact_date < date '{since}'"
-                f" and until_date > date '{start}'"
+                f" and delivered_date >= date '{earliest - timedelta(days=1)}' and until_date > date '{start}'"
             )
         )
     for customer, kind, day, until in (
