@@ -139,13 +139,15 @@ def timed_run(settings: Settings, target: Path, selector: str, *extra: str) -> d
 def stretch_lake(lake: Path, into: Path, days: int) -> str:
     """A lake at `into` whose history is `days` days long, from `lake`'s (see the module's doc):
     every file of `lake` linked, the dated feeds' dates copied in blocks, each block as many
-    days earlier as `lake` holds. Says what it made."""
+    days earlier as `lake` holds, the oldest only as far back as `days` reach (30 days from a
+    20-day bank: 10 of its dates copied once). Says what it made."""
     shutil.copytree(lake, into, copy_function=os.link)
     dates = sorted(
         date.fromisoformat(p.name.split("=", 1)[1]) for p in (lake / STRETCHED_FEEDS[0]).glob("business_date=*")
     )
     span = (dates[-1] - dates[0]).days + 1
     blocks = max(0, -(-days // span) - 1)
+    earliest = dates[-1] - timedelta(days=days - 1)
     written = 0
     with duckdb.connect() as con:
         for feed in STRETCHED_FEEDS:
@@ -156,6 +158,8 @@ def stretch_lake(lake: Path, into: Path, days: int) -> str:
                     columns = con.sql(f"describe select * from {read}").fetchall()
                     for block in range(1, blocks + 1):
                         back = block * span
+                        if day - timedelta(days=back) < earliest:
+                            continue
                         moved = ", ".join(
                             [
                                 f"{name} - {back} as {name}"
@@ -174,7 +178,7 @@ def stretch_lake(lake: Path, into: Path, days: int) -> str:
                         select = f"select * replace ({moved})" if moved else "select *"
                         con.execute(f"copy ({select} from {read}) to {literal(str(out))} (format parquet)")
                         written += 1
-    first = dates[0] - timedelta(days=blocks * span)
+    first = max(dates[0] - timedelta(days=blocks * span), min(dates[0], earliest))
     return (
         f"{len(dates)} dates from {dates[0]}, {blocks} block(s) of {span} days copied before them"
         f" ({written} files): history from {first}"
