@@ -178,7 +178,7 @@ def stretch_lake(lake: Path, into: Path, days: int) -> str:
                         select = f"select * replace ({moved})" if moved else "select *"
                         con.execute(f"copy ({select} from {read}) to {literal(str(out))} (format parquet)")
                         written += 1
-    first = max(dates[0] - timedelta(days=blocks * span), min(dates[0], earliest))
+    first = min(dates[0], earliest)  # the blocks reach back to `earliest` whenever it is before the bank
     return (
         f"{len(dates)} dates from {dates[0]}, {blocks} block(s) of {span} days copied before them"
         f" ({written} files): history from {first}"

@@ -147,6 +147,19 @@
 {%- endmacro %}
 
 
+{% macro customer_events_delivered_since(date_column, lookback_days=0) -%}
+    {#- customer_events_since on the business date that delivered a call (int_calls_keyed's
+        business_date, int_lead_customer_facts' delivered_date), beside the condition on the
+        call's own day: the agreement delivers a call on the day it ended, never before the day
+        it started, so this keeps every call the day's condition does, with a day more as a
+        margin for a time stamp written in another time zone than the bank's. It is the
+        condition DuckDB takes to the lake files' statistics (a call's day is computed from a
+        time stamp, which no statistic holds): a night keys its window's calls, not the
+        history's. int_leads.py bounds its reads of the facts the same way. -#}
+    {{- customer_events_since(date_column, lookback_days | int + 1) -}}
+{%- endmacro %}
+
+
 {% macro customer_events_shifted(date_column, shift_days, lookback_days=0) -%}
     {#- In a rule of the customer events: true for the rows the rule compares the window's days
         with, those dated `shift_days` before a day of the window (less `lookback_days`): from the

@@ -5,18 +5,14 @@
 --   FAILED_LOGINS: at least var failed_logins_threshold LOGIN_FAILED events of the
 --     customer's online-banking users on one day (event date in the bank's time zone).
 --     measured_value is the number of failures, baseline_value the threshold. Severity 1.
--- On an incremental night it reads the events' window only (customer_events_since). A call is
--- delivered on the business date it ended (the feed agreement), never before the day it started,
--- so the calls are also bounded by their business date, a day earlier than their day (a margin
--- for a time stamp written in another time zone than the bank's): that condition keeps every call
--- the first does, and it is the one DuckDB takes to the lake files' statistics (a call's day is
--- computed from a time stamp), so a night keys the window's calls, not every call of the history.
+-- On an incremental night it reads the events' window only (customer_events_since), the calls
+-- by the business date that delivered them too (customer_events_delivered_since).
 with calls as (
 
     select * from {{ ref('int_calls_keyed') }}
     where
         {{ customer_events_since('call_date') }}
-        and {{ customer_events_since('business_date', 1) }}
+        and {{ customer_events_delivered_since('business_date') }}
 
 ),
 

@@ -107,7 +107,7 @@ recent_contacts as (
     where
         facts.fact_kind = 'CONTACT'
         and {{ customer_events_since('facts.fact_date', var('top_value_visit_days')) }}
-        and {{ customer_events_since('facts.delivered_date', var('top_value_visit_days') | int + 1) }}
+        and {{ customer_events_delivered_since('facts.delivered_date', var('top_value_visit_days')) }}
 
 ),
 

@@ -6,12 +6,10 @@
 --   OPEN_COMPLAINT: a complaint call not RESOLVED, open from its day for var
 --     open_complaints_window_days (the feed carries no case closure: customer_360's rule).
 -- The feeds carry no do-not-contact flag: no customer is suppressed for it (docs/crm.md).
--- delivered_date: the business date that delivered the fact: a call's (the day it ended, never
--- before the day it started: the feed agreement), a posting's own date, an account's opening day.
--- A reader of the facts from a day on also bounds delivered_date from the day before it (a margin
--- for a time stamp written in another time zone than the bank's), a condition DuckDB takes to the
--- lake files' statistics, so that a night keys its window's calls, not every call of the history
--- (a call's day is computed from a time stamp). One row per customer, kind, day and delivery day.
+-- delivered_date: the business date that delivered the fact: a call's, a posting's own date, an
+-- account's opening day. A reader of a range of days bounds it too, from a day earlier
+-- (customer_events_delivered_since, macros/crm_events.sql). One row per customer, kind, day and
+-- delivery day.
 with calls as (
 
     select * from {{ ref('int_calls_keyed') }}

@@ -187,8 +187,8 @@ def customer_facts(dbt, since: date, start: date, complaint_days: int) -> Custom
         # and the complaints before it still open at `start` (until_date is fact_date +
         # complaint_days), a range of the calls only. One `or` of the two read every fact of the
         # history; bounded by the earlier day, every posting of the complaints' 90 days. Each
-        # range bounds delivered_date too, from the day before its first (int_lead_customer_facts),
-        # the condition a call's scan can take.
+        # range bounds delivered_date too, from the day before its first, as the SQL models do
+        # (customer_events_delivered_since, macros/crm_events.sql): the condition a call's scan takes.
         earliest = start - timedelta(days=complaint_days - 1)
         facts = facts.filter(
             f"fact_date >= date '{since}' and delivered_date >= date '{since - timedelta(days=1)}'"
