@@ -1,8 +1,10 @@
 -- BALANCE_DROP: the customer's deposits (int_customer_deposits_daily) fell by at least var
 -- balance_drop_share of what they were var balance_drop_window_days days before, from at
 -- least var balance_drop_min_baseline. One event when the drop first holds, not one a day
--- while it lasts: the day before must not have met the rule. Severity 2 (3 when at least
--- half again the share is gone, or everything). On an incremental night it reads the deposits
+-- while it lasts: the day before (the delivered business date before, whatever the customer
+-- held on it) must not have met the rule; a customer without deposits on that day, or on the
+-- day it is compared with, did not meet it. Severity 2 (3 when at least half again the share
+-- is gone, or everything). On an incremental night it reads the deposits
 -- of the events' window and the day before (customer_events_since), and those of the same days
 -- the comparison's days earlier (customer_events_shifted), not the days between.
 with deposits as (
@@ -46,15 +48,30 @@ compared as (
 
 ),
 
+-- each delivered date and the one before it. Not the customer's previous compared day: a
+-- customer whose deposits skip a day (every deposit account closed, then a new one) would be
+-- judged against a day a night need not read, and a night and a full refresh would disagree.
+delivered_days as (
+
+    select
+        dates.business_date,
+        lag(dates.business_date) over (order by dates.business_date) as previous_date
+    from (select distinct judged.business_date from judged) as dates
+
+),
+
 first_days as (
 
     select
         compared.*,
-        coalesce(
-            lag(compared.is_drop) over (partition by compared.customer_key order by compared.business_date),
-            false
-        ) as was_drop
+        coalesce(day_before.is_drop, false) as was_drop
     from compared
+    inner join delivered_days
+        on compared.business_date = delivered_days.business_date
+    left join compared as day_before
+        on
+            compared.customer_key = day_before.customer_key
+            and delivered_days.previous_date = day_before.business_date
 
 ),
 
