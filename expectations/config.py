@@ -126,7 +126,8 @@ class GatesConfig(_Strict):
 
     def dbt_vars(self) -> dict[str, dict[str, str | float]]:
         """What the warehouse tests of the same facts read (the dbt var `gates`): per rule its
-        dbt severity (`error` or `warn`) and, for the balance rules and reconciliations, the tolerances."""
+        dbt severity (`error` or `warn`) and, for the balance rules and reconciliations, the tolerances;
+        for impossible dates, the slack (how early the customer events read the calls they key)."""
         rendered: dict[str, dict[str, str | float]] = {}
         for name in type(self.rules).model_fields:
             rule = getattr(self.rules, name)
@@ -135,6 +136,8 @@ class GatesConfig(_Strict):
                 entry |= {"amount_tolerance": str(rule.amount_tolerance), "share_tolerance": rule.share_tolerance}
             elif isinstance(rule, ReconciliationRule):
                 entry |= {"share_tolerance": rule.share_tolerance}
+            elif isinstance(rule, ImpossibleDatesRule):
+                entry |= {"slack_days": rule.slack_days}
             rendered[name] = entry
         return rendered
 

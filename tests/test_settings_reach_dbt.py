@@ -113,11 +113,13 @@ def test_the_pipeline_passes_the_settings_in_force_to_every_dbt_command(tmp_path
 
 
 def test_the_warehouse_tests_follow_the_rules_of_the_gates_configuration(tmp_path: Path) -> None:
-    # given a gates configuration where the interest reconciliation only warns, within 20 %
+    # given a gates configuration where the interest reconciliation only warns, within 20 %, and
+    # a date may lie 3 days after its delivery's business date
     section = "[rules.interest_reconciliation]"
     gates = gates_toml(
         tmp_path / "gates.toml",
         ('severity = "blocking"\nshare_tolerance = 0.05', 'severity = "warning"\nshare_tolerance = 0.2'),
+        ('severity = "blocking"\nslack_days = 1', 'severity = "blocking"\nslack_days = 3'),
     )
     assert section in gates.read_text(encoding="utf-8")
     settings = load_settings(data_dir=tmp_path / "data", gates_config=gates)
@@ -126,16 +128,24 @@ def test_the_warehouse_tests_follow_the_rules_of_the_gates_configuration(tmp_pat
     rules = json.loads(args[args.index("--vars") + 1])["gates"]
     # then the warehouse test reads that severity and tolerance
     assert rules["interest_reconciliation"] == {"severity": "warn", "share_tolerance": 0.2}
+    # and the customer events and leads read a call's delivery from that many days before its day
+    assert rules["impossible_dates"] == {"severity": "error", "slack_days": 3}
     # and every rule a warehouse test reads through macros/gates.sql is one the configuration has
     read = {
         rule
         for text in project_files().values()
         for rule in re.findall(
-            r"gate_(?:severity|amount_tolerance|share_tolerance)\('(\w+)'\)|var\('gates'\)\['(\w+)'\]", text
+            r"gate_(?:severity|amount_tolerance|share_tolerance|slack_days)\('(\w+)'\)|var\('gates'\)\['(\w+)'\]", text
         )
     }
     read = {name for pair in read for name in pair if name}
-    expected = {"end_of_day_balance", "control_totals", "interest_reconciliation", "reporting_currency"}
+    expected = {
+        "end_of_day_balance",
+        "control_totals",
+        "interest_reconciliation",
+        "reporting_currency",
+        "impossible_dates",
+    }
     assert expected <= read <= set(rules)
 
 

@@ -151,12 +151,15 @@
     {#- customer_events_since on the business date that delivered a call (int_calls_keyed's
         business_date, int_lead_customer_facts' delivered_date), beside the condition on the
         call's own day: the agreement delivers a call on the day it ended, never before the day
-        it started, so this keeps every call the day's condition does, with a day more as a
-        margin for a time stamp written in another time zone than the bank's. It is the
-        condition DuckDB takes to the lake files' statistics (a call's day is computed from a
-        time stamp, which no statistic holds): a night keys its window's calls, not the
-        history's. int_leads.py bounds its reads of the facts the same way. -#}
-    {{- customer_events_since(date_column, lookback_days | int + 1) -}}
+        it started, and the feed gate's impossible_dates rule refuses a call that started more
+        than its slack_days (gates.toml, 1 by default: a time stamp written in another time zone
+        than the bank's) after its delivery's business date. So this keeps every call the day's
+        condition does, from that many days earlier. It is the condition DuckDB takes to the lake
+        files' statistics (a call's day is computed from a time stamp, which no statistic holds):
+        a night keys its window's calls, not the history's. int_leads.py bounds its reads of the
+        facts the same way (its config call_delivery_slack_days). With impossible_dates at
+        "warning", a call admitted from further ahead is found by a full refresh, not by a night. -#}
+    {{- customer_events_since(date_column, lookback_days | int + gate_slack_days('impossible_dates')) -}}
 {%- endmacro %}
 
 

@@ -8,6 +8,7 @@
     gate_severity(rule): 'error' (blocking) or 'warn' (warning), for a test's config(severity=...).
     gate_amount_tolerance(rule): the amount within which a difference is rounding, as a decimal.
     gate_share_tolerance(rule): the share of account-days judged that may break before the rule fails.
+    gate_slack_days(rule): the days a date may lie after its delivery's business date (impossible_dates).
 #}
 {% macro gate_severity(rule) %}
     {{ return(var('gates')[rule]['severity']) }}
@@ -19,4 +20,8 @@
 
 {% macro gate_share_tolerance(rule) %}
     {{ return(var('gates')[rule]['share_tolerance']) }}
+{% endmacro %}
+
+{% macro gate_slack_days(rule) %}
+    {{ return(var('gates')[rule]['slack_days'] | int) }}
 {% endmacro %}

@@ -100,7 +100,13 @@ def model(dbt, session):
             for row in waited.select("customer_key, created_date, rm_id, branch_id, priority, reason").fetchall()
         ]
     window = start if dbt.is_incremental else None
-    facts = customer_facts(dbt, facts_since, start, int(dbt.config.get("open_complaints_window_days")))
+    facts = customer_facts(
+        dbt,
+        facts_since,
+        start,
+        int(dbt.config.get("open_complaints_window_days")),
+        timedelta(days=int(dbt.config.get("call_delivery_slack_days"))),
+    )
     facts.do_not_contact = do_not_contact(dbt, session, dbt.config.get("do_not_contact_file"))
     if start == EVER:
         start = min((c.candidate_date for c in candidates), default=as_of + timedelta(days=1))
@@ -177,9 +183,10 @@ def do_not_contact(dbt, session, path: str) -> frozenset[str]:
     return frozenset(key for (key,) in rows)
 
 
-def customer_facts(dbt, since: date, start: date, complaint_days: int) -> CustomerFacts:
+def customer_facts(dbt, since: date, start: date, complaint_days: int, slack: timedelta) -> CustomerFacts:
     """The contacts and sales from `since` on, and the complaints still open at `start` (a
-    complaint is open for `complaint_days` from its day: int_lead_customer_facts' until_date)."""
+    complaint is open for `complaint_days` from its day: int_lead_customer_facts' until_date).
+    A call is delivered at most `slack` before its day (the feed gate's impossible_dates)."""
     contacts, conversions, complaints = defaultdict(list), defaultdict(list), defaultdict(list)
     facts = dbt.ref("int_lead_customer_facts")
     if since != EVER:
@@ -187,15 +194,13 @@ def customer_facts(dbt, since: date, start: date, complaint_days: int) -> Custom
         # and the complaints before it still open at `start` (until_date is fact_date +
         # complaint_days), a range of the calls only. One `or` of the two read every fact of the
         # history; bounded by the earlier day, every posting of the complaints' 90 days. Each
-        # range bounds delivered_date too, from the day before its first, as the SQL models do
+        # range bounds delivered_date too, from `slack` before its first, as the SQL models do
         # (customer_events_delivered_since, macros/crm_events.sql): the condition a call's scan takes.
         earliest = start - timedelta(days=complaint_days - 1)
-        facts = facts.filter(
-            f"fact_date >= date '{since}' and delivered_date >= date '{since - timedelta(days=1)}'"
-        ).union(
+        facts = facts.filter(f"fact_date >= date '{since}' and delivered_date >= date '{since - slack}'").union(
             facts.filter(
                 f"fact_kind = 'OPEN_COMPLAINT' and fact_date >= date '{earliest}' and fact_date < date '{since}'"
-                f" and delivered_date >= date '{earliest - timedelta(days=1)}' and until_date > date '{start}'"
+                f" and delivered_date >= date '{earliest - slack}' and until_date > date '{start}'"
             )
         )
     for customer, kind, day, until in (
