@@ -35,7 +35,9 @@ that much history, but no new behaviour (an event at a block's edge fires in eve
 
 Stretching and rebuilding a year takes minutes; `--keep DIR` keeps them, and the next run with
 the same DIR replays only the night (its "full" column then empty), e.g. to compare two
-checkouts' nights on the same history one after the other.
+checkouts' nights on the same history one after the other. A DIR whose full rebuild was removed
+(`DIR/full`) keeps its lake and rebuilds the whole history, e.g. to time the rules with other
+settings (`BANKDW_*` in the environment) on the same history.
 """
 
 from __future__ import annotations
@@ -232,9 +234,10 @@ def replay(data: Path, days: int, repeat: int, stretch_days: int | None, keep: P
             scratch = str(keep)
             keep.mkdir(parents=True, exist_ok=True)
         kept_build = keep is not None and (keep / "full" / "bank.duckdb").exists()
-        if stretch_days and kept_build:
+        if stretch_days and keep is not None and (keep / "data" / "lake").is_dir():
             settings = load_settings(data_dir=Path(scratch) / "data")
-            print(f"the stretched lake and full rebuild kept in {keep}: replaying the night only", flush=True)
+            kept = "lake and full rebuild" if kept_build else "lake (rebuilding the whole history)"
+            print(f"the stretched {kept} kept in {keep}: replaying the night", flush=True)
         elif stretch_days:
             settings = stretched_data_dir(settings, Path(scratch) / "data", stretch_days)
         for _ in range(repeat):
