@@ -23,7 +23,7 @@ from bankdw.config import Settings, load_settings
 from bankdw.publish import published_state_path
 from bench.bench_crm import EVENT_MODELS, redeliver, rows_only_in_one
 from extract.sql import literal
-from tests.conftest import PublishedBank, dbt_on, on_the_value_bank_lake
+from tests.conftest import PublishedBank, dbt_on, gates_toml, on_the_value_bank_lake
 
 log = logging.getLogger(__name__)
 
@@ -478,6 +478,55 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
         ).fetchone()
     assert only == [0, 0]
     assert 0 < replaced[0] < replaced[1]
+
+
+def test_a_night_reads_the_calls_delivered_as_early_as_the_gate_admits(value_bank: Settings, tmp_path: Path) -> None:
+    """A night keys the calls it judges by the business date that delivered them too, from the
+    feed gate's impossible_dates slack before its window (customer_events_delivered_since): the
+    gate refuses a call that started later than that after its delivery's business date, so no
+    call it admitted is left out. A bank that widens the slack widens the night's read."""
+    # given a bank whose gate admits a call that started five days after the date delivering it
+    # (more than a silent weekend before a night's window moves its start back)
+    gates = gates_toml(
+        tmp_path / "gates.toml", ('severity = "blocking"\nslack_days = 1', 'severity = "blocking"\nslack_days = 5')
+    )
+    settings = on_the_value_bank_lake(value_bank, tmp_path, gates_config=gates)
+    base = copy_of(published_state_path(value_bank), tmp_path / "base")
+    with duckdb.connect(str(base), config=settings.duckdb_config()) as con:
+        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+        (window,) = con.sql(
+            "select min(earliest_fact_date) from intermediate.int_business_date_loads where business_date > ?",
+            params=[last - timedelta(days=10)],
+        ).fetchone()
+        # and the calls of the first day of a night re-delivering the last ten days delivered so
+        con.execute("alter view intermediate.int_calls_keyed rename to int_calls_keyed_delivered")
+        con.execute(
+            "create view intermediate.int_calls_keyed as select * replace ("
+            f" case when call_date = date {literal(window.isoformat())} then call_date - 5 else business_date end"
+            " as business_date) from intermediate.int_calls_keyed_delivered"
+        )
+        (complaints,) = con.sql(
+            "select count(distinct customer_key) from intermediate.int_calls_keyed"
+            " where complaint_flag and customer_key is not null and call_date = ?",
+            params=[window],
+        ).fetchone()
+    assert complaints > 0
+    outcome = dbt_on(settings, base, "run", "-s", *EVENT_MODELS, "--full-refresh")
+    assert outcome.returncode == 0, outcome.stdout[-3000:]
+    builds, night_window = redelivered_twins(settings, base, tmp_path, lambda con, window: None)
+    assert night_window == window
+    # when one copy is built incrementally and the other by a full refresh
+    built_both_ways(settings, builds, *EVENT_MODELS)
+    # then the night found that day's complaints, as the full refresh did
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        con.execute(f"attach '{builds['full']}' as full_build (read_only)")
+        only = rows_only_in_one(con, "marts.fct_customer_events")
+        (found,) = con.sql(
+            "select count(*) from marts.fct_customer_events where event_type = 'NEW_COMPLAINT' and event_date = ?",
+            params=[window],
+        ).fetchone()
+    assert only == [0, 0]
+    assert found == complaints
 
 
 def test_an_incremental_night_finds_the_leads_a_full_refresh_finds(value_bank: Settings, tmp_path: Path) -> None:
