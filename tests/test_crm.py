@@ -338,6 +338,18 @@ def poison(
     con.execute(f"create view intermediate.{view} as select {guarded} from intermediate.{whole}")
 
 
+def redelivery_window(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    """The latest business date of the build open in `con`, and the first day a night that
+    re-delivers its last ten days judges (redelivered_twins' window, before event_lookback_days):
+    the earliest day a fact of those dates happened on."""
+    (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
+    (window,) = con.sql(
+        "select min(earliest_fact_date) from intermediate.int_business_date_loads where business_date > ?",
+        params=[last - timedelta(days=10)],
+    ).fetchone()
+    return last, window
+
+
 def redelivered_twins(
     settings: Settings,
     source: Path,
@@ -411,11 +423,7 @@ def test_an_incremental_night_finds_the_events_a_full_refresh_finds(value_bank: 
     )
     base = copy_of(published_state_path(value_bank), tmp_path / "base")
     with duckdb.connect(str(base), config=settings.duckdb_config()) as con:
-        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-        (window,) = con.sql(
-            "select min(earliest_fact_date) from intermediate.int_business_date_loads where business_date > ?",
-            params=[last - timedelta(days=10)],
-        ).fetchone()
+        last, window = redelivery_window(con)
         # given the bank's build in which the core system delivered no balances, loan states or
         # account snapshots on the two days before the window of a night re-delivering the last
         # ten days (postings, calls and web events still came)
@@ -493,11 +501,7 @@ def test_a_night_reads_the_calls_delivered_as_early_as_the_gate_admits(value_ban
     settings = on_the_value_bank_lake(value_bank, tmp_path, gates_config=gates)
     base = copy_of(published_state_path(value_bank), tmp_path / "base")
     with duckdb.connect(str(base), config=settings.duckdb_config()) as con:
-        (last,) = con.sql("select max(business_date) from intermediate.int_business_date_loads").fetchone()
-        (window,) = con.sql(
-            "select min(earliest_fact_date) from intermediate.int_business_date_loads where business_date > ?",
-            params=[last - timedelta(days=10)],
-        ).fetchone()
+        _, window = redelivery_window(con)
         # and the calls of the first day of a night re-delivering the last ten days delivered so
         con.execute("alter view intermediate.int_calls_keyed rename to int_calls_keyed_delivered")
         con.execute(
