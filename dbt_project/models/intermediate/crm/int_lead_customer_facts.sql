@@ -7,9 +7,9 @@
 --     open_complaints_window_days (the feed carries no case closure: customer_360's rule).
 -- The feeds carry no do-not-contact flag: no customer is suppressed for it (docs/crm.md).
 -- delivered_date: the business date that delivered the fact: a call's, a posting's own date, an
--- account's opening day. A reader of a range of days bounds it too, from a day earlier
--- (customer_events_delivered_since, macros/crm_events.sql). One row per customer, kind, day and
--- delivery day.
+-- account's opening day. A reader of a range of days bounds it too, from the feed gate's
+-- impossible_dates slack earlier (customer_events_delivered_since, macros/crm_events.sql).
+-- One row per customer, kind, day and delivery day.
 with calls as (
 
     select * from {{ ref('int_calls_keyed') }}
