@@ -52,6 +52,18 @@
 {%- endmacro %}
 
 
+{#- dbt's persist_docs on Spark (the `dbt` namespace looks in this project first). The marts
+    persist their column docs (dbt_project.yml); dbt-spark's macro describes the table
+    (`describe extended`, a statement) to learn its columns, then comments them only on a Delta,
+    Hudi or Iceberg table: on our Parquet tables (file_format) the describe was all it did, once
+    for every mart of every build. The table's own comment is in its `create table`, as before. -#}
+{% macro spark__persist_docs(relation, model, for_relation, for_columns) -%}
+    {%- if config.get('file_format', 'parquet') in ('delta', 'hudi', 'iceberg') -%}
+        {{- return(dbt.spark__persist_docs(relation, model, for_relation, for_columns)) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- Seeds. Their yml gives column types in DuckDB's words (`varchar`); dbt-spark's seed writes
     them into its `create table` as they are, so on Spark they are translated first, then
     dbt-spark's own macro creates the table. -#}
