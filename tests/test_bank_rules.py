@@ -184,6 +184,52 @@ def test_an_end_of_day_balance_that_disagrees_with_the_postings_is_blocking(bank
     assert failed(results).keys() == {("core_banking.balances", "end_of_day_balance")}
 
 
+def test_an_account_back_in_the_balances_rolls_forward_from_its_last_balance_however_old(bank: Settings) -> None:
+    # given an account with postings on the lake's last date and on the night, whose balance row
+    # of the last date left the lake (as a dormant account's leaves the feed), and whose balance
+    # of the date before is 1.00 too high: the rules read the lake from the last balance date
+    # before the night on, and this account's older rows too
+    last, before = bank_date(PUBLISHED_DAYS - 1), bank_date(PUBLISHED_DAYS - 2)
+    balances = bank.lake_dir / "core_banking" / "balances"
+    night_postings = {row["account_id"] for row in read_csv(landed(bank, "transactions.csv"))}
+    with duckdb.connect() as con:
+        (account,) = con.sql(
+            f"""
+            select min(account_id) from read_parquet('{bank.lake_dir}/core_banking/transactions/*/*.parquet')
+            where posting_date = ? and account_id in (select unnest(?))
+            """,
+            params=[last, sorted(night_postings)],
+        ).fetchone() or (None,)
+        assert account is not None, "no account with postings on the last date and on the night"
+        rewrite(con, balances / f"business_date={last}", f"select * from rows where account_id <> '{account}'")
+        rewrite(
+            con,
+            balances / f"business_date={before}",
+            "select * replace (case when account_id = "
+            f"'{account}' then ledger_balance + 1 else ledger_balance end as ledger_balance) from rows",
+        )
+    # when the night is judged
+    results = judge(bank)
+    # then its balance rolls forward from the balance of the date before, 1.00 off; the chain
+    # follows the last date's postings and holds
+    balance = results[("core_banking.balances", "end_of_day_balance")]
+    assert (balance.success, balance.unexpected_count) == (False, 1)
+    (example,) = balance.examples
+    assert (example["account_id"], Decimal(example["difference"])) == (account, Decimal("-1"))
+    assert ("core_banking.transactions", "balance_chain") not in failed(results)
+
+
+def landed(settings: Settings, name: str, system: str = "core_banking") -> Path:
+    return settings.landing_dir / system / NIGHT.isoformat() / name
+
+
+def rewrite(con: duckdb.DuckDBPyConnection, partition: Path, select: str) -> None:
+    """Rewrite the Parquet file of a lake partition with `select` over its `rows`."""
+    (path,) = partition.glob("*.parquet")
+    con.execute(f"create or replace temp table rows as select * from read_parquet('{path}')")
+    con.execute(f"copy ({select}) to '{path}' (format parquet)")
+
+
 def test_a_posting_dated_after_its_business_date_is_blocking(bank: Settings) -> None:
     # given: a posting of the night dated the day after
     def postdate(rows: Rows) -> Rows:
