@@ -231,20 +231,21 @@ LEDGER_PREFIX = "ledger_"
 
 
 def _bound_the_ledger(con: duckdb.DuckDBPyConnection, staged: set[str]) -> None:
-    """`ledger_` views of the lake's balances and postings (with this load in place) holding every
-    row the balance rules consult for the staged rows, and not the whole history.
+    """`ledger_` tables of the lake's balances and postings (with this load in place) holding every
+    row the balance rules consult for the staged rows, not the whole history (on a first load,
+    with no balance before the staged dates, views of the whole lake).
 
     Both rules look back from a staged row to its account's previous end-of-day balance (and the
-    postings since, or the chain's previous posting day). The agreement delivers the end-of-day
-    balance of every open account on each business date, so for an account that has a balance on
-    the last balance date before the staged dates (`since`), everything the rules read lies on or
-    after that date: the rows kept are the balances of dates from `since` and the postings of
-    posting dates from `since` (DuckDB skips the older files by their statistics). An account
-    without a balance on that date (opened since, or one that left the feed, dormant or closed,
-    and came back) keeps all its rows: it costs a scan of the older rows' account ids, not the
-    rules' windows over the whole history (at 100,000 customers and a year of history the two
-    rules took 205 s over the whole lake, 3.6 s now: docs/performance.md). The rules give the
-    same results as over the whole lake."""
+    postings since, or the chain's previous posting day). For an account with a balance on the
+    last balance date before the staged dates (`since`), everything they read lies on or after
+    that date: the balances of dates from `since` and the postings of posting dates from `since`
+    are kept (DuckDB skips the older files by their statistics). An account without a balance on
+    that date keeps all its rows, so the rules give the results they give over the whole lake,
+    whatever the data. The agreement makes those accounts few (it delivers the balance of every
+    open account on every business date): the ones opened since, or that left the feed, dormant
+    or closed, and came back. They cost a scan of the older rows' account ids, not the rules'
+    windows over the whole history (at 100,000 customers and a year of history the two rules
+    took 205 s over the whole lake, 3.6 s now: docs/performance.md)."""
     views = {feed: f"lake_{_view_name(feed)}" for feed in (BALANCES, TRANSACTIONS)}
     columns = {BALANCES: "business_date", TRANSACTIONS: "posting_date"}
     present = {feed: view for feed, view in views.items() if _has_view(con, view)}
