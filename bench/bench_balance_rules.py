@@ -77,7 +77,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bounded-only", action="store_true", help="skip the whole lake (minutes at a year)")
     args = parser.parse_args()
-    _, day = connect(args.lake)
+    con, day = connect(args.lake)
+    con.close()
     dates = len(list((args.lake / "core_banking" / "balances").glob("business_date=*")))
     print(f"{args.lake}: {dates} balance dates, the delivered day {day}", flush=True)
     timings: dict[str, list[float]] = {"reference": [], "bounded": [], "whole lake": []}

@@ -37,6 +37,11 @@ def bank(published_bank: PublishedBank, tmp_path: Path) -> Settings:
     return published_bank.copy(tmp_path / "data")
 
 
+def night_delivery(settings: Settings, system: str) -> Path:
+    """The waiting night's delivery folder of `system` in the landing area."""
+    return settings.landing_dir / system / NIGHT.isoformat()
+
+
 def read_csv(path: Path) -> Rows:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 
@@ -46,7 +51,7 @@ def edit_csv(
 ) -> None:
     """Edit a file of the waiting night (or of the delivery `folder`) as its system would have
     sent it (manifest re-signed)."""
-    folder = folder or settings.landing_dir / system / NIGHT.isoformat()
+    folder = folder or night_delivery(settings, system)
     path = folder / name
     rows = read_csv(path)
     header = list(rows[0])
@@ -106,7 +111,7 @@ def test_a_redelivery_without_postings_is_judged_against_a_lake_without_the_date
     # withdrawn: its transactions file with its header only (staged as an empty partition), its
     # balances back by what the postings had moved; the waiting night's core delivery not here
     day = bank_date(PUBLISHED_DAYS - 1)
-    shutil.rmtree(bank.landing_dir / "core_banking" / NIGHT.isoformat())
+    shutil.rmtree(night_delivery(bank, "core_banking"))
     folder = bank.landing_dir / "core_banking" / day.isoformat()
     withdrawn: dict[str, Decimal] = {}
     for posting in read_csv(folder / "transactions.csv"):
@@ -191,7 +196,7 @@ def test_an_account_back_in_the_balances_rolls_forward_from_its_last_balance_how
     # before the night on, and this account's older rows too
     last, before = bank_date(PUBLISHED_DAYS - 1), bank_date(PUBLISHED_DAYS - 2)
     balances = bank.lake_dir / "core_banking" / "balances"
-    night_postings = {row["account_id"] for row in read_csv(landed(bank, "transactions.csv"))}
+    night_postings = {row["account_id"] for row in read_csv(night_delivery(bank, "core_banking") / "transactions.csv")}
     with duckdb.connect() as con:
         (account,) = con.sql(
             f"""
@@ -217,10 +222,6 @@ def test_an_account_back_in_the_balances_rolls_forward_from_its_last_balance_how
     (example,) = balance.examples
     assert (example["account_id"], Decimal(example["difference"])) == (account, Decimal("-1"))
     assert ("core_banking.transactions", "balance_chain") not in failed(results)
-
-
-def landed(settings: Settings, name: str, system: str = "core_banking") -> Path:
-    return settings.landing_dir / system / NIGHT.isoformat() / name
 
 
 def rewrite(con: duckdb.DuckDBPyConnection, partition: Path, select: str) -> None:
