@@ -74,7 +74,8 @@ shares_off_their_weight as (
         'holder weight' as check_name,
         shares.month_start,
         shares.account_id || ' / ' || shares.customer_key as subject,
-        bridge.allocation_weight * account_profitability.contribution as expected,
+        -- widened: two DECIMAL(18) multiply as a DECIMAL(18), which overflows at a million here
+        bridge.allocation_weight * cast(account_profitability.contribution as decimal(38, 2)) as expected,
         shares.contribution as reported
     from shares
     inner join account_profitability
@@ -87,7 +88,10 @@ shares_off_their_weight as (
             and shares.customer_key = bridge.customer_key
     where
         shares.customer_key != account_profitability.customer_key
-        and abs(shares.contribution - bridge.allocation_weight * account_profitability.contribution) > 0.025
+        and abs(
+            shares.contribution
+            - bridge.allocation_weight * cast(account_profitability.contribution as decimal(38, 2))
+        ) > 0.025
 
 ),
 

@@ -52,7 +52,11 @@ member_contributions as (
 
     select
         households.household_key,
-        sum(account_profitability.contribution * account_holders.allocation_weight) as contribution_12m
+        -- widened first: DuckDB multiplies two DECIMAL(18) values as a DECIMAL(18), whose 12
+        -- decimals here (2 + the weight's 10) leave room for six digits: a contribution of a
+        -- million would overflow
+        sum(cast(account_profitability.contribution as decimal(38, 2)) * account_holders.allocation_weight)
+            as contribution_12m
     from households
     inner join account_holders
         on households.customer_key = account_holders.customer_key

@@ -532,10 +532,12 @@ components as (
 
 capital as (
 
+    -- money widened before it is multiplied (here and in the capital charge): DuckDB multiplies
+    -- two DECIMAL(18) values as a DECIMAL(18), whose eight decimals would leave ten digits
     select
         components.*,
         cast(
-            components.risk_weighted_assets * components.capital_ratio as decimal(18, 2)
+            cast(components.risk_weighted_assets as decimal(38, 2)) * components.capital_ratio as decimal(18, 2)
         ) as allocated_capital
     from components
 
@@ -591,7 +593,7 @@ final as (
         cast(
             {{
                 rounded_quotient(
-                    'capital.allocated_capital * capital.cost_of_equity * capital.n_days_on_book',
+                    'cast(capital.allocated_capital as decimal(38, 2)) * capital.cost_of_equity * capital.n_days_on_book',
                     '12 * capital.days_in_month',
                     2,
                 )
