@@ -161,7 +161,7 @@ def main() -> None:
         f"\ndbt's seconds per model, median night: {sum(short.values()):.1f}s in all with {args.short} days, "
         f"{sum(long.values()):.1f}s with {args.long}; the {args.top} that grew most:"
     )
-    grown = sorted(set(short) | set(long), key=lambda name: short.get(name, 0.0) - long.get(name, 0.0))
+    grown = sorted(set(short) | set(long), key=lambda name: long.get(name, 0.0) - short.get(name, 0.0), reverse=True)
     for name in grown[: args.top]:
         before, after = short.get(name, 0.0), long.get(name, 0.0)
         print(f"  {before:7.2f} {after:7.2f} {after - before:+7.2f}  {name}")
