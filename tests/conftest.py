@@ -115,20 +115,40 @@ def settings_environment(settings: Mapping[str, object]) -> dict[str, str]:
     return {f"BANKDW_{name.upper()}": str(value) for name, value in settings.items()}
 
 
+_SESSION_DIRECTORIES: list[str] = []
+"""Temporary directories this process made for the session, removed when it ends (the dbt parse
+cache alone is 37 MB: left behind, every run of the suite would keep its own in /tmp)."""
+
+
+def _session_directory(prefix: str) -> str:
+    directory = tempfile.mkdtemp(prefix=prefix)
+    _SESSION_DIRECTORIES.append(directory)
+    return directory
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Each process removes what it made: the workers their Airflow homes, the controller the
+    parse cache its workers shared (it ends after them)."""
+    for directory in _SESSION_DIRECTORIES:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Airflow reads its configuration when first imported: give the test session its own
     home (SQLite metadata database, no examples, this project's DAGs) before any test can."""
     # Each xdist worker its own (they inherit the controller's environment): two processes
     # migrating and running DAGs in one SQLite file lose each other's task instances.
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"bankdw-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bankdw-airflow-"))
+        os.environ["AIRFLOW_HOME"] = _session_directory(f"bankdw-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
+    if "AIRFLOW_HOME" not in os.environ:
+        os.environ["AIRFLOW_HOME"] = _session_directory("bankdw-airflow-")
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS))
     # One dbt parse of the project for every data dir of the session with the same settings
     # (setting dbt_parse_cache): a test's new data dir does not parse the whole project again.
     # Set here, before xdist starts its workers, which inherit it.
-    os.environ.setdefault("BANKDW_DBT_PARSE_CACHE", tempfile.mkdtemp(prefix="bankdw-dbt-parse-"))
+    if "BANKDW_DBT_PARSE_CACHE" not in os.environ:
+        os.environ["BANKDW_DBT_PARSE_CACHE"] = _session_directory("bankdw-dbt-parse-")
     # The dbt docs cost 10 to 30 s a publish: only the shared published bank makes them
     # (tests/test_docs_site.py reads them); every other publish of the suite goes without.
     os.environ.setdefault("BANKDW_PUBLISH_DOCS", "false")
