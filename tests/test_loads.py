@@ -338,8 +338,22 @@ INCREMENTAL_INTERMEDIATES = (
 as the marts."""
 
 
-def _mart_rows(con: duckdb.DuckDBPyConnection, db: str, table: str, schema: str = "marts") -> str:
-    columns = [r[0] for r in con.sql(f"describe {db}.{schema}.{table}").fetchall() if r[0] not in LINEAGE]
+CURRENT_STATES = (
+    "int_customers_current",
+    "int_accounts_current",
+    "int_products_current",
+    "int_branches_current",
+    "int_relationship_managers_current",
+    "int_web_users_current",
+    "int_agents_current",
+)
+"""The current states of the snapshot feeds, merged night by night (macros/current_state.sql)."""
+
+
+def _mart_rows(
+    con: duckdb.DuckDBPyConnection, db: str, table: str, schema: str = "marts", lineage: tuple[str, ...] = LINEAGE
+) -> str:
+    columns = [r[0] for r in con.sql(f"describe {db}.{schema}.{table}").fetchall() if r[0] not in lineage]
     return "select " + ", ".join(f'"{c}"' for c in columns) + f" from {db}.{schema}.{table}"
 
 
@@ -509,3 +523,24 @@ def test_a_second_run_on_the_same_data_is_refused_while_one_works(settings: Sett
         holder.communicate("done\n", timeout=30)
     # and once that run is over, a run goes ahead (nothing to load here)
     assert run(settings).outcome == "NOTHING_TO_DO"
+
+
+def test_incremental_current_states_equal_a_full_refresh(banks: dict[str, Any]) -> None:
+    """The night merged into each current state what its loads changed (a new date, the latest
+    date re-delivered corrected, another withdrawn): every record's row and flag are those of
+    the clean bank's full refresh, but for the load and file the row was read from."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{published_state_path(banks['hard'])}' as hard (read_only)")
+        con.execute(f"attach '{published_state_path(banks['clean'])}' as clean (read_only)")
+        for table in CURRENT_STATES:
+            hard, clean = (
+                _mart_rows(con, bank, table, "intermediate", (*LINEAGE, "_load_id", "_source_file"))
+                for bank in ("hard", "clean")
+            )
+            n, n_latest = con.sql(
+                f"select count(*), count(*) filter (is_in_latest_snapshot) from ({clean})"
+            ).fetchall()[0]
+            only_hard = con.sql(f"select count(*) from ({hard} except all {clean})").fetchall()[0][0]
+            only_clean = con.sql(f"select count(*) from ({clean} except all {hard})").fetchall()[0][0]
+            assert (table, only_hard, only_clean) == (table, 0, 0), f"{table}: {n} rows in the clean build"
+            assert n_latest >= 1, table

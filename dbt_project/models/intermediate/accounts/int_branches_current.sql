@@ -1,4 +1,5 @@
 -- The last known state of every branch: its row from the latest snapshot it appears in.
 -- A record that has left the latest snapshot keeps its last state (is_in_latest_snapshot is
 -- false), so facts that still reference it keep their dimension (macros/current_state.sql).
-{{ current_state(ref('stg_core_banking__branches'), 'branch_id') }}
+{{ config(**current_state_config('branch_id')) }}
+{{ current_state(ref('stg_core_banking__branches'), 'branch_id', 'core_banking') }}
