@@ -4,9 +4,27 @@
 -- carried into the month end), or one is missing, so month-end balance-sheet figures
 -- would not tie to the ledger. Per month and balance side, to the ten-thousandth, against
 -- the staged balances feed of the last date it delivered in the month.
+-- depends_on: {{ source('lake_audit', 'loads') }}
+-- On an incremental night (macros/night_tests.sql) it judges the months from the month of the
+-- earliest date the night's loads delivered for the core system on (newer_delivered_from, from
+-- the load audit: a re-delivery that withdrew a date's balances brings no row), those the night
+-- rebuilt (fct_account_balance_monthly); the months before kept what the earlier nights judged.
+{%- set since = night_since() %}
+{%- set first_month = none %}
+{%- if since is not none %}
+    {%- set first_month = queried_date(
+        "select cast(cast(date_trunc('month', "
+        ~ newer_delivered_from('core_banking', "'" ~ (since | replace("'", "''")) ~ "'")
+        ~ ") as date) as " ~ string_type() ~ ")"
+    ) %}
+{%- endif %}
+
 with feed as (
 
     select * from {{ ref('stg_core_banking__balances') }}
+    {%- if first_month %}
+        where business_date >= {{ first_month }}
+    {%- endif %}
 
 ),
 
@@ -19,6 +37,9 @@ accounts as (
 month_end_snapshots as (
 
     select * from {{ ref('fct_account_balance_monthly') }}
+    {%- if first_month %}
+        where month_start >= {{ first_month }}
+    {%- endif %}
 
 ),
 
