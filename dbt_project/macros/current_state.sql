@@ -98,6 +98,10 @@ select * from latest_state
     test, whose inputs exist only inside the model's query: there the history is always read. -#}
 {%- set watermark = "(select coalesce(max(kept._load_id), '') from " ~ this ~ " as kept)" -%}
 {%- set read_history = true -%}
+{%- set asked = execute and model.resource_type == 'model' -%}
+{%- if asked -%}
+    {%- set watermark = "'" ~ run_query(watermark).columns[0].values()[0] ~ "'" -%}
+{%- endif -%}
 {%- set changed_dates -%}
     select distinct delivered.business_date
     from {{ source('lake_audit', 'loads') }} as delivered
@@ -120,8 +124,7 @@ select * from latest_state
                 and newer.snapshot_date >= kept.snapshot_date
         )
 {%- endset -%}
-{%- if execute and model.resource_type == 'model' -%}
-    {%- set watermark = "'" ~ run_query(watermark).columns[0].values()[0] ~ "'" -%}
+{%- if asked -%}
     {%- set read_history = run_query("select count(*) from (" ~ withdrawn ~ ")").columns[0].values()[0] > 0 -%}
 {%- endif %}
 with kept as (
