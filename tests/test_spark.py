@@ -233,6 +233,7 @@ PARTITIONED = {
     "int_ftp_rates_daily": ["balance_date"],
     "int_salary_credits": ["business_date"],
     "int_account_interest_monthly": ["month_start"],
+    "fct_account_balance_monthly": ["month_start"],
     "int_account_postings_monthly": ["month_start"],
     "int_account_service_costs_monthly": ["month_start"],
     "int_account_profitability_monthly": ["month_start"],
@@ -255,7 +256,8 @@ PARTITIONED = {
 }
 """The portable tables Spark partitions, and by what: the facts and web events by date
 (incremental_by_date), the sessions by their date (incremental_by_key), the profitability chain's
-account days and months by their date (incremental_by_tail), the value chain's months by month
+account days and months by their date (incremental_by_tail), the month-end balances by month
+(incremental_by_date), the value chain's months by month
 (incremental_by_date, incremental_by_tail), the salary credits by business date
 (incremental_by_tail), the public value marts by month and the score marts by
 score date (incremental_by_date)."""

@@ -88,8 +88,8 @@ select * from latest_state
       deleted (a row with its key and no snapshot_date, which the post-hook removes);
     - a record whose flag changed: it left the latest snapshot, or the latest delivered date
       moved back (a re-delivery withdrew the latest date's rows).
-    The rows are those a full refresh of the same lake gives (tests/test_loads.py and the unit
-    tests of int_customers_current).
+    The rows are those a full refresh of the same lake gives (tests/test_loads.py, and the unit
+    test of int_branches_current for each case).
 -#}
 {% macro current_state_merged(snapshots, key, system) -%}
 {#- This table's latest load, and whether the night withdrew a record from its latest snapshot,
@@ -98,7 +98,7 @@ select * from latest_state
     test, whose inputs exist only inside the model's query: there the history is always read. -#}
 {%- set watermark = "(select coalesce(max(kept._load_id), '') from " ~ this ~ " as kept)" -%}
 {%- set read_history = true -%}
-{%- set asked = execute and model.resource_type == 'model' -%}
+{%- set asked = model_is_being_built() -%}
 {%- if asked -%}
     {%- set watermark = "'" ~ run_query(watermark).columns[0].values()[0] ~ "'" -%}
 {%- endif -%}

@@ -47,13 +47,14 @@
         more at a year of 10,000 customers than at a month, docs/performance.md). Asked before
         the model's pre-hooks: a pre-hook that deletes withdrawn rows deletes rows of loads a
         newer one superseded, which leaves the restart where it was (delete_withdrawn_rows).
-        The expression itself in a unit test (whose inputs exist only inside the model's
-        query), a test, on Spark, and when dbt parses. -#}
+        The expression itself wherever the model is not being built (model_is_being_built: a
+        unit test, whose inputs exist only inside the model's query, the docs, a compile), and
+        on Spark. -#}
     {{- return(adapter.dispatch('constant_on_duckdb', 'bankdw')(expression, data_type)) -}}
 {%- endmacro %}
 
 {% macro default__constant_on_duckdb(expression, data_type) -%}
-    {%- if execute and model.resource_type == 'model' -%}
+    {%- if model_is_being_built() -%}
         {%- set value = run_query('select cast(' ~ expression ~ ' as varchar)').columns[0].values()[0] -%}
         {{- 'cast(null as ' ~ data_type ~ ')' if value is none else data_type ~ " '" ~ value ~ "'" -}}
     {%- else -%}
@@ -63,6 +64,15 @@
 
 {% macro spark__constant_on_duckdb(expression, data_type) -%}
     {{- expression -}}
+{%- endmacro %}
+
+{% macro model_is_being_built() -%}
+    {#- Whether the model is rendered to be built now (`dbt run` or `dbt build`), when a query
+        asked of the warehouse before its own may name the tables it reads. Not when dbt parses,
+        nor in a unit test or a test, nor when `dbt docs generate` or `dbt compile` renders it:
+        the publish step's docs are generated against the published warehouse, which holds the
+        marts an incremental model reads from but not the intermediate tables. -#}
+    {{- return(execute and model.resource_type == 'model' and flags.WHICH in ('run', 'build')) -}}
 {%- endmacro %}
 
 
